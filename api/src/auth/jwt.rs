@@ -1,0 +1,137 @@
+use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const ISSUER: &str = "provisio";
+pub const AUDIENCE: &str = "provisio-api";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub sub: String,
+    pub iat: i64,
+    pub exp: i64,
+    /// The user's session version when the token was issued; a bump ends the session.
+    pub sv: i32,
+}
+
+/// HS256 only: a token naming any other algorithm (including `none`) is rejected.
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    pub ttl: Duration,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8], ttl: Duration) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["iss", "aud", "sub", "iat", "exp"]);
+        validation.leeway = 5;
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        }
+    }
+
+    pub fn issue(&self, user_id: Uuid, session_version: i32) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + self.ttl.as_secs() as i64,
+            sv: session_version,
+        };
+        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|data| data.claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(900))
+    }
+
+    fn forge(header: &str, claims: &serde_json::Value, signature: &str) -> String {
+        format!(
+            "{}.{}.{}",
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            signature
+        )
+    }
+
+    #[test]
+    fn issued_token_verifies_with_its_claims() {
+        let id = Uuid::new_v4();
+        let claims = keys().verify(&keys().issue(id, 3).unwrap()).unwrap();
+        assert_eq!(claims.sub, id.to_string());
+        assert_eq!(claims.sv, 3);
+        assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn expired_token_is_rejected() {
+        let short = JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(0));
+        let mut claims = Claims {
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            sub: Uuid::new_v4().to_string(),
+            iat: 0,
+            exp: 0,
+            sv: 0,
+        };
+        claims.iat = chrono::Utc::now().timestamp() - 3600;
+        claims.exp = claims.iat + 60;
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &short.encoding).unwrap();
+        assert!(keys().verify(&token).is_none());
+    }
+
+    #[test]
+    fn token_signed_with_another_secret_is_rejected() {
+        let other = JwtKeys::new(b"another-secret-another-secret-xx", Duration::from_secs(900));
+        let token = other.issue(Uuid::new_v4(), 0).unwrap();
+        assert!(keys().verify(&token).is_none());
+    }
+
+    #[test]
+    fn alg_none_token_is_rejected() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0});
+        assert!(keys().verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &claims, "")).is_none());
+    }
+
+    #[test]
+    fn token_missing_a_required_claim_is_rejected() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": "x", "exp": now + 600, "sv": 0});
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &keys().encoding).unwrap();
+        assert!(keys().verify(&token).is_none());
+    }
+
+    #[test]
+    fn wrong_audience_is_rejected() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"iss": ISSUER, "aud": "someone-else", "sub": "x", "iat": now, "exp": now + 600, "sv": 0});
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &keys().encoding).unwrap();
+        assert!(keys().verify(&token).is_none());
+    }
+}

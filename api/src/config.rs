@@ -1,0 +1,131 @@
+//! Typed configuration read from the environment (see the README's table).
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub db_max_connections: u32,
+    pub key_file: PathBuf,
+    /// Serve the SPA from this folder instead of the copy embedded in the binary.
+    pub web_dir: Option<PathBuf>,
+    pub log_json: bool,
+    pub secure_cookies: bool,
+    pub trusted_proxies: Vec<IpAddr>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub login_limits: LoginLimits,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    /// Failed attempts allowed per account inside `account_window`.
+    pub account_failures: u32,
+    pub account_window: Duration,
+    /// Attempts (failed or not) allowed per client IP inside `ip_window`.
+    pub ip_attempts: u32,
+    pub ip_window: Duration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            account_failures: 5,
+            account_window: Duration::from_secs(15 * 60),
+            ip_attempts: 30,
+            ip_window: Duration::from_secs(60),
+        }
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={v:?} is not valid: {e}")),
+    }
+}
+
+/// DATABASE_URL, else a PostgreSQL URL assembled from DB_HOST/DB_PORT/DB_NAME/DB_USER/DB_PASSWORD/DB_SSLMODE,
+/// else the embedded SQLite file.
+fn database_url() -> String {
+    if let Some(url) = var("DATABASE_URL") {
+        return url;
+    }
+    if let Some(host) = var("DB_HOST") {
+        let port = var("DB_PORT").unwrap_or_else(|| "5432".into());
+        let name = var("DB_NAME").unwrap_or_else(|| "provisio".into());
+        let user = var("DB_USER").unwrap_or_else(|| "provisio".into());
+        let password = var("DB_PASSWORD").unwrap_or_default();
+        let sslmode = var("DB_SSLMODE").unwrap_or_else(|| "prefer".into());
+        return format!(
+            "postgres://{}:{}@{host}:{port}/{name}?sslmode={sslmode}",
+            percent_encode(&user),
+            percent_encode(&password)
+        );
+    }
+    "sqlite://provisio.db?mode=rwc".into()
+}
+
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+impl Config {
+    pub fn from_env() -> anyhow::Result<Self> {
+        let trusted_proxies = var("PROVISIO_TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(|p| p.trim().parse::<IpAddr>())
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("PROVISIO_TRUSTED_PROXIES is not a list of IPs: {e}"))?
+            .unwrap_or_default();
+        let defaults = LoginLimits::default();
+        Ok(Self {
+            bind: parse_var("PROVISIO_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            database_url: database_url(),
+            db_max_connections: parse_var("PROVISIO_DB_MAX_CONNECTIONS", 10)?,
+            key_file: PathBuf::from(var("PROVISIO_KEY_FILE").unwrap_or_else(|| "provisio.key".into())),
+            web_dir: var("PROVISIO_WEB_DIR").map(PathBuf::from),
+            log_json: var("PROVISIO_LOG_FORMAT").as_deref() == Some("json"),
+            secure_cookies: parse_var("PROVISIO_SECURE_COOKIES", false)?,
+            trusted_proxies,
+            access_token_ttl: Duration::from_secs(parse_var("PROVISIO_ACCESS_TOKEN_TTL_SECS", 900)?),
+            refresh_token_ttl: Duration::from_secs(
+                parse_var("PROVISIO_REFRESH_TOKEN_TTL_DAYS", 14u64)? * 86_400,
+            ),
+            login_limits: LoginLimits {
+                account_failures: parse_var("PROVISIO_LOGIN_MAX_FAILURES", defaults.account_failures)?,
+                account_window: defaults.account_window,
+                ip_attempts: parse_var("PROVISIO_LOGIN_MAX_PER_IP", defaults.ip_attempts)?,
+                ip_window: defaults.ip_window,
+            },
+        })
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}

@@ -1,0 +1,139 @@
+//! Idempotent seeding: the Global team and the resource-type catalog on every start,
+//! demo accounts only with `--demo`. Running any of it twice changes nothing.
+
+use crate::auth::RequestContext;
+use crate::domain::teams::{GLOBAL_TEAM_NAME, GLOBAL_TEAM_SLUG};
+use crate::domain::users;
+use crate::entities::{resource_types, teams, users as user_rows};
+use crate::error::ApiError;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use shared::dto::{CreateUser, ResourceCategory};
+use shared::Role;
+use uuid::Uuid;
+
+pub const RESOURCE_TYPES: [(&str, &str, ResourceCategory, &str); 14] = [
+    ("storage-iscsi", "iSCSI", ResourceCategory::Storage, "Block storage over iSCSI targets"),
+    ("storage-nfs", "NFS", ResourceCategory::Storage, "Network file system shares"),
+    ("storage-scsi", "SCSI", ResourceCategory::Storage, "Directly attached SCSI disks"),
+    ("storage-sas", "SAS", ResourceCategory::Storage, "Serial-attached SCSI disk shelves"),
+    ("storage-san", "SAN", ResourceCategory::Storage, "Fibre Channel storage area network"),
+    ("storage-ceph", "Ceph", ResourceCategory::Storage, "Distributed Ceph block and object storage"),
+    ("db-mariadb", "MariaDB", ResourceCategory::Database, "Single MariaDB server"),
+    ("db-galera", "Galera cluster", ResourceCategory::Database, "Multi-primary MariaDB Galera cluster"),
+    ("db-postgresql", "PostgreSQL", ResourceCategory::Database, "PostgreSQL server"),
+    ("db-redis", "Redis", ResourceCategory::Database, "Redis in-memory store"),
+    ("db-valkey", "Valkey", ResourceCategory::Database, "Valkey in-memory store"),
+    ("db-sqlite", "SQLite", ResourceCategory::Database, "Embedded SQLite database file"),
+    ("bigdata-hadoop", "Hadoop", ResourceCategory::Bigdata, "Hadoop HDFS and YARN cluster"),
+    ("bigdata-trino", "Trino", ResourceCategory::Bigdata, "Trino distributed SQL engine"),
+];
+
+pub fn category_name(c: ResourceCategory) -> &'static str {
+    match c {
+        ResourceCategory::Storage => "storage",
+        ResourceCategory::Database => "database",
+        ResourceCategory::Bigdata => "bigdata",
+    }
+}
+
+pub fn parse_category(s: &str) -> ResourceCategory {
+    match s {
+        "storage" => ResourceCategory::Storage,
+        "database" => ResourceCategory::Database,
+        _ => ResourceCategory::Bigdata,
+    }
+}
+
+/// Runs on every start; concurrent starts on one PostgreSQL are safe through ON CONFLICT DO NOTHING.
+pub async fn seed_baseline(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let global = teams::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set(GLOBAL_TEAM_NAME.into()),
+        slug: Set(GLOBAL_TEAM_SLUG.into()),
+        description: Set("Default team every account belongs to unless placed elsewhere".into()),
+        is_global: Set(true),
+        created_at: Set(chrono::Utc::now()),
+    };
+    teams::Entity::insert(global)
+        .on_conflict(OnConflict::column(teams::Column::Slug).do_nothing().to_owned())
+        .do_nothing()
+        .exec(db)
+        .await?;
+    let rows = RESOURCE_TYPES.iter().map(|(slug, name, category, description)| resource_types::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        slug: Set((*slug).into()),
+        name: Set((*name).into()),
+        category: Set(category_name(*category).into()),
+        description: Set((*description).into()),
+    });
+    resource_types::Entity::insert_many(rows)
+        .on_conflict(OnConflict::column(resource_types::Column::Slug).do_nothing().to_owned())
+        .do_nothing()
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub struct DemoAccount {
+    pub username: &'static str,
+    pub role: Role,
+    /// Present only when this run created the account.
+    pub password: Option<String>,
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Demo accounts, one per role, each with a fresh random password returned once.
+pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiError> {
+    let context = RequestContext {
+        ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        request_id: None,
+    };
+    let mut accounts = Vec::new();
+    for (username, role, full_name) in [
+        ("admin", Role::Admin, "Demo Administrator"),
+        ("technical", Role::TechnicalAgent, "Demo Technical Agent"),
+        ("sales", Role::SalesAgent, "Demo Sales Agent"),
+        ("requester", Role::Requester, "Demo Requester"),
+    ] {
+        let exists = user_rows::Entity::find()
+            .filter(user_rows::Column::Username.eq(username))
+            .one(db)
+            .await?
+            .is_some();
+        let password = if exists {
+            None
+        } else {
+            let password = random_password();
+            users::create(
+                db,
+                &context,
+                None,
+                CreateUser {
+                    username: username.into(),
+                    email: format!("{username}@demo.provisio.local"),
+                    full_name: full_name.into(),
+                    password: password.clone(),
+                    roles: vec![role],
+                    team_ids: vec![],
+                },
+            )
+            .await?;
+            Some(password)
+        };
+        accounts.push(DemoAccount {
+            username,
+            role,
+            password,
+        });
+    }
+    Ok(accounts)
+}

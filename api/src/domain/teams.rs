@@ -1,0 +1,74 @@
+use crate::auth::AuthUser;
+use crate::entities::{team_memberships, teams};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
+use shared::Permission;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub const GLOBAL_TEAM_NAME: &str = "Global";
+pub const GLOBAL_TEAM_SLUG: &str = "global";
+
+/// The teams whose rows the caller may see: `None` means every team.
+pub async fn visible_team_ids<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+) -> Result<Option<Vec<Uuid>>, DbErr> {
+    if auth.can(Permission::AllTeams) {
+        return Ok(None);
+    }
+    Ok(Some(team_ids_of(db, auth.id()).await?))
+}
+
+pub async fn team_ids_of<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
+    team_memberships::Entity::find()
+        .select_only()
+        .column(team_memberships::Column::TeamId)
+        .filter(team_memberships::Column::UserId.eq(user_id))
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await
+}
+
+pub async fn global_team<C: ConnectionTrait>(db: &C) -> Result<Option<teams::Model>, DbErr> {
+    teams::Entity::find()
+        .filter(teams::Column::IsGlobal.eq(true))
+        .one(db)
+        .await
+}
+
+/// Member counts of the given teams, in one query.
+pub async fn member_counts<C: ConnectionTrait>(
+    db: &C,
+    team_ids: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, DbErr> {
+    let rows: Vec<(Uuid, i64)> = team_memberships::Entity::find()
+        .select_only()
+        .column(team_memberships::Column::TeamId)
+        .column_as(team_memberships::Column::UserId.count(), "count")
+        .filter(team_memberships::Column::TeamId.is_in(team_ids.iter().copied()))
+        .group_by(team_memberships::Column::TeamId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|(id, n)| (id, n as u64)).collect())
+}
+
+pub fn to_dto(team: teams::Model, member_count: u64) -> shared::dto::Team {
+    shared::dto::Team {
+        id: team.id,
+        name: team.name,
+        slug: team.slug,
+        description: team.description,
+        is_global: team.is_global,
+        member_count,
+        created_at: team.created_at,
+    }
+}
+
+pub fn to_ref(team: &teams::Model) -> shared::dto::TeamRef {
+    shared::dto::TeamRef {
+        id: team.id,
+        name: team.name.clone(),
+        slug: team.slug.clone(),
+    }
+}

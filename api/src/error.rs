@@ -1,0 +1,132 @@
+//! The one error type of the HTTP layer, rendered as RFC 9457 problem+json.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use shared::dto::Problem;
+use shared::validation::FieldErrors;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthenticated(&'static str),
+    #[error("forbidden")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
+    /// Anything unexpected; the cause is logged, never sent.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![message.into()]);
+        ApiError::Validation(errors)
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        match &e {
+            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
+                ApiError::Unavailable("the database is not reachable".into())
+            }
+            _ => ApiError::Internal(anyhow::Error::new(e).context("database query failed")),
+        }
+    }
+}
+
+impl From<FieldErrors> for ApiError {
+    fn from(errors: FieldErrors) -> Self {
+        ApiError::Validation(errors)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+pub fn problem(status: StatusCode, detail: Option<String>, errors: Option<FieldErrors>) -> Problem {
+    Problem {
+        kind: "about:blank".into(),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail,
+        errors,
+        request_id: None,
+    }
+}
+
+pub fn problem_response(status: StatusCode, problem: &Problem) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("application/problem+json")
+        .json(problem)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (detail, errors) = match self {
+            ApiError::Unauthenticated(why) => (Some((*why).to_owned()), None),
+            ApiError::Forbidden => (
+                Some("your roles do not allow this action".to_owned()),
+                None,
+            ),
+            ApiError::NotFound => (Some("no such resource".to_owned()), None),
+            ApiError::Conflict(d) | ApiError::BadRequest(d) | ApiError::Unavailable(d) => {
+                (Some(d.clone()), None)
+            }
+            ApiError::Validation(errors) => (
+                Some("some fields are invalid".to_owned()),
+                Some(errors.clone()),
+            ),
+            ApiError::TooManyRequests { retry_after_secs } => (
+                Some(format!(
+                    "too many attempts; try again in {retry_after_secs} seconds"
+                )),
+                None,
+            ),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = ?cause, "internal error");
+                (None, None)
+            }
+        };
+        let mut response = problem_response(status, &problem(status, detail, errors));
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        if let ApiError::Unauthenticated(_) = self {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}

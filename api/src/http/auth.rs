@@ -1,0 +1,132 @@
+use crate::auth::{password, AuthUser, RequestContext};
+use crate::domain::{sessions, users};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::cookie::{time, Cookie, SameSite};
+use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
+use shared::dto::{ChangePassword, LoginRequest, Me, Problem, TokenResponse};
+
+pub const REFRESH_COOKIE: &str = "provisio_refresh";
+
+fn refresh_cookie(state: &AppState, value: String, max_age_secs: i64) -> Cookie<'static> {
+    Cookie::build(REFRESH_COOKIE, value)
+        .path("/api/auth")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(state.config.secure_cookies)
+        .max_age(time::Duration::seconds(max_age_secs))
+        .finish()
+}
+
+fn session_response(state: &AppState, session: sessions::Session) -> HttpResponse {
+    let max_age = state.config.refresh_token_ttl.as_secs() as i64;
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .cookie(refresh_cookie(state, session.refresh_secret, max_age))
+        .json(session.response)
+}
+
+/// Signs in with a username (or e-mail) and password. Sets the rotating refresh cookie.
+#[utoipa::path(
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse, description = "Signed in; the refresh token is set as an httpOnly cookie"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many attempts; see Retry-After"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    body: web::Json<LoginRequest>,
+) -> ApiResult<HttpResponse> {
+    let session = sessions::login(&state, &context, body.into_inner()).await?;
+    Ok(session_response(&state, session))
+}
+
+/// Exchanges the refresh cookie for a new access token and rotates the cookie.
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/refresh")]
+pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let secret = req
+        .cookie(REFRESH_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or(ApiError::Unauthenticated("no refresh cookie; sign in again"))?;
+    let session = sessions::refresh(&state, &secret).await?;
+    Ok(session_response(&state, session))
+}
+
+/// Ends the session of the refresh cookie (its whole rotation family) and clears the cookie.
+#[utoipa::path(tag = "auth", responses((status = 204)))]
+#[post("/auth/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    context: RequestContext,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    if let Some(cookie) = req.cookie(REFRESH_COOKIE) {
+        sessions::logout(&state, &context, cookie.value()).await?;
+    }
+    Ok(HttpResponse::NoContent()
+        .cookie(refresh_cookie(&state, String::new(), 0))
+        .finish())
+}
+
+/// The signed-in user with their roles, permissions and teams.
+#[utoipa::path(
+    tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/auth/me")]
+pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Me>> {
+    Ok(web::Json(users::me(&state.db, &auth.user).await?))
+}
+
+/// Changes the caller's own password; every other session ends.
+#[utoipa::path(
+    tag = "auth",
+    request_body = ChangePassword,
+    responses(
+        (status = 204),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = []))
+)]
+#[put("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<ChangePassword>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    body.validate()?;
+    let hash = auth.user.password_hash.clone();
+    let current = body.current_password.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    if !ok {
+        return Err(ApiError::field("current_password", "is not your current password"));
+    }
+    users::set_password(
+        &state.db,
+        &auth.context,
+        auth.id(),
+        auth.id(),
+        body.new_password,
+        "user.change_password",
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

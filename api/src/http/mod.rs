@@ -1,0 +1,69 @@
+//! One module per resource: thin handlers that parse, authorize through `AuthUser::require`,
+//! call the domain, and map to DTOs. Every handler carries `#[utoipa::path]`.
+
+pub mod auth;
+pub mod health;
+pub mod overview;
+pub mod resource_types;
+pub mod teams;
+pub mod tokens;
+pub mod users;
+
+use crate::error::{ApiError, ApiResult};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+/// Every route under `/api`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(auth::login)
+        .service(auth::refresh)
+        .service(auth::logout)
+        .service(auth::me)
+        .service(auth::change_password)
+        .service(users::list)
+        .service(users::create)
+        .service(users::get)
+        .service(users::update)
+        .service(users::reset_password)
+        .service(teams::list)
+        .service(teams::create)
+        .service(teams::get)
+        .service(teams::update)
+        .service(teams::delete)
+        .service(teams::members)
+        .service(teams::add_member)
+        .service(teams::remove_member)
+        .service(tokens::list)
+        .service(tokens::create)
+        .service(tokens::revoke)
+        .service(resource_types::list)
+        .service(overview::overview);
+}
+
+/// Validated `(page, per_page)` from optional query values.
+pub fn paging(page: Option<u64>, per_page: Option<u64>) -> ApiResult<(u64, u64)> {
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(shared::dto::PER_PAGE_DEFAULT);
+    let mut v = shared::validation::Validator::new();
+    v.check("page", if page >= 1 { Ok(()) } else { Err("must be 1 or more".into()) })
+        .check(
+            "per_page",
+            if (1..=shared::dto::PER_PAGE_MAX).contains(&per_page) {
+                Ok(())
+            } else {
+                Err(format!("must be between 1 and {}", shared::dto::PER_PAGE_MAX))
+            },
+        );
+    v.finish().map_err(ApiError::Validation)?;
+    Ok((page, per_page))
+}
+
+/// `%` and `_` typed by a user match themselves, not any character.
+pub fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

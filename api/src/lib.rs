@@ -1,0 +1,14 @@
+//! Provisio's API server: actix-web handlers over sea-orm, with the SPA embedded.
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod entities;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod openapi;
+pub mod spa;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

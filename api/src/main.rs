@@ -1,0 +1,107 @@
+use anyhow::Context;
+use api::config::Config;
+use api::keys::Keys;
+use api::startup::{prepare_database, Application};
+use api::{domain, openapi, telemetry};
+use clap::{Parser, Subcommand};
+use shared::dto::CreateUser;
+use shared::Role;
+use std::io::BufRead;
+
+#[derive(Parser)]
+#[command(name = "provisio", version, about = "Self-hosted infrastructure self-service portal")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the API server and web app (the default).
+    Serve {
+        /// Seed demo accounts for each role and print their passwords once.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an administrator. The password is read from PROVISIO_ADMIN_PASSWORD or the first line of stdin.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        full_name: String,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve { demo: false });
+    if let Command::Openapi = command {
+        print!("{}", openapi::spec_json());
+        return Ok(());
+    }
+    let config = Config::from_env()?;
+    telemetry::init(config.log_json);
+    match command {
+        Command::Serve { demo } => {
+            let started = std::time::Instant::now();
+            let keys = Keys::load_or_create(&config.key_file)?;
+            let app = Application::build(config.clone(), keys).await?;
+            if demo {
+                print_demo_accounts(&domain::seed::seed_demo(&app.state.db).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+            }
+            tracing::info!(
+                url = %format!("http://{}:{}", config.bind.ip(), app.port()),
+                startup_ms = started.elapsed().as_millis() as u64,
+                "Provisio is listening"
+            );
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            prepare_database(&config).await?;
+            println!("migrations applied");
+        }
+        Command::CreateAdmin { username, email, full_name } => {
+            let password = match std::env::var("PROVISIO_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprintln!("password (one line on stdin):");
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line).context("could not read the password")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let db = prepare_database(&config).await?;
+            let context = api::auth::RequestContext { ip: std::net::IpAddr::from([127, 0, 0, 1]), request_id: None };
+            let input = CreateUser { username, email, full_name, password, roles: vec![Role::Admin], team_ids: vec![] };
+            match domain::users::create(&db, &context, None, input).await {
+                Ok(user) => println!("administrator {} created ({})", user.username, user.id),
+                Err(api::error::ApiError::Validation(errors)) => {
+                    for (field, messages) in errors {
+                        eprintln!("{field}: {}", messages.join("; "));
+                    }
+                    std::process::exit(2);
+                }
+                Err(e) => return Err(anyhow::anyhow!("could not create the administrator: {e}")),
+            }
+        }
+        Command::Openapi => unreachable!("handled before configuration is read"),
+    }
+    Ok(())
+}
+
+fn print_demo_accounts(accounts: &[domain::seed::DemoAccount]) {
+    println!("Demo accounts (passwords are shown once; they are stored only as argon2id hashes):");
+    for a in accounts {
+        match &a.password {
+            Some(p) => println!("  {:<10} {:<16} password: {p}", a.username, a.role.as_str()),
+            None => println!("  {:<10} {:<16} (already existed; password unchanged)", a.username, a.role.as_str()),
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Wiring: database connection and migrations, application state, and the HTTP server.
+
+use crate::auth::jwt::JwtKeys;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::keys::Keys;
+use crate::spa::WebAssets;
+use crate::state::AppState;
+use crate::{domain, http, openapi, spa, telemetry};
+use actix_web::dev::Server;
+use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
+use actix_web::{web, App, HttpResponse, HttpServer};
+use anyhow::Context;
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(config.database_url.clone());
+    options
+        .max_connections(config.db_max_connections)
+        .min_connections(1)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        .idle_timeout(Duration::from_secs(300))
+        .max_lifetime(Duration::from_secs(1800))
+        .test_before_acquire(true)
+        .sqlx_logging(false);
+    let db = Database::connect(options)
+        .await
+        .context("could not connect to the database (check DATABASE_URL)")?;
+    if config.is_sqlite() {
+        // WAL lets readers proceed while a writer commits; the setting persists in the file.
+        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
+            .await
+            .context("could not configure SQLite")?;
+    }
+    Ok(db)
+}
+
+/// Connects, applies pending migrations and the idempotent baseline seed.
+pub async fn prepare_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let db = connect(config).await?;
+    Migrator::up(&db, None).await.context("could not apply the database migrations")?;
+    domain::seed::seed_baseline(&db).await.context("could not seed the baseline data")?;
+    Ok(db)
+}
+
+pub fn build_state(config: Config, db: DatabaseConnection, keys: Keys) -> AppState {
+    AppState {
+        jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
+        login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+        keys: Arc::new(keys),
+        config: Arc::new(config),
+        db,
+    }
+}
+
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(256 * 1024)
+        .error_handler(|err, _req| {
+            use actix_web::error::JsonPayloadError as E;
+            let api_error = match &err {
+                E::Deserialize(e) => ApiError::field("body", e.to_string()),
+                E::ContentType => ApiError::BadRequest("the body must be application/json".into()),
+                E::OverflowKnownLength { .. } | E::Overflow { .. } => {
+                    ApiError::BadRequest("the body is too large".into())
+                }
+                other => ApiError::BadRequest(format!("the body could not be read: {other}")),
+            };
+            api_error.into()
+        })
+}
+
+fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|err, _req| ApiError::field("query", err.to_string()).into())
+}
+
+fn path_config() -> web::PathConfig {
+    // A malformed id cannot name an existing row.
+    web::PathConfig::default().error_handler(|_err, _req| ApiError::NotFound.into())
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free one), prepares the database and builds the server.
+    pub async fn build(config: Config, keys: Keys) -> anyhow::Result<Self> {
+        let db = prepare_database(&config).await?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("could not listen on {}", config.bind))?;
+        Self::with_listener(config, keys, db, listener)
+    }
+
+    pub fn with_listener(
+        config: Config,
+        keys: Keys,
+        db: DatabaseConnection,
+        listener: TcpListener,
+    ) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let assets = web::Data::new(WebAssets {
+            dir: config.web_dir.clone(),
+        });
+        let state = build_state(config, db, keys);
+        let data = web::Data::new(state.clone());
+        let spec = openapi::spec();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::base())
+                .map(|app| {
+                    app.wrap(Compress::default())
+                        .wrap(
+                            DefaultHeaders::new()
+                                .add(("X-Content-Type-Options", "nosniff"))
+                                .add(("X-Frame-Options", "DENY"))
+                                .add(("Referrer-Policy", "no-referrer")),
+                        )
+                        .wrap(from_fn(telemetry::request_span))
+                })
+                .app_data(data.clone())
+                .app_data(assets.clone())
+                .app_data(json_config())
+                .app_data(query_config())
+                .app_data(path_config())
+                .service(http::health::healthz)
+                .service(http::health::readyz)
+                .service(utoipa_actix_web::scope("/api").configure(http::configure))
+                .split_for_parts();
+            app.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
+                .route(
+                    "/api/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/api/docs/"))
+                            .finish()
+                    }),
+                )
+                .default_service(web::to(spa::serve))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+

@@ -1,0 +1,16 @@
+use crate::auth::jwt::JwtKeys;
+use crate::auth::rate_limit::LoginLimiter;
+use crate::config::Config;
+use crate::keys::Keys;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Shared by every request; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub keys: Arc<Keys>,
+    pub jwt: Arc<JwtKeys>,
+    pub login_limiter: Arc<LoginLimiter>,
+}

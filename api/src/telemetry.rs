@@ -1,0 +1,46 @@
+use crate::auth::extractor::RequestId;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::HttpMessage;
+use tracing::Instrument;
+use tracing_subscriber::{fmt, EnvFilter};
+
+pub fn init(json: bool) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,actix_server=warn"));
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().flatten_event(true).try_init()
+    } else {
+        builder.compact().try_init()
+    };
+}
+
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get("x-request-id")?.to_str().ok()?;
+    (value.len() <= 64 && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        .then(|| value.to_owned())
+}
+
+/// Gives every request an id (kept from a well-formed X-Request-Id, else new), a tracing span
+/// carrying it, one log line at the end, and the id echoed in the response.
+pub async fn request_span(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = incoming_request_id(&req).unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = std::time::Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    let status = res.status().as_u16();
+    span.in_scope(|| {
+        tracing::info!(status, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "handled")
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static("x-request-id"), value);
+    }
+    Ok(res)
+}

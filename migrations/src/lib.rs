@@ -1,0 +1,19 @@
+//! Schema migrations, applied by `provisio serve` and `provisio migrate` on SQLite and PostgreSQL.
+//! One migration per file: sea-orm names a migration after its file.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_accounts;
+mod m20261125_000002_catalog;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_accounts::Migration),
+            Box::new(m20261125_000002_catalog::Migration),
+        ]
+    }
+}

@@ -1,0 +1,10 @@
+//! Types shared by the API server and the web app: roles, the permission matrix,
+//! DTOs and the validation rules applied on both sides of the wire.
+//! Everything here is pure and compiles to wasm32.
+
+pub mod dto;
+pub mod nav;
+pub mod roles;
+pub mod validation;
+
+pub use roles::{Permission, Role};

@@ -1,0 +1,69 @@
+//! Navigation entries of the web app, each guarded by a permission of the shared matrix,
+//! so that what a role sees in the menu is exactly what the API lets it do.
+
+use crate::roles::{roles_grant, Permission, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NavItem {
+    pub label: &'static str,
+    pub path: &'static str,
+    pub icon: &'static str,
+    pub permission: Permission,
+}
+
+pub const NAV_ITEMS: &[NavItem] = &[
+    NavItem {
+        label: "Dashboard",
+        path: "/",
+        icon: "◧",
+        permission: Permission::DashboardView,
+    },
+    NavItem {
+        label: "Teams",
+        path: "/teams",
+        icon: "◎",
+        permission: Permission::TeamsRead,
+    },
+    NavItem {
+        label: "Resource types",
+        path: "/resource-types",
+        icon: "▤",
+        permission: Permission::ResourceTypesRead,
+    },
+    NavItem {
+        label: "Users",
+        path: "/users",
+        icon: "☰",
+        permission: Permission::UsersManage,
+    },
+    NavItem {
+        label: "API tokens",
+        path: "/tokens",
+        icon: "⚿",
+        permission: Permission::ApiTokensOwn,
+    },
+];
+
+/// The navigation entries visible to a holder of `roles`, in menu order.
+pub fn nav_for(roles: &[Role]) -> Vec<NavItem> {
+    NAV_ITEMS
+        .iter()
+        .copied()
+        .filter(|item| roles_grant(roles, item.permission))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn users_page_is_admin_only() {
+        let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
+        assert!(labels(Role::Admin).contains(&"Users"));
+        for r in [Role::TechnicalAgent, Role::SalesAgent, Role::Requester] {
+            assert!(!labels(r).contains(&"Users"), "{r} sees Users");
+            assert!(labels(r).contains(&"Dashboard"));
+        }
+    }
+}
