@@ -117,6 +117,7 @@ impl Application {
         let data = web::Data::new(state.clone());
         let spec = openapi::spec();
         let server = HttpServer::new(move || {
+            let spec = spec.clone();
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(openapi::base())
@@ -129,6 +130,16 @@ impl Application {
                                 .add(("Referrer-Policy", "no-referrer")),
                         )
                         .wrap(from_fn(telemetry::request_span))
+                        // Registered before the /api scope, which would otherwise claim these paths.
+                        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec))
+                        .route(
+                            "/api/docs",
+                            web::get().to(|| async {
+                                HttpResponse::PermanentRedirect()
+                                    .insert_header(("Location", "/api/docs/"))
+                                    .finish()
+                            }),
+                        )
                 })
                 .app_data(data.clone())
                 .app_data(assets.clone())
@@ -139,16 +150,7 @@ impl Application {
                 .service(http::health::readyz)
                 .service(utoipa_actix_web::scope("/api").configure(http::configure))
                 .split_for_parts();
-            app.service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", spec.clone()))
-                .route(
-                    "/api/docs",
-                    web::get().to(|| async {
-                        HttpResponse::PermanentRedirect()
-                            .insert_header(("Location", "/api/docs/"))
-                            .finish()
-                    }),
-                )
-                .default_service(web::to(spa::serve))
+            app.default_service(web::to(spa::serve))
         })
         .listen(listener)?
         .shutdown_timeout(10)

@@ -1,0 +1,289 @@
+//! `spawn_app()`: the whole server on a free port with a fresh database of its own.
+//! SQLite by default; PostgreSQL when PROVISIO_TEST_PG_URL names a server (a database per test).
+
+#![allow(dead_code)]
+
+use api::config::{Config, LoginLimits};
+use api::keys::Keys;
+use api::startup::{prepare_database, Application};
+use reqwest::header::{HeaderMap, SET_COOKIE};
+use reqwest::{Method, StatusCode};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{json, Value};
+use shared::Role;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: DatabaseConnection,
+    pub admin: Session,
+    pub keys: Keys,
+    pub web_dir: PathBuf,
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub username: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_cookie: Option<String>,
+    pub id: String,
+}
+
+pub struct Options {
+    pub login_limits: LoginLimits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            login_limits: LoginLimits {
+                account_failures: 1000,
+                account_window: Duration::from_secs(900),
+                ip_attempts: 10_000,
+                ip_window: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+async fn fresh_database_url(scratch: &std::path::Path) -> String {
+    match std::env::var("PROVISIO_TEST_PG_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!("provisio_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(format!("{base}/postgres"))
+                .await
+                .expect("PROVISIO_TEST_PG_URL must reach a PostgreSQL server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create the test database");
+            admin.close().await.ok();
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", scratch.join("provisio.db").display()),
+    }
+}
+
+pub fn is_postgres() -> bool {
+    std::env::var("PROVISIO_TEST_PG_URL").is_ok_and(|v| !v.is_empty())
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let scratch = std::env::temp_dir().join(format!("provisio-test-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let web_dir = scratch.join("web");
+    std::fs::create_dir_all(&web_dir).unwrap();
+    std::fs::write(
+        web_dir.join("index.html"),
+        "<!DOCTYPE html><html><body>provisio test shell</body></html>",
+    )
+    .unwrap();
+    std::fs::write(web_dir.join("web.js"), "console.log('provisio')").unwrap();
+    let config = Config {
+        bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url: fresh_database_url(&scratch).await,
+        db_max_connections: 5,
+        key_file: scratch.join("provisio.key"),
+        web_dir: Some(web_dir.clone()),
+        log_json: false,
+        secure_cookies: false,
+        trusted_proxies: vec![],
+        access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(3600),
+        login_limits: options.login_limits,
+    };
+    let keys = Keys::load_or_create(&config.key_file).unwrap();
+    let db = prepare_database(&config).await.expect("prepare the database");
+    let listener = TcpListener::bind(config.bind).unwrap();
+    let app = Application::with_listener(config, keys.clone(), db.clone(), listener).unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+
+    let context = api::auth::RequestContext {
+        ip: std::net::IpAddr::from([127, 0, 0, 1]),
+        request_id: None,
+    };
+    api::domain::users::create(
+        &db,
+        &context,
+        None,
+        shared::dto::CreateUser {
+            username: "root".into(),
+            email: "root@example.com".into(),
+            full_name: "Root Admin".into(),
+            password: ADMIN_PASSWORD.into(),
+            roles: vec![Role::Admin],
+            team_ids: vec![],
+        },
+    )
+    .await
+    .expect("create the first admin");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut app = TestApp {
+        address,
+        client,
+        db,
+        admin: Session {
+            username: String::new(),
+            password: String::new(),
+            token: String::new(),
+            refresh_cookie: None,
+            id: String::new(),
+        },
+        keys,
+        web_dir,
+    };
+    app.admin = app.login("root", ADMIN_PASSWORD).await;
+    app
+}
+
+pub fn refresh_cookie_of(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(SET_COOKIE).iter().find_map(|v| {
+        let text = v.to_str().ok()?;
+        let pair = text.split(';').next()?;
+        let (name, value) = pair.split_once('=')?;
+        (name == "provisio_refresh" && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> reqwest::Response {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send().await.expect("request failed")
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> reqwest::Response {
+        self.request(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.request(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.request(Method::PATCH, path, Some(token), Some(body)).await
+    }
+
+    pub async fn try_login(&self, login: &str, password: &str) -> reqwest::Response {
+        self.request(
+            Method::POST,
+            "/api/auth/login",
+            None,
+            Some(json!({"login": login, "password": password})),
+        )
+        .await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Session {
+        let res = self.try_login(login, password).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {login} failed");
+        let cookie = refresh_cookie_of(res.headers());
+        let body: Value = res.json().await.unwrap();
+        Session {
+            username: login.to_owned(),
+            password: password.to_owned(),
+            token: body["access_token"].as_str().unwrap().to_owned(),
+            refresh_cookie: cookie,
+            id: body["user"]["id"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn refresh(&self, cookie: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/auth/refresh"))
+            .header("Cookie", format!("provisio_refresh={cookie}"))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates a user holding `roles` through the API, then signs them in.
+    pub async fn user_with(&self, username: &str, roles: &[Role], team_ids: &[String]) -> Session {
+        let password = format!("{username}-password-123");
+        let res = self
+            .post(
+                "/api/users",
+                &self.admin.token,
+                json!({
+                    "username": username,
+                    "email": format!("{username}@example.com"),
+                    "full_name": username,
+                    "password": password,
+                    "roles": roles,
+                    "team_ids": team_ids,
+                }),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+        self.login(username, &password).await
+    }
+
+    pub async fn create_team(&self, name: &str) -> String {
+        let res = self
+            .post("/api/teams", &self.admin.token, json!({"name": name, "description": ""}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.unwrap();
+        body["id"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        use sea_orm::{FromQueryResult, Statement};
+        #[derive(FromQueryResult)]
+        struct Row {
+            n: i64,
+        }
+        let backend = self.db.get_database_backend();
+        Row::find_by_statement(Statement::from_string(backend, sql.to_owned()))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .n
+    }
+}
+
+pub async fn assert_problem(res: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["title"].is_string());
+    assert!(body["type"].is_string());
+    body
+}

@@ -1,0 +1,88 @@
+mod common;
+
+use common::{assert_problem, spawn_app};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let app = spawn_app().await;
+    let health: Value = app.client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health["status"], "ok");
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.unwrap();
+    assert_eq!(body["database"], "ok");
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_keeps_a_well_formed_one() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123");
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "bad id\twith tabs").send().await.unwrap();
+    let id = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(id.len(), 36, "a fresh uuid replaces a malformed id");
+}
+
+#[tokio::test]
+async fn client_side_routes_fall_back_to_index_html_and_assets_are_served() {
+    let app = spawn_app().await;
+    for path in ["/", "/users", "/teams/123/members"] {
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(res.text().await.unwrap().contains("provisio test shell"));
+    }
+    let js = app.client.get(app.url("/web.js")).send().await.unwrap();
+    assert_eq!(js.status(), StatusCode::OK);
+    assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
+    assert_eq!(app.client.get(app.url("/missing.wasm")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    let traversal = app.client.get(app.url("/..%2F..%2Fetc%2Fpasswd")).send().await.unwrap();
+    assert!(!traversal.text().await.unwrap().contains("root:"));
+}
+
+#[tokio::test]
+async fn unknown_api_paths_are_problem_json_404() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/api/nope")).send().await.unwrap();
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn security_headers_are_set() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.headers()["x-frame-options"], "DENY");
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+}
+
+#[tokio::test]
+async fn served_openapi_matches_the_committed_file_and_docs_ui_is_offline() {
+    let app = spawn_app().await;
+    let committed: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    let served: Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(served, committed);
+    let redirect = app.client.get(app.url("/api/docs")).send().await.unwrap();
+    assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
+    let docs = app.client.get(app.url("/api/docs/")).send().await.unwrap();
+    assert_eq!(docs.status(), StatusCode::OK);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("swagger-ui"));
+    assert!(!html.contains("https://"), "the docs page must not load anything from the network");
+}
+
+#[test]
+fn committed_openapi_document_is_up_to_date() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = api::openapi::spec_json();
+    assert!(
+        committed == generated,
+        "openapi/openapi.json is stale: run `cargo run -p api -- openapi > openapi/openapi.json`"
+    );
+}

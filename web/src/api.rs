@@ -1,0 +1,234 @@
+//! Typed access to the REST API. Every call goes through [`send`], which attaches the access
+//! token, turns problem+json answers into [`ApiErrorView`] and, on a 401, refreshes the
+//! session once and retries the call once.
+
+use crate::session;
+use gloo_net::http::{Method, RequestBuilder, Response};
+use serde::{de::DeserializeOwned, Serialize};
+use shared::dto::Problem;
+use shared::validation::FieldErrors;
+
+/// An API failure in the shape the views need: a message, per-field messages, and the
+/// status to decide how to react (0 means the server could not be reached).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ApiErrorView {
+    pub status: u16,
+    pub title: String,
+    pub detail: Option<String>,
+    pub fields: FieldErrors,
+    /// Seconds to wait before retrying, from a 429's Retry-After header.
+    pub retry_after: Option<u64>,
+}
+
+impl ApiErrorView {
+    fn network() -> Self {
+        Self {
+            status: 0,
+            title: "Can't reach the Provisio server".into(),
+            detail: Some("Check your connection, then try again.".into()),
+            ..Self::default()
+        }
+    }
+
+    fn unreadable(status: u16) -> Self {
+        Self {
+            status,
+            title: "Unexpected response".into(),
+            detail: Some(format!(
+                "The server answered with status {status} and a body the app could not read."
+            )),
+            ..Self::default()
+        }
+    }
+
+    /// The sentence to show to the user.
+    pub fn message(&self) -> String {
+        match &self.detail {
+            Some(d) if !d.trim().is_empty() => capitalize(d),
+            _ => self.title.clone(),
+        }
+    }
+
+    pub fn is_unreachable(&self) -> bool {
+        self.status == 0 || self.status >= 500
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Appends `params` to `path` as a query string, skipping empty values.
+pub fn with_query(path: &str, params: &[(&str, String)]) -> String {
+    let mut url = path.to_owned();
+    let mut first = true;
+    for (key, value) in params {
+        if value.is_empty() {
+            continue;
+        }
+        url.push(if first { '?' } else { '&' });
+        first = false;
+        url.push_str(key);
+        url.push('=');
+        url.push_str(&encode(value));
+    }
+    url
+}
+
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn send_once(
+    method: &Method,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<Response, ApiErrorView> {
+    let mut builder = RequestBuilder::new(url)
+        .method(method.clone())
+        .header("Accept", "application/json, application/problem+json");
+    if let Some(token) = token {
+        builder = builder.header("Authorization", &format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(json) => builder
+            .header("Content-Type", "application/json")
+            .body(json.to_owned()),
+        None => builder.build(),
+    }
+    .map_err(|_| ApiErrorView::network())?;
+    request.send().await.map_err(|_| ApiErrorView::network())
+}
+
+async fn problem_of(response: Response) -> ApiErrorView {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.trim().parse().ok());
+    let text = response.text().await.unwrap_or_default();
+    let mut view = match serde_json::from_str::<Problem>(&text) {
+        Ok(p) => ApiErrorView {
+            status,
+            title: p.title,
+            detail: p.detail,
+            fields: p.errors.unwrap_or_default(),
+            retry_after: None,
+        },
+        Err(_) => ApiErrorView {
+            status,
+            title: response.status_text(),
+            detail: None,
+            ..ApiErrorView::default()
+        },
+    };
+    if view.title.is_empty() {
+        view.title = format!("Request failed ({status})");
+    }
+    view.retry_after = retry_after;
+    view
+}
+
+/// Sends an authenticated request; a 401 triggers one shared refresh and one retry.
+async fn send(method: Method, url: &str, body: Option<String>) -> Result<Response, ApiErrorView> {
+    let token = session::access_token();
+    let mut response = send_once(&method, url, body.as_deref(), token.as_deref()).await?;
+    if response.status() == 401 {
+        match session::refresh().await {
+            Ok(()) => {
+                let token = session::access_token();
+                response = send_once(&method, url, body.as_deref(), token.as_deref()).await?;
+                if response.status() == 401 {
+                    session::expire();
+                }
+            }
+            Err(e) if e.status == 401 => session::expire(),
+            Err(e) => return Err(e),
+        }
+    }
+    if response.ok() {
+        Ok(response)
+    } else {
+        Err(problem_of(response).await)
+    }
+}
+
+/// Sends a request without the access token and without the refresh-and-retry dance:
+/// the auth endpoints themselves.
+pub async fn send_public<T: DeserializeOwned>(
+    url: &str,
+    body: Option<String>,
+) -> Result<T, ApiErrorView> {
+    let response = send_once(&Method::POST, url, body.as_deref(), None).await?;
+    if response.ok() {
+        decode(response).await
+    } else {
+        Err(problem_of(response).await)
+    }
+}
+
+pub async fn post_public_empty(url: &str) -> Result<(), ApiErrorView> {
+    let response = send_once(&Method::POST, url, None, None).await?;
+    if response.ok() {
+        Ok(())
+    } else {
+        Err(problem_of(response).await)
+    }
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiErrorView> {
+    let status = response.status();
+    response
+        .json::<T>()
+        .await
+        .map_err(|_| ApiErrorView::unreadable(status))
+}
+
+pub fn to_json<B: Serialize>(body: &B) -> Result<String, ApiErrorView> {
+    serde_json::to_string(body).map_err(|_| ApiErrorView {
+        title: "Could not prepare the request".into(),
+        ..ApiErrorView::default()
+    })
+}
+
+pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
+    decode(send(Method::GET, url, None).await?).await
+}
+
+pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiErrorView> {
+    decode(send(Method::POST, url, Some(to_json(body)?)).await?).await
+}
+
+pub async fn patch<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiErrorView> {
+    decode(send(Method::PATCH, url, Some(to_json(body)?)).await?).await
+}
+
+/// A call answered with 204 No Content.
+pub async fn post_no_content<B: Serialize>(url: &str, body: &B) -> Result<(), ApiErrorView> {
+    send(Method::POST, url, Some(to_json(body)?)).await.map(drop)
+}
+
+pub async fn put_no_content<B: Serialize>(url: &str, body: Option<&B>) -> Result<(), ApiErrorView> {
+    let body = body.map(to_json).transpose()?;
+    send(Method::PUT, url, body).await.map(drop)
+}
+
+pub async fn delete(url: &str) -> Result<(), ApiErrorView> {
+    send(Method::DELETE, url, None).await.map(drop)
+}

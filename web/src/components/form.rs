@@ -1,0 +1,200 @@
+//! Form fields wired to shared validation: every input has a label, and its messages are
+//! linked with aria-describedby so screen readers read them with the field.
+
+use crate::api::ApiErrorView;
+use crate::format::role_class;
+use leptos::prelude::*;
+use shared::roles::Role;
+use shared::validation::FieldErrors;
+
+pub type Errors = RwSignal<FieldErrors>;
+
+pub fn field_message(errors: Errors, field: &'static str) -> Option<String> {
+    errors.with(|e| e.get(field).filter(|m| !m.is_empty()).map(|m| m.join("; ")))
+}
+
+/// Splits a failed submission into messages under known fields and a banner for the rest.
+pub fn apply_problem(
+    error: &ApiErrorView,
+    errors: Errors,
+    known: &[&str],
+) -> Option<String> {
+    errors.set(error.fields.clone());
+    let stray: Vec<String> = error
+        .fields
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .map(|(k, v)| format!("{}: {}", k.replace('_', " "), v.join("; ")))
+        .collect();
+    if error.fields.is_empty() {
+        Some(error.message())
+    } else if stray.is_empty() {
+        Some("Please correct the highlighted fields.".into())
+    } else {
+        Some(stray.join(". "))
+    }
+}
+
+#[component]
+pub fn FieldError(errors: Errors, field: &'static str, id: String) -> impl IntoView {
+    move || {
+        field_message(errors, field).map(|m| {
+            view! {
+                <p class="field-error" id=id.clone()>
+                    {m}
+                </p>
+            }
+        })
+    }
+}
+
+#[component]
+pub fn TextField(
+    /// Unique DOM id of the input.
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    errors: Errors,
+    /// The name of the field in FieldErrors.
+    field: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional)] placeholder: Option<&'static str>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = {
+        let error_id = error_id.clone();
+        let hint_id = hint_id.clone();
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if field_message(errors, field).is_some() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    let invalid = move || field_message(errors, field).is_some().then_some("true");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                id=id
+                name=field
+                type=kind
+                autocomplete=autocomplete
+                placeholder=placeholder
+                required=required
+                aria-invalid=invalid
+                aria-describedby=described
+                bind:value=value
+                on:input=move |_| {
+                    if errors.with_untracked(|e| e.contains_key(field)) {
+                        errors.update(|e| {
+                            e.remove(field);
+                        });
+                    }
+                }
+            />
+            {hint.map(|h| view! { <p class="field-hint" id=hint_id>{h}</p> })}
+            <FieldError errors=errors field=field id=error_id />
+        </div>
+    }
+}
+
+#[component]
+pub fn TextArea(
+    id: &'static str,
+    label: &'static str,
+    value: RwSignal<String>,
+    errors: Errors,
+    field: &'static str,
+    #[prop(default = 3)] rows: u32,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    let described = {
+        let error_id = error_id.clone();
+        move || field_message(errors, field).map(|_| error_id.clone())
+    };
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <textarea
+                id=id
+                name=field
+                rows=rows
+                aria-invalid=move || field_message(errors, field).is_some().then_some("true")
+                aria-describedby=described
+                bind:value=value
+            ></textarea>
+            <FieldError errors=errors field=field id=error_id />
+        </div>
+    }
+}
+
+/// One checkbox per role, labelled with `Role::label()`.
+#[component]
+pub fn RolePicker(
+    /// Prefix for the checkbox ids, unique per form.
+    prefix: &'static str,
+    selected: RwSignal<Vec<Role>>,
+    errors: Errors,
+) -> impl IntoView {
+    let error_id = format!("{prefix}-roles-error");
+    view! {
+        <fieldset class="field checkbox-group">
+            <legend>"Roles"</legend>
+            <div class="checkbox-grid">
+                {Role::ALL
+                    .into_iter()
+                    .map(|role| {
+                        let id = format!("{prefix}-role-{}", role.as_str());
+                        view! {
+                            <label class="check" for=id.clone()>
+                                <input
+                                    type="checkbox"
+                                    id=id
+                                    prop:checked=move || selected.with(|s| s.contains(&role))
+                                    on:change=move |ev| {
+                                        let on = event_target_checked(&ev);
+                                        selected
+                                            .update(|s| {
+                                                s.retain(|r| *r != role);
+                                                if on {
+                                                    s.push(role);
+                                                    s.sort();
+                                                }
+                                            });
+                                        errors
+                                            .update(|e| {
+                                                e.remove("roles");
+                                            });
+                                    }
+                                />
+                                <span class=role_class(role)>{role.label()}</span>
+                            </label>
+                        }
+                    })
+                    .collect_view()}
+            </div>
+            <FieldError errors=errors field="roles" id=error_id />
+        </fieldset>
+    }
+}
+
+#[component]
+pub fn RoleBadges(roles: Vec<Role>) -> impl IntoView {
+    view! {
+        <span class="badges">
+            {roles
+                .into_iter()
+                .map(|r| view! { <span class=role_class(r)>{r.label()}</span> })
+                .collect_view()}
+        </span>
+    }
+}

@@ -1,0 +1,120 @@
+//! Human wording for dates, roles, permissions and categories.
+
+use chrono::{DateTime, Datelike, Local, Timelike, Utc};
+use shared::dto::ResourceCategory;
+use shared::roles::{Permission, Role};
+
+/// `2025-03-01 14:05` in the browser's time zone; hand-formatted to keep chrono's
+/// format machinery out of the wasm.
+pub fn datetime(dt: &DateTime<Utc>) -> String {
+    let local = dt.with_timezone(&Local);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        local.year(),
+        local.month(),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+pub fn date(dt: &DateTime<Utc>) -> String {
+    let local = dt.with_timezone(&Local);
+    format!("{:04}-{:02}-{:02}", local.year(), local.month(), local.day())
+}
+
+/// "5 minutes ago" for recent moments, the date for older ones.
+pub fn relative(dt: &DateTime<Utc>) -> String {
+    let secs = (Utc::now() - *dt).num_seconds();
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit} ago")
+        } else {
+            format!("{n} {unit}s ago")
+        }
+    };
+    match secs {
+        s if s < 0 => datetime(dt),
+        0..=59 => "just now".into(),
+        60..=3_599 => plural(secs / 60, "minute"),
+        3_600..=86_399 => plural(secs / 3_600, "hour"),
+        86_400..=604_799 => plural(secs / 86_400, "day"),
+        _ => date(dt),
+    }
+}
+
+/// Time until `dt`: "in 3 days", or "expired".
+pub fn until(dt: &DateTime<Utc>) -> String {
+    let secs = (*dt - Utc::now()).num_seconds();
+    match secs {
+        s if s <= 0 => "expired".into(),
+        1..=3_599 => "in less than an hour".into(),
+        3_600..=86_399 => format!("in {} h", secs / 3_600),
+        _ => {
+            let days = secs / 86_400;
+            if days == 1 {
+                "in 1 day".into()
+            } else {
+                format!("in {days} days")
+            }
+        }
+    }
+}
+
+pub fn permission_text(p: Permission) -> &'static str {
+    use Permission::*;
+    match p {
+        DashboardView => "See the dashboard",
+        UsersManage => "Create, edit and deactivate user accounts",
+        TeamsRead => "See your teams and their members",
+        TeamsManage => "Create, edit and delete teams and manage members",
+        ResourceTypesRead => "Browse the resource catalogue",
+        RequestsCreate => "Request new resources",
+        RequestsReadTeam => "Follow every request of your teams",
+        RequestsApprove => "Approve or reject resource requests",
+        ServersRead => "See servers and their state",
+        ServersOperate => "Start, stop and operate servers",
+        ScriptsManage => "Write and maintain provisioning scripts",
+        ExecutionsRun => "Run scripts and playbooks",
+        DeploymentsManage => "Manage deployments",
+        ClientsManage => "Manage client accounts",
+        SubscriptionsManage => "Manage client subscriptions",
+        RevenueRead => "See revenue figures",
+        ProvidersManage => "Configure infrastructure providers",
+        AuditRead => "Read the audit log",
+        ApiTokensOwn => "Create personal API tokens",
+        AllTeams => "See the data of every team",
+    }
+}
+
+pub fn role_summary(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "You administer Provisio: accounts, teams and every team's resources.",
+        Role::TechnicalAgent => {
+            "You run the infrastructure: servers, provisioning scripts, executions and deployments for your teams."
+        }
+        Role::SalesAgent => {
+            "You look after clients: their accounts, subscriptions and revenue, and request resources for them."
+        }
+        Role::Requester => {
+            "You request the resources your team needs from the catalogue and follow their progress."
+        }
+    }
+}
+
+pub fn category_label(c: ResourceCategory) -> &'static str {
+    match c {
+        ResourceCategory::Storage => "Storage",
+        ResourceCategory::Database => "Database",
+        ResourceCategory::Bigdata => "Big data",
+    }
+}
+
+pub fn role_class(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "badge badge-admin",
+        Role::TechnicalAgent => "badge badge-tech",
+        Role::SalesAgent => "badge badge-sales",
+        Role::Requester => "badge badge-requester",
+    }
+}
