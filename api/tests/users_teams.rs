@@ -71,7 +71,7 @@ async fn duplicate_username_or_email_is_a_field_error() {
 #[tokio::test]
 async fn roles_can_be_changed_and_take_effect_on_the_next_request() {
     let app = spawn_app().await;
-    let user = app.user_with("jo", &[Role::Requester], &[]).await;
+    let user = app.user_with("joe", &[Role::Requester], &[]).await;
     assert_problem(app.get("/api/users", &user.token).await, StatusCode::FORBIDDEN).await;
     let res = app.patch(&format!("/api/users/{}", user.id), &app.admin.token, json!({"roles": ["admin", "requester"]})).await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -102,7 +102,7 @@ async fn users_list_filters_sorts_and_paginates() {
     let requesters: Value = app.get("/api/users?role=requester&sort=-username", &app.admin.token).await.json().await.unwrap();
     let names: Vec<&str> = requesters["items"].as_array().unwrap().iter().map(|u| u["username"].as_str().unwrap()).collect();
     assert_eq!(names, vec!["max", "kai"]);
-    let searched: Value = app.get("/api/users?q=LE", &app.admin.token).await.json().await.unwrap();
+    let searched: Value = app.get("/api/users?q=LEA", &app.admin.token).await.json().await.unwrap();
     assert_eq!(searched["total"], 1);
     assert_eq!(searched["items"][0]["username"], "lea");
     let literal: Value = app.get("/api/users?q=%25", &app.admin.token).await.json().await.unwrap();

@@ -79,7 +79,7 @@ pub fn with_query(path: &str, params: &[(&str, String)]) -> String {
     url
 }
 
-fn encode(value: &str) -> String {
+pub fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {

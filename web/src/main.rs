@@ -1,1 +1,62 @@
-fn main() {}
+//! Provisio web app: a Leptos client-side app served by the API from the same origin.
+
+mod api;
+mod components;
+mod format;
+mod pages;
+mod session;
+
+use components::feedback::provide_toasts;
+use components::shell::{Guard, NotFound, Shell};
+use leptos::prelude::*;
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::path;
+use pages::dashboard::Dashboard;
+use pages::login::LoginPage;
+use pages::profile::ProfilePage;
+use pages::resource_types::ResourceTypesPage;
+use pages::teams::TeamsPage;
+use pages::tokens::TokensPage;
+use pages::users::UsersPage;
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(App);
+}
+
+#[component]
+fn App() -> impl IntoView {
+    session::init();
+    provide_toasts();
+    view! {
+        <Router>
+            <Routes fallback=|| view! { <NotFound /> }>
+                <Route path=path!("/login") view=LoginPage />
+                <ParentRoute path=path!("") view=Shell>
+                    <Route
+                        path=path!("")
+                        view=|| view! { <Guard path="/"><Dashboard /></Guard> }
+                    />
+                    <Route
+                        path=path!("/teams")
+                        view=|| view! { <Guard path="/teams"><TeamsPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/resource-types")
+                        view=|| view! { <Guard path="/resource-types"><ResourceTypesPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/users")
+                        view=|| view! { <Guard path="/users"><UsersPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/tokens")
+                        view=|| view! { <Guard path="/tokens"><TokensPage /></Guard> }
+                    />
+                    <Route path=path!("/profile") view=ProfilePage />
+                    <Route path=path!("/*any") view=NotFound />
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}

@@ -62,6 +62,7 @@ pub fn TextField(
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] required: bool,
     #[prop(optional)] placeholder: Option<&'static str>,
+    #[prop(optional)] autofocus: bool,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
@@ -90,6 +91,7 @@ pub fn TextField(
                 autocomplete=autocomplete
                 placeholder=placeholder
                 required=required
+                autofocus=autofocus
                 aria-invalid=invalid
                 aria-describedby=described
                 bind:value=value
@@ -154,8 +156,9 @@ pub fn RolePicker(
                     .into_iter()
                     .map(|role| {
                         let id = format!("{prefix}-role-{}", role.as_str());
+                        let label_for = id.clone();
                         view! {
-                            <label class="check" for=id.clone()>
+                            <label class="check" for=label_for>
                                 <input
                                     type="checkbox"
                                     id=id

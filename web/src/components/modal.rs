@@ -38,6 +38,7 @@ pub fn Modal(
     children: Children,
 ) -> impl IntoView {
     let title_id = unique_id("dialog-title");
+    let labelled_by = title_id.clone();
     let panel = NodeRef::<html::Div>::new();
     let previous = document()
         .active_element()
@@ -74,7 +75,7 @@ pub fn Modal(
                 class=if wide { "modal modal-wide" } else { "modal" }
                 role="dialog"
                 aria-modal="true"
-                aria-labelledby=title_id.clone()
+                aria-labelledby=labelled_by
                 tabindex="-1"
                 node_ref=panel
             >

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting and lints, unit and integration tests on SQLite and on a real
+# PostgreSQL, then the browser end-to-end tests in headless Chromium against the built app.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+"$ROOT/scripts/setup.sh" --test
+# shellcheck source=env.sh
+source "$ROOT/scripts/env.sh"
+cd "$ROOT"
+
+step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
+RUNTIME="$ROOT/.test-runtime"
+rm -rf "$RUNTIME" && mkdir -p "$RUNTIME"
+PIDS=()
+cleanup() { for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+step "formatting and lints"
+cargo fmt --all --check
+cargo fetch --locked
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "web app (Trunk, release)"
+trunk build --release --offline
+
+step "unit and integration tests on SQLite"
+cargo nextest run --locked --no-fail-fast
+
+step "integration tests on PostgreSQL"
+"$ROOT/scripts/postgres.sh" start
+PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run -p api --locked --no-fail-fast
+"$ROOT/scripts/postgres.sh" drop-test-databases
+
+step "end-to-end in headless Chromium"
+cargo build --locked -p api
+export PROVISIO_BIND=127.0.0.1:18080
+export PROVISIO_KEY_FILE="$RUNTIME/provisio.key"
+export DATABASE_URL="sqlite://$RUNTIME/e2e.db?mode=rwc"
+export PROVISIO_ADMIN_PASSWORD="e2e-admin-password-1"
+./target/debug/provisio create-admin --username e2eadmin --email e2eadmin@example.com --full-name "E2E Admin" >/dev/null
+./target/debug/provisio serve >"$RUNTIME/server.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  curl -fsS "http://$PROVISIO_BIND/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -fsS "http://$PROVISIO_BIND/readyz" >/dev/null || { cat "$RUNTIME/server.log"; exit 1; }
+E2E_BASE_URL="http://$PROVISIO_BIND" E2E_ADMIN_USER=e2eadmin E2E_ADMIN_PASSWORD="$PROVISIO_ADMIN_PASSWORD" \
+  E2E_ARTIFACTS="$ROOT/e2e/artifacts" node e2e/run.mjs || { echo "--- server log"; tail -50 "$RUNTIME/server.log"; exit 1; }
+
+step "all tests passed"

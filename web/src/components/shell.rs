@@ -1,0 +1,234 @@
+//! The signed-in layout (sidebar, top bar, content) and the route guards.
+
+use crate::components::feedback::{Loading, ToastHost};
+use crate::components::form::RoleBadges;
+use crate::session::{self, use_session, AuthState};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::components::{Outlet, Redirect, A};
+use leptos_router::hooks::use_location;
+use shared::nav::{nav_for, NAV_ITEMS};
+use shared::roles::roles_grant;
+
+/// `/login?next=<path>` so the user lands back where they were.
+pub fn login_url(next: &str) -> String {
+    if next.is_empty() || next == "/" || next == "/login" {
+        "/login".into()
+    } else {
+        format!("/login?next={}", crate::api::encode(next))
+    }
+}
+
+#[component]
+pub fn Splash() -> impl IntoView {
+    view! {
+        <div class="splash">
+            <div class="brand brand-lg">
+                <span class="brand-mark" aria-hidden="true">"P"</span>
+                "Provisio"
+            </div>
+            <Loading />
+        </div>
+    }
+}
+
+#[component]
+fn Unreachable(message: String) -> impl IntoView {
+    view! {
+        <div class="splash">
+            <div class="brand brand-lg">
+                <span class="brand-mark" aria-hidden="true">"P"</span>
+                "Provisio"
+            </div>
+            <div class="alert alert-error" role="alert">
+                <div class="alert-body">
+                    <strong>"Can't reach the Provisio server"</strong>
+                    <p>{message}</p>
+                </div>
+                <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| session::restore()>
+                    "Retry"
+                </button>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+pub fn Shell() -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    move || match session.state.get() {
+        AuthState::Checking => view! { <Splash /> }.into_any(),
+        AuthState::Unreachable(message) => view! { <Unreachable message=message /> }.into_any(),
+        AuthState::SignedOut => {
+            let here = location.pathname.get_untracked();
+            let search = location.search.get_untracked();
+            let next = if search.is_empty() { here } else { format!("{here}?{search}") };
+            view! { <Redirect path=login_url(&next) /> }.into_any()
+        }
+        AuthState::SignedIn => {
+            view! {
+                <a class="skip-link" href="#content">
+                    "Skip to content"
+                </a>
+                <div class="app">
+                    <Sidebar />
+                    <div class="main">
+                        <TopBar />
+                        <main id="content" class="content" tabindex="-1">
+                            <Outlet />
+                        </main>
+                    </div>
+                </div>
+                <ToastHost />
+            }
+                .into_any()
+        }
+    }
+}
+
+#[component]
+fn Sidebar() -> impl IntoView {
+    let session = use_session();
+    let items = Memo::new(move |_| {
+        session
+            .me
+            .with(|m| m.as_ref().map(|m| nav_for(&m.roles)).unwrap_or_default())
+    });
+    view! {
+        <aside class="sidebar">
+            <A href="/" exact=true attr:class="brand">
+                <span class="brand-mark" aria-hidden="true">"P"</span>
+                <span class="brand-name">"Provisio"</span>
+            </A>
+            <nav aria-label="Main" class="nav">
+                <ul>
+                    {move || {
+                        items
+                            .get()
+                            .into_iter()
+                            .map(|item| {
+                                view! {
+                                    <li>
+                                        <A href=item.path exact=true>
+                                            <span class="nav-icon" aria-hidden="true">{item.icon}</span>
+                                            <span class="nav-label">{item.label}</span>
+                                        </A>
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </nav>
+            <div class="sidebar-foot muted">"Self-hosted infrastructure portal"</div>
+        </aside>
+    }
+}
+
+#[component]
+fn TopBar() -> impl IntoView {
+    let session = use_session();
+    let signing_out = RwSignal::new(false);
+    let sign_out = move |_| {
+        signing_out.set(true);
+        spawn_local(async move {
+            session::logout().await;
+            signing_out.set(false);
+        });
+    };
+    let name = move || {
+        session.me.with(|m| {
+            m.as_ref()
+                .map(|m| {
+                    if m.full_name.trim().is_empty() {
+                        m.username.clone()
+                    } else {
+                        m.full_name.clone()
+                    }
+                })
+                .unwrap_or_default()
+        })
+    };
+    let username = move || session.me.with(|m| m.as_ref().map(|m| m.username.clone()).unwrap_or_default());
+    let roles = move || session.me.with(|m| m.as_ref().map(|m| m.roles.clone()).unwrap_or_default());
+    view! {
+        <header class="topbar">
+            <div class="topbar-spacer"></div>
+            <div class="user-chip">
+                <span class="avatar" aria-hidden="true">
+                    {move || name().chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()}
+                </span>
+                <div class="user-meta">
+                    <A href="/profile" attr:class="user-name" attr:title="Your account">
+                        {name}
+                    </A>
+                    <span class="muted user-login">"@" {username}</span>
+                </div>
+                {move || view! { <RoleBadges roles=roles() /> }}
+            </div>
+            <button
+                type="button"
+                class="btn btn-ghost"
+                on:click=sign_out
+                disabled=move || signing_out.get()
+            >
+                "Sign out"
+            </button>
+        </header>
+    }
+}
+
+#[component]
+pub fn NoAccess() -> impl IntoView {
+    view! {
+        <section class="page">
+            <div class="state-panel">
+                <div class="state-icon" aria-hidden="true">"⊘"</div>
+                <h1>"You don't have access to this page"</h1>
+                <p class="muted">
+                    "Your roles don't include the permission this page needs. Ask an administrator if you think you should have it."
+                </p>
+                <A href="/" attr:class="btn btn-primary">
+                    "Back to the dashboard"
+                </A>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    view! {
+        <section class="page">
+            <div class="state-panel">
+                <div class="state-icon" aria-hidden="true">"?"</div>
+                <h1>"Page not found"</h1>
+                <p class="muted">"There is nothing at this address."</p>
+                <A href="/" attr:class="btn btn-primary">
+                    "Back to the dashboard"
+                </A>
+            </div>
+        </section>
+    }
+}
+
+/// Renders `children` only when the user's roles grant the permission of the nav entry at `path`.
+#[component]
+pub fn Guard(path: &'static str, children: ChildrenFn) -> impl IntoView {
+    let session = use_session();
+    let permission = NAV_ITEMS.iter().find(|i| i.path == path).map(|i| i.permission);
+    let allowed = Memo::new(move |_| {
+        session.me.with(|m| {
+            m.as_ref()
+                .is_some_and(|m| permission.is_none_or(|p| roles_grant(&m.roles, p)))
+        })
+    });
+    move || {
+        if allowed.get() {
+            children().into_any()
+        } else {
+            view! { <NoAccess /> }.into_any()
+        }
+    }
+}

@@ -1,0 +1,258 @@
+use crate::api;
+use crate::components::chart::{Bar, BarChart};
+use crate::components::feedback::ErrorBanner;
+use crate::format::{permission_text, role_class, role_summary};
+use crate::session::use_session;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use shared::dto::{Me, Overview};
+use shared::roles::{Permission, Role};
+use std::str::FromStr;
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let session = use_session();
+    let overview = LocalResource::new(|| api::get::<Overview>("/api/overview"));
+    let retry = Callback::new(move |_| overview.refetch());
+
+    let greeting = move || {
+        session.me.with(|m| {
+            m.as_ref()
+                .map(|m| {
+                    let name = m.full_name.split_whitespace().next().unwrap_or(&m.username);
+                    format!("Welcome back, {name}.")
+                })
+                .unwrap_or_default()
+        })
+    };
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <div>
+                    <h1>"Dashboard"</h1>
+                    <p class="muted">{greeting}</p>
+                </div>
+            </header>
+            <Transition fallback=|| view! { <StatSkeleton /> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(o) => view! { <Stats overview=o /> }.into_any(),
+                        Err(e) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                    }
+                })}
+            </Transition>
+            {move || session.me.get().map(|me| view! { <RoleSections me=me /> })}
+        </section>
+    }
+}
+
+#[component]
+fn StatSkeleton() -> impl IntoView {
+    view! {
+        <div class="stats" aria-hidden="true">
+            {(0..3).map(|_| view! { <div class="card stat skeleton-card"></div> }).collect_view()}
+        </div>
+        <p class="sr-only" role="status">"Loading…"</p>
+    }
+}
+
+#[component]
+fn StatCard(
+    label: &'static str,
+    value: u64,
+    #[prop(default = None)] href: Option<&'static str>,
+    #[prop(into)] hint: String,
+) -> impl IntoView {
+    let body = view! {
+        <span class="stat-label">{label}</span>
+        <span class="stat-value">{value}</span>
+        <span class="stat-hint muted">{hint}</span>
+    };
+    match href {
+        Some(href) => view! {
+            <A href=href attr:class="card stat stat-link">
+                {body}
+            </A>
+        }
+        .into_any(),
+        None => view! { <div class="card stat">{body}</div> }.into_any(),
+    }
+}
+
+#[component]
+fn Stats(overview: Overview) -> impl IntoView {
+    let session = use_session();
+    let teams_link = session.can(Permission::TeamsRead).then_some("/teams");
+    let types_link = session.can(Permission::ResourceTypesRead).then_some("/resource-types");
+    let tokens_link = session.can(Permission::ApiTokensOwn).then_some("/tokens");
+    let users_link = session.can(Permission::UsersManage).then_some("/users");
+    let team_hint = if session.can(Permission::AllTeams) {
+        "across the organisation"
+    } else {
+        "you belong to"
+    };
+    let bars: Option<Vec<Bar>> = overview.users_by_role.as_ref().map(|by_role| {
+        Role::ALL
+            .into_iter()
+            .map(|role| Bar {
+                label: role.label().to_owned(),
+                value: by_role.get(role.as_str()).copied().unwrap_or(0),
+                class: bar_class(role),
+            })
+            // Counts for roles this build does not know are still worth showing.
+            .chain(
+                by_role
+                    .iter()
+                    .filter(|(k, _)| Role::from_str(k).is_err())
+                    .map(|(k, v)| Bar {
+                        label: k.clone(),
+                        value: *v,
+                        class: "bar-other",
+                    }),
+            )
+            .collect()
+    });
+    view! {
+        <div class="stats">
+            <StatCard label="Teams" value=overview.teams href=teams_link hint=team_hint />
+            <StatCard
+                label="Resource types"
+                value=overview.resource_types
+                href=types_link
+                hint="in the catalogue"
+            />
+            <StatCard
+                label="API tokens"
+                value=overview.api_tokens
+                href=tokens_link
+                hint="active, yours"
+            />
+            {overview
+                .active_users
+                .map(|n| {
+                    view! {
+                        <StatCard
+                            label="Active users"
+                            value=n
+                            href=users_link
+                            hint="with access today"
+                        />
+                    }
+                })}
+        </div>
+        {bars
+            .map(|bars| {
+                view! {
+                    <div class="card">
+                        <h2 class="card-title">"Active users by role"</h2>
+                        <p class="muted small">"A user holding several roles counts once per role."</p>
+                        <BarChart title="Active users by role" bars=bars />
+                    </div>
+                }
+            })}
+    }
+}
+
+fn bar_class(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "bar-admin",
+        Role::TechnicalAgent => "bar-tech",
+        Role::SalesAgent => "bar-sales",
+        Role::Requester => "bar-requester",
+    }
+}
+
+#[component]
+fn RoleSections(me: Me) -> impl IntoView {
+    let is_admin = me.roles.contains(&Role::Admin);
+    let other_roles: Vec<Role> = me.roles.iter().copied().filter(|r| *r != Role::Admin).collect();
+    let teams = me.teams.clone();
+    view! {
+        <div class="grid-2">
+            {is_admin.then(|| view! { <AdminShortcuts /> })}
+            {other_roles.into_iter().map(|role| view! { <RoleCard role=role /> }).collect_view()}
+            <div class="card">
+                <h2 class="card-title">"Your teams"</h2>
+                {if teams.is_empty() {
+                    view! { <p class="muted">"You're not in any team yet. An administrator can add you to one."</p> }
+                        .into_any()
+                } else {
+                    view! {
+                        <ul class="chip-list">
+                            {teams
+                                .into_iter()
+                                .map(|t| view! { <li class="chip">{t.name}</li> })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }}
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn AdminShortcuts() -> impl IntoView {
+    view! {
+        <div class="card">
+            <div class="card-title-row">
+                <h2 class="card-title">"Administration"</h2>
+                <span class=role_class(Role::Admin)>{Role::Admin.label()}</span>
+            </div>
+            <p class="muted">{role_summary(Role::Admin)}</p>
+            <div class="shortcuts">
+                <A href="/users?new=1" attr:class="shortcut">
+                    <span class="shortcut-icon" aria-hidden="true">"+"</span>
+                    <span>
+                        <strong>"Add a user"</strong>
+                        <span class="muted small">"Create an account and assign roles"</span>
+                    </span>
+                </A>
+                <A href="/users" attr:class="shortcut">
+                    <span class="shortcut-icon" aria-hidden="true">"☰"</span>
+                    <span>
+                        <strong>"Manage users"</strong>
+                        <span class="muted small">"Roles, activation, password resets"</span>
+                    </span>
+                </A>
+                <A href="/teams" attr:class="shortcut">
+                    <span class="shortcut-icon" aria-hidden="true">"◎"</span>
+                    <span>
+                        <strong>"Manage teams"</strong>
+                        <span class="muted small">"Create teams and manage members"</span>
+                    </span>
+                </A>
+                <A href="/resource-types" attr:class="shortcut">
+                    <span class="shortcut-icon" aria-hidden="true">"▤"</span>
+                    <span>
+                        <strong>"Resource catalogue"</strong>
+                        <span class="muted small">"What teams can request"</span>
+                    </span>
+                </A>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn RoleCard(role: Role) -> impl IntoView {
+    view! {
+        <div class="card">
+            <div class="card-title-row">
+                <h2 class="card-title">{format!("As a {}", role.label().to_lowercase())}</h2>
+                <span class=role_class(role)>{role.label()}</span>
+            </div>
+            <p class="muted">{role_summary(role)}</p>
+            <h3 class="subhead">"What you can do"</h3>
+            <ul class="check-list">
+                {role
+                    .permissions()
+                    .iter()
+                    .map(|p| view! { <li>{permission_text(*p)}</li> })
+                    .collect_view()}
+            </ul>
+        </div>
+    }
+}

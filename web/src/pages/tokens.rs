@@ -1,0 +1,6 @@
+use leptos::prelude::*;
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    view! { <p>"todo"</p> }
+}

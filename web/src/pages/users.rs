@@ -1,0 +1,837 @@
+//! Account administration: search, filter, create, edit, (de)activate, reset passwords.
+
+use crate::api::{self, ApiErrorView};
+use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
+use crate::components::form::{apply_problem, Errors, FieldError, RoleBadges, RolePicker, TextField};
+use crate::components::modal::{ConfirmDialog, Modal};
+use crate::components::pager::Pager;
+use crate::format::{datetime, relative};
+use crate::session::{self, use_session};
+use leptos::leptos_dom::helpers::TimeoutHandle;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+use shared::dto::{CreateUser, Page, ResetPassword, Team, UpdateUser, User};
+use shared::roles::Role;
+use shared::validation::FieldErrors;
+use std::time::Duration;
+use uuid::Uuid;
+
+const PER_PAGE: u64 = 20;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let session = use_session();
+    let toasts = use_toasts();
+    let query = use_query_map();
+
+    let search_input = RwSignal::new(String::new());
+    let q = RwSignal::new(String::new());
+    let role_filter = RwSignal::new(String::new());
+    let active_filter = RwSignal::new(String::new());
+    let sort = RwSignal::new("username".to_string());
+    let page = RwSignal::new(1u64);
+    // Accounts created on this visit stay visible even when the current page would not show them.
+    let recent = RwSignal::new(Vec::<User>::new());
+
+    let users = LocalResource::new(move || {
+        let url = api::with_query(
+            "/api/users",
+            &[
+                ("page", page.get().to_string()),
+                ("per_page", PER_PAGE.to_string()),
+                ("q", q.get()),
+                ("role", role_filter.get()),
+                ("active", active_filter.get()),
+                ("sort", sort.get()),
+            ],
+        );
+        async move { api::get::<Page<User>>(&url).await }
+    });
+    let retry = Callback::new(move |_| users.refetch());
+
+    let debounce = StoredValue::new_local(None::<TimeoutHandle>);
+    let apply_search = move || {
+        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
+            h.clear();
+        }
+        let term = search_input.get_untracked().trim().to_owned();
+        if q.get_untracked() != term {
+            q.set(term);
+            page.set(1);
+        }
+    };
+    let on_search_input = move |ev: leptos::ev::Event| {
+        search_input.set(event_target_value(&ev));
+        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
+            h.clear();
+        }
+        let handle = set_timeout_with_handle(apply_search, Duration::from_millis(300)).ok();
+        debounce.set_value(handle);
+    };
+    on_cleanup(move || {
+        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
+            h.clear();
+        }
+    });
+
+    let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
+    let editing = RwSignal::new(None::<User>);
+    let resetting = RwSignal::new(None::<User>);
+    let deactivating = RwSignal::new(None::<User>);
+
+    let toggle = Action::new_local(|(id, active): &(Uuid, bool)| {
+        let url = format!("/api/users/{id}");
+        let body = UpdateUser {
+            active: Some(*active),
+            ..UpdateUser::default()
+        };
+        async move { api::patch::<_, User>(&url, &body).await }
+    });
+    let toggle_error = RwSignal::new(None::<ApiErrorView>);
+    Effect::new(move |_| match toggle.value().get() {
+        Some(Ok(user)) => {
+            toasts.success(if user.active {
+                format!("{} can sign in again", user.username)
+            } else {
+                format!("{} was deactivated", user.username)
+            });
+            deactivating.set(None);
+            toggle_error.set(None);
+            recent.update(|r| {
+                if let Some(x) = r.iter_mut().find(|x| x.id == user.id) {
+                    *x = user.clone();
+                }
+            });
+            users.refetch();
+        }
+        Some(Err(e)) => {
+            if deactivating.get_untracked().is_some() {
+                toggle_error.set(Some(e));
+            } else {
+                toasts.error(e.message());
+            }
+        }
+        None => {}
+    });
+
+    let on_created = Callback::new(move |user: User| {
+        toasts.success(format!("User {} created", user.username));
+        creating.set(false);
+        recent.update(|r| r.insert(0, user));
+        users.refetch();
+    });
+    let on_edited = Callback::new(move |user: User| {
+        toasts.success(format!("Saved changes to {}", user.username));
+        let is_me = session.me.with_untracked(|m| m.as_ref().map(|m| m.id)) == Some(user.id);
+        recent.update(|r| {
+            if let Some(x) = r.iter_mut().find(|x| x.id == user.id) {
+                *x = user.clone();
+            }
+        });
+        editing.set(None);
+        users.refetch();
+        if is_me {
+            // Own roles or name changed: reload `me` so navigation and badges follow.
+            spawn_local(async {
+                let _ = session::refresh().await;
+            });
+        }
+    });
+    let on_reset = Callback::new(move |user: User| {
+        toasts.success(format!("Password of {} reset", user.username));
+        resetting.set(None);
+    });
+
+    let my_id = move || session.me.with(|m| m.as_ref().map(|m| m.id));
+
+    let row = move |user: User, is_new: bool| {
+        let is_me = my_id() == Some(user.id);
+        let for_edit = user.clone();
+        let for_reset = user.clone();
+        let for_toggle = user.clone();
+        let last_login = user.last_login_at;
+        view! {
+            <tr class:row-inactive=!user.active>
+                <td>
+                    <span class="mono">{user.username.clone()}</span>
+                    {is_me.then(|| view! { <span class="badge badge-muted">"You"</span> })}
+                    {is_new.then(|| view! { <span class="badge badge-new">"New"</span> })}
+                </td>
+                <td>
+                    {if user.full_name.is_empty() { "—".to_string() } else { user.full_name.clone() }}
+                </td>
+                <td class="cell-email">{user.email.clone()}</td>
+                <td>
+                    <RoleBadges roles=user.roles.clone() />
+                </td>
+                <td>
+                    {if user.active {
+                        view! { <span class="status status-ok">"Active"</span> }.into_any()
+                    } else {
+                        view! { <span class="status status-off">"Inactive"</span> }.into_any()
+                    }}
+                </td>
+                <td title=last_login.as_ref().map(datetime)>
+                    {last_login.as_ref().map(relative).unwrap_or_else(|| "Never".into())}
+                </td>
+                <td class="actions">
+                    <button
+                        type="button"
+                        class="btn btn-ghost btn-sm"
+                        on:click=move |_| editing.set(Some(for_edit.clone()))
+                    >
+                        "Edit"
+                    </button>
+                    <button
+                        type="button"
+                        class="btn btn-ghost btn-sm"
+                        on:click=move |_| resetting.set(Some(for_reset.clone()))
+                    >
+                        "Reset password"
+                    </button>
+                    {if for_toggle.active {
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-danger-ghost btn-sm"
+                                disabled=is_me
+                                title=is_me.then_some("You can't deactivate your own account")
+                                on:click=move |_| {
+                                    toggle_error.set(None);
+                                    deactivating.set(Some(for_toggle.clone()));
+                                }
+                            >
+                                "Deactivate"
+                            </button>
+                        }
+                            .into_any()
+                    } else {
+                        let id = for_toggle.id;
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-ghost btn-sm"
+                                disabled=move || toggle.pending().get()
+                                on:click=move |_| {
+                                    toggle.dispatch((id, true));
+                                }
+                            >
+                                "Activate"
+                            </button>
+                        }
+                            .into_any()
+                    }}
+                </td>
+            </tr>
+        }
+    };
+
+    let sort_button = move |label: &'static str, asc: &'static str, desc: &'static str, first: &'static str| {
+        let state = move || {
+            let s = sort.get();
+            if s == asc {
+                Some("ascending")
+            } else if s == desc {
+                Some("descending")
+            } else {
+                None
+            }
+        };
+        view! {
+            <th aria-sort=state>
+                <button
+                    type="button"
+                    class="th-sort"
+                    on:click=move |_| {
+                        let current = sort.get_untracked();
+                        let next = if current == first {
+                            if first == asc { desc } else { asc }
+                        } else if current == asc {
+                            desc
+                        } else if current == desc {
+                            asc
+                        } else {
+                            first
+                        };
+                        sort.set(next.to_owned());
+                        page.set(1);
+                    }
+                >
+                    {label}
+                    <span class="sort-arrow" aria-hidden="true">
+                        {move || match state() {
+                            Some("ascending") => "↑",
+                            Some(_) => "↓",
+                            None => "↕",
+                        }}
+                    </span>
+                </button>
+            </th>
+        }
+    };
+
+    let filtered = move || {
+        !q.get().is_empty() || !role_filter.get().is_empty() || !active_filter.get().is_empty()
+    };
+    let clear_filters = move |_| {
+        search_input.set(String::new());
+        q.set(String::new());
+        role_filter.set(String::new());
+        active_filter.set(String::new());
+        page.set(1);
+    };
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <div>
+                    <h1>"Users"</h1>
+                    <p class="muted">"Accounts, their roles and whether they can sign in."</p>
+                </div>
+                <button type="button" class="btn btn-primary" on:click=move |_| creating.set(true)>
+                    <span aria-hidden="true">"+ "</span>
+                    "New user"
+                </button>
+            </header>
+
+            <form
+                class="toolbar"
+                role="search"
+                on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    apply_search();
+                }
+            >
+                <div class="field field-inline grow">
+                    <label for="user-search">"Search users"</label>
+                    <input
+                        id="user-search"
+                        type="search"
+                        placeholder="Username, name or e-mail"
+                        prop:value=move || search_input.get()
+                        on:input=on_search_input
+                    />
+                </div>
+                <div class="field field-inline">
+                    <label for="user-role-filter">"Role"</label>
+                    <select
+                        id="user-role-filter"
+                        prop:value=move || role_filter.get()
+                        on:change=move |ev| {
+                            role_filter.set(event_target_value(&ev));
+                            page.set(1);
+                        }
+                    >
+                        <option value="">"All roles"</option>
+                        {Role::ALL
+                            .into_iter()
+                            .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <div class="field field-inline">
+                    <label for="user-active-filter">"Status"</label>
+                    <select
+                        id="user-active-filter"
+                        prop:value=move || active_filter.get()
+                        on:change=move |ev| {
+                            active_filter.set(event_target_value(&ev));
+                            page.set(1);
+                        }
+                    >
+                        <option value="">"Any status"</option>
+                        <option value="true">"Active"</option>
+                        <option value="false">"Inactive"</option>
+                    </select>
+                </div>
+                {move || {
+                    filtered()
+                        .then(|| {
+                            view! {
+                                <button type="button" class="btn btn-ghost btn-sm" on:click=clear_filters>
+                                    "Clear filters"
+                                </button>
+                            }
+                        })
+                }}
+            </form>
+
+            <Transition fallback=|| view! { <SkeletonRows /> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Err(e) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                        Ok(result) => {
+                            let extra: Vec<User> = recent
+                                .get()
+                                .into_iter()
+                                .filter(|u| !result.items.iter().any(|i| i.id == u.id))
+                                .collect();
+                            let recent_ids: Vec<Uuid> = recent.with(|r| r.iter().map(|u| u.id).collect());
+                            if result.items.is_empty() && extra.is_empty() {
+                                let (title, hint) = if filtered() {
+                                    ("No users match", "Try another search term or clear the filters.")
+                                } else {
+                                    ("No users yet", "Create the first account with “New user”.")
+                                };
+                                view! { <Empty title=title hint=hint /> }.into_any()
+                            } else {
+                                let total = result.total;
+                                let per_page = result.per_page;
+                                view! {
+                                    <div class="table-wrap">
+                                        <table class="table">
+                                            <thead>
+                                                <tr>
+                                                    {sort_button("Username", "username", "-username", "username")}
+                                                    <th scope="col">"Name"</th>
+                                                    <th scope="col">"E-mail"</th>
+                                                    <th scope="col">"Roles"</th>
+                                                    <th scope="col">"Status"</th>
+                                                    {sort_button(
+                                                        "Last login",
+                                                        "last_login_at",
+                                                        "-last_login_at",
+                                                        "-last_login_at",
+                                                    )}
+                                                    <th scope="col">
+                                                        <span class="sr-only">"Actions"</span>
+                                                    </th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {extra.into_iter().map(|u| row(u, true)).collect_view()}
+                                                {result
+                                                    .items
+                                                    .into_iter()
+                                                    .map(|u| {
+                                                        let is_new = recent_ids.contains(&u.id);
+                                                        row(u, is_new)
+                                                    })
+                                                    .collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                    <Pager page=page total=total per_page=per_page noun="users" />
+                                }
+                                    .into_any()
+                            }
+                        }
+                    }
+                })}
+            </Transition>
+
+            {move || {
+                creating
+                    .get()
+                    .then(|| {
+                        view! {
+                            <Modal title="New user" on_close=move |_| creating.set(false) wide=true>
+                                <NewUserForm on_done=on_created on_cancel=move |_| creating.set(false) />
+                            </Modal>
+                        }
+                    })
+            }}
+            {move || {
+                editing
+                    .get()
+                    .map(|user| {
+                        view! {
+                            <Modal title=format!("Edit {}", user.username) on_close=move |_| editing.set(None)>
+                                <EditUserForm user=user on_done=on_edited on_cancel=move |_| editing.set(None) />
+                            </Modal>
+                        }
+                    })
+            }}
+            {move || {
+                resetting
+                    .get()
+                    .map(|user| {
+                        view! {
+                            <Modal
+                                title=format!("Reset the password of {}", user.username)
+                                on_close=move |_| resetting.set(None)
+                            >
+                                <ResetPasswordForm user=user on_done=on_reset on_cancel=move |_| resetting.set(None) />
+                            </Modal>
+                        }
+                    })
+            }}
+            {move || {
+                deactivating
+                    .get()
+                    .map(|user| {
+                        let id = user.id;
+                        view! {
+                            <ConfirmDialog
+                                title=format!("Deactivate {}?", user.username)
+                                message=format!(
+                                    "{} will be signed out at once and their API tokens stop working. You can activate the account again later.",
+                                    user.username,
+                                )
+                                confirm_label="Deactivate"
+                                on_confirm=move |_| {
+                                    toggle.dispatch((id, false));
+                                }
+                                on_cancel=move |_| deactivating.set(None)
+                                pending=toggle.pending()
+                                error=toggle_error
+                            />
+                        }
+                    })
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn NewUserForm(
+    #[prop(into)] on_done: Callback<User>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let username = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let full_name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let roles = RwSignal::new(Vec::<Role>::new());
+    let team_ids = RwSignal::new(Vec::<Uuid>::new());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+
+    let teams = LocalResource::new(|| api::get::<Page<Team>>("/api/teams?per_page=200"));
+
+    let action = Action::new_local(|body: &CreateUser| {
+        let body = body.clone();
+        async move { api::post::<_, User>("/api/users", &body).await }
+    });
+    let pending = action.pending();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(user)) => on_done.run(user),
+        Some(Err(e)) => banner.set(apply_problem(
+            &e,
+            errors,
+            &["username", "email", "full_name", "password", "roles"],
+        )),
+        None => {}
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let body = CreateUser {
+            username: username.get_untracked().trim().to_owned(),
+            email: email.get_untracked().trim().to_owned(),
+            full_name: full_name.get_untracked().trim().to_owned(),
+            password: password.get_untracked(),
+            roles: roles.get_untracked(),
+            team_ids: team_ids.get_untracked(),
+        };
+        match body.validate() {
+            Ok(()) => {
+                errors.set(FieldErrors::new());
+                banner.set(None);
+                action.dispatch(body);
+            }
+            Err(problems) => {
+                errors.set(problems);
+                banner.set(Some("Please correct the highlighted fields.".into()));
+            }
+        }
+    };
+
+    view! {
+        <form class="form" on:submit=on_submit novalidate>
+            {move || banner.get().map(|m| view! { <Alert message=m /> })}
+            <div class="form-grid">
+                <TextField
+                    id="new-user-username"
+                    label="Username"
+                    value=username
+                    errors=errors
+                    field="username"
+                    autocomplete="off"
+                    hint="3–32 characters: lowercase letters, digits, '.', '_' or '-'."
+                    required=true
+                />
+                <TextField
+                    id="new-user-email"
+                    label="E-mail"
+                    kind="email"
+                    value=email
+                    errors=errors
+                    field="email"
+                    autocomplete="off"
+                    required=true
+                />
+                <TextField
+                    id="new-user-full-name"
+                    label="Full name"
+                    value=full_name
+                    errors=errors
+                    field="full_name"
+                    autocomplete="off"
+                />
+                <TextField
+                    id="new-user-password"
+                    label="Password"
+                    kind="password"
+                    value=password
+                    errors=errors
+                    field="password"
+                    autocomplete="new-password"
+                    hint="At least 12 characters. Share it with the user through a safe channel."
+                    required=true
+                />
+            </div>
+            <RolePicker prefix="new-user" selected=roles errors=errors />
+            <fieldset class="field checkbox-group">
+                <legend>"Teams"</legend>
+                <p class="field-hint">"Leave all unchecked to add the user to the Global team."</p>
+                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                    {move || Suspend::new(async move {
+                        match teams.await {
+                            Err(e) => view! { <Alert message=format!("Teams could not be loaded: {}", e.message()) /> }.into_any(),
+                            Ok(page) if page.items.is_empty() => view! { <p class="muted">"No teams yet."</p> }.into_any(),
+                            Ok(page) => view! {
+                                <div class="checkbox-list">
+                                    {page
+                                        .items
+                                        .into_iter()
+                                        .map(|team| {
+                                            let id = format!("new-user-team-{}", team.id);
+                                            let label_for = id.clone();
+                                            let team_id = team.id;
+                                            view! {
+                                                <label class="check" for=label_for>
+                                                    <input
+                                                        type="checkbox"
+                                                        id=id
+                                                        prop:checked=move || team_ids.with(|t| t.contains(&team_id))
+                                                        on:change=move |ev| {
+                                                            let on = event_target_checked(&ev);
+                                                            team_ids.update(|t| {
+                                                                t.retain(|x| *x != team_id);
+                                                                if on {
+                                                                    t.push(team_id);
+                                                                }
+                                                            });
+                                                        }
+                                                    />
+                                                    <span>{team.name}</span>
+                                                    {team.is_global.then(|| view! { <span class="badge badge-global">"Global"</span> })}
+                                                </label>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </div>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Transition>
+                <FieldError errors=errors field="team_ids" id="new-user-teams-error".to_string() />
+            </fieldset>
+            <div class="form-actions">
+                <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
+                    "Cancel"
+                </button>
+                <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Creating…" } else { "Create user" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn EditUserForm(
+    user: User,
+    #[prop(into)] on_done: Callback<User>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let session = use_session();
+    let is_me = session.me.with_untracked(|m| m.as_ref().map(|m| m.id)) == Some(user.id);
+    let original = StoredValue::new(user.clone());
+    let email = RwSignal::new(user.email.clone());
+    let full_name = RwSignal::new(user.full_name.clone());
+    let roles = RwSignal::new(user.roles.clone());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+    let id = user.id;
+
+    let action = Action::new_local(move |body: &UpdateUser| {
+        let body = body.clone();
+        async move { api::patch::<_, User>(&format!("/api/users/{id}"), &body).await }
+    });
+    let pending = action.pending();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(user)) => on_done.run(user),
+        Some(Err(e)) => banner.set(apply_problem(&e, errors, &["email", "full_name", "roles"])),
+        None => {}
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let Some(orig) = original.try_get_value() else {
+            return;
+        };
+        let new_email = email.get_untracked().trim().to_owned();
+        let new_name = full_name.get_untracked().trim().to_owned();
+        let mut new_roles = roles.get_untracked();
+        new_roles.sort();
+        let mut old_roles = orig.roles.clone();
+        old_roles.sort();
+        // Only changed fields are sent, so the audit log records what really changed.
+        let body = UpdateUser {
+            email: (new_email != orig.email).then_some(new_email),
+            full_name: (new_name != orig.full_name).then_some(new_name),
+            roles: (new_roles != old_roles).then_some(new_roles),
+            active: None,
+        };
+        if body == UpdateUser::default() {
+            on_cancel.run(());
+            return;
+        }
+        match body.validate() {
+            Ok(()) => {
+                errors.set(FieldErrors::new());
+                banner.set(None);
+                action.dispatch(body);
+            }
+            Err(problems) => {
+                errors.set(problems);
+                banner.set(Some("Please correct the highlighted fields.".into()));
+            }
+        }
+    };
+
+    let losing_admin =
+        move || is_me && !roles.with(|r| r.contains(&Role::Admin));
+
+    view! {
+        <form class="form" on:submit=on_submit novalidate>
+            {move || banner.get().map(|m| view! { <Alert message=m /> })}
+            <p class="muted">
+                "Username: " <span class="mono">{user.username.clone()}</span>
+            </p>
+            <TextField
+                id="edit-user-email"
+                label="E-mail"
+                kind="email"
+                value=email
+                errors=errors
+                field="email"
+                autocomplete="off"
+                required=true
+            />
+            <TextField
+                id="edit-user-full-name"
+                label="Full name"
+                value=full_name
+                errors=errors
+                field="full_name"
+                autocomplete="off"
+            />
+            <RolePicker prefix="edit-user" selected=roles errors=errors />
+            {move || {
+                losing_admin()
+                    .then(|| {
+                        view! {
+                            <Alert
+                                message="You are removing your own administrator role: you will lose access to this page."
+                                kind="warning"
+                            />
+                        }
+                    })
+            }}
+            <div class="form-actions">
+                <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
+                    "Cancel"
+                </button>
+                <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Saving…" } else { "Save" }}
+                </button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+fn ResetPasswordForm(
+    user: User,
+    #[prop(into)] on_done: Callback<User>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let password = RwSignal::new(String::new());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+    let target = StoredValue::new(user.clone());
+    let id = user.id;
+
+    let action = Action::new_local(move |body: &ResetPassword| {
+        let body = body.clone();
+        async move { api::post_no_content(&format!("/api/users/{id}/password"), &body).await }
+    });
+    let pending = action.pending();
+    Effect::new(move |_| match action.value().get() {
+        Some(Ok(())) => {
+            if let Some(user) = target.try_get_value() {
+                on_done.run(user);
+            }
+        }
+        Some(Err(e)) => banner.set(apply_problem(&e, errors, &["password"])),
+        None => {}
+    });
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let body = ResetPassword {
+            password: password.get_untracked(),
+        };
+        match body.validate() {
+            Ok(()) => {
+                errors.set(FieldErrors::new());
+                banner.set(None);
+                action.dispatch(body);
+            }
+            Err(problems) => errors.set(problems),
+        }
+    };
+
+    view! {
+        <form class="form" on:submit=on_submit novalidate>
+            {move || banner.get().map(|m| view! { <Alert message=m /> })}
+            <p class="muted">
+                "Set a new password for " <strong>{user.full_name.clone()}</strong> " ("
+                <span class="mono">{user.username.clone()}</span> ")."
+            </p>
+            <TextField
+                id="reset-password"
+                label="New password"
+                kind="password"
+                value=password
+                errors=errors
+                field="password"
+                autocomplete="new-password"
+                hint="At least 12 characters. Share it with the user through a safe channel."
+                required=true
+            />
+            <div class="form-actions">
+                <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
+                    "Cancel"
+                </button>
+                <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
+                    {move || if pending.get() { "Resetting…" } else { "Reset password" }}
+                </button>
+            </div>
+        </form>
+    }
+}
