@@ -107,17 +107,25 @@ impl Config {
             bind: parse_var("PROVISIO_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
             database_url: database_url(),
             db_max_connections: parse_var("PROVISIO_DB_MAX_CONNECTIONS", 10)?,
-            key_file: PathBuf::from(var("PROVISIO_KEY_FILE").unwrap_or_else(|| "provisio.key".into())),
+            key_file: PathBuf::from(
+                var("PROVISIO_KEY_FILE").unwrap_or_else(|| "provisio.key".into()),
+            ),
             web_dir: var("PROVISIO_WEB_DIR").map(PathBuf::from),
             log_json: var("PROVISIO_LOG_FORMAT").as_deref() == Some("json"),
             secure_cookies: parse_var("PROVISIO_SECURE_COOKIES", false)?,
             trusted_proxies,
-            access_token_ttl: Duration::from_secs(parse_var("PROVISIO_ACCESS_TOKEN_TTL_SECS", 900)?),
+            access_token_ttl: Duration::from_secs(parse_var(
+                "PROVISIO_ACCESS_TOKEN_TTL_SECS",
+                900,
+            )?),
             refresh_token_ttl: Duration::from_secs(
                 parse_var("PROVISIO_REFRESH_TOKEN_TTL_DAYS", 14u64)? * 86_400,
             ),
             login_limits: LoginLimits {
-                account_failures: parse_var("PROVISIO_LOGIN_MAX_FAILURES", defaults.account_failures)?,
+                account_failures: parse_var(
+                    "PROVISIO_LOGIN_MAX_FAILURES",
+                    defaults.account_failures,
+                )?,
                 account_window: defaults.account_window,
                 ip_attempts: parse_var("PROVISIO_LOGIN_MAX_PER_IP", defaults.ip_attempts)?,
                 ip_window: defaults.ip_window,

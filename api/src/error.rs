@@ -91,10 +91,7 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let (detail, errors) = match self {
             ApiError::Unauthenticated(why) => (Some((*why).to_owned()), None),
-            ApiError::Forbidden => (
-                Some("your roles do not allow this action".to_owned()),
-                None,
-            ),
+            ApiError::Forbidden => (Some("your roles do not allow this action".to_owned()), None),
             ApiError::NotFound => (Some("no such resource".to_owned()), None),
             ApiError::Conflict(d) | ApiError::BadRequest(d) | ApiError::Unavailable(d) => {
                 (Some(d.clone()), None)

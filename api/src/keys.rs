@@ -34,7 +34,10 @@ impl Keys {
         let mut master_key = vec![0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut jwt_secret);
         rand::rngs::OsRng.fill_bytes(&mut master_key);
-        Self { jwt_secret, master_key }
+        Self {
+            jwt_secret,
+            master_key,
+        }
     }
 
     /// Reads the key file, creating it (0600) when it does not exist yet.
@@ -45,8 +48,12 @@ impl Keys {
             let file: KeyFile = serde_json::from_str(&text)
                 .with_context(|| format!("the key file {} is not valid JSON", path.display()))?;
             let keys = Self {
-                jwt_secret: B64.decode(file.jwt_secret).context("jwt_secret is not base64")?,
-                master_key: B64.decode(file.master_key).context("master_key is not base64")?,
+                jwt_secret: B64
+                    .decode(file.jwt_secret)
+                    .context("jwt_secret is not base64")?,
+                master_key: B64
+                    .decode(file.master_key)
+                    .context("master_key is not base64")?,
             };
             anyhow::ensure!(
                 keys.jwt_secret.len() >= 32 && keys.master_key.len() == 32,

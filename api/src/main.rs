@@ -9,7 +9,11 @@ use shared::Role;
 use std::io::BufRead;
 
 #[derive(Parser)]
-#[command(name = "provisio", version, about = "Self-hosted infrastructure self-service portal")]
+#[command(
+    name = "provisio",
+    version,
+    about = "Self-hosted infrastructure self-service portal"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -54,7 +58,11 @@ async fn main() -> anyhow::Result<()> {
             let keys = Keys::load_or_create(&config.key_file)?;
             let app = Application::build(config.clone(), keys).await?;
             if demo {
-                print_demo_accounts(&domain::seed::seed_demo(&app.state.db).await.map_err(|e| anyhow::anyhow!("{e}"))?);
+                print_demo_accounts(
+                    &domain::seed::seed_demo(&app.state.db)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("{e}"))?,
+                );
             }
             tracing::info!(
                 url = %format!("http://{}:{}", config.bind.ip(), app.port()),
@@ -67,19 +75,36 @@ async fn main() -> anyhow::Result<()> {
             prepare_database(&config).await?;
             println!("migrations applied");
         }
-        Command::CreateAdmin { username, email, full_name } => {
+        Command::CreateAdmin {
+            username,
+            email,
+            full_name,
+        } => {
             let password = match std::env::var("PROVISIO_ADMIN_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
                 _ => {
                     eprintln!("password (one line on stdin):");
                     let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line).context("could not read the password")?;
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .context("could not read the password")?;
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
             let db = prepare_database(&config).await?;
-            let context = api::auth::RequestContext { ip: std::net::IpAddr::from([127, 0, 0, 1]), request_id: None };
-            let input = CreateUser { username, email, full_name, password, roles: vec![Role::Admin], team_ids: vec![] };
+            let context = api::auth::RequestContext {
+                ip: std::net::IpAddr::from([127, 0, 0, 1]),
+                request_id: None,
+            };
+            let input = CreateUser {
+                username,
+                email,
+                full_name,
+                password,
+                roles: vec![Role::Admin],
+                team_ids: vec![],
+            };
             match domain::users::create(&db, &context, None, input).await {
                 Ok(user) => println!("administrator {} created ({})", user.username, user.id),
                 Err(api::error::ApiError::Validation(errors)) => {
@@ -101,7 +126,11 @@ fn print_demo_accounts(accounts: &[domain::seed::DemoAccount]) {
     for a in accounts {
         match &a.password {
             Some(p) => println!("  {:<10} {:<16} password: {p}", a.username, a.role.as_str()),
-            None => println!("  {:<10} {:<16} (already existed; password unchanged)", a.username, a.role.as_str()),
+            None => println!(
+                "  {:<10} {:<16} (already existed; password unchanged)",
+                a.username,
+                a.role.as_str()
+            ),
         }
     }
 }

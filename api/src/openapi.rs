@@ -58,7 +58,9 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 }
 
 pub fn spec_json() -> String {
-    let mut text = spec().to_pretty_json().expect("the OpenAPI document serializes");
+    let mut text = spec()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes");
     text.push('\n');
     text
 }

@@ -37,7 +37,10 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
     let path = req.path().trim_start_matches('/');
     if path == "api" || path.starts_with("api/") {
         let status = StatusCode::NOT_FOUND;
-        return problem_response(status, &problem(status, Some("no such API endpoint".into()), None));
+        return problem_response(
+            status,
+            &problem(status, Some("no such API endpoint".into()), None),
+        );
     }
     if !path.is_empty() {
         if let Some(body) = assets.read(path) {
@@ -50,7 +53,9 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
         // A missing file (a name with an extension) is a 404; anything else is a client-side route.
         let last = path.rsplit('/').next().unwrap_or("");
         if last.contains('.') {
-            return HttpResponse::NotFound().content_type("text/plain").body("not found");
+            return HttpResponse::NotFound()
+                .content_type("text/plain")
+                .body("not found");
         }
     }
     match assets.read("index.html") {

@@ -46,8 +46,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
 /// Connects, applies pending migrations and the idempotent baseline seed.
 pub async fn prepare_database(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let db = connect(config).await?;
-    Migrator::up(&db, None).await.context("could not apply the database migrations")?;
-    domain::seed::seed_baseline(&db).await.context("could not seed the baseline data")?;
+    Migrator::up(&db, None)
+        .await
+        .context("could not apply the database migrations")?;
+    domain::seed::seed_baseline(&db)
+        .await
+        .context("could not seed the baseline data")?;
     Ok(db)
 }
 
@@ -170,4 +174,3 @@ impl Application {
         self.server.await
     }
 }
-

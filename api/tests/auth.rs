@@ -28,28 +28,59 @@ async fn login_returns_access_token_me_and_an_httponly_strict_refresh_cookie() {
     assert_eq!(body["expires_in"], 900);
     assert_eq!(body["user"]["username"], "root");
     assert_eq!(body["user"]["roles"], json!(["admin"]));
-    assert!(body["user"]["permissions"].as_array().unwrap().contains(&json!("users_manage")));
+    assert!(body["user"]["permissions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("users_manage")));
     assert_eq!(body["user"]["teams"][0]["name"], "Global");
-    assert!(body.get("refresh_token").is_none(), "the refresh secret stays in the cookie");
+    assert!(
+        body.get("refresh_token").is_none(),
+        "the refresh secret stays in the cookie"
+    );
 
-    let me: Value = app.get("/api/auth/me", &app.admin.token).await.json().await.unwrap();
+    let me: Value = app
+        .get("/api/auth/me", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(me["username"], "root");
 }
 
 #[tokio::test]
 async fn login_by_email_works_and_wrong_password_is_a_401_problem() {
     let app = spawn_app().await;
-    assert_eq!(app.try_login("ROOT@example.com", common::ADMIN_PASSWORD).await.status(), StatusCode::OK);
-    let body = assert_problem(app.try_login("root", "not-the-password").await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(
+        app.try_login("ROOT@example.com", common::ADMIN_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let body = assert_problem(
+        app.try_login("root", "not-the-password").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(body["detail"], "the username or password is wrong");
-    let unknown = assert_problem(app.try_login("nobody", "whatever-password").await, StatusCode::UNAUTHORIZED).await;
-    assert_eq!(unknown["detail"], body["detail"], "unknown accounts are not revealed");
+    let unknown = assert_problem(
+        app.try_login("nobody", "whatever-password").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_eq!(
+        unknown["detail"], body["detail"],
+        "unknown accounts are not revealed"
+    );
 }
 
 #[tokio::test]
 async fn empty_login_fields_get_per_field_errors() {
     let app = spawn_app().await;
-    let body = assert_problem(app.try_login("", "").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let body = assert_problem(
+        app.try_login("", "").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert!(body["errors"]["login"].is_array());
     assert!(body["errors"]["password"].is_array());
 }
@@ -75,7 +106,11 @@ async fn requests_without_or_with_garbage_tokens_are_401() {
     let res = app.request(Method::GET, "/api/auth/me", None, None).await;
     assert_eq!(res.headers()["www-authenticate"], "Bearer");
     assert_problem(res, StatusCode::UNAUTHORIZED).await;
-    assert_problem(app.get("/api/auth/me", "not.a.jwt").await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", "not.a.jwt").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 fn forged(header: Value, claims: Value, signature: &str) -> String {
@@ -93,12 +128,24 @@ async fn alg_none_forged_and_expired_tokens_are_rejected() {
     let now = chrono::Utc::now().timestamp();
     let claims = json!({"iss": "provisio", "aud": "provisio-api", "sub": app.admin.id, "iat": now, "exp": now + 600, "sv": 0});
     let none = forged(json!({"alg": "none", "typ": "JWT"}), claims.clone(), "");
-    assert_problem(app.get("/api/auth/me", &none).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", &none).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 
     // A valid token's signature pasted onto claims naming someone else.
     let sig = app.admin.token.rsplit('.').next().unwrap().to_owned();
-    let tampered = forged(json!({"alg": "HS256", "typ": "JWT"}), json!({"iss": "provisio", "aud": "provisio-api", "sub": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0}), &sig);
-    assert_problem(app.get("/api/auth/me", &tampered).await, StatusCode::UNAUTHORIZED).await;
+    let tampered = forged(
+        json!({"alg": "HS256", "typ": "JWT"}),
+        json!({"iss": "provisio", "aud": "provisio-api", "sub": uuid::Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0}),
+        &sig,
+    );
+    assert_problem(
+        app.get("/api/auth/me", &tampered).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 
     let keys = jsonwebtoken::EncodingKey::from_secret(&app.keys.jwt_secret);
     let expired = jsonwebtoken::encode(
@@ -107,7 +154,11 @@ async fn alg_none_forged_and_expired_tokens_are_rejected() {
         &keys,
     )
     .unwrap();
-    assert_problem(app.get("/api/auth/me", &expired).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", &expired).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 
     let hs512 = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS512),
@@ -115,7 +166,11 @@ async fn alg_none_forged_and_expired_tokens_are_rejected() {
         &keys,
     )
     .unwrap();
-    assert_problem(app.get("/api/auth/me", &hs512).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", &hs512).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -127,13 +182,19 @@ async fn refresh_rotates_the_cookie_and_reusing_a_rotated_one_revokes_the_family
     let second = refresh_cookie_of(res.headers()).unwrap();
     assert_ne!(first, second);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(app.get("/api/auth/me", body["access_token"].as_str().unwrap()).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me", body["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
 
     // Replaying the first cookie is theft: both it and its successor die.
     assert_problem(app.refresh(&first).await, StatusCode::UNAUTHORIZED).await;
     assert_problem(app.refresh(&second).await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(
-        app.count("SELECT COUNT(*) AS n FROM refresh_tokens WHERE revoked_at IS NULL").await,
+        app.count("SELECT COUNT(*) AS n FROM refresh_tokens WHERE revoked_at IS NULL")
+            .await,
         0
     );
 }
@@ -144,7 +205,10 @@ async fn refresh_secrets_are_stored_only_as_hashes() {
     let cookie = app.admin.refresh_cookie.clone().unwrap();
     let like = format!("SELECT COUNT(*) AS n FROM refresh_tokens WHERE token_hash = '{cookie}'");
     assert_eq!(app.count(&like).await, 0);
-    assert_eq!(app.count("SELECT COUNT(*) AS n FROM refresh_tokens").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM refresh_tokens").await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -175,14 +239,39 @@ async fn deactivating_a_user_stops_their_access_token_refresh_and_api_tokens_at_
         .await
         .unwrap();
     let api_token = created["secret"].as_str().unwrap().to_owned();
-    assert_eq!(app.get("/api/auth/me", &api_token).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me", &api_token).await.status(),
+        StatusCode::OK
+    );
 
-    let res = app.patch(&format!("/api/users/{}", user.id), &app.admin.token, json!({"active": false})).await;
+    let res = app
+        .patch(
+            &format!("/api/users/{}", user.id),
+            &app.admin.token,
+            json!({"active": false}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
-    assert_problem(app.get("/api/auth/me", &user.token).await, StatusCode::UNAUTHORIZED).await;
-    assert_problem(app.get("/api/auth/me", &api_token).await, StatusCode::UNAUTHORIZED).await;
-    assert_problem(app.refresh(user.refresh_cookie.as_ref().unwrap()).await, StatusCode::UNAUTHORIZED).await;
-    let body = assert_problem(app.try_login("dora", &user.password).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", &user.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_problem(
+        app.get("/api/auth/me", &api_token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_problem(
+        app.refresh(user.refresh_cookie.as_ref().unwrap()).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    let body = assert_problem(
+        app.try_login("dora", &user.password).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     assert_eq!(body["detail"], "this account is deactivated");
 }
 
@@ -191,11 +280,23 @@ async fn password_reset_ends_existing_sessions_and_the_new_password_works() {
     let app = spawn_app().await;
     let user = app.user_with("erin", &[Role::Requester], &[]).await;
     let res = app
-        .post(&format!("/api/users/{}/password", user.id), &app.admin.token, json!({"password": "a-brand-new-password"}))
+        .post(
+            &format!("/api/users/{}/password", user.id),
+            &app.admin.token,
+            json!({"password": "a-brand-new-password"}),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_problem(app.get("/api/auth/me", &user.token).await, StatusCode::UNAUTHORIZED).await;
-    assert_problem(app.try_login("erin", &user.password).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", &user.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    assert_problem(
+        app.try_login("erin", &user.password).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     app.login("erin", "a-brand-new-password").await;
 }
 
@@ -209,7 +310,14 @@ async fn changing_ones_own_password_checks_the_current_one() {
     let body = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(body["errors"]["current_password"].is_array());
     let res = app
-        .request(Method::PUT, "/api/auth/password", Some(&user.token), Some(json!({"current_password": user.password, "new_password": "another-long-password"})))
+        .request(
+            Method::PUT,
+            "/api/auth/password",
+            Some(&user.token),
+            Some(
+                json!({"current_password": user.password, "new_password": "another-long-password"}),
+            ),
+        )
         .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     app.login("fay", "another-long-password").await;
@@ -221,10 +329,17 @@ async fn account_is_locked_after_repeated_failures_with_retry_after() {
     options.login_limits.account_failures = 3;
     let app = spawn_app_with(options).await;
     for _ in 0..3 {
-        assert_eq!(app.try_login("root", "wrong-password!").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.try_login("root", "wrong-password!").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let res = app.try_login("root", common::ADMIN_PASSWORD).await;
-    let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry_after > 0 && retry_after <= 900);
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
 }
@@ -237,7 +352,10 @@ async fn one_ip_is_limited_across_accounts() {
     let app = spawn_app_with(options).await;
     // spawn_app already used one attempt for the admin login.
     for name in ["a1", "a2", "a3"] {
-        assert_eq!(app.try_login(name, "whatever-password").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            app.try_login(name, "whatever-password").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let res = app.try_login("a4", "whatever-password").await;
     assert!(res.headers().contains_key("retry-after"));
@@ -247,7 +365,13 @@ async fn one_ip_is_limited_across_accounts() {
 #[tokio::test]
 async fn personal_api_tokens_are_shown_once_stored_hashed_and_revocable() {
     let app = spawn_app().await;
-    let res = app.post("/api/me/tokens", &app.admin.token, json!({"name": "deploy bot", "expires_in_days": 30})).await;
+    let res = app
+        .post(
+            "/api/me/tokens",
+            &app.admin.token,
+            json!({"name": "deploy bot", "expires_in_days": 30}),
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let created: Value = res.json().await.unwrap();
     let secret = created["secret"].as_str().unwrap().to_owned();
@@ -256,39 +380,85 @@ async fn personal_api_tokens_are_shown_once_stored_hashed_and_revocable() {
 
     let me: Value = app.get("/api/auth/me", &secret).await.json().await.unwrap();
     assert_eq!(me["username"], "root");
-    let listed: Value = app.get("/api/me/tokens", &app.admin.token).await.json().await.unwrap();
+    let listed: Value = app
+        .get("/api/me/tokens", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert!(!listed.to_string().contains(&secret));
     assert_eq!(
-        app.count(&format!("SELECT COUNT(*) AS n FROM api_tokens WHERE token_hash = '{secret}'")).await,
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM api_tokens WHERE token_hash = '{secret}'"
+        ))
+        .await,
         0
     );
 
     // A token cannot mint further tokens.
-    assert_problem(app.post("/api/me/tokens", &secret, json!({"name": "child"})).await, StatusCode::FORBIDDEN).await;
+    assert_problem(
+        app.post("/api/me/tokens", &secret, json!({"name": "child"}))
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
 
     let id = created["token"]["id"].as_str().unwrap();
-    let res = app.request(Method::DELETE, &format!("/api/me/tokens/{id}"), Some(&app.admin.token), None).await;
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/me/tokens/{id}"),
+            Some(&app.admin.token),
+            None,
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
-    assert_problem(app.get("/api/auth/me", &secret).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(
+        app.get("/api/auth/me", &secret).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn another_users_token_cannot_be_revoked() {
     let app = spawn_app().await;
     let other = app.user_with("gus", &[Role::Requester], &[]).await;
-    let created: Value = app.post("/api/me/tokens", &other.token, json!({"name": "mine"})).await.json().await.unwrap();
+    let created: Value = app
+        .post("/api/me/tokens", &other.token, json!({"name": "mine"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = created["token"]["id"].as_str().unwrap();
-    let res = app.request(Method::DELETE, &format!("/api/me/tokens/{id}"), Some(&app.admin.token), None).await;
+    let res = app
+        .request(
+            Method::DELETE,
+            &format!("/api/me/tokens/{id}"),
+            Some(&app.admin.token),
+            None,
+        )
+        .await;
     assert_problem(res, StatusCode::NOT_FOUND).await;
-    assert_eq!(app.get("/api/auth/me", created["secret"].as_str().unwrap()).await.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/auth/me", created["secret"].as_str().unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
 async fn token_validation_errors_name_the_fields() {
     let app = spawn_app().await;
     let body = assert_problem(
-        app.post("/api/me/tokens", &app.admin.token, json!({"name": "", "expires_in_days": 1000})).await,
+        app.post(
+            "/api/me/tokens",
+            &app.admin.token,
+            json!({"name": "", "expires_in_days": 1000}),
+        )
+        .await,
         StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;

@@ -7,7 +7,15 @@ use serde_json::Value;
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
-    let health: Value = app.client.get(app.url("/healthz")).send().await.unwrap().json().await.unwrap();
+    let health: Value = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(health["status"], "ok");
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
@@ -18,9 +26,21 @@ async fn health_and_readiness_answer() {
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_keeps_a_well_formed_one() {
     let app = spawn_app().await;
-    let res = app.client.get(app.url("/healthz")).header("x-request-id", "abc-123").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "abc-123");
-    let res = app.client.get(app.url("/healthz")).header("x-request-id", "bad id\twith tabs").send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "bad id\twith tabs")
+        .send()
+        .await
+        .unwrap();
     let id = res.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a fresh uuid replaces a malformed id");
 }
@@ -31,14 +51,33 @@ async fn client_side_routes_fall_back_to_index_html_and_assets_are_served() {
     for path in ["/", "/users", "/teams/123/members"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{path}");
-        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
         assert!(res.text().await.unwrap().contains("provisio test shell"));
     }
     let js = app.client.get(app.url("/web.js")).send().await.unwrap();
     assert_eq!(js.status(), StatusCode::OK);
-    assert!(js.headers()["content-type"].to_str().unwrap().contains("javascript"));
-    assert_eq!(app.client.get(app.url("/missing.wasm")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
-    let traversal = app.client.get(app.url("/..%2F..%2Fetc%2Fpasswd")).send().await.unwrap();
+    assert!(js.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    assert_eq!(
+        app.client
+            .get(app.url("/missing.wasm"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    let traversal = app
+        .client
+        .get(app.url("/..%2F..%2Fetc%2Fpasswd"))
+        .send()
+        .await
+        .unwrap();
     assert!(!traversal.text().await.unwrap().contains("root:"));
 }
 
@@ -62,10 +101,22 @@ async fn security_headers_are_set() {
 async fn served_openapi_matches_the_committed_file_and_docs_ui_is_offline() {
     let app = spawn_app().await;
     let committed: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../openapi/openapi.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
-    let served: Value = app.client.get(app.url("/api/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let served: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(served, committed);
     let redirect = app.client.get(app.url("/api/docs")).send().await.unwrap();
     assert_eq!(redirect.status(), StatusCode::PERMANENT_REDIRECT);
@@ -73,7 +124,10 @@ async fn served_openapi_matches_the_committed_file_and_docs_ui_is_offline() {
     assert_eq!(docs.status(), StatusCode::OK);
     let html = docs.text().await.unwrap();
     assert!(html.contains("swagger-ui"));
-    assert!(!html.contains("https://"), "the docs page must not load anything from the network");
+    assert!(
+        !html.contains("https://"),
+        "the docs page must not load anything from the network"
+    );
 }
 
 #[test]

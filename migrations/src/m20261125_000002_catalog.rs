@@ -34,11 +34,34 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(ResourceTypes::Table)
-                .col(ColumnDef::new(ResourceTypes::Id).uuid().not_null().primary_key())
-                .col(ColumnDef::new(ResourceTypes::Slug).string_len(64).not_null().unique_key())
-                .col(ColumnDef::new(ResourceTypes::Name).string_len(120).not_null())
-                .col(ColumnDef::new(ResourceTypes::Category).string_len(16).not_null())
-                .col(ColumnDef::new(ResourceTypes::Description).string_len(500).not_null().default(""))
+                .col(
+                    ColumnDef::new(ResourceTypes::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(ResourceTypes::Slug)
+                        .string_len(64)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(
+                    ColumnDef::new(ResourceTypes::Name)
+                        .string_len(120)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ResourceTypes::Category)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ResourceTypes::Description)
+                        .string_len(500)
+                        .not_null()
+                        .default(""),
+                )
                 .to_owned(),
         )
         .await?;
@@ -46,11 +69,28 @@ impl MigrationTrait for Migration {
         m.create_table(
             Table::create()
                 .table(AuditEvents::Table)
-                .col(ColumnDef::new(AuditEvents::Id).uuid().not_null().primary_key())
-                .col(ColumnDef::new(AuditEvents::At).timestamp_with_time_zone().not_null())
+                .col(
+                    ColumnDef::new(AuditEvents::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(AuditEvents::At)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
                 .col(ColumnDef::new(AuditEvents::ActorId).uuid().null())
-                .col(ColumnDef::new(AuditEvents::Action).string_len(64).not_null())
-                .col(ColumnDef::new(AuditEvents::TargetType).string_len(32).not_null())
+                .col(
+                    ColumnDef::new(AuditEvents::Action)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(AuditEvents::TargetType)
+                        .string_len(32)
+                        .not_null(),
+                )
                 .col(ColumnDef::new(AuditEvents::TargetId).string_len(64).null())
                 .col(ColumnDef::new(AuditEvents::Before).json().null())
                 .col(ColumnDef::new(AuditEvents::After).json().null())
@@ -70,7 +110,9 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        m.drop_table(Table::drop().table(AuditEvents::Table).to_owned()).await?;
-        m.drop_table(Table::drop().table(ResourceTypes::Table).to_owned()).await
+        m.drop_table(Table::drop().table(AuditEvents::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(ResourceTypes::Table).to_owned())
+            .await
     }
 }

@@ -17,7 +17,10 @@ impl Validator {
 
     pub fn check(&mut self, field: &str, result: Result<(), String>) -> &mut Self {
         if let Err(message) = result {
-            self.errors.entry(field.to_owned()).or_default().push(message);
+            self.errors
+                .entry(field.to_owned())
+                .or_default()
+                .push(message);
         }
         self
     }
@@ -95,7 +98,10 @@ pub fn display_text(value: &str, min: usize, max: usize) -> Result<(), String> {
             format!("must be {min} to {max} characters")
         });
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         return Err("must not contain control characters".into());
     }
     Ok(())
@@ -126,7 +132,14 @@ mod tests {
         for ok in ["ada", "ada.lovelace", "a_b-c", "007"] {
             assert!(username(ok).is_ok(), "{ok}");
         }
-        for bad in ["ab", "Ada", "-ada", "ada lovelace", "ada;rm", &"a".repeat(33)] {
+        for bad in [
+            "ab",
+            "Ada",
+            "-ada",
+            "ada lovelace",
+            "ada;rm",
+            &"a".repeat(33),
+        ] {
             assert!(username(bad).is_err(), "{bad}");
         }
     }
@@ -136,7 +149,9 @@ mod tests {
         for ok in ["a@b.co", "first.last+tag@example.org"] {
             assert!(email(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a", "a@b", "@b.co", "a@.co", "a@b.co.", "a b@c.de", "a@b..co"] {
+        for bad in [
+            "", "a", "a@b", "@b.co", "a@.co", "a@b.co.", "a b@c.de", "a@b..co",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }

@@ -114,10 +114,17 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             .one(&state.db)
             .await?
             .filter(|t| t.expires_at.is_none_or(|e| e > now))
-            .ok_or(ApiError::Unauthenticated("the API token is invalid, expired or revoked"))?;
-        let user = users::Entity::find_by_id(row.user_id).one(&state.db).await?;
+            .ok_or(ApiError::Unauthenticated(
+                "the API token is invalid, expired or revoked",
+            ))?;
+        let user = users::Entity::find_by_id(row.user_id)
+            .one(&state.db)
+            .await?;
         // Recording use at most once a minute keeps automation from writing on every call.
-        if row.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {
+        if row
+            .last_used_at
+            .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+        {
             let id = row.id;
             let mut active: api_tokens::ActiveModel = row.into();
             active.last_used_at = Set(Some(now));
@@ -127,10 +134,9 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             (user, Some(row.id))
         }
     } else {
-        let claims = state
-            .jwt
-            .verify(&token)
-            .ok_or(ApiError::Unauthenticated("the access token is invalid or expired"))?;
+        let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthenticated(
+            "the access token is invalid or expired",
+        ))?;
         let id: Uuid = claims
             .sub
             .parse()
@@ -141,11 +147,12 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             .filter(|u| u.session_version == claims.sv);
         (user, None)
     };
-    let user = user
-        .filter(|u| u.active)
-        .ok_or(ApiError::Unauthenticated("the account is inactive or the session has ended"))?;
-    let roles = parse_role_list(&user.roles)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("user {} has a bad role list: {e}", user.id)))?;
+    let user = user.filter(|u| u.active).ok_or(ApiError::Unauthenticated(
+        "the account is inactive or the session has ended",
+    ))?;
+    let roles = parse_role_list(&user.roles).map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!("user {} has a bad role list: {e}", user.id))
+    })?;
     Ok(AuthUser {
         user,
         roles,

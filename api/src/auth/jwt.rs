@@ -50,7 +50,11 @@ impl JwtKeys {
             exp: now + self.ttl.as_secs() as i64,
             sv: session_version,
         };
-        Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     pub fn verify(&self, token: &str) -> Option<Claims> {
@@ -67,7 +71,10 @@ mod tests {
     use base64::Engine;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new(b"0123456789abcdef0123456789abcdef", Duration::from_secs(900))
+        JwtKeys::new(
+            b"0123456789abcdef0123456789abcdef",
+            Duration::from_secs(900),
+        )
     }
 
     fn forge(header: &str, claims: &serde_json::Value, signature: &str) -> String {
@@ -107,7 +114,10 @@ mod tests {
 
     #[test]
     fn token_signed_with_another_secret_is_rejected() {
-        let other = JwtKeys::new(b"another-secret-another-secret-xx", Duration::from_secs(900));
+        let other = JwtKeys::new(
+            b"another-secret-another-secret-xx",
+            Duration::from_secs(900),
+        );
         let token = other.issue(Uuid::new_v4(), 0).unwrap();
         assert!(keys().verify(&token).is_none());
     }
@@ -116,7 +126,9 @@ mod tests {
     fn alg_none_token_is_rejected() {
         let now = chrono::Utc::now().timestamp();
         let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0});
-        assert!(keys().verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &claims, "")).is_none());
+        assert!(keys()
+            .verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &claims, ""))
+            .is_none());
     }
 
     #[test]

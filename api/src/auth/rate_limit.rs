@@ -50,15 +50,21 @@ impl LoginLimiter {
         let now = Instant::now();
         let mut ips = self.ips.lock().unwrap_or_else(|e| e.into_inner());
         let ip_window = ips.entry(ip).or_default();
-        if let Some(wait) = ip_window.blocked_for(now, self.limits.ip_window, self.limits.ip_attempts) {
+        if let Some(wait) =
+            ip_window.blocked_for(now, self.limits.ip_window, self.limits.ip_attempts)
+        {
             return Some(wait);
         }
         ip_window.hits.push(now);
         drop(ips);
         let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        accounts
-            .get_mut(&account.to_lowercase())
-            .and_then(|w| w.blocked_for(now, self.limits.account_window, self.limits.account_failures))
+        accounts.get_mut(&account.to_lowercase()).and_then(|w| {
+            w.blocked_for(
+                now,
+                self.limits.account_window,
+                self.limits.account_failures,
+            )
+        })
     }
 
     pub fn record_failure(&self, account: &str) {

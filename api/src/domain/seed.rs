@@ -13,20 +13,90 @@ use shared::Role;
 use uuid::Uuid;
 
 pub const RESOURCE_TYPES: [(&str, &str, ResourceCategory, &str); 14] = [
-    ("storage-iscsi", "iSCSI", ResourceCategory::Storage, "Block storage over iSCSI targets"),
-    ("storage-nfs", "NFS", ResourceCategory::Storage, "Network file system shares"),
-    ("storage-scsi", "SCSI", ResourceCategory::Storage, "Directly attached SCSI disks"),
-    ("storage-sas", "SAS", ResourceCategory::Storage, "Serial-attached SCSI disk shelves"),
-    ("storage-san", "SAN", ResourceCategory::Storage, "Fibre Channel storage area network"),
-    ("storage-ceph", "Ceph", ResourceCategory::Storage, "Distributed Ceph block and object storage"),
-    ("db-mariadb", "MariaDB", ResourceCategory::Database, "Single MariaDB server"),
-    ("db-galera", "Galera cluster", ResourceCategory::Database, "Multi-primary MariaDB Galera cluster"),
-    ("db-postgresql", "PostgreSQL", ResourceCategory::Database, "PostgreSQL server"),
-    ("db-redis", "Redis", ResourceCategory::Database, "Redis in-memory store"),
-    ("db-valkey", "Valkey", ResourceCategory::Database, "Valkey in-memory store"),
-    ("db-sqlite", "SQLite", ResourceCategory::Database, "Embedded SQLite database file"),
-    ("bigdata-hadoop", "Hadoop", ResourceCategory::Bigdata, "Hadoop HDFS and YARN cluster"),
-    ("bigdata-trino", "Trino", ResourceCategory::Bigdata, "Trino distributed SQL engine"),
+    (
+        "storage-iscsi",
+        "iSCSI",
+        ResourceCategory::Storage,
+        "Block storage over iSCSI targets",
+    ),
+    (
+        "storage-nfs",
+        "NFS",
+        ResourceCategory::Storage,
+        "Network file system shares",
+    ),
+    (
+        "storage-scsi",
+        "SCSI",
+        ResourceCategory::Storage,
+        "Directly attached SCSI disks",
+    ),
+    (
+        "storage-sas",
+        "SAS",
+        ResourceCategory::Storage,
+        "Serial-attached SCSI disk shelves",
+    ),
+    (
+        "storage-san",
+        "SAN",
+        ResourceCategory::Storage,
+        "Fibre Channel storage area network",
+    ),
+    (
+        "storage-ceph",
+        "Ceph",
+        ResourceCategory::Storage,
+        "Distributed Ceph block and object storage",
+    ),
+    (
+        "db-mariadb",
+        "MariaDB",
+        ResourceCategory::Database,
+        "Single MariaDB server",
+    ),
+    (
+        "db-galera",
+        "Galera cluster",
+        ResourceCategory::Database,
+        "Multi-primary MariaDB Galera cluster",
+    ),
+    (
+        "db-postgresql",
+        "PostgreSQL",
+        ResourceCategory::Database,
+        "PostgreSQL server",
+    ),
+    (
+        "db-redis",
+        "Redis",
+        ResourceCategory::Database,
+        "Redis in-memory store",
+    ),
+    (
+        "db-valkey",
+        "Valkey",
+        ResourceCategory::Database,
+        "Valkey in-memory store",
+    ),
+    (
+        "db-sqlite",
+        "SQLite",
+        ResourceCategory::Database,
+        "Embedded SQLite database file",
+    ),
+    (
+        "bigdata-hadoop",
+        "Hadoop",
+        ResourceCategory::Bigdata,
+        "Hadoop HDFS and YARN cluster",
+    ),
+    (
+        "bigdata-trino",
+        "Trino",
+        ResourceCategory::Bigdata,
+        "Trino distributed SQL engine",
+    ),
 ];
 
 pub fn category_name(c: ResourceCategory) -> &'static str {
@@ -56,19 +126,31 @@ pub async fn seed_baseline(db: &DatabaseConnection) -> Result<(), DbErr> {
         created_at: Set(chrono::Utc::now()),
     };
     teams::Entity::insert(global)
-        .on_conflict(OnConflict::column(teams::Column::Slug).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(teams::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
         .do_nothing()
         .exec(db)
         .await?;
-    let rows = RESOURCE_TYPES.iter().map(|(slug, name, category, description)| resource_types::ActiveModel {
-        id: Set(Uuid::new_v4()),
-        slug: Set((*slug).into()),
-        name: Set((*name).into()),
-        category: Set(category_name(*category).into()),
-        description: Set((*description).into()),
-    });
+    let rows = RESOURCE_TYPES
+        .iter()
+        .map(
+            |(slug, name, category, description)| resource_types::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                slug: Set((*slug).into()),
+                name: Set((*name).into()),
+                category: Set(category_name(*category).into()),
+                description: Set((*description).into()),
+            },
+        );
     resource_types::Entity::insert_many(rows)
-        .on_conflict(OnConflict::column(resource_types::Column::Slug).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(resource_types::Column::Slug)
+                .do_nothing()
+                .to_owned(),
+        )
         .do_nothing()
         .exec(db)
         .await?;

@@ -70,12 +70,30 @@ async fn session_for<C: ConnectionTrait>(
     })
 }
 
-pub async fn login(state: &AppState, context: &RequestContext, input: LoginRequest) -> ApiResult<Session> {
+pub async fn login(
+    state: &AppState,
+    context: &RequestContext,
+    input: LoginRequest,
+) -> ApiResult<Session> {
     let login = input.login.trim().to_lowercase();
     if login.is_empty() || input.password.is_empty() {
         let mut v = shared::validation::Validator::new();
-        v.check("login", if login.is_empty() { Err("is required".into()) } else { Ok(()) })
-            .check("password", if input.password.is_empty() { Err("is required".into()) } else { Ok(()) });
+        v.check(
+            "login",
+            if login.is_empty() {
+                Err("is required".into())
+            } else {
+                Ok(())
+            },
+        )
+        .check(
+            "password",
+            if input.password.is_empty() {
+                Err("is required".into())
+            } else {
+                Ok(())
+            },
+        );
         v.finish()?;
     }
     if let Some(retry_after_secs) = state.login_limiter.check(&login, context.ip) {
@@ -95,11 +113,13 @@ pub async fn login(state: &AppState, context: &RequestContext, input: LoginReque
             let hash = u.password_hash.clone();
             tokio::task::spawn_blocking(move || password::verify(&plain, &hash)).await
         }
-        None => tokio::task::spawn_blocking(move || {
-            password::verify_against_dummy(&plain);
-            false
-        })
-        .await,
+        None => {
+            tokio::task::spawn_blocking(move || {
+                password::verify_against_dummy(&plain);
+                false
+            })
+            .await
+        }
     }
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
     let user = match user {
@@ -138,7 +158,10 @@ pub async fn login(state: &AppState, context: &RequestContext, input: LoginReque
 
 async fn revoke_family<C: ConnectionTrait>(db: &C, family_id: Uuid) -> Result<(), DbErr> {
     refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(chrono::Utc::now()))
+        .col_expr(
+            refresh_tokens::Column::RevokedAt,
+            Expr::value(chrono::Utc::now()),
+        )
         .filter(refresh_tokens::Column::FamilyId.eq(family_id))
         .filter(refresh_tokens::Column::RevokedAt.is_null())
         .exec(db)

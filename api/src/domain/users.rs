@@ -66,7 +66,10 @@ pub fn to_dto(user: users::Model, teams: Vec<TeamRef>) -> User {
 
 pub async fn me<C: ConnectionTrait>(db: &C, user: &users::Model) -> Result<Me, DbErr> {
     let roles = roles_of(user);
-    let teams = teams_by_user(db, &[user.id]).await?.remove(&user.id).unwrap_or_default();
+    let teams = teams_by_user(db, &[user.id])
+        .await?
+        .remove(&user.id)
+        .unwrap_or_default();
     Ok(Me {
         id: user.id,
         username: user.username.clone(),
@@ -117,7 +120,10 @@ async fn ensure_unique<C: ConnectionTrait>(
     }
     if let Some(e) = email {
         if others(users::Column::Email, e).one(db).await?.is_some() {
-            errors.insert("email".into(), vec!["is already used by another account".into()]);
+            errors.insert(
+                "email".into(),
+                vec!["is already used by another account".into()],
+            );
         }
     }
     if errors.is_empty() {
@@ -153,7 +159,10 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
             .all(&txn)
             .await?;
         if found.len() != team_ids.len() {
-            return Err(ApiError::field("team_ids", "names a team that does not exist"));
+            return Err(ApiError::field(
+                "team_ids",
+                "names a team that does not exist",
+            ));
         }
     }
     let now = chrono::Utc::now();
@@ -194,7 +203,10 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
         },
     )
     .await?;
-    let teams = teams_by_user(&txn, &[user.id]).await?.remove(&user.id).unwrap_or_default();
+    let teams = teams_by_user(&txn, &[user.id])
+        .await?
+        .remove(&user.id)
+        .unwrap_or_default();
     txn.commit().await?;
     Ok(to_dto(user, teams))
 }
@@ -218,7 +230,10 @@ pub async fn update<C: TransactionTrait + ConnectionTrait>(
 ) -> ApiResult<User> {
     input.validate()?;
     let txn = db.begin().await?;
-    let before = users::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    let before = users::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let email = input.email.as_ref().map(|e| e.trim().to_lowercase());
     ensure_unique(&txn, None, email.as_deref(), Some(id)).await?;
     let was_admin = before.active && roles_of(&before).contains(&Role::Admin);
@@ -226,7 +241,9 @@ pub async fn update<C: TransactionTrait + ConnectionTrait>(
         && input
             .roles
             .as_ref()
-            .map_or(roles_of(&before).contains(&Role::Admin), |r| r.contains(&Role::Admin));
+            .map_or(roles_of(&before).contains(&Role::Admin), |r| {
+                r.contains(&Role::Admin)
+            });
     if was_admin && !stays_admin && other_active_admins(&txn, id).await? == 0 {
         return Err(ApiError::Conflict(
             "this is the last active administrator; promote another one first".into(),
@@ -257,7 +274,11 @@ pub async fn update<C: TransactionTrait + ConnectionTrait>(
         &actor.context,
         AuditEntry {
             actor: Some(actor.id()),
-            action: if deactivating { "user.deactivate" } else { "user.update" },
+            action: if deactivating {
+                "user.deactivate"
+            } else {
+                "user.update"
+            },
             target_type: "user",
             target_id: Some(id.to_string()),
             before: Some(audit_view(&before)),
@@ -265,14 +286,23 @@ pub async fn update<C: TransactionTrait + ConnectionTrait>(
         },
     )
     .await?;
-    let teams = teams_by_user(&txn, &[id]).await?.remove(&id).unwrap_or_default();
+    let teams = teams_by_user(&txn, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     txn.commit().await?;
     Ok(to_dto(after, teams))
 }
 
-pub async fn revoke_all_refresh_tokens<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<(), DbErr> {
+pub async fn revoke_all_refresh_tokens<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> Result<(), DbErr> {
     refresh_tokens::Entity::update_many()
-        .col_expr(refresh_tokens::Column::RevokedAt, Expr::value(chrono::Utc::now()))
+        .col_expr(
+            refresh_tokens::Column::RevokedAt,
+            Expr::value(chrono::Utc::now()),
+        )
         .filter(
             Condition::all()
                 .add(refresh_tokens::Column::UserId.eq(user_id))
@@ -294,7 +324,10 @@ pub async fn set_password<C: TransactionTrait + ConnectionTrait>(
 ) -> ApiResult<()> {
     let hash = hash_password(new_password).await?;
     let txn = db.begin().await?;
-    let user = users::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    let user = users::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let version = user.session_version;
     let mut active: users::ActiveModel = user.into();
     active.password_hash = Set(hash);

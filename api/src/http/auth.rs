@@ -60,7 +60,9 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
     let secret = req
         .cookie(REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
-        .ok_or(ApiError::Unauthenticated("no refresh cookie; sign in again"))?;
+        .ok_or(ApiError::Unauthenticated(
+            "no refresh cookie; sign in again",
+        ))?;
     let session = sessions::refresh(&state, &secret).await?;
     Ok(session_response(&state, session))
 }
@@ -117,7 +119,10 @@ pub async fn change_password(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
     if !ok {
-        return Err(ApiError::field("current_password", "is not your current password"));
+        return Err(ApiError::field(
+            "current_password",
+            "is not your current password",
+        ));
     }
     users::set_password(
         &state.db,

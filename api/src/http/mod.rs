@@ -44,15 +44,25 @@ pub fn paging(page: Option<u64>, per_page: Option<u64>) -> ApiResult<(u64, u64)>
     let page = page.unwrap_or(1);
     let per_page = per_page.unwrap_or(shared::dto::PER_PAGE_DEFAULT);
     let mut v = shared::validation::Validator::new();
-    v.check("page", if page >= 1 { Ok(()) } else { Err("must be 1 or more".into()) })
-        .check(
-            "per_page",
-            if (1..=shared::dto::PER_PAGE_MAX).contains(&per_page) {
-                Ok(())
-            } else {
-                Err(format!("must be between 1 and {}", shared::dto::PER_PAGE_MAX))
-            },
-        );
+    v.check(
+        "page",
+        if page >= 1 {
+            Ok(())
+        } else {
+            Err("must be 1 or more".into())
+        },
+    )
+    .check(
+        "per_page",
+        if (1..=shared::dto::PER_PAGE_MAX).contains(&per_page) {
+            Ok(())
+        } else {
+            Err(format!(
+                "must be between 1 and {}",
+                shared::dto::PER_PAGE_MAX
+            ))
+        },
+    );
     v.finish().map_err(ApiError::Validation)?;
     Ok((page, per_page))
 }

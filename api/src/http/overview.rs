@@ -20,7 +20,10 @@ use std::collections::BTreeMap;
     security(("bearer" = []))
 )]
 #[get("/overview")]
-pub async fn overview(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Overview>> {
+pub async fn overview(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<Overview>> {
     auth.require(Permission::DashboardView)?;
     let db = &state.db;
     let teams = match visible_team_ids(db, &auth).await? {
@@ -28,9 +31,14 @@ pub async fn overview(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<w
         Some(ids) => ids.len() as u64,
     };
     let (users_by_role, active_users) = if auth.can(Permission::UsersManage) {
-        let all = users::Entity::find().filter(users::Column::Active.eq(true)).all(db).await?;
-        let mut by_role: BTreeMap<String, u64> =
-            Role::ALL.iter().map(|r| (r.as_str().to_owned(), 0)).collect();
+        let all = users::Entity::find()
+            .filter(users::Column::Active.eq(true))
+            .all(db)
+            .await?;
+        let mut by_role: BTreeMap<String, u64> = Role::ALL
+            .iter()
+            .map(|r| (r.as_str().to_owned(), 0))
+            .collect();
         for u in &all {
             for r in roles_of(u) {
                 *by_role.entry(r.as_str().to_owned()).or_default() += 1;

@@ -18,7 +18,10 @@ use shared::Permission;
     security(("bearer" = []))
 )]
 #[get("/resource-types")]
-pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Vec<ResourceType>>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<Vec<ResourceType>>> {
     auth.require(Permission::ResourceTypesRead)?;
     let found = rows::Entity::find()
         .order_by_asc(rows::Column::Category)

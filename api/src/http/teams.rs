@@ -18,9 +18,16 @@ use shared::Permission;
 use uuid::Uuid;
 
 /// Loads a team the caller may see; another team's row is a 404, never a 403.
-async fn visible_team<C: ConnectionTrait>(db: &C, auth: &AuthUser, id: Uuid) -> ApiResult<rows::Model> {
+async fn visible_team<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<rows::Model> {
     auth.require(Permission::TeamsRead)?;
-    let team = rows::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound)?;
+    let team = rows::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     match visible_team_ids(db, auth).await? {
         Some(ids) if !ids.contains(&team.id) => Err(ApiError::NotFound),
         _ => Ok(team),
@@ -31,13 +38,20 @@ fn audit_view(team: &rows::Model) -> serde_json::Value {
     serde_json::json!({"name": team.name, "slug": team.slug, "description": team.description})
 }
 
-async fn ensure_name_free<C: ConnectionTrait>(db: &C, name: &str, except: Option<Uuid>) -> ApiResult<()> {
+async fn ensure_name_free<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    except: Option<Uuid>,
+) -> ApiResult<()> {
     let mut q = rows::Entity::find().filter(rows::Column::Slug.eq(slugify(name)));
     if let Some(id) = except {
         q = q.filter(rows::Column::Id.ne(id));
     }
     if q.one(db).await?.is_some() {
-        return Err(ApiError::field("name", "a team with this name already exists"));
+        return Err(ApiError::field(
+            "name",
+            "a team with this name already exists",
+        ));
     }
     Ok(())
 }
@@ -68,7 +82,8 @@ pub async fn list(
         select = select.filter(rows::Column::Id.is_in(ids));
     }
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        select = select.filter(Expr::expr(Func::lower(Expr::col(rows::Column::Name))).like(like_pattern(q)));
+        select = select
+            .filter(Expr::expr(Func::lower(Expr::col(rows::Column::Name))).like(like_pattern(q)));
     }
     let paginator = select.paginate(&state.db, per_page);
     let total = paginator.num_items().await?;
@@ -82,7 +97,12 @@ pub async fn list(
             to_dto(t, n)
         })
         .collect();
-    Ok(web::Json(Page { items, total, page, per_page }))
+    Ok(web::Json(Page {
+        items,
+        total,
+        page,
+        per_page,
+    }))
 }
 
 /// Creates a team.
@@ -148,9 +168,17 @@ pub async fn create(
     security(("bearer" = []))
 )]
 #[get("/teams/{id}")]
-pub async fn get(state: web::Data<AppState>, auth: AuthUser, id: web::Path<Uuid>) -> ApiResult<web::Json<Team>> {
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Team>> {
     let team = visible_team(&state.db, &auth, id.into_inner()).await?;
-    let n = member_counts(&state.db, &[team.id]).await?.get(&team.id).copied().unwrap_or(0);
+    let n = member_counts(&state.db, &[team.id])
+        .await?
+        .get(&team.id)
+        .copied()
+        .unwrap_or(0);
     Ok(web::Json(to_dto(team, n)))
 }
 
@@ -179,7 +207,10 @@ pub async fn update(
     let body = body.into_inner();
     body.validate()?;
     let txn = state.db.begin().await?;
-    let before = rows::Entity::find_by_id(id.into_inner()).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    let before = rows::Entity::find_by_id(id.into_inner())
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut active: rows::ActiveModel = before.clone().into();
     if let Some(name) = &body.name {
         if before.is_global && name.trim() != before.name {
@@ -206,7 +237,11 @@ pub async fn update(
         },
     )
     .await?;
-    let n = member_counts(&txn, &[after.id]).await?.get(&after.id).copied().unwrap_or(0);
+    let n = member_counts(&txn, &[after.id])
+        .await?
+        .get(&after.id)
+        .copied()
+        .unwrap_or(0);
     txn.commit().await?;
     Ok(web::Json(to_dto(after, n)))
 }
@@ -225,12 +260,21 @@ pub async fn update(
     security(("bearer" = []))
 )]
 #[delete("/teams/{id}")]
-pub async fn delete(state: web::Data<AppState>, auth: AuthUser, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     auth.require(Permission::TeamsManage)?;
     let txn = state.db.begin().await?;
-    let team = rows::Entity::find_by_id(id.into_inner()).one(&txn).await?.ok_or(ApiError::NotFound)?;
+    let team = rows::Entity::find_by_id(id.into_inner())
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if team.is_global {
-        return Err(ApiError::Conflict("the Global team cannot be deleted".into()));
+        return Err(ApiError::Conflict(
+            "the Global team cannot be deleted".into(),
+        ));
     }
     team_memberships::Entity::delete_many()
         .filter(team_memberships::Column::TeamId.eq(team.id))
@@ -277,8 +321,10 @@ pub async fn members(
         .filter(team_memberships::Column::TeamId.eq(team.id))
         .all(&state.db)
         .await?;
-    let joined: std::collections::HashMap<Uuid, chrono::DateTime<chrono::Utc>> =
-        memberships.iter().map(|m| (m.user_id, m.created_at)).collect();
+    let joined: std::collections::HashMap<Uuid, chrono::DateTime<chrono::Utc>> = memberships
+        .iter()
+        .map(|m| (m.user_id, m.created_at))
+        .collect();
     let member_rows = users::Entity::find()
         .filter(users::Column::Id.is_in(joined.keys().copied()))
         .all(&state.db)
@@ -307,9 +353,17 @@ async fn change_membership(
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::TeamsManage)?;
     let txn = state.db.begin().await?;
-    rows::Entity::find_by_id(team_id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-    users::Entity::find_by_id(user_id).one(&txn).await?.ok_or(ApiError::NotFound)?;
-    let existing = team_memberships::Entity::find_by_id((team_id, user_id)).one(&txn).await?;
+    rows::Entity::find_by_id(team_id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    users::Entity::find_by_id(user_id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let existing = team_memberships::Entity::find_by_id((team_id, user_id))
+        .one(&txn)
+        .await?;
     let changed = match (join, existing) {
         (true, None) => {
             team_memberships::ActiveModel {
@@ -333,7 +387,11 @@ async fn change_membership(
             &auth.context,
             AuditEntry {
                 actor: Some(auth.id()),
-                action: if join { "team.add_member" } else { "team.remove_member" },
+                action: if join {
+                    "team.add_member"
+                } else {
+                    "team.remove_member"
+                },
                 target_type: "team",
                 target_id: Some(team_id.to_string()),
                 before: None,

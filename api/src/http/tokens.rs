@@ -4,7 +4,9 @@ use crate::entities::api_tokens as rows;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use shared::dto::{ApiToken, CreateApiToken, CreatedApiToken, Problem};
 use shared::Permission;
 use uuid::Uuid;
@@ -30,7 +32,10 @@ fn to_dto(row: rows::Model) -> ApiToken {
     security(("bearer" = []))
 )]
 #[get("/me/tokens")]
-pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Vec<ApiToken>>> {
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<Vec<ApiToken>>> {
     auth.require(Permission::ApiTokensOwn)?;
     let found = rows::Entity::find()
         .filter(rows::Column::UserId.eq(auth.id()))
@@ -75,7 +80,9 @@ pub async fn create(
         token_hash: Set(secrets::digest(&secret)),
         created_at: Set(now),
         last_used_at: Set(None),
-        expires_at: Set(body.expires_in_days.map(|d| now + chrono::Duration::days(i64::from(d)))),
+        expires_at: Set(body
+            .expires_in_days
+            .map(|d| now + chrono::Duration::days(i64::from(d)))),
         revoked_at: Set(None),
     }
     .insert(&txn)
@@ -112,7 +119,11 @@ pub async fn create(
     security(("bearer" = []))
 )]
 #[delete("/me/tokens/{id}")]
-pub async fn revoke(state: web::Data<AppState>, auth: AuthUser, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+pub async fn revoke(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     auth.require(Permission::ApiTokensOwn)?;
     let txn = state.db.begin().await?;
     let row = rows::Entity::find_by_id(id.into_inner())

@@ -48,21 +48,20 @@ pub async fn list(
     if let Some(active) = query.active {
         select = select.filter(rows::Column::Active.eq(active));
     }
-    select = match query.sort.as_deref().unwrap_or("username") {
-        "username" => select.order_by_asc(rows::Column::Username),
-        "-username" => select.order_by_desc(rows::Column::Username),
-        "created_at" => select.order_by_asc(rows::Column::CreatedAt),
-        "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
-        "last_login_at" => select.order_by_asc(rows::Column::LastLoginAt),
-        "-last_login_at" => select.order_by_desc(rows::Column::LastLoginAt),
-        _ => {
-            return Err(ApiError::field(
+    select =
+        match query.sort.as_deref().unwrap_or("username") {
+            "username" => select.order_by_asc(rows::Column::Username),
+            "-username" => select.order_by_desc(rows::Column::Username),
+            "created_at" => select.order_by_asc(rows::Column::CreatedAt),
+            "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
+            "last_login_at" => select.order_by_asc(rows::Column::LastLoginAt),
+            "-last_login_at" => select.order_by_desc(rows::Column::LastLoginAt),
+            _ => return Err(ApiError::field(
                 "sort",
                 "must be one of username, created_at, last_login_at, optionally prefixed with -",
-            ))
+            )),
         }
-    }
-    .order_by_asc(rows::Column::Id);
+        .order_by_asc(rows::Column::Id);
     let paginator = select.paginate(&state.db, per_page);
     let total = paginator.num_items().await?;
     let found = paginator.fetch_page(page - 1).await?;
@@ -130,7 +129,10 @@ pub async fn get(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let teams = teams_by_user(&state.db, &[id]).await?.remove(&id).unwrap_or_default();
+    let teams = teams_by_user(&state.db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(web::Json(to_dto(user, teams)))
 }
 

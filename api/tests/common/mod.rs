@@ -70,7 +70,10 @@ async fn fresh_database_url(scratch: &std::path::Path) -> String {
             admin.close().await.ok();
             format!("{base}/{name}")
         }
-        _ => format!("sqlite://{}?mode=rwc", scratch.join("provisio.db").display()),
+        _ => format!(
+            "sqlite://{}?mode=rwc",
+            scratch.join("provisio.db").display()
+        ),
     }
 }
 
@@ -103,7 +106,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         login_limits: options.login_limits,
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
-    let db = prepare_database(&config).await.expect("prepare the database");
+    let db = prepare_database(&config)
+        .await
+        .expect("prepare the database");
     let listener = TcpListener::bind(config.bind).unwrap();
     let app = Application::with_listener(config, keys.clone(), db.clone(), listener).unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -186,11 +191,13 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
-        self.request(Method::POST, path, Some(token), Some(body)).await
+        self.request(Method::POST, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
-        self.request(Method::PATCH, path, Some(token), Some(body)).await
+        self.request(Method::PATCH, path, Some(token), Some(body))
+            .await
     }
 
     pub async fn try_login(&self, login: &str, password: &str) -> reqwest::Response {
@@ -243,13 +250,22 @@ impl TestApp {
                 }),
             )
             .await;
-        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+        assert_eq!(
+            res.status(),
+            StatusCode::CREATED,
+            "{}",
+            res.text().await.unwrap()
+        );
         self.login(username, &password).await
     }
 
     pub async fn create_team(&self, name: &str) -> String {
         let res = self
-            .post("/api/teams", &self.admin.token, json!({"name": name, "description": ""}))
+            .post(
+                "/api/teams",
+                &self.admin.token,
+                json!({"name": name, "description": ""}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         let body: Value = res.json().await.unwrap();

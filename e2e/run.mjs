@@ -1,0 +1,127 @@
+// Browser end-to-end tests in Debian's headless Chromium, driven by playwright-core.
+// Env: E2E_BASE_URL, E2E_ADMIN_USER, E2E_ADMIN_PASSWORD, E2E_ARTIFACTS (screenshots).
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+
+const base = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:18080';
+const adminUser = process.env.E2E_ADMIN_USER ?? 'e2eadmin';
+const adminPassword = process.env.E2E_ADMIN_PASSWORD ?? 'e2e-admin-password-1';
+const artifacts = process.env.E2E_ARTIFACTS ?? 'e2e/artifacts';
+mkdirSync(artifacts, { recursive: true });
+
+// What each role must see in the main navigation (shared::nav with the shared permission matrix).
+const NAV = {
+  admin: ['Dashboard', 'Teams', 'Resource types', 'Users', 'API tokens'],
+  technical_agent: ['Dashboard', 'Teams', 'Resource types', 'API tokens'],
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+
+const problems = [];
+const external = [];
+let failures = 0;
+
+async function test(name, fn) {
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => problems.push(`[${name}] page error: ${e.message}`));
+  // Expected 401/422 answers show up as "Failed to load resource"; anything else logged as an error is a bug.
+  page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`[${name}] console: ${m.text()}`); });
+  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) external.push(r.url()); });
+  const started = Date.now();
+  try {
+    await fn(page);
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${e.message}`);
+    await page.screenshot({ path: `${artifacts}/failure-${name.replace(/\W+/g, '-')}.png`, fullPage: true }).catch(() => {});
+  } finally {
+    await context.close();
+  }
+}
+
+function assert(cond, message) { if (!cond) throw new Error(message); }
+
+async function signIn(page, login, password) {
+  await page.goto(base + '/', { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Username or e-mail').waitFor({ timeout: 15000 });
+  assert(new URL(page.url()).pathname === '/login', `expected /login, got ${page.url()}`);
+  await page.getByLabel('Username or e-mail').fill(login);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 15000 });
+}
+
+async function navLabels(page) {
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link').first().waitFor();
+  return (await nav.getByRole('link').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
+}
+
+function sameList(a, b) { return a.length === b.length && a.every((x, i) => x === b[i]); }
+
+const newUser = `tech${Date.now().toString(36)}`;
+const newPassword = 'technical-password-42';
+
+await test('sign-in page rejects a wrong password with a clear message', async (page) => {
+  await page.goto(base + '/users', { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Username or e-mail').waitFor({ timeout: 15000 });
+  await page.getByLabel('Username or e-mail').fill(adminUser);
+  await page.getByLabel('Password', { exact: true }).fill('definitely-wrong');
+  await page.getByLabel('Password', { exact: true }).press('Enter');
+  await page.getByText('the username or password is wrong').waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/login.png` });
+});
+
+await test('admin signs in, sees the admin navigation and creates a technical agent', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  const labels = await navLabels(page);
+  assert(sameList(labels, NAV.admin), `admin nav was ${JSON.stringify(labels)}`);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: `${artifacts}/dashboard-admin.png` });
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('button', { name: 'New user' }).click();
+  await page.getByLabel('Username', { exact: true }).fill(newUser);
+  await page.getByLabel('E-mail', { exact: true }).fill(`${newUser}@example.com`);
+  await page.getByLabel('Full name', { exact: true }).fill('Tess Technical');
+  await page.getByLabel('Password', { exact: true }).fill(newPassword);
+  await page.getByLabel('Technical agent', { exact: true }).check();
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await page.getByRole('cell', { name: newUser, exact: true }).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/users.png` });
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Username or e-mail').waitFor({ timeout: 10000 });
+});
+
+await test('the new technical agent sees only their role navigation and no users page', async (page) => {
+  await signIn(page, newUser, newPassword);
+  const labels = await navLabels(page);
+  assert(sameList(labels, NAV.technical_agent), `technical nav was ${JSON.stringify(labels)}`);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.screenshot({ path: `${artifacts}/dashboard-technical.png` });
+  await page.goto(base + '/users', { waitUntil: 'domcontentloaded' });
+  await page.getByText("You don't have access to this page").waitFor({ timeout: 15000 });
+});
+
+await test('a reload keeps the session through the refresh cookie', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 15000 });
+  assert(new URL(page.url()).pathname !== '/login', 'reload signed the user out');
+});
+
+await browser.close();
+
+if (external.length) { failures++; console.log('FAIL requests left the machine:', [...new Set(external)].join(', ')); }
+if (problems.length) { failures++; console.log('FAIL browser errors:\n  ' + problems.join('\n  ')); }
+console.log(failures ? `${failures} e2e failure(s)` : 'e2e: all passed');
+process.exit(failures ? 1 : 0);
