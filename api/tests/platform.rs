@@ -95,6 +95,9 @@ async fn security_headers_are_set() {
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
     assert_eq!(res.headers()["x-frame-options"], "DENY");
     assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval'"));
 }
 
 #[tokio::test]
