@@ -18,6 +18,13 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub login_limits: LoginLimits,
+    /// SMTP server for e-mail notifications, e.g. `smtp://user:pass@mail.example.com:587?tls=required`.
+    pub smtp_url: Option<String>,
+    pub smtp_from: String,
+    /// Base URL of the web app, used in links sent by e-mail and webhooks.
+    pub public_url: String,
+    pub delivery_interval: Duration,
+    pub delivery_retry_base: Duration,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -103,8 +110,9 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("PROVISIO_TRUSTED_PROXIES is not a list of IPs: {e}"))?
             .unwrap_or_default();
         let defaults = LoginLimits::default();
+        let bind = parse_var("PROVISIO_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
         Ok(Self {
-            bind: parse_var("PROVISIO_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            bind,
             database_url: database_url(),
             db_max_connections: parse_var("PROVISIO_DB_MAX_CONNECTIONS", 10)?,
             key_file: PathBuf::from(
@@ -130,6 +138,18 @@ impl Config {
                 ip_attempts: parse_var("PROVISIO_LOGIN_MAX_PER_IP", defaults.ip_attempts)?,
                 ip_window: defaults.ip_window,
             },
+            smtp_url: var("PROVISIO_SMTP_URL"),
+            smtp_from: var("PROVISIO_SMTP_FROM")
+                .unwrap_or_else(|| "Provisio <provisio@localhost>".into()),
+            public_url: var("PROVISIO_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}")),
+            delivery_interval: Duration::from_secs(parse_var(
+                "PROVISIO_DELIVERY_INTERVAL_SECS",
+                5,
+            )?),
+            delivery_retry_base: Duration::from_secs(parse_var(
+                "PROVISIO_DELIVERY_RETRY_SECS",
+                30,
+            )?),
         })
     }
 

@@ -42,6 +42,10 @@ impl From<sea_orm::DbErr> for ApiError {
             sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
                 ApiError::Unavailable("the database is not reachable".into())
             }
+            // SQLite refuses a write from a transaction whose snapshot another writer made stale.
+            _ if e.to_string().contains("database is locked") => ApiError::Conflict(
+                "another change to the same data happened at the same time; try again".into(),
+            ),
             _ => ApiError::Internal(anyhow::Error::new(e).context("database query failed")),
         }
     }

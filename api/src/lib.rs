@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod domain;
 pub mod entities;
 pub mod error;

@@ -64,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("{e}"))?,
                 );
             }
+            tokio::spawn(api::domain::notify::run_delivery_loop(app.state.clone()));
             tracing::info!(
                 url = %format!("http://{}:{}", config.bind.ip(), app.port()),
                 startup_ms = started.elapsed().as_millis() as u64,

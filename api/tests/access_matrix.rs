@@ -1,6 +1,6 @@
 //! Every endpoint × every caller (anonymous and each role) against its expected status.
 //! The table must cover every operation of the OpenAPI document, so a new endpoint fails here
-//! until its row is written.
+//! until its row is written. Every successful mutating call must also write an audit row.
 
 mod common;
 
@@ -17,7 +17,8 @@ struct Row {
     method: Method,
     /// The path as the OpenAPI document spells it.
     template: &'static str,
-    /// The path requested; {team}, {other_team}, {user}, {token}, {missing} are filled per cell.
+    /// The path requested; {team}, {other_team}, {user}, {token}, {missing}, {request},
+    /// {other_request}, {failed_request}, {provider}, {webhook}, {notification} are filled per cell.
     path: &'static str,
     body: fn(&Cell) -> Option<Value>,
     expect: Expect,
@@ -27,6 +28,47 @@ struct Cell {
     n: usize,
     caller: Option<Session>,
     user_login: String,
+    team: String,
+    provider: String,
+}
+
+fn provider_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "kind": "proxmox",
+        "endpoint": "https://pve.example.com:8006",
+        "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
+                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}}
+    })
+}
+
+fn request_body(c: &Cell) -> Value {
+    json!({
+        "hostname": format!("matrix-{}", c.n), "team_id": c.team, "provider_account_id": c.provider,
+        "location": "pve1", "cpu": 1, "ram_mb": 1024, "disk_gb": 10, "image": "debian-12", "purpose": "matrix test"
+    })
+}
+
+async fn file_request(
+    app: &TestApp,
+    owner: &Session,
+    team: &str,
+    provider: &str,
+    n: usize,
+) -> String {
+    let cell = Cell {
+        n,
+        caller: None,
+        user_login: String::new(),
+        team: team.to_owned(),
+        provider: provider.to_owned(),
+    };
+    let res = app
+        .post("/api/requests", &owner.token, request_body(&cell))
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let body: Value = res.json().await.unwrap();
+    body["request"]["id"].as_str().unwrap().to_owned()
 }
 
 const ALL_OK: Expect = [401, 200, 200, 200, 200];
@@ -252,6 +294,203 @@ fn rows() -> Vec<Row> {
             body: none,
             expect: ALL_OK,
         },
+        Row {
+            method: M::GET,
+            template: "/api/stats/dashboard",
+            path: "/api/stats/dashboard",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/requests",
+            path: "/api/requests",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests",
+            path: "/api/requests",
+            body: |c| Some(request_body(c)),
+            expect: [401, 201, 201, 201, 201],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/requests/{id}",
+            path: "/api/requests/{request}",
+            body: none,
+            expect: [401, 200, 200, 200, 404],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/requests/{id}",
+            path: "/api/requests/{other_request}",
+            body: none,
+            expect: [401, 200, 404, 404, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests/{id}/approve",
+            path: "/api/requests/{request}/approve",
+            body: none,
+            expect: [401, 200, 403, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests/{id}/approve",
+            path: "/api/requests/{other_request}/approve",
+            body: none,
+            expect: [401, 200, 404, 404, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests/{id}/reject",
+            path: "/api/requests/{request}/reject",
+            body: |_| Some(json!({"reason": "not now"})),
+            expect: [401, 200, 403, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests/{id}/cancel",
+            path: "/api/requests/{request}/cancel",
+            body: none,
+            expect: [401, 200, 403, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests/{id}/retry",
+            path: "/api/requests/{failed_request}/retry",
+            body: none,
+            expect: [401, 200, 200, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/requests/{id}/comments",
+            path: "/api/requests/{request}/comments",
+            body: |_| Some(json!({"body": "hello"})),
+            expect: [401, 201, 201, 201, 404],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/teams/{id}/approval-policy",
+            path: "/api/teams/{team}/approval-policy",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/teams/{id}/approval-policy",
+            path: "/api/teams/{other_team}/approval-policy",
+            body: none,
+            expect: [401, 200, 404, 404, 404],
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/teams/{id}/approval-policy",
+            path: "/api/teams/{team}/approval-policy",
+            body: |_| {
+                Some(
+                    json!({"steps": [{"approvers": {"kind": "role", "role": "admin"}, "rule": "any"}], "auto_approve": null}),
+                )
+            },
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/provider-accounts",
+            path: "/api/provider-accounts",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/provider-accounts",
+            path: "/api/provider-accounts",
+            body: |c| Some(provider_body(&format!("Provider {}", c.n))),
+            expect: [401, 201, 403, 403, 403],
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/provider-accounts/{id}",
+            path: "/api/provider-accounts/{provider}",
+            body: |c| Some(provider_body(&format!("Renamed {}", c.n))),
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/provider-accounts/{id}",
+            path: "/api/provider-accounts/{provider}",
+            body: none,
+            expect: ADMIN_NO_CONTENT,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/notifications",
+            path: "/api/notifications",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/notifications/read-all",
+            path: "/api/notifications/read-all",
+            body: none,
+            expect: [401, 204, 204, 204, 204],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/notifications/{id}/read",
+            path: "/api/notifications/{notification}/read",
+            body: none,
+            expect: [401, 204, 204, 204, 204],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/webhooks",
+            path: "/api/webhooks",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/webhooks",
+            path: "/api/webhooks",
+            body: |_| {
+                Some(
+                    json!({"name": "hook", "url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403],
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/webhooks/{id}",
+            path: "/api/webhooks/{webhook}",
+            body: none,
+            expect: ADMIN_NO_CONTENT,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/notification-deliveries",
+            path: "/api/notification-deliveries",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/audit",
+            path: "/api/audit",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/audit/export.csv",
+            path: "/api/audit/export.csv",
+            body: none,
+            expect: ADMIN_OK,
+        },
     ]
 }
 
@@ -263,21 +502,9 @@ const CALLERS: [Option<Role>; 5] = [
     Some(Role::Requester),
 ];
 
-async fn run_cell(app: &TestApp, n: usize, row: &Row, role: Option<Role>) -> u16 {
+async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Option<Role>) -> u16 {
+    let needs = |p: &str| row.path.contains(p);
     let team = app.create_team(&format!("Team {n}")).await;
-    let other_team = app.create_team(&format!("Other {n}")).await;
-    let target = app
-        .user_with(&format!("target{n}"), &[Role::Requester], &[])
-        .await;
-    // The target's password is fixed so the login row can use it.
-    let reset = app
-        .post(
-            &format!("/api/users/{}/password", target.id),
-            &app.admin.token,
-            json!({"password": "target-password-123"}),
-        )
-        .await;
-    assert_eq!(reset.status(), 204);
     let caller = match role {
         Some(r) => Some(
             app.user_with(&format!("caller{n}"), &[r], &[team.clone()])
@@ -285,50 +512,173 @@ async fn run_cell(app: &TestApp, n: usize, row: &Row, role: Option<Role>) -> u16
         ),
         None => None,
     };
-    let token_owner = caller.as_ref().unwrap_or(&app.admin);
-    let created: Value = app
-        .post(
-            "/api/me/tokens",
-            &token_owner.token,
-            json!({"name": "to revoke"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let path = row
+    let mut path = row
         .path
         .replace("{team}", &team)
-        .replace("{other_team}", &other_team)
-        .replace("{user}", &target.id)
-        .replace("{token}", created["token"]["id"].as_str().unwrap())
         .replace("{missing}", &uuid::Uuid::new_v4().to_string());
+    if needs("{other_team}") || needs("{other_request}") {
+        let other_team = app.create_team(&format!("Other {n}")).await;
+        if needs("{other_request}") {
+            let outsider = app
+                .user_with(
+                    &format!("outsider{n}"),
+                    &[Role::Requester],
+                    &[other_team.clone()],
+                )
+                .await;
+            path = path.replace(
+                "{other_request}",
+                &file_request(app, &outsider, &other_team, provider, n).await,
+            );
+        }
+        path = path.replace("{other_team}", &other_team);
+    }
+    if needs("{user}") || row.template == "/api/auth/login" {
+        let target = app
+            .user_with(&format!("target{n}"), &[Role::Requester], &[])
+            .await;
+        // The target's password is fixed so the login row can use it.
+        let reset = app
+            .post(
+                &format!("/api/users/{}/password", target.id),
+                &app.admin.token,
+                json!({"password": "target-password-123"}),
+            )
+            .await;
+        assert_eq!(reset.status(), 204);
+        path = path.replace("{user}", &target.id);
+    }
+    let owner_session = caller.as_ref().unwrap_or(&app.admin);
+    if needs("{token}") {
+        let created: Value = app
+            .post(
+                "/api/me/tokens",
+                &owner_session.token,
+                json!({"name": "to revoke"}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        path = path.replace("{token}", created["token"]["id"].as_str().unwrap());
+    }
+    if needs("{request}") || needs("{failed_request}") {
+        let owner = app
+            .user_with(&format!("owner{n}"), &[Role::Requester], &[team.clone()])
+            .await;
+        let id = file_request(app, &owner, &team, provider, n).await;
+        if needs("{failed_request}") {
+            use sea_orm::ConnectionTrait;
+            app.db
+                .execute_unprepared(&format!(
+                    "UPDATE server_requests SET status = 'failed' WHERE hostname = 'matrix-{n}'"
+                ))
+                .await
+                .unwrap();
+        }
+        path = path
+            .replace("{request}", &id)
+            .replace("{failed_request}", &id);
+    }
+    if needs("{provider}") {
+        let created: Value = app
+            .post(
+                "/api/provider-accounts",
+                &app.admin.token,
+                provider_body(&format!("Fresh {n}")),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        path = path.replace("{provider}", created["id"].as_str().unwrap());
+    }
+    if needs("{webhook}") {
+        let created: Value = app
+            .post(
+                "/api/webhooks",
+                &app.admin.token,
+                json!({"name": "w", "url": "http://127.0.0.1:9/", "secret": "0123456789abcdef"}),
+            )
+            .await
+            .json()
+            .await
+            .unwrap();
+        path = path.replace("{webhook}", created["id"].as_str().unwrap());
+    }
+    if needs("{notification}") {
+        let owner: uuid::Uuid = owner_session.id.parse().unwrap();
+        let note = api::domain::notify::NewNotification {
+            kind: "test",
+            title: "t".into(),
+            body: "b".into(),
+            link: None,
+        };
+        api::domain::notify::notify(&app.db, false, &[owner], None, &note)
+            .await
+            .unwrap();
+        let list: Value = app
+            .get("/api/notifications", &owner_session.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        path = path.replace("{notification}", list["items"][0]["id"].as_str().unwrap());
+    }
     let cell = Cell {
         n,
         caller: caller.clone(),
         user_login: format!("target{n}"),
+        team,
+        provider: provider.to_owned(),
     };
     let body = (row.body)(&cell);
-    app.request(
-        row.method.clone(),
-        &path,
-        caller.as_ref().map(|s| s.token.as_str()),
-        body,
-    )
-    .await
-    .status()
-    .as_u16()
+    let audit_before = app.count("SELECT COUNT(*) AS n FROM audit_events").await;
+    let status = app
+        .request(
+            row.method.clone(),
+            &path,
+            caller.as_ref().map(|s| s.token.as_str()),
+            body,
+        )
+        .await
+        .status()
+        .as_u16();
+    let audit_after = app.count("SELECT COUNT(*) AS n FROM audit_events").await;
+    let mutating = row.method != Method::GET;
+    // Signing out without a session changes nothing, so it has nothing to audit.
+    let exempt = row.template == "/api/auth/logout";
+    if mutating && !exempt && (200..300).contains(&status) {
+        assert!(
+            audit_after > audit_before,
+            "{} {} as {role:?} changed data without an audit row",
+            row.method,
+            row.template
+        );
+    }
+    status
 }
 
 #[tokio::test]
 async fn every_endpoint_answers_each_role_as_the_matrix_says() {
     let app = spawn_app().await;
+    let provider: Value = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            provider_body("Matrix provider"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let provider = provider["id"].as_str().unwrap().to_owned();
     let mut failures = Vec::new();
     let mut n = 0;
     for row in rows() {
         for (i, role) in CALLERS.iter().enumerate() {
             n += 1;
-            let got = run_cell(&app, n, &row, *role).await;
+            let got = run_cell(&app, &provider, n, &row, *role).await;
             if got != row.expect[i] {
                 failures.push(format!(
                     "{} {} as {:?}: expected {}, got {got}",

@@ -4,7 +4,9 @@
 
 pub mod dto;
 pub mod nav;
+pub mod requests;
 pub mod roles;
 pub mod validation;
+pub mod workflow;
 
 pub use roles::{Permission, Role};

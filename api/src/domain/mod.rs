@@ -1,6 +1,11 @@
-//! Business rules that need I/O: sessions, users, teams, seeding and the audit trail.
+//! Business rules that need I/O: sessions, users, teams, requests and their approval,
+//! notifications, jobs, seeding and the audit trail.
 
 pub mod audit;
+pub mod jobs;
+pub mod notify;
+pub mod providers;
+pub mod requests;
 pub mod seed;
 pub mod sessions;
 pub mod teams;

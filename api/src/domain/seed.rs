@@ -173,12 +173,56 @@ fn random_password() -> String {
         .collect()
 }
 
+/// Demo provider accounts with catalogs, so requests can be filed right away.
+pub async fn seed_demo_providers(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use crate::domain::providers::{demo_hetzner_catalog, demo_proxmox_catalog};
+    use crate::entities::provider_accounts;
+    let now = chrono::Utc::now();
+    let rows = [
+        (
+            "Hetzner Cloud (demo)",
+            "hetzner",
+            "https://api.hetzner.cloud/v1",
+            demo_hetzner_catalog(),
+        ),
+        (
+            "Proxmox lab (demo)",
+            "proxmox",
+            "https://pve.lab.internal:8006/api2/json",
+            demo_proxmox_catalog(),
+        ),
+    ]
+    .into_iter()
+    .map(
+        |(name, kind, endpoint, catalog)| provider_accounts::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            name: Set(name.into()),
+            kind: Set(kind.into()),
+            endpoint: Set(endpoint.into()),
+            catalog: Set(serde_json::to_value(catalog).unwrap_or_default()),
+            created_at: Set(now),
+            updated_at: Set(now),
+        },
+    );
+    provider_accounts::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::column(provider_accounts::Column::Name)
+                .do_nothing()
+                .to_owned(),
+        )
+        .do_nothing()
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Demo accounts, one per role, each with a fresh random password returned once.
 pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiError> {
     let context = RequestContext {
         ip: std::net::IpAddr::from([127, 0, 0, 1]),
         request_id: None,
     };
+    seed_demo_providers(db).await?;
     let mut accounts = Vec::new();
     for (username, role, full_name) in [
         ("admin", Role::Admin, "Demo Administrator"),

@@ -1,9 +1,18 @@
 //! sea-orm entities. They stay inside api/; the wire types live in shared::dto.
 
 pub mod api_tokens;
+pub mod approval_policies;
 pub mod audit_events;
+pub mod jobs;
+pub mod notification_deliveries;
+pub mod notifications;
+pub mod provider_accounts;
 pub mod refresh_tokens;
+pub mod request_approvals;
+pub mod request_events;
 pub mod resource_types;
+pub mod server_requests;
 pub mod team_memberships;
 pub mod teams;
 pub mod users;
+pub mod webhooks;

@@ -1,13 +1,20 @@
 //! One module per resource: thin handlers that parse, authorize through `AuthUser::require`,
 //! call the domain, and map to DTOs. Every handler carries `#[utoipa::path]`.
 
+pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod notifications;
 pub mod overview;
+pub mod policies;
+pub mod providers;
+pub mod requests;
 pub mod resource_types;
+pub mod stats;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -36,7 +43,31 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(tokens::create)
         .service(tokens::revoke)
         .service(resource_types::list)
-        .service(overview::overview);
+        .service(overview::overview)
+        .service(stats::dashboard)
+        .service(providers::list)
+        .service(providers::create)
+        .service(providers::update)
+        .service(providers::remove)
+        .service(requests::list)
+        .service(requests::create)
+        .service(requests::get)
+        .service(requests::approve)
+        .service(requests::reject)
+        .service(requests::cancel)
+        .service(requests::retry)
+        .service(requests::comment)
+        .service(policies::get)
+        .service(policies::put)
+        .service(notifications::list)
+        .service(notifications::read_all)
+        .service(notifications::read)
+        .service(webhooks::list)
+        .service(webhooks::create)
+        .service(webhooks::remove)
+        .service(webhooks::deliveries)
+        .service(audit::list)
+        .service(audit::export);
 }
 
 /// Validated `(page, per_page)` from optional query values.

@@ -381,25 +381,24 @@ async fn change_membership(
         }
         _ => false,
     };
-    if changed {
-        audit::record(
-            &txn,
-            &auth.context,
-            AuditEntry {
-                actor: Some(auth.id()),
-                action: if join {
-                    "team.add_member"
-                } else {
-                    "team.remove_member"
-                },
-                target_type: "team",
-                target_id: Some(team_id.to_string()),
-                before: None,
-                after: Some(serde_json::json!({"user_id": user_id})),
+    // Recorded even when nothing changed: the call itself is part of the trail.
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: if join {
+                "team.add_member"
+            } else {
+                "team.remove_member"
             },
-        )
-        .await?;
-    }
+            target_type: "team",
+            target_id: Some(team_id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"user_id": user_id, "changed": changed})),
+        },
+    )
+    .await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -16,6 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub struct TestApp {
+    pub state: api::state::AppState,
     pub address: String,
     pub client: reqwest::Client,
     pub db: DatabaseConnection,
@@ -35,6 +36,7 @@ pub struct Session {
 
 pub struct Options {
     pub login_limits: LoginLimits,
+    pub smtp_url: Option<String>,
 }
 
 impl Default for Options {
@@ -46,6 +48,7 @@ impl Default for Options {
                 ip_attempts: 10_000,
                 ip_window: Duration::from_secs(60),
             },
+            smtp_url: None,
         }
     }
 }
@@ -104,6 +107,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(3600),
         login_limits: options.login_limits,
+        smtp_url: options.smtp_url.clone(),
+        smtp_from: "Provisio <provisio@example.com>".into(),
+        public_url: "http://provisio.test".into(),
+        delivery_interval: Duration::from_secs(3600),
+        delivery_retry_base: Duration::ZERO,
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)
@@ -111,6 +119,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .expect("prepare the database");
     let listener = TcpListener::bind(config.bind).unwrap();
     let app = Application::with_listener(config, keys.clone(), db.clone(), listener).unwrap();
+    let state = app.state.clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
 
@@ -138,6 +147,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         .build()
         .unwrap();
     let mut app = TestApp {
+        state,
         address,
         client,
         db,

@@ -1,0 +1,78 @@
+//! Job rows, enqueued in the same transaction as the change that causes them. The workers that
+//! run them arrive with the provisioning pipeline; until then jobs stay visibly queued.
+
+use crate::entities::jobs;
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use shared::requests::JobSummary;
+use uuid::Uuid;
+
+pub const QUEUED: &str = "queued";
+
+/// Inserts the job unless a row with the same dedupe key exists (then nothing changes).
+pub async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    dedupe_key: &str,
+    payload: serde_json::Value,
+) -> Result<(), DbErr> {
+    let now = chrono::Utc::now();
+    jobs::Entity::insert(jobs::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        kind: Set(kind.to_owned()),
+        dedupe_key: Set(dedupe_key.to_owned()),
+        payload: Set(payload),
+        status: Set(QUEUED.into()),
+        attempts: Set(0),
+        run_at: Set(now),
+        locked_until: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(jobs::Column::DedupeKey)
+            .do_nothing()
+            .to_owned(),
+    )
+    .do_nothing()
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Puts a finished or failed job back in the queue (a retry reuses the same row).
+pub async fn requeue<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> Result<u64, DbErr> {
+    Ok(jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(QUEUED))
+        .col_expr(jobs::Column::RunAt, Expr::value(chrono::Utc::now()))
+        .col_expr(
+            jobs::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(jobs::Column::DedupeKey.eq(dedupe_key))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn summary<C: ConnectionTrait>(
+    db: &C,
+    dedupe_key: &str,
+) -> Result<Option<JobSummary>, DbErr> {
+    Ok(jobs::Entity::find()
+        .filter(jobs::Column::DedupeKey.eq(dedupe_key))
+        .one(db)
+        .await?
+        .map(|j| JobSummary {
+            id: j.id,
+            kind: j.kind,
+            status: j.status,
+            attempts: j.attempts,
+        }))
+}
+
+pub fn provision_key(request_id: Uuid) -> String {
+    format!("provision:{request_id}")
+}

@@ -1,0 +1,219 @@
+use super::{like_pattern, paging};
+use crate::auth::AuthUser;
+use crate::domain::requests::{self, scope, to_dtos, visible};
+use crate::entities::server_requests as rows;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{get, post, web, HttpResponse};
+use sea_orm::{ColumnTrait, Condition, PaginatorTrait, QueryFilter, QueryOrder};
+use shared::dto::{Page, Problem};
+use shared::requests::{
+    CommentRequest, CreateServerRequest, RejectRequest, RequestListQuery, ServerRequest,
+    ServerRequestDetail,
+};
+use uuid::Uuid;
+
+/// Server requests the caller may see, filtered, sorted and paginated.
+#[utoipa::path(
+    tag = "requests",
+    params(RequestListQuery),
+    responses((status = 200, body = Page<ServerRequest>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/requests")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<RequestListQuery>,
+) -> ApiResult<web::Json<Page<ServerRequest>>> {
+    let query = query.into_inner();
+    let (page, per_page) = paging(query.page, query.per_page)?;
+    let mut select = scope(&state.db, &auth).await?;
+    if let Some(status) = query.status {
+        select = select.filter(rows::Column::Status.eq(status.as_str()));
+    }
+    if let Some(team) = query.team_id {
+        select = select.filter(rows::Column::TeamId.eq(team));
+    }
+    if let Some(requester) = query.requester_id {
+        select = select.filter(rows::Column::RequesterId.eq(requester));
+    }
+    if let Some(provider) = query.provider_account_id {
+        select = select.filter(rows::Column::ProviderAccountId.eq(provider));
+    }
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let pattern = like_pattern(q);
+        select = select.filter(
+            Condition::any()
+                .add(rows::Column::Hostname.like(pattern.clone()))
+                .add(
+                    sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                        sea_orm::sea_query::Expr::col(rows::Column::Purpose),
+                    ))
+                    .like(pattern),
+                ),
+        );
+    }
+    select = match query.sort.as_deref().unwrap_or("-created_at") {
+        "created_at" => select.order_by_asc(rows::Column::CreatedAt),
+        "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
+        "hostname" => select.order_by_asc(rows::Column::Hostname),
+        "-hostname" => select.order_by_desc(rows::Column::Hostname),
+        "status" => select.order_by_asc(rows::Column::Status),
+        _ => {
+            return Err(ApiError::field(
+                "sort",
+                "must be one of created_at, hostname, status, optionally prefixed with -",
+            ))
+        }
+    }
+    .order_by_asc(rows::Column::Id);
+    let paginator = select.paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let found = paginator.fetch_page(page - 1).await?;
+    Ok(web::Json(Page {
+        items: to_dtos(&state.db, &auth, found).await?,
+        total,
+        page,
+        per_page,
+    }))
+}
+
+/// Files a server request; it waits for the approvals of the team's policy (or is auto-approved).
+#[utoipa::path(
+    tag = "requests",
+    request_body = CreateServerRequest,
+    responses((status = 201, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/requests")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<CreateServerRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = requests::create(&state, &auth, body.into_inner()).await?;
+    let row = visible(&state.db, &auth, id).await?;
+    Ok(HttpResponse::Created().json(requests::detail(&state.db, &auth, row).await?))
+}
+
+/// One request with its timeline, approval progress and provisioning job.
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/requests/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ServerRequestDetail>> {
+    let row = visible(&state.db, &auth, id.into_inner()).await?;
+    Ok(web::Json(requests::detail(&state.db, &auth, row).await?))
+}
+
+async fn after_action(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<web::Json<ServerRequestDetail>> {
+    let row = visible(&state.db, auth, id).await?;
+    Ok(web::Json(requests::detail(&state.db, auth, row).await?))
+}
+
+/// Approves the step the request waits on; the last step approves the request and queues provisioning.
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/requests/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ServerRequestDetail>> {
+    let id = id.into_inner();
+    requests::approve(&state, &auth, id).await?;
+    after_action(&state, &auth, id).await
+}
+
+/// Rejects a pending request; the reason is required and shown to the requester.
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    request_body = RejectRequest,
+    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/requests/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<RejectRequest>,
+) -> ApiResult<web::Json<ServerRequestDetail>> {
+    let id = id.into_inner();
+    requests::reject(&state, &auth, id, body.into_inner().reason).await?;
+    after_action(&state, &auth, id).await
+}
+
+/// Cancels a pending request (its requester, or an administrator).
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/requests/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ServerRequestDetail>> {
+    let id = id.into_inner();
+    requests::cancel(&state, &auth, id).await?;
+    after_action(&state, &auth, id).await
+}
+
+/// Restarts provisioning of a failed request (same job row).
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/requests/{id}/retry")]
+pub async fn retry(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<ServerRequestDetail>> {
+    let id = id.into_inner();
+    requests::retry(&state, &auth, id).await?;
+    after_action(&state, &auth, id).await
+}
+
+/// Adds a comment to the request's timeline.
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    request_body = CommentRequest,
+    responses((status = 201, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/requests/{id}/comments")]
+pub async fn comment(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<CommentRequest>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    requests::comment(&state, &auth, id, body.into_inner().body).await?;
+    let row = visible(&state.db, &auth, id).await?;
+    Ok(HttpResponse::Created().json(requests::detail(&state.db, &auth, row).await?))
+}

@@ -1,0 +1,160 @@
+use crate::auth::AuthUser;
+use crate::crypto;
+use crate::domain::audit::{self, AuditEntry};
+use crate::entities::{notification_deliveries as delivery_rows, webhooks as rows};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{delete, get, post, web, HttpResponse};
+use sea_orm::{
+    ActiveModelTrait, EntityTrait, ModelTrait, QueryOrder, QuerySelect, Set, TransactionTrait,
+};
+use shared::dto::Problem;
+use shared::requests::{CreateWebhook, Delivery, Webhook};
+use shared::Permission;
+use uuid::Uuid;
+
+fn to_dto(w: rows::Model) -> Webhook {
+    Webhook {
+        id: w.id,
+        name: w.name,
+        url: w.url,
+        active: w.active,
+        created_at: w.created_at,
+    }
+}
+
+/// Webhooks that receive every notification, signed with HMAC-SHA256.
+#[utoipa::path(
+    tag = "notifications",
+    responses((status = 200, body = Vec<Webhook>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/webhooks")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<Vec<Webhook>>> {
+    auth.require(Permission::ProvidersManage)?;
+    let found = rows::Entity::find()
+        .order_by_asc(rows::Column::Name)
+        .all(&state.db)
+        .await?;
+    Ok(web::Json(found.into_iter().map(to_dto).collect()))
+}
+
+/// Adds a webhook. The secret is stored encrypted and never returned.
+#[utoipa::path(
+    tag = "notifications",
+    request_body = CreateWebhook,
+    responses((status = 201, body = Webhook), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/webhooks")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<CreateWebhook>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Permission::ProvidersManage)?;
+    let body = body.into_inner();
+    body.validate()?;
+    let sealed = crypto::seal(&state.keys.master_key, &body.secret).map_err(ApiError::Internal)?;
+    let txn = state.db.begin().await?;
+    let row = rows::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        name: Set(body.name.trim().to_owned()),
+        url: Set(body.url.trim().to_owned()),
+        secret: Set(sealed),
+        active: Set(true),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "webhook.create",
+            target_type: "webhook",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"name": row.name, "url": row.url})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(to_dto(row)))
+}
+
+/// Removes a webhook; its pending deliveries fail.
+#[utoipa::path(
+    tag = "notifications",
+    params(("id" = Uuid, Path)),
+    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[delete("/webhooks/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Permission::ProvidersManage)?;
+    let txn = state.db.begin().await?;
+    let row = rows::Entity::find_by_id(id.into_inner())
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "webhook.delete",
+            target_type: "webhook",
+            target_id: Some(row.id.to_string()),
+            before: Some(serde_json::json!({"name": row.name, "url": row.url})),
+            after: None,
+        },
+    )
+    .await?;
+    row.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The latest 200 delivery attempts of notifications to webhooks and e-mail, with their results.
+#[utoipa::path(
+    tag = "notifications",
+    responses((status = 200, body = Vec<Delivery>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/notification-deliveries")]
+pub async fn deliveries(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<Vec<Delivery>>> {
+    auth.require(Permission::ProvidersManage)?;
+    let found = delivery_rows::Entity::find()
+        .order_by_desc(delivery_rows::Column::UpdatedAt)
+        .limit(200)
+        .all(&state.db)
+        .await?;
+    Ok(web::Json(
+        found
+            .into_iter()
+            .map(|d| Delivery {
+                id: d.id,
+                notification_id: d.notification_id,
+                channel: d.channel,
+                target: d.target,
+                status: d.status,
+                attempts: d.attempts,
+                last_error: d.last_error,
+                next_attempt_at: d.next_attempt_at,
+                updated_at: d.updated_at,
+            })
+            .collect(),
+    ))
+}

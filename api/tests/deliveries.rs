@@ -1,0 +1,267 @@
+//! Notification delivery through the outside channels: signed webhooks and SMTP e-mail,
+//! every attempt recorded, failures retried with backoff until they give up.
+
+mod common;
+
+use common::{spawn_app, spawn_app_with, Options, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Clone, Debug)]
+struct Received {
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+/// A webhook receiver on a free port that answers `status` and records what it got.
+async fn receiver(status: u16) -> (String, Arc<Mutex<Vec<Received>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let mut reader = BufReader::new(stream);
+                let mut headers = Vec::new();
+                let mut length = 0usize;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let line = line.trim_end().to_owned();
+                    if line.is_empty() {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(": ") {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.parse().unwrap_or(0);
+                        }
+                        headers.push((k.to_lowercase(), v.to_owned()));
+                    }
+                }
+                let mut body = vec![0; length];
+                reader.read_exact(&mut body).await.unwrap();
+                sink.lock().unwrap().push(Received { headers, body });
+                let reply = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                );
+                let _ = reader.into_inner().write_all(reply.as_bytes()).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+async fn add_webhook(app: &TestApp, url: &str) -> String {
+    let res = app
+        .post(
+            "/api/webhooks",
+            &app.admin.token,
+            json!({"name": "ops", "url": url, "secret": "a-very-secret-hmac-key"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    assert!(body.get("secret").is_none(), "the secret is write-only");
+    body["id"].as_str().unwrap().to_owned()
+}
+
+/// Files a server request, which notifies the administrator (the harness account `root`).
+async fn trigger_notification(app: &TestApp) {
+    let team = app.create_team("Hooks").await;
+    let user = app
+        .user_with("hank", &[shared::Role::Requester], &[team.clone()])
+        .await;
+    let catalog = json!({"currency": "EUR", "locations": ["fsn1"], "images": ["debian-12"], "server_types": [{"name": "cx22", "cpu": 2, "ram_mb": 4096, "disk_gb": 40, "monthly_price_cents": 459}]});
+    let provider: Value = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "Provider P", "kind": "hetzner", "catalog": catalog}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            "/api/requests",
+            &user.token,
+            json!({"hostname": "hook-1", "team_id": team, "provider_account_id": provider["id"], "location": "fsn1", "server_type": "cx22", "image": "debian-12", "purpose": "webhook test"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn webhooks_receive_hmac_signed_notifications_and_the_secret_is_encrypted_at_rest() {
+    let app = spawn_app().await;
+    let (url, seen) = receiver(200).await;
+    add_webhook(&app, &url).await;
+    trigger_notification(&app).await;
+    let attempted = api::domain::notify::deliver_due(&app.state).await.unwrap();
+    assert_eq!(attempted, 1);
+    let got = seen.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    let signature = got[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-provisio-signature")
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(
+        signature,
+        api::domain::notify::signature("a-very-secret-hmac-key", &got[0].body)
+    );
+    let payload: Value = serde_json::from_slice(&got[0].body).unwrap();
+    assert_eq!(payload["title"], "New server request: hook-1");
+    assert_eq!(payload["recipient"], "root");
+    assert!(payload["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("http://provisio.test/requests/"));
+
+    let deliveries: Value = app
+        .get("/api/notification-deliveries", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0]["status"], "delivered");
+    assert_eq!(deliveries[0]["attempts"], 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM webhooks WHERE secret LIKE '%a-very-secret%'")
+            .await,
+        0
+    );
+    assert_eq!(
+        api::domain::notify::deliver_due(&app.state).await.unwrap(),
+        0,
+        "delivered once only"
+    );
+}
+
+#[tokio::test]
+async fn failing_webhooks_are_retried_with_the_error_recorded_then_given_up() {
+    let app = spawn_app().await;
+    let (url, seen) = receiver(503).await;
+    add_webhook(&app, &url).await;
+    trigger_notification(&app).await;
+    api::domain::notify::deliver_due(&app.state).await.unwrap();
+    let deliveries: Value = app
+        .get("/api/notification-deliveries", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0]["status"], "retrying");
+    assert_eq!(deliveries[0]["attempts"], 1);
+    assert!(deliveries[0]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("503"));
+    for _ in 0..10 {
+        api::domain::notify::deliver_due(&app.state).await.unwrap();
+    }
+    let deliveries: Value = app
+        .get("/api/notification-deliveries", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0]["status"], "failed");
+    assert_eq!(deliveries[0]["attempts"], api::domain::notify::MAX_ATTEMPTS);
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        api::domain::notify::MAX_ATTEMPTS as usize
+    );
+}
+
+/// A minimal SMTP server that accepts every message and keeps its DATA.
+async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("smtp://{}", listener.local_addr().unwrap());
+    let mails = Arc::new(Mutex::new(Vec::new()));
+    let sink = mails.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut in_data = false;
+                let mut data = String::new();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if in_data {
+                        if line == "." {
+                            in_data = false;
+                            sink.lock().unwrap().push(std::mem::take(&mut data));
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            data.push_str(&line);
+                            data.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            return;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (url, mails)
+}
+
+#[tokio::test]
+async fn e_mail_notifications_go_out_over_smtp() {
+    let (url, mails) = smtp_sink().await;
+    let app = spawn_app_with(Options {
+        smtp_url: Some(url),
+        ..Options::default()
+    })
+    .await;
+    trigger_notification(&app).await;
+    assert_eq!(
+        api::domain::notify::deliver_due(&app.state).await.unwrap(),
+        1
+    );
+    let got = mails.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].contains("To: root@example.com"), "{}", got[0]);
+    assert!(got[0].contains("Subject: [Provisio] New server request: hook-1"));
+    assert!(got[0].contains("http://provisio.test/requests/"));
+    let deliveries: Value = app
+        .get("/api/notification-deliveries", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(deliveries[0]["channel"], "email");
+    assert_eq!(deliveries[0]["status"], "delivered");
+}

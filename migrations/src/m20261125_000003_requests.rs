@@ -1,0 +1,581 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum ProviderAccounts {
+    Table,
+    Id,
+    Name,
+    Kind,
+    Endpoint,
+    Catalog,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ServerRequests {
+    Table,
+    Id,
+    RequesterId,
+    TeamId,
+    ProviderAccountId,
+    Hostname,
+    Location,
+    ServerType,
+    Cpu,
+    RamMb,
+    DiskGb,
+    Image,
+    Purpose,
+    SshPublicKeys,
+    Notes,
+    Status,
+    EstimatedMonthlyCents,
+    Currency,
+    RejectionReason,
+    PolicyStep,
+    FailureReason,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum RequestEvents {
+    Table,
+    Id,
+    RequestId,
+    At,
+    ActorId,
+    Kind,
+    FromStatus,
+    ToStatus,
+    Body,
+}
+
+#[derive(DeriveIden)]
+enum RequestApprovals {
+    Table,
+    RequestId,
+    Step,
+    UserId,
+    At,
+}
+
+#[derive(DeriveIden)]
+enum ApprovalPolicies {
+    Table,
+    TeamId,
+    Steps,
+    AutoApprove,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Jobs {
+    Table,
+    Id,
+    Kind,
+    DedupeKey,
+    Payload,
+    Status,
+    Attempts,
+    RunAt,
+    LockedUntil,
+    LastError,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Notifications {
+    Table,
+    Id,
+    UserId,
+    Kind,
+    Title,
+    Body,
+    Link,
+    CreatedAt,
+    ReadAt,
+}
+
+#[derive(DeriveIden)]
+enum Webhooks {
+    Table,
+    Id,
+    Name,
+    Url,
+    Secret,
+    Active,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum NotificationDeliveries {
+    Table,
+    Id,
+    NotificationId,
+    Channel,
+    Target,
+    Status,
+    Attempts,
+    LastError,
+    NextAttemptAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+fn ts(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(ProviderAccounts::Table)
+                .col(
+                    ColumnDef::new(ProviderAccounts::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(ProviderAccounts::Name)
+                        .string_len(64)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(
+                    ColumnDef::new(ProviderAccounts::Kind)
+                        .string_len(32)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ProviderAccounts::Endpoint)
+                        .string_len(500)
+                        .not_null()
+                        .default(""),
+                )
+                .col(ColumnDef::new(ProviderAccounts::Catalog).json().not_null())
+                .col(ts(ProviderAccounts::CreatedAt))
+                .col(ts(ProviderAccounts::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(ServerRequests::Table)
+                .col(
+                    ColumnDef::new(ServerRequests::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::RequesterId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(ColumnDef::new(ServerRequests::TeamId).uuid().not_null())
+                .col(
+                    ColumnDef::new(ServerRequests::ProviderAccountId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::Hostname)
+                        .string_len(253)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::Location)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::ServerType)
+                        .string_len(64)
+                        .null(),
+                )
+                .col(ColumnDef::new(ServerRequests::Cpu).integer().not_null())
+                .col(ColumnDef::new(ServerRequests::RamMb).integer().not_null())
+                .col(ColumnDef::new(ServerRequests::DiskGb).integer().not_null())
+                .col(
+                    ColumnDef::new(ServerRequests::Image)
+                        .string_len(128)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::Purpose)
+                        .string_len(1000)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::SshPublicKeys)
+                        .json()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::Notes)
+                        .string_len(4000)
+                        .not_null()
+                        .default(""),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::Status)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::EstimatedMonthlyCents)
+                        .big_integer()
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::Currency)
+                        .string_len(3)
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::RejectionReason)
+                        .string_len(1000)
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::PolicyStep)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
+                .col(
+                    ColumnDef::new(ServerRequests::FailureReason)
+                        .string_len(2000)
+                        .null(),
+                )
+                .col(ts(ServerRequests::CreatedAt))
+                .col(ts(ServerRequests::UpdatedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(ServerRequests::Table, ServerRequests::ProviderAccountId)
+                        .to(ProviderAccounts::Table, ProviderAccounts::Id),
+                )
+                .to_owned(),
+        )
+        .await?;
+        for (name, col) in [
+            ("idx_server_requests_status", ServerRequests::Status),
+            ("idx_server_requests_team", ServerRequests::TeamId),
+            ("idx_server_requests_requester", ServerRequests::RequesterId),
+            ("idx_server_requests_created", ServerRequests::CreatedAt),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table(ServerRequests::Table)
+                    .col(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+
+        m.create_table(
+            Table::create()
+                .table(RequestEvents::Table)
+                .col(
+                    ColumnDef::new(RequestEvents::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(RequestEvents::RequestId).uuid().not_null())
+                .col(ts(RequestEvents::At))
+                .col(ColumnDef::new(RequestEvents::ActorId).uuid().null())
+                .col(
+                    ColumnDef::new(RequestEvents::Kind)
+                        .string_len(32)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(RequestEvents::FromStatus)
+                        .string_len(16)
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(RequestEvents::ToStatus)
+                        .string_len(16)
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(RequestEvents::Body)
+                        .string_len(4000)
+                        .not_null()
+                        .default(""),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(RequestEvents::Table, RequestEvents::RequestId)
+                        .to(ServerRequests::Table, ServerRequests::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_request_events_request")
+                .table(RequestEvents::Table)
+                .col(RequestEvents::RequestId)
+                .col(RequestEvents::At)
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(RequestApprovals::Table)
+                .col(
+                    ColumnDef::new(RequestApprovals::RequestId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(ColumnDef::new(RequestApprovals::Step).integer().not_null())
+                .col(ColumnDef::new(RequestApprovals::UserId).uuid().not_null())
+                .col(ts(RequestApprovals::At))
+                .primary_key(
+                    Index::create()
+                        .col(RequestApprovals::RequestId)
+                        .col(RequestApprovals::Step)
+                        .col(RequestApprovals::UserId),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(RequestApprovals::Table, RequestApprovals::RequestId)
+                        .to(ServerRequests::Table, ServerRequests::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(ApprovalPolicies::Table)
+                .col(
+                    ColumnDef::new(ApprovalPolicies::TeamId)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(ApprovalPolicies::Steps).json().not_null())
+                .col(ColumnDef::new(ApprovalPolicies::AutoApprove).json().null())
+                .col(ts(ApprovalPolicies::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Jobs::Table)
+                .col(ColumnDef::new(Jobs::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(Jobs::Kind).string_len(32).not_null())
+                .col(
+                    ColumnDef::new(Jobs::DedupeKey)
+                        .string_len(128)
+                        .not_null()
+                        .unique_key(),
+                )
+                .col(ColumnDef::new(Jobs::Payload).json().not_null())
+                .col(ColumnDef::new(Jobs::Status).string_len(16).not_null())
+                .col(
+                    ColumnDef::new(Jobs::Attempts)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
+                .col(ts(Jobs::RunAt))
+                .col(
+                    ColumnDef::new(Jobs::LockedUntil)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(ColumnDef::new(Jobs::LastError).string_len(4000).null())
+                .col(ts(Jobs::CreatedAt))
+                .col(ts(Jobs::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_jobs_status_run_at")
+                .table(Jobs::Table)
+                .col(Jobs::Status)
+                .col(Jobs::RunAt)
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Notifications::Table)
+                .col(
+                    ColumnDef::new(Notifications::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(Notifications::UserId).uuid().not_null())
+                .col(
+                    ColumnDef::new(Notifications::Kind)
+                        .string_len(48)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Notifications::Title)
+                        .string_len(200)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Notifications::Body)
+                        .string_len(2000)
+                        .not_null(),
+                )
+                .col(ColumnDef::new(Notifications::Link).string_len(500).null())
+                .col(ts(Notifications::CreatedAt))
+                .col(
+                    ColumnDef::new(Notifications::ReadAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(Notifications::Table, Notifications::UserId)
+                        .to(Alias::new("users"), Alias::new("id"))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_notifications_user")
+                .table(Notifications::Table)
+                .col(Notifications::UserId)
+                .col(Notifications::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(Webhooks::Table)
+                .col(ColumnDef::new(Webhooks::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(Webhooks::Name).string_len(64).not_null())
+                .col(ColumnDef::new(Webhooks::Url).string_len(500).not_null())
+                .col(ColumnDef::new(Webhooks::Secret).string_len(200).not_null())
+                .col(
+                    ColumnDef::new(Webhooks::Active)
+                        .boolean()
+                        .not_null()
+                        .default(true),
+                )
+                .col(ts(Webhooks::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table(NotificationDeliveries::Table)
+                .col(
+                    ColumnDef::new(NotificationDeliveries::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::NotificationId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::Channel)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::Target)
+                        .string_len(500)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::Status)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::Attempts)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::LastError)
+                        .string_len(2000)
+                        .null(),
+                )
+                .col(
+                    ColumnDef::new(NotificationDeliveries::NextAttemptAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                .col(ts(NotificationDeliveries::CreatedAt))
+                .col(ts(NotificationDeliveries::UpdatedAt))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(
+                            NotificationDeliveries::Table,
+                            NotificationDeliveries::NotificationId,
+                        )
+                        .to(Notifications::Table, Notifications::Id)
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_deliveries_status")
+                .table(NotificationDeliveries::Table)
+                .col(NotificationDeliveries::Status)
+                .col(NotificationDeliveries::NextAttemptAt)
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for t in [
+            NotificationDeliveries::Table.into_iden(),
+            Webhooks::Table.into_iden(),
+            Notifications::Table.into_iden(),
+            Jobs::Table.into_iden(),
+            ApprovalPolicies::Table.into_iden(),
+            RequestApprovals::Table.into_iden(),
+            RequestEvents::Table.into_iden(),
+            ServerRequests::Table.into_iden(),
+            ProviderAccounts::Table.into_iden(),
+        ] {
+            m.drop_table(Table::drop().table(t).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
