@@ -19,6 +19,18 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::DashboardView,
     },
     NavItem {
+        label: "Requests",
+        path: "/requests",
+        icon: "⧉",
+        permission: Permission::RequestsCreate,
+    },
+    NavItem {
+        label: "Approvals",
+        path: "/approvals",
+        icon: "✓",
+        permission: Permission::RequestsApprove,
+    },
+    NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",
@@ -31,10 +43,22 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::ResourceTypesRead,
     },
     NavItem {
+        label: "Providers",
+        path: "/providers",
+        icon: "☁",
+        permission: Permission::ProvidersManage,
+    },
+    NavItem {
         label: "Users",
         path: "/users",
         icon: "☰",
         permission: Permission::UsersManage,
+    },
+    NavItem {
+        label: "Audit log",
+        path: "/audit",
+        icon: "⌕",
+        permission: Permission::AuditRead,
     },
     NavItem {
         label: "API tokens",
@@ -56,6 +80,17 @@ pub fn nav_for(roles: &[Role]) -> Vec<NavItem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_role_sees_its_menu() {
+        let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
+        assert_eq!(
+            labels(Role::Requester),
+            vec!["Dashboard", "Requests", "Teams", "Resource types", "API tokens"]
+        );
+        assert_eq!(labels(Role::Admin).len(), NAV_ITEMS.len());
+        assert!(!labels(Role::TechnicalAgent).contains(&"Approvals"));
+    }
 
     #[test]
     fn users_page_is_admin_only() {
