@@ -86,7 +86,13 @@ mod tests {
         let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
         assert_eq!(
             labels(Role::Requester),
-            vec!["Dashboard", "Requests", "Teams", "Resource types", "API tokens"]
+            vec![
+                "Dashboard",
+                "Requests",
+                "Teams",
+                "Resource types",
+                "API tokens"
+            ]
         );
         assert_eq!(labels(Role::Admin).len(), NAV_ITEMS.len());
         assert!(!labels(Role::TechnicalAgent).contains(&"Approvals"));

@@ -57,7 +57,9 @@ impl ApiErrorView {
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
+        Some(first) => std::iter::once(first.to_ascii_uppercase())
+            .chain(chars)
+            .collect(),
         None => String::new(),
     }
 }
@@ -172,29 +174,40 @@ pub async fn send_public<T: DeserializeOwned>(
     url: &str,
     body: Option<String>,
 ) -> Result<T, ApiErrorView> {
-    let response = send_once(&Method::POST, url, body.as_deref(), None).await?;
-    if response.ok() {
-        decode(response).await
-    } else {
-        Err(problem_of(response).await)
-    }
+    parse(public_text(url, body).await?)
 }
 
 pub async fn post_public_empty(url: &str) -> Result<(), ApiErrorView> {
-    let response = send_once(&Method::POST, url, None, None).await?;
+    public_text(url, None).await.map(drop)
+}
+
+async fn public_text(url: &str, body: Option<String>) -> Result<(u16, String), ApiErrorView> {
+    let response = send_once(&Method::POST, url, body.as_deref(), None).await?;
     if response.ok() {
-        Ok(())
+        Ok((response.status(), response.text().await.unwrap_or_default()))
     } else {
         Err(problem_of(response).await)
     }
 }
 
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiErrorView> {
+/// The body of a successful authenticated call. Not generic: only the final parse is, which
+/// keeps one copy of the request machinery in the wasm instead of one per response type.
+async fn text(
+    method: Method,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), ApiErrorView> {
+    let response = send(method, url, body).await?;
     let status = response.status();
-    response
-        .json::<T>()
+    let text = response
+        .text()
         .await
-        .map_err(|_| ApiErrorView::unreadable(status))
+        .map_err(|_| ApiErrorView::unreadable(status))?;
+    Ok((status, text))
+}
+
+fn parse<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiErrorView> {
+    serde_json::from_str(&text).map_err(|_| ApiErrorView::unreadable(status))
 }
 
 pub fn to_json<B: Serialize>(body: &B) -> Result<String, ApiErrorView> {
@@ -205,23 +218,29 @@ pub fn to_json<B: Serialize>(body: &B) -> Result<String, ApiErrorView> {
 }
 
 pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
-    decode(send(Method::GET, url, None).await?).await
+    parse(text(Method::GET, url, None).await?)
 }
 
-pub async fn post<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, ApiErrorView> {
-    decode(send(Method::POST, url, Some(to_json(body)?)).await?).await
+pub async fn post<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiErrorView> {
+    let body = to_json(body)?;
+    parse(text(Method::POST, url, Some(body)).await?)
 }
 
 pub async fn patch<B: Serialize, T: DeserializeOwned>(
     url: &str,
     body: &B,
 ) -> Result<T, ApiErrorView> {
-    decode(send(Method::PATCH, url, Some(to_json(body)?)).await?).await
+    let body = to_json(body)?;
+    parse(text(Method::PATCH, url, Some(body)).await?)
 }
 
 /// A call answered with 204 No Content.
 pub async fn post_no_content<B: Serialize>(url: &str, body: &B) -> Result<(), ApiErrorView> {
-    send(Method::POST, url, Some(to_json(body)?)).await.map(drop)
+    let body = to_json(body)?;
+    send(Method::POST, url, Some(body)).await.map(drop)
 }
 
 pub async fn put_no_content<B: Serialize>(url: &str, body: Option<&B>) -> Result<(), ApiErrorView> {

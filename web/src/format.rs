@@ -20,7 +20,12 @@ pub fn datetime(dt: &DateTime<Utc>) -> String {
 
 pub fn date(dt: &DateTime<Utc>) -> String {
     let local = dt.with_timezone(&Local);
-    format!("{:04}-{:02}-{:02}", local.year(), local.month(), local.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        local.year(),
+        local.month(),
+        local.day()
+    )
 }
 
 /// "5 minutes ago" for recent moments, the date for older ones.

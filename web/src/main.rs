@@ -4,10 +4,12 @@ mod api;
 mod components;
 mod format;
 mod pages;
+mod remote;
 mod session;
+mod task;
 
 use components::feedback::provide_toasts;
-use components::shell::{Guard, NotFound, Shell};
+use components::shell::{Fallback, Guard, NotFound, Shell};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
@@ -54,7 +56,7 @@ fn App() -> impl IntoView {
                         view=|| view! { <Guard path="/tokens"><TokensPage /></Guard> }
                     />
                     <Route path=path!("/profile") view=ProfilePage />
-                    <Route path=path!("/*any") view=NotFound />
+                    <Route path=path!("/*any") view=Fallback />
                 </ParentRoute>
             </Routes>
         </Router>

@@ -34,8 +34,10 @@ pub struct Session {
 
 impl Session {
     pub fn can(&self, permission: Permission) -> bool {
-        self.me
-            .with(|m| m.as_ref().is_some_and(|m| roles_grant(&m.roles, permission)))
+        self.me.with(|m| {
+            m.as_ref()
+                .is_some_and(|m| roles_grant(&m.roles, permission))
+        })
     }
 }
 
@@ -118,7 +120,10 @@ pub fn access_token() -> Option<String> {
 fn apply(response: TokenResponse) {
     TOKEN.with(|t| *t.borrow_mut() = Some(response.access_token));
     if let Some(s) = global() {
-        if s.me.try_with_untracked(|m| m.as_ref() != Some(&response.user)) == Some(true) {
+        if s.me
+            .try_with_untracked(|m| m.as_ref() != Some(&response.user))
+            == Some(true)
+        {
             s.me.set(Some(response.user));
         }
         s.notice.set(None);
@@ -189,10 +194,10 @@ pub async fn login(request: LoginRequest) -> Result<(), ApiErrorView> {
 }
 
 /// Ends the session on the server (best effort) and locally.
-pub async fn logout() {
+pub async fn logout(notice: Option<&str>) {
     // Whatever the server says, the local session ends: the user asked to leave.
     let _ = api::post_public_empty("/api/auth/logout").await;
-    clear(None);
+    clear(notice);
 }
 
 /// Forgets the session locally; the shell then redirects to the sign-in page.

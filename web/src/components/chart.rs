@@ -12,12 +12,13 @@ pub struct Bar {
 
 #[component]
 pub fn BarChart(#[prop(into)] title: String, bars: Vec<Bar>) -> impl IntoView {
-    const ROW: f64 = 34.0;
-    const LABEL_W: f64 = 130.0;
-    const BAR_W: f64 = 250.0;
-    const WIDTH: f64 = LABEL_W + BAR_W + 50.0;
-    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1) as f64;
-    let height = ROW * bars.len() as f64;
+    // Integer coordinates keep float formatting out of the wasm.
+    const ROW: u64 = 34;
+    const LABEL_W: u64 = 130;
+    const BAR_W: u64 = 250;
+    const WIDTH: u64 = LABEL_W + BAR_W + 50;
+    let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
+    let height = ROW * bars.len() as u64;
     let summary = format!(
         "{title}: {}",
         bars.iter()
@@ -29,20 +30,20 @@ pub fn BarChart(#[prop(into)] title: String, bars: Vec<Bar>) -> impl IntoView {
         .into_iter()
         .enumerate()
         .map(|(i, bar)| {
-            let y = i as f64 * ROW;
+            let y = i as u64 * ROW;
             let w = if bar.value == 0 {
-                2.0
+                2
             } else {
-                (bar.value as f64 / max * BAR_W).max(4.0)
+                (bar.value.saturating_mul(BAR_W) / max).max(4)
             };
             view! {
                 <g>
-                    <text x="0" y=y + 21.0 class="chart-label">
+                    <text x="0" y=y + 21 class="chart-label">
                         {bar.label.clone()}
                     </text>
-                    <rect x=LABEL_W y=y + 8.0 width=BAR_W height="18" rx="4" class="chart-track"></rect>
-                    <rect x=LABEL_W y=y + 8.0 width=w height="18" rx="4" class=bar.class></rect>
-                    <text x=LABEL_W + BAR_W + 10.0 y=y + 21.0 class="chart-value">
+                    <rect x=LABEL_W y=y + 8 width=BAR_W height="18" rx="4" class="chart-track"></rect>
+                    <rect x=LABEL_W y=y + 8 width=w height="18" rx="4" class=bar.class></rect>
+                    <text x=LABEL_W + BAR_W + 10 y=y + 21 class="chart-value">
                         {bar.value}
                     </text>
                 </g>

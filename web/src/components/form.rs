@@ -14,11 +14,7 @@ pub fn field_message(errors: Errors, field: &'static str) -> Option<String> {
 }
 
 /// Splits a failed submission into messages under known fields and a banner for the rest.
-pub fn apply_problem(
-    error: &ApiErrorView,
-    errors: Errors,
-    known: &[&str],
-) -> Option<String> {
+pub fn apply_problem(error: &ApiErrorView, errors: Errors, known: &[&str]) -> Option<String> {
     errors.set(error.fields.clone());
     let stray: Vec<String> = error
         .fields
@@ -199,5 +195,49 @@ pub fn RoleBadges(roles: Vec<Role>) -> impl IntoView {
                 .map(|r| view! { <span class=role_class(r)>{r.label()}</span> })
                 .collect_view()}
         </span>
+    }
+}
+
+/// The error summary above a form.
+#[component]
+pub fn FormBanner(banner: RwSignal<Option<String>>) -> impl IntoView {
+    move || {
+        banner.get().map(|m| {
+            view! {
+                <div class="alert alert-error" role="alert">
+                    <div class="alert-body">{m}</div>
+                </div>
+            }
+        })
+    }
+}
+
+/// Cancel (when given) and submit buttons; the submit label changes while the call runs.
+#[component]
+pub fn FormActions(
+    pending: RwSignal<bool>,
+    label: &'static str,
+    busy: &'static str,
+    #[prop(optional, into)] on_cancel: Option<Callback<()>>,
+) -> impl IntoView {
+    view! {
+        <div class="form-actions">
+            {on_cancel
+                .map(|cancel| {
+                    view! {
+                        <button type="button" class="btn btn-ghost" on:click=move |_| cancel.run(())>
+                            "Cancel"
+                        </button>
+                    }
+                })}
+            <button
+                type="submit"
+                class="btn btn-primary"
+                disabled=move || pending.get()
+                aria-busy=move || pending.get().then_some("true")
+            >
+                {move || if pending.get() { busy } else { label }}
+            </button>
+        </div>
     }
 }

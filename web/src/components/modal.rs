@@ -16,7 +16,9 @@ fn unique_id(prefix: &str) -> String {
 
 fn focus_first(panel: &web_sys::HtmlDivElement) {
     let target = panel
-        .query_selector("[data-autofocus], input:not([disabled]), select, textarea, button:not(.modal-close)")
+        .query_selector(
+            "[data-autofocus], input:not([disabled]), select, textarea, button:not(.modal-close)",
+        )
         .ok()
         .flatten()
         .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
@@ -56,12 +58,13 @@ pub fn Modal(
         }
     });
 
-    let on_keydown = move |ev: web_sys::KeyboardEvent| {
+    // On the window, not the dialog: a submit button that disables itself drops focus to <body>.
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
         if ev.key() == "Escape" {
-            ev.stop_propagation();
             on_close.run(());
         }
-    };
+    });
+    on_cleanup(move || escape.remove());
     let on_backdrop = move |ev: web_sys::MouseEvent| {
         // Only a press on the backdrop itself closes; a drag that ends outside the panel does not.
         if ev.target() == ev.current_target() {
@@ -70,7 +73,7 @@ pub fn Modal(
     };
 
     view! {
-        <div class="modal-backdrop" on:mousedown=on_backdrop on:keydown=on_keydown>
+        <div class="modal-backdrop" on:mousedown=on_backdrop>
             <div
                 class=if wide { "modal modal-wide" } else { "modal" }
                 role="dialog"

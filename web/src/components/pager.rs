@@ -6,12 +6,18 @@ pub fn Pager(
     page: RwSignal<u64>,
     total: u64,
     per_page: u64,
-    #[prop(into)] noun: String,
+    /// What is counted, singular and plural: ("user", "users").
+    noun: (&'static str, &'static str),
 ) -> impl IntoView {
+    let noun = if total == 1 { noun.0 } else { noun.1 };
     let per_page = per_page.max(1);
     let pages = total.div_ceil(per_page).max(1);
     let current = page.get_untracked().min(pages);
-    let first = if total == 0 { 0 } else { (current - 1) * per_page + 1 };
+    let first = if total == 0 {
+        0
+    } else {
+        (current - 1) * per_page + 1
+    };
     let last = (current * per_page).min(total);
     let summary = if total == 0 {
         String::new()

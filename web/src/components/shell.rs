@@ -53,37 +53,52 @@ fn Unreachable(message: String) -> impl IntoView {
     }
 }
 
+/// "Users · Provisio" in the tab and in the browser history.
+fn page_title(path: &str) -> String {
+    let name = match path {
+        "/profile" => Some("Your account"),
+        _ => NAV_ITEMS.iter().find(|i| i.path == path).map(|i| i.label),
+    };
+    match name {
+        Some(name) => format!("{name} · Provisio"),
+        None => "Provisio".into(),
+    }
+}
+
 #[component]
 pub fn Shell() -> impl IntoView {
     let session = use_session();
     let location = use_location();
+    Effect::new(move |_| document().set_title(&page_title(&location.pathname.get())));
     move || match session.state.get() {
         AuthState::Checking => view! { <Splash /> }.into_any(),
         AuthState::Unreachable(message) => view! { <Unreachable message=message /> }.into_any(),
         AuthState::SignedOut => {
             let here = location.pathname.get_untracked();
             let search = location.search.get_untracked();
-            let next = if search.is_empty() { here } else { format!("{here}?{search}") };
+            let next = if search.is_empty() {
+                here
+            } else {
+                format!("{here}?{search}")
+            };
             view! { <Redirect path=login_url(&next) /> }.into_any()
         }
-        AuthState::SignedIn => {
-            view! {
-                <a class="skip-link" href="#content">
-                    "Skip to content"
-                </a>
-                <div class="app">
-                    <Sidebar />
-                    <div class="main">
-                        <TopBar />
-                        <main id="content" class="content" tabindex="-1">
-                            <Outlet />
-                        </main>
-                    </div>
+        AuthState::SignedIn => view! {
+            <a class="skip-link" href="#content">
+                "Skip to content"
+            </a>
+            <div class="app">
+                <Sidebar />
+                <div class="main">
+                    <TopBar />
+                    <main id="content" class="content" tabindex="-1">
+                        <Outlet />
+                    </main>
                 </div>
-                <ToastHost />
-            }
-                .into_any()
+            </div>
+            <ToastHost />
         }
+        .into_any(),
     }
 }
 
@@ -111,7 +126,9 @@ fn Sidebar() -> impl IntoView {
                                 view! {
                                     <li>
                                         <A href=item.path exact=true>
-                                            <span class="nav-icon" aria-hidden="true">{item.icon}</span>
+                                            // The icon is drawn by CSS from data-icon so it is in neither the
+                                            // link's accessible name nor its innerText.
+                                            <span class="nav-icon" aria-hidden="true" data-icon=item.icon></span>
                                             <span class="nav-label">{item.label}</span>
                                         </A>
                                     </li>
@@ -133,7 +150,7 @@ fn TopBar() -> impl IntoView {
     let sign_out = move |_| {
         signing_out.set(true);
         spawn_local(async move {
-            session::logout().await;
+            session::logout(None).await;
             signing_out.set(false);
         });
     };
@@ -150,14 +167,22 @@ fn TopBar() -> impl IntoView {
                 .unwrap_or_default()
         })
     };
-    let username = move || session.me.with(|m| m.as_ref().map(|m| m.username.clone()).unwrap_or_default());
-    let roles = move || session.me.with(|m| m.as_ref().map(|m| m.roles.clone()).unwrap_or_default());
+    let username = move || {
+        session
+            .me
+            .with(|m| m.as_ref().map(|m| m.username.clone()).unwrap_or_default())
+    };
+    let roles = move || {
+        session
+            .me
+            .with(|m| m.as_ref().map(|m| m.roles.clone()).unwrap_or_default())
+    };
     view! {
         <header class="topbar">
             <div class="topbar-spacer"></div>
             <div class="user-chip">
                 <span class="avatar" aria-hidden="true">
-                    {move || name().chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_default()}
+                    {move || name().chars().next().map(String::from).unwrap_or_default()}
                 </span>
                 <div class="user-meta">
                     <A href="/profile" attr:class="user-name" attr:title="Your account">
@@ -217,7 +242,10 @@ pub fn NotFound() -> impl IntoView {
 #[component]
 pub fn Guard(path: &'static str, children: ChildrenFn) -> impl IntoView {
     let session = use_session();
-    let permission = NAV_ITEMS.iter().find(|i| i.path == path).map(|i| i.permission);
+    let permission = NAV_ITEMS
+        .iter()
+        .find(|i| i.path == path)
+        .map(|i| i.permission);
     let allowed = Memo::new(move |_| {
         session.me.with(|m| {
             m.as_ref()
@@ -230,5 +258,42 @@ pub fn Guard(path: &'static str, children: ChildrenFn) -> impl IntoView {
         } else {
             view! { <NoAccess /> }.into_any()
         }
+    }
+}
+
+/// Any other address: a navigation entry this build has no page for yet, or a real 404.
+#[component]
+pub fn Fallback() -> impl IntoView {
+    let location = use_location();
+    move || {
+        let path = location.pathname.get();
+        match NAV_ITEMS.iter().find(|i| i.path == path) {
+            Some(item) => view! {
+                <Guard path=item.path>
+                    <Unavailable label=item.label />
+                </Guard>
+            }
+            .into_any(),
+            None => view! { <NotFound /> }.into_any(),
+        }
+    }
+}
+
+#[component]
+fn Unavailable(label: &'static str) -> impl IntoView {
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <h1>{label}</h1>
+            </header>
+            <div class="state-panel">
+                <div class="state-icon" aria-hidden="true">"⧗"</div>
+                <p>"This part of Provisio is not in the web app yet."</p>
+                <p class="muted">
+                    "Its API is already available: see the "
+                    <a href="/api/docs/" rel="external">"API documentation"</a> "."
+                </p>
+            </div>
+        </section>
     }
 }

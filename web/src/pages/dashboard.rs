@@ -1,7 +1,7 @@
-use crate::api;
 use crate::components::chart::{Bar, BarChart};
 use crate::components::feedback::ErrorBanner;
 use crate::format::{permission_text, role_class, role_summary};
+use crate::remote::remote;
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -12,7 +12,7 @@ use std::str::FromStr;
 #[component]
 pub fn Dashboard() -> impl IntoView {
     let session = use_session();
-    let overview = LocalResource::new(|| api::get::<Overview>("/api/overview"));
+    let overview = remote::<Overview>(|| "/api/overview".into());
     let retry = Callback::new(move |_| overview.refetch());
 
     let greeting = move || {
@@ -34,14 +34,12 @@ pub fn Dashboard() -> impl IntoView {
                     <p class="muted">{greeting}</p>
                 </div>
             </header>
-            <Transition fallback=|| view! { <StatSkeleton /> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(o) => view! { <Stats overview=o /> }.into_any(),
-                        Err(e) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+            {move || match overview.get() {
+                    None => view! { <StatSkeleton /> }.into_any(),
+                        Some(Ok(o)) => view! { <Stats overview=o /> }.into_any(),
+                        Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
                     }
-                })}
-            </Transition>
+                }
             {move || session.me.get().map(|me| view! { <RoleSections me=me /> })}
         </section>
     }
@@ -84,7 +82,9 @@ fn StatCard(
 fn Stats(overview: Overview) -> impl IntoView {
     let session = use_session();
     let teams_link = session.can(Permission::TeamsRead).then_some("/teams");
-    let types_link = session.can(Permission::ResourceTypesRead).then_some("/resource-types");
+    let types_link = session
+        .can(Permission::ResourceTypesRead)
+        .then_some("/resource-types");
     let tokens_link = session.can(Permission::ApiTokensOwn).then_some("/tokens");
     let users_link = session.can(Permission::UsersManage).then_some("/users");
     let team_hint = if session.can(Permission::AllTeams) {
@@ -166,7 +166,12 @@ fn bar_class(role: Role) -> &'static str {
 #[component]
 fn RoleSections(me: Me) -> impl IntoView {
     let is_admin = me.roles.contains(&Role::Admin);
-    let other_roles: Vec<Role> = me.roles.iter().copied().filter(|r| *r != Role::Admin).collect();
+    let other_roles: Vec<Role> = me
+        .roles
+        .iter()
+        .copied()
+        .filter(|r| *r != Role::Admin)
+        .collect();
     let teams = me.teams.clone();
     view! {
         <div class="grid-2">
@@ -241,7 +246,7 @@ fn RoleCard(role: Role) -> impl IntoView {
     view! {
         <div class="card">
             <div class="card-title-row">
-                <h2 class="card-title">{format!("As a {}", role.label().to_lowercase())}</h2>
+                <h2 class="card-title">{format!("As a {}", role.label().to_ascii_lowercase())}</h2>
                 <span class=role_class(role)>{role.label()}</span>
             </div>
             <p class="muted">{role_summary(role)}</p>

@@ -3,6 +3,7 @@ use crate::components::feedback::Alert;
 use crate::components::form::{Errors, TextField};
 use crate::components::shell::Splash;
 use crate::session::{self, use_session, AuthState};
+use crate::task;
 use leptos::leptos_dom::helpers::IntervalHandle;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -47,6 +48,7 @@ pub fn LoginPage() -> impl IntoView {
 #[component]
 fn LoginForm() -> impl IntoView {
     let session = use_session();
+    document().set_title("Sign in · Provisio");
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let errors: Errors = RwSignal::new(FieldErrors::new());
@@ -80,17 +82,10 @@ fn LoginForm() -> impl IntoView {
         ticker.set_value(handle);
     };
 
-    let action = Action::new_local(|req: &LoginRequest| session::login(req.clone()));
-    let pending = action.pending();
-
-    Effect::new(move |_| {
-        let Some(Err(e)) = action.value().get() else {
-            return;
-        };
-        let e: ApiErrorView = e;
+    let pending = RwSignal::new(false);
+    let on_failure = move |e: ApiErrorView| {
         errors.set(e.fields.clone());
         let message = match e.status {
-            401 => "Wrong username, e-mail or password.".to_string(),
             429 => {
                 start_countdown(e.retry_after.unwrap_or(60));
                 String::new()
@@ -99,7 +94,7 @@ fn LoginForm() -> impl IntoView {
             _ => e.message(),
         };
         banner.set((!message.is_empty()).then_some(message));
-    });
+    };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -121,7 +116,12 @@ fn LoginForm() -> impl IntoView {
         errors.set(problems.clone());
         if problems.is_empty() {
             session.notice.set(None);
-            action.dispatch(request);
+            // Success needs no handling here: the session turns SignedIn and the page redirects.
+            task::run(pending, session::login(request), move |r| {
+                if let Err(e) = r {
+                    on_failure(e);
+                }
+            });
         }
     };
 

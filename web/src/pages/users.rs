@@ -2,11 +2,15 @@
 
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
-use crate::components::form::{apply_problem, Errors, FieldError, RoleBadges, RolePicker, TextField};
+use crate::components::form::{
+    apply_problem, Errors, FieldError, FormActions, FormBanner, RoleBadges, RolePicker, TextField,
+};
 use crate::components::modal::{ConfirmDialog, Modal};
 use crate::components::pager::Pager;
 use crate::format::{datetime, relative};
+use crate::remote::remote;
 use crate::session::{self, use_session};
+use crate::task;
 use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -34,8 +38,8 @@ pub fn UsersPage() -> impl IntoView {
     // Accounts created on this visit stay visible even when the current page would not show them.
     let recent = RwSignal::new(Vec::<User>::new());
 
-    let users = LocalResource::new(move || {
-        let url = api::with_query(
+    let users = remote::<Page<User>>(move || {
+        api::with_query(
             "/api/users",
             &[
                 ("page", page.get().to_string()),
@@ -45,8 +49,7 @@ pub fn UsersPage() -> impl IntoView {
                 ("active", active_filter.get()),
                 ("sort", sort.get()),
             ],
-        );
-        async move { api::get::<Page<User>>(&url).await }
+        )
     });
     let retry = Callback::new(move |_| users.refetch());
 
@@ -80,40 +83,43 @@ pub fn UsersPage() -> impl IntoView {
     let resetting = RwSignal::new(None::<User>);
     let deactivating = RwSignal::new(None::<User>);
 
-    let toggle = Action::new_local(|(id, active): &(Uuid, bool)| {
+    let toggle_pending = RwSignal::new(false);
+    let toggle_error = RwSignal::new(None::<ApiErrorView>);
+    let set_active = move |id: Uuid, active: bool| {
         let url = format!("/api/users/{id}");
         let body = UpdateUser {
-            active: Some(*active),
+            active: Some(active),
             ..UpdateUser::default()
         };
-        async move { api::patch::<_, User>(&url, &body).await }
-    });
-    let toggle_error = RwSignal::new(None::<ApiErrorView>);
-    Effect::new(move |_| match toggle.value().get() {
-        Some(Ok(user)) => {
-            toasts.success(if user.active {
-                format!("{} can sign in again", user.username)
-            } else {
-                format!("{} was deactivated", user.username)
-            });
-            deactivating.set(None);
-            toggle_error.set(None);
-            recent.update(|r| {
-                if let Some(x) = r.iter_mut().find(|x| x.id == user.id) {
-                    *x = user.clone();
+        task::run(
+            toggle_pending,
+            async move { api::patch::<_, User>(&url, &body).await },
+            move |result| match result {
+                Ok(user) => {
+                    toasts.success(if user.active {
+                        format!("{} can sign in again", user.username)
+                    } else {
+                        format!("{} was deactivated", user.username)
+                    });
+                    deactivating.set(None);
+                    toggle_error.set(None);
+                    recent.update(|r| {
+                        if let Some(x) = r.iter_mut().find(|x| x.id == user.id) {
+                            *x = user.clone();
+                        }
+                    });
+                    users.refetch();
                 }
-            });
-            users.refetch();
-        }
-        Some(Err(e)) => {
-            if deactivating.get_untracked().is_some() {
-                toggle_error.set(Some(e));
-            } else {
-                toasts.error(e.message());
-            }
-        }
-        None => {}
-    });
+                Err(e) => {
+                    if deactivating.get_untracked().is_some() {
+                        toggle_error.set(Some(e));
+                    } else {
+                        toasts.error(e.message());
+                    }
+                }
+            },
+        );
+    };
 
     let on_created = Callback::new(move |user: User| {
         toasts.success(format!("User {} created", user.username));
@@ -153,13 +159,11 @@ pub fn UsersPage() -> impl IntoView {
         let last_login = user.last_login_at;
         view! {
             <tr class:row-inactive=!user.active>
-                <td>
-                    <span class="mono">{user.username.clone()}</span>
-                    {is_me.then(|| view! { <span class="badge badge-muted">"You"</span> })}
-                    {is_new.then(|| view! { <span class="badge badge-new">"New"</span> })}
-                </td>
+                <td class="mono">{user.username.clone()}</td>
                 <td>
                     {if user.full_name.is_empty() { "—".to_string() } else { user.full_name.clone() }}
+                    {is_me.then(|| view! { <span class="badge badge-muted">"You"</span> })}
+                    {is_new.then(|| view! { <span class="badge badge-new">"New"</span> })}
                 </td>
                 <td class="cell-email">{user.email.clone()}</td>
                 <td>
@@ -212,10 +216,8 @@ pub fn UsersPage() -> impl IntoView {
                             <button
                                 type="button"
                                 class="btn btn-ghost btn-sm"
-                                disabled=move || toggle.pending().get()
-                                on:click=move |_| {
-                                    toggle.dispatch((id, true));
-                                }
+                                disabled=move || toggle_pending.get()
+                                on:click=move |_| set_active(id, true)
                             >
                                 "Activate"
                             </button>
@@ -227,49 +229,50 @@ pub fn UsersPage() -> impl IntoView {
         }
     };
 
-    let sort_button = move |label: &'static str, asc: &'static str, desc: &'static str, first: &'static str| {
-        let state = move || {
-            let s = sort.get();
-            if s == asc {
-                Some("ascending")
-            } else if s == desc {
-                Some("descending")
-            } else {
-                None
+    let sort_button =
+        move |label: &'static str, asc: &'static str, desc: &'static str, first: &'static str| {
+            let state = move || {
+                let s = sort.get();
+                if s == asc {
+                    Some("ascending")
+                } else if s == desc {
+                    Some("descending")
+                } else {
+                    None
+                }
+            };
+            view! {
+                <th aria-sort=state>
+                    <button
+                        type="button"
+                        class="th-sort"
+                        on:click=move |_| {
+                            let current = sort.get_untracked();
+                            let next = if current == first {
+                                if first == asc { desc } else { asc }
+                            } else if current == asc {
+                                desc
+                            } else if current == desc {
+                                asc
+                            } else {
+                                first
+                            };
+                            sort.set(next.to_owned());
+                            page.set(1);
+                        }
+                    >
+                        {label}
+                        <span class="sort-arrow" aria-hidden="true">
+                            {move || match state() {
+                                Some("ascending") => "↑",
+                                Some(_) => "↓",
+                                None => "↕",
+                            }}
+                        </span>
+                    </button>
+                </th>
             }
         };
-        view! {
-            <th aria-sort=state>
-                <button
-                    type="button"
-                    class="th-sort"
-                    on:click=move |_| {
-                        let current = sort.get_untracked();
-                        let next = if current == first {
-                            if first == asc { desc } else { asc }
-                        } else if current == asc {
-                            desc
-                        } else if current == desc {
-                            asc
-                        } else {
-                            first
-                        };
-                        sort.set(next.to_owned());
-                        page.set(1);
-                    }
-                >
-                    {label}
-                    <span class="sort-arrow" aria-hidden="true">
-                        {move || match state() {
-                            Some("ascending") => "↑",
-                            Some(_) => "↓",
-                            None => "↕",
-                        }}
-                    </span>
-                </button>
-            </th>
-        }
-    };
 
     let filtered = move || {
         !q.get().is_empty() || !role_filter.get().is_empty() || !active_filter.get().is_empty()
@@ -357,11 +360,10 @@ pub fn UsersPage() -> impl IntoView {
                 }}
             </form>
 
-            <Transition fallback=|| view! { <SkeletonRows /> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Err(e) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                        Ok(result) => {
+            {move || match users.get() {
+                    None => view! { <SkeletonRows /> }.into_any(),
+                        Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                        Some(Ok(result)) => {
                             let extra: Vec<User> = recent
                                 .get()
                                 .into_iter()
@@ -412,14 +414,13 @@ pub fn UsersPage() -> impl IntoView {
                                             </tbody>
                                         </table>
                                     </div>
-                                    <Pager page=page total=total per_page=per_page noun="users" />
+                                    <Pager page=page total=total per_page=per_page noun=("user", "users") />
                                 }
                                     .into_any()
                             }
                         }
                     }
-                })}
-            </Transition>
+                }
 
             {move || {
                 creating
@@ -470,11 +471,9 @@ pub fn UsersPage() -> impl IntoView {
                                     user.username,
                                 )
                                 confirm_label="Deactivate"
-                                on_confirm=move |_| {
-                                    toggle.dispatch((id, false));
-                                }
+                                on_confirm=move |_| set_active(id, false)
                                 on_cancel=move |_| deactivating.set(None)
-                                pending=toggle.pending()
+                                pending=toggle_pending
                                 error=toggle_error
                             />
                         }
@@ -498,22 +497,9 @@ fn NewUserForm(
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
 
-    let teams = LocalResource::new(|| api::get::<Page<Team>>("/api/teams?per_page=200"));
+    let teams = remote::<Page<Team>>(|| "/api/teams?per_page=200".into());
 
-    let action = Action::new_local(|body: &CreateUser| {
-        let body = body.clone();
-        async move { api::post::<_, User>("/api/users", &body).await }
-    });
-    let pending = action.pending();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(user)) => on_done.run(user),
-        Some(Err(e)) => banner.set(apply_problem(
-            &e,
-            errors,
-            &["username", "email", "full_name", "password", "roles"],
-        )),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -532,7 +518,18 @@ fn NewUserForm(
             Ok(()) => {
                 errors.set(FieldErrors::new());
                 banner.set(None);
-                action.dispatch(body);
+                task::run(
+                    pending,
+                    async move { api::post::<_, User>("/api/users", &body).await },
+                    move |result| match result {
+                        Ok(user) => on_done.run(user),
+                        Err(e) => banner.set(apply_problem(
+                            &e,
+                            errors,
+                            &["username", "email", "full_name", "password", "roles"],
+                        )),
+                    },
+                );
             }
             Err(problems) => {
                 errors.set(problems);
@@ -543,7 +540,7 @@ fn NewUserForm(
 
     view! {
         <form class="form" on:submit=on_submit novalidate>
-            {move || banner.get().map(|m| view! { <Alert message=m /> })}
+            <FormBanner banner=banner />
             <div class="form-grid">
                 <TextField
                     id="new-user-username"
@@ -589,12 +586,11 @@ fn NewUserForm(
             <fieldset class="field checkbox-group">
                 <legend>"Teams"</legend>
                 <p class="field-hint">"Leave all unchecked to add the user to the Global team."</p>
-                <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || Suspend::new(async move {
-                        match teams.await {
-                            Err(e) => view! { <Alert message=format!("Teams could not be loaded: {}", e.message()) /> }.into_any(),
-                            Ok(page) if page.items.is_empty() => view! { <p class="muted">"No teams yet."</p> }.into_any(),
-                            Ok(page) => view! {
+                {move || match teams.get() {
+                        None => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                            Some(Err(e)) => view! { <Alert message=format!("Teams could not be loaded: {}", e.message()) /> }.into_any(),
+                            Some(Ok(page)) if page.items.is_empty() => view! { <p class="muted">"No teams yet."</p> }.into_any(),
+                            Some(Ok(page)) => view! {
                                 <div class="checkbox-list">
                                     {page
                                         .items
@@ -629,18 +625,10 @@ fn NewUserForm(
                             }
                             .into_any(),
                         }
-                    })}
-                </Transition>
+                    }
                 <FieldError errors=errors field="team_ids" id="new-user-teams-error".to_string() />
             </fieldset>
-            <div class="form-actions">
-                <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
-                    "Cancel"
-                </button>
-                <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
-                    {move || if pending.get() { "Creating…" } else { "Create user" }}
-                </button>
-            </div>
+            <FormActions pending=pending label="Create user" busy="Creating…" on_cancel=on_cancel />
         </form>
     }
 }
@@ -661,16 +649,7 @@ fn EditUserForm(
     let banner = RwSignal::new(None::<String>);
     let id = user.id;
 
-    let action = Action::new_local(move |body: &UpdateUser| {
-        let body = body.clone();
-        async move { api::patch::<_, User>(&format!("/api/users/{id}"), &body).await }
-    });
-    let pending = action.pending();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(user)) => on_done.run(user),
-        Some(Err(e)) => banner.set(apply_problem(&e, errors, &["email", "full_name", "roles"])),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -701,7 +680,16 @@ fn EditUserForm(
             Ok(()) => {
                 errors.set(FieldErrors::new());
                 banner.set(None);
-                action.dispatch(body);
+                task::run(
+                    pending,
+                    async move { api::patch::<_, User>(&format!("/api/users/{id}"), &body).await },
+                    move |result| match result {
+                        Ok(user) => on_done.run(user),
+                        Err(e) => {
+                            banner.set(apply_problem(&e, errors, &["email", "full_name", "roles"]))
+                        }
+                    },
+                );
             }
             Err(problems) => {
                 errors.set(problems);
@@ -710,12 +698,11 @@ fn EditUserForm(
         }
     };
 
-    let losing_admin =
-        move || is_me && !roles.with(|r| r.contains(&Role::Admin));
+    let losing_admin = move || is_me && !roles.with(|r| r.contains(&Role::Admin));
 
     view! {
         <form class="form" on:submit=on_submit novalidate>
-            {move || banner.get().map(|m| view! { <Alert message=m /> })}
+            <FormBanner banner=banner />
             <p class="muted">
                 "Username: " <span class="mono">{user.username.clone()}</span>
             </p>
@@ -749,14 +736,7 @@ fn EditUserForm(
                         }
                     })
             }}
-            <div class="form-actions">
-                <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
-                    "Cancel"
-                </button>
-                <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
-                    {move || if pending.get() { "Saving…" } else { "Save" }}
-                </button>
-            </div>
+            <FormActions pending=pending label="Save" busy="Saving…" on_cancel=on_cancel />
         </form>
     }
 }
@@ -773,20 +753,7 @@ fn ResetPasswordForm(
     let target = StoredValue::new(user.clone());
     let id = user.id;
 
-    let action = Action::new_local(move |body: &ResetPassword| {
-        let body = body.clone();
-        async move { api::post_no_content(&format!("/api/users/{id}/password"), &body).await }
-    });
-    let pending = action.pending();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(())) => {
-            if let Some(user) = target.try_get_value() {
-                on_done.run(user);
-            }
-        }
-        Some(Err(e)) => banner.set(apply_problem(&e, errors, &["password"])),
-        None => {}
-    });
+    let pending = RwSignal::new(false);
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -800,7 +767,20 @@ fn ResetPasswordForm(
             Ok(()) => {
                 errors.set(FieldErrors::new());
                 banner.set(None);
-                action.dispatch(body);
+                task::run(
+                    pending,
+                    async move {
+                        api::post_no_content(&format!("/api/users/{id}/password"), &body).await
+                    },
+                    move |result| match result {
+                        Ok(()) => {
+                            if let Some(user) = target.try_get_value() {
+                                on_done.run(user);
+                            }
+                        }
+                        Err(e) => banner.set(apply_problem(&e, errors, &["password"])),
+                    },
+                );
             }
             Err(problems) => errors.set(problems),
         }
@@ -808,7 +788,7 @@ fn ResetPasswordForm(
 
     view! {
         <form class="form" on:submit=on_submit novalidate>
-            {move || banner.get().map(|m| view! { <Alert message=m /> })}
+            <FormBanner banner=banner />
             <p class="muted">
                 "Set a new password for " <strong>{user.full_name.clone()}</strong> " ("
                 <span class="mono">{user.username.clone()}</span> ")."
@@ -824,14 +804,7 @@ fn ResetPasswordForm(
                 hint="At least 12 characters. Share it with the user through a safe channel."
                 required=true
             />
-            <div class="form-actions">
-                <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
-                    "Cancel"
-                </button>
-                <button type="submit" class="btn btn-primary" disabled=move || pending.get()>
-                    {move || if pending.get() { "Resetting…" } else { "Reset password" }}
-                </button>
-            </div>
+            <FormActions pending=pending label="Reset password" busy="Resetting…" on_cancel=on_cancel />
         </form>
     }
 }
