@@ -507,7 +507,7 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
     let team = app.create_team(&format!("Team {n}")).await;
     let caller = match role {
         Some(r) => Some(
-            app.user_with(&format!("caller{n}"), &[r], &[team.clone()])
+            app.user_with(&format!("caller{n}"), &[r], std::slice::from_ref(&team))
                 .await,
         ),
         None => None,
@@ -523,7 +523,7 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
                 .user_with(
                     &format!("outsider{n}"),
                     &[Role::Requester],
-                    &[other_team.clone()],
+                    std::slice::from_ref(&other_team),
                 )
                 .await;
             path = path.replace(
@@ -564,7 +564,11 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
     }
     if needs("{request}") || needs("{failed_request}") {
         let owner = app
-            .user_with(&format!("owner{n}"), &[Role::Requester], &[team.clone()])
+            .user_with(
+                &format!("owner{n}"),
+                &[Role::Requester],
+                std::slice::from_ref(&team),
+            )
             .await;
         let id = file_request(app, &owner, &team, provider, n).await;
         if needs("{failed_request}") {

@@ -79,7 +79,11 @@ async fn add_webhook(app: &TestApp, url: &str) -> String {
 async fn trigger_notification(app: &TestApp) {
     let team = app.create_team("Hooks").await;
     let user = app
-        .user_with("hank", &[shared::Role::Requester], &[team.clone()])
+        .user_with(
+            "hank",
+            &[shared::Role::Requester],
+            std::slice::from_ref(&team),
+        )
         .await;
     let catalog = json!({"currency": "EUR", "locations": ["fsn1"], "images": ["debian-12"], "server_types": [{"name": "cx22", "cpu": 2, "ram_mb": 4096, "disk_gb": 40, "monthly_price_cents": 459}]});
     let provider: Value = app

@@ -54,7 +54,7 @@ async fn world_with(options: Options) -> World {
     let team = app.create_team("Web").await;
     let provider = provider(&app).await;
     let requester = app
-        .user_with("rita", &[Role::Requester], &[team.clone()])
+        .user_with("rita", &[Role::Requester], std::slice::from_ref(&team))
         .await;
     World {
         app,
@@ -311,7 +311,7 @@ async fn requesters_cancel_their_own_pending_requests_and_never_see_others() {
     let w = world().await;
     let other = w
         .app
-        .user_with("otis", &[Role::Requester], &[w.team.clone()])
+        .user_with("otis", &[Role::Requester], std::slice::from_ref(&w.team))
         .await;
     let id = file(&w, &w.requester, "app-01", "cx22").await["request"]["id"]
         .as_str()
@@ -357,7 +357,7 @@ async fn team_agents_see_their_teams_requests_but_not_other_teams() {
     let w = world().await;
     let agent = w
         .app
-        .user_with("sam", &[Role::SalesAgent], &[w.team.clone()])
+        .user_with("sam", &[Role::SalesAgent], std::slice::from_ref(&w.team))
         .await;
     let outsider_team = w.app.create_team("Other").await;
     let outsider = w
@@ -481,11 +481,19 @@ async fn multi_step_policy_with_named_approvers_then_admins() {
     let w = world().await;
     let lead_a = w
         .app
-        .user_with("lead-a", &[Role::TechnicalAgent], &[w.team.clone()])
+        .user_with(
+            "lead-a",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&w.team),
+        )
         .await;
     let lead_b = w
         .app
-        .user_with("lead-b", &[Role::TechnicalAgent], &[w.team.clone()])
+        .user_with(
+            "lead-b",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&w.team),
+        )
         .await;
     let policy = json!({
         "steps": [
@@ -728,7 +736,7 @@ async fn retry_requeues_the_same_job_of_a_failed_request() {
     act(&w.app, &w.app.admin, &id, "approve", json!({})).await;
     // The provisioning pipeline (next issue) moves requests on; here the row is moved by hand.
     use sea_orm::ConnectionTrait;
-    w.app.db.execute_unprepared(&format!("UPDATE server_requests SET status = 'failed', failure_reason = 'provider timeout' WHERE hostname = 'flaky'")).await.unwrap();
+    w.app.db.execute_unprepared("UPDATE server_requests SET status = 'failed', failure_reason = 'provider timeout' WHERE hostname = 'flaky'").await.unwrap();
     w.app
         .db
         .execute_unprepared("UPDATE jobs SET status = 'failed', attempts = 3")
@@ -736,7 +744,11 @@ async fn retry_requeues_the_same_job_of_a_failed_request() {
         .unwrap();
     let tech = w
         .app
-        .user_with("tom", &[Role::TechnicalAgent], &[w.team.clone()])
+        .user_with(
+            "tom",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&w.team),
+        )
         .await;
     assert_problem(
         act(&w.app, &w.requester, &id, "retry", json!({})).await,
@@ -791,7 +803,11 @@ async fn dashboard_stats_differ_by_role() {
     let w = world().await;
     let tech = w
         .app
-        .user_with("tia", &[Role::TechnicalAgent], &[w.team.clone()])
+        .user_with(
+            "tia",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&w.team),
+        )
         .await;
     let id = file(&w, &w.requester, "s1", "cx22").await["request"]["id"]
         .as_str()

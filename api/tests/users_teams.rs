@@ -203,7 +203,7 @@ async fn teams_crud_with_members_and_the_global_team_protected() {
     let app = spawn_app().await;
     let team = app.create_team("Platform Team").await;
     let user = app
-        .user_with("nia", &[Role::TechnicalAgent], &[team.clone()])
+        .user_with("nia", &[Role::TechnicalAgent], std::slice::from_ref(&team))
         .await;
     let members: Value = app
         .get(&format!("/api/teams/{team}/members"), &app.admin.token)
@@ -328,7 +328,7 @@ async fn non_admins_see_only_their_teams_and_other_teams_answer_404() {
     let mine = app.create_team("Red").await;
     let theirs = app.create_team("Blue").await;
     let user = app
-        .user_with("otto", &[Role::SalesAgent], &[mine.clone()])
+        .user_with("otto", &[Role::SalesAgent], std::slice::from_ref(&mine))
         .await;
     let listed: Value = app
         .get("/api/teams", &user.token)

@@ -750,7 +750,8 @@ mod tests {
             },
             ApprovalRule::Any,
         );
-        let cases: [(&ApprovalStep, &[Uuid], &[Uuid], bool, bool); 7] = [
+        type Case<'a> = (&'a ApprovalStep, &'a [Uuid], &'a [Uuid], bool, bool);
+        let cases: [Case; 7] = [
             (&named, &[alice, bob], &[alice], false, false),
             (&named, &[alice, bob], &[alice, bob], false, true),
             (&named, &[alice, bob], &[carol], true, true),

@@ -207,10 +207,13 @@ pub async fn to_dtos<C: ConnectionTrait>(
     for row in found {
         let pending = status_of(&row) == RequestStatus::Pending;
         let may = if pending {
-            if !policies.contains_key(&row.team_id) {
-                policies.insert(row.team_id, load_policy(db, row.team_id).await?);
-            }
-            may_approve(db, auth, &row, &policies[&row.team_id]).await?
+            let policy = match policies.entry(row.team_id) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(load_policy(db, row.team_id).await?)
+                }
+            };
+            may_approve(db, auth, &row, policy).await?
         } else {
             false
         };
