@@ -119,6 +119,71 @@ await test('a reload keeps the session through the refresh cookie', async (page)
   assert(new URL(page.url()).pathname !== '/login', 'reload signed the user out');
 });
 
+
+// --- Server request workflow: requester files, admin approves from the queue, requester is told.
+async function api(path, { token, method = 'GET', body } = {}) {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const requesterName = `req${Date.now().toString(36)}`;
+const requesterPassword = 'requester-password-42';
+const hostname = `web-${Date.now().toString(36)}`;
+{
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const team = await api('/api/teams', { token: admin.access_token, method: 'POST', body: { name: `Shop ${requesterName}` } });
+  await api('/api/users', { token: admin.access_token, method: 'POST', body: {
+    username: requesterName, email: `${requesterName}@example.com`, full_name: 'Rita Requester',
+    password: requesterPassword, roles: ['requester'], team_ids: [team.id] } });
+  await api('/api/provider-accounts', { token: admin.access_token, method: 'POST', body: {
+    name: `Hetzner ${requesterName}`, kind: 'hetzner', endpoint: 'https://api.hetzner.cloud/v1',
+    catalog: { currency: 'EUR', locations: ['fsn1'], images: ['debian-12'],
+      server_types: [{ name: 'cx22', cpu: 2, ram_mb: 4096, disk_gb: 40, monthly_price_cents: 459 }] } } });
+}
+
+await test('a requester files a server request through the form', async (page) => {
+  await signIn(page, requesterName, requesterPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Requests' }).click();
+  await page.getByRole('button', { name: 'New request' }).click();
+  await page.getByLabel('Hostname', { exact: true }).fill(hostname);
+  await page.getByLabel('Purpose', { exact: true }).fill('shop front end');
+  await page.getByText('Estimated cost').filter({ hasText: '€4.59/mo' }).waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: 'Submit request' }).click();
+  await page.getByRole('heading', { name: hostname }).waitFor({ timeout: 10000 });
+  await page.getByText('pending', { exact: true }).first().waitFor();
+  await page.screenshot({ path: `${artifacts}/request-detail.png`, fullPage: true });
+});
+
+await test('the admin approves it from the approvals queue', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Approvals' }).click();
+  const row = page.getByRole('row').filter({ hasText: hostname });
+  await row.waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/approvals.png`, fullPage: true });
+  await row.getByRole('button', { name: 'Approve' }).click();
+  await page.getByText('Nothing waits for your approval').waitFor({ timeout: 10000 });
+});
+
+await test('the requester sees the notification and the approved status', async (page) => {
+  await signIn(page, requesterName, requesterPassword);
+  const bell = page.getByRole('button', { name: /Notifications/ });
+  await bell.waitFor({ timeout: 10000 });
+  await bell.click();
+  const item = page.getByText(`Request approved: ${hostname}`);
+  await item.waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${artifacts}/notifications.png` });
+  await item.click();
+  await page.getByRole('heading', { name: hostname }).waitFor({ timeout: 10000 });
+  await page.getByText('approved', { exact: true }).first().waitFor({ timeout: 10000 });
+  await page.getByText(/queued/).first().waitFor();
+});
+
 await browser.close();
 
 if (external.length) { failures++; console.log('FAIL requests left the machine:', [...new Set(external)].join(', ')); }

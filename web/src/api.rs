@@ -206,7 +206,7 @@ async fn text(
     Ok((status, text))
 }
 
-fn parse<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiErrorView> {
+pub fn parse<T: DeserializeOwned>((status, text): (u16, String)) -> Result<T, ApiErrorView> {
     serde_json::from_str(&text).map_err(|_| ApiErrorView::unreadable(status))
 }
 
@@ -215,10 +215,6 @@ pub fn to_json<B: Serialize>(body: &B) -> Result<String, ApiErrorView> {
         title: "Could not prepare the request".into(),
         ..ApiErrorView::default()
     })
-}
-
-pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
-    parse(text(Method::GET, url, None).await?)
 }
 
 pub async fn post<B: Serialize, T: DeserializeOwned>(
@@ -235,6 +231,26 @@ pub async fn patch<B: Serialize, T: DeserializeOwned>(
 ) -> Result<T, ApiErrorView> {
     let body = to_json(body)?;
     parse(text(Method::PATCH, url, Some(body)).await?)
+}
+
+/// A POST without a body (workflow actions) that answers with JSON.
+pub async fn post_empty<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
+    parse(text(Method::POST, url, None).await?)
+}
+
+/// A POST without a body whose answer is not needed.
+pub async fn post_bare(url: &str) -> Result<(), ApiErrorView> {
+    send(Method::POST, url, None).await.map(drop)
+}
+
+/// Status and body of an authenticated GET, parsed later with [`parse`].
+pub async fn get_raw(url: &str) -> Result<(u16, String), ApiErrorView> {
+    text(Method::GET, url, None).await
+}
+
+/// The raw body of an authenticated GET (e.g. a CSV export).
+pub async fn get_text(url: &str) -> Result<String, ApiErrorView> {
+    text(Method::GET, url, None).await.map(|(_, t)| t)
 }
 
 /// A call answered with 204 No Content.

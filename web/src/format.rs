@@ -123,3 +123,47 @@ pub fn role_class(role: Role) -> &'static str {
         Role::Requester => "badge badge-requester",
     }
 }
+
+/// `€4.59/mo` from integer cents; never through a float.
+pub fn money(cents: i64, currency: &str) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let c = cents.unsigned_abs();
+    let amount = format!("{}.{:02}", c / 100, c % 100);
+    match currency {
+        "EUR" => format!("{sign}€{amount}/mo"),
+        "USD" => format!("{sign}${amount}/mo"),
+        "GBP" => format!("{sign}£{amount}/mo"),
+        other => format!("{sign}{amount} {other}/mo"),
+    }
+}
+
+pub fn estimate(m: Option<&shared::requests::Money>) -> String {
+    m.map(|m| money(m.cents, &m.currency))
+        .unwrap_or_else(|| "—".into())
+}
+
+fn megabytes(mb: u32) -> String {
+    if mb.is_multiple_of(1024) {
+        format!("{} GB", mb / 1024)
+    } else {
+        format!("{mb} MB")
+    }
+}
+
+/// `2 vCPU · 4 GB · 40 GB`: cores, memory, disk.
+pub fn size(cpu: u32, ram_mb: u32, disk_gb: u32) -> String {
+    format!("{cpu} vCPU · {} · {disk_gb} GB", megabytes(ram_mb))
+}
+
+/// `2 vCPU, 4 GB, 40 GB` for option labels.
+pub fn size_list(cpu: u32, ram_mb: u32, disk_gb: u32) -> String {
+    format!("{cpu} vCPU, {}, {disk_gb} GB", megabytes(ram_mb))
+}
+
+pub fn person(u: &shared::requests::UserRef) -> String {
+    if u.full_name.trim().is_empty() {
+        u.username.clone()
+    } else {
+        u.full_name.clone()
+    }
+}

@@ -13,9 +13,12 @@ use components::shell::{Fallback, Guard, NotFound, Shell};
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
+use pages::audit::AuditPage;
 use pages::dashboard::Dashboard;
 use pages::login::LoginPage;
 use pages::profile::ProfilePage;
+use pages::providers::ProvidersPage;
+use pages::requests::{ApprovalsPage, RequestDetailPage, RequestsPage};
 use pages::resource_types::ResourceTypesPage;
 use pages::teams::TeamsPage;
 use pages::tokens::TokensPage;
@@ -40,6 +43,18 @@ fn App() -> impl IntoView {
                         view=|| view! { <Guard path="/"><Dashboard /></Guard> }
                     />
                     <Route
+                        path=path!("/requests")
+                        view=|| view! { <Guard path="/requests"><RequestsPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/requests/:id")
+                        view=|| view! { <Guard path="/requests"><RequestDetailPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/approvals")
+                        view=|| view! { <Guard path="/approvals"><ApprovalsPage /></Guard> }
+                    />
+                    <Route
                         path=path!("/teams")
                         view=|| view! { <Guard path="/teams"><TeamsPage /></Guard> }
                     />
@@ -54,6 +69,14 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/tokens")
                         view=|| view! { <Guard path="/tokens"><TokensPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/providers")
+                        view=|| view! { <Guard path="/providers"><ProvidersPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/audit")
+                        view=|| view! { <Guard path="/audit"><AuditPage /></Guard> }
                     />
                     <Route path=path!("/profile") view=ProfilePage />
                     <Route path=path!("/*any") view=Fallback />

@@ -5,6 +5,7 @@ use crate::api::{self, ApiErrorView};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
+use std::rc::Rc;
 
 pub type Loaded<T> = Option<Result<T, ApiErrorView>>;
 
@@ -12,6 +13,7 @@ pub type Loaded<T> = Option<Result<T, ApiErrorView>>;
 pub struct Remote<T: Send + Sync + 'static> {
     value: RwSignal<Loaded<T>>,
     trigger: RwSignal<u32>,
+    latest: StoredValue<u32>,
 }
 
 impl<T: Send + Sync + 'static> Clone for Remote<T> {
@@ -31,6 +33,42 @@ impl<T: Clone + Send + Sync + 'static> Remote<T> {
     pub fn refetch(&self) {
         self.trigger.update(|n| *n = n.wrapping_add(1));
     }
+
+    /// Shows `value` (e.g. the answer to a mutation) and drops any load still in flight.
+    pub fn set(&self, value: T) {
+        self.latest.update_value(|n| *n = n.wrapping_add(1));
+        self.value.set(Some(Ok(value)));
+    }
+
+    /// The loaded value, without tracking.
+    pub fn loaded_untracked(&self) -> Option<T> {
+        self.value
+            .try_get_untracked()
+            .flatten()
+            .and_then(Result::ok)
+    }
+}
+
+/// Reloads `remote` every `secs` seconds while `when` holds, until the owner is disposed.
+pub fn poll<T: Clone + Send + Sync + 'static>(
+    remote: Remote<T>,
+    secs: u64,
+    when: impl Fn(&Remote<T>) -> bool + 'static,
+) {
+    let handle = set_interval_with_handle(
+        move || {
+            if when(&remote) {
+                remote.refetch();
+            }
+        },
+        std::time::Duration::from_secs(secs),
+    )
+    .ok();
+    on_cleanup(move || {
+        if let Some(h) = handle {
+            h.clear();
+        }
+    });
 }
 
 /// Loads `url()` now and again whenever a signal it reads (or `refetch`) changes. Answers
@@ -42,6 +80,30 @@ where
     let value = RwSignal::new(None);
     let trigger = RwSignal::new(0u32);
     let latest = StoredValue::new(0u32);
+    // Only the parse is generic: the effect and the request future exist once in the wasm.
+    load(
+        Box::new(url),
+        trigger,
+        latest,
+        Rc::new(move |answer| {
+            value.set(Some(answer.and_then(api::parse::<T>)));
+        }),
+    );
+    Remote {
+        value,
+        trigger,
+        latest,
+    }
+}
+
+type Answer = Result<(u16, String), ApiErrorView>;
+
+fn load(
+    url: Box<dyn Fn() -> String>,
+    trigger: RwSignal<u32>,
+    latest: StoredValue<u32>,
+    deliver: Rc<dyn Fn(Answer)>,
+) {
     Effect::new(move |_| {
         trigger.track();
         let url = url();
@@ -51,12 +113,12 @@ where
         }) else {
             return;
         };
+        let deliver = deliver.clone();
         spawn_local(async move {
-            let result = api::get::<T>(&url).await;
+            let answer = api::get_raw(&url).await;
             if latest.try_get_value() == Some(ticket) {
-                value.set(Some(result));
+                deliver(answer);
             }
         });
     });
-    Remote { value, trigger }
 }

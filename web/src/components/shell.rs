@@ -1,13 +1,17 @@
 //! The signed-in layout (sidebar, top bar, content) and the route guards.
 
+use crate::api;
 use crate::components::feedback::{Loading, ToastHost};
 use crate::components::form::RoleBadges;
+use crate::format::relative;
+use crate::remote::{poll, remote};
 use crate::session::{self, use_session, AuthState};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Outlet, Redirect, A};
-use leptos_router::hooks::use_location;
+use leptos_router::hooks::{use_location, use_navigate};
 use shared::nav::{nav_for, NAV_ITEMS};
+use shared::requests::NotificationList;
 use shared::roles::roles_grant;
 
 /// `/login?next=<path>` so the user lands back where they were.
@@ -180,6 +184,7 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <div class="topbar-spacer"></div>
+            <NotificationBell />
             <div class="user-chip">
                 <span class="avatar" aria-hidden="true">
                     {move || name().chars().next().map(String::from).unwrap_or_default()}
@@ -201,6 +206,122 @@ fn TopBar() -> impl IntoView {
                 "Sign out"
             </button>
         </header>
+    }
+}
+
+/// The bell in the top bar: unread count, polled every 15 s, and a dropdown of the latest.
+#[component]
+fn NotificationBell() -> impl IntoView {
+    let navigate = use_navigate();
+    let list = remote::<NotificationList>(|| "/api/notifications".into());
+    poll(list, 15, |_| true);
+    let open = RwSignal::new(false);
+    let unread = move || match list.get() {
+        Some(Ok(l)) => l.unread,
+        _ => 0,
+    };
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
+    let mark_all = move |_| {
+        spawn_local(async move {
+            let _ = api::post_bare("/api/notifications/read-all").await;
+            list.refetch();
+        });
+    };
+    let items = move || match list.get() {
+        Some(Ok(l)) if !l.items.is_empty() => l
+            .items
+            .into_iter()
+            .map(|n| {
+                let id = n.id;
+                let link = n.link.clone();
+                let unread = n.read_at.is_none();
+                let navigate = navigate.clone();
+                let on_click = move |_| {
+                    open.set(false);
+                    if unread {
+                        spawn_local(async move {
+                            let _ = api::post_bare(&format!("/api/notifications/{id}/read")).await;
+                            list.refetch();
+                        });
+                    }
+                    if let Some(link) = &link {
+                        navigate(link, Default::default());
+                    }
+                };
+                view! {
+                    <li>
+                        <button
+                            type="button"
+                            class=if unread { "notif notif-unread" } else { "notif" }
+                            on:click=on_click
+                        >
+                            <strong class="notif-title">{n.title}</strong>
+                            <span class="notif-body">{n.body}</span>
+                            <span class="muted small">{relative(&n.created_at)}</span>
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+            .into_any(),
+        Some(Err(e)) => view! { <li class="muted notif-empty">{e.message()}</li> }.into_any(),
+        _ => view! { <li class="muted notif-empty">"No notifications yet."</li> }.into_any(),
+    };
+    view! {
+        <div class="notif-wrap">
+            <button
+                type="button"
+                class="btn btn-ghost bell"
+                aria-label="Notifications"
+                aria-expanded=move || if open.get() { "true" } else { "false" }
+                on:click=move |_| {
+                    let now = !open.get_untracked();
+                    open.set(now);
+                    if now {
+                        list.refetch();
+                    }
+                }
+            >
+                <svg
+                    width="18"
+                    height="18"
+                    viewBox="0 0 24 24"
+                    aria-hidden="true"
+                    fill="none"
+                    stroke="currentColor"
+                    stroke-width="2"
+                >
+                    <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9M10.3 21a1.94 1.94 0 0 0 3.4 0"></path>
+                </svg>
+                {move || {
+                    let n = unread();
+                    (n > 0).then(|| view! { <span class="bell-count">{n}</span> })
+                }}
+            </button>
+            {move || {
+                open.get()
+                    .then(|| {
+                        let items = items.clone();
+                        view! {
+                            <div class="notif-scrim" on:click=move |_| open.set(false)></div>
+                            <div class="notif-panel">
+                                <div class="notif-head">
+                                    <h2>"Notifications"</h2>
+                                    <button type="button" class="btn btn-ghost btn-sm" on:click=mark_all>
+                                        "Mark all read"
+                                    </button>
+                                </div>
+                                <ul class="notif-list">{items}</ul>
+                            </div>
+                        }
+                    })
+            }}
+        </div>
     }
 }
 

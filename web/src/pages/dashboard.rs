@@ -1,11 +1,28 @@
 use crate::components::chart::{Bar, BarChart};
 use crate::components::feedback::ErrorBanner;
+use crate::format::relative;
 use crate::format::{permission_text, role_class, role_summary};
+use crate::pages::audit::AuditRow;
 use crate::remote::remote;
 use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
+use serde::Deserialize;
 use shared::dto::{Me, Overview};
+use shared::requests::CountBy;
+
+/// `shared::requests::DashboardStats`, with the activity read as [`AuditRow`]s.
+#[derive(Clone, Deserialize)]
+struct DashboardStats {
+    pending_approvals: Option<u64>,
+    funnel: Option<Vec<CountBy>>,
+    recent_activity: Option<Vec<AuditRow>>,
+    servers_by_status: Option<Vec<CountBy>>,
+    running_jobs: Option<u64>,
+    requests_by_team: Option<Vec<CountBy>>,
+    #[serde(default)]
+    my_requests: Vec<CountBy>,
+}
 use shared::roles::{Permission, Role};
 use std::str::FromStr;
 
@@ -14,6 +31,7 @@ pub fn Dashboard() -> impl IntoView {
     let session = use_session();
     let overview = remote::<Overview>(|| "/api/overview".into());
     let retry = Callback::new(move |_| overview.refetch());
+    let stats = remote::<DashboardStats>(|| "/api/stats/dashboard".into());
 
     let greeting = move || {
         session.me.with(|m| {
@@ -40,6 +58,10 @@ pub fn Dashboard() -> impl IntoView {
                         Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
                     }
                 }
+            {move || match stats.get() {
+                Some(Ok(s)) => Some(view! { <WorkflowStats stats=s /> }),
+                _ => None,
+            }}
             {move || session.me.get().map(|me| view! { <RoleSections me=me /> })}
         </section>
     }
@@ -151,6 +173,125 @@ fn Stats(overview: Overview) -> impl IntoView {
                     </div>
                 }
             })}
+    }
+}
+
+fn count_bars(counts: Vec<CountBy>, status_colours: bool) -> Vec<Bar> {
+    counts
+        .into_iter()
+        .map(|c| Bar {
+            class: if status_colours {
+                match c.key.as_str() {
+                    "pending" => "bar-pending",
+                    "approved" => "bar-approved",
+                    "provisioning" => "bar-provisioning",
+                    "deployed" => "bar-deployed",
+                    "failed" => "bar-failed",
+                    _ => "bar-other",
+                }
+            } else {
+                "bar-requester"
+            },
+            label: c.label,
+            value: c.count,
+        })
+        .collect()
+}
+
+#[component]
+fn ChartCard(title: &'static str, counts: Vec<CountBy>, status_colours: bool) -> impl IntoView {
+    view! {
+        <div class="card">
+            <h2 class="card-title">{title}</h2>
+            {if counts.iter().all(|c| c.count == 0) {
+                view! { <p class="muted">"Nothing yet."</p> }.into_any()
+            } else {
+                view! { <BarChart title=title bars=count_bars(counts, status_colours) /> }.into_any()
+            }}
+        </div>
+    }
+}
+
+/// Request and provisioning figures; each section only when the API sends it for the caller.
+#[component]
+fn WorkflowStats(stats: DashboardStats) -> impl IntoView {
+    let approvals_link = use_session()
+        .can(Permission::RequestsApprove)
+        .then_some("/approvals");
+    let cards = (stats.pending_approvals.is_some() || stats.running_jobs.is_some()).then(|| {
+        view! {
+            <div class="stats">
+                {stats
+                    .pending_approvals
+                    .map(|n| {
+                        view! {
+                            <StatCard
+                                label="Pending approvals"
+                                value=n
+                                href=approvals_link
+                                hint="waiting for you"
+                            />
+                        }
+                    })}
+                {stats
+                    .running_jobs
+                    .map(|n| {
+                        view! { <StatCard label="Jobs queued or running" value=n hint="provisioning work" /> }
+                    })}
+            </div>
+        }
+    });
+    let activity = stats.recent_activity.map(|events| {
+        view! {
+            <div class="card">
+                <h2 class="card-title">"Recent activity"</h2>
+                {if events.is_empty() {
+                    view! { <p class="muted">"Nothing yet."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="activity">
+                            {events
+                                .into_iter()
+                                .map(|e| {
+                                    let who = e
+                                        .actor
+                                        .as_ref()
+                                        .map(crate::format::person)
+                                        .unwrap_or_else(|| "Provisio".into());
+                                    view! {
+                                        <li>
+                                            <strong>{who}</strong>
+                                            " "
+                                            <span class="mono">{e.action}</span>
+                                            " "
+                                            <span class="muted">{e.target_type}</span>
+                                            <span class="muted small">{format!(" · {}", relative(&e.at))}</span>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }}
+            </div>
+        }
+    });
+    view! {
+        {cards}
+        <div class="grid-2">
+            {stats
+                .funnel
+                .map(|c| view! { <ChartCard title="Requests by status" counts=c status_colours=true /> })}
+            {stats
+                .requests_by_team
+                .map(|c| view! { <ChartCard title="Requests by team" counts=c status_colours=false /> })}
+            {stats
+                .servers_by_status
+                .map(|c| view! { <ChartCard title="Servers by status" counts=c status_colours=true /> })}
+            <ChartCard title="My requests" counts=stats.my_requests status_colours=true />
+            {activity}
+        </div>
     }
 }
 

@@ -1,6 +1,9 @@
+pub mod audit;
 pub mod dashboard;
 pub mod login;
 pub mod profile;
+pub mod providers;
+pub mod requests;
 pub mod resource_types;
 pub mod teams;
 pub mod tokens;

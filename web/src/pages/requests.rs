@@ -1,0 +1,1082 @@
+//! Server requests: the list with its filters, the new-request form, the detail page with
+//! the workflow actions and timeline, and the approvals queue.
+
+use crate::api::{self, ApiErrorView};
+use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
+use crate::components::form::{
+    apply_problem, Errors, FieldError, FormActions, FormBanner, TextArea, TextField,
+};
+use crate::components::modal::Modal;
+use crate::components::pager::Pager;
+use crate::format::{datetime, estimate, money, person, relative, size, size_list};
+use crate::remote::{poll, remote, Remote};
+use crate::task;
+use leptos::leptos_dom::helpers::TimeoutHandle;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use shared::dto::{Page, Team};
+use shared::requests::{
+    ApprovalRule, Approvers, CommentRequest, CreateServerRequest, ProviderAccount, RejectRequest,
+    ServerRequest, ServerRequestDetail,
+};
+use shared::validation::FieldErrors;
+use shared::workflow::{RequestAction, RequestStatus};
+use std::time::Duration;
+use uuid::Uuid;
+
+const PER_PAGE: u64 = 20;
+
+#[component]
+pub fn StatusBadge(status: RequestStatus) -> impl IntoView {
+    view! { <span class=format!("badge req req-{}", status.as_str())>{status.as_str()}</span> }
+}
+
+fn req_size(r: &ServerRequest) -> String {
+    size(r.cpu, r.ram_mb, r.disk_gb)
+}
+
+/// Runs a workflow action (`approve`, `cancel`, `retry`) and hands the new detail to `done`.
+fn act(
+    pending: RwSignal<bool>,
+    id: Uuid,
+    action: &'static str,
+    done: impl FnOnce(Result<ServerRequestDetail, ApiErrorView>) + 'static,
+) {
+    let url = format!("/api/requests/{id}/{action}");
+    task::run(
+        pending,
+        async move { api::post_empty::<ServerRequestDetail>(&url).await },
+        done,
+    );
+}
+
+#[component]
+pub fn RequestsPage() -> impl IntoView {
+    let navigate = use_navigate();
+    let search_input = RwSignal::new(String::new());
+    let q = RwSignal::new(String::new());
+    let status = RwSignal::new(String::new());
+    let page = RwSignal::new(1u64);
+    let creating = RwSignal::new(false);
+
+    let requests = remote::<Page<ServerRequest>>(move || {
+        api::with_query(
+            "/api/requests",
+            &[
+                ("page", page.get().to_string()),
+                ("per_page", PER_PAGE.to_string()),
+                ("status", status.get()),
+                ("q", q.get()),
+            ],
+        )
+    });
+    let retry = Callback::new(move |_| requests.refetch());
+
+    let debounce = StoredValue::new_local(None::<TimeoutHandle>);
+    let apply_search = move || {
+        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
+            h.clear();
+        }
+        let term = search_input.get_untracked().trim().to_owned();
+        if q.get_untracked() != term {
+            q.set(term);
+            page.set(1);
+        }
+    };
+    on_cleanup(move || {
+        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
+            h.clear();
+        }
+    });
+
+    let on_created = Callback::new(move |d: ServerRequestDetail| {
+        creating.set(false);
+        navigate(&format!("/requests/{}", d.request.id), Default::default());
+    });
+    let filtered = move || !q.get().is_empty() || !status.get().is_empty();
+
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <div>
+                    <h1>"Requests"</h1>
+                    <p class="muted">"Servers requested by your teams and where they stand."</p>
+                </div>
+                <button type="button" class="btn btn-primary" on:click=move |_| creating.set(true)>
+                    <span aria-hidden="true">"+ "</span>
+                    "New request"
+                </button>
+            </header>
+            <form
+                class="toolbar"
+                role="search"
+                on:submit=move |ev: leptos::ev::SubmitEvent| {
+                    ev.prevent_default();
+                    apply_search();
+                }
+            >
+                <div class="field field-inline grow">
+                    <label for="request-search">"Search requests"</label>
+                    <input
+                        id="request-search"
+                        type="search"
+                        placeholder="Hostname or purpose"
+                        prop:value=move || search_input.get()
+                        on:input=move |ev| {
+                            search_input.set(event_target_value(&ev));
+                            if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
+                                h.clear();
+                            }
+                            let handle = set_timeout_with_handle(apply_search, Duration::from_millis(300))
+                                .ok();
+                            debounce.set_value(handle);
+                        }
+                    />
+                </div>
+                <div class="field field-inline">
+                    <label for="request-status-filter">"Status"</label>
+                    <select
+                        id="request-status-filter"
+                        prop:value=move || status.get()
+                        on:change=move |ev| {
+                            status.set(event_target_value(&ev));
+                            page.set(1);
+                        }
+                    >
+                        <option value="">"Any status"</option>
+                        {RequestStatus::ALL
+                            .into_iter()
+                            .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+            </form>
+            {move || match requests.get() {
+                None => view! { <SkeletonRows /> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                Some(Ok(result)) if result.items.is_empty() => {
+                    let (title, hint) = if filtered() {
+                        ("No requests match", "Try another search term or status.")
+                    } else {
+                        ("No requests yet", "Ask for a server with “New request”.")
+                    };
+                    view! { <Empty title=title hint=hint /> }.into_any()
+                }
+                Some(Ok(result)) => {
+                    let (total, per_page) = (result.total, result.per_page);
+                    view! {
+                        <RequestTable items=result.items queue=None />
+                        <Pager page=page total=total per_page=per_page noun=("request", "requests") />
+                    }
+                        .into_any()
+                }
+            }}
+            {move || {
+                creating
+                    .get()
+                    .then(|| {
+                        view! {
+                            <Modal title="New request" on_close=move |_| creating.set(false) wide=true>
+                                <NewRequestForm on_done=on_created on_cancel=move |_| creating.set(false) />
+                            </Modal>
+                        }
+                    })
+            }}
+        </section>
+    }
+}
+
+/// The request table; with `queue` (the approvals page) each row gets Approve and Reject.
+#[component]
+fn RequestTable(
+    items: Vec<ServerRequest>,
+    queue: Option<Remote<Page<ServerRequest>>>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let pending = RwSignal::new(false);
+    let rejecting = RwSignal::new(None::<ServerRequest>);
+    let after = move |verb: &'static str, result: Result<ServerRequestDetail, ApiErrorView>| {
+        match result {
+            Ok(d) => toasts.success(format!("{} {verb}", d.request.hostname)),
+            Err(e) => toasts.error(e.message()),
+        }
+        if let Some(q) = queue {
+            q.refetch();
+        }
+    };
+    let rows = items
+        .into_iter()
+        .map(|r| {
+            let id = r.id;
+            let created = r.created_at;
+            let buttons = queue.map(|_| {
+                let for_reject = r.clone();
+                view! {
+                    <td class="actions">
+                        <button
+                            type="button"
+                            class="btn btn-primary btn-sm"
+                            disabled=move || pending.get()
+                            on:click=move |_| act(pending, id, "approve", move |res| after("approved", res))
+                        >
+                            "Approve"
+                        </button>
+                        <button
+                            type="button"
+                            class="btn btn-danger-ghost btn-sm"
+                            on:click=move |_| rejecting.set(Some(for_reject.clone()))
+                        >
+                            "Reject"
+                        </button>
+                    </td>
+                }
+            });
+            let (who, sz, cost, status) = (
+                person(&r.requester),
+                req_size(&r),
+                estimate(r.estimated_monthly.as_ref()),
+                r.status,
+            );
+            view! {
+                <tr>
+                    <td>
+                        <A href=format!("/requests/{id}")>{r.hostname}</A>
+                    </td>
+                    <td>{r.team.name}</td>
+                    <td>{who}</td>
+                    <td class="nowrap">{sz}</td>
+                    <td class="num">{cost}</td>
+                    {queue.is_none().then(|| view! { <td><StatusBadge status=status /></td> })}
+                    <td title=datetime(&created)>{relative(&created)}</td>
+                    {buttons}
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Hostname"</th>
+                        <th scope="col">"Team"</th>
+                        <th scope="col">"Requester"</th>
+                        <th scope="col">"Size"</th>
+                        <th scope="col">"Estimated cost"</th>
+                        {queue.is_none().then(|| view! { <th scope="col">"Status"</th> })}
+                        <th scope="col">"Created"</th>
+                        {queue
+                            .is_some()
+                            .then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        {move || {
+            rejecting
+                .get()
+                .map(|r| {
+                    view! {
+                        <RejectDialog
+                            request=r
+                            on_done=move |d: ServerRequestDetail| {
+                                rejecting.set(None);
+                                after("rejected", Ok(d));
+                            }
+                            on_cancel=move |_| rejecting.set(None)
+                        />
+                    }
+                })
+        }}
+    }
+}
+
+#[component]
+fn RejectDialog(
+    request: ServerRequest,
+    #[prop(into)] on_done: Callback<ServerRequestDetail>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let reason = RwSignal::new(String::new());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let id = request.id;
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = reason.get_untracked().trim().to_owned();
+        if text.is_empty() {
+            errors.set(FieldErrors::from([(
+                "reason".to_string(),
+                vec!["Say why the request is rejected".to_string()],
+            )]));
+            return;
+        }
+        let body = RejectRequest { reason: text };
+        task::run(
+            pending,
+            async move {
+                api::post::<_, ServerRequestDetail>(&format!("/api/requests/{id}/reject"), &body)
+                    .await
+            },
+            move |result| match result {
+                Ok(d) => on_done.run(d),
+                Err(e) => banner.set(apply_problem(&e, errors, &["reason"])),
+            },
+        );
+    };
+    view! {
+        <Modal title=format!("Reject {}", request.hostname) on_close=on_cancel>
+            <form class="form" on:submit=on_submit novalidate>
+                <FormBanner banner=banner />
+                <TextArea id="reject-reason" label="Reason" value=reason errors=errors field="reason" />
+                <div class="form-actions">
+                    <button type="button" class="btn btn-ghost" on:click=move |_| on_cancel.run(())>
+                        "Cancel"
+                    </button>
+                    <button type="submit" class="btn btn-danger" disabled=move || pending.get()>
+                        "Confirm rejection"
+                    </button>
+                </div>
+            </form>
+        </Modal>
+    }
+}
+
+/// A labelled select whose options follow the loaded data; shows the first option when
+/// the chosen value is not (or no longer) among them.
+#[component]
+fn Select(
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    errors: Errors,
+    value: Signal<String>,
+    #[prop(into)] on_pick: Callback<String>,
+    options: Signal<Vec<(String, String)>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select
+                id=id
+                name=field
+                prop:value=move || value.get()
+                aria-invalid=move || errors.with(|e| e.contains_key(field)).then_some("true")
+                on:change=move |ev| {
+                    errors.update(|e| {
+                        e.remove(field);
+                    });
+                    on_pick.run(event_target_value(&ev));
+                }
+            >
+                {move || {
+                    // Freshly inserted options would otherwise show the first one, whatever the value.
+                    let current = value.get_untracked();
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(v, l)| {
+                            let selected = v == current;
+                            view! {
+                                <option value=v selected=selected>
+                                    {l}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            <FieldError errors=errors field=field id=error_id />
+        </div>
+    }
+}
+
+fn pick(choice: String, options: &[String]) -> String {
+    if options.contains(&choice) {
+        choice
+    } else {
+        options.first().cloned().unwrap_or_default()
+    }
+}
+
+#[component]
+fn NewRequestForm(
+    #[prop(into)] on_done: Callback<ServerRequestDetail>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let teams = remote::<Page<Team>>(|| "/api/teams?per_page=200".into());
+    let accounts = remote::<Vec<ProviderAccount>>(|| "/api/provider-accounts".into());
+
+    let hostname = RwSignal::new(String::new());
+    let team = RwSignal::new(String::new());
+    let account = RwSignal::new(String::new());
+    let location = RwSignal::new(String::new());
+    let server_type = RwSignal::new(String::new());
+    let image = RwSignal::new(String::new());
+    let cpu = RwSignal::new(String::new());
+    let ram = RwSignal::new(String::new());
+    let disk = RwSignal::new(String::new());
+    let purpose = RwSignal::new(String::new());
+    let keys = RwSignal::new(String::new());
+    let notes = RwSignal::new(String::new());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+
+    let team_opts = Signal::derive(move || match teams.get() {
+        Some(Ok(p)) => p
+            .items
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.name))
+            .collect(),
+        _ => Vec::new(),
+    });
+    let account_list = move || match accounts.get() {
+        Some(Ok(list)) => list,
+        _ => Vec::new(),
+    };
+    let account_opts = Signal::derive(move || {
+        account_list()
+            .into_iter()
+            .map(|a| (a.id.to_string(), a.name))
+            .collect::<Vec<_>>()
+    });
+    let team_value = Signal::derive(move || {
+        let ids: Vec<String> = team_opts.get().into_iter().map(|o| o.0).collect();
+        pick(team.get(), &ids)
+    });
+    let account_value = Signal::derive(move || {
+        let ids: Vec<String> = account_opts.get().into_iter().map(|o| o.0).collect();
+        pick(account.get(), &ids)
+    });
+    let catalog = move || {
+        let id = account_value.get();
+        account_list()
+            .into_iter()
+            .find(|a| a.id.to_string() == id)
+            .map(|a| a.catalog)
+    };
+    let list_opts = |f: fn(&shared::requests::Catalog) -> Vec<(String, String)>| {
+        Signal::derive(move || catalog().as_ref().map(f).unwrap_or_default())
+    };
+    let location_opts = list_opts(|c| c.locations.iter().map(|l| (l.clone(), l.clone())).collect());
+    let image_opts = list_opts(|c| c.images.iter().map(|l| (l.clone(), l.clone())).collect());
+    let type_opts = list_opts(|c| {
+        c.server_types
+            .iter()
+            .map(|t| {
+                let price = t
+                    .monthly_price_cents
+                    .map(|p| format!(" — {}", money(p, &c.currency)))
+                    .unwrap_or_default();
+                (
+                    t.name.clone(),
+                    format!(
+                        "{} — {}{price}",
+                        t.name,
+                        size_list(t.cpu, t.ram_mb, t.disk_gb)
+                    ),
+                )
+            })
+            .collect()
+    });
+    let value_of = move |sig: RwSignal<String>, opts: Signal<Vec<(String, String)>>| {
+        Signal::derive(move || {
+            let ids: Vec<String> = opts.get().into_iter().map(|o| o.0).collect();
+            pick(sig.get(), &ids)
+        })
+    };
+    let location_value = value_of(location, location_opts);
+    let image_value = value_of(image, image_opts);
+    let type_value = value_of(server_type, type_opts);
+    let custom =
+        move || catalog().is_some_and(|c| c.server_types.is_empty() && c.custom_limits.is_some());
+    let num = |s: RwSignal<String>| s.get().trim().parse::<u32>().ok();
+    let resolved = move || {
+        let st = type_value.get();
+        let st = (!st.is_empty()).then_some(st);
+        catalog().map(|c| {
+            (
+                c.resolve(st.as_deref(), num(cpu), num(ram), num(disk)),
+                c.currency,
+            )
+        })
+    };
+    let cost_line = move || match resolved() {
+        Some((Ok(r), currency)) => match r.monthly_cents {
+            Some(c) => format!(
+                "{} · {}",
+                size(r.cpu, r.ram_mb, r.disk_gb),
+                money(c, &currency)
+            ),
+            None => format!("{} · no price known", size(r.cpu, r.ram_mb, r.disk_gb)),
+        },
+        _ => "—".into(),
+    };
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if pending.get_untracked() {
+            return;
+        }
+        let st = type_value.get_untracked();
+        let is_custom = custom();
+        let body = CreateServerRequest {
+            hostname: hostname.get_untracked().trim().to_owned(),
+            team_id: team_value.get_untracked().parse().unwrap_or_default(),
+            provider_account_id: account_value.get_untracked().parse().unwrap_or_default(),
+            location: location_value.get_untracked(),
+            server_type: (!is_custom && !st.is_empty()).then_some(st),
+            cpu: if is_custom { num(cpu) } else { None },
+            ram_mb: if is_custom { num(ram) } else { None },
+            disk_gb: if is_custom { num(disk) } else { None },
+            image: image_value.get_untracked(),
+            purpose: purpose.get_untracked().trim().to_owned(),
+            ssh_public_keys: keys
+                .get_untracked()
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            notes: notes.get_untracked().trim().to_owned(),
+        };
+        let mut problems = body.validate().err().unwrap_or_default();
+        if body.team_id.is_nil() {
+            problems.insert("team_id".into(), vec!["Choose a team".into()]);
+        }
+        if body.provider_account_id.is_nil() {
+            problems.insert(
+                "provider_account_id".into(),
+                vec!["Choose a provider account".into()],
+            );
+        } else if let Some((Err((field, msg)), _)) = resolved() {
+            problems.insert(field.into(), vec![msg]);
+        }
+        let problems = fold_keys(problems);
+        if !problems.is_empty() {
+            errors.set(problems);
+            banner.set(Some("Please correct the highlighted fields.".into()));
+            return;
+        }
+        errors.set(FieldErrors::new());
+        banner.set(None);
+        task::run(
+            pending,
+            async move { api::post::<_, ServerRequestDetail>("/api/requests", &body).await },
+            move |result| match result {
+                Ok(d) => on_done.run(d),
+                Err(mut e) => {
+                    e.fields = fold_keys(std::mem::take(&mut e.fields));
+                    banner.set(apply_problem(&e, errors, FIELDS));
+                }
+            },
+        );
+    };
+
+    view! {
+        <form class="form" on:submit=on_submit novalidate>
+            <FormBanner banner=banner />
+            {move || match (teams.get(), accounts.get()) {
+                (Some(Err(e)), _) | (_, Some(Err(e))) => {
+                    Some(view! { <Alert message=format!("The form data could not be loaded: {}", e.message()) /> })
+                }
+                _ => None,
+            }}
+            <div class="form-grid">
+                <TextField
+                    id="req-hostname"
+                    label="Hostname"
+                    value=hostname
+                    errors=errors
+                    field="hostname"
+                    autocomplete="off"
+                    placeholder="web-01.example.com"
+                    required=true
+                />
+                <Select
+                    id="req-team"
+                    label="Team"
+                    field="team_id"
+                    errors=errors
+                    value=team_value
+                    on_pick=move |v| team.set(v)
+                    options=team_opts
+                />
+                <Select
+                    id="req-account"
+                    label="Provider account"
+                    field="provider_account_id"
+                    errors=errors
+                    value=account_value
+                    on_pick=move |v| account.set(v)
+                    options=account_opts
+                />
+                <Select
+                    id="req-location"
+                    label="Location"
+                    field="location"
+                    errors=errors
+                    value=location_value
+                    on_pick=move |v| location.set(v)
+                    options=location_opts
+                />
+                {move || {
+                    if custom() {
+                        view! {
+                            <TextField id="req-cpu" label="vCPU" kind="number" value=cpu errors=errors field="cpu" />
+                            <TextField
+                                id="req-ram"
+                                label="RAM (MB)"
+                                kind="number"
+                                value=ram
+                                errors=errors
+                                field="ram_mb"
+                            />
+                            <TextField
+                                id="req-disk"
+                                label="Disk (GB)"
+                                kind="number"
+                                value=disk
+                                errors=errors
+                                field="disk_gb"
+                            />
+                        }
+                            .into_any()
+                    } else {
+                        view! {
+                            <Select
+                                id="req-type"
+                                label="Server type"
+                                field="server_type"
+                                errors=errors
+                                value=type_value
+                                on_pick=move |v| server_type.set(v)
+                                options=type_opts
+                            />
+                        }
+                            .into_any()
+                    }
+                }}
+                <Select
+                    id="req-image"
+                    label="Image"
+                    field="image"
+                    errors=errors
+                    value=image_value
+                    on_pick=move |v| image.set(v)
+                    options=image_opts
+                />
+            </div>
+            <p class="estimate" aria-live="polite">
+                "Estimated cost: " <strong>{cost_line}</strong>
+            </p>
+            <TextArea id="req-purpose" label="Purpose" value=purpose errors=errors field="purpose" />
+            <TextArea
+                id="req-keys"
+                label="SSH public keys"
+                value=keys
+                errors=errors
+                field="ssh_public_keys"
+                rows=3
+            />
+            <p class="field-hint">"One key per line, e.g. ssh-ed25519 AAAA… you@laptop"</p>
+            <TextArea id="req-notes" label="Notes" value=notes errors=errors field="notes" rows=2 />
+            <FormActions pending=pending label="Submit request" busy="Submitting…" on_cancel=on_cancel />
+        </form>
+    }
+}
+
+const FIELDS: &[&str] = &[
+    "hostname",
+    "team_id",
+    "provider_account_id",
+    "location",
+    "server_type",
+    "cpu",
+    "ram_mb",
+    "disk_gb",
+    "image",
+    "purpose",
+    "ssh_public_keys",
+    "notes",
+];
+
+/// Messages about `ssh_public_keys[2]` go under the keys field, naming the line.
+fn fold_keys(errors: FieldErrors) -> FieldErrors {
+    let mut out = FieldErrors::new();
+    for (key, msgs) in errors {
+        match key
+            .strip_prefix("ssh_public_keys[")
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            Some(i) => out
+                .entry("ssh_public_keys".into())
+                .or_default()
+                .extend(msgs.into_iter().map(|m| format!("line {}: {m}", i + 1))),
+            None => out.entry(key).or_default().extend(msgs),
+        }
+    }
+    out
+}
+
+fn is_live(status: RequestStatus) -> bool {
+    matches!(
+        status,
+        RequestStatus::Pending | RequestStatus::Approved | RequestStatus::Provisioning
+    )
+}
+
+#[component]
+pub fn RequestDetailPage() -> impl IntoView {
+    let toasts = use_toasts();
+    let params = use_params_map();
+    let detail = remote::<ServerRequestDetail>(move || {
+        format!(
+            "/api/requests/{}",
+            api::encode(&params.with(|p| p.get("id").unwrap_or_default()))
+        )
+    });
+    poll(detail, 10, |d| {
+        d.loaded_untracked()
+            .is_some_and(|d| is_live(d.request.status))
+    });
+    // Polls that bring nothing new don't re-render the page.
+    let shown = Memo::new(move |_| detail.get());
+    let loaded = Memo::new(move |_| shown.with(|d| matches!(d, Some(Ok(_)))));
+    let rejecting = RwSignal::new(false);
+    let retry = Callback::new(move |_| detail.refetch());
+    view! {
+        <section class="page">
+            <A href="/requests" attr:class="back-link">
+                "← Requests"
+            </A>
+            {move || match shown.get() {
+                None => view! { <SkeletonRows /> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                Some(Ok(d)) => view! { <Detail d=d remote=detail rejecting=rejecting /> }.into_any(),
+            }}
+            {move || loaded.get().then(|| view! { <CommentForm remote=detail /> })}
+            {move || {
+                rejecting
+                    .get()
+                    .then(|| detail.loaded_untracked())
+                    .flatten()
+                    .map(|d| {
+                        view! {
+                            <RejectDialog
+                                request=d.request
+                                on_done=move |d: ServerRequestDetail| {
+                                    rejecting.set(false);
+                                    toasts.success("Request rejected");
+                                    detail.set(d);
+                                }
+                                on_cancel=move |_| rejecting.set(false)
+                            />
+                        }
+                    })
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn CommentForm(remote: Remote<ServerRequestDetail>) -> impl IntoView {
+    let toasts = use_toasts();
+    let comment = RwSignal::new(String::new());
+    let pending = RwSignal::new(false);
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let on_comment = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Some(id) = remote.loaded_untracked().map(|d| d.request.id) else {
+            return;
+        };
+        let body = comment.get_untracked().trim().to_owned();
+        if body.is_empty() {
+            errors.set(FieldErrors::from([(
+                "body".to_string(),
+                vec!["Write a comment first".to_string()],
+            )]));
+            return;
+        }
+        let body = CommentRequest { body };
+        task::run(
+            pending,
+            async move {
+                api::post::<_, ServerRequestDetail>(&format!("/api/requests/{id}/comments"), &body)
+                    .await
+            },
+            move |result| match result {
+                Ok(d) => {
+                    comment.set(String::new());
+                    errors.set(FieldErrors::new());
+                    remote.set(d);
+                }
+                Err(e) => {
+                    if let Some(m) = apply_problem(&e, errors, &["body"]) {
+                        toasts.error(m);
+                    }
+                }
+            },
+        );
+    };
+    view! {
+        <form class="card form comment-form" on:submit=on_comment novalidate>
+            <TextArea id="req-comment" label="Comment" value=comment errors=errors field="body" rows=2 />
+            <FormActions pending=pending label="Add comment" busy="Adding…" />
+        </form>
+    }
+}
+
+fn step_text(a: &Approvers, rule: ApprovalRule) -> String {
+    let all = rule == ApprovalRule::All;
+    match a {
+        Approvers::Role { role } => format!(
+            "{} {}",
+            if all { "every" } else { "any" },
+            role.label().to_ascii_lowercase()
+        ),
+        Approvers::Users { user_ids } => format!(
+            "{} {} named approver{}",
+            if all { "all" } else { "one of" },
+            user_ids.len(),
+            if user_ids.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
+#[component]
+fn Detail(
+    d: ServerRequestDetail,
+    remote: Remote<ServerRequestDetail>,
+    rejecting: RwSignal<bool>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let r = d.request;
+    let id = r.id;
+    let pending = RwSignal::new(false);
+    let on_result = move |verb: &'static str| {
+        move |result: Result<ServerRequestDetail, ApiErrorView>| match result {
+            Ok(d) => {
+                toasts.success(format!("Request {verb}"));
+                remote.set(d);
+            }
+            Err(e) => toasts.error(e.message()),
+        }
+    };
+    let buttons = r
+        .allowed_actions
+        .iter()
+        .filter_map(|a| {
+            let (label, path, verb, class) = match a {
+                RequestAction::Approve => ("Approve", "approve", "approved", "btn btn-primary"),
+                RequestAction::Reject => ("Reject", "", "", "btn btn-danger"),
+                RequestAction::Cancel => ("Cancel request", "cancel", "cancelled", "btn btn-ghost"),
+                RequestAction::Retry => ("Retry", "retry", "retried", "btn btn-primary"),
+                _ => return None,
+            };
+            Some(view! {
+                <button
+                    type="button"
+                    class=class
+                    disabled=move || pending.get()
+                    on:click=move |_| {
+                        if path.is_empty() {
+                            rejecting.set(true);
+                        } else {
+                            act(pending, id, path, on_result(verb));
+                        }
+                    }
+                >
+                    {label}
+                </button>
+            })
+        })
+        .collect_view();
+
+    let fact = |label: &'static str, value: String| {
+        view! {
+            <dt>{label}</dt>
+            <dd>{value}</dd>
+        }
+    };
+    let steps = d
+        .approval_steps
+        .iter()
+        .map(|s| {
+            let current = !s.done && s.index == d.current_step;
+            let who = if s.approved_by.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " — approved by {}",
+                    s.approved_by
+                        .iter()
+                        .map(person)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            view! {
+                <li class=if s.done {
+                    "step step-done"
+                } else if current {
+                    "step step-current"
+                } else {
+                    "step"
+                }>
+                    <span class="step-mark" aria-hidden="true">
+                        {if s.done { "✓" } else { "•" }}
+                    </span>
+                    {format!(
+                        "Step {}: {}{who}{}",
+                        s.index + 1,
+                        step_text(&s.approvers, s.rule),
+                        if s.done { " (done)" } else if current { " (waiting)" } else { "" },
+                    )}
+                </li>
+            }
+        })
+        .collect_view();
+    let timeline = d
+        .timeline
+        .iter()
+        .rev()
+        .map(|e| {
+            let actor = e
+                .actor
+                .as_ref()
+                .map(person)
+                .unwrap_or_else(|| "Provisio".into());
+            let what = match (e.kind.as_str(), e.from_status, e.to_status) {
+                ("created", ..) => "created the request".to_string(),
+                ("transition", Some(f), Some(t)) => {
+                    format!("moved it from {} to {}", f.as_str(), t.as_str())
+                }
+                ("transition", _, Some(t)) => format!("moved it to {}", t.as_str()),
+                ("approval", ..) => "approved".to_string(),
+                ("comment", ..) => "commented".to_string(),
+                (k, ..) => k.replace('_', " "),
+            };
+            let at = e.at;
+            let body = e.body.clone();
+            view! {
+                <li class=format!("event event-{}", e.kind)>
+                    <div class="event-head">
+                        <strong>{actor}</strong>
+                        " "
+                        {what}
+                        <time class="muted small" title=datetime(&at)>
+                            {relative(&at)}
+                        </time>
+                    </div>
+                    {(!body.trim().is_empty()).then(|| view! { <p class="event-body">{body}</p> })}
+                </li>
+            }
+        })
+        .collect_view();
+    let job = d.job.map(|j| {
+        let attempts = if j.attempts > 1 {
+            format!(" (attempt {})", j.attempts)
+        } else {
+            String::new()
+        };
+        view! {
+            <p class="job">
+                {format!("Provisioning job: {}{attempts}", j.status)}
+            </p>
+        }
+    });
+    let keys = if r.ssh_public_keys.is_empty() {
+        "none".to_string()
+    } else {
+        format!("{}", r.ssh_public_keys.len())
+    };
+
+    view! {
+        <header class="page-header">
+            <div>
+                <h1>{r.hostname.clone()}</h1>
+                <p class="muted">
+                    <StatusBadge status=r.status />
+                    " Requested by " {person(&r.requester)} " for " {r.team.name.clone()}
+                </p>
+            </div>
+            <div class="actions">{buttons}</div>
+        </header>
+        {r
+            .rejection_reason
+            .clone()
+            .map(|m| view! { <Alert message=format!("Rejected: {m}") kind="warning" /> })}
+        {r.failure_reason.clone().map(|m| view! { <Alert message=format!("Failed: {m}") /> })}
+        <div class="grid-2">
+            <div class="card">
+                <h2 class="card-title">"Details"</h2>
+                <dl class="details">
+                    {fact("Estimated cost", estimate(r.estimated_monthly.as_ref()))}
+                    {fact("Size", req_size(&r))}
+                    {fact("Server type", r.server_type.clone().unwrap_or_else(|| "custom".into()))}
+                    {fact("Provider", r.provider_account.name.clone())}
+                    {fact("Location", r.location.clone())}
+                    {fact("Image", r.image.clone())}
+                    {fact("Purpose", r.purpose.clone())}
+                    {fact("SSH keys", keys)}
+                    {(!r.notes.is_empty()).then(|| fact("Notes", r.notes.clone()))}
+                    {fact("Created", datetime(&r.created_at))}
+                    {fact("Updated", datetime(&r.updated_at))}
+                </dl>
+            </div>
+            <div class="card">
+                <h2 class="card-title">"Approval"</h2>
+                {if d.approval_steps.is_empty() {
+                    view! { <p class="muted">"No approval steps."</p> }.into_any()
+                } else {
+                    view! { <ol class="steps">{steps}</ol> }.into_any()
+                }}
+                {job}
+            </div>
+        </div>
+        <div class="card">
+            <h2 class="card-title">"Timeline"</h2>
+            <ol class="timeline">{timeline}</ol>
+        </div>
+    }
+}
+
+#[component]
+pub fn ApprovalsPage() -> impl IntoView {
+    let queue =
+        remote::<Page<ServerRequest>>(|| "/api/requests?status=pending&per_page=100".into());
+    let retry = Callback::new(move |_| queue.refetch());
+    view! {
+        <section class="page">
+            <header class="page-header">
+                <div>
+                    <h1>"Approvals"</h1>
+                    <p class="muted">"Requests waiting for your decision."</p>
+                </div>
+            </header>
+            {move || match queue.get() {
+                None => view! { <SkeletonRows /> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                Some(Ok(p)) => {
+                    let items: Vec<ServerRequest> = p
+                        .items
+                        .into_iter()
+                        .filter(|r| r.allowed_actions.contains(&RequestAction::Approve))
+                        .collect();
+                    if items.is_empty() {
+                        view! { <Empty title="Nothing waits for your approval" /> }.into_any()
+                    } else {
+                        view! { <RequestTable items=items queue=Some(queue) /> }.into_any()
+                    }
+                }
+            }}
+        </section>
+    }
+}
