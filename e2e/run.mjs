@@ -184,6 +184,40 @@ await test('the requester sees the notification and the approved status', async 
   await page.getByText(/queued/).first().waitFor();
 });
 
+await test('an admin sets a team approval policy with auto-approval and adds a webhook', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Teams' }).click();
+  const row = page.getByRole('row').filter({ hasText: `Shop ${requesterName}` });
+  await row.getByRole('button', { name: 'Members' }).click();
+  await page.getByText('Step 1: any administrator').waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: 'Edit policy' }).click();
+  await page.getByText('Auto-approve small requests').click();
+  await page.getByLabel('Max vCPU').fill('2');
+  await page.getByLabel('Max monthly cost (€)').fill('5');
+  await page.getByRole('button', { name: 'Save policy' }).click();
+  await page.getByText('Auto-approve up to 2 vCPU and €5.00/month.').waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/policy.png` });
+
+  await page.keyboard.press('Escape');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Providers' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('ops chat');
+  await page.getByLabel('URL', { exact: true }).fill('http://127.0.0.1:9/hook');
+  await page.getByLabel('Secret', { exact: true }).fill('an-hmac-secret-of-some-length');
+  await page.getByRole('button', { name: 'Add webhook' }).click();
+  await page.getByRole('cell', { name: 'ops chat', exact: true }).waitFor({ timeout: 10000 });
+});
+
+await test('with the new policy a small request is approved at once', async (page) => {
+  await signIn(page, requesterName, requesterPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Requests' }).click();
+  await page.getByRole('button', { name: 'New request' }).click();
+  await page.getByLabel('Hostname', { exact: true }).fill(`${hostname}-auto`);
+  await page.getByLabel('Purpose', { exact: true }).fill('small cheap box');
+  await page.getByRole('button', { name: 'Submit request' }).click();
+  await page.getByRole('heading', { name: `${hostname}-auto` }).waitFor({ timeout: 10000 });
+  await page.getByText('approved', { exact: true }).first().waitFor({ timeout: 10000 });
+});
+
 await browser.close();
 
 if (external.length) { failures++; console.log('FAIL requests left the machine:', [...new Set(external)].join(', ')); }

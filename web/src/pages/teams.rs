@@ -3,7 +3,7 @@
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
 use crate::components::form::{
-    apply_problem, Errors, FormActions, FormBanner, RoleBadges, TextArea, TextField,
+    apply_problem, Errors, FieldError, FormActions, FormBanner, RoleBadges, TextArea, TextField,
 };
 use crate::components::modal::{ConfirmDialog, Modal};
 use crate::components::pager::Pager;
@@ -13,7 +13,8 @@ use crate::session::use_session;
 use crate::task;
 use leptos::prelude::*;
 use shared::dto::{CreateTeam, Page, Team, TeamMember, UpdateTeam, User};
-use shared::roles::Permission;
+use shared::requests::{ApprovalPolicy, ApprovalRule, ApprovalStep, Approvers, AutoApproveRule};
+use shared::roles::{Permission, Role};
 use shared::validation::FieldErrors;
 use uuid::Uuid;
 
@@ -434,6 +435,7 @@ fn MembersPanel(team: Team, manage: bool, #[prop(into)] on_changed: Callback<()>
     view! {
         <div class="members">
             {(!team.description.is_empty()).then(|| view! { <p class="muted">{team.description.clone()}</p> })}
+            <PolicyPanel team_id=team_id manage=manage />
             {move || change_error.get().map(|e| view! { <ErrorBanner error=e /> })}
             {manage.then(|| view! { <AddMember members=members candidate=candidate change=change pending=change_pending /> })}
             {move || match members.get() {
@@ -594,5 +596,476 @@ fn AddMember(
                 "Add member"
             </button>
         </form>
+    }
+}
+
+/// Euros as typed ("5", "5.5", "5,50") to cents, without floats.
+fn euro_cents(s: &str) -> Option<i64> {
+    let (whole, frac) = s.split_once(['.', ',']).unwrap_or((s, ""));
+    let digits = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    if frac.len() > 2 || whole.len() > 12 {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let frac: i64 = format!("{frac:0<2}").parse().ok()?;
+    Some(whole * 100 + frac)
+}
+
+fn euros(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+fn user_name(users: &[User], id: Uuid) -> String {
+    users
+        .iter()
+        .find(|u| u.id == id)
+        .map(|u| u.username.clone())
+        .unwrap_or_else(|| "unknown user".into())
+}
+
+fn policy_step_text(step: &ApprovalStep, users: &[User]) -> String {
+    let all = step.rule == ApprovalRule::All;
+    match &step.approvers {
+        Approvers::Role { role } => {
+            let r = role.label().to_ascii_lowercase();
+            if all {
+                format!("all {r}s")
+            } else {
+                format!("any {r}")
+            }
+        }
+        Approvers::Users { user_ids } if users.is_empty() => format!(
+            "{} {} named user{}",
+            if all { "all of" } else { "any of" },
+            user_ids.len(),
+            if user_ids.len() == 1 { "" } else { "s" }
+        ),
+        Approvers::Users { user_ids } => format!(
+            "{} {}",
+            if all { "all of" } else { "any of" },
+            user_ids
+                .iter()
+                .map(|id| user_name(users, *id))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn auto_text(rule: &Option<AutoApproveRule>) -> String {
+    let Some(r) = rule else {
+        return "No auto-approval: every request goes through the steps.".into();
+    };
+    let mut limits = Vec::new();
+    if let Some(c) = r.max_cpu {
+        limits.push(format!("{c} vCPU"));
+    }
+    if let Some(c) = r.max_monthly_cents {
+        limits.push(format!("€{}/month", euros(c)));
+    }
+    format!("Auto-approve up to {}.", limits.join(" and "))
+}
+
+/// A team's approval chain in words; admins edit it inline.
+#[component]
+fn PolicyPanel(team_id: Uuid, manage: bool) -> impl IntoView {
+    let policy = remote::<ApprovalPolicy>(move || format!("/api/teams/{team_id}/approval-policy"));
+    let users = manage.then(|| remote::<Page<User>>(|| "/api/users?per_page=200".into()));
+    let user_list = move || {
+        users
+            .and_then(|u| u.get())
+            .and_then(Result::ok)
+            .map(|p| p.items)
+            .unwrap_or_default()
+    };
+    let editing = RwSignal::new(false);
+    let retry = Callback::new(move |_| policy.refetch());
+    view! {
+        <section class="card policy">
+            <div class="card-title-row">
+                <h3 class="card-title">"Approval policy"</h3>
+                {move || {
+                    (manage && !editing.get() && policy.get().is_some_and(|p| p.is_ok()))
+                        .then(|| {
+                            view! {
+                                <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| editing.set(true)>
+                                    "Edit policy"
+                                </button>
+                            }
+                        })
+                }}
+            </div>
+            {move || match policy.get() {
+                None => view! { <SkeletonRows rows=2 /> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                Some(Ok(p)) if editing.get() => {
+                    view! {
+                        <PolicyForm
+                            team_id=team_id
+                            policy=p
+                            users=Signal::derive(user_list)
+                            on_done=move |saved: ApprovalPolicy| {
+                                policy.set(saved);
+                                editing.set(false);
+                            }
+                            on_cancel=move |_| editing.set(false)
+                        />
+                    }
+                        .into_any()
+                }
+                Some(Ok(p)) => {
+                    let list = user_list();
+                    view! {
+                        <ol class="steps">
+                            {p
+                                .steps
+                                .iter()
+                                .enumerate()
+                                .map(|(i, s)| {
+                                    view! {
+                                        <li class="step">{format!("Step {}: {}", i + 1, policy_step_text(s, &list))}</li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ol>
+                        <p class="muted">{auto_text(&p.auto_approve)}</p>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
+
+/// One step being edited; its fields are signals so only adding, removing or moving a
+/// step re-renders the list.
+#[derive(Clone, Copy)]
+struct StepDraft {
+    named: RwSignal<bool>,
+    role: RwSignal<Role>,
+    user_ids: RwSignal<Vec<Uuid>>,
+    all: RwSignal<bool>,
+}
+
+impl StepDraft {
+    fn new(step: &ApprovalStep) -> Self {
+        let (named, role, ids) = match &step.approvers {
+            Approvers::Role { role } => (false, *role, Vec::new()),
+            Approvers::Users { user_ids } => (true, Role::Admin, user_ids.clone()),
+        };
+        Self {
+            named: RwSignal::new(named),
+            role: RwSignal::new(role),
+            user_ids: RwSignal::new(ids),
+            all: RwSignal::new(step.rule == ApprovalRule::All),
+        }
+    }
+
+    fn step(&self) -> ApprovalStep {
+        ApprovalStep {
+            approvers: if self.named.get_untracked() {
+                Approvers::Users {
+                    user_ids: self.user_ids.get_untracked(),
+                }
+            } else {
+                Approvers::Role {
+                    role: self.role.get_untracked(),
+                }
+            },
+            rule: if self.all.get_untracked() {
+                ApprovalRule::All
+            } else {
+                ApprovalRule::Any
+            },
+        }
+    }
+}
+
+/// A labelled select; not generic, so each use adds no new view types to the wasm.
+fn choice(
+    id: String,
+    label: &'static str,
+    options: Vec<(&'static str, &'static str)>,
+    value: Signal<&'static str>,
+    set: Callback<String>,
+) -> AnyView {
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id prop:value=move || value.get() on:change=move |ev| set.run(event_target_value(&ev))>
+                {options.into_iter().map(|(v, l)| view! { <option value=v>{l}</option> }).collect_view()}
+            </select>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn PolicyForm(
+    team_id: Uuid,
+    policy: ApprovalPolicy,
+    users: Signal<Vec<User>>,
+    #[prop(into)] on_done: Callback<ApprovalPolicy>,
+    #[prop(into)] on_cancel: Callback<()>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let steps = RwSignal::new(policy.steps.iter().map(StepDraft::new).collect::<Vec<_>>());
+    let auto = RwSignal::new(policy.auto_approve.is_some());
+    let rule = policy.auto_approve.unwrap_or(AutoApproveRule {
+        max_cpu: None,
+        max_monthly_cents: None,
+    });
+    let max_cpu = RwSignal::new(rule.max_cpu.map(|c| c.to_string()).unwrap_or_default());
+    let max_eur = RwSignal::new(rule.max_monthly_cents.map(euros).unwrap_or_default());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let mut problems = FieldErrors::new();
+        let mut limit = |field: &str, text: String, parse: &dyn Fn(&str) -> Option<i64>| {
+            let t = text.trim().trim_start_matches('€').trim().to_owned();
+            if t.is_empty() {
+                return None;
+            }
+            let v = parse(&t);
+            if v.is_none() {
+                problems.insert(field.into(), vec!["Enter a number, e.g. 5 or 5.50".into()]);
+            }
+            v
+        };
+        let cpu = limit("max_cpu", max_cpu.get_untracked(), &|t| {
+            t.parse::<u32>().ok().map(i64::from)
+        });
+        let cents = limit("max_monthly_cents", max_eur.get_untracked(), &euro_cents);
+        let body = ApprovalPolicy {
+            steps: steps.get_untracked().iter().map(StepDraft::step).collect(),
+            auto_approve: auto.get_untracked().then(|| AutoApproveRule {
+                max_cpu: cpu.map(|c| c as u32),
+                max_monthly_cents: cents,
+            }),
+        };
+        if let Err(e) = body.validate() {
+            problems.extend(e);
+        }
+        banner.set(None);
+        if !problems.is_empty() {
+            errors.set(problems);
+            banner.set(Some("Please correct the highlighted fields.".into()));
+            return;
+        }
+        errors.set(problems);
+        let n = body.steps.len();
+        let saved = body.clone();
+        task::run(
+            pending,
+            async move {
+                api::put_no_content(
+                    &format!("/api/teams/{team_id}/approval-policy"),
+                    Some(&body),
+                )
+                .await
+            },
+            move |result| match result {
+                Ok(()) => {
+                    toasts.success("Approval policy saved");
+                    on_done.run(saved);
+                }
+                Err(e) => {
+                    let keys: Vec<String> =
+                        (0..n).map(|i| format!("steps[{i}].approvers")).collect();
+                    let mut known: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    known.extend(["steps", "auto_approve", "max_cpu", "max_monthly_cents"]);
+                    banner.set(apply_problem(&e, errors, &known));
+                }
+            },
+        );
+    };
+
+    let move_up = move |i: usize| steps.update(|s| s.swap(i - 1, i));
+    view! {
+        <form class="form policy-form" on:submit=on_submit novalidate>
+            <FormBanner banner=banner />
+            {move || {
+                let count = steps.with(Vec::len);
+                steps
+                    .get()
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, d)| {
+                        let id = move |what: &str| format!("policy-step-{i}-{what}");
+                        let key = format!("steps[{i}]");
+                        view! {
+                            <fieldset class="field policy-step">
+                                <legend>{format!("Step {}", i + 1)}</legend>
+                                <div class="form-grid">
+                                    {choice(
+                                        id("kind"),
+                                        "Approvers",
+                                        vec![("role", "Role"), ("users", "Named users")],
+                                        Signal::derive(move || if d.named.get() { "users" } else { "role" }),
+                                        Callback::new(move |v: String| d.named.set(v == "users")),
+                                    )}
+                                    {choice(
+                                        id("rule"),
+                                        "Rule",
+                                        vec![("any", "Any one approves"), ("all", "All approve")],
+                                        Signal::derive(move || if d.all.get() { "all" } else { "any" }),
+                                        Callback::new(move |v: String| d.all.set(v == "all")),
+                                    )}
+                                </div>
+                                {move || {
+                                    if d.named.get() {
+                                        view! {
+                                            <div class="checkbox-list" role="group" aria-label="Approvers">
+                                                {users
+                                                    .get()
+                                                    .into_iter()
+                                                    .map(|u| {
+                                                        let uid = u.id;
+                                                        view! {
+                                                            <label class="check">
+                                                                <input
+                                                                    type="checkbox"
+                                                                    prop:checked=move || d.user_ids.with(|s| s.contains(&uid))
+                                                                    on:change=move |ev| {
+                                                                        let on = event_target_checked(&ev);
+                                                                        d.user_ids
+                                                                            .update(|s| {
+                                                                                s.retain(|x| *x != uid);
+                                                                                if on {
+                                                                                    s.push(uid);
+                                                                                }
+                                                                            });
+                                                                    }
+                                                                />
+                                                                <span>{u.username}</span>
+                                                            </label>
+                                                        }
+                                                    })
+                                                    .collect_view()}
+                                            </div>
+                                        }
+                                            .into_any()
+                                    } else {
+                                        choice(
+                                            id("role"),
+                                            "Role",
+                                            Role::ALL.into_iter().map(|r| (r.as_str(), r.label())).collect(),
+                                            Signal::derive(move || d.role.get().as_str()),
+                                            Callback::new(move |v: String| {
+                                                if let Some(r) = Role::ALL.into_iter().find(|r| r.as_str() == v) {
+                                                    d.role.set(r);
+                                                }
+                                            }),
+                                        )
+                                    }
+                                }}
+                                {move || {
+                                    errors
+                                        .with(|e| {
+                                            e.iter()
+                                                .filter(|(k, _)| k.starts_with(&key))
+                                                .map(|(_, v)| v.join("; "))
+                                                .collect::<Vec<_>>()
+                                        })
+                                        .into_iter()
+                                        .map(|m| view! { <p class="field-error">{m}</p> })
+                                        .collect_view()
+                                }}
+                                <div class="form-actions">
+                                    {(i > 0)
+                                        .then(|| {
+                                            view! {
+                                                <button type="button" class="btn btn-ghost btn-sm" on:click=move |_| move_up(i)>
+                                                    "Move up"
+                                                </button>
+                                            }
+                                        })}
+                                    {(count > 1)
+                                        .then(|| {
+                                            view! {
+                                                <button
+                                                    type="button"
+                                                    class="btn btn-danger-ghost btn-sm"
+                                                    on:click=move |_| {
+                                                        steps
+                                                            .update(|s| {
+                                                                s.remove(i);
+                                                            })
+                                                    }
+                                                >
+                                                    "Remove step"
+                                                </button>
+                                            }
+                                        })}
+                                </div>
+                            </fieldset>
+                        }
+                    })
+                    .collect_view()
+            }}
+            <FieldError errors=errors field="steps" id="policy-steps-error".to_string() />
+            <button
+                type="button"
+                class="btn btn-ghost btn-sm"
+                disabled=move || steps.with(|s| s.len() >= 10)
+                on:click=move |_| {
+                    steps.update(|s| s.push(StepDraft::new(&ApprovalPolicy::default_policy().steps[0])))
+                }
+            >
+                "Add step"
+            </button>
+            <label class="check">
+                <input type="checkbox" prop:checked=move || auto.get() on:change=move |ev| auto.set(event_target_checked(&ev)) />
+                <span>"Auto-approve small requests"</span>
+            </label>
+            <FieldError errors=errors field="auto_approve" id="policy-auto-error".to_string() />
+            {move || {
+                auto.get()
+                    .then(|| {
+                        view! {
+                            <div class="form-grid">
+                                <TextField id="policy-max-cpu" label="Max vCPU" value=max_cpu errors=errors field="max_cpu" kind="number" />
+                                <TextField
+                                    id="policy-max-cost"
+                                    label="Max monthly cost (€)"
+                                    value=max_eur
+                                    errors=errors
+                                    field="max_monthly_cents"
+                                    placeholder="5.00"
+                                />
+                            </div>
+                        }
+                    })
+            }}
+            <FormActions pending=pending label="Save policy" busy="Saving…" on_cancel=on_cancel />
+        </form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::euro_cents;
+
+    #[test]
+    fn euros_to_cents() {
+        assert_eq!(euro_cents("5"), Some(500));
+        assert_eq!(euro_cents("5.5"), Some(550));
+        assert_eq!(euro_cents("5,05"), Some(505));
+        assert_eq!(euro_cents(".99"), Some(99));
+        assert_eq!(euro_cents("12."), Some(1200));
+        assert_eq!(euro_cents("1.234"), None);
+        assert_eq!(euro_cents("-1"), None);
+        assert_eq!(euro_cents("abc"), None);
+        assert_eq!(euro_cents("."), None);
     }
 }
