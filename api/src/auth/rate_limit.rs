@@ -30,6 +30,8 @@ impl Window {
     }
 }
 
+const PRUNE_ABOVE: usize = 10_000;
+
 pub struct LoginLimiter {
     limits: LoginLimits,
     accounts: Mutex<HashMap<String, Window>>,
@@ -49,6 +51,14 @@ impl LoginLimiter {
     pub fn check(&self, account: &str, ip: IpAddr) -> Option<u64> {
         let now = Instant::now();
         let mut ips = self.ips.lock().unwrap_or_else(|e| e.into_inner());
+        // Forget idle clients now and then, so the map does not grow with every address ever seen.
+        if ips.len() > PRUNE_ABOVE {
+            let span = self.limits.ip_window;
+            ips.retain(|_, w| {
+                w.prune(now, span);
+                !w.hits.is_empty()
+            });
+        }
         let ip_window = ips.entry(ip).or_default();
         if let Some(wait) =
             ip_window.blocked_for(now, self.limits.ip_window, self.limits.ip_attempts)
@@ -108,6 +118,20 @@ mod tests {
         assert!(l.check("bob", ip).is_none(), "other accounts unaffected");
         l.record_success("ada");
         assert!(l.check("ada", ip).is_none());
+    }
+
+    #[test]
+    fn idle_addresses_are_forgotten() {
+        let l = LoginLimiter::new(LoginLimits {
+            account_failures: 5,
+            account_window: Duration::from_secs(900),
+            ip_attempts: 5,
+            ip_window: Duration::ZERO,
+        });
+        for i in 0..(PRUNE_ABOVE as u32 + 10) {
+            l.check("x", IpAddr::from(i.to_be_bytes()));
+        }
+        assert!(l.ips.lock().unwrap().len() <= PRUNE_ABOVE + 1);
     }
 
     #[test]
