@@ -111,6 +111,13 @@ async fn act(
     .await
 }
 
+async fn set_policy(w: &World, policy: Value) -> reqwest::Response {
+    let path = format!("/api/teams/{}/approval-policy", w.team);
+    w.app
+        .request(Method::PUT, &path, Some(&w.app.admin.token), Some(policy))
+        .await
+}
+
 async fn notifications(app: &TestApp, session: &Session) -> Value {
     app.get("/api/notifications", &session.token)
         .await
@@ -502,15 +509,7 @@ async fn multi_step_policy_with_named_approvers_then_admins() {
         ],
         "auto_approve": null
     });
-    let res = w
-        .app
-        .request(
-            Method::PUT,
-            &format!("/api/teams/{}/approval-policy", w.team),
-            Some(&w.app.admin.token),
-            Some(policy),
-        )
-        .await;
+    let res = set_policy(&w, policy).await;
     assert_eq!(res.status(), StatusCode::OK);
     let id = file(&w, &w.requester, "policy-01", "cx22").await["request"]["id"]
         .as_str()
@@ -579,15 +578,7 @@ async fn auto_approval_rule_approves_small_cheap_requests_only() {
         "steps": [{"approvers": {"kind": "role", "role": "admin"}, "rule": "any"}],
         "auto_approve": {"max_cpu": 2, "max_monthly_cents": 500}
     });
-    let res = w
-        .app
-        .request(
-            Method::PUT,
-            &format!("/api/teams/{}/approval-policy", w.team),
-            Some(&w.app.admin.token),
-            Some(policy),
-        )
-        .await;
+    let res = set_policy(&w, policy).await;
     assert_eq!(res.status(), StatusCode::OK);
     let small = file(&w, &w.requester, "small", "cx22").await;
     assert_eq!(small["request"]["status"], "approved");

@@ -5,7 +5,7 @@ use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::notify::{notify, NewNotification};
 use crate::domain::teams::{team_ids_of, to_ref, visible_team_ids};
-use crate::domain::users::roles_of;
+use crate::domain::users::active_with_role;
 use crate::domain::{jobs, providers};
 use crate::entities::{
     approval_policies, provider_accounts, request_approvals, request_events,
@@ -77,31 +77,13 @@ pub async fn eligible_users<C: ConnectionTrait>(
                 .into_iter()
                 .map(|m| m.user_id)
                 .collect();
-            let candidates = users::Entity::find()
-                .filter(users::Column::Active.eq(true))
-                .filter(users::Column::Roles.contains(role.as_str()))
-                .all(db)
-                .await?;
-            Ok(candidates
+            Ok(active_with_role(db, *role)
+                .await?
                 .into_iter()
-                .filter(|u| roles_of(u).contains(role))
-                .filter(|u| *role == Role::Admin || members.contains(&u.id))
-                .map(|u| u.id)
+                .filter(|id| *role == Role::Admin || members.contains(id))
                 .collect())
         }
     }
-}
-
-async fn admins<C: ConnectionTrait>(db: &C) -> Result<Vec<Uuid>, DbErr> {
-    Ok(users::Entity::find()
-        .filter(users::Column::Active.eq(true))
-        .filter(users::Column::Roles.contains("admin"))
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|u| roles_of(u).contains(&Role::Admin))
-        .map(|u| u.id)
-        .collect())
 }
 
 /// May the caller approve or reject the step `row` waits on?
@@ -575,7 +557,7 @@ pub async fn create(
     } else {
         let approvers = eligible_users(&txn, &policy.steps[0], row.team_id).await?;
         let approvers = if approvers.is_empty() {
-            admins(&txn).await?
+            active_with_role(&txn, Role::Admin).await?
         } else {
             approvers
         };

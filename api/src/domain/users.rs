@@ -211,14 +211,24 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
     Ok(to_dto(user, teams))
 }
 
-async fn other_active_admins<C: ConnectionTrait>(db: &C, except: Uuid) -> Result<usize, DbErr> {
+/// Ids of the active accounts holding `role`. The LIKE narrows the scan; parsing the list decides.
+pub async fn active_with_role<C: ConnectionTrait>(db: &C, role: Role) -> Result<Vec<Uuid>, DbErr> {
     Ok(users::Entity::find()
         .filter(users::Column::Active.eq(true))
-        .filter(users::Column::Id.ne(except))
+        .filter(users::Column::Roles.contains(role.as_str()))
         .all(db)
         .await?
-        .iter()
-        .filter(|u| roles_of(u).contains(&Role::Admin))
+        .into_iter()
+        .filter(|u| roles_of(u).contains(&role))
+        .map(|u| u.id)
+        .collect())
+}
+
+async fn other_active_admins<C: ConnectionTrait>(db: &C, except: Uuid) -> Result<usize, DbErr> {
+    Ok(active_with_role(db, Role::Admin)
+        .await?
+        .into_iter()
+        .filter(|id| *id != except)
         .count())
 }
 

@@ -93,8 +93,7 @@ pub async fn create(
     body: web::Json<CreateServerRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = requests::create(&state, &auth, body.into_inner()).await?;
-    let row = visible(&state.db, &auth, id).await?;
-    Ok(HttpResponse::Created().json(requests::detail(&state.db, &auth, row).await?))
+    Ok(HttpResponse::Created().json(detail_of(&state, &auth, id).await?))
 }
 
 /// One request with its timeline, approval progress and provisioning job.
@@ -110,17 +109,13 @@ pub async fn get(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<ServerRequestDetail>> {
-    let row = visible(&state.db, &auth, id.into_inner()).await?;
-    Ok(web::Json(requests::detail(&state.db, &auth, row).await?))
+    Ok(web::Json(detail_of(&state, &auth, id.into_inner()).await?))
 }
 
-async fn after_action(
-    state: &AppState,
-    auth: &AuthUser,
-    id: Uuid,
-) -> ApiResult<web::Json<ServerRequestDetail>> {
+/// The request as the caller sees it, with timeline and approval progress.
+async fn detail_of(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<ServerRequestDetail> {
     let row = visible(&state.db, auth, id).await?;
-    Ok(web::Json(requests::detail(&state.db, auth, row).await?))
+    requests::detail(&state.db, auth, row).await
 }
 
 /// Approves the step the request waits on; the last step approves the request and queues provisioning.
@@ -138,7 +133,7 @@ pub async fn approve(
 ) -> ApiResult<web::Json<ServerRequestDetail>> {
     let id = id.into_inner();
     requests::approve(&state, &auth, id).await?;
-    after_action(&state, &auth, id).await
+    Ok(web::Json(detail_of(&state, &auth, id).await?))
 }
 
 /// Rejects a pending request; the reason is required and shown to the requester.
@@ -158,7 +153,7 @@ pub async fn reject(
 ) -> ApiResult<web::Json<ServerRequestDetail>> {
     let id = id.into_inner();
     requests::reject(&state, &auth, id, body.into_inner().reason).await?;
-    after_action(&state, &auth, id).await
+    Ok(web::Json(detail_of(&state, &auth, id).await?))
 }
 
 /// Cancels a pending request (its requester, or an administrator).
@@ -176,7 +171,7 @@ pub async fn cancel(
 ) -> ApiResult<web::Json<ServerRequestDetail>> {
     let id = id.into_inner();
     requests::cancel(&state, &auth, id).await?;
-    after_action(&state, &auth, id).await
+    Ok(web::Json(detail_of(&state, &auth, id).await?))
 }
 
 /// Restarts provisioning of a failed request (same job row).
@@ -194,7 +189,7 @@ pub async fn retry(
 ) -> ApiResult<web::Json<ServerRequestDetail>> {
     let id = id.into_inner();
     requests::retry(&state, &auth, id).await?;
-    after_action(&state, &auth, id).await
+    Ok(web::Json(detail_of(&state, &auth, id).await?))
 }
 
 /// Adds a comment to the request's timeline.
@@ -214,6 +209,5 @@ pub async fn comment(
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
     requests::comment(&state, &auth, id, body.into_inner().body).await?;
-    let row = visible(&state.db, &auth, id).await?;
-    Ok(HttpResponse::Created().json(requests::detail(&state.db, &auth, row).await?))
+    Ok(HttpResponse::Created().json(detail_of(&state, &auth, id).await?))
 }
