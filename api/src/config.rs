@@ -25,6 +25,34 @@ pub struct Config {
     pub public_url: String,
     pub delivery_interval: Duration,
     pub delivery_retry_base: Duration,
+    pub jobs: JobSettings,
+    pub providers: crate::providers::Tuning,
+}
+
+/// The durable job queue's workers.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// Workers inside `serve` (0 = none; run `provisio worker` elsewhere).
+    pub workers: usize,
+    /// Idle wait between polls of the queue.
+    pub poll: Duration,
+    /// A claimed job is reclaimed by another worker when its lease lapses without heartbeats.
+    pub lease: Duration,
+    pub max_attempts: i32,
+    /// First back-off after a transient failure; doubles per attempt.
+    pub retry_base: Duration,
+}
+
+impl Default for JobSettings {
+    fn default() -> Self {
+        JobSettings {
+            workers: 2,
+            poll: Duration::from_millis(1000),
+            lease: Duration::from_secs(60),
+            max_attempts: 5,
+            retry_base: Duration::from_secs(10),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -150,6 +178,27 @@ impl Config {
                 "PROVISIO_DELIVERY_RETRY_SECS",
                 30,
             )?),
+            jobs: JobSettings {
+                workers: parse_var("PROVISIO_WORKERS", 2usize)?,
+                poll: Duration::from_millis(parse_var("PROVISIO_JOB_POLL_MS", 1000u64)?),
+                lease: Duration::from_secs(parse_var("PROVISIO_JOB_LEASE_SECS", 60u64)?),
+                max_attempts: parse_var("PROVISIO_JOB_MAX_ATTEMPTS", 5i32)?,
+                retry_base: Duration::from_secs(parse_var("PROVISIO_JOB_RETRY_SECS", 10u64)?),
+            },
+            providers: crate::providers::Tuning {
+                request_timeout: Duration::from_secs(parse_var(
+                    "PROVISIO_PROVIDER_TIMEOUT_SECS",
+                    30u64,
+                )?),
+                poll_interval: Duration::from_millis(parse_var(
+                    "PROVISIO_PROVIDER_POLL_MS",
+                    2000u64,
+                )?),
+                terraform_root: PathBuf::from(
+                    var("PROVISIO_TERRAFORM_DIR").unwrap_or_else(|| "provisio-terraform".into()),
+                ),
+                ..Default::default()
+            },
         })
     }
 

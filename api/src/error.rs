@@ -23,6 +23,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A provider answered with an error; the detail names its message.
+    #[error("bad gateway: {0}")]
+    BadGateway(String),
     /// Anything unexpected; the cause is logged, never sent.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -87,6 +90,7 @@ impl ResponseError for ApiError {
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,9 +101,10 @@ impl ResponseError for ApiError {
             ApiError::Unauthenticated(why) => (Some((*why).to_owned()), None),
             ApiError::Forbidden => (Some("your roles do not allow this action".to_owned()), None),
             ApiError::NotFound => (Some("no such resource".to_owned()), None),
-            ApiError::Conflict(d) | ApiError::BadRequest(d) | ApiError::Unavailable(d) => {
-                (Some(d.clone()), None)
-            }
+            ApiError::Conflict(d)
+            | ApiError::BadRequest(d)
+            | ApiError::Unavailable(d)
+            | ApiError::BadGateway(d) => (Some(d.clone()), None),
             ApiError::Validation(errors) => (
                 Some("some fields are invalid".to_owned()),
                 Some(errors.clone()),

@@ -38,6 +38,12 @@ enum Command {
         #[arg(long, default_value = "")]
         full_name: String,
     },
+    /// Run job workers only (provisioning, server operations), without the HTTP server.
+    Worker {
+        /// How many jobs this process runs at once (default: PROVISIO_WORKERS).
+        #[arg(long)]
+        count: Option<usize>,
+    },
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -65,12 +71,24 @@ async fn main() -> anyhow::Result<()> {
                 );
             }
             tokio::spawn(api::domain::notify::run_delivery_loop(app.state.clone()));
+            let _workers = api::jobs::spawn_workers(&app.state, config.jobs.workers);
             tracing::info!(
                 url = %format!("http://{}:{}", config.bind.ip(), app.port()),
                 startup_ms = started.elapsed().as_millis() as u64,
                 "Provisio is listening"
             );
             app.run_until_stopped().await?;
+        }
+        Command::Worker { count } => {
+            let keys = Keys::load_or_create(&config.key_file)?;
+            let db = prepare_database(&config).await?;
+            let state = api::startup::build_state(config.clone(), db, keys);
+            let count = count.unwrap_or(config.jobs.workers).max(1);
+            let stop = api::jobs::spawn_workers(&state, count);
+            tracing::info!(count, "Provisio workers running; Ctrl-C stops them");
+            tokio::signal::ctrl_c().await?;
+            let _ = stop.send(true);
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         }
         Command::Migrate => {
             prepare_database(&config).await?;

@@ -55,7 +55,11 @@ pub async fn prepare_database(config: &Config) -> anyhow::Result<DatabaseConnect
     Ok(db)
 }
 
-pub fn build_state(config: Config, db: DatabaseConnection, keys: Keys) -> AppState {
+pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> AppState {
+    // Terraform keeps its state beside ours when that is PostgreSQL.
+    if config.providers.database_url.is_none() && !config.is_sqlite() {
+        config.providers.database_url = Some(config.database_url.clone());
+    }
     AppState {
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),

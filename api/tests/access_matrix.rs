@@ -282,6 +282,136 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/servers",
+            path: "/api/servers",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/servers/{id}",
+            path: "/api/servers/{server}",
+            body: none,
+            expect: [401, 200, 200, 404, 404],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/servers/{id}/events",
+            path: "/api/servers/{server}/events",
+            body: none,
+            expect: [401, 200, 200, 404, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/servers/{id}/power",
+            path: "/api/servers/{server}/power",
+            body: |_| Some(json!({"action": "reboot"})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/servers/{id}",
+            path: "/api/servers/{server}",
+            body: |c| Some(json!({"confirm_name": format!("matrix-srv-{}", c.n)})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/servers/{id}/labels",
+            path: "/api/servers/{server}/labels",
+            body: |_| Some(json!({"labels": {"env": "test"}})),
+            expect: [401, 200, 200, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/servers/register",
+            path: "/api/servers/register",
+            body: |c| {
+                Some(
+                    json!({"name": "reg-host", "team_id": c.team, "provider_account_id": c.provider, "address": "127.0.0.1", "port": 1}),
+                )
+            },
+            expect: [401, 422, 422, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/executions/{id}",
+            path: "/api/executions/{execution}",
+            body: none,
+            expect: [401, 200, 200, 404, 404],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/executions/{id}/events",
+            path: "/api/executions/{execution}/events",
+            body: none,
+            expect: [401, 200, 200, 404, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/executions/{id}/cancel",
+            path: "/api/executions/{execution}/cancel",
+            body: none,
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/requests/{id}/events",
+            path: "/api/requests/{request}/events",
+            body: none,
+            expect: [401, 200, 200, 200, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/provider-accounts/{id}/test",
+            path: "/api/provider-accounts/{provider}/test",
+            body: none,
+            expect: [401, 409, 403, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/provider-accounts/{id}/resources",
+            path: "/api/provider-accounts/{provider}/resources",
+            body: none,
+            expect: [401, 409, 403, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/provider-accounts/{id}/sync",
+            path: "/api/provider-accounts/{provider}/sync",
+            body: |_| Some(json!({"dry_run": true})),
+            expect: [401, 409, 403, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/proxmox/resources",
+            path: "/api/proxmox/resources",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/proxmox/sync",
+            path: "/api/proxmox/sync",
+            body: |_| Some(json!({"dry_run": false})),
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/hetzner/resources",
+            path: "/api/hetzner/resources",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/hetzner/sync",
+            path: "/api/hetzner/sync",
+            body: |_| Some(json!({"dry_run": false})),
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
             template: "/api/resource-types",
             path: "/api/resource-types",
             body: none,
@@ -584,6 +714,44 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
             .replace("{request}", &id)
             .replace("{failed_request}", &id);
     }
+    if needs("{server}") || needs("{execution}") {
+        let server = insert_server(app, &team, provider, n).await;
+        path = path.replace("{server}", &server.to_string());
+        if needs("{execution}") {
+            let execution = api::domain::executions::create(
+                &app.db,
+                api::domain::executions::NewExecution {
+                    kind: "power",
+                    target_type: "server",
+                    target_id: server,
+                    team_id: team.parse().unwrap(),
+                    created_by: None,
+                },
+            )
+            .await
+            .unwrap();
+            let key = api::domain::jobs::server_op_key(execution);
+            api::domain::jobs::enqueue(
+                &app.db,
+                "server_op",
+                &key,
+                json!({"op": "power", "action": "reboot", "server_id": server}),
+            )
+            .await
+            .unwrap();
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            api::entities::jobs::Entity::update_many()
+                .col_expr(
+                    api::entities::jobs::Column::ExecutionId,
+                    sea_orm::sea_query::Expr::value(execution),
+                )
+                .filter(api::entities::jobs::Column::DedupeKey.eq(key))
+                .exec(&app.db)
+                .await
+                .unwrap();
+            path = path.replace("{execution}", &execution.to_string());
+        }
+    }
     if needs("{provider}") {
         let created: Value = app
             .post(
@@ -661,6 +829,41 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
         );
     }
     status
+}
+
+/// A running server of `team` in the inventory, named `matrix-srv-{n}`.
+async fn insert_server(app: &TestApp, team: &str, provider: &str, n: usize) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = uuid::Uuid::new_v4();
+    let now = chrono::Utc::now();
+    api::entities::servers::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        provider_account_id: Set(provider.parse().unwrap()),
+        provider_id: Set(format!("pve1/qemu/{}", 1000 + n)),
+        name: Set(format!("matrix-srv-{n}")),
+        status: Set("running".into()),
+        origin: Set("imported".into()),
+        ipv4: Set(Some("10.0.0.5".into())),
+        ipv6: Set(None),
+        cpu: Set(1),
+        ram_mb: Set(1024),
+        disk_gb: Set(10),
+        image: Set("qemu".into()),
+        location: Set("pve1".into()),
+        labels: Set(json!({})),
+        ssh_user: Set("root".into()),
+        ssh_port: Set(22),
+        host_key_fingerprint: Set(None),
+        request_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_synced_at: Set(None),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
 }
 
 #[tokio::test]

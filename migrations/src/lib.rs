@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_accounts;
 mod m20261125_000002_catalog;
 mod m20261125_000003_requests;
+mod m20261125_000004_servers;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_accounts::Migration),
             Box::new(m20261125_000002_catalog::Migration),
             Box::new(m20261125_000003_requests::Migration),
+            Box::new(m20261125_000004_servers::Migration),
         ]
     }
 }

@@ -31,6 +31,12 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::RequestsApprove,
     },
     NavItem {
+        label: "Servers",
+        path: "/servers",
+        icon: "▣",
+        permission: Permission::ServersRead,
+    },
+    NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",

@@ -194,7 +194,103 @@ pub struct ProviderAccount {
     pub kind: ProviderKind,
     pub endpoint: String,
     pub catalog: Catalog,
+    pub settings: ProviderSettings,
+    /// Credentials are write-only: the API only says whether some are stored.
+    pub has_credentials: bool,
     pub created_at: DateTime<Utc>,
+}
+
+/// How Provisio talks to a provider account and builds servers there (nothing secret).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProviderSettings {
+    /// Catalog image name → provider image: a Hetzner image name, a Proxmox template VM id
+    /// (`9000`, cloned) or an LXC template volume (`local:vztmpl/…`); absent = used as is.
+    #[serde(default)]
+    pub images: BTreeMap<String, String>,
+    /// Proxmox: storage for new disks and containers (default `local-lvm`).
+    pub storage: Option<String>,
+    /// Proxmox: network bridge (default `vmbr0`).
+    pub bridge: Option<String>,
+    /// Proxmox: SHA-256 fingerprint of the API's TLS certificate, for self-signed clusters.
+    pub tls_fingerprint: Option<String>,
+    /// Proxmox: PEM CA certificate that signed the API's TLS certificate.
+    pub ca_pem: Option<String>,
+    /// User the servers accept SSH logins for (default `root`).
+    pub ssh_user: Option<String>,
+    /// SSH port of new servers (default 22).
+    pub ssh_port: Option<u16>,
+    /// Wait until a new server answers on SSH and pin its host key (default true).
+    pub wait_for_ssh: Option<bool>,
+    /// Give up on a new server after this many seconds (default 600).
+    pub ready_timeout_secs: Option<u32>,
+    /// Terraform accounts: a module directory of your own instead of the built-in one; it takes
+    /// `name` (and the usual variables) and outputs `server_id` and `ipv4`.
+    pub terraform_module: Option<String>,
+}
+
+impl ProviderSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(fp) = &self.tls_fingerprint {
+            let hex: String = fp.chars().filter(|c| *c != ':').collect();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(
+                    "tls_fingerprint must be a SHA-256 fingerprint (64 hex digits, colons allowed)"
+                        .into(),
+                );
+            }
+        }
+        if let Some(pem) = &self.ca_pem {
+            if !pem.contains("-----BEGIN CERTIFICATE-----") {
+                return Err("ca_pem must be a PEM certificate".into());
+            }
+        }
+        for name in [&self.storage, &self.bridge].into_iter().flatten() {
+            if name.is_empty()
+                || name.len() > 64
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(
+                    "storage and bridge are names of letters, digits, `-`, `_` or `.`".into(),
+                );
+            }
+        }
+        if self
+            .ready_timeout_secs
+            .is_some_and(|t| !(10..=7200).contains(&t))
+        {
+            return Err("ready_timeout_secs must be 10–7200".into());
+        }
+        if let Some(module) = &self.terraform_module {
+            if module.is_empty() || module.len() > 500 || module.chars().any(|c| c.is_control()) {
+                return Err("terraform_module must be a directory path".into());
+            }
+        }
+        for (name, image) in &self.images {
+            if name.is_empty()
+                || image.is_empty()
+                || image.len() > 200
+                || image.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(format!(
+                    "image mapping `{name}` must name a provider image without spaces"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Secrets of a provider account. Sent on create or to replace them; never returned.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ProviderCredentials {
+    /// Hetzner: the project API token. Proxmox: `user@realm!tokenid=secret`.
+    pub api_token: Option<String>,
+    /// SSH hosts: the private key (OpenSSH format) Provisio logs in with.
+    pub private_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -205,6 +301,11 @@ pub struct CreateProviderAccount {
     #[serde(default)]
     pub endpoint: String,
     pub catalog: Catalog,
+    #[serde(default)]
+    pub settings: ProviderSettings,
+    /// Absent on update: the stored credentials stay.
+    #[serde(default)]
+    pub credentials: Option<ProviderCredentials>,
 }
 
 impl CreateProviderAccount {
@@ -212,8 +313,44 @@ impl CreateProviderAccount {
         let mut val = Validator::new();
         val.check("name", v::display_text(&self.name, 2, 64))
             .check("endpoint", endpoint(&self.endpoint))
-            .check("catalog", self.catalog.validate());
+            .check("catalog", self.catalog.validate())
+            .check("settings", self.settings.validate())
+            .check("credentials", self.credentials_shape());
         val.finish()
+    }
+
+    fn credentials_shape(&self) -> Result<(), String> {
+        let Some(c) = &self.credentials else {
+            return Ok(());
+        };
+        let token = c.api_token.as_deref().unwrap_or("");
+        if token.len() > 500
+            || token
+                .chars()
+                .any(|ch| ch.is_whitespace() || ch.is_control())
+        {
+            return Err("api_token must be a single line without spaces".into());
+        }
+        match self.kind {
+            ProviderKind::Proxmox | ProviderKind::TerraformProxmox if !token.is_empty() => {
+                let ok = token.split_once('!').is_some_and(|(user, rest)| {
+                    user.contains('@')
+                        && rest
+                            .split_once('=')
+                            .is_some_and(|(id, secret)| !id.is_empty() && !secret.is_empty())
+                });
+                if !ok {
+                    return Err("a Proxmox API token looks like user@realm!tokenid=secret".into());
+                }
+            }
+            _ => {}
+        }
+        if let Some(key) = &c.private_key {
+            if key.len() > 16_000 || !key.contains("PRIVATE KEY-----") {
+                return Err("private_key must be a PEM/OpenSSH private key".into());
+            }
+        }
+        Ok(())
     }
 }
 
@@ -407,6 +544,10 @@ pub struct ServerRequestDetail {
     pub approval_steps: Vec<ApprovalStepView>,
     pub current_step: u32,
     pub job: Option<JobSummary>,
+    /// The provisioning attempts, newest first.
+    pub executions: Vec<crate::servers::Execution>,
+    /// The inventory row of the server this request produced.
+    pub server_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

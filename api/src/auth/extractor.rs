@@ -103,8 +103,28 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// Browsers' EventSource cannot send headers: live streams (and only they) take the access
+/// token from `?access_token=`. The request log records paths without query strings.
+fn stream_token(req: &HttpRequest) -> Option<String> {
+    if !req.path().ends_with("/events") {
+        return None;
+    }
+    req.query_string()
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .find(|(k, _)| *k == "access_token")
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+}
+
 async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<AuthUser> {
-    let token = bearer(&req).ok_or(ApiError::Unauthenticated("a bearer token is required"))?;
+    let token = bearer(&req)
+        .or_else(|| stream_token(&req))
+        .ok_or(ApiError::Unauthenticated("a bearer token is required"))?;
     let context = RequestContext::of(&req, &state);
     let (user, api_token_id) = if token.starts_with(secrets::API_TOKEN_PREFIX) {
         let now = chrono::Utc::now();

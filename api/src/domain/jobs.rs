@@ -1,5 +1,5 @@
-//! Job rows, enqueued in the same transaction as the change that causes them. The workers that
-//! run them arrive with the provisioning pipeline; until then jobs stay visibly queued.
+//! Job rows, enqueued in the same transaction as the change that causes them; `crate::jobs`
+//! claims and runs them.
 
 use crate::entities::jobs;
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -27,6 +27,10 @@ pub async fn enqueue<C: ConnectionTrait>(
         run_at: Set(now),
         locked_until: Set(None),
         last_error: Set(None),
+        locked_by: Set(None),
+        progress: Set(None),
+        cancel_requested: Set(false),
+        execution_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -41,10 +45,16 @@ pub async fn enqueue<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Puts a finished or failed job back in the queue (a retry reuses the same row).
+/// Puts a finished or failed job back in the queue (a retry reuses the same row and its
+/// checkpoints, with a fresh attempt count and a new execution log).
 pub async fn requeue<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> Result<u64, DbErr> {
     Ok(jobs::Entity::update_many()
         .col_expr(jobs::Column::Status, Expr::value(QUEUED))
+        .col_expr(jobs::Column::Attempts, Expr::value(0))
+        .col_expr(jobs::Column::CancelRequested, Expr::value(false))
+        .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(jobs::Column::ExecutionId, Expr::value(Option::<Uuid>::None))
+        .col_expr(jobs::Column::LastError, Expr::value(Option::<String>::None))
         .col_expr(jobs::Column::RunAt, Expr::value(chrono::Utc::now()))
         .col_expr(
             jobs::Column::LockedUntil,
@@ -75,4 +85,9 @@ pub async fn summary<C: ConnectionTrait>(
 
 pub fn provision_key(request_id: Uuid) -> String {
     format!("provision:{request_id}")
+}
+
+/// Power and delete jobs are keyed by their execution: each press is its own job.
+pub fn server_op_key(execution_id: Uuid) -> String {
+    format!("server-op:{execution_id}")
 }

@@ -2,11 +2,13 @@
 //! notifications, jobs, seeding and the audit trail.
 
 pub mod audit;
+pub mod executions;
 pub mod jobs;
 pub mod notify;
 pub mod providers;
 pub mod requests;
 pub mod seed;
+pub mod servers;
 pub mod sessions;
 pub mod teams;
 pub mod users;

@@ -1,5 +1,13 @@
 use crate::entities::provider_accounts as rows;
-use shared::requests::{Catalog, ProviderAccount, ProviderKind};
+use crate::error::{ApiError, ApiResult};
+use crate::keys::Keys;
+use crate::providers::{build, AccountConfig, ComputeProvider, ProviderError};
+use crate::state::AppState;
+use sea_orm::EntityTrait;
+use shared::requests::{
+    Catalog, ProviderAccount, ProviderCredentials, ProviderKind, ProviderSettings,
+};
+use uuid::Uuid;
 
 pub fn catalog_of(row: &rows::Model) -> Catalog {
     serde_json::from_value(row.catalog.clone()).unwrap_or(Catalog {
@@ -16,6 +24,8 @@ pub fn to_dto(row: rows::Model) -> ProviderAccount {
     ProviderAccount {
         id: row.id,
         catalog: catalog_of(&row),
+        settings: settings_of(&row),
+        has_credentials: row.credentials.is_some(),
         kind: ProviderKind::parse(&row.kind).unwrap_or(ProviderKind::Ssh),
         name: row.name,
         endpoint: row.endpoint,
@@ -69,4 +79,81 @@ pub fn demo_proxmox_catalog() -> Catalog {
             disk_gb_cents: 5,
         }),
     }
+}
+
+pub fn settings_of(row: &rows::Model) -> ProviderSettings {
+    row.settings
+        .clone()
+        .and_then(|s| serde_json::from_value(s).ok())
+        .unwrap_or_default()
+}
+
+/// Decrypts the account's credentials with the master key.
+pub fn credentials_of(keys: &Keys, row: &rows::Model) -> Result<ProviderCredentials, String> {
+    match &row.credentials {
+        None => Ok(ProviderCredentials::default()),
+        Some(sealed) => {
+            let plain = crate::crypto::open(&keys.master_key, sealed)
+                .map_err(|e| format!("the account's credentials cannot be opened: {e}"))?;
+            serde_json::from_str(&plain).map_err(|e| format!("stored credentials: {e}"))
+        }
+    }
+}
+
+pub fn seal_credentials(keys: &Keys, credentials: &ProviderCredentials) -> anyhow::Result<String> {
+    crate::crypto::seal(&keys.master_key, &serde_json::to_string(credentials)?)
+}
+
+/// Everything an adapter needs, credentials opened.
+pub async fn open_account(state: &AppState, id: Uuid) -> Result<AccountConfig, String> {
+    let row = rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await
+        .map_err(|e| format!("database: {e}"))?
+        .ok_or_else(|| "the provider account no longer exists".to_owned())?;
+    Ok(AccountConfig {
+        kind: ProviderKind::parse(&row.kind).ok_or("unknown provider kind")?,
+        endpoint: row.endpoint.clone(),
+        settings: settings_of(&row),
+        credentials: credentials_of(&state.keys, &row)?,
+    })
+}
+
+pub async fn provider_for(state: &AppState, id: Uuid) -> ApiResult<Box<dyn ComputeProvider>> {
+    let account = open_account(state, id)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    build(account, &state.config.providers).map_err(provider_problem)
+}
+
+pub fn provider_problem(e: ProviderError) -> ApiError {
+    match e {
+        ProviderError::Config(m) => {
+            ApiError::Conflict(format!("misconfigured provider account: {m}"))
+        }
+        other => ApiError::BadGateway(other.to_string()),
+    }
+}
+
+/// The secrets a job's log lines must never show: the credentials of every account it may use.
+pub async fn secrets_for_job(state: &AppState, _job: &crate::entities::jobs::Model) -> Vec<String> {
+    let Ok(accounts) = rows::Entity::find().all(&state.db).await else {
+        return vec![];
+    };
+    let mut secrets = Vec::new();
+    for row in &accounts {
+        if let Ok(c) = credentials_of(&state.keys, row) {
+            if let Some(token) = c.api_token {
+                // A Proxmox token's secret half may appear alone.
+                if let Some((_, secret)) = token.split_once('=') {
+                    secrets.push(secret.to_owned());
+                }
+                secrets.push(token);
+            }
+            if let Some(key) = c.private_key {
+                secrets.extend(key.lines().filter(|l| l.len() > 20).map(str::to_owned));
+            }
+        }
+    }
+    secrets
 }

@@ -306,6 +306,12 @@ pub async fn detail<C: ConnectionTrait>(
         })
         .collect();
     let job = jobs::summary(db, &jobs::provision_key(row.id)).await?;
+    let executions = crate::domain::executions::of_target(db, "server_request", row.id).await?;
+    let server_id = crate::entities::servers::Entity::find()
+        .filter(crate::entities::servers::Column::RequestId.eq(row.id))
+        .one(db)
+        .await?
+        .map(|s| s.id);
     let request = to_dtos(db, auth, vec![row]).await?.remove(0);
     Ok(ServerRequestDetail {
         request,
@@ -313,10 +319,12 @@ pub async fn detail<C: ConnectionTrait>(
         approval_steps,
         current_step,
         job,
+        executions,
+        server_id,
     })
 }
 
-async fn event<C: ConnectionTrait>(
+pub(crate) async fn event<C: ConnectionTrait>(
     db: &C,
     request_id: Uuid,
     actor: Option<Uuid>,
@@ -342,7 +350,7 @@ async fn event<C: ConnectionTrait>(
 
 /// Applies `action` with one conditional UPDATE on the status it was read in: of two concurrent
 /// callers exactly one changes the row; the other gets a 409.
-async fn apply<C: ConnectionTrait>(
+pub(crate) async fn apply<C: ConnectionTrait>(
     db: &C,
     row: &rows::Model,
     action: RequestAction,
@@ -392,7 +400,7 @@ fn past_tense(action: RequestAction) -> &'static str {
     }
 }
 
-fn link(id: Uuid) -> Option<String> {
+pub(crate) fn link(id: Uuid) -> Option<String> {
     Some(format!("/requests/{id}"))
 }
 

@@ -200,6 +200,8 @@ pub async fn seed_demo_providers(db: &DatabaseConnection) -> Result<(), DbErr> {
             kind: Set(kind.into()),
             endpoint: Set(endpoint.into()),
             catalog: Set(serde_json::to_value(catalog).unwrap_or_default()),
+            settings: Set(None),
+            credentials: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         },

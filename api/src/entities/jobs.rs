@@ -14,6 +14,13 @@ pub struct Model {
     pub run_at: DateTimeUtc,
     pub locked_until: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// Worker holding the lease while `running`.
+    pub locked_by: Option<String>,
+    /// Checkpoints of idempotent steps (e.g. the VM id chosen before cloning).
+    pub progress: Option<Json>,
+    pub cancel_requested: bool,
+    /// The execution (log) of the current attempt.
+    pub execution_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -3,6 +3,8 @@
 pub mod api_tokens;
 pub mod approval_policies;
 pub mod audit_events;
+pub mod execution_logs;
+pub mod executions;
 pub mod jobs;
 pub mod notification_deliveries;
 pub mod notifications;
@@ -12,6 +14,7 @@ pub mod request_approvals;
 pub mod request_events;
 pub mod resource_types;
 pub mod server_requests;
+pub mod servers;
 pub mod team_memberships;
 pub mod teams;
 pub mod users;

@@ -9,6 +9,9 @@ pub struct Model {
     pub kind: String,
     pub endpoint: String,
     pub catalog: Json,
+    pub settings: Option<Json>,
+    /// Sealed with the master key (`crypto::seal`); never leaves the server.
+    pub credentials: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

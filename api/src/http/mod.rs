@@ -3,13 +3,17 @@
 
 pub mod audit;
 pub mod auth;
+pub mod events;
+pub mod executions;
 pub mod health;
 pub mod notifications;
 pub mod overview;
 pub mod policies;
+pub mod provider_sync;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod servers;
 pub mod stats;
 pub mod teams;
 pub mod tokens;
@@ -49,6 +53,24 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(providers::create)
         .service(providers::update)
         .service(providers::remove)
+        .service(providers::test_connection)
+        .service(providers::resources)
+        .service(providers::sync)
+        .service(provider_sync::proxmox_resources)
+        .service(provider_sync::proxmox_sync)
+        .service(provider_sync::hetzner_resources)
+        .service(provider_sync::hetzner_sync)
+        .service(servers::list)
+        .service(servers::register)
+        .service(servers::get)
+        .service(servers::power)
+        .service(servers::remove)
+        .service(servers::labels)
+        .service(events::server_events)
+        .service(events::request_events)
+        .service(events::execution_events)
+        .service(executions::get)
+        .service(executions::cancel)
         .service(requests::list)
         .service(requests::create)
         .service(requests::get)

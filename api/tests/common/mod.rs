@@ -37,6 +37,10 @@ pub struct Session {
 pub struct Options {
     pub login_limits: LoginLimits,
     pub smtp_url: Option<String>,
+    /// Job workers started inside the test app (0: jobs stay queued).
+    pub workers: usize,
+    pub jobs: api::config::JobSettings,
+    pub providers: api::providers::Tuning,
 }
 
 impl Default for Options {
@@ -49,6 +53,22 @@ impl Default for Options {
                 ip_window: Duration::from_secs(60),
             },
             smtp_url: None,
+            workers: 0,
+            jobs: api::config::JobSettings {
+                workers: 0,
+                poll: Duration::from_millis(50),
+                lease: Duration::from_secs(5),
+                max_attempts: 3,
+                retry_base: Duration::from_millis(200),
+            },
+            providers: api::providers::Tuning {
+                request_timeout: Duration::from_secs(15),
+                max_retries: 3,
+                retry_base: Duration::from_millis(50),
+                poll_interval: Duration::from_millis(100),
+                task_timeout: Duration::from_secs(60),
+                ..Default::default()
+            },
         }
     }
 }
@@ -112,6 +132,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         public_url: "http://provisio.test".into(),
         delivery_interval: Duration::from_secs(3600),
         delivery_retry_base: Duration::ZERO,
+        jobs: options.jobs.clone(),
+        providers: api::providers::Tuning {
+            terraform_root: scratch.join("terraform"),
+            ..options.providers.clone()
+        },
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)
@@ -122,6 +147,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let state = app.state.clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
+    if options.workers > 0 {
+        std::mem::forget(api::jobs::spawn_workers(&state, options.workers));
+    }
 
     let context = api::auth::RequestContext {
         ip: std::net::IpAddr::from([127, 0, 0, 1]),

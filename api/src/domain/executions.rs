@@ -1,0 +1,194 @@
+//! Executions: one run of background work with a persisted, redacted, streamable log.
+
+use crate::entities::{execution_logs, executions as rows};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+use shared::servers::{Execution, ExecutionStatus, LogLine};
+use uuid::Uuid;
+
+pub struct NewExecution<'a> {
+    pub kind: &'a str,
+    pub target_type: &'a str,
+    pub target_id: Uuid,
+    pub team_id: Uuid,
+    pub created_by: Option<Uuid>,
+}
+
+pub async fn create<C: ConnectionTrait>(db: &C, new: NewExecution<'_>) -> Result<Uuid, DbErr> {
+    let id = Uuid::new_v4();
+    rows::ActiveModel {
+        id: Set(id),
+        kind: Set(new.kind.to_owned()),
+        status: Set(ExecutionStatus::Queued.as_str().into()),
+        target_type: Set(new.target_type.to_owned()),
+        target_id: Set(new.target_id),
+        team_id: Set(new.team_id),
+        step: Set(None),
+        error: Set(None),
+        created_by: Set(new.created_by),
+        created_at: Set(chrono::Utc::now()),
+        started_at: Set(None),
+        finished_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(id)
+}
+
+/// Moves an execution to `to` unless it already finished (a finished log never reopens).
+pub async fn set_status<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    to: ExecutionStatus,
+    error: Option<&str>,
+) -> Result<(), DbErr> {
+    let now = chrono::Utc::now();
+    let mut update = rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value(to.as_str()))
+        .filter(rows::Column::Id.eq(id))
+        .filter(rows::Column::Status.is_in([
+            ExecutionStatus::Queued.as_str(),
+            ExecutionStatus::Running.as_str(),
+        ]));
+    if to == ExecutionStatus::Running {
+        update = update.col_expr(rows::Column::StartedAt, Expr::value(now));
+    }
+    if to.is_finished() {
+        update = update
+            .col_expr(rows::Column::FinishedAt, Expr::value(now))
+            .col_expr(
+                rows::Column::Error,
+                Expr::value(error.map(|e| e.chars().take(4000).collect::<String>())),
+            );
+    }
+    update.exec(db).await?;
+    Ok(())
+}
+
+pub fn to_dto(row: rows::Model) -> Execution {
+    Execution {
+        id: row.id,
+        status: ExecutionStatus::parse(&row.status).unwrap_or(ExecutionStatus::Failed),
+        kind: row.kind,
+        target_type: row.target_type,
+        target_id: row.target_id,
+        step: row.step,
+        error: row.error,
+        created_at: row.created_at,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+    }
+}
+
+pub fn line_dto(row: execution_logs::Model) -> LogLine {
+    LogLine {
+        id: row.id,
+        execution_id: row.execution_id,
+        at: row.at,
+        stream: row.stream,
+        text: row.text,
+    }
+}
+
+/// Executions about one target, newest first.
+pub async fn of_target<C: ConnectionTrait>(
+    db: &C,
+    target_type: &str,
+    target_id: Uuid,
+) -> Result<Vec<Execution>, DbErr> {
+    Ok(rows::Entity::find()
+        .filter(rows::Column::TargetType.eq(target_type))
+        .filter(rows::Column::TargetId.eq(target_id))
+        .order_by_desc(rows::Column::CreatedAt)
+        .limit(50)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(to_dto)
+        .collect())
+}
+
+/// Log lines of `executions` with an id above `after`, oldest first.
+pub async fn lines_after<C: ConnectionTrait>(
+    db: &C,
+    executions: &[Uuid],
+    after: i64,
+    limit: u64,
+) -> Result<Vec<LogLine>, DbErr> {
+    if executions.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(execution_logs::Entity::find()
+        .filter(execution_logs::Column::ExecutionId.is_in(executions.iter().copied()))
+        .filter(execution_logs::Column::Id.gt(after))
+        .order_by_asc(execution_logs::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(line_dto)
+        .collect())
+}
+
+/// Where a running job writes its log. Secrets are replaced before anything is stored.
+#[derive(Clone)]
+pub struct LogSink {
+    db: DatabaseConnection,
+    pub execution_id: Uuid,
+    secrets: Vec<String>,
+}
+
+impl LogSink {
+    pub fn new(db: DatabaseConnection, execution_id: Uuid, secrets: Vec<String>) -> Self {
+        LogSink {
+            db,
+            execution_id,
+            secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            out = out.replace(secret.as_str(), "[redacted]");
+        }
+        out
+    }
+
+    pub async fn line(&self, stream: &str, text: &str) {
+        let text = self.redact(text);
+        let stored = execution_logs::ActiveModel {
+            id: Default::default(),
+            execution_id: Set(self.execution_id),
+            at: Set(chrono::Utc::now()),
+            stream: Set(stream.to_owned()),
+            text: Set(text.chars().take(8000).collect()),
+        }
+        .insert(&self.db)
+        .await;
+        if let Err(e) = stored {
+            tracing::warn!(execution = %self.execution_id, error = %e, "log line not stored");
+        }
+    }
+
+    pub async fn info(&self, text: &str) {
+        self.line("info", text).await
+    }
+
+    pub async fn error(&self, text: &str) {
+        self.line("error", text).await
+    }
+
+    /// Names the step under way on the execution and logs it.
+    pub async fn step(&self, text: &str) {
+        let _ = rows::Entity::update_many()
+            .col_expr(rows::Column::Step, Expr::value(text.to_owned()))
+            .filter(rows::Column::Id.eq(self.execution_id))
+            .exec(&self.db)
+            .await;
+        self.line("step", text).await
+    }
+}

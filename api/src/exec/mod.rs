@@ -1,0 +1,4 @@
+//! Wrappers around external programs; every one runs from an argv vector, never a shell string.
+
+pub mod ssh;
+pub mod terraform;

@@ -1,0 +1,303 @@
+//! Live progress as Server-Sent Events: persisted log lines replayed after `Last-Event-ID`
+//! (header, or `last_event_id` query for clients that reconnect by hand), then followed, with
+//! the watched object's status whenever it changes. Reads the database, so every process of a
+//! scaled-out deployment serves the same stream.
+
+use crate::auth::AuthUser;
+use crate::domain::{executions, requests, servers};
+use crate::entities::executions as execution_rows;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpRequest, HttpResponse};
+use sea_orm::EntityTrait;
+use shared::servers::ServerStatus;
+use shared::workflow::RequestStatus;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+const POLL: Duration = Duration::from_millis(400);
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+#[derive(Clone, Copy)]
+enum Watch {
+    Execution(Uuid),
+    Request(Uuid),
+    Server(Uuid),
+}
+
+struct Follow {
+    state: AppState,
+    auth: AuthUser,
+    watch: Watch,
+    last_id: i64,
+    last_snapshot: String,
+    pending: VecDeque<Bytes>,
+    ended: bool,
+    polled_once: bool,
+    last_sent: Instant,
+}
+
+fn frame(event: &str, id: Option<i64>, data: &str) -> Bytes {
+    let mut out = String::new();
+    if let Some(id) = id {
+        out.push_str(&format!("id: {id}\n"));
+    }
+    out.push_str(&format!("event: {event}\n"));
+    for line in data.lines() {
+        out.push_str(&format!("data: {line}\n"));
+    }
+    out.push('\n');
+    Bytes::from(out)
+}
+
+impl Follow {
+    /// One look at the database: queues new lines, a changed snapshot, and the end.
+    async fn poll(&mut self) -> Result<(), ApiError> {
+        let db = &self.state.db.clone();
+        let (execution_ids, event, snapshot, done) = match self.watch {
+            Watch::Execution(id) => {
+                let row = execution_rows::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .ok_or(ApiError::NotFound)?;
+                let dto = executions::to_dto(row);
+                let done = dto.status.is_finished();
+                (
+                    vec![id],
+                    "execution",
+                    serde_json::to_string(&dto).unwrap_or_default(),
+                    done,
+                )
+            }
+            Watch::Request(id) => {
+                let row = requests::visible(db, &self.auth, id).await?;
+                let status = requests::status_of(&row);
+                let runs = executions::of_target(db, "server_request", id).await?;
+                let running = runs.iter().any(|e| !e.status.is_finished());
+                let dto = requests::to_dtos(db, &self.auth, vec![row])
+                    .await?
+                    .remove(0);
+                let done = !running
+                    && matches!(
+                        status,
+                        RequestStatus::Deployed
+                            | RequestStatus::Failed
+                            | RequestStatus::Rejected
+                            | RequestStatus::Cancelled
+                    );
+                let snapshot = serde_json::to_string(&dto).unwrap_or_default()
+                    + &serde_json::to_string(&runs).unwrap_or_default();
+                self.queue_snapshot(
+                    "request",
+                    &serde_json::to_string(&dto).unwrap_or_default(),
+                    &snapshot,
+                );
+                (runs.iter().map(|e| e.id).collect(), "", String::new(), done)
+            }
+            Watch::Server(id) => {
+                let row = servers::visible(db, &self.auth, id).await?;
+                let done = servers::status_of(&row) == ServerStatus::Deleted;
+                let runs = executions::of_target(db, "server", id).await?;
+                let dto = servers::to_dtos(db, vec![row]).await?.remove(0);
+                let snapshot = serde_json::to_string(&dto).unwrap_or_default()
+                    + &serde_json::to_string(&runs).unwrap_or_default();
+                self.queue_snapshot(
+                    "server",
+                    &serde_json::to_string(&dto).unwrap_or_default(),
+                    &snapshot,
+                );
+                (
+                    runs.iter().map(|e| e.id).collect(),
+                    "",
+                    String::new(),
+                    done && runs.iter().all(|e| e.status.is_finished()),
+                )
+            }
+        };
+        if !event.is_empty() {
+            self.queue_snapshot(event, &snapshot, &snapshot);
+        }
+        loop {
+            let lines = executions::lines_after(db, &execution_ids, self.last_id, 500).await?;
+            let full = lines.len() == 500;
+            for line in lines {
+                self.last_id = line.id;
+                self.pending.push_back(frame(
+                    "log",
+                    Some(line.id),
+                    &serde_json::to_string(&line).unwrap_or_default(),
+                ));
+            }
+            if !full {
+                break;
+            }
+        }
+        if done {
+            self.pending.push_back(frame("end", None, "{}"));
+            self.ended = true;
+        }
+        Ok(())
+    }
+
+    fn queue_snapshot(&mut self, event: &str, data: &str, fingerprint: &str) {
+        if fingerprint != self.last_snapshot {
+            self.last_snapshot = fingerprint.to_owned();
+            self.pending.push_back(frame(event, None, data));
+        }
+    }
+
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(b) = self.pending.pop_front() {
+                self.last_sent = Instant::now();
+                return Some(b);
+            }
+            if self.ended {
+                return None;
+            }
+            if self.polled_once {
+                tokio::time::sleep(POLL).await;
+            }
+            self.polled_once = true;
+            if let Err(e) = self.poll().await {
+                let msg = match e {
+                    ApiError::NotFound => "gone".to_owned(),
+                    other => {
+                        tracing::warn!(error = %other, "live stream poll failed");
+                        "temporarily unavailable".to_owned()
+                    }
+                };
+                self.pending.push_back(frame(
+                    "error",
+                    None,
+                    &serde_json::json!({"detail": msg}).to_string(),
+                ));
+                self.ended = true;
+                continue;
+            }
+            if self.pending.is_empty() && self.last_sent.elapsed() > KEEPALIVE {
+                self.last_sent = Instant::now();
+                return Some(Bytes::from_static(b": keep-alive\n\n"));
+            }
+        }
+    }
+}
+
+fn last_event_id(req: &HttpRequest) -> i64 {
+    req.headers()
+        .get("Last-Event-ID")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .or_else(|| {
+            req.query_string()
+                .split('&')
+                .filter_map(|p| p.split_once('='))
+                .find(|(k, _)| *k == "last_event_id")
+                .and_then(|(_, v)| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn stream(state: &AppState, auth: AuthUser, watch: Watch, req: &HttpRequest) -> HttpResponse {
+    let follow = Follow {
+        state: state.clone(),
+        auth,
+        watch,
+        last_id: last_event_id(req),
+        last_snapshot: String::new(),
+        pending: VecDeque::new(),
+        ended: false,
+        polled_once: false,
+        last_sent: Instant::now(),
+    };
+    let body = futures_util::stream::unfold(follow, |mut f| async move {
+        f.next().await.map(|b| (Ok::<_, actix_web::Error>(b), f))
+    });
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .insert_header(("X-Accel-Buffering", "no"))
+        .streaming(body)
+}
+
+/// An execution the caller may read: through the request or server it belongs to.
+pub async fn visible_execution(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<execution_rows::Model> {
+    let row = execution_rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    match row.target_type.as_str() {
+        "server_request" => {
+            requests::visible(&state.db, auth, row.target_id).await?;
+        }
+        "server" => {
+            servers::visible(&state.db, auth, row.target_id).await?;
+        }
+        _ if auth.can(shared::Permission::AllTeams) => {}
+        _ => return Err(ApiError::NotFound),
+    }
+    Ok(row)
+}
+
+/// Live log and status of one execution (SSE; `?access_token=` accepted).
+#[utoipa::path(
+    tag = "executions",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "text/event-stream of `log`, `execution` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/executions/{id}/events")]
+pub async fn execution_events(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    visible_execution(&state, &auth, id).await?;
+    Ok(stream(&state, auth, Watch::Execution(id), &req))
+}
+
+/// Live status and provisioning log of a request (SSE; `?access_token=` accepted).
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "text/event-stream of `request`, `log` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/requests/{id}/events")]
+pub async fn request_events(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    requests::visible(&state.db, &auth, id).await?;
+    Ok(stream(&state, auth, Watch::Request(id), &req))
+}
+
+/// Live status and operation logs of a server (SSE; `?access_token=` accepted).
+#[utoipa::path(
+    tag = "servers",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "text/event-stream of `server`, `log` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/servers/{id}/events")]
+pub async fn server_events(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    servers::visible(&state.db, &auth, id).await?;
+    Ok(stream(&state, auth, Watch::Server(id), &req))
+}

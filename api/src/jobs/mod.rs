@@ -1,0 +1,422 @@
+//! The durable job queue and its workers. A worker claims one row at a time (`FOR UPDATE SKIP
+//! LOCKED` on PostgreSQL; SQLite has a single writer), holds a lease it renews by heartbeat,
+//! retries transient failures with exponential back-off, and reclaims rows whose lease lapsed
+//! because their worker died. Job kinds: `provision`, `server_op`.
+
+pub mod provision;
+pub mod server_ops;
+
+use crate::domain::executions::{self, LogSink};
+use crate::entities::jobs;
+use crate::state::AppState;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Statement,
+};
+use shared::servers::ExecutionStatus;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub const RUNNING: &str = "running";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+/// Why a job stopped short.
+#[derive(Debug)]
+pub struct JobError {
+    pub message: String,
+    /// Worth retrying later (provider unavailable, rate limited); otherwise final.
+    pub transient: bool,
+}
+
+impl JobError {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            transient: false,
+        }
+    }
+    pub fn transient(message: impl Into<String>) -> Self {
+        JobError {
+            message: message.into(),
+            transient: true,
+        }
+    }
+}
+
+impl From<DbErr> for JobError {
+    fn from(e: DbErr) -> Self {
+        JobError::transient(format!("database: {e}"))
+    }
+}
+
+/// Claims the oldest due job, or one whose worker stopped renewing its lease.
+pub async fn claim<C: ConnectionTrait>(
+    db: &C,
+    worker: &str,
+    lease: Duration,
+) -> Result<Option<jobs::Model>, DbErr> {
+    let now = chrono::Utc::now();
+    let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let backend = db.get_database_backend();
+    let sql = match backend {
+        DatabaseBackend::Postgres => {
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
+             locked_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs \
+               WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
+               ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
+             RETURNING *"
+        }
+        _ => {
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
+             locked_until = $2, updated_at = $3 \
+             WHERE id = (SELECT id FROM jobs \
+               WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
+               ORDER BY run_at LIMIT 1) \
+             RETURNING *"
+        }
+    };
+    jobs::Entity::find()
+        .from_raw_sql(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [worker.into(), until.into(), now.into()],
+        ))
+        .one(db)
+        .await
+}
+
+/// Renews the lease; false when another worker took the job over or it was cancelled.
+pub async fn heartbeat<C: ConnectionTrait>(
+    db: &C,
+    job_id: Uuid,
+    worker: &str,
+    lease: Duration,
+) -> Result<bool, DbErr> {
+    let until = chrono::Utc::now()
+        + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
+    let renewed = jobs::Entity::update_many()
+        .col_expr(jobs::Column::LockedUntil, Expr::value(until))
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::LockedBy.eq(worker))
+        .filter(jobs::Column::Status.eq(RUNNING))
+        .filter(jobs::Column::CancelRequested.eq(false))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(renewed == 1)
+}
+
+/// Ends the claim: `succeeded`, `failed`, `cancelled`, or back to `queued` at `retry_at`.
+async fn release<C: ConnectionTrait>(
+    db: &C,
+    job_id: Uuid,
+    worker: &str,
+    status: &str,
+    error: Option<&str>,
+    retry_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<bool, DbErr> {
+    let now = chrono::Utc::now();
+    let mut update = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(status))
+        .col_expr(jobs::Column::LockedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            jobs::Column::LockedUntil,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(
+            jobs::Column::LastError,
+            Expr::value(error.map(|e| e.chars().take(4000).collect::<String>())),
+        )
+        .col_expr(jobs::Column::UpdatedAt, Expr::value(now));
+    if let Some(at) = retry_at {
+        update = update.col_expr(jobs::Column::RunAt, Expr::value(at));
+    }
+    Ok(update
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::LockedBy.eq(worker))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Stores a checkpoint of an idempotent step on the job row.
+pub async fn save_progress<C: ConnectionTrait>(
+    db: &C,
+    job_id: Uuid,
+    key: &str,
+    value: &str,
+) -> Result<(), DbErr> {
+    let row = jobs::Entity::find_by_id(job_id).one(db).await?;
+    let mut progress = row
+        .and_then(|r| r.progress)
+        .and_then(|p| p.as_object().cloned())
+        .unwrap_or_default();
+    progress.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::Progress,
+            Expr::value(serde_json::Value::Object(progress)),
+        )
+        .filter(jobs::Column::Id.eq(job_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Asks for a job to stop: a queued one is cancelled at once, a running one at its next heartbeat.
+pub async fn request_cancel<C: ConnectionTrait>(db: &C, job_id: Uuid) -> Result<bool, DbErr> {
+    let queued = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(CANCELLED))
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::Status.eq("queued"))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if queued == 1 {
+        return Ok(true);
+    }
+    Ok(jobs::Entity::update_many()
+        .col_expr(jobs::Column::CancelRequested, Expr::value(true))
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::Status.eq(RUNNING))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// What a job handler receives.
+pub struct JobContext {
+    pub state: AppState,
+    pub job: jobs::Model,
+    pub log: LogSink,
+}
+
+impl JobContext {
+    pub fn progress(&self, key: &str) -> Option<String> {
+        self.job
+            .progress
+            .as_ref()
+            .and_then(|p| p.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+}
+
+/// The execution a job writes to: the job's current one while it runs, else a new one.
+async fn execution_for(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobError> {
+    if let Some(id) = job.execution_id {
+        let open = crate::entities::executions::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .is_some_and(|e| {
+                !ExecutionStatus::parse(&e.status).is_some_and(ExecutionStatus::is_finished)
+            });
+        if open {
+            return Ok(id);
+        }
+    }
+    let id = match job.kind.as_str() {
+        "provision" => provision::new_execution(state, job).await?,
+        other => {
+            return Err(JobError::permanent(format!(
+                "job kind `{other}` has no execution"
+            )))
+        }
+    };
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::ExecutionId, Expr::value(id))
+        .filter(jobs::Column::Id.eq(job.id))
+        .exec(&state.db)
+        .await?;
+    Ok(id)
+}
+
+async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
+    match ctx.job.kind.as_str() {
+        "provision" => provision::run(ctx).await,
+        "server_op" => server_ops::run(ctx).await,
+        other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
+    }
+}
+
+/// Called once a job is final (failed for good or cancelled): lets the handler record the outcome.
+async fn on_final_failure(ctx: &JobContext, message: &str) {
+    let result = match ctx.job.kind.as_str() {
+        "provision" => provision::on_failure(ctx, message).await,
+        "server_op" => server_ops::on_failure(ctx, message).await,
+        _ => Ok(()),
+    };
+    if let Err(e) = result {
+        tracing::error!(job = %ctx.job.id, error = %e.message, "recording a failed job");
+    }
+}
+
+/// Runs one claimed job to its end, renewing the lease meanwhile.
+pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
+    let settings = state.config.jobs.clone();
+    let execution_id = match execution_for(state, &job).await {
+        Ok(id) => id,
+        Err(e) => {
+            let _ = release(&state.db, job.id, worker, FAILED, Some(&e.message), None).await;
+            return;
+        }
+    };
+    let log = LogSink::new(
+        state.db.clone(),
+        execution_id,
+        state_secrets(state, &job).await,
+    );
+    if job.attempts > 1 {
+        log.info(&format!("attempt {} (worker {worker})", job.attempts))
+            .await;
+    }
+    let _ = executions::set_status(&state.db, execution_id, ExecutionStatus::Running, None).await;
+    let ctx = JobContext {
+        state: state.clone(),
+        job: job.clone(),
+        log,
+    };
+
+    let beat = async {
+        let every = settings.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            match heartbeat(&state.db, job.id, worker, settings.lease).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(job = %job.id, error = %e, "heartbeat failed"),
+            }
+        }
+    };
+    let outcome = tokio::select! {
+        r = dispatch(&ctx) => Some(r),
+        _ = beat => None,
+    };
+    match outcome {
+        Some(Ok(())) => {
+            let _ = release(&state.db, job.id, worker, SUCCEEDED, None, None).await;
+            let _ =
+                executions::set_status(&state.db, execution_id, ExecutionStatus::Succeeded, None)
+                    .await;
+        }
+        Some(Err(e)) if e.transient && job.attempts < settings.max_attempts => {
+            let delay = settings.retry_base * 2u32.saturating_pow((job.attempts - 1).max(0) as u32);
+            let delay = delay.min(Duration::from_secs(3600));
+            ctx.log
+                .error(&format!(
+                    "{} — retrying in {}s (attempt {} of {})",
+                    e.message,
+                    delay.as_secs(),
+                    job.attempts,
+                    settings.max_attempts
+                ))
+                .await;
+            let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            let _ = release(
+                &state.db,
+                job.id,
+                worker,
+                "queued",
+                Some(&e.message),
+                Some(at),
+            )
+            .await;
+        }
+        Some(Err(e)) => {
+            ctx.log.error(&e.message).await;
+            on_final_failure(&ctx, &e.message).await;
+            let _ = release(&state.db, job.id, worker, FAILED, Some(&e.message), None).await;
+            let _ = executions::set_status(
+                &state.db,
+                execution_id,
+                ExecutionStatus::Failed,
+                Some(&e.message),
+            )
+            .await;
+        }
+        None => {
+            // Lease lost or cancellation requested: find out which.
+            let row = jobs::Entity::find_by_id(job.id)
+                .one(&state.db)
+                .await
+                .ok()
+                .flatten();
+            if row
+                .as_ref()
+                .is_some_and(|r| r.cancel_requested && r.locked_by.as_deref() == Some(worker))
+            {
+                ctx.log.error("cancelled").await;
+                on_final_failure(&ctx, "cancelled").await;
+                let _ = release(
+                    &state.db,
+                    job.id,
+                    worker,
+                    CANCELLED,
+                    Some("cancelled"),
+                    None,
+                )
+                .await;
+                let _ = executions::set_status(
+                    &state.db,
+                    execution_id,
+                    ExecutionStatus::Cancelled,
+                    Some("cancelled"),
+                )
+                .await;
+            } else {
+                tracing::warn!(job = %job.id, worker, "lease lost; another worker owns the job now");
+            }
+        }
+    }
+}
+
+/// Strings no log line may show: the credentials of the account the job touches.
+async fn state_secrets(state: &AppState, job: &jobs::Model) -> Vec<String> {
+    crate::domain::providers::secrets_for_job(state, job).await
+}
+
+/// One worker: claims and runs jobs until `shutdown` flips.
+pub async fn worker_loop(
+    state: AppState,
+    name: String,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    tracing::info!(worker = %name, "job worker started");
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match claim(&state.db, &name, state.config.jobs.lease).await {
+            Ok(Some(job)) => {
+                tracing::info!(worker = %name, job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
+                run_claimed(&state, &name, job).await;
+                continue;
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(worker = %name, error = %e, "claiming a job failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(state.config.jobs.poll) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+    tracing::info!(worker = %name, "job worker stopped");
+}
+
+/// Starts `count` workers named after this process; returns the sender that stops them.
+pub fn spawn_workers(state: &AppState, count: usize) -> tokio::sync::watch::Sender<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "local".into());
+    let pid = std::process::id();
+    let tag = &Uuid::new_v4().simple().to_string()[..6];
+    for n in 0..count {
+        let name = format!("{host}:{pid}:{tag}:{n}");
+        tokio::spawn(worker_loop(state.clone(), name, rx.clone()));
+    }
+    tx
+}

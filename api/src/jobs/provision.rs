@@ -1,0 +1,325 @@
+//! The provisioning pipeline: approved request → create the server at the provider (idempotent by
+//! the `provisio-request` label and a checkpointed VM id) → wait for the provider → wait for SSH
+//! and pin the host key → request `deployed`. A failure marks the request `failed` with the
+//! reason, removes a half-built server, and leaves retry to a person.
+
+use super::{JobContext, JobError};
+use crate::domain::executions::{self, NewExecution};
+use crate::domain::notify::{notify, NewNotification};
+use crate::domain::requests::{apply, event, link, status_of};
+use crate::domain::{providers as accounts, servers};
+use crate::entities::{jobs, server_requests};
+use crate::providers::{Checkpoint, CreateSpec, ProviderError};
+use crate::state::AppState;
+use async_trait::async_trait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use shared::servers::{ServerOrigin, ServerStatus, REQUEST_LABEL};
+use shared::workflow::{RequestAction, RequestStatus};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+fn request_id(job: &jobs::Model) -> Result<Uuid, JobError> {
+    job.payload
+        .get("request_id")
+        .and_then(|v| v.as_str())
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| JobError::permanent("the job names no request"))
+}
+
+pub async fn new_execution(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobError> {
+    let id = request_id(job)?;
+    let row = server_requests::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| JobError::permanent("the request no longer exists"))?;
+    Ok(executions::create(
+        &state.db,
+        NewExecution {
+            kind: "provision",
+            target_type: "server_request",
+            target_id: row.id,
+            team_id: row.team_id,
+            created_by: None,
+        },
+    )
+    .await?)
+}
+
+struct JobCheckpoint<'a> {
+    ctx: &'a JobContext,
+}
+
+#[async_trait]
+impl Checkpoint for JobCheckpoint<'_> {
+    async fn save(&self, key: &str, value: &str) {
+        if let Err(e) = super::save_progress(&self.ctx.state.db, self.ctx.job.id, key, value).await
+        {
+            tracing::warn!(job = %self.ctx.job.id, error = %e, "checkpoint not saved");
+        }
+    }
+}
+
+fn job_error(e: ProviderError) -> JobError {
+    if e.is_transient() {
+        JobError::transient(e.to_string())
+    } else {
+        JobError::permanent(e.to_string())
+    }
+}
+
+pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
+    let state = &ctx.state;
+    let log = &ctx.log;
+    let id = request_id(&ctx.job)?;
+    let row = server_requests::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| JobError::permanent("the request no longer exists"))?;
+    let row = match status_of(&row) {
+        RequestStatus::Approved => {
+            let txn = state.db.begin().await?;
+            apply(
+                &txn,
+                &row,
+                RequestAction::StartProvisioning,
+                None,
+                vec![],
+                "provisioning started",
+            )
+            .await
+            .map_err(|e| JobError::transient(e.to_string()))?;
+            txn.commit().await?;
+            server_requests::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .ok_or_else(|| JobError::permanent("request vanished"))?
+        }
+        RequestStatus::Provisioning => row,
+        other => {
+            log.info(&format!(
+                "the request is {}; nothing to provision",
+                other.as_str()
+            ))
+            .await;
+            return Ok(());
+        }
+    };
+
+    let account = accounts::open_account(state, row.provider_account_id)
+        .await
+        .map_err(JobError::permanent)?;
+    let settings = account.settings.clone();
+    let provider = crate::providers::build(account, &state.config.providers).map_err(job_error)?;
+
+    let mut labels = BTreeMap::new();
+    labels.insert(REQUEST_LABEL.to_owned(), row.id.to_string());
+    labels.insert("managed-by".to_owned(), "provisio".to_owned());
+    let spec = CreateSpec {
+        name: row.hostname.clone(),
+        location: row.location.clone(),
+        server_type: row.server_type.clone(),
+        cpu: row.cpu.max(0) as u32,
+        ram_mb: row.ram_mb.max(0) as u32,
+        disk_gb: row.disk_gb.max(0) as u32,
+        image: row.image.clone(),
+        ssh_public_keys: serde_json::from_value(row.ssh_public_keys.clone()).unwrap_or_default(),
+        labels: labels.clone(),
+        reserved_id: ctx.progress("vmid"),
+    };
+
+    log.step(&format!("creating {} at the provider", row.hostname))
+        .await;
+    let created = provider
+        .create(&spec, &JobCheckpoint { ctx }, log)
+        .await
+        .map_err(job_error)?;
+    let ssh_user = settings.ssh_user.clone().unwrap_or_else(|| "root".into());
+    let ssh_port = settings.ssh_port.unwrap_or(22);
+    let server_id = servers::upsert_for_request(
+        &state.db,
+        &row,
+        &created,
+        ServerOrigin::Provisioned,
+        &ssh_user,
+        ssh_port,
+    )
+    .await?;
+    log.info(&format!(
+        "server {} is {} at the provider",
+        created.provider_id,
+        created.status.as_str()
+    ))
+    .await;
+
+    let timeout = Duration::from_secs(settings.ready_timeout_secs.unwrap_or(600) as u64);
+    log.step("waiting for the server to run and report an address")
+        .await;
+    let ready = provider
+        .wait_ready(&created.provider_id, timeout, log)
+        .await
+        .map_err(job_error)?;
+    servers::record_remote(&state.db, server_id, &ready).await?;
+    let address = ready
+        .ipv4
+        .clone()
+        .or(ready.ipv6.clone())
+        .unwrap_or_default();
+    log.info(&format!("address {address}")).await;
+
+    if settings.wait_for_ssh.unwrap_or(true) {
+        log.step(&format!("waiting for SSH on {address}:{ssh_port}"))
+            .await;
+        let started = Instant::now();
+        let mut last_error = String::new();
+        let key = loop {
+            match crate::exec::ssh::probe(address.clone(), ssh_port, Duration::from_secs(10), None)
+                .await
+            {
+                Ok(key) => break key,
+                Err(e) => {
+                    if e != last_error {
+                        log.info(&format!("not reachable yet: {e}")).await;
+                        last_error = e;
+                    }
+                }
+            }
+            if started.elapsed() > timeout {
+                return Err(JobError::permanent(format!(
+                    "{address}:{ssh_port} never answered on SSH within {}s: {last_error}",
+                    timeout.as_secs()
+                )));
+            }
+            tokio::time::sleep(state.config.providers.poll_interval).await;
+        };
+        log.info(&format!(
+            "host key pinned: {} {}",
+            key.key_type, key.fingerprint
+        ))
+        .await;
+        servers::pin_host_key(&state.db, server_id, &key.fingerprint).await?;
+    }
+
+    let txn = state.db.begin().await?;
+    let row = server_requests::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| JobError::permanent("request vanished"))?;
+    apply(
+        &txn,
+        &row,
+        RequestAction::MarkDeployed,
+        None,
+        vec![],
+        &format!("server ready at {address}"),
+    )
+    .await
+    .map_err(|e| JobError::permanent(e.to_string()))?;
+    servers::set_status(&txn, server_id, ServerStatus::Running).await?;
+    notify(
+        &txn,
+        state.config.smtp_url.is_some(),
+        &[row.requester_id],
+        None,
+        &NewNotification {
+            kind: "request.deployed",
+            title: format!("Server ready: {}", row.hostname),
+            body: format!("{} is running at {address}.", row.hostname),
+            link: link(row.id),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    log.step("deployed").await;
+    Ok(())
+}
+
+/// Marks the request failed with the reason and destroys a half-built server, so a retry starts
+/// clean (the job keeps no VM id checkpoint of a destroyed guest).
+pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError> {
+    let state = &ctx.state;
+    let id = request_id(&ctx.job)?;
+    if let Some(server) = servers::of_request(&state.db, id).await? {
+        ctx.log.step("removing the half-built server").await;
+        let cleaned = match accounts::open_account(state, server.provider_account_id).await {
+            Ok(account) => match crate::providers::build(account, &state.config.providers) {
+                Ok(provider) => provider
+                    .delete(&server.provider_id, &ctx.log)
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            },
+            Err(e) => Err(e),
+        };
+        match cleaned {
+            Ok(()) => {
+                servers::forget_request(&state.db, server.id).await?;
+                ctx.log
+                    .info(&format!("{} destroyed at the provider", server.provider_id))
+                    .await;
+            }
+            Err(e) => {
+                servers::set_status(&state.db, server.id, ServerStatus::Error).await?;
+                ctx.log
+                    .error(&format!(
+                        "clean-up failed, the server stays in the inventory as error: {e}"
+                    ))
+                    .await;
+            }
+        }
+    }
+    jobs::Entity::update_many()
+        .col_expr(
+            jobs::Column::Progress,
+            Expr::value(Option::<serde_json::Value>::None),
+        )
+        .filter(jobs::Column::Id.eq(ctx.job.id))
+        .exec(&state.db)
+        .await?;
+    let txn = state.db.begin().await?;
+    if let Some(row) = server_requests::Entity::find_by_id(id).one(&txn).await? {
+        if status_of(&row) == RequestStatus::Provisioning {
+            let reason: String = message.chars().take(1000).collect();
+            apply(
+                &txn,
+                &row,
+                RequestAction::MarkFailed,
+                None,
+                vec![(
+                    server_requests::Column::FailureReason,
+                    Expr::value(reason.clone()),
+                )],
+                &reason,
+            )
+            .await
+            .map_err(|e| JobError::permanent(e.to_string()))?;
+            notify(
+                &txn,
+                state.config.smtp_url.is_some(),
+                &[row.requester_id],
+                None,
+                &NewNotification {
+                    kind: "request.failed",
+                    title: format!("Provisioning failed: {}", row.hostname),
+                    body: reason,
+                    link: link(row.id),
+                },
+            )
+            .await?;
+        } else {
+            event(
+                &txn,
+                row.id,
+                None,
+                "note",
+                None,
+                None,
+                &format!("provisioning stopped: {message}"),
+            )
+            .await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(())
+}
