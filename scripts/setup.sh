@@ -20,7 +20,7 @@ as_root() {
 
 apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm)
 if [[ $WANT_TEST -eq 1 ]]; then
-  apt_packages+=(chromium chromium-driver postgresql)
+  apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -240,6 +240,41 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
 pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError> {
     let state = &ctx.state;
     let id = request_id(&ctx.job)?;
+    if servers::of_request(&state.db, id).await?.is_none() {
+        // Failed inside the provider's create: the guest may exist without an inventory row.
+        if let Some(row) = server_requests::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+        {
+            if let Ok(account) = accounts::open_account(state, row.provider_account_id).await {
+                if let Ok(provider) = crate::providers::build(account, &state.config.providers) {
+                    if let Ok(Some(found)) =
+                        provider.find_by_label(REQUEST_LABEL, &id.to_string()).await
+                    {
+                        ctx.log.step("removing the half-built server").await;
+                        match provider.delete(&found.provider_id, &ctx.log).await {
+                            Ok(()) => {
+                                ctx.log
+                                    .info(&format!(
+                                        "{} destroyed at the provider",
+                                        found.provider_id
+                                    ))
+                                    .await
+                            }
+                            Err(e) => {
+                                ctx.log
+                                    .error(&format!(
+                                        "clean-up of {} failed: {e}",
+                                        found.provider_id
+                                    ))
+                                    .await
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
     if let Some(server) = servers::of_request(&state.db, id).await? {
         ctx.log.step("removing the half-built server").await;
         let cleaned = match accounts::open_account(state, server.provider_account_id).await {

@@ -516,14 +516,6 @@ impl ComputeProvider for Proxmox {
         log: &LogSink,
     ) -> ProviderResult<RemoteServer> {
         let request = spec.labels.get(REQUEST_LABEL).cloned().unwrap_or_default();
-        if let Some(existing) = self.find_by_label(REQUEST_LABEL, &request).await? {
-            log.info(&format!(
-                "found {} from an earlier attempt; not creating another",
-                existing.provider_id
-            ))
-            .await;
-            return Ok(existing);
-        }
         let node = spec.location.clone();
         let reference = self.image_ref(&spec.image).to_owned();
         let guest = if reference.chars().all(|c| c.is_ascii_digit()) {
@@ -542,37 +534,52 @@ impl ComputeProvider for Proxmox {
             .map(|(k, v)| tag_of(k, v))
             .collect::<Vec<_>>()
             .join(";");
-        let vmid = match &spec.reserved_id {
-            Some(id) => id.clone(),
-            None => {
-                let id = self.next_vmid().await?;
-                checkpoint.save("vmid", &id).await;
-                id
-            }
-        };
-        let id = GuestId {
-            node: node.clone(),
-            guest,
-            vmid: vmid.clone(),
-        };
-        // An earlier attempt may have created the guest and died before tagging it.
-        let adopted = match self.guest(&id).await? {
-            Some(found) if found.name == spec.name => {
+        // An earlier attempt may have got as far as tagging the guest, or only as far as
+        // creating it under the VM id it checkpointed: either way it is continued, not duplicated.
+        let (id, adopted) =
+            if let Some(existing) = self.find_by_label(REQUEST_LABEL, &request).await? {
                 log.info(&format!(
-                    "VM id {vmid} already holds {}; continuing with it",
-                    spec.name
+                    "found {} from an earlier attempt; continuing with it",
+                    existing.provider_id
                 ))
                 .await;
-                true
-            }
-            Some(found) => {
-                return Err(ProviderError::Rejected(format!(
-                    "VM id {vmid} reserved for {} is taken by {}",
-                    spec.name, found.name
-                )))
-            }
-            None => false,
-        };
+                (GuestId::parse(&existing.provider_id)?, true)
+            } else {
+                let vmid = match &spec.reserved_id {
+                    Some(id) => id.clone(),
+                    None => {
+                        let id = self.next_vmid().await?;
+                        checkpoint.save("vmid", &id).await;
+                        id
+                    }
+                };
+                let id = GuestId {
+                    node: node.clone(),
+                    guest,
+                    vmid: vmid.clone(),
+                };
+                let adopted = match self.guest(&id).await? {
+                    Some(found) if found.name == spec.name => {
+                        log.info(&format!(
+                            "VM id {vmid} already holds {}; continuing with it",
+                            spec.name
+                        ))
+                        .await;
+                        true
+                    }
+                    Some(found) => {
+                        return Err(ProviderError::Rejected(format!(
+                            "VM id {vmid} reserved for {} is taken by {}",
+                            spec.name, found.name
+                        )))
+                    }
+                    None => false,
+                };
+                (id, adopted)
+            };
+        let node = id.node.clone();
+        let vmid = id.vmid.clone();
+        let guest = id.guest;
         let keys = spec.ssh_public_keys.join("\n");
         match guest {
             Guest::Qemu => {
