@@ -20,6 +20,23 @@ cargo fmt --all --check
 cargo fetch --locked
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+step "terraform modules formatted"
+terraform fmt -check -recursive terraform-templates
+
+step "provider fakes (fakepve, cloudalone, Prism) and a test sshd"
+"$ROOT/scripts/fakes.sh" install
+"$ROOT/scripts/fakes.sh" start "$RUNTIME/fakes"
+"$ROOT/scripts/sshd.sh" start "$RUNTIME/fakes"
+cleanup_fakes() { "$ROOT/scripts/fakes.sh" stop "$RUNTIME/fakes" >/dev/null 2>&1 || true; "$ROOT/scripts/sshd.sh" stop "$RUNTIME/fakes" >/dev/null 2>&1 || true; }
+trap 'cleanup; cleanup_fakes' EXIT
+set -a
+# shellcheck disable=SC1091
+source "$RUNTIME/fakes/fakes.env"
+# shellcheck disable=SC1091
+source "$RUNTIME/fakes/sshd.env"
+set +a
+export PROVISIO_REQUIRE_FAKES=1
+
 step "web app (Trunk, release)"
 trunk build --release --offline
 
@@ -28,6 +45,9 @@ cargo nextest run --locked --no-fail-fast
 
 step "integration tests on PostgreSQL"
 "$ROOT/scripts/postgres.sh" start
+# The fakes keep state between runs: restart them so the PostgreSQL pass starts clean too.
+"$ROOT/scripts/fakes.sh" stop "$RUNTIME/fakes" >/dev/null
+"$ROOT/scripts/fakes.sh" start "$RUNTIME/fakes" >/dev/null
 PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run -p api --locked --no-fail-fast
 "$ROOT/scripts/postgres.sh" drop-test-databases
 

@@ -1,0 +1,98 @@
+//! The provider REST client's retry rules, against a scripted HTTP server: 429 waits for
+//! Retry-After, 5xx on reads is retried with back-off, writes are not repeated after a 5xx,
+//! 401 is final.
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use api::providers::http::{Body, RestClient};
+use api::providers::{ProviderError, Tuning};
+use reqwest::Method;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Serves `script[n]` (status, Retry-After) for the n-th call, then 200 `{"ok":true}`.
+async fn scripted(script: Vec<(u16, Option<u64>)>) -> (String, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let script = Arc::new(script);
+    let server = HttpServer::new(move || {
+        let counter = counter.clone();
+        let script = script.clone();
+        App::new().default_service(web::to(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let step = script.get(n).copied();
+            async move {
+                match step {
+                    Some((status, retry)) => {
+                        let mut res = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+                        if let Some(secs) = retry {
+                            res.insert_header(("Retry-After", secs.to_string()));
+                        }
+                        res.json(serde_json::json!({"error": {"code": "scripted", "message": format!("scripted {status}")}}))
+                    }
+                    None => HttpResponse::Ok().json(serde_json::json!({"ok": true})),
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    (format!("http://127.0.0.1:{port}/v1"), calls)
+}
+
+fn client(base: &str) -> RestClient {
+    let tuning = Tuning {
+        max_retries: 4,
+        retry_base: Duration::from_millis(20),
+        ..Tuning::default()
+    };
+    RestClient::new(reqwest::Client::new(), base, "Authorization", "Bearer t".into(), &tuning)
+}
+
+#[actix_web::test]
+async fn rate_limits_wait_for_retry_after_and_server_errors_are_retried() {
+    let (base, calls) = scripted(vec![(429, Some(1)), (503, None), (502, None)]).await;
+    let started = Instant::now();
+    let v = client(&base).get(&["servers"], &[]).await.unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(calls.load(Ordering::SeqCst), 4);
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
+}
+
+#[actix_web::test]
+async fn a_write_is_not_repeated_after_a_server_error_but_is_after_a_rate_limit() {
+    let (base, calls) = scripted(vec![(500, None)]).await;
+    let err = client(&base)
+        .send(Method::POST, &["servers"], &[], Body::Json(serde_json::json!({})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ProviderError::Unavailable(ref m) if m.contains("scripted 500")), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    let (base, calls) = scripted(vec![(429, Some(0))]).await;
+    client(&base)
+        .send(Method::POST, &["servers"], &[], Body::Json(serde_json::json!({})))
+        .await
+        .unwrap();
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+#[actix_web::test]
+async fn bad_credentials_are_final() {
+    let (base, calls) = scripted(vec![(401, None), (401, None)]).await;
+    let err = client(&base).get(&["servers"], &[]).await.unwrap_err();
+    assert!(matches!(err, ProviderError::Unauthorized(_)), "{err}");
+    assert!(!err.is_transient());
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[actix_web::test]
+async fn persistent_outages_give_up_after_the_retry_budget() {
+    let (base, calls) = scripted(vec![(503, None); 10]).await;
+    let err = client(&base).get(&["servers"], &[]).await.unwrap_err();
+    assert!(err.is_transient(), "{err}");
+    assert_eq!(calls.load(Ordering::SeqCst), 5, "one call and four retries");
+}
