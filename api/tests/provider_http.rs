@@ -49,7 +49,13 @@ fn client(base: &str) -> RestClient {
         retry_base: Duration::from_millis(20),
         ..Tuning::default()
     };
-    RestClient::new(reqwest::Client::new(), base, "Authorization", "Bearer t".into(), &tuning)
+    RestClient::new(
+        reqwest::Client::new(),
+        base,
+        "Authorization",
+        "Bearer t".into(),
+        &tuning,
+    )
 }
 
 #[actix_web::test]
@@ -59,22 +65,38 @@ async fn rate_limits_wait_for_retry_after_and_server_errors_are_retried() {
     let v = client(&base).get(&["servers"], &[]).await.unwrap();
     assert_eq!(v["ok"], true);
     assert_eq!(calls.load(Ordering::SeqCst), 4);
-    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After was not honoured");
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was not honoured"
+    );
 }
 
 #[actix_web::test]
 async fn a_write_is_not_repeated_after_a_server_error_but_is_after_a_rate_limit() {
     let (base, calls) = scripted(vec![(500, None)]).await;
     let err = client(&base)
-        .send(Method::POST, &["servers"], &[], Body::Json(serde_json::json!({})))
+        .send(
+            Method::POST,
+            &["servers"],
+            &[],
+            Body::Json(serde_json::json!({})),
+        )
         .await
         .unwrap_err();
-    assert!(matches!(err, ProviderError::Unavailable(ref m) if m.contains("scripted 500")), "{err}");
+    assert!(
+        matches!(err, ProviderError::Unavailable(ref m) if m.contains("scripted 500")),
+        "{err}"
+    );
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 
     let (base, calls) = scripted(vec![(429, Some(0))]).await;
     client(&base)
-        .send(Method::POST, &["servers"], &[], Body::Json(serde_json::json!({})))
+        .send(
+            Method::POST,
+            &["servers"],
+            &[],
+            Body::Json(serde_json::json!({})),
+        )
         .await
         .unwrap();
     assert_eq!(calls.load(Ordering::SeqCst), 2);

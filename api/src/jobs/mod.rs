@@ -110,7 +110,7 @@ pub async fn heartbeat<C: ConnectionTrait>(
 }
 
 /// Ends the claim: `succeeded`, `failed`, `cancelled`, or back to `queued` at `retry_at`.
-async fn release<C: ConnectionTrait>(
+pub async fn release<C: ConnectionTrait>(
     db: &C,
     job_id: Uuid,
     worker: &str,
