@@ -149,15 +149,82 @@ async fn file_and_approve(
     (id, owner)
 }
 
+async fn get_json(app: &TestApp, path: &str) -> Value {
+    app.get(path, &app.admin.token).await.json().await.unwrap()
+}
+
+async fn post_json(app: &TestApp, path: &str, body: Value) -> Value {
+    app.post(path, &app.admin.token, body)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn delete_server(app: &TestApp, id: &str, confirm: &str) -> reqwest::Response {
+    app.request(
+        reqwest::Method::DELETE,
+        &format!("/api/servers/{id}"),
+        Some(&app.admin.token),
+        Some(json!({"confirm_name": confirm})),
+    )
+    .await
+}
+
+/// Polls `probe` until it yields a value, failing the test after `within`.
+async fn eventually<F, Fut, T>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let started = Instant::now();
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(last) => assert!(started.elapsed() < within, "{what}: {last}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_server_status(app: &TestApp, id: &str, wanted: &str) {
+    eventually(
+        &format!("server never {wanted}"),
+        Duration::from_secs(30),
+        || async {
+            let s = get_json(app, &format!("/api/servers/{id}")).await;
+            if s["server"]["status"] == wanted {
+                Ok(())
+            } else {
+                Err(s.to_string())
+            }
+        },
+    )
+    .await
+}
+
+/// Waits for an execution to succeed; returns its detail with the log.
+async fn wait_execution(app: &TestApp, id: &str) -> Value {
+    eventually(
+        "execution did not succeed",
+        Duration::from_secs(60),
+        || async {
+            let e = get_json(app, &format!("/api/executions/{id}")).await;
+            assert_ne!(e["execution"]["status"], "failed", "{e:#}");
+            if e["execution"]["status"] == "succeeded" {
+                Ok(e)
+            } else {
+                Err(e.to_string())
+            }
+        },
+    )
+    .await
+}
+
 async fn wait_for_status(app: &TestApp, id: &str, wanted: &[&str], within: Duration) -> Value {
     let started = Instant::now();
     loop {
-        let detail: Value = app
-            .get(&format!("/api/requests/{id}"), &app.admin.token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let detail: Value = get_json(app, &format!("/api/requests/{id}")).await;
         let status = detail["request"]["status"]
             .as_str()
             .unwrap_or("")
@@ -174,12 +241,7 @@ async fn wait_for_status(app: &TestApp, id: &str, wanted: &[&str], within: Durat
 }
 
 async fn log_of(app: &TestApp, execution: &str) -> Vec<Value> {
-    let detail: Value = app
-        .get(&format!("/api/executions/{execution}"), &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let detail: Value = get_json(app, &format!("/api/executions/{execution}")).await;
     detail["lines"].as_array().cloned().unwrap_or_default()
 }
 
@@ -291,43 +353,13 @@ async fn an_approved_proxmox_request_becomes_a_running_server_with_a_pinned_host
             )
             .await;
         assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
-        let started = Instant::now();
-        loop {
-            let s: Value = app
-                .get(&format!("/api/servers/{server_id}"), &app.admin.token)
-                .await
-                .json()
-                .await
-                .unwrap();
-            if s["server"]["status"] == expect {
-                break;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "never {expect}: {s:#}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        wait_server_status(&app, server_id, expect).await;
     }
 
     // Deleting needs the name repeated, then destroys the guest at the provider.
-    let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/api/servers/{server_id}"),
-            Some(&app.admin.token),
-            Some(json!({"confirm_name": "wrong"})),
-        )
-        .await;
+    let res = delete_server(&app, server_id, "wrong").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/api/servers/{server_id}"),
-            Some(&app.admin.token),
-            Some(json!({"confirm_name": "pve-web-1"})),
-        )
-        .await;
+    let res = delete_server(&app, server_id, "pve-web-1").await;
     assert_eq!(res.status(), 202);
     let started = Instant::now();
     while pve_guests(&f)
@@ -341,23 +373,7 @@ async fn an_approved_proxmox_request_becomes_a_running_server_with_a_pinned_host
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let started = Instant::now();
-    loop {
-        let s: Value = app
-            .get(&format!("/api/servers/{server_id}"), &app.admin.token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if s["server"]["status"] == "deleted" {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "row never deleted: {s:#}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_server_status(&app, server_id, "deleted").await;
 }
 
 #[tokio::test]
@@ -382,12 +398,7 @@ async fn a_worker_killed_mid_pipeline_is_replaced_and_no_second_server_appears()
     // Kill it once the guest exists at the provider but before it was configured.
     let started = Instant::now();
     loop {
-        let detail: Value = app
-            .get(&format!("/api/requests/{id}"), &app.admin.token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let detail: Value = get_json(&app, &format!("/api/requests/{id}")).await;
         if let Some(execution) = detail["executions"][0]["id"].as_str() {
             let lines = log_of(&app, execution).await;
             if lines
@@ -417,9 +428,9 @@ async fn a_worker_killed_mid_pipeline_is_replaced_and_no_second_server_appears()
         .collect();
     assert_eq!(named.len(), 1, "a duplicate guest was created: {named:#?}");
     let rows = app
-        .count(&format!(
-            "SELECT COUNT(*) AS n FROM servers WHERE name = 'pve-crash-1' AND status <> 'deleted'"
-        ))
+        .count(
+            "SELECT COUNT(*) AS n FROM servers WHERE name = 'pve-crash-1' AND status <> 'deleted'",
+        )
         .await;
     assert_eq!(rows, 1);
     let job = api::domain::jobs::summary(
@@ -515,16 +526,12 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
     let Some(f) = fakes() else { return };
     let app = spawn_app_with(options(1)).await;
     let good = proxmox_account(&app, &f, "PVE good", false).await;
-    let report: Value = app
-        .post(
-            &format!("/api/provider-accounts/{good}/test"),
-            &app.admin.token,
-            json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = post_json(
+        &app,
+        &format!("/api/provider-accounts/{good}/test"),
+        json!({}),
+    )
+    .await;
     assert_eq!(report["ok"], true, "{report:#}");
 
     let res = app
@@ -542,16 +549,12 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
         .as_str()
         .unwrap()
         .to_owned();
-    let report: Value = app
-        .post(
-            &format!("/api/provider-accounts/{bad}/test"),
-            &app.admin.token,
-            json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = post_json(
+        &app,
+        &format!("/api/provider-accounts/{bad}/test"),
+        json!({}),
+    )
+    .await;
     assert_eq!(report["ok"], false);
     assert!(
         report["checks"][0]["detail"]
@@ -614,19 +617,15 @@ async fn the_proxmox_api_is_reached_over_tls_with_a_pinned_certificate() {
         .json()
         .await
         .unwrap();
-    let report: Value = app
-        .post(
-            &format!(
-                "/api/provider-accounts/{}/test",
-                pinned["id"].as_str().unwrap()
-            ),
-            &app.admin.token,
-            json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = post_json(
+        &app,
+        &format!(
+            "/api/provider-accounts/{}/test",
+            pinned["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
     assert_eq!(report["ok"], true, "{report:#}");
     let wrong: Value = app
         .post(
@@ -638,19 +637,15 @@ async fn the_proxmox_api_is_reached_over_tls_with_a_pinned_certificate() {
         .json()
         .await
         .unwrap();
-    let report: Value = app
-        .post(
-            &format!(
-                "/api/provider-accounts/{}/test",
-                wrong["id"].as_str().unwrap()
-            ),
-            &app.admin.token,
-            json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = post_json(
+        &app,
+        &format!(
+            "/api/provider-accounts/{}/test",
+            wrong["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
     assert_eq!(
         report["ok"], false,
         "a certificate that does not match the pin must be refused"
@@ -720,16 +715,12 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
         "templates are listed, flagged"
     );
 
-    let dry: Value = app
-        .post(
-            "/api/proxmox/sync",
-            &app.admin.token,
-            json!({"provider_account_id": account, "dry_run": true}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let dry: Value = post_json(
+        &app,
+        "/api/proxmox/sync",
+        json!({"provider_account_id": account, "dry_run": true}),
+    )
+    .await;
     assert!(
         dry["new"]
             .as_array()
@@ -745,16 +736,12 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
         "a dry run writes nothing"
     );
 
-    let first: Value = app
-        .post(
-            "/api/proxmox/sync",
-            &app.admin.token,
-            json!({"provider_account_id": account}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let first: Value = post_json(
+        &app,
+        "/api/proxmox/sync",
+        json!({"provider_account_id": account}),
+    )
+    .await;
     assert!(
         first["new"]
             .as_array()
@@ -763,16 +750,12 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
             .any(|c| c["name"] == "outside-1"),
         "{first:#}"
     );
-    let second: Value = app
-        .post(
-            "/api/proxmox/sync",
-            &app.admin.token,
-            json!({"provider_account_id": account}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let second: Value = post_json(
+        &app,
+        "/api/proxmox/sync",
+        json!({"provider_account_id": account}),
+    )
+    .await;
     assert!(
         second["new"].as_array().unwrap().is_empty(),
         "idempotent: {second:#}"
@@ -786,12 +769,7 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
             .await,
         1
     );
-    let servers: Value = app
-        .get("/api/servers?q=outside-1", &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let servers: Value = get_json(&app, "/api/servers?q=outside-1").await;
     assert_eq!(servers["items"][0]["origin"], "imported");
 
     let res = client
@@ -805,16 +783,12 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
         .unwrap();
     assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let third: Value = app
-        .post(
-            "/api/proxmox/sync",
-            &app.admin.token,
-            json!({"provider_account_id": account}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let third: Value = post_json(
+        &app,
+        "/api/proxmox/sync",
+        json!({"provider_account_id": account}),
+    )
+    .await;
     assert!(
         third["gone"]
             .as_array()
@@ -823,12 +797,7 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
             .any(|c| c["name"] == "outside-1"),
         "{third:#}"
     );
-    let servers: Value = app
-        .get("/api/servers?q=outside-1", &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let servers: Value = get_json(&app, "/api/servers?q=outside-1").await;
     assert_eq!(
         servers["total"], 0,
         "deleted servers leave the default list"
@@ -846,16 +815,12 @@ async fn a_hetzner_server_that_never_answers_on_ssh_fails_and_is_cleaned_up() {
         json!({"wait_for_ssh": true, "ready_timeout_secs": 10}),
     )
     .await;
-    let report: Value = app
-        .post(
-            &format!("/api/provider-accounts/{account}/test"),
-            &app.admin.token,
-            json!({}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
+    let report: Value = post_json(
+        &app,
+        &format!("/api/provider-accounts/{account}/test"),
+        json!({}),
+    )
+    .await;
     assert_eq!(report["ok"], true, "{report:#}");
     let (id, _) = file_and_approve(
         &app,
@@ -905,12 +870,7 @@ async fn a_hetzner_server_is_created_powered_and_deleted_through_the_api() {
     let detail = wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(60)).await;
     assert_eq!(detail["request"]["status"], "deployed", "{detail:#}");
     let server_id = detail["server_id"].as_str().unwrap();
-    let server: Value = app
-        .get(&format!("/api/servers/{server_id}"), &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let server: Value = get_json(&app, &format!("/api/servers/{server_id}")).await;
     assert!(
         server["server"]["ipv6"].as_str().unwrap().contains(':'),
         "{server:#}"
@@ -927,30 +887,9 @@ async fn a_hetzner_server_is_created_powered_and_deleted_through_the_api() {
         .as_str()
         .unwrap()
         .to_owned();
-    let started = Instant::now();
-    loop {
-        let e: Value = app
-            .get(&format!("/api/executions/{execution}"), &app.admin.token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        if e["execution"]["status"] == "succeeded" {
-            assert!(e["lines"].to_string().contains("reboot"), "{e:#}");
-            break;
-        }
-        assert!(e["execution"]["status"] != "failed", "{e:#}");
-        assert!(started.elapsed() < Duration::from_secs(30));
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let res = app
-        .request(
-            reqwest::Method::DELETE,
-            &format!("/api/servers/{server_id}"),
-            Some(&app.admin.token),
-            Some(json!({"confirm_name": "hz-web-1"})),
-        )
-        .await;
+    let e = wait_execution(&app, &execution).await;
+    assert!(e["lines"].to_string().contains("reboot"), "{e:#}");
+    let res = delete_server(&app, server_id, "hz-web-1").await;
     assert_eq!(res.status(), 202);
     let client = reqwest::Client::new();
     let started = Instant::now();
@@ -1042,4 +981,203 @@ async fn the_request_event_stream_replays_after_last_event_id() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn a_terraform_account_applies_its_module_and_destroys_it_on_delete() {
+    let Some(f) = fakes() else { return };
+    if std::process::Command::new("terraform")
+        .arg("version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "terraform is required"
+        );
+        return;
+    }
+    let app = spawn_app_with(options(1)).await;
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../terraform-templates/testing/builtin-server");
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "Terraform builtin", "kind": "terraform_proxmox", "endpoint": "",
+                   "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
+                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                   "settings": {"terraform_module": module.canonicalize().unwrap().display().to_string(),
+                                "ssh_port": f.ssh_port, "wait_for_ssh": true, "ready_timeout_secs": 30}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let account = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (id, _) = file_and_approve(
+        &app,
+        &account,
+        "tf-web-1",
+        json!({"location": "pve1", "cpu": 1, "ram_mb": 1024, "disk_gb": 8}),
+    )
+    .await;
+    let detail =
+        wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(120)).await;
+    let execution = detail["executions"][0]["id"].as_str().unwrap().to_owned();
+    let lines = log_of(&app, &execution).await;
+    assert_eq!(detail["request"]["status"], "deployed", "{lines:#?}");
+    let texts: Vec<&str> = lines.iter().map(|l| l["text"].as_str().unwrap()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("server tf-web-1 is up")),
+        "the provisioner's output is streamed: {texts:#?}"
+    );
+    assert!(texts.contains(&"terraform apply"));
+    let server_id = detail["server_id"].as_str().unwrap();
+    let server: Value = get_json(&app, &format!("/api/servers/{server_id}")).await;
+    assert_eq!(server["server"]["ipv4"], "127.0.0.1");
+    assert_eq!(
+        server["server"]["host_key_fingerprint"],
+        f.ssh_fingerprint.as_str()
+    );
+    assert!(
+        server["server"]["provider_id"]
+            .as_str()
+            .unwrap()
+            .starts_with(&id),
+        "{server:#}"
+    );
+
+    let res = delete_server(&app, server_id, "tf-web-1").await;
+    assert_eq!(res.status(), 202);
+    let execution = res.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let e = wait_execution(&app, &execution).await;
+    assert!(
+        e["lines"].to_string().contains("deleting server tf-web-1"),
+        "{e:#}"
+    );
+}
+
+#[tokio::test]
+async fn an_existing_host_is_registered_over_ssh_with_its_host_key_pinned() {
+    let Some(f) = fakes() else { return };
+    let Ok(key_path) = std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY") else {
+        return;
+    };
+    let app = spawn_app_with(options(0)).await;
+    let key = std::fs::read_to_string(&key_path).unwrap();
+    let account = |name: &str, key: &str| {
+        json!({"name": name, "kind": "ssh", "endpoint": "",
+               "catalog": {"currency": "EUR", "locations": [], "images": []},
+               "credentials": {"private_key": key}})
+    };
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            account("Lab hosts", &key),
+        )
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let body: Value = res.json().await.unwrap();
+    assert!(!body.to_string().contains("PRIVATE KEY"));
+    let ssh_account = body["id"].as_str().unwrap().to_owned();
+    let team = app.create_team("Lab").await;
+    let res = app
+        .post("/api/servers/register", &app.admin.token, json!({"name": "lab-1", "team_id": team, "provider_account_id": ssh_account, "address": "127.0.0.1", "port": f.ssh_port, "user": "root"}))
+        .await;
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let detail: Value = res.json().await.unwrap();
+    assert_eq!(
+        detail["server"]["host_key_fingerprint"],
+        f.ssh_fingerprint.as_str()
+    );
+    assert_eq!(detail["server"]["origin"], "registered");
+    assert!(detail["power_actions"].as_array().unwrap().is_empty());
+    // Registering the same address twice is refused.
+    let res = app
+        .post("/api/servers/register", &app.admin.token, json!({"name": "lab-1b", "team_id": team, "provider_account_id": ssh_account, "address": "127.0.0.1", "port": f.ssh_port}))
+        .await;
+    assert_eq!(res.status(), 409);
+    // A key the host does not accept fails the check and registers nothing.
+    let other = std::env::temp_dir().join(format!("provisio-otherkey-{}", uuid::Uuid::new_v4()));
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&other)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            account("Wrong key", &std::fs::read_to_string(&other).unwrap()),
+        )
+        .await;
+    let wrong = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .post("/api/servers/register", &app.admin.token, json!({"name": "lab-2", "team_id": team, "provider_account_id": wrong, "address": "127.0.0.1", "port": f.ssh_port}))
+        .await;
+    assert_eq!(res.status(), 502);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM servers WHERE name = 'lab-2'")
+            .await,
+        0
+    );
+    // Bad input is a per-field 422, never a shell or SSH option.
+    let res = app
+        .post("/api/servers/register", &app.admin.token, json!({"name": "lab-3", "team_id": team, "provider_account_id": ssh_account, "address": "-oProxyCommand=touch /tmp/x", "port": 22}))
+        .await;
+    let problem = common::assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(problem["errors"]["address"].is_array(), "{problem:#}");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_retried_with_back_off_then_fails() {
+    let Some(_f) = fakes() else { return };
+    let app = spawn_app_with(options(1)).await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "Down", "kind": "hetzner", "endpoint": format!("http://127.0.0.1:{closed}/v1"),
+                   "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-13"],
+                               "server_types": [{"name": "small", "cpu": 1, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 400}]},
+                   "credentials": {"api_token": "token-of-a-dead-endpoint"}}),
+        )
+        .await;
+    let account = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (id, _) = file_and_approve(
+        &app,
+        &account,
+        "hz-down",
+        json!({"location": "fsn1", "server_type": "small", "image": "debian-13"}),
+    )
+    .await;
+    let detail = wait_for_status(&app, &id, &["failed", "deployed"], Duration::from_secs(60)).await;
+    assert_eq!(detail["request"]["status"], "failed");
+    assert_eq!(
+        detail["job"]["attempts"], 3,
+        "max_attempts transient tries: {detail:#}"
+    );
+    let lines = log_of(&app, detail["executions"][0]["id"].as_str().unwrap()).await;
+    let retries = lines
+        .iter()
+        .filter(|l| l["text"].as_str().unwrap().contains("retrying in"))
+        .count();
+    assert_eq!(retries, 2, "{lines:#?}");
 }

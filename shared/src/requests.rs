@@ -313,7 +313,15 @@ impl CreateProviderAccount {
         let mut val = Validator::new();
         val.check("name", v::display_text(&self.name, 2, 64))
             .check("endpoint", endpoint(&self.endpoint))
-            .check("catalog", self.catalog.validate())
+            .check(
+                "catalog",
+                // Registered SSH hosts are not ordered from a catalog.
+                if self.kind == ProviderKind::Ssh {
+                    Ok(())
+                } else {
+                    self.catalog.validate()
+                },
+            )
             .check("settings", self.settings.validate())
             .check("credentials", self.credentials_shape());
         val.finish()

@@ -465,11 +465,39 @@ pub struct ConnectionCheck {
     pub detail: String,
 }
 
+impl ConnectionCheck {
+    pub fn of<E: std::fmt::Display>(name: impl Into<String>, result: Result<String, E>) -> Self {
+        let name = name.into();
+        match result {
+            Ok(detail) => ConnectionCheck {
+                name,
+                ok: true,
+                detail,
+            },
+            Err(e) => ConnectionCheck {
+                name,
+                ok: false,
+                detail: e.to_string(),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ConnectionReport {
     pub ok: bool,
     pub checks: Vec<ConnectionCheck>,
+}
+
+impl ConnectionReport {
+    /// Passes when every check passes.
+    pub fn of(checks: Vec<ConnectionCheck>) -> Self {
+        ConnectionReport {
+            ok: checks.iter().all(|c| c.ok),
+            checks,
+        }
+    }
 }
 
 #[cfg(test)]

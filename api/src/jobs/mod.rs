@@ -45,6 +45,16 @@ impl JobError {
     }
 }
 
+impl From<crate::providers::ProviderError> for JobError {
+    fn from(e: crate::providers::ProviderError) -> Self {
+        if e.is_transient() {
+            JobError::transient(e.to_string())
+        } else {
+            JobError::permanent(e.to_string())
+        }
+    }
+}
+
 impl From<DbErr> for JobError {
     fn from(e: DbErr) -> Self {
         JobError::transient(format!("database: {e}"))

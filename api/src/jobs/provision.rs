@@ -9,7 +9,7 @@ use crate::domain::notify::{notify, NewNotification};
 use crate::domain::requests::{apply, event, link, status_of};
 use crate::domain::{providers as accounts, servers};
 use crate::entities::{jobs, server_requests};
-use crate::providers::{Checkpoint, CreateSpec, ProviderError};
+use crate::providers::{Checkpoint, CreateSpec};
 use crate::state::AppState;
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
@@ -61,14 +61,6 @@ impl Checkpoint for JobCheckpoint<'_> {
     }
 }
 
-fn job_error(e: ProviderError) -> JobError {
-    if e.is_transient() {
-        JobError::transient(e.to_string())
-    } else {
-        JobError::permanent(e.to_string())
-    }
-}
-
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let state = &ctx.state;
     let log = &ctx.log;
@@ -111,7 +103,8 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         .await
         .map_err(JobError::permanent)?;
     let settings = account.settings.clone();
-    let provider = crate::providers::build(account, &state.config.providers).map_err(job_error)?;
+    let provider =
+        crate::providers::build(account, &state.config.providers).map_err(JobError::from)?;
 
     let mut labels = BTreeMap::new();
     labels.insert(REQUEST_LABEL.to_owned(), row.id.to_string());
@@ -134,7 +127,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let created = provider
         .create(&spec, &JobCheckpoint { ctx }, log)
         .await
-        .map_err(job_error)?;
+        .map_err(JobError::from)?;
     let ssh_user = settings.ssh_user.clone().unwrap_or_else(|| "root".into());
     let ssh_port = settings.ssh_port.unwrap_or(22);
     let server_id = servers::upsert_for_request(
@@ -159,7 +152,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let ready = provider
         .wait_ready(&created.provider_id, timeout, log)
         .await
-        .map_err(job_error)?;
+        .map_err(JobError::from)?;
     servers::record_remote(&state.db, server_id, &ready).await?;
     let address = ready
         .ipv4
@@ -240,67 +233,62 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
 pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError> {
     let state = &ctx.state;
     let id = request_id(&ctx.job)?;
-    if servers::of_request(&state.db, id).await?.is_none() {
-        // Failed inside the provider's create: the guest may exist without an inventory row.
-        if let Some(row) = server_requests::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-        {
-            if let Ok(account) = accounts::open_account(state, row.provider_account_id).await {
-                if let Ok(provider) = crate::providers::build(account, &state.config.providers) {
-                    if let Ok(Some(found)) =
-                        provider.find_by_label(REQUEST_LABEL, &id.to_string()).await
-                    {
-                        ctx.log.step("removing the half-built server").await;
-                        match provider.delete(&found.provider_id, &ctx.log).await {
-                            Ok(()) => {
-                                ctx.log
-                                    .info(&format!(
-                                        "{} destroyed at the provider",
-                                        found.provider_id
-                                    ))
-                                    .await
-                            }
-                            Err(e) => {
-                                ctx.log
-                                    .error(&format!(
-                                        "clean-up of {} failed: {e}",
-                                        found.provider_id
-                                    ))
-                                    .await
-                            }
-                        }
-                    }
-                }
-            }
-        }
-    }
-    if let Some(server) = servers::of_request(&state.db, id).await? {
+    let row = server_requests::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?;
+    let inventory = servers::of_request(&state.db, id).await?;
+    let account = inventory
+        .as_ref()
+        .map(|s| s.provider_account_id)
+        .or(row.as_ref().map(|r| r.provider_account_id));
+    let provider = match account {
+        Some(account) => accounts::open_account(state, account).await.and_then(|a| {
+            crate::providers::build(a, &state.config.providers).map_err(|e| e.to_string())
+        }),
+        None => Err("the request no longer exists".to_owned()),
+    };
+    // Without an inventory row the failure came inside the provider's create: the guest is
+    // looked up by its label.
+    let half_built = match (&inventory, &provider) {
+        (Some(server), _) => Some(server.provider_id.clone()),
+        (None, Ok(provider)) => provider
+            .find_by_label(REQUEST_LABEL, &id.to_string())
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.provider_id),
+        (None, Err(_)) => None,
+    };
+    if let Some(provider_id) = half_built {
         ctx.log.step("removing the half-built server").await;
-        let cleaned = match accounts::open_account(state, server.provider_account_id).await {
-            Ok(account) => match crate::providers::build(account, &state.config.providers) {
-                Ok(provider) => provider
-                    .delete(&server.provider_id, &ctx.log)
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            },
-            Err(e) => Err(e),
+        let cleaned = match &provider {
+            Ok(provider) => provider
+                .delete(&provider_id, &ctx.log)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.clone()),
         };
-        match cleaned {
-            Ok(()) => {
-                servers::forget_request(&state.db, server.id).await?;
+        match (cleaned, &inventory) {
+            (Ok(()), inventory) => {
+                if let Some(server) = inventory {
+                    servers::forget_request(&state.db, server.id).await?;
+                }
                 ctx.log
-                    .info(&format!("{} destroyed at the provider", server.provider_id))
+                    .info(&format!("{provider_id} destroyed at the provider"))
                     .await;
             }
-            Err(e) => {
+            (Err(e), Some(server)) => {
                 servers::set_status(&state.db, server.id, ServerStatus::Error).await?;
                 ctx.log
                     .error(&format!(
                         "clean-up failed, the server stays in the inventory as error: {e}"
                     ))
                     .await;
+            }
+            (Err(e), None) => {
+                ctx.log
+                    .error(&format!("clean-up of {provider_id} failed: {e}"))
+                    .await
             }
         }
     }

@@ -3,7 +3,6 @@
 use super::{JobContext, JobError};
 use crate::domain::{providers as accounts, servers};
 use crate::entities::servers as rows;
-use crate::providers::ProviderError;
 use sea_orm::EntityTrait;
 use shared::servers::{PowerAction, ServerOrigin, ServerStatus};
 use uuid::Uuid;
@@ -23,14 +22,6 @@ fn op(ctx: &JobContext) -> &str {
         .get("op")
         .and_then(|v| v.as_str())
         .unwrap_or("")
-}
-
-fn job_error(e: ProviderError) -> JobError {
-    if e.is_transient() {
-        JobError::transient(e.to_string())
-    } else {
-        JobError::permanent(e.to_string())
-    }
 }
 
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
@@ -56,8 +47,11 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
             provider
                 .power(&row.provider_id, action, &ctx.log)
                 .await
-                .map_err(job_error)?;
-            let after = provider.get(&row.provider_id).await.map_err(job_error)?;
+                .map_err(JobError::from)?;
+            let after = provider
+                .get(&row.provider_id)
+                .await
+                .map_err(JobError::from)?;
             let status = match (&after, action) {
                 (Some(s), _) => s.status,
                 (None, _) => ServerStatus::Unknown,
@@ -83,7 +77,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                 provider
                     .delete(&row.provider_id, &ctx.log)
                     .await
-                    .map_err(job_error)?;
+                    .map_err(JobError::from)?;
             } else {
                 ctx.log
                     .info("registered host: removed from the inventory only")

@@ -264,47 +264,36 @@ impl Hetzner {
 #[async_trait]
 impl ComputeProvider for Hetzner {
     async fn test_connection(&self) -> ConnectionReport {
-        let mut checks = Vec::new();
         let types = self
             .api
             .get(&["server_types"], &[("per_page", "50".into())])
             .await;
         let reachable = types.is_ok();
-        checks.push(match types {
-            Ok(v) => ConnectionCheck {
-                name: "API reachable and token accepted".into(),
-                ok: true,
-                detail: format!(
-                    "{} server types offered",
-                    v.get("server_types")
-                        .and_then(Value::as_array)
-                        .map_or(0, Vec::len)
-                ),
-            },
-            Err(e) => ConnectionCheck {
-                name: "API reachable and token accepted".into(),
-                ok: false,
-                detail: e.to_string(),
-            },
-        });
+        let mut checks = vec![ConnectionCheck::of(
+            "API reachable and token accepted",
+            types.map(|v| {
+                let n = v
+                    .get("server_types")
+                    .and_then(Value::as_array)
+                    .map_or(0, Vec::len);
+                format!("{n} server types offered")
+            }),
+        )];
         if reachable {
             let servers = self
                 .api
                 .get(&["servers"], &[("per_page", "1".into())])
                 .await;
-            checks.push(ConnectionCheck {
-                name: "may list servers".into(),
-                ok: servers.is_ok(),
-                detail: match servers {
-                    Ok(v) => format!(
-                        "{} servers in the project",
-                        v.pointer("/meta/pagination/total_entries")
-                            .and_then(Value::as_i64)
-                            .unwrap_or(0)
-                    ),
-                    Err(e) => e.to_string(),
-                },
-            });
+            checks.push(ConnectionCheck::of(
+                "may list servers",
+                servers.map(|v| {
+                    let n = v
+                        .pointer("/meta/pagination/total_entries")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0);
+                    format!("{n} servers in the project")
+                }),
+            ));
             let images = self
                 .api
                 .get(&["images"], &[("per_page", "50".into())])
@@ -317,30 +306,23 @@ impl ComputeProvider for Hetzner {
                 .iter()
                 .filter_map(|i| i.get("name").and_then(Value::as_str).map(str::to_owned))
                 .collect();
-            checks.push(ConnectionCheck {
-                name: "may list images".into(),
-                ok: images.is_ok(),
-                detail: images
-                    .map(|_| format!("{} images", names.len()))
-                    .unwrap_or_else(|e| e.to_string()),
-            });
+            checks.push(ConnectionCheck::of(
+                "may list images",
+                images.map(|_| format!("{} images", names.len())),
+            ));
             for (name, reference) in &self.account.settings.images {
                 let found = names.iter().any(|n| n == reference);
-                checks.push(ConnectionCheck {
-                    name: format!("image for {name}"),
-                    ok: found,
-                    detail: if found {
-                        format!("{reference} available")
+                checks.push(ConnectionCheck::of(
+                    format!("image for {name}"),
+                    if found {
+                        Ok(format!("{reference} available"))
                     } else {
-                        format!("{reference} not offered")
+                        Err(format!("{reference} not offered"))
                     },
-                });
+                ));
             }
         }
-        ConnectionReport {
-            ok: checks.iter().all(|c| c.ok),
-            checks,
-        }
+        ConnectionReport::of(checks)
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

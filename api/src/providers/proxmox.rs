@@ -416,18 +416,7 @@ impl ComputeProvider for Proxmox {
     async fn test_connection(&self) -> ConnectionReport {
         let mut checks = Vec::new();
         let mut check = |name: &str, result: Result<String, ProviderError>| {
-            checks.push(match result {
-                Ok(detail) => ConnectionCheck {
-                    name: name.into(),
-                    ok: true,
-                    detail,
-                },
-                Err(e) => ConnectionCheck {
-                    name: name.into(),
-                    ok: false,
-                    detail: e.to_string(),
-                },
-            })
+            checks.push(ConnectionCheck::of(name, result))
         };
         let version = self.data(&["version"], &[]).await.map(|v| {
             format!(
@@ -477,10 +466,7 @@ impl ComputeProvider for Proxmox {
                 }
             }
         }
-        ConnectionReport {
-            ok: checks.iter().all(|c| c.ok),
-            checks,
-        }
+        ConnectionReport::of(checks)
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

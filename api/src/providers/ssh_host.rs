@@ -34,10 +34,7 @@ impl ComputeProvider for SshHosts {
                 detail: "store the private key Provisio logs in with".into(),
             },
         };
-        ConnectionReport {
-            ok: check.ok,
-            checks: vec![check],
-        }
+        ConnectionReport::of(vec![check])
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

@@ -286,35 +286,24 @@ impl ComputeProvider for TerraformProvider {
         let version = tokio::process::Command::new(&self.runner.binary)
             .arg("version")
             .output()
-            .await;
-        let mut checks = vec![match version {
-            Ok(out) if out.status.success() => ConnectionCheck {
-                name: "terraform installed".into(),
-                ok: true,
-                detail: String::from_utf8_lossy(&out.stdout)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .to_owned(),
-            },
-            Ok(out) => ConnectionCheck {
-                name: "terraform installed".into(),
-                ok: false,
-                detail: String::from_utf8_lossy(&out.stderr).into_owned(),
-            },
-            Err(e) => ConnectionCheck {
-                name: "terraform installed".into(),
-                ok: false,
-                detail: e.to_string(),
-            },
-        }];
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|out| {
+                if out.status.success() {
+                    Ok(String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .to_owned())
+                } else {
+                    Err(String::from_utf8_lossy(&out.stderr).into_owned())
+                }
+            });
+        let mut checks = vec![ConnectionCheck::of("terraform installed", version)];
         if let Some(rest) = &self.rest {
             checks.extend(rest.test_connection().await.checks);
         }
-        ConnectionReport {
-            ok: checks.iter().all(|c| c.ok),
-            checks,
-        }
+        ConnectionReport::of(checks)
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

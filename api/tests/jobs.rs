@@ -1,0 +1,146 @@
+//! The job queue itself: concurrent workers never claim a job twice (SKIP LOCKED on PostgreSQL,
+//! the single writer on SQLite), lapsed leases are taken over, cancellation reaches a running job.
+
+mod common;
+
+use api::jobs::{claim, heartbeat, release, request_cancel, SUCCEEDED};
+use common::spawn_app;
+use std::collections::HashMap;
+use std::time::Duration;
+
+#[tokio::test]
+async fn concurrent_workers_claim_each_job_exactly_once() {
+    let app = spawn_app().await;
+    for i in 0..60 {
+        api::domain::jobs::enqueue(
+            &app.db,
+            "bench",
+            &format!("once:{i}"),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    }
+    let mut tasks = Vec::new();
+    for w in 0..4 {
+        let db = app.db.clone();
+        tasks.push(tokio::spawn(async move {
+            let name = format!("w{w}");
+            let mut mine = Vec::new();
+            let mut idle = 0;
+            while idle < 20 {
+                match claim(&db, &name, Duration::from_secs(60)).await {
+                    Ok(Some(job)) => {
+                        idle = 0;
+                        assert!(release(&db, job.id, &name, SUCCEEDED, None, None)
+                            .await
+                            .unwrap());
+                        mine.push(job.id);
+                    }
+                    Ok(None) => idle += 1,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                }
+            }
+            mine
+        }));
+    }
+    let mut seen: HashMap<uuid::Uuid, usize> = HashMap::new();
+    for t in tasks {
+        for id in t.await.unwrap() {
+            *seen.entry(id).or_default() += 1;
+        }
+    }
+    assert_eq!(seen.len(), 60);
+    assert!(seen.values().all(|n| *n == 1), "a job ran twice");
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM jobs WHERE status = 'succeeded'")
+            .await,
+        60
+    );
+}
+
+#[tokio::test]
+async fn a_lapsed_lease_is_taken_over_and_the_old_owner_can_no_longer_finish() {
+    let app = spawn_app().await;
+    api::domain::jobs::enqueue(&app.db, "bench", "lease:1", serde_json::json!({}))
+        .await
+        .unwrap();
+    let job = claim(&app.db, "old", Duration::from_millis(200))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        claim(&app.db, "new", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none(),
+        "held while the lease runs"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let taken = claim(&app.db, "new", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .expect("taken over");
+    assert_eq!(taken.id, job.id);
+    assert_eq!(taken.attempts, 2);
+    assert!(!heartbeat(&app.db, job.id, "old", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(
+        !release(&app.db, job.id, "old", SUCCEEDED, None, None)
+            .await
+            .unwrap(),
+        "the old owner lost it"
+    );
+    assert!(release(&app.db, job.id, "new", SUCCEEDED, None, None)
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn cancelling_stops_a_queued_job_at_once_and_a_running_one_at_its_heartbeat() {
+    let app = spawn_app().await;
+    api::domain::jobs::enqueue(&app.db, "bench", "cancel:queued", serde_json::json!({}))
+        .await
+        .unwrap();
+    let queued = app
+        .count("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'")
+        .await;
+    assert_eq!(queued, 1);
+    let job = claim(&app.db, "w", Duration::from_secs(60))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(heartbeat(&app.db, job.id, "w", Duration::from_secs(60))
+        .await
+        .unwrap());
+    assert!(request_cancel(&app.db, job.id).await.unwrap());
+    assert!(
+        !heartbeat(&app.db, job.id, "w", Duration::from_secs(60))
+            .await
+            .unwrap(),
+        "the worker learns of the cancellation"
+    );
+
+    api::domain::jobs::enqueue(&app.db, "bench", "cancel:waiting", serde_json::json!({}))
+        .await
+        .unwrap();
+    let waiting: uuid::Uuid = {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        api::entities::jobs::Entity::find()
+            .filter(api::entities::jobs::Column::DedupeKey.eq("cancel:waiting"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    };
+    assert!(request_cancel(&app.db, waiting).await.unwrap());
+    assert!(
+        claim(&app.db, "w", Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_none(),
+        "a cancelled job is never claimed"
+    );
+}
