@@ -132,6 +132,21 @@ async function api(path, { token, method = 'GET', body } = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+// Provider fakes and the test sshd, started by scripts/test.sh.
+const fakes = {
+  pveUrl: process.env.PROVISIO_FAKEPVE_URL,
+  pveToken: process.env.PROVISIO_FAKEPVE_TOKEN,
+  pveNode: process.env.PROVISIO_FAKEPVE_NODE ?? 'pve1',
+  pveTemplate: process.env.PROVISIO_FAKEPVE_TEMPLATE_VMID ?? '9000',
+  sshPort: process.env.PROVISIO_TEST_SSH_PORT ?? '2222',
+  hcloudUrl: process.env.PROVISIO_HCLOUD_URL,
+  hcloudToken: process.env.PROVISIO_HCLOUD_TOKEN,
+};
+if (!fakes.pveUrl || !fakes.hcloudUrl) {
+  console.log('FAIL the provider fakes are not running (PROVISIO_FAKEPVE_URL / PROVISIO_HCLOUD_URL unset)');
+  process.exit(1);
+}
+const AFTER_APPROVAL = /^(approved|provisioning|deployed)$/;
 const requesterName = `req${Date.now().toString(36)}`;
 const requesterPassword = 'requester-password-42';
 const hostname = `web-${Date.now().toString(36)}`;
@@ -141,10 +156,13 @@ const hostname = `web-${Date.now().toString(36)}`;
   await api('/api/users', { token: admin.access_token, method: 'POST', body: {
     username: requesterName, email: `${requesterName}@example.com`, full_name: 'Rita Requester',
     password: requesterPassword, roles: ['requester'], team_ids: [team.id] } });
+  // The Hetzner fake (cloudalone behind Prism): approved requests really get provisioned.
   await api('/api/provider-accounts', { token: admin.access_token, method: 'POST', body: {
-    name: `Hetzner ${requesterName}`, kind: 'hetzner', endpoint: 'https://api.hetzner.cloud/v1',
-    catalog: { currency: 'EUR', locations: ['fsn1'], images: ['debian-12'],
-      server_types: [{ name: 'cx22', cpu: 2, ram_mb: 4096, disk_gb: 40, monthly_price_cents: 459 }] } } });
+    name: `Hetzner ${requesterName}`, kind: 'hetzner', endpoint: fakes.hcloudUrl,
+    catalog: { currency: 'EUR', locations: ['abilian'], images: ['debian-12'],
+      server_types: [{ name: 'small', cpu: 2, ram_mb: 4096, disk_gb: 40, monthly_price_cents: 459 }] },
+    settings: { images: { 'debian-12': 'debian-13' }, wait_for_ssh: false },
+    credentials: { api_token: fakes.hcloudToken } } });
 }
 
 await test('a requester files a server request through the form', async (page) => {
@@ -180,8 +198,7 @@ await test('the requester sees the notification and the approved status', async 
   await page.screenshot({ path: `${artifacts}/notifications.png` });
   await item.click();
   await page.getByRole('heading', { name: hostname }).waitFor({ timeout: 10000 });
-  await page.getByText('approved', { exact: true }).first().waitFor({ timeout: 10000 });
-  await page.getByText(/queued/).first().waitFor();
+  await page.getByText(AFTER_APPROVAL).first().waitFor({ timeout: 10000 });
 });
 
 await test('an admin sets a team approval policy with auto-approval and adds a webhook', async (page) => {
@@ -215,7 +232,77 @@ await test('with the new policy a small request is approved at once', async (pag
   await page.getByLabel('Purpose', { exact: true }).fill('small cheap box');
   await page.getByRole('button', { name: 'Submit request' }).click();
   await page.getByRole('heading', { name: `${hostname}-auto` }).waitFor({ timeout: 10000 });
-  await page.getByText('approved', { exact: true }).first().waitFor({ timeout: 10000 });
+  await page.getByText(AFTER_APPROVAL).first().waitFor({ timeout: 10000 });
+});
+
+const pveName = `PVE ${requesterName}`;
+const vmName = `vm-${Date.now().toString(36)}`;
+
+await test('an admin adds a Proxmox account through the form and its connection test passes', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Providers' }).click();
+  await page.getByTestId('provider-add').click();
+  const form = page.getByTestId('provider-form');
+  await form.waitFor({ timeout: 10000 });
+  await form.locator('[name=name]').fill(pveName);
+  await form.locator('[name=kind]').selectOption('proxmox');
+  await form.locator('[name=endpoint]').fill(fakes.pveUrl);
+  await form.locator('[name=api_token]').fill(fakes.pveToken);
+  await form.locator('[name=locations]').fill(fakes.pveNode);
+  await form.locator('[name=images]').fill('debian-12');
+  await form.getByRole('button', { name: 'Map an image' }).click();
+  await form.locator('[name="image_map.catalog"]').last().fill('debian-12');
+  await form.locator('[name="image_map.provider"]').last().fill(fakes.pveTemplate);
+  await form.locator('[name=ssh_port]').fill(String(fakes.sshPort));
+  await form.locator('[name=max_cpu]').fill('8');
+  await form.locator('[name=max_ram_mb]').fill('16384');
+  await form.locator('[name=max_disk_gb]').fill('200');
+  await form.getByRole('button', { name: 'Add account' }).click();
+  const card = page.locator(`[data-testid=provider-card][data-name="${pveName}"]`);
+  await card.waitFor({ timeout: 10000 });
+  await card.getByTestId('provider-test').click();
+  await page.locator('[data-testid=connection-report][data-ok=true]').waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${artifacts}/provider-test.png`, fullPage: true });
+  assert(await page.locator('[data-testid=connection-check][data-ok=false]').count() === 0, 'a connection check failed');
+});
+
+await test('an approved request shows its provisioning steps live and lands in the inventory with its IP', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const requester = await api('/api/auth/login', { method: 'POST', body: { login: requesterName, password: requesterPassword } });
+  const accounts = await api('/api/provider-accounts', { token: admin.access_token });
+  const account = accounts.find((a) => a.name === pveName);
+  assert(account, 'the Proxmox account from the previous test exists');
+  const teams = await api('/api/teams?per_page=200', { token: admin.access_token });
+  const team = teams.items.find((t) => t.name === `Shop ${requesterName}`);
+  // 4 vCPU is over the team's auto-approval limit: a person approves it.
+  const filed = await api('/api/requests', { token: requester.access_token, method: 'POST', body: {
+    hostname: vmName, team_id: team.id, provider_account_id: account.id, location: fakes.pveNode,
+    cpu: 4, ram_mb: 2048, disk_gb: 10, image: 'debian-12', purpose: 'live progress' } });
+  const id = filed.request.id;
+
+  await signIn(page, adminUser, adminPassword);
+  await page.goto(`${base}/requests/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.getByRole('heading', { name: vmName }).waitFor({ timeout: 15000 });
+  await page.getByRole('button', { name: 'Approve', exact: true }).click();
+  // The tracker moves while we watch: some step is current before all are done.
+  await page.locator('[data-testid=step][data-state=current]').first().waitFor({ timeout: 20000 });
+  await page.locator('[data-testid=log-line]').first().waitFor({ timeout: 20000 });
+  await page.screenshot({ path: `${artifacts}/provisioning-live.png`, fullPage: true });
+  await page.locator('[data-testid=log-line][data-stream=step]', { hasText: 'deployed' }).waitFor({ timeout: 60000 });
+  await page.getByText('deployed', { exact: true }).first().waitFor({ timeout: 20000 });
+  assert(await page.locator('[data-testid=step][data-state=failed]').count() === 0, 'a step failed');
+  assert(await page.locator('[data-testid=log-line]', { hasText: 'waiting for SSH' }).count() > 0, 'the SSH wait is logged');
+  await page.screenshot({ path: `${artifacts}/provisioning-done.png`, fullPage: true });
+
+  await page.getByTestId('view-server').click();
+  await page.getByTestId('server-ipv4').first().filter({ hasText: '127.0.0.1' }).waitFor({ timeout: 15000 });
+  await page.getByTestId('server-host-key').filter({ hasText: 'SHA256:' }).waitFor({ timeout: 10000 });
+
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Servers' }).click();
+  const row = page.locator('[data-testid=server-row]', { hasText: vmName });
+  await row.waitFor({ timeout: 15000 });
+  assert((await row.getByTestId('server-ipv4').innerText()).includes('127.0.0.1'), 'the inventory shows the IP');
+  await page.screenshot({ path: `${artifacts}/servers.png`, fullPage: true });
 });
 
 await browser.close();

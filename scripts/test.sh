@@ -57,6 +57,7 @@ export PROVISIO_BIND=127.0.0.1:18080
 export PROVISIO_KEY_FILE="$RUNTIME/provisio.key"
 export DATABASE_URL="sqlite://$RUNTIME/e2e.db?mode=rwc"
 export PROVISIO_ADMIN_PASSWORD="e2e-admin-password-1"
+export PROVISIO_PROVIDER_POLL_MS=200 PROVISIO_JOB_POLL_MS=200 PROVISIO_TERRAFORM_DIR="$RUNTIME/terraform"
 ./target/debug/provisio create-admin --username e2eadmin --email e2eadmin@example.com --full-name "E2E Admin" >/dev/null
 ./target/debug/provisio serve >"$RUNTIME/server.log" 2>&1 &
 PIDS+=($!)

@@ -233,6 +233,23 @@ pub async fn patch<B: Serialize, T: DeserializeOwned>(
     parse(text(Method::PATCH, url, Some(body)).await?)
 }
 
+pub async fn put<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiErrorView> {
+    let body = to_json(body)?;
+    parse(text(Method::PUT, url, Some(body)).await?)
+}
+
+/// A DELETE with a body (e.g. a typed confirmation) that answers with JSON.
+pub async fn delete_with<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, ApiErrorView> {
+    let body = to_json(body)?;
+    parse(text(Method::DELETE, url, Some(body)).await?)
+}
+
 /// A POST without a body (workflow actions) that answers with JSON.
 pub async fn post_empty<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
     parse(text(Method::POST, url, None).await?)

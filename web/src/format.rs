@@ -18,6 +18,17 @@ pub fn datetime(dt: &DateTime<Utc>) -> String {
     )
 }
 
+/// `14:05:09` in the browser's time zone, for log lines.
+pub fn clock(dt: &DateTime<Utc>) -> String {
+    let local = dt.with_timezone(&Local);
+    format!(
+        "{:02}:{:02}:{:02}",
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
+}
+
 pub fn date(dt: &DateTime<Utc>) -> String {
     let local = dt.with_timezone(&Local);
     format!(
@@ -158,6 +169,21 @@ pub fn size(cpu: u32, ram_mb: u32, disk_gb: u32) -> String {
 /// `2 vCPU, 4 GB, 40 GB` for option labels.
 pub fn size_list(cpu: u32, ram_mb: u32, disk_gb: u32) -> String {
     format!("{cpu} vCPU, {}, {disk_gb} GB", megabytes(ram_mb))
+}
+
+/// `2 vCPU · 2 GiB · 20 GB` for an inventory server; `—` when the size is not known
+/// (registered hosts).
+pub fn server_size(cpu: i32, ram_mb: i32, disk_gb: i32) -> String {
+    if cpu <= 0 && ram_mb <= 0 && disk_gb <= 0 {
+        return "—".into();
+    }
+    let ram = ram_mb.max(0);
+    let ram = if ram % 1024 == 0 {
+        format!("{} GiB", ram / 1024)
+    } else {
+        format!("{ram} MiB")
+    };
+    format!("{} vCPU · {ram} · {} GB", cpu.max(0), disk_gb.max(0))
 }
 
 pub fn person(u: &shared::requests::UserRef) -> String {

@@ -3,6 +3,7 @@
 mod api;
 mod components;
 mod format;
+mod live;
 mod pages;
 mod remote;
 mod session;
@@ -20,6 +21,7 @@ use pages::profile::ProfilePage;
 use pages::providers::ProvidersPage;
 use pages::requests::{ApprovalsPage, RequestDetailPage, RequestsPage};
 use pages::resource_types::ResourceTypesPage;
+use pages::servers::{ServerDetailPage, ServersPage};
 use pages::teams::TeamsPage;
 use pages::tokens::TokensPage;
 use pages::users::UsersPage;
@@ -53,6 +55,14 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/approvals")
                         view=|| view! { <Guard path="/approvals"><ApprovalsPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/servers")
+                        view=|| view! { <Guard path="/servers"><ServersPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/servers/:id")
+                        view=|| view! { <Guard path="/servers"><ServerDetailPage /></Guard> }
                     />
                     <Route
                         path=path!("/teams")

@@ -241,3 +241,227 @@ pub fn FormActions(
         </div>
     }
 }
+
+/// A labelled select whose options follow the loaded data; shows the first option when
+/// the chosen value is not (or no longer) among them.
+#[component]
+pub fn Select(
+    id: &'static str,
+    label: &'static str,
+    field: &'static str,
+    errors: Errors,
+    value: Signal<String>,
+    #[prop(into)] on_pick: Callback<String>,
+    options: Signal<Vec<(String, String)>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <select
+                id=id
+                name=field
+                prop:value=move || value.get()
+                aria-invalid=move || errors.with(|e| e.contains_key(field)).then_some("true")
+                on:change=move |ev| {
+                    errors.update(|e| {
+                        e.remove(field);
+                    });
+                    on_pick.run(event_target_value(&ev));
+                }
+            >
+                {move || {
+                    // Freshly inserted options would otherwise show the first one, whatever the value.
+                    let current = value.get_untracked();
+                    options
+                        .get()
+                        .into_iter()
+                        .map(|(v, l)| {
+                            let selected = v == current;
+                            view! {
+                                <option value=v selected=selected>
+                                    {l}
+                                </option>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </select>
+            <FieldError errors=errors field=field id=error_id />
+        </div>
+    }
+}
+
+pub fn pick(choice: String, options: &[String]) -> String {
+    if options.contains(&choice) {
+        choice
+    } else {
+        options.first().cloned().unwrap_or_default()
+    }
+}
+
+/// One row of a [`RowsEditor`]: a stable id (the DOM key) and one text per column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub id: u32,
+    pub cells: Vec<String>,
+}
+
+static NEXT_ROW: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+
+impl Row {
+    pub fn new(cells: Vec<String>) -> Self {
+        Self {
+            id: NEXT_ROW.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            cells,
+        }
+    }
+
+    pub fn cell(&self, i: usize) -> &str {
+        self.cells.get(i).map(|c| c.trim()).unwrap_or("")
+    }
+
+    /// Rows whose cells are all blank are ignored on submit.
+    pub fn is_blank(&self) -> bool {
+        self.cells.iter().all(|c| c.trim().is_empty())
+    }
+}
+
+/// Rows from `key → value` pairs.
+pub fn pair_rows(pairs: &std::collections::BTreeMap<String, String>) -> Vec<Row> {
+    pairs
+        .iter()
+        .map(|(k, v)| Row::new(vec![k.clone(), v.clone()]))
+        .collect()
+}
+
+/// `key → value` pairs from two-column rows; a repeated or missing key is an error.
+pub fn rows_to_pairs(
+    rows: &[Row],
+    what: &str,
+) -> Result<std::collections::BTreeMap<String, String>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for row in rows.iter().filter(|r| !r.is_blank()) {
+        let key = row.cell(0);
+        if key.is_empty() {
+            return Err(format!("every {what} needs a name"));
+        }
+        if out.insert(key.to_owned(), row.cell(1).to_owned()).is_some() {
+            return Err(format!("{what} `{key}` appears twice"));
+        }
+    }
+    Ok(out)
+}
+
+/// A column of a [`RowsEditor`]: the input's name attribute, its label, and its type.
+pub type Column = (&'static str, &'static str, &'static str);
+
+/// Editable rows of inputs (labels, image mappings, server types) with add and remove
+/// buttons; messages under `field` appear below the rows.
+#[component]
+pub fn RowsEditor(
+    legend: &'static str,
+    columns: &'static [Column],
+    rows: RwSignal<Vec<Row>>,
+    errors: Errors,
+    field: &'static str,
+    add_label: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+) -> impl IntoView {
+    let error_id = format!("rows-{field}-error");
+    let template = format!(
+        "grid-template-columns: repeat({}, minmax(0, 1fr)) auto",
+        columns.len()
+    );
+    let clear_error = move || {
+        if errors.with_untracked(|e| e.contains_key(field)) {
+            errors.update(|e| {
+                e.remove(field);
+            });
+        }
+    };
+    view! {
+        <fieldset class="field rows-editor">
+            <legend>{legend}</legend>
+            {hint.map(|h| view! { <p class="field-hint">{h}</p> })}
+            <div class="rows-grid" style=template>
+                {move || {
+                    (!rows.with(Vec::is_empty))
+                        .then(|| {
+                            view! {
+                                {columns
+                                    .iter()
+                                    .map(|c| view! { <span class="rows-head" aria-hidden="true">{c.1}</span> })
+                                    .collect_view()}
+                                <span></span>
+                            }
+                        })
+                }}
+                <For
+                    each=move || rows.get()
+                    key=|r| r.id
+                    children=move |row| {
+                        let id = row.id;
+                        let number = move || {
+                            rows.with(|all| all.iter().position(|r| r.id == id).map(|p| p + 1).unwrap_or(0))
+                        };
+                        let inputs = columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (name, label, kind))| {
+                                view! {
+                                    <input
+                                        type=*kind
+                                        name=*name
+                                        aria-label=move || format!("{label} {}", number())
+                                        prop:value=move || {
+                                            rows.with(|all| {
+                                                all.iter()
+                                                    .find(|r| r.id == id)
+                                                    .map(|r| r.cells.get(i).cloned().unwrap_or_default())
+                                                    .unwrap_or_default()
+                                            })
+                                        }
+                                        on:input=move |ev| {
+                                            let text = event_target_value(&ev);
+                                            rows.update(|all| {
+                                                if let Some(r) = all.iter_mut().find(|r| r.id == id) {
+                                                    if r.cells.len() <= i {
+                                                        r.cells.resize(i + 1, String::new());
+                                                    }
+                                                    r.cells[i] = text;
+                                                }
+                                            });
+                                            clear_error();
+                                        }
+                                    />
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            {inputs}
+                            <button
+                                type="button"
+                                class="btn btn-ghost btn-sm rows-remove"
+                                aria-label=move || format!("Remove row {}", number())
+                                on:click=move |_| rows.update(|all| all.retain(|r| r.id != id))
+                            >
+                                "×"
+                            </button>
+                        }
+                    }
+                />
+            </div>
+            <div>
+                <button
+                    type="button"
+                    class="btn btn-ghost btn-sm"
+                    on:click=move |_| rows.update(|all| all.push(Row::new(vec![String::new(); columns.len()])))
+                >
+                    {format!("+ {add_label}")}
+                </button>
+            </div>
+            <FieldError errors=errors field=field id=error_id />
+        </fieldset>
+    }
+}

@@ -5,6 +5,7 @@ pub mod profile;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod servers;
 pub mod teams;
 pub mod tokens;
 pub mod users;

@@ -4,12 +4,14 @@
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
 use crate::components::form::{
-    apply_problem, Errors, FieldError, FormActions, FormBanner, TextArea, TextField,
+    apply_problem, pick, Errors, FormActions, FormBanner, Select, TextArea, TextField,
 };
+use crate::components::log_panel::{push_line, LogPanel};
 use crate::components::modal::Modal;
 use crate::components::pager::Pager;
 use crate::format::{datetime, estimate, money, person, relative, size, size_list};
-use crate::remote::{poll, remote, Remote};
+use crate::live::{follow, Link};
+use crate::remote::{poll, remote, Loaded, Remote};
 use crate::task;
 use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
@@ -18,8 +20,9 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use shared::dto::{Page, Team};
 use shared::requests::{
     ApprovalRule, Approvers, CommentRequest, CreateServerRequest, ProviderAccount, RejectRequest,
-    ServerRequest, ServerRequestDetail,
+    RequestEvent, ServerRequest, ServerRequestDetail,
 };
+use shared::servers::LogLine;
 use shared::validation::FieldErrors;
 use shared::workflow::{RequestAction, RequestStatus};
 use std::time::Duration;
@@ -342,64 +345,6 @@ fn RejectDialog(
                 </div>
             </form>
         </Modal>
-    }
-}
-
-/// A labelled select whose options follow the loaded data; shows the first option when
-/// the chosen value is not (or no longer) among them.
-#[component]
-fn Select(
-    id: &'static str,
-    label: &'static str,
-    field: &'static str,
-    errors: Errors,
-    value: Signal<String>,
-    #[prop(into)] on_pick: Callback<String>,
-    options: Signal<Vec<(String, String)>>,
-) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <select
-                id=id
-                name=field
-                prop:value=move || value.get()
-                aria-invalid=move || errors.with(|e| e.contains_key(field)).then_some("true")
-                on:change=move |ev| {
-                    errors.update(|e| {
-                        e.remove(field);
-                    });
-                    on_pick.run(event_target_value(&ev));
-                }
-            >
-                {move || {
-                    // Freshly inserted options would otherwise show the first one, whatever the value.
-                    let current = value.get_untracked();
-                    options
-                        .get()
-                        .into_iter()
-                        .map(|(v, l)| {
-                            let selected = v == current;
-                            view! {
-                                <option value=v selected=selected>
-                                    {l}
-                                </option>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </select>
-            <FieldError errors=errors field=field id=error_id />
-        </div>
-    }
-}
-
-fn pick(choice: String, options: &[String]) -> String {
-    if options.contains(&choice) {
-        choice
-    } else {
-        options.first().cloned().unwrap_or_default()
     }
 }
 
@@ -742,15 +687,71 @@ pub fn RequestDetailPage() -> impl IntoView {
             api::encode(&params.with(|p| p.get("id").unwrap_or_default()))
         )
     });
-    poll(detail, 10, |d| {
-        d.loaded_untracked()
-            .is_some_and(|d| is_live(d.request.status))
-    });
-    // Polls that bring nothing new don't re-render the page.
+    // Reloads that bring nothing new don't re-render the page.
     let shown = Memo::new(move |_| detail.get());
     let loaded = Memo::new(move |_| shown.with(|d| matches!(d, Some(Ok(_)))));
+    let status = Memo::new(move |_| match shown.get() {
+        Some(Ok(d)) => Some(d.request.status),
+        _ => None,
+    });
     let rejecting = RwSignal::new(false);
     let retry = Callback::new(move |_| detail.refetch());
+
+    // Live status and provisioning log instead of polling: every `request` event means the
+    // request or its executions changed, and the detail brings both.
+    let lines = RwSignal::new(Vec::<LogLine>::new());
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    Effect::new(move |prev: Option<String>| {
+        let current = id.get();
+        if prev.is_some_and(|p| p != current) {
+            lines.set(Vec::new());
+        }
+        current
+    });
+    let followed = Memo::new(move |_| {
+        status
+            .get()
+            .is_some_and(|s| !matches!(s, RequestStatus::Rejected | RequestStatus::Cancelled))
+    });
+    let stream = follow(
+        move || {
+            followed
+                .get()
+                .then(|| format!("/api/requests/{}/events", api::encode(&id.get())))
+        },
+        move |event, data| match event {
+            "log" => push_line(lines, data),
+            "request" | "end" => detail.refetch(),
+            _ => {}
+        },
+    );
+    // Should the stream give up (the server unreachable for long), poll as before.
+    poll(detail, 10, move |d| {
+        stream.link.try_get_untracked() == Some(Link::Failed)
+            && d.loaded_untracked()
+                .is_some_and(|d| is_live(d.request.status))
+    });
+    // A retried request is live again after its stream ended.
+    Effect::new(move |_| {
+        if status.get().is_some_and(is_live) && stream.link.get_untracked() == Link::Ended {
+            stream.restart();
+        }
+    });
+    let provisioning = Memo::new(move |_| {
+        status.get().is_some_and(|s| {
+            matches!(
+                s,
+                RequestStatus::Approved
+                    | RequestStatus::Provisioning
+                    | RequestStatus::Deployed
+                    | RequestStatus::Failed
+            )
+        })
+    });
+    let timeline = Memo::new(move |_| match shown.get() {
+        Some(Ok(d)) => Some(d.timeline),
+        _ => None,
+    });
     view! {
         <section class="page">
             <A href="/requests" attr:class="back-link">
@@ -761,6 +762,21 @@ pub fn RequestDetailPage() -> impl IntoView {
                 Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
                 Some(Ok(d)) => view! { <Detail d=d remote=detail rejecting=rejecting /> }.into_any(),
             }}
+            {move || {
+                provisioning
+                    .get()
+                    .then(|| {
+                        view! {
+                            <Provisioning
+                                shown=shown
+                                lines=lines
+                                link=stream.link
+                                on_retry=Callback::new(move |_| stream.restart())
+                            />
+                        }
+                    })
+            }}
+            {move || timeline.get().map(|events| view! { <TimelineCard events=events /> })}
             {move || loaded.get().then(|| view! { <CommentForm remote=detail /> })}
             {move || {
                 rejecting
@@ -943,43 +959,6 @@ fn Detail(
             }
         })
         .collect_view();
-    let timeline = d
-        .timeline
-        .iter()
-        .rev()
-        .map(|e| {
-            let actor = e
-                .actor
-                .as_ref()
-                .map(person)
-                .unwrap_or_else(|| "Provisio".into());
-            let what = match (e.kind.as_str(), e.from_status, e.to_status) {
-                ("created", ..) => "created the request".to_string(),
-                ("transition", Some(f), Some(t)) => {
-                    format!("moved it from {} to {}", f.as_str(), t.as_str())
-                }
-                ("transition", _, Some(t)) => format!("moved it to {}", t.as_str()),
-                ("approval", ..) => "approved".to_string(),
-                ("comment", ..) => "commented".to_string(),
-                (k, ..) => k.replace('_', " "),
-            };
-            let at = e.at;
-            let body = e.body.clone();
-            view! {
-                <li class=format!("event event-{}", e.kind)>
-                    <div class="event-head">
-                        <strong>{actor}</strong>
-                        " "
-                        {what}
-                        <time class="muted small" title=datetime(&at)>
-                            {relative(&at)}
-                        </time>
-                    </div>
-                    {(!body.trim().is_empty()).then(|| view! { <p class="event-body">{body}</p> })}
-                </li>
-            }
-        })
-        .collect_view();
     let job = d.job.map(|j| {
         let attempts = if j.attempts > 1 {
             format!(" (attempt {})", j.attempts)
@@ -1041,9 +1020,209 @@ fn Detail(
                 {job}
             </div>
         </div>
+    }
+}
+
+#[component]
+fn TimelineCard(events: Vec<RequestEvent>) -> impl IntoView {
+    let timeline = events
+        .iter()
+        .rev()
+        .map(|e| {
+            let actor = e
+                .actor
+                .as_ref()
+                .map(person)
+                .unwrap_or_else(|| "Provisio".into());
+            let what = match (e.kind.as_str(), e.from_status, e.to_status) {
+                ("created", ..) => "created the request".to_string(),
+                ("transition", Some(f), Some(t)) => {
+                    format!("moved it from {} to {}", f.as_str(), t.as_str())
+                }
+                ("transition", _, Some(t)) => format!("moved it to {}", t.as_str()),
+                ("approval", ..) => "approved".to_string(),
+                ("comment", ..) => "commented".to_string(),
+                (k, ..) => k.replace('_', " "),
+            };
+            let at = e.at;
+            let body = e.body.clone();
+            view! {
+                <li class=format!("event event-{}", e.kind)>
+                    <div class="event-head">
+                        <strong>{actor}</strong>
+                        " "
+                        {what}
+                        <time class="muted small" title=datetime(&at)>
+                            {relative(&at)}
+                        </time>
+                    </div>
+                    {(!body.trim().is_empty()).then(|| view! { <p class="event-body">{body}</p> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
         <div class="card">
             <h2 class="card-title">"Timeline"</h2>
             <ol class="timeline">{timeline}</ol>
+        </div>
+    }
+}
+
+/// The provisioning pipeline as the job logs it: each `step` line moves the tracker on.
+const PIPELINE: [&str; 5] = [
+    "Queued",
+    "Creating at the provider",
+    "Waiting for an address",
+    "Waiting for SSH",
+    "Deployed",
+];
+
+/// Which pipeline stage a `step` line belongs to; provider-specific steps (cloning a
+/// template, terraform apply, …) happen while the server is being created.
+fn stage_of(text: &str) -> usize {
+    let t = text.trim().to_ascii_lowercase();
+    if t == "deployed" {
+        4
+    } else if t.starts_with("waiting for ssh") {
+        3
+    } else if t.starts_with("waiting for the server") || t.starts_with("waiting for an address") {
+        2
+    } else {
+        1
+    }
+}
+
+/// `done`, `current`, `failed` or `pending` for each stage of the latest attempt.
+fn stage_states(
+    status: RequestStatus,
+    lines: &[LogLine],
+    execution: Option<Uuid>,
+) -> [&'static str; 5] {
+    let reached = lines
+        .iter()
+        .filter(|l| l.stream == "step" && execution.is_none_or(|e| l.execution_id == e))
+        .map(|l| stage_of(&l.text))
+        .max()
+        .unwrap_or(0);
+    let mut states = ["pending"; 5];
+    for (i, state) in states.iter_mut().enumerate() {
+        *state = match status {
+            RequestStatus::Deployed => "done",
+            _ if i < reached => "done",
+            RequestStatus::Failed if i == reached => "failed",
+            RequestStatus::Approved | RequestStatus::Provisioning if i == reached => "current",
+            _ => "pending",
+        };
+    }
+    states
+}
+
+#[component]
+fn Provisioning(
+    shown: Memo<Loaded<ServerRequestDetail>>,
+    lines: RwSignal<Vec<LogLine>>,
+    link: RwSignal<Link>,
+    on_retry: Callback<()>,
+) -> impl IntoView {
+    let facts = Memo::new(move |_| match shown.get() {
+        Some(Ok(d)) => Some((
+            d.request.status,
+            d.server_id,
+            d.executions
+                .iter()
+                .map(|e| (e.id, e.status.is_finished()))
+                .collect::<Vec<_>>(),
+        )),
+        _ => None,
+    });
+    let states = Memo::new(move |_| {
+        let Some((status, _, executions)) = facts.get() else {
+            return ["pending"; 5];
+        };
+        lines.with(|lines| {
+            // The newest attempt: the detail lists executions newest first, but a line of an
+            // execution it doesn't know yet is newer still.
+            let from_lines = lines.last().map(|l| l.execution_id);
+            match from_lines {
+                Some(e) if !executions.iter().any(|x| x.0 == e) => {
+                    stage_states(status, lines, Some(e))
+                }
+                // Approved again after a failed attempt: the retry is queued.
+                _ if status == RequestStatus::Approved
+                    && executions.first().is_some_and(|x| x.1) =>
+                {
+                    stage_states(status, &[], None)
+                }
+                _ => stage_states(
+                    status,
+                    lines,
+                    executions.first().map(|x| x.0).or(from_lines),
+                ),
+            }
+        })
+    });
+    let server_id = Memo::new(move |_| facts.get().and_then(|f| f.1));
+    view! {
+        <div class="card" data-testid="provisioning">
+            <div class="card-title-row">
+                <h2 class="card-title">"Provisioning"</h2>
+                {move || {
+                    server_id
+                        .get()
+                        .map(|id| {
+                            view! {
+                                <A href=format!("/servers/{id}") attr:class="btn btn-ghost btn-sm" attr:data-testid="view-server">
+                                    "View server"
+                                </A>
+                            }
+                        })
+                }}
+            </div>
+            <ol class="tracker" aria-label="Provisioning steps">
+                {move || {
+                    let states = states.get();
+                    PIPELINE
+                        .iter()
+                        .zip(states)
+                        .enumerate()
+                        .map(|(i, (label, state))| {
+                            let mark = match state {
+                                "done" => "✓".to_string(),
+                                "failed" => "✗".to_string(),
+                                _ => (i + 1).to_string(),
+                            };
+                            let spoken = match state {
+                                "done" => " (done)",
+                                "failed" => " (failed)",
+                                "current" => " (in progress)",
+                                _ => "",
+                            };
+                            view! {
+                                <li
+                                    class=format!("track track-{state}")
+                                    data-testid="step"
+                                    data-state=state
+                                    aria-current=(state == "current").then_some("step")
+                                >
+                                    <span class="track-mark" aria-hidden="true">
+                                        {mark}
+                                    </span>
+                                    <span class="track-label">{*label}</span>
+                                    <span class="sr-only">{spoken}</span>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ol>
+            <LogPanel
+                lines=lines
+                link=link
+                title="Provisioning log"
+                empty="Waiting for the provisioning job to start…"
+                on_retry=on_retry
+            />
         </div>
     }
 }
