@@ -1,7 +1,8 @@
 // Browser end-to-end tests in Debian's headless Chromium, driven by playwright-core.
 // Env: E2E_BASE_URL, E2E_ADMIN_USER, E2E_ADMIN_PASSWORD, E2E_ARTIFACTS (screenshots).
 import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 const base = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:18080';
 const adminUser = process.env.E2E_ADMIN_USER ?? 'e2eadmin';
@@ -146,6 +147,12 @@ if (!fakes.pveUrl || !fakes.hcloudUrl) {
   console.log('FAIL the provider fakes are not running (PROVISIO_FAKEPVE_URL / PROVISIO_HCLOUD_URL unset)');
   process.exit(1);
 }
+// SHA-256 of the fake's self-signed certificate, pinned when the browser test talks TLS to it.
+function pinOf(caFile) {
+  const pem = readFileSync(caFile, 'utf8');
+  const der = Buffer.from(pem.split('\n').filter((l) => l && !l.startsWith('-----')).join(''), 'base64');
+  return createHash('sha256').update(der).digest('hex');
+}
 const AFTER_APPROVAL = /^(approved|provisioning|deployed)$/;
 const requesterName = `req${Date.now().toString(36)}`;
 const requesterPassword = 'requester-password-42';
@@ -254,6 +261,9 @@ await test('an admin adds a Proxmox account through the form and its connection 
   await form.locator('[name="image_map.catalog"]').last().fill('debian-12');
   await form.locator('[name="image_map.provider"]').last().fill(fakes.pveTemplate);
   await form.locator('[name=ssh_port]').fill(String(fakes.sshPort));
+  if (fakes.pveUrl.startsWith('https')) {
+    await form.locator('[name=tls_fingerprint]').fill(pinOf(process.env.PROVISIO_FAKEPVE_CA));
+  }
   await form.locator('[name=max_cpu]').fill('8');
   await form.locator('[name=max_ram_mb]').fill('16384');
   await form.locator('[name=max_disk_gb]').fill('200');

@@ -71,7 +71,15 @@ VENVS="$ROOT/.venv-fakes"
 PRISM_DIR="$ROOT/tools/prism"
 PRISM="$PRISM_DIR/node_modules/.bin/prism"
 
-SPECS="${PROVISIO_PROVIDER_SPECS:-$ROOT/../shared/providers}"
+# The vendor specs are reference material kept outside the repository: beside a checkout in
+# ../shared, or in the workstation's shared folder when the checkout lives elsewhere (CI clones).
+SPECS="${PROVISIO_PROVIDER_SPECS:-}"
+if [[ -z "$SPECS" ]]; then
+  for candidate in "$ROOT/../shared/providers" /work/shared/providers; do
+    if [[ -f "$candidate/hcloud/hcloud.json" ]]; then SPECS="$candidate"; break; fi
+  done
+  SPECS="${SPECS:-$ROOT/../shared/providers}"
+fi
 HCLOUD_SPEC="$SPECS/hcloud/hcloud.json"
 PVE_SPEC="$SPECS/proxmox/${PROVISIO_PVE_SPEC:-pve-openapi.full.json}"
 PRISM_MODE="${PROVISIO_PRISM_MODE:-requests}"

@@ -309,6 +309,20 @@ fn rows() -> Vec<Row> {
             expect: [401, 202, 202, 403, 403],
         },
         Row {
+            method: M::POST,
+            template: "/api/servers/{id}/snapshot",
+            path: "/api/servers/{server}/snapshot",
+            body: |_| Some(json!({"description": "before upgrade"})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/servers/{id}/backups",
+            path: "/api/servers/{server}/backups",
+            body: none,
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
             method: M::DELETE,
             template: "/api/servers/{id}",
             path: "/api/servers/{server}",

@@ -118,3 +118,83 @@ async fn persistent_outages_give_up_after_the_retry_budget() {
     assert!(err.is_transient(), "{err}");
     assert_eq!(calls.load(Ordering::SeqCst), 5, "one call and four retries");
 }
+
+/// Records what the Hetzner adapter sends for snapshot and backups, and answers like Hetzner.
+#[actix_web::test]
+async fn hetzner_snapshot_and_backups_send_the_documented_actions() {
+    use api::providers::{build, AccountConfig};
+    use std::sync::Mutex;
+    let seen: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
+    let log = seen.clone();
+    let server = HttpServer::new(move || {
+        let log = log.clone();
+        App::new().default_service(web::to(move |req: actix_web::HttpRequest, body: web::Bytes| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((
+                    req.method().to_string(),
+                    req.path().to_owned(),
+                    String::from_utf8_lossy(&body).into_owned(),
+                ));
+                if req.path().starts_with("/v1/actions/") {
+                    HttpResponse::Ok().json(serde_json::json!({"action": {"id": 7, "command": "x", "status": "success", "progress": 100}}))
+                } else {
+                    HttpResponse::Created().json(serde_json::json!({"action": {"id": 7, "command": "x", "status": "running", "progress": 0}}))
+                }
+            }
+        }))
+    })
+    .workers(1)
+    .bind(("127.0.0.1", 0))
+    .unwrap();
+    let port = server.addrs()[0].port();
+    tokio::spawn(server.run());
+    let provider = build(
+        AccountConfig {
+            kind: shared::requests::ProviderKind::Hetzner,
+            endpoint: format!("http://127.0.0.1:{port}/v1"),
+            settings: Default::default(),
+            credentials: shared::requests::ProviderCredentials {
+                api_token: Some("t0ken".into()),
+                private_key: None,
+            },
+        },
+        &Tuning {
+            poll_interval: Duration::from_millis(10),
+            ..Tuning::default()
+        },
+    )
+    .unwrap();
+    let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+    let sink = api::domain::executions::LogSink::new(db, uuid::Uuid::new_v4(), vec![]);
+    provider
+        .snapshot("42", "before upgrade", &sink)
+        .await
+        .unwrap();
+    provider.enable_backups("42", &sink).await.unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen[0].0, "POST");
+    assert_eq!(seen[0].1, "/v1/servers/42/actions/create_image");
+    let body: serde_json::Value = serde_json::from_str(&seen[0].2).unwrap();
+    assert_eq!(body["type"], "snapshot");
+    assert_eq!(body["description"], "before upgrade");
+    assert_eq!(
+        seen[1].1, "/v1/actions/7",
+        "the action is followed to its end"
+    );
+    assert_eq!(seen[2].1, "/v1/servers/42/actions/enable_backup");
+}
+
+#[actix_web::test]
+async fn a_plain_500_is_an_answer_not_an_outage() {
+    let (base, calls) = scripted(vec![(500, None), (500, None)]).await;
+    let err = client(&base)
+        .get(&["nodes", "pve1", "qemu", "101", "status", "current"], &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ProviderError::Unavailable(ref m) if m.contains("scripted 500")),
+        "{err}"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "not repeated");
+}

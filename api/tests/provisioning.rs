@@ -63,7 +63,21 @@ fn options(workers: usize) -> Options {
     o
 }
 
+/// SHA-256 of the fake's self-signed certificate, for talking to it directly over TLS.
+fn pve_fingerprint(f: &Fakes) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let pem = std::fs::read_to_string(&f.pve_ca).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    hex::encode(sha2::Sha256::digest(&der))
+}
+
 async fn proxmox_account(app: &TestApp, f: &Fakes, name: &str, wait_for_ssh: bool) -> String {
+    // Through Prism the URL is plain http; straight to the fake it is TLS with a pinned certificate.
+    let pin = f.pve_url.starts_with("https").then(|| pve_fingerprint(f));
     let res = app
         .post(
             "/api/provider-accounts",
@@ -73,7 +87,8 @@ async fn proxmox_account(app: &TestApp, f: &Fakes, name: &str, wait_for_ssh: boo
                 "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12", "debian-ct"],
                             "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
                 "settings": {"images": {"debian-12": f.template, "debian-ct": f.ct_template},
-                             "ssh_port": f.ssh_port, "wait_for_ssh": wait_for_ssh, "ready_timeout_secs": 30},
+                             "ssh_port": f.ssh_port, "wait_for_ssh": wait_for_ssh, "ready_timeout_secs": 30,
+                             "tls_fingerprint": pin},
                 "credentials": {"api_token": f.pve_token}
             }),
         )
@@ -356,6 +371,25 @@ async fn an_approved_proxmox_request_becomes_a_running_server_with_a_pinned_host
         wait_server_status(&app, server_id, expect).await;
     }
 
+    // A snapshot is a job too, and reaches the provider.
+    let res = app
+        .post(
+            &format!("/api/servers/{server_id}/snapshot"),
+            &app.admin.token,
+            json!({"description": "before upgrade"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let execution = res.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let e = wait_execution(&app, &execution).await;
+    assert!(
+        e["lines"].to_string().contains("snapshot provisio"),
+        "{e:#}"
+    );
+
     // Deleting needs the name repeated, then destroys the guest at the provider.
     let res = delete_server(&app, server_id, "wrong").await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
@@ -541,7 +575,8 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
             json!({"name": "PVE bad", "kind": "proxmox", "endpoint": f.pve_url,
                    "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
                                "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-                   "settings": {"images": {"debian-12": f.template}, "wait_for_ssh": false},
+                   "settings": {"images": {"debian-12": f.template}, "wait_for_ssh": false,
+                                "tls_fingerprint": f.pve_url.starts_with("https").then(|| pve_fingerprint(&f))},
                    "credentials": {"api_token": "root@pam!ci=00000000-0000-0000-0000-000000000000"}}),
         )
         .await;
@@ -588,18 +623,7 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
 async fn the_proxmox_api_is_reached_over_tls_with_a_pinned_certificate() {
     let Some(f) = fakes() else { return };
     let app = spawn_app_with(options(0)).await;
-    let pem = std::fs::read_to_string(&f.pve_ca).unwrap();
-    let der = {
-        use base64::Engine;
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(body)
-            .unwrap()
-    };
-    let fingerprint = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&der))
-    };
+    let fingerprint = pve_fingerprint(&f);
     let account = |name: &str, fp: &str| {
         json!({"name": name, "kind": "proxmox", "endpoint": f.pve_direct_url,
                "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
@@ -1180,4 +1204,42 @@ async fn an_unreachable_provider_is_retried_with_back_off_then_fails() {
         .filter(|l| l["text"].as_str().unwrap().contains("retrying in"))
         .count();
     assert_eq!(retries, 2, "{lines:#?}");
+}
+
+#[tokio::test]
+async fn an_lxc_container_is_created_from_its_template_and_reached_over_ssh() {
+    let Some(f) = fakes() else { return };
+    let app = spawn_app_with(options(1)).await;
+    let account = proxmox_account(&app, &f, "PVE containers", true).await;
+    let (id, _) = file_and_approve(
+        &app,
+        &account,
+        "ct-web-1",
+        json!({"location": f.node, "cpu": 1, "ram_mb": 512, "disk_gb": 4, "image": "debian-ct"}),
+    )
+    .await;
+    let detail = wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(90)).await;
+    let lines = log_of(&app, detail["executions"][0]["id"].as_str().unwrap()).await;
+    assert_eq!(detail["request"]["status"], "deployed", "{lines:#?}");
+    let server = get_json(
+        &app,
+        &format!("/api/servers/{}", detail["server_id"].as_str().unwrap()),
+    )
+    .await;
+    assert!(
+        server["server"]["provider_id"]
+            .as_str()
+            .unwrap()
+            .contains("/lxc/"),
+        "{server:#}"
+    );
+    assert_eq!(server["server"]["ipv4"], "127.0.0.1");
+    assert_eq!(
+        server["server"]["host_key_fingerprint"],
+        f.ssh_fingerprint.as_str()
+    );
+    assert!(lines.iter().any(|l| l["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("creating container")));
 }

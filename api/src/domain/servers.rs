@@ -335,6 +335,41 @@ pub async fn start_operation(
                 "server.power",
             )
         }
+        Operation::Snapshot { description } => {
+            if row.origin == ServerOrigin::Registered.as_str() || !status.deletable() {
+                return Err(ApiError::Conflict(format!(
+                    "a {} {} server cannot be snapshotted",
+                    status.as_str(),
+                    row.origin
+                )));
+            }
+            let description = description.trim().to_owned();
+            if description.chars().count() > 200 || description.chars().any(char::is_control) {
+                return Err(ApiError::field(
+                    "description",
+                    "at most 200 characters on one line",
+                ));
+            }
+            (
+                "snapshot",
+                serde_json::json!({"op": "snapshot", "server_id": row.id, "description": description}),
+                "server.snapshot",
+            )
+        }
+        Operation::EnableBackups => {
+            if row.origin == ServerOrigin::Registered.as_str() || !status.deletable() {
+                return Err(ApiError::Conflict(format!(
+                    "a {} {} server cannot have provider backups",
+                    status.as_str(),
+                    row.origin
+                )));
+            }
+            (
+                "enable_backups",
+                serde_json::json!({"op": "enable_backups", "server_id": row.id}),
+                "server.enable_backups",
+            )
+        }
         Operation::Delete { confirm_name } => {
             if confirm_name.trim() != row.name {
                 return Err(ApiError::field(
@@ -416,6 +451,8 @@ pub async fn start_operation(
 
 pub enum Operation {
     Power(PowerAction),
+    Snapshot { description: String },
+    EnableBackups,
     Delete { confirm_name: String },
 }
 

@@ -64,6 +64,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(servers::register)
         .service(servers::get)
         .service(servers::power)
+        .service(servers::snapshot)
+        .service(servers::enable_backups)
         .service(servers::remove)
         .service(servers::labels)
         .service(events::server_events)

@@ -17,7 +17,7 @@ use shared::dto::{Page, Problem};
 use shared::requests::ProviderKind;
 use shared::servers::{
     Accepted, DeleteServer, PowerRequest, RegisterHost, Server, ServerDetail, ServerListQuery,
-    ServerOrigin, ServerStatus, UpdateServerLabels,
+    ServerOrigin, ServerStatus, SnapshotRequest, UpdateServerLabels,
 };
 use shared::Permission;
 use std::time::Duration;
@@ -146,6 +146,46 @@ pub async fn power(
         Operation::Power(body.action),
     )
     .await?;
+    Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
+}
+
+/// Takes a provider snapshot of the server (a job; follow the execution).
+#[utoipa::path(
+    tag = "servers",
+    params(("id" = Uuid, Path)),
+    request_body = SnapshotRequest,
+    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/servers/{id}/snapshot")]
+pub async fn snapshot(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: web::Json<SnapshotRequest>,
+) -> ApiResult<HttpResponse> {
+    let op = Operation::Snapshot {
+        description: body.into_inner().description,
+    };
+    let execution_id = servers::start_operation(&state, &auth, id.into_inner(), op).await?;
+    Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
+}
+
+/// Turns on the provider's scheduled backups of the server (Hetzner; a job).
+#[utoipa::path(
+    tag = "servers",
+    params(("id" = Uuid, Path)),
+    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/servers/{id}/backups")]
+pub async fn enable_backups(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let execution_id =
+        servers::start_operation(&state, &auth, id.into_inner(), Operation::EnableBackups).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }
 

@@ -55,6 +55,19 @@ impl From<crate::providers::ProviderError> for JobError {
     }
 }
 
+/// A conflict is worth another attempt: either SQLite's single writer was busy, or the row really
+/// changed, and the next attempt reads it afresh and acts on what it finds.
+impl From<crate::error::ApiError> for JobError {
+    fn from(e: crate::error::ApiError) -> Self {
+        match e {
+            crate::error::ApiError::Conflict(m) | crate::error::ApiError::Unavailable(m) => {
+                JobError::transient(m)
+            }
+            other => JobError::permanent(other.to_string()),
+        }
+    }
+}
+
 impl From<DbErr> for JobError {
     fn from(e: DbErr) -> Self {
         JobError::transient(format!("database: {e}"))
@@ -412,7 +425,8 @@ pub async fn worker_loop(
         }
         tokio::select! {
             _ = tokio::time::sleep(state.config.jobs.poll) => {}
-            _ = shutdown.changed() => {}
+            // A dropped sender means the owner is gone: stop too.
+            changed = shutdown.changed() => if changed.is_err() { break },
         }
     }
     tracing::info!(worker = %name, "job worker stopped");

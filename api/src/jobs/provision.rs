@@ -81,7 +81,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                 "provisioning started",
             )
             .await
-            .map_err(|e| JobError::transient(e.to_string()))?;
+            .map_err(JobError::from)?;
             txn.commit().await?;
             server_requests::Entity::find_by_id(id)
                 .one(&state.db)
@@ -208,7 +208,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         &format!("server ready at {address}"),
     )
     .await
-    .map_err(|e| JobError::permanent(e.to_string()))?;
+    .map_err(JobError::from)?;
     servers::set_status(&txn, server_id, ServerStatus::Running).await?;
     notify(
         &txn,
@@ -316,7 +316,7 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
                 &reason,
             )
             .await
-            .map_err(|e| JobError::permanent(e.to_string()))?;
+            .map_err(JobError::from)?;
             notify(
                 &txn,
                 state.config.smtp_url.is_some(),

@@ -43,7 +43,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                 .ok_or_else(|| JobError::permanent("the job names no power action"))?;
             let provider = accounts::provider_for(state, row.provider_account_id)
                 .await
-                .map_err(|e| JobError::permanent(e.to_string()))?;
+                .map_err(JobError::from)?;
             provider
                 .power(&row.provider_id, action, &ctx.log)
                 .await
@@ -69,11 +69,42 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                 .await;
             Ok(())
         }
+        "snapshot" | "enable_backups" => {
+            let provider = accounts::provider_for(state, row.provider_account_id)
+                .await
+                .map_err(JobError::from)?;
+            if op(ctx) == "snapshot" {
+                let description = ctx
+                    .job
+                    .payload
+                    .get("description")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("");
+                let description = if description.is_empty() {
+                    "Provisio snapshot"
+                } else {
+                    description
+                };
+                provider
+                    .snapshot(&row.provider_id, description, &ctx.log)
+                    .await
+                    .map_err(JobError::from)?;
+            } else {
+                provider
+                    .enable_backups(&row.provider_id, &ctx.log)
+                    .await
+                    .map_err(JobError::from)?;
+            }
+            ctx.log
+                .step(&format!("{} done", op(ctx).replace('_', " ")))
+                .await;
+            Ok(())
+        }
         "delete" => {
             if !registered {
                 let provider = accounts::provider_for(state, row.provider_account_id)
                     .await
-                    .map_err(|e| JobError::permanent(e.to_string()))?;
+                    .map_err(JobError::from)?;
                 provider
                     .delete(&row.provider_id, &ctx.log)
                     .await

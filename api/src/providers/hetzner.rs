@@ -526,6 +526,22 @@ impl ComputeProvider for Hetzner {
             .await
     }
 
+    async fn enable_backups(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()> {
+        log.step(&format!("enabling backups of server {provider_id}"))
+            .await;
+        let v = self
+            .api
+            .send(
+                Method::POST,
+                &["servers", provider_id, "actions", "enable_backup"],
+                &[],
+                Body::None,
+            )
+            .await?;
+        self.wait_action(v.get("action").unwrap_or(&Value::Null), log)
+            .await
+    }
+
     async fn delete(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()> {
         log.step(&format!("deleting server {provider_id}")).await;
         match self

@@ -1,4 +1,4 @@
-//! A JSON client for provider REST APIs: timeouts, retries on 429 and 5xx honouring Retry-After
+//! A JSON client for provider REST APIs: timeouts, retries on 429 and 502/503/504 honouring Retry-After
 //! and Hetzner's RateLimit headers, and problem texts that name the provider's own message.
 
 use super::{ProviderError, ProviderResult, Tuning};
@@ -104,7 +104,14 @@ impl RestClient {
                         StatusCode::TOO_MANY_REQUESTS => {
                             ProviderError::Unavailable(format!("rate limited: {message}"))
                         }
-                        s if s.is_server_error() => ProviderError::Unavailable(message),
+                        // Gateways and maintenance are worth waiting for; a plain 500 is an
+                        // answer (Proxmox reports "VM 101 does not exist" that way).
+                        StatusCode::BAD_GATEWAY
+                        | StatusCode::SERVICE_UNAVAILABLE
+                        | StatusCode::GATEWAY_TIMEOUT => ProviderError::Unavailable(message),
+                        s if s.is_server_error() => {
+                            return Err(ProviderError::Unavailable(message))
+                        }
                         _ => return Err(ProviderError::Rejected(message)),
                     };
                     // A 429 was not processed, so even a POST may be repeated; a 5xx POST may

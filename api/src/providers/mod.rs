@@ -99,6 +99,12 @@ pub trait ComputeProvider: Send + Sync {
         description: &str,
         log: &LogSink,
     ) -> ProviderResult<()>;
+    /// Turns on the provider's own scheduled backups of the server.
+    async fn enable_backups(&self, _provider_id: &str, _log: &LogSink) -> ProviderResult<()> {
+        Err(ProviderError::Rejected(
+            "this provider has no managed backups; use a backup playbook".into(),
+        ))
+    }
     /// Destroys the server; a server that is already gone is success.
     async fn delete(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()>;
 }

@@ -433,6 +433,16 @@ impl ComputeProvider for TerraformProvider {
         }
     }
 
+    async fn enable_backups(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()> {
+        let (_, inner) = split_id(provider_id)?;
+        match &self.rest {
+            Some(rest) => rest.enable_backups(inner, log).await,
+            None => Err(ProviderError::Rejected(
+                "backups need the account's API endpoint and token".into(),
+            )),
+        }
+    }
+
     async fn delete(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()> {
         let (workspace, _) = split_id(provider_id)?;
         let Some(vars) = self.stored_vars(workspace) else {

@@ -678,6 +678,30 @@ fn ServerHeader(
             },
         );
     };
+    // Snapshot and provider backups: one click each, followed in the execution log.
+    let operate = move |path: &'static str, label: &'static str| {
+        let Some(id) = server.with_untracked(|s| s.as_ref().map(|s| s.id)) else {
+            return;
+        };
+        task::run(
+            pending,
+            async move {
+                api::post::<_, Accepted>(
+                    &format!("/api/servers/{id}/{path}"),
+                    &serde_json::json!({"description": "Provisio snapshot"}),
+                )
+                .await
+            },
+            move |result| match result {
+                Ok(a) => {
+                    toasts.success(format!("{label} requested"));
+                    selected.set(Some(a.execution_id));
+                    detail.refetch();
+                }
+                Err(e) => toasts.error(e.message()),
+            },
+        );
+    };
     let buttons = move || {
         let (power_actions, deletable) = actions.get();
         if !can_operate {
@@ -711,8 +735,50 @@ fn ServerHeader(
                 }
             })
             .collect_view();
+        let (registered, hetzner) = server.with(|s| {
+            s.as_ref()
+                .map(|s| {
+                    (
+                        s.origin == shared::servers::ServerOrigin::Registered,
+                        matches!(
+                            s.provider.kind,
+                            shared::requests::ProviderKind::Hetzner
+                                | shared::requests::ProviderKind::TerraformHcloud
+                        ),
+                    )
+                })
+                .unwrap_or((true, false))
+        });
+        let extra = (deletable && !registered).then(|| {
+            view! {
+                <button
+                    type="button"
+                    class="btn btn-ghost"
+                    data-testid="server-snapshot"
+                    disabled=move || pending.get()
+                    on:click=move |_| operate("snapshot", "Snapshot")
+                >
+                    "Snapshot"
+                </button>
+                {hetzner
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-ghost"
+                                data-testid="server-backups"
+                                disabled=move || pending.get()
+                                on:click=move |_| operate("backups", "Backups")
+                            >
+                                "Enable backups"
+                            </button>
+                        }
+                    })}
+            }
+        });
         Some(view! {
             {power_buttons}
+            {extra}
             {deletable
                 .then(|| {
                     view! {
