@@ -1243,3 +1243,87 @@ async fn an_lxc_container_is_created_from_its_template_and_reached_over_ssh() {
         .unwrap()
         .starts_with("creating container")));
 }
+
+#[tokio::test]
+async fn cancelling_a_running_provisioning_stops_it_and_removes_the_half_built_guest() {
+    let Some(f) = fakes() else { return };
+    let app = spawn_app_with(options(1)).await;
+    // SSH on a closed port: the pipeline waits there until it is cancelled.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "PVE cancel", "kind": "proxmox", "endpoint": f.pve_url,
+                   "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
+                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                   "settings": {"images": {"debian-12": f.template}, "ssh_port": closed, "ready_timeout_secs": 600,
+                                "tls_fingerprint": f.pve_url.starts_with("https").then(|| pve_fingerprint(&f))},
+                   "credentials": {"api_token": f.pve_token}}),
+        )
+        .await;
+    let account = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (id, _) = file_and_approve(
+        &app,
+        &account,
+        "pve-cancel-1",
+        json!({"location": f.node, "cpu": 1, "ram_mb": 1024, "disk_gb": 8}),
+    )
+    .await;
+    let execution = eventually("never waited for SSH", Duration::from_secs(30), || async {
+        let detail = get_json(&app, &format!("/api/requests/{id}")).await;
+        let Some(execution) = detail["executions"][0]["id"].as_str().map(str::to_owned) else {
+            return Err("no execution yet".to_owned());
+        };
+        let lines = log_of(&app, &execution).await;
+        if lines
+            .iter()
+            .any(|l| l["text"].as_str().unwrap().starts_with("waiting for SSH"))
+        {
+            Ok(execution)
+        } else {
+            Err(format!("{lines:?}"))
+        }
+    })
+    .await;
+    let res = app
+        .post(
+            &format!("/api/executions/{execution}/cancel"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let detail = wait_for_status(&app, &id, &["failed"], Duration::from_secs(30)).await;
+    assert_eq!(detail["request"]["failure_reason"], "cancelled");
+    assert_eq!(detail["executions"][0]["status"], "cancelled");
+    assert_eq!(detail["job"]["status"], "cancelled");
+    eventually("the guest stayed", Duration::from_secs(20), || async {
+        let guests = pve_guests(&f).await;
+        if guests.iter().any(|g| g["name"] == "pve-cancel-1") {
+            Err("still there".to_owned())
+        } else {
+            Ok(())
+        }
+    })
+    .await;
+    let res = app
+        .post(
+            &format!("/api/executions/{execution}/cancel"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        409,
+        "a finished execution cannot be cancelled"
+    );
+}

@@ -1163,10 +1163,55 @@ fn Provisioning(
         })
     });
     let server_id = Memo::new(move |_| facts.get().and_then(|f| f.1));
+    let session = crate::session::use_session();
+    let toasts = use_toasts();
+    let cancelling = RwSignal::new(false);
+    // The attempt under way, when the viewer may stop it (stops at the worker's next heartbeat).
+    let running = Memo::new(move |_| {
+        facts
+            .get()
+            .and_then(|f| f.2.first().filter(|e| !e.1).map(|e| e.0))
+            .filter(|_| session.can(shared::Permission::ServersOperate))
+    });
+    let cancel = move |_| {
+        let Some(id) = running.get_untracked() else {
+            return;
+        };
+        task::run(
+            cancelling,
+            async move {
+                api::post_empty::<shared::servers::Accepted>(&format!(
+                    "/api/executions/{id}/cancel"
+                ))
+                .await
+            },
+            move |result| match result {
+                Ok(_) => toasts.success("Cancellation requested"),
+                Err(e) => toasts.error(e.message()),
+            },
+        );
+    };
     view! {
         <div class="card" data-testid="provisioning">
             <div class="card-title-row">
                 <h2 class="card-title">"Provisioning"</h2>
+                {move || {
+                    running
+                        .get()
+                        .map(|_| {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="btn btn-ghost btn-sm"
+                                    data-testid="provisioning-cancel"
+                                    disabled=move || cancelling.get()
+                                    on:click=cancel
+                                >
+                                    "Cancel"
+                                </button>
+                            }
+                        })
+                }}
                 {move || {
                     server_id
                         .get()

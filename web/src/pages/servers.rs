@@ -81,7 +81,8 @@ fn label_chips(labels: &BTreeMap<String, String>) -> impl IntoView {
                     .iter()
                     .map(|(k, v)| {
                         let text = if v.is_empty() { k.clone() } else { format!("{k}={v}") };
-                        view! { <li class="chip chip-sm">{text}</li> }
+                        let title = text.clone();
+                        view! { <li class="chip chip-sm" title=title>{text}</li> }
                     })
                     .collect_view()}
             </ul>
@@ -609,7 +610,7 @@ pub fn ServerDetailPage() -> impl IntoView {
                                 <ServerFacts shown=shown />
                                 <ServerLabels shown=shown detail=detail can_operate=can_operate() />
                             </div>
-                            <Executions shown=shown selected=selected />
+                            <Executions shown=shown selected=selected can_operate=can_operate() />
                             <ServerLog
                                 shown=shown
                                 lines=lines
@@ -1093,7 +1094,7 @@ fn LabelsForm(
 }
 
 #[component]
-fn Executions(shown: Shown, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
+fn Executions(shown: Shown, selected: RwSignal<Option<Uuid>>, can_operate: bool) -> impl IntoView {
     let executions = Memo::new(move |_| {
         shown.with(|d| d.as_ref().map(|d| d.executions.clone()).unwrap_or_default())
     });
@@ -1118,7 +1119,7 @@ fn Executions(shown: Shown, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
                                     <th scope="col">"Error"</th>
                                 </tr>
                             </thead>
-                            <tbody>{list.into_iter().map(|e| execution_row(e, selected)).collect_view()}</tbody>
+                            <tbody>{list.into_iter().map(|e| execution_row(e, selected, can_operate)).collect_view()}</tbody>
                         </table>
                     </div>
                 }
@@ -1128,8 +1129,26 @@ fn Executions(shown: Shown, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
     }
 }
 
-fn execution_row(e: Execution, selected: RwSignal<Option<Uuid>>) -> impl IntoView {
+fn execution_row(
+    e: Execution,
+    selected: RwSignal<Option<Uuid>>,
+    can_operate: bool,
+) -> impl IntoView {
     let id = e.id;
+    let toasts = use_toasts();
+    let cancelling = RwSignal::new(false);
+    // Queued work stops at once, running work at its next heartbeat; the stream shows the end.
+    let cancel = move |_| {
+        task::run(
+            cancelling,
+            async move { api::post_empty::<Accepted>(&format!("/api/executions/{id}/cancel")).await },
+            move |result| match result {
+                Ok(_) => toasts.success("Cancellation requested"),
+                Err(e) => toasts.error(e.message()),
+            },
+        );
+    };
+    let cancellable = can_operate && !e.status.is_finished();
     let is_selected = move || selected.get() == Some(id);
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| match t {
         Some(t) => view! { <span title=datetime(&t)>{relative(&t)}</span> }.into_any(),
@@ -1160,7 +1179,23 @@ fn execution_row(e: Execution, selected: RwSignal<Option<Uuid>>) -> impl IntoVie
             <td>{e.step.unwrap_or_else(|| "—".into())}</td>
             <td>{when(e.started_at)}</td>
             <td>{when(e.finished_at)}</td>
-            <td class="cell-error">{e.error.unwrap_or_default()}</td>
+            <td class="cell-error">
+                {e.error.unwrap_or_default()}
+                {cancellable
+                    .then(|| {
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-ghost btn-sm"
+                                data-testid="execution-cancel"
+                                disabled=move || cancelling.get()
+                                on:click=cancel
+                            >
+                                "Cancel"
+                            </button>
+                        }
+                    })}
+            </td>
         </tr>
     }
 }
