@@ -76,8 +76,31 @@ fn pve_fingerprint(f: &Fakes) -> String {
 }
 
 async fn proxmox_account(app: &TestApp, f: &Fakes, name: &str, wait_for_ssh: bool) -> String {
+    proxmox_account_with(
+        app,
+        f,
+        name,
+        json!({"wait_for_ssh": wait_for_ssh}),
+        &f.pve_token,
+    )
+    .await
+}
+
+/// A Proxmox account on the fake: `settings` override the defaults, `token` may be a wrong one.
+async fn proxmox_account_with(
+    app: &TestApp,
+    f: &Fakes,
+    name: &str,
+    settings: Value,
+    token: &str,
+) -> String {
     // Through Prism the URL is plain http; straight to the fake it is TLS with a pinned certificate.
     let pin = f.pve_url.starts_with("https").then(|| pve_fingerprint(f));
+    let mut merged = json!({"images": {"debian-12": f.template, "debian-ct": f.ct_template},
+                            "ssh_port": f.ssh_port, "ready_timeout_secs": 30, "tls_fingerprint": pin});
+    for (k, v) in settings.as_object().unwrap() {
+        merged[k] = v.clone();
+    }
     let res = app
         .post(
             "/api/provider-accounts",
@@ -86,10 +109,8 @@ async fn proxmox_account(app: &TestApp, f: &Fakes, name: &str, wait_for_ssh: boo
                 "name": name, "kind": "proxmox", "endpoint": f.pve_url,
                 "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12", "debian-ct"],
                             "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-                "settings": {"images": {"debian-12": f.template, "debian-ct": f.ct_template},
-                             "ssh_port": f.ssh_port, "wait_for_ssh": wait_for_ssh, "ready_timeout_secs": 30,
-                             "tls_fingerprint": pin},
-                "credentials": {"api_token": f.pve_token}
+                "settings": merged,
+                "credentials": {"api_token": token}
             }),
         )
         .await;
@@ -97,7 +118,7 @@ async fn proxmox_account(app: &TestApp, f: &Fakes, name: &str, wait_for_ssh: boo
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["has_credentials"], true);
     assert!(
-        !body.to_string().contains(&f.pve_token),
+        !body.to_string().contains(token),
         "credentials must never be returned"
     );
     body["id"].as_str().unwrap().to_owned()
@@ -568,22 +589,14 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
     .await;
     assert_eq!(report["ok"], true, "{report:#}");
 
-    let res = app
-        .post(
-            "/api/provider-accounts",
-            &app.admin.token,
-            json!({"name": "PVE bad", "kind": "proxmox", "endpoint": f.pve_url,
-                   "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
-                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-                   "settings": {"images": {"debian-12": f.template}, "wait_for_ssh": false,
-                                "tls_fingerprint": f.pve_url.starts_with("https").then(|| pve_fingerprint(&f))},
-                   "credentials": {"api_token": "root@pam!ci=00000000-0000-0000-0000-000000000000"}}),
-        )
-        .await;
-    let bad = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let bad = proxmox_account_with(
+        &app,
+        &f,
+        "PVE bad",
+        json!({"wait_for_ssh": false}),
+        "root@pam!ci=00000000-0000-0000-0000-000000000000",
+    )
+    .await;
     let report: Value = post_json(
         &app,
         &format!("/api/provider-accounts/{bad}/test"),
@@ -1254,22 +1267,14 @@ async fn cancelling_a_running_provisioning_stops_it_and_removes_the_half_built_g
         .local_addr()
         .unwrap()
         .port();
-    let res = app
-        .post(
-            "/api/provider-accounts",
-            &app.admin.token,
-            json!({"name": "PVE cancel", "kind": "proxmox", "endpoint": f.pve_url,
-                   "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
-                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-                   "settings": {"images": {"debian-12": f.template}, "ssh_port": closed, "ready_timeout_secs": 600,
-                                "tls_fingerprint": f.pve_url.starts_with("https").then(|| pve_fingerprint(&f))},
-                   "credentials": {"api_token": f.pve_token}}),
-        )
-        .await;
-    let account = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let account = proxmox_account_with(
+        &app,
+        &f,
+        "PVE cancel",
+        json!({"ssh_port": closed, "ready_timeout_secs": 600}),
+        &f.pve_token,
+    )
+    .await;
     let (id, _) = file_and_approve(
         &app,
         &account,

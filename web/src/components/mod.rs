@@ -1,3 +1,4 @@
+pub mod cancel;
 pub mod chart;
 pub mod feedback;
 pub mod form;

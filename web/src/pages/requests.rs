@@ -2,6 +2,7 @@
 //! the workflow actions and timeline, and the approvals queue.
 
 use crate::api::{self, ApiErrorView};
+use crate::components::cancel::CancelExecution;
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
 use crate::components::form::{
     apply_problem, pick, Errors, FormActions, FormBanner, Select, TextArea, TextField,
@@ -1164,33 +1165,13 @@ fn Provisioning(
     });
     let server_id = Memo::new(move |_| facts.get().and_then(|f| f.1));
     let session = crate::session::use_session();
-    let toasts = use_toasts();
-    let cancelling = RwSignal::new(false);
-    // The attempt under way, when the viewer may stop it (stops at the worker's next heartbeat).
+    // The attempt under way, when the viewer may stop it.
     let running = Memo::new(move |_| {
         facts
             .get()
             .and_then(|f| f.2.first().filter(|e| !e.1).map(|e| e.0))
             .filter(|_| session.can(shared::Permission::ServersOperate))
     });
-    let cancel = move |_| {
-        let Some(id) = running.get_untracked() else {
-            return;
-        };
-        task::run(
-            cancelling,
-            async move {
-                api::post_empty::<shared::servers::Accepted>(&format!(
-                    "/api/executions/{id}/cancel"
-                ))
-                .await
-            },
-            move |result| match result {
-                Ok(_) => toasts.success("Cancellation requested"),
-                Err(e) => toasts.error(e.message()),
-            },
-        );
-    };
     view! {
         <div class="card" data-testid="provisioning">
             <div class="card-title-row">
@@ -1198,19 +1179,7 @@ fn Provisioning(
                 {move || {
                     running
                         .get()
-                        .map(|_| {
-                            view! {
-                                <button
-                                    type="button"
-                                    class="btn btn-ghost btn-sm"
-                                    data-testid="provisioning-cancel"
-                                    disabled=move || cancelling.get()
-                                    on:click=cancel
-                                >
-                                    "Cancel"
-                                </button>
-                            }
-                        })
+                        .map(|id| view! { <CancelExecution id=id testid="provisioning-cancel" /> })
                 }}
                 {move || {
                     server_id

@@ -2,6 +2,7 @@
 //! the detail page with power actions, deletion, labels, executions and the live log.
 
 use crate::api::{self, ApiErrorView};
+use crate::components::cancel::CancelExecution;
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
 use crate::components::form::{
     apply_problem, pair_rows, pick, rows_to_pairs, Column, Errors, FormActions, FormBanner, Row,
@@ -1135,19 +1136,6 @@ fn execution_row(
     can_operate: bool,
 ) -> impl IntoView {
     let id = e.id;
-    let toasts = use_toasts();
-    let cancelling = RwSignal::new(false);
-    // Queued work stops at once, running work at its next heartbeat; the stream shows the end.
-    let cancel = move |_| {
-        task::run(
-            cancelling,
-            async move { api::post_empty::<Accepted>(&format!("/api/executions/{id}/cancel")).await },
-            move |result| match result {
-                Ok(_) => toasts.success("Cancellation requested"),
-                Err(e) => toasts.error(e.message()),
-            },
-        );
-    };
     let cancellable = can_operate && !e.status.is_finished();
     let is_selected = move || selected.get() == Some(id);
     let when = |t: Option<chrono::DateTime<chrono::Utc>>| match t {
@@ -1182,19 +1170,7 @@ fn execution_row(
             <td class="cell-error">
                 {e.error.unwrap_or_default()}
                 {cancellable
-                    .then(|| {
-                        view! {
-                            <button
-                                type="button"
-                                class="btn btn-ghost btn-sm"
-                                data-testid="execution-cancel"
-                                disabled=move || cancelling.get()
-                                on:click=cancel
-                            >
-                                "Cancel"
-                            </button>
-                        }
-                    })}
+                    .then(|| view! { <CancelExecution id=id testid="execution-cancel" /> })}
             </td>
         </tr>
     }
