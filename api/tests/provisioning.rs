@@ -1332,3 +1332,72 @@ async fn cancelling_a_running_provisioning_stops_it_and_removes_the_half_built_g
         "a finished execution cannot be cancelled"
     );
 }
+
+#[tokio::test]
+async fn provider_credentials_are_sealed_at_rest_and_never_leave_the_server() {
+    let Some(f) = fakes() else { return };
+    let app = spawn_app_with(options(0)).await;
+    let account = proxmox_account(&app, &f, "PVE secrets", false).await;
+    let secret = f.pve_token.split_once('=').unwrap().1.to_owned();
+    // Replacing the settings without credentials keeps the stored ones.
+    let res = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/provider-accounts/{account}"),
+            Some(&app.admin.token),
+            Some(json!({"name": "PVE secrets", "kind": "proxmox", "endpoint": f.pve_url,
+                        "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
+                                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                        "settings": {"images": {"debian-12": f.template},
+                                     "tls_fingerprint": f.pve_url.starts_with("https").then(|| pve_fingerprint(&f))}})),
+        )
+        .await;
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let report = post_json(
+        &app,
+        &format!("/api/provider-accounts/{account}/test"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        report["ok"], true,
+        "the stored token still works: {report:#}"
+    );
+    let like = format!("%{secret}%");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM provider_accounts WHERE credentials LIKE '{like}'"
+        ))
+        .await,
+        0,
+        "stored in clear"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM provider_accounts WHERE credentials LIKE 'v1:%'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) AS n FROM audit_events WHERE CAST(after AS TEXT) LIKE '{like}' OR CAST(before AS TEXT) LIKE '{like}'"
+        ))
+        .await,
+        0,
+        "a secret reached the audit log"
+    );
+    let listed = get_json(&app, "/api/provider-accounts").await;
+    assert!(!listed.to_string().contains(&secret));
+    // A malformed Proxmox token is a per-field error.
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "PVE typo", "kind": "proxmox", "endpoint": f.pve_url,
+                   "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
+                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                   "credentials": {"api_token": "just-a-secret"}}),
+        )
+        .await;
+    let problem = common::assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(problem["errors"]["credentials"].is_array(), "{problem:#}");
+}
