@@ -6,6 +6,7 @@ mod format;
 mod live;
 mod pages;
 mod remote;
+mod search;
 mod session;
 mod task;
 

@@ -13,8 +13,8 @@ use crate::components::pager::Pager;
 use crate::format::{datetime, estimate, money, person, relative, size, size_list};
 use crate::live::{follow, Link};
 use crate::remote::{poll, remote, Loaded, Remote};
+use crate::search::use_search;
 use crate::task;
-use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -26,7 +26,6 @@ use shared::requests::{
 use shared::servers::LogLine;
 use shared::validation::FieldErrors;
 use shared::workflow::{RequestAction, RequestStatus};
-use std::time::Duration;
 use uuid::Uuid;
 
 const PER_PAGE: u64 = 20;
@@ -58,7 +57,6 @@ fn act(
 #[component]
 pub fn RequestsPage() -> impl IntoView {
     let navigate = use_navigate();
-    let search_input = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
     let page = RwSignal::new(1u64);
@@ -77,22 +75,7 @@ pub fn RequestsPage() -> impl IntoView {
     });
     let retry = Callback::new(move |_| requests.refetch());
 
-    let debounce = StoredValue::new_local(None::<TimeoutHandle>);
-    let apply_search = move || {
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-        let term = search_input.get_untracked().trim().to_owned();
-        if q.get_untracked() != term {
-            q.set(term);
-            page.set(1);
-        }
-    };
-    on_cleanup(move || {
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-    });
+    let search = use_search(q, page);
 
     let on_created = Callback::new(move |d: ServerRequestDetail| {
         creating.set(false);
@@ -117,7 +100,7 @@ pub fn RequestsPage() -> impl IntoView {
                 role="search"
                 on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
-                    apply_search();
+                    search.apply();
                 }
             >
                 <div class="field field-inline grow">
@@ -126,16 +109,8 @@ pub fn RequestsPage() -> impl IntoView {
                         id="request-search"
                         type="search"
                         placeholder="Hostname or purpose"
-                        prop:value=move || search_input.get()
-                        on:input=move |ev| {
-                            search_input.set(event_target_value(&ev));
-                            if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-                                h.clear();
-                            }
-                            let handle = set_timeout_with_handle(apply_search, Duration::from_millis(300))
-                                .ok();
-                            debounce.set_value(handle);
-                        }
+                        prop:value=move || search.input.get()
+                        on:input=move |ev| search.on_input(ev)
                     />
                 </div>
                 <div class="field field-inline">

@@ -14,9 +14,9 @@ use crate::components::pager::Pager;
 use crate::format::{datetime, relative, server_size};
 use crate::live::{follow, Link};
 use crate::remote::remote;
+use crate::search::use_search;
 use crate::session::use_session;
 use crate::task;
-use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -29,7 +29,6 @@ use shared::servers::{
 };
 use shared::validation::FieldErrors;
 use std::collections::BTreeMap;
-use std::time::Duration;
 use uuid::Uuid;
 
 const PER_PAGE: u64 = 20;
@@ -95,7 +94,6 @@ fn label_chips(labels: &BTreeMap<String, String>) -> impl IntoView {
 pub fn ServersPage() -> impl IntoView {
     let session = use_session();
     let navigate = use_navigate();
-    let search_input = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
     let status = RwSignal::new(String::new());
     let provider = RwSignal::new(String::new());
@@ -117,22 +115,7 @@ pub fn ServersPage() -> impl IntoView {
     let accounts = remote::<Vec<ProviderAccount>>(|| "/api/provider-accounts".into());
     let retry = Callback::new(move |_| servers.refetch());
 
-    let debounce = StoredValue::new_local(None::<TimeoutHandle>);
-    let apply_search = move || {
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-        let term = search_input.get_untracked().trim().to_owned();
-        if q.get_untracked() != term {
-            q.set(term);
-            page.set(1);
-        }
-    };
-    on_cleanup(move || {
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-    });
+    let search = use_search(q, page);
     let can_operate = move || session.can(Permission::ServersOperate);
     let filtered =
         move || !q.get().is_empty() || !status.get().is_empty() || !provider.get().is_empty();
@@ -170,7 +153,7 @@ pub fn ServersPage() -> impl IntoView {
                 role="search"
                 on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
-                    apply_search();
+                    search.apply();
                 }
             >
                 <div class="field field-inline grow">
@@ -180,16 +163,8 @@ pub fn ServersPage() -> impl IntoView {
                         type="search"
                         name="q"
                         placeholder="Name, provider id or IP address"
-                        prop:value=move || search_input.get()
-                        on:input=move |ev| {
-                            search_input.set(event_target_value(&ev));
-                            if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-                                h.clear();
-                            }
-                            let handle = set_timeout_with_handle(apply_search, Duration::from_millis(300))
-                                .ok();
-                            debounce.set_value(handle);
-                        }
+                        prop:value=move || search.input.get()
+                        on:input=move |ev| search.on_input(ev)
                     />
                 </div>
                 <div class="field field-inline">

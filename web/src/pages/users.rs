@@ -9,16 +9,15 @@ use crate::components::modal::{ConfirmDialog, Modal};
 use crate::components::pager::Pager;
 use crate::format::{datetime, relative};
 use crate::remote::remote;
+use crate::search::use_search;
 use crate::session::{self, use_session};
 use crate::task;
-use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
 use shared::dto::{CreateUser, Page, ResetPassword, Team, UpdateUser, User};
 use shared::roles::Role;
 use shared::validation::FieldErrors;
-use std::time::Duration;
 use uuid::Uuid;
 
 const PER_PAGE: u64 = 20;
@@ -29,7 +28,6 @@ pub fn UsersPage() -> impl IntoView {
     let toasts = use_toasts();
     let query = use_query_map();
 
-    let search_input = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
     let role_filter = RwSignal::new(String::new());
     let active_filter = RwSignal::new(String::new());
@@ -53,30 +51,7 @@ pub fn UsersPage() -> impl IntoView {
     });
     let retry = Callback::new(move |_| users.refetch());
 
-    let debounce = StoredValue::new_local(None::<TimeoutHandle>);
-    let apply_search = move || {
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-        let term = search_input.get_untracked().trim().to_owned();
-        if q.get_untracked() != term {
-            q.set(term);
-            page.set(1);
-        }
-    };
-    let on_search_input = move |ev: leptos::ev::Event| {
-        search_input.set(event_target_value(&ev));
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-        let handle = set_timeout_with_handle(apply_search, Duration::from_millis(300)).ok();
-        debounce.set_value(handle);
-    };
-    on_cleanup(move || {
-        if let Some(Some(h)) = debounce.try_update_value(|d| d.take()) {
-            h.clear();
-        }
-    });
+    let search = use_search(q, page);
 
     let creating = RwSignal::new(query.with_untracked(|q| q.get("new").is_some()));
     let editing = RwSignal::new(None::<User>);
@@ -278,7 +253,7 @@ pub fn UsersPage() -> impl IntoView {
         !q.get().is_empty() || !role_filter.get().is_empty() || !active_filter.get().is_empty()
     };
     let clear_filters = move |_| {
-        search_input.set(String::new());
+        search.input.set(String::new());
         q.set(String::new());
         role_filter.set(String::new());
         active_filter.set(String::new());
@@ -303,7 +278,7 @@ pub fn UsersPage() -> impl IntoView {
                 role="search"
                 on:submit=move |ev: leptos::ev::SubmitEvent| {
                     ev.prevent_default();
-                    apply_search();
+                    search.apply();
                 }
             >
                 <div class="field field-inline grow">
@@ -312,8 +287,8 @@ pub fn UsersPage() -> impl IntoView {
                         id="user-search"
                         type="search"
                         placeholder="Username, name or e-mail"
-                        prop:value=move || search_input.get()
-                        on:input=on_search_input
+                        prop:value=move || search.input.get()
+                        on:input=move |ev| search.on_input(ev)
                     />
                 </div>
                 <div class="field field-inline">
