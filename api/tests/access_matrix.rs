@@ -745,24 +745,15 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
             .await
             .unwrap();
             let key = api::domain::jobs::server_op_key(execution);
-            api::domain::jobs::enqueue(
+            api::domain::jobs::enqueue_with_execution(
                 &app.db,
                 "server_op",
                 &key,
                 json!({"op": "power", "action": "reboot", "server_id": server}),
+                Some(execution),
             )
             .await
             .unwrap();
-            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-            api::entities::jobs::Entity::update_many()
-                .col_expr(
-                    api::entities::jobs::Column::ExecutionId,
-                    sea_orm::sea_query::Expr::value(execution),
-                )
-                .filter(api::entities::jobs::Column::DedupeKey.eq(key))
-                .exec(&app.db)
-                .await
-                .unwrap();
             path = path.replace("{execution}", &execution.to_string());
         }
     }

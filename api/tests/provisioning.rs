@@ -197,6 +197,16 @@ async fn post_json(app: &TestApp, path: &str, body: Value) -> Value {
         .unwrap()
 }
 
+/// The account's "test connection" report.
+async fn connection_report(app: &TestApp, account: &str) -> Value {
+    post_json(
+        app,
+        &format!("/api/provider-accounts/{account}/test"),
+        json!({}),
+    )
+    .await
+}
+
 async fn delete_server(app: &TestApp, id: &str, confirm: &str) -> reqwest::Response {
     app.request(
         reqwest::Method::DELETE,
@@ -581,12 +591,7 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
     let Some(f) = fakes() else { return };
     let app = spawn_app_with(options(1)).await;
     let good = proxmox_account(&app, &f, "PVE good", false).await;
-    let report: Value = post_json(
-        &app,
-        &format!("/api/provider-accounts/{good}/test"),
-        json!({}),
-    )
-    .await;
+    let report: Value = connection_report(&app, &good).await;
     assert_eq!(report["ok"], true, "{report:#}");
 
     let bad = proxmox_account_with(
@@ -597,12 +602,7 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
         "root@pam!ci=00000000-0000-0000-0000-000000000000",
     )
     .await;
-    let report: Value = post_json(
-        &app,
-        &format!("/api/provider-accounts/{bad}/test"),
-        json!({}),
-    )
-    .await;
+    let report: Value = connection_report(&app, &bad).await;
     assert_eq!(report["ok"], false);
     assert!(
         report["checks"][0]["detail"]
@@ -644,45 +644,17 @@ async fn the_proxmox_api_is_reached_over_tls_with_a_pinned_certificate() {
                "settings": {"tls_fingerprint": fp},
                "credentials": {"api_token": f.pve_token}})
     };
-    let pinned: Value = app
-        .post(
-            "/api/provider-accounts",
-            &app.admin.token,
-            account("Pinned", &fingerprint),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let report: Value = post_json(
-        &app,
-        &format!(
-            "/api/provider-accounts/{}/test",
-            pinned["id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    let report_with = |name: &'static str, fp: String| {
+        let body = account(name, &fp);
+        let app = &app;
+        async move {
+            let created = post_json(app, "/api/provider-accounts", body).await;
+            connection_report(app, created["id"].as_str().unwrap()).await
+        }
+    };
+    let report = report_with("Pinned", fingerprint).await;
     assert_eq!(report["ok"], true, "{report:#}");
-    let wrong: Value = app
-        .post(
-            "/api/provider-accounts",
-            &app.admin.token,
-            account("Wrong pin", &"ab".repeat(32)),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let report: Value = post_json(
-        &app,
-        &format!(
-            "/api/provider-accounts/{}/test",
-            wrong["id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    let report = report_with("Wrong pin", "ab".repeat(32)).await;
     assert_eq!(
         report["ok"], false,
         "a certificate that does not match the pin must be refused"
@@ -852,12 +824,7 @@ async fn a_hetzner_server_that_never_answers_on_ssh_fails_and_is_cleaned_up() {
         json!({"wait_for_ssh": true, "ready_timeout_secs": 10}),
     )
     .await;
-    let report: Value = post_json(
-        &app,
-        &format!("/api/provider-accounts/{account}/test"),
-        json!({}),
-    )
-    .await;
+    let report: Value = connection_report(&app, &account).await;
     assert_eq!(report["ok"], true, "{report:#}");
     let (id, _) = file_and_approve(
         &app,
@@ -1353,12 +1320,7 @@ async fn provider_credentials_are_sealed_at_rest_and_never_leave_the_server() {
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    let report = post_json(
-        &app,
-        &format!("/api/provider-accounts/{account}/test"),
-        json!({}),
-    )
-    .await;
+    let report = connection_report(&app, &account).await;
     assert_eq!(
         report["ok"], true,
         "the stored token still works: {report:#}"

@@ -16,6 +16,17 @@ pub async fn enqueue<C: ConnectionTrait>(
     dedupe_key: &str,
     payload: serde_json::Value,
 ) -> Result<(), DbErr> {
+    enqueue_with_execution(db, kind, dedupe_key, payload, None).await
+}
+
+/// `enqueue` for work whose execution (and log) exists before it runs, e.g. a pressed button.
+pub async fn enqueue_with_execution<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    dedupe_key: &str,
+    payload: serde_json::Value,
+    execution_id: Option<Uuid>,
+) -> Result<(), DbErr> {
     let now = chrono::Utc::now();
     jobs::Entity::insert(jobs::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -30,7 +41,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         locked_by: Set(None),
         progress: Set(None),
         cancel_requested: Set(false),
-        execution_id: Set(None),
+        execution_id: Set(execution_id),
         created_at: Set(now),
         updated_at: Set(now),
     })

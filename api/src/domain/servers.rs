@@ -417,21 +417,14 @@ pub async fn start_operation(
         },
     )
     .await?;
-    jobs::enqueue(
+    jobs::enqueue_with_execution(
         &txn,
         "server_op",
         &jobs::server_op_key(execution_id),
         payload.clone(),
+        Some(execution_id),
     )
     .await?;
-    crate::entities::jobs::Entity::update_many()
-        .col_expr(
-            crate::entities::jobs::Column::ExecutionId,
-            Expr::value(execution_id),
-        )
-        .filter(crate::entities::jobs::Column::DedupeKey.eq(jobs::server_op_key(execution_id)))
-        .exec(&txn)
-        .await?;
     audit::record(
         &txn,
         &auth.context,

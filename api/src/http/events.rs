@@ -56,30 +56,32 @@ impl Follow {
     /// One look at the database: queues new lines, a changed snapshot, and the end.
     async fn poll(&mut self) -> Result<(), ApiError> {
         let db = &self.state.db.clone();
-        let (execution_ids, event, snapshot, done) = match self.watch {
+        // What to send when it changed (`data`), how to tell it changed (`fingerprint`: the
+        // object and its executions), whose log lines to follow, and whether the stream ends.
+        let (event, data, fingerprint, execution_ids, done) = match self.watch {
             Watch::Execution(id) => {
                 let row = execution_rows::Entity::find_by_id(id)
                     .one(db)
                     .await?
                     .ok_or(ApiError::NotFound)?;
                 let dto = executions::to_dto(row);
-                let done = dto.status.is_finished();
+                let data = serde_json::to_string(&dto).unwrap_or_default();
                 (
-                    vec![id],
                     "execution",
-                    serde_json::to_string(&dto).unwrap_or_default(),
-                    done,
+                    data.clone(),
+                    data,
+                    vec![id],
+                    dto.status.is_finished(),
                 )
             }
             Watch::Request(id) => {
                 let row = requests::visible(db, &self.auth, id).await?;
                 let status = requests::status_of(&row);
                 let runs = executions::of_target(db, "server_request", id).await?;
-                let running = runs.iter().any(|e| !e.status.is_finished());
                 let dto = requests::to_dtos(db, &self.auth, vec![row])
                     .await?
                     .remove(0);
-                let done = !running
+                let done = runs.iter().all(|e| e.status.is_finished())
                     && matches!(
                         status,
                         RequestStatus::Deployed
@@ -87,37 +89,36 @@ impl Follow {
                             | RequestStatus::Rejected
                             | RequestStatus::Cancelled
                     );
-                let snapshot = serde_json::to_string(&dto).unwrap_or_default()
-                    + &serde_json::to_string(&runs).unwrap_or_default();
-                self.queue_snapshot(
+                let data = serde_json::to_string(&dto).unwrap_or_default();
+                let fingerprint = data.clone() + &serde_json::to_string(&runs).unwrap_or_default();
+                (
                     "request",
-                    &serde_json::to_string(&dto).unwrap_or_default(),
-                    &snapshot,
-                );
-                (runs.iter().map(|e| e.id).collect(), "", String::new(), done)
+                    data,
+                    fingerprint,
+                    runs.iter().map(|e| e.id).collect(),
+                    done,
+                )
             }
             Watch::Server(id) => {
                 let row = servers::visible(db, &self.auth, id).await?;
-                let done = servers::status_of(&row) == ServerStatus::Deleted;
+                let deleted = servers::status_of(&row) == ServerStatus::Deleted;
                 let runs = executions::of_target(db, "server", id).await?;
                 let dto = servers::to_dtos(db, vec![row]).await?.remove(0);
-                let snapshot = serde_json::to_string(&dto).unwrap_or_default()
-                    + &serde_json::to_string(&runs).unwrap_or_default();
-                self.queue_snapshot(
-                    "server",
-                    &serde_json::to_string(&dto).unwrap_or_default(),
-                    &snapshot,
-                );
+                let done = deleted && runs.iter().all(|e| e.status.is_finished());
+                let data = serde_json::to_string(&dto).unwrap_or_default();
+                let fingerprint = data.clone() + &serde_json::to_string(&runs).unwrap_or_default();
                 (
+                    "server",
+                    data,
+                    fingerprint,
                     runs.iter().map(|e| e.id).collect(),
-                    "",
-                    String::new(),
-                    done && runs.iter().all(|e| e.status.is_finished()),
+                    done,
                 )
             }
         };
-        if !event.is_empty() {
-            self.queue_snapshot(event, &snapshot, &snapshot);
+        if fingerprint != self.last_snapshot {
+            self.last_snapshot = fingerprint;
+            self.pending.push_back(frame(event, None, &data));
         }
         loop {
             let lines = executions::lines_after(db, &execution_ids, self.last_id, 500).await?;
@@ -139,13 +140,6 @@ impl Follow {
             self.ended = true;
         }
         Ok(())
-    }
-
-    fn queue_snapshot(&mut self, event: &str, data: &str, fingerprint: &str) {
-        if fingerprint != self.last_snapshot {
-            self.last_snapshot = fingerprint.to_owned();
-            self.pending.push_back(frame(event, None, data));
-        }
     }
 
     async fn next(&mut self) -> Option<Bytes> {

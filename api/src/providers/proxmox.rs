@@ -401,6 +401,24 @@ impl Proxmox {
             .ok_or_else(|| ProviderError::Unavailable("cluster/nextid returned nothing".into()))
     }
 
+    /// `status/start|stop|reboot` of a guest, followed to the end of its task.
+    async fn set_power(&self, id: &GuestId, verb: &str, log: &LogSink) -> ProviderResult<()> {
+        let upid = self
+            .post(
+                &[
+                    "nodes",
+                    &id.node,
+                    id.guest.as_str(),
+                    &id.vmid,
+                    "status",
+                    verb,
+                ],
+                vec![],
+            )
+            .await?;
+        self.wait_task(&id.node, &upid, log).await
+    }
+
     fn image_ref<'a>(&'a self, image: &'a str) -> &'a str {
         self.account
             .settings
@@ -678,13 +696,7 @@ impl ComputeProvider for Proxmox {
             .ok_or_else(|| ProviderError::NotFound(id.to_id()))?;
         if current.status != ServerStatus::Running {
             log.step("starting").await;
-            let upid = self
-                .post(
-                    &["nodes", &node, guest.as_str(), &vmid, "status", "start"],
-                    vec![],
-                )
-                .await?;
-            self.wait_task(&node, &upid, log).await?;
+            self.set_power(&id, "start", log).await?;
         }
         self.guest(&id)
             .await?
@@ -738,20 +750,7 @@ impl ComputeProvider for Proxmox {
             PowerAction::Reboot => "reboot",
         };
         log.step(&format!("{verb} {provider_id}")).await;
-        let upid = self
-            .post(
-                &[
-                    "nodes",
-                    &id.node,
-                    id.guest.as_str(),
-                    &id.vmid,
-                    "status",
-                    verb,
-                ],
-                vec![],
-            )
-            .await?;
-        self.wait_task(&id.node, &upid, log).await
+        self.set_power(&id, verb, log).await
     }
 
     async fn snapshot(
@@ -783,20 +782,7 @@ impl ComputeProvider for Proxmox {
         };
         if current.status == ServerStatus::Running {
             log.step(&format!("stopping {provider_id}")).await;
-            let upid = self
-                .post(
-                    &[
-                        "nodes",
-                        &id.node,
-                        id.guest.as_str(),
-                        &id.vmid,
-                        "status",
-                        "stop",
-                    ],
-                    vec![],
-                )
-                .await?;
-            self.wait_task(&id.node, &upid, log).await?;
+            self.set_power(&id, "stop", log).await?;
         }
         log.step(&format!("destroying {provider_id}")).await;
         let upid = self

@@ -244,8 +244,9 @@ impl TerraformProvider {
         s
     }
 
-    async fn outputs_of(&self, workspace: &str) -> ProviderResult<Option<RemoteServer>> {
-        let Some(vars) = self.stored_vars(workspace) else {
+    /// The workspace an earlier create left, prepared again from its own variables.
+    async fn stored_workspace(&self, name: &str) -> ProviderResult<Option<(Value, Workspace)>> {
+        let Some(vars) = self.stored_vars(name) else {
             return Ok(None);
         };
         let module = self.module_for(
@@ -254,7 +255,29 @@ impl TerraformProvider {
                 .and_then(Value::as_str)
                 .unwrap_or(""),
         )?;
-        let ws = self.workspace(workspace, &module, &vars).await?;
+        let ws = self.workspace(name, &module, &vars).await?;
+        Ok(Some((vars, ws)))
+    }
+
+    /// The REST adapter and its own id for a Terraform server, for what Terraform does not do.
+    fn rest_for<'a>(
+        &'a self,
+        provider_id: &'a str,
+        what: &str,
+    ) -> ProviderResult<(&'a dyn ComputeProvider, &'a str)> {
+        let (_, inner) = split_id(provider_id)?;
+        match &self.rest {
+            Some(rest) => Ok((rest.as_ref(), inner)),
+            None => Err(ProviderError::Rejected(format!(
+                "{what} need the account's API endpoint and token"
+            ))),
+        }
+    }
+
+    async fn outputs_of(&self, workspace: &str) -> ProviderResult<Option<RemoteServer>> {
+        let Some((vars, ws)) = self.stored_workspace(workspace).await? else {
+            return Ok(None);
+        };
         let outputs = self
             .runner
             .output(&ws, |_| {})
@@ -409,13 +432,8 @@ impl ComputeProvider for TerraformProvider {
         action: PowerAction,
         log: &LogSink,
     ) -> ProviderResult<()> {
-        let (_, inner) = split_id(provider_id)?;
-        match &self.rest {
-            Some(rest) => rest.power(inner, action, log).await,
-            None => Err(ProviderError::Rejected(
-                "power actions need the account's API endpoint and token".into(),
-            )),
-        }
+        let (rest, inner) = self.rest_for(provider_id, "power actions")?;
+        rest.power(inner, action, log).await
     }
 
     async fn snapshot(
@@ -424,39 +442,22 @@ impl ComputeProvider for TerraformProvider {
         description: &str,
         log: &LogSink,
     ) -> ProviderResult<()> {
-        let (_, inner) = split_id(provider_id)?;
-        match &self.rest {
-            Some(rest) => rest.snapshot(inner, description, log).await,
-            None => Err(ProviderError::Rejected(
-                "snapshots need the account's API endpoint and token".into(),
-            )),
-        }
+        let (rest, inner) = self.rest_for(provider_id, "snapshots")?;
+        rest.snapshot(inner, description, log).await
     }
 
     async fn enable_backups(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()> {
-        let (_, inner) = split_id(provider_id)?;
-        match &self.rest {
-            Some(rest) => rest.enable_backups(inner, log).await,
-            None => Err(ProviderError::Rejected(
-                "backups need the account's API endpoint and token".into(),
-            )),
-        }
+        let (rest, inner) = self.rest_for(provider_id, "backups")?;
+        rest.enable_backups(inner, log).await
     }
 
     async fn delete(&self, provider_id: &str, log: &LogSink) -> ProviderResult<()> {
         let (workspace, _) = split_id(provider_id)?;
-        let Some(vars) = self.stored_vars(workspace) else {
+        let Some((_, ws)) = self.stored_workspace(workspace).await? else {
             log.info("no Terraform workspace left; nothing to destroy")
                 .await;
             return Ok(());
         };
-        let module = self.module_for(
-            vars.get("image")
-                .or(vars.get("template_file_id"))
-                .and_then(Value::as_str)
-                .unwrap_or(""),
-        )?;
-        let ws = self.workspace(workspace, &module, &vars).await?;
         log.step("terraform destroy").await;
         self.streamed(log, |tx| {
             self.runner.destroy(&ws, move |l| {
