@@ -12,8 +12,8 @@ mkdirSync(artifacts, { recursive: true });
 
 // What each role must see in the main navigation (shared::nav with the shared permission matrix).
 const NAV = {
-  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
-  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Teams', 'Resource types', 'API tokens'],
+  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
+  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Teams', 'Resource types', 'API tokens'],
 };
 
 const browser = await chromium.launch({
@@ -313,6 +313,70 @@ await test('an approved request shows its provisioning steps live and lands in t
   await row.waitFor({ timeout: 15000 });
   assert((await row.getByTestId('server-ipv4').innerText()).includes('127.0.0.1'), 'the inventory shows the IP');
   await page.screenshot({ path: `${artifacts}/servers.png`, fullPage: true });
+});
+
+// --- Ansible: a technical agent edits a script, runs it on two hosts and follows the run.
+const touchScript = 'e2e-touch';
+const touchHosts = ['e2e-host-a', 'e2e-host-b'];
+const touchPlaybook = `- name: Touch a marker file
+  hosts: all
+  gather_facts: false
+  tasks:
+    - name: Write the marker
+      ansible.builtin.copy:
+        dest: /tmp/provisio-e2e-touch
+        content: "{{ message }}\\n"
+`;
+
+await test('a technical agent edits a script, runs it on two hosts and sees the recap', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  // The technical agent created above belongs to the Global team: the hosts and the script live there.
+  const teams = await api('/api/teams?per_page=200', { token: admin.access_token });
+  const global = teams.items.find((t) => t.is_global);
+  assert(global, 'the Global team exists');
+  // TODO(registerTestHosts): registers running SSH hosts named e2e-host-a and e2e-host-b in the
+  // given team, reachable by the Ansible runner (e.g. through the test sshd on fakes.sshPort).
+  await registerTestHosts({ token: admin.access_token, teamId: global.id, names: touchHosts });
+  // A fresh script each time, so that the edit below makes version 2.
+  const existing = await api(`/api/scripts?q=${touchScript}&per_page=200`, { token: admin.access_token });
+  for (const s of existing.items.filter((s) => s.name === touchScript)) {
+    await api(`/api/scripts/${s.id}`, { token: admin.access_token, method: 'DELETE' });
+  }
+  await api('/api/scripts', { token: admin.access_token, method: 'POST', body: {
+    name: touchScript, description: 'Writes a marker file (browser test)', content: touchPlaybook, team_id: global.id,
+    variables: [{ name: 'message', kind: 'string', required: true, default: 'hello', description: 'What the file says' }] } });
+
+  await signIn(page, newUser, newPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Scripts' }).click();
+  await page.getByLabel('Search scripts').fill(touchScript);
+  await page.locator(`[data-testid=script-row][data-name="${touchScript}"]`).getByRole('link', { name: touchScript, exact: true }).click();
+  const editor = page.getByTestId('script-content');
+  await editor.waitFor({ timeout: 10000 });
+  await page.locator('[data-testid=script-version][data-version="1"]').waitFor({ timeout: 10000 });
+  const content = await editor.inputValue();
+  assert(content.includes('name: Write the marker'), 'the editor shows the stored playbook');
+  await editor.fill(content.replace('name: Write the marker', 'name: Write the e2e marker'));
+  await page.getByTestId('script-save').click();
+  await page.locator('[data-testid=script-version][data-version="2"]').waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/script-editor.png`, fullPage: true });
+
+  await page.getByTestId('script-run').click();
+  for (const host of touchHosts) await page.getByTestId(`run-server-${host}`).check();
+  await page.getByTestId('run-var-message').fill('hello from the browser');
+  await page.getByTestId('run-submit').click();
+  await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/, { timeout: 10000 });
+  await page.getByTestId('log-panel').locator('[data-testid=log-line]').first().waitFor({ timeout: 30000 });
+  await page.screenshot({ path: `${artifacts}/run-live.png`, fullPage: true });
+  await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 120000 });
+  for (const host of touchHosts) {
+    const row = page.getByTestId(`recap-row-${host}`);
+    await row.waitFor({ timeout: 15000 });
+    const failed = (await row.getByTestId('recap-failed').innerText()).trim();
+    assert(failed === '0', `${host} failed ${failed} task(s)`);
+  }
+  assert(await page.locator('[data-testid=log-line]', { hasText: 'Write the e2e marker' }).count() > 0,
+    'the log shows the edited task');
+  await page.screenshot({ path: `${artifacts}/run-done.png`, fullPage: true });
 });
 
 await browser.close();

@@ -11,6 +11,7 @@ TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 PLAYWRIGHT_CORE_VERSION=1.65.1
+ANSIBLE_CORE_VERSION=2.19.14
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -18,7 +19,7 @@ as_root() {
   if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
-apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm)
+apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm python3-venv openssh-client)
 if [[ $WANT_TEST -eq 1 ]]; then
   apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev)
 fi
@@ -81,4 +82,11 @@ if [[ $WANT_TEST -eq 1 ]]; then
     (cd "$ROOT/e2e" && npm ci --no-audit --no-fund --silent)
   fi
 fi
+# ansible-core runs the deployment scripts; Provisio finds it through scripts/env.sh.
+if ! "$ROOT/.venv-ansible/bin/ansible-playbook" --version 2>/dev/null | grep -q "core $ANSIBLE_CORE_VERSION"; then
+  log "installing ansible-core $ANSIBLE_CORE_VERSION into .venv-ansible"
+  /usr/bin/python3 -m venv "$ROOT/.venv-ansible"
+  "$ROOT/.venv-ansible/bin/pip" install --quiet --disable-pip-version-check "ansible-core==$ANSIBLE_CORE_VERSION"
+fi
+
 log "tools ready"

@@ -27,6 +27,27 @@ pub struct Config {
     pub delivery_retry_base: Duration,
     pub jobs: JobSettings,
     pub providers: crate::providers::Tuning,
+    pub ansible: AnsibleSettings,
+}
+
+/// How deployment scripts run.
+#[derive(Debug, Clone)]
+pub struct AnsibleSettings {
+    /// The `ansible-playbook` executable (a path, or a name looked up on PATH).
+    pub playbook_bin: PathBuf,
+    /// Playbook runs allowed at once on one server.
+    pub per_server: u32,
+}
+
+impl Default for AnsibleSettings {
+    fn default() -> Self {
+        AnsibleSettings {
+            playbook_bin: PathBuf::from(
+                var("PROVISIO_ANSIBLE_PLAYBOOK").unwrap_or_else(|| "ansible-playbook".into()),
+            ),
+            per_server: 1,
+        }
+    }
 }
 
 /// The durable job queue's workers.
@@ -197,6 +218,10 @@ impl Config {
                 terraform_root: PathBuf::from(
                     var("PROVISIO_TERRAFORM_DIR").unwrap_or_else(|| "provisio-terraform".into()),
                 ),
+                ..Default::default()
+            },
+            ansible: AnsibleSettings {
+                per_server: parse_var("PROVISIO_ANSIBLE_PER_SERVER", 1u32)?.max(1),
                 ..Default::default()
             },
         })

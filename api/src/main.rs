@@ -63,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
             let started = std::time::Instant::now();
             let keys = Keys::load_or_create(&config.key_file)?;
             let app = Application::build(config.clone(), keys).await?;
+            domain::ssh_keys::service_key(&app.state).await?;
             if demo {
                 print_demo_accounts(
                     &domain::seed::seed_demo(&app.state.db)

@@ -26,6 +26,8 @@ struct Row {
 
 struct Cell {
     n: usize,
+    /// The cell's server, when its row needs one.
+    server: Option<String>,
     caller: Option<Session>,
     user_login: String,
     team: String,
@@ -58,6 +60,7 @@ async fn file_request(
 ) -> String {
     let cell = Cell {
         n,
+        server: None,
         caller: None,
         user_login: String::new(),
         team: team.to_owned(),
@@ -73,6 +76,26 @@ async fn file_request(
 
 const ALL_OK: Expect = [401, 200, 200, 200, 200];
 const ADMIN_OK: Expect = [401, 200, 403, 403, 403];
+const TECH_OK: Expect = [401, 200, 200, 403, 403];
+
+const PLAYBOOK: &str =
+    "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n";
+
+/// A distinct, well-formed ed25519 public key per `n`.
+fn public_key(n: usize) -> String {
+    use base64::Engine;
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    let mut blob = Vec::new();
+    for part in [b"ssh-ed25519".as_slice(), key.as_slice()] {
+        blob.extend((part.len() as u32).to_be_bytes());
+        blob.extend(part);
+    }
+    format!(
+        "ssh-ed25519 {} matrix@test",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
+}
 const ADMIN_NO_CONTENT: Expect = [401, 204, 403, 403, 403];
 
 fn none(_: &Cell) -> Option<Value> {
@@ -630,6 +653,143 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/ssh-keys",
+            path: "/api/ssh-keys",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/ssh-keys",
+            path: "/api/ssh-keys",
+            body: |c| Some(json!({"name": "laptop", "public_key": public_key(c.n)})),
+            expect: [401, 201, 201, 201, 201],
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/ssh-keys/{id}",
+            path: "/api/ssh-keys/{ssh_key}",
+            body: none,
+            expect: [401, 204, 204, 204, 204],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/scripts",
+            path: "/api/scripts",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/scripts",
+            path: "/api/scripts",
+            body: |c| {
+                Some(
+                    json!({"name": format!("matrix script {}", c.n), "content": PLAYBOOK, "team_id": c.team}),
+                )
+            },
+            expect: [401, 201, 201, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/scripts/validate",
+            path: "/api/scripts/validate",
+            body: |_| Some(json!({"name": "check", "content": PLAYBOOK})),
+            expect: [401, 204, 204, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/scripts/{id}",
+            path: "/api/scripts/{script}",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/scripts/{id}",
+            path: "/api/scripts/{script}",
+            body: |c| Some(json!({"name": format!("renamed {}", c.n), "content": PLAYBOOK})),
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/scripts/{id}",
+            path: "/api/scripts/{script}",
+            body: none,
+            expect: [401, 204, 204, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/scripts/{id}/versions/{version}",
+            path: "/api/scripts/{script}/versions/1",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/scripts/{id}/run",
+            path: "/api/scripts/{script}/run",
+            body: |c| Some(json!({"server_ids": [c.server]})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/playbook-runs",
+            path: "/api/playbook-runs",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/playbook-runs/{id}",
+            path: "/api/playbook-runs/{run}",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/playbook-runs/{id}/rerun",
+            path: "/api/playbook-runs/{run}/rerun",
+            body: none,
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/servers/{id}/maintenance",
+            path: "/api/servers/{server}/maintenance",
+            body: |_| Some(json!({"operation": "backup"})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/servers/{id}/schedules",
+            path: "/api/servers/{server}/schedules",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/servers/{id}/schedules",
+            path: "/api/servers/{server}/schedules",
+            body: |_| Some(json!({"operation": "backup", "cron": "0 3 * * *"})),
+            expect: [401, 201, 201, 403, 403],
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/schedules/{id}",
+            path: "/api/schedules/{schedule}",
+            body: |_| Some(json!({"operation": "backup", "cron": "30 4 * * 0", "enabled": false})),
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/schedules/{id}",
+            path: "/api/schedules/{schedule}",
+            body: none,
+            expect: [401, 204, 204, 403, 403],
+        },
+        Row {
+            method: M::GET,
             template: "/api/audit/export.csv",
             path: "/api/audit/export.csv",
             body: none,
@@ -728,34 +888,62 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
             .replace("{request}", &id)
             .replace("{failed_request}", &id);
     }
-    if needs("{server}") || needs("{execution}") {
-        let server = insert_server(app, &team, provider, n).await;
-        path = path.replace("{server}", &server.to_string());
-        if needs("{execution}") {
-            let execution = api::domain::executions::create(
-                &app.db,
-                api::domain::executions::NewExecution {
-                    kind: "power",
-                    target_type: "server",
-                    target_id: server,
-                    team_id: team.parse().unwrap(),
-                    created_by: None,
-                },
+    let scripted = needs("{script}") || needs("{run}");
+    let mut server = None;
+    if needs("{server}") || needs("{execution}") || needs("{schedule}") || scripted {
+        let id = insert_server(app, &team, provider, n).await;
+        server = Some(id);
+        path = path.replace("{server}", &id.to_string());
+    }
+    if scripted {
+        let (script, run) = insert_script_and_run(app, &team, server.unwrap()).await;
+        path = path
+            .replace("{script}", &script.to_string())
+            .replace("{run}", &run.to_string());
+    }
+    if needs("{schedule}") {
+        let schedule = insert_schedule(app, &team, server.unwrap()).await;
+        path = path.replace("{schedule}", &schedule.to_string());
+    }
+    if needs("{ssh_key}") {
+        let created: Value = app
+            .post(
+                "/api/ssh-keys",
+                &owner_session.token,
+                json!({"name": "to delete", "public_key": public_key(10_000 + n)}),
             )
             .await
-            .unwrap();
-            let key = api::domain::jobs::server_op_key(execution);
-            api::domain::jobs::enqueue_with_execution(
-                &app.db,
-                "server_op",
-                &key,
-                json!({"op": "power", "action": "reboot", "server_id": server}),
-                Some(execution),
-            )
+            .json()
             .await
             .unwrap();
-            path = path.replace("{execution}", &execution.to_string());
-        }
+        path = path.replace("{ssh_key}", created["id"].as_str().unwrap());
+    }
+    if let Some(server) = server.filter(|_| needs("{execution}")) {
+        let execution = api::domain::executions::create(
+            &app.db,
+            api::domain::executions::NewExecution {
+                kind: "power",
+                target_type: "server",
+                target_id: server,
+                team_id: team.parse().unwrap(),
+                created_by: None,
+                script_version_id: None,
+                variables: None,
+            },
+        )
+        .await
+        .unwrap();
+        let key = api::domain::jobs::server_op_key(execution);
+        api::domain::jobs::enqueue_with_execution(
+            &app.db,
+            "server_op",
+            &key,
+            json!({"op": "power", "action": "reboot", "server_id": server}),
+            Some(execution),
+        )
+        .await
+        .unwrap();
+        path = path.replace("{execution}", &execution.to_string());
     }
     if needs("{provider}") {
         let created: Value = app
@@ -804,6 +992,7 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
     }
     let cell = Cell {
         n,
+        server: server.map(|s| s.to_string()),
         caller: caller.clone(),
         user_login: format!("target{n}"),
         team,
@@ -823,8 +1012,8 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
         .as_u16();
     let audit_after = app.count("SELECT COUNT(*) AS n FROM audit_events").await;
     let mutating = row.method != Method::GET;
-    // Signing out without a session changes nothing, so it has nothing to audit.
-    let exempt = row.template == "/api/auth/logout";
+    // Signing out without a session and checking a script change nothing: nothing to audit.
+    let exempt = ["/api/auth/logout", "/api/scripts/validate"].contains(&row.template);
     if mutating && !exempt && (200..300).contains(&status) {
         assert!(
             audit_after > audit_before,
@@ -834,6 +1023,84 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
         );
     }
     status
+}
+
+/// A script of `team` (version 1) and a queued run of it on `server`.
+async fn insert_script_and_run(
+    app: &TestApp,
+    team: &str,
+    server: uuid::Uuid,
+) -> (uuid::Uuid, uuid::Uuid) {
+    use api::entities::{script_versions, scripts, servers};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let now = chrono::Utc::now();
+    let script = scripts::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(team.parse().unwrap()),
+        name: Set(format!("script of {team}")),
+        description: Set(String::new()),
+        current_version: Set(1),
+        builtin: Set(false),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let version = script_versions::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        script_id: Set(script.id),
+        version: Set(1),
+        content: Set(PLAYBOOK.into()),
+        variables: Set(json!([])),
+        created_by: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let server = servers::Entity::find_by_id(server)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let plan = api::domain::scripts::RunPlan {
+        kind: "playbook",
+        script: script.clone(),
+        version,
+        servers: vec![server],
+        variables: json!({}),
+        timeout_secs: 60,
+        created_by: None,
+    };
+    let run = api::domain::scripts::enqueue_run(&app.db, &plan)
+        .await
+        .unwrap();
+    (script.id, run)
+}
+
+async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = uuid::Uuid::new_v4();
+    api::entities::schedules::ActiveModel {
+        id: Set(id),
+        server_id: Set(server),
+        team_id: Set(team.parse().unwrap()),
+        operation: Set("backup".into()),
+        cron: Set("0 3 * * *".into()),
+        enabled: Set(true),
+        variables: Set(json!({})),
+        next_run_at: Set(None),
+        last_run_at: Set(None),
+        last_execution_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
 }
 
 /// A running server of `team` in the inventory, named `matrix-srv-{n}`.

@@ -7,6 +7,7 @@ mod m20261125_000001_accounts;
 mod m20261125_000002_catalog;
 mod m20261125_000003_requests;
 mod m20261125_000004_servers;
+mod m20261125_000005_ansible;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_catalog::Migration),
             Box::new(m20261125_000003_requests::Migration),
             Box::new(m20261125_000004_servers::Migration),
+            Box::new(m20261125_000005_ansible::Migration),
         ]
     }
 }

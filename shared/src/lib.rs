@@ -6,6 +6,7 @@ pub mod dto;
 pub mod nav;
 pub mod requests;
 pub mod roles;
+pub mod scripts;
 pub mod servers;
 pub mod validation;
 pub mod workflow;

@@ -37,6 +37,12 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::ServersRead,
     },
     NavItem {
+        label: "Scripts",
+        path: "/scripts",
+        icon: "❯",
+        permission: Permission::ScriptsManage,
+    },
+    NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",

@@ -59,6 +59,16 @@ pub fn relative(dt: &DateTime<Utc>) -> String {
     }
 }
 
+/// How long something took: `45 s`, `3 min 05 s`, `2 h 07 min`.
+pub fn duration(from: &DateTime<Utc>, to: &DateTime<Utc>) -> String {
+    let secs = (*to - *from).num_seconds().max(0);
+    match secs {
+        0..=59 => format!("{secs} s"),
+        60..=3_599 => format!("{} min {:02} s", secs / 60, secs % 60),
+        _ => format!("{} h {:02} min", secs / 3_600, secs % 3_600 / 60),
+    }
+}
+
 /// Time until `dt`: "in 3 days", or "expired".
 pub fn until(dt: &DateTime<Utc>) -> String {
     let secs = (*dt - Utc::now()).num_seconds();

@@ -22,6 +22,8 @@ use pages::profile::ProfilePage;
 use pages::providers::ProvidersPage;
 use pages::requests::{ApprovalsPage, RequestDetailPage, RequestsPage};
 use pages::resource_types::ResourceTypesPage;
+use pages::runs::RunPage;
+use pages::scripts::{NewScriptPage, ScriptPage, ScriptsPage};
 use pages::servers::{ServerDetailPage, ServersPage};
 use pages::teams::TeamsPage;
 use pages::tokens::TokensPage;
@@ -64,6 +66,24 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/servers/:id")
                         view=|| view! { <Guard path="/servers"><ServerDetailPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/scripts")
+                        view=|| view! { <Guard path="/scripts"><ScriptsPage /></Guard> }
+                    />
+                    // Before `/scripts/:id`: the first matching route wins.
+                    <Route
+                        path=path!("/scripts/new")
+                        view=|| view! { <Guard path="/scripts"><NewScriptPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/scripts/:id")
+                        view=|| view! { <Guard path="/scripts"><ScriptPage /></Guard> }
+                    />
+                    // Runs happen on servers: whoever sees servers may follow them.
+                    <Route
+                        path=path!("/runs/:id")
+                        view=|| view! { <Guard path="/servers"><RunPage /></Guard> }
                     />
                     <Route
                         path=path!("/teams")

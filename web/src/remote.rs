@@ -40,6 +40,11 @@ impl<T: Clone + Send + Sync + 'static> Remote<T> {
         self.value.set(Some(Ok(value)));
     }
 
+    /// The latest answer, without tracking.
+    pub fn get_untracked(&self) -> Loaded<T> {
+        self.value.try_get_untracked().flatten()
+    }
+
     /// The loaded value, without tracking.
     pub fn loaded_untracked(&self) -> Option<T> {
         self.value

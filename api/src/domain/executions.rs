@@ -15,6 +15,8 @@ pub struct NewExecution<'a> {
     pub target_id: Uuid,
     pub team_id: Uuid,
     pub created_by: Option<Uuid>,
+    pub script_version_id: Option<Uuid>,
+    pub variables: Option<serde_json::Value>,
 }
 
 pub async fn create<C: ConnectionTrait>(db: &C, new: NewExecution<'_>) -> Result<Uuid, DbErr> {
@@ -32,6 +34,9 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewExecution<'_>) -> Result
         created_at: Set(chrono::Utc::now()),
         started_at: Set(None),
         finished_at: Set(None),
+        script_version_id: Set(new.script_version_id),
+        variables: Set(new.variables),
+        exit_code: Set(None),
     }
     .insert(db)
     .await?;

@@ -4,11 +4,14 @@
 pub mod audit;
 pub mod executions;
 pub mod jobs;
+pub mod maintenance;
 pub mod notify;
 pub mod providers;
 pub mod requests;
+pub mod scripts;
 pub mod seed;
 pub mod servers;
 pub mod sessions;
+pub mod ssh_keys;
 pub mod teams;
 pub mod users;

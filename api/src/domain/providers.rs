@@ -135,12 +135,27 @@ pub fn provider_problem(e: ProviderError) -> ApiError {
     }
 }
 
-/// The secrets a job's log lines must never show: the credentials of every account it may use.
-pub async fn secrets_for_job(state: &AppState, _job: &crate::entities::jobs::Model) -> Vec<String> {
+/// The secrets a job's log lines must never show: the credentials of every account it may use,
+/// its secret variables and the service key.
+pub async fn secrets_for_job(state: &AppState, job: &crate::entities::jobs::Model) -> Vec<String> {
     let Ok(accounts) = rows::Entity::find().all(&state.db).await else {
         return vec![];
     };
     let mut secrets = Vec::new();
+    // Secret variables of the job's playbook run, and the service key's private half.
+    if let Some(execution) = job.execution_id {
+        if let Ok(Some(row)) = crate::entities::executions::Entity::find_by_id(execution)
+            .one(&state.db)
+            .await
+        {
+            if let Some(stored) = &row.variables {
+                secrets.extend(crate::domain::scripts::secret_values(state, stored));
+            }
+        }
+    }
+    if let Ok((_, private)) = crate::domain::ssh_keys::service_key(state).await {
+        secrets.extend(private.lines().filter(|l| l.len() > 20).map(str::to_owned));
+    }
     for row in &accounts {
         if let Ok(c) = credentials_of(&state.keys, row) {
             if let Some(token) = c.api_token {

@@ -154,6 +154,7 @@ pub async fn seed_baseline(db: &DatabaseConnection) -> Result<(), DbErr> {
         .do_nothing()
         .exec(db)
         .await?;
+    crate::domain::scripts::seed_samples(db).await?;
     Ok(())
 }
 

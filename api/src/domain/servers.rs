@@ -133,7 +133,14 @@ pub async fn to_dtos<C: ConnectionTrait>(
 
 pub async fn detail<C: ConnectionTrait>(db: &C, row: rows::Model) -> Result<ServerDetail, DbErr> {
     let status = status_of(&row);
-    let executions = executions::of_target(db, "server", row.id).await?;
+    let mut executions = executions::of_target(db, "server", row.id).await?;
+    executions.extend(
+        crate::domain::scripts::runs_on_server(db, row.id)
+            .await?
+            .into_iter()
+            .map(executions::to_dto),
+    );
+    executions.sort_by_key(|e| std::cmp::Reverse(e.created_at));
     let registered = row.origin == ServerOrigin::Registered.as_str();
     Ok(ServerDetail {
         server: to_dtos(db, vec![row]).await?.remove(0),
@@ -406,25 +413,7 @@ pub async fn start_operation(
             )
         }
     };
-    let execution_id = executions::create(
-        &txn,
-        NewExecution {
-            kind,
-            target_type: "server",
-            target_id: row.id,
-            team_id: row.team_id,
-            created_by: Some(auth.id()),
-        },
-    )
-    .await?;
-    jobs::enqueue_with_execution(
-        &txn,
-        "server_op",
-        &jobs::server_op_key(execution_id),
-        payload.clone(),
-        Some(execution_id),
-    )
-    .await?;
+    let execution_id = enqueue_op(&txn, &row, kind, payload.clone(), Some(auth.id())).await?;
     audit::record(
         &txn,
         &auth.context,
@@ -440,6 +429,50 @@ pub async fn start_operation(
     .await?;
     txn.commit().await?;
     Ok(execution_id)
+}
+
+/// Writes the execution and the `server_op` job of an operation on `row`.
+pub async fn enqueue_op<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    kind: &str,
+    payload: serde_json::Value,
+    created_by: Option<Uuid>,
+) -> Result<Uuid, DbErr> {
+    let execution_id = executions::create(
+        db,
+        NewExecution {
+            kind,
+            target_type: "server",
+            target_id: row.id,
+            team_id: row.team_id,
+            created_by,
+            script_version_id: None,
+            variables: None,
+        },
+    )
+    .await?;
+    jobs::enqueue_with_execution(
+        db,
+        "server_op",
+        &jobs::server_op_key(execution_id),
+        payload,
+        Some(execution_id),
+    )
+    .await?;
+    Ok(execution_id)
+}
+
+/// A provider snapshot started by the system (a backup schedule), not by a caller.
+pub async fn enqueue_snapshot<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    description: &str,
+    created_by: Option<Uuid>,
+) -> Result<Uuid, DbErr> {
+    let payload =
+        serde_json::json!({"op": "snapshot", "server_id": row.id, "description": description});
+    enqueue_op(db, row, "snapshot", payload, created_by).await
 }
 
 pub enum Operation {

@@ -1,4 +1,5 @@
 //! Wrappers around external programs; every one runs from an argv vector, never a shell string.
 
+pub mod ansible;
 pub mod ssh;
 pub mod terraform;

@@ -11,6 +11,22 @@ pub struct HostKey {
     /// `SHA256:<base64 without padding>`, as `ssh-keygen -l` prints it.
     pub fingerprint: String,
     pub key_type: String,
+    /// `<type> <base64>`, the known_hosts form of the key.
+    pub public_key: String,
+}
+
+/// The wire-format key blob as `<type> <base64>`; the type is the blob's first string.
+pub fn known_hosts_form(key: &[u8]) -> String {
+    let name = key
+        .get(..4)
+        .map(|len| u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize)
+        .and_then(|len| key.get(4..4 + len))
+        .and_then(|name| std::str::from_utf8(name).ok())
+        .unwrap_or("ssh-unknown");
+    format!(
+        "{name} {}",
+        base64::engine::general_purpose::STANDARD.encode(key)
+    )
 }
 
 pub fn fingerprint_of(key: &[u8]) -> String {
@@ -47,6 +63,7 @@ pub fn probe_blocking(
     let host_key = HostKey {
         fingerprint: fingerprint_of(key),
         key_type: format!("{kind:?}"),
+        public_key: known_hosts_form(key),
     };
     if let Some((user, private_key)) = login {
         session

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod events;
 pub mod executions;
 pub mod health;
+pub mod maintenance;
 pub mod notifications;
 pub mod overview;
 pub mod policies;
@@ -13,7 +14,9 @@ pub mod provider_sync;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod scripts;
 pub mod servers;
+pub mod ssh_keys;
 pub mod stats;
 pub mod teams;
 pub mod tokens;
@@ -91,7 +94,26 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(webhooks::remove)
         .service(webhooks::deliveries)
         .service(audit::list)
-        .service(audit::export);
+        .service(audit::export)
+        .service(ssh_keys::list)
+        .service(ssh_keys::add)
+        .service(ssh_keys::remove)
+        .service(scripts::list)
+        .service(scripts::validate)
+        .service(scripts::create)
+        .service(scripts::get)
+        .service(scripts::update)
+        .service(scripts::remove)
+        .service(scripts::version)
+        .service(scripts::run)
+        .service(scripts::runs)
+        .service(scripts::get_run)
+        .service(scripts::rerun)
+        .service(maintenance::run)
+        .service(maintenance::list)
+        .service(maintenance::create)
+        .service(maintenance::update)
+        .service(maintenance::remove);
 }
 
 /// Validated `(page, per_page)` from optional query values.

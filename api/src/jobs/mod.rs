@@ -1,8 +1,9 @@
 //! The durable job queue and its workers. A worker claims one row at a time (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; SQLite has a single writer), holds a lease it renews by heartbeat,
 //! retries transient failures with exponential back-off, and reclaims rows whose lease lapsed
-//! because their worker died. Job kinds: `provision`, `server_op`.
+//! because their worker died. Job kinds: `provision`, `server_op`, `playbook`.
 
+pub mod playbook;
 pub mod provision;
 pub mod server_ops;
 
@@ -28,6 +29,9 @@ pub struct JobError {
     pub message: String,
     /// Worth retrying later (provider unavailable, rate limited); otherwise final.
     pub transient: bool,
+    /// Not a failure: the job waits for something (a busy server) and runs again after this
+    /// delay without spending an attempt.
+    pub defer: Option<Duration>,
 }
 
 impl JobError {
@@ -35,12 +39,21 @@ impl JobError {
         JobError {
             message: message.into(),
             transient: false,
+            defer: None,
         }
     }
     pub fn transient(message: impl Into<String>) -> Self {
         JobError {
             message: message.into(),
             transient: true,
+            defer: None,
+        }
+    }
+    pub fn deferred(message: impl Into<String>, delay: Duration) -> Self {
+        JobError {
+            message: message.into(),
+            transient: true,
+            defer: Some(delay),
         }
     }
 }
@@ -263,6 +276,7 @@ async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
     match ctx.job.kind.as_str() {
         "provision" => provision::run(ctx).await,
         "server_op" => server_ops::run(ctx).await,
+        "playbook" => playbook::run(ctx).await,
         other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
     }
 }
@@ -326,6 +340,26 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
             let _ =
                 executions::set_status(&state.db, execution_id, ExecutionStatus::Succeeded, None)
                     .await;
+        }
+        Some(Err(JobError {
+            message,
+            defer: Some(delay),
+            ..
+        })) => {
+            ctx.log.info(&message).await;
+            let _ = executions::set_status(&state.db, execution_id, ExecutionStatus::Queued, None)
+                .await;
+            let at = chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+            let _ = release(&state.db, job.id, worker, "queued", None, Some(at)).await;
+            let _ = jobs::Entity::update_many()
+                .col_expr(
+                    jobs::Column::Attempts,
+                    Expr::col(jobs::Column::Attempts).sub(1),
+                )
+                .filter(jobs::Column::Id.eq(job.id))
+                .filter(jobs::Column::Status.eq("queued"))
+                .exec(&state.db)
+                .await;
         }
         Some(Err(e)) if e.transient && job.attempts < settings.max_attempts => {
             let delay = settings.retry_base * 2u32.saturating_pow((job.attempts - 1).max(0) as u32);
@@ -441,6 +475,13 @@ pub fn spawn_workers(state: &AppState, count: usize) -> tokio::sync::watch::Send
     for n in 0..count {
         let name = format!("{host}:{pid}:{tag}:{n}");
         tokio::spawn(worker_loop(state.clone(), name, rx.clone()));
+    }
+    if count > 0 {
+        tokio::spawn(crate::domain::maintenance::scheduler_loop(
+            state.clone(),
+            state.config.jobs.poll.max(Duration::from_millis(200)),
+            rx,
+        ));
     }
     tx
 }

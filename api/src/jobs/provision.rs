@@ -42,6 +42,8 @@ pub async fn new_execution(state: &AppState, job: &jobs::Model) -> Result<Uuid, 
             target_id: row.id,
             team_id: row.team_id,
             created_by: None,
+            script_version_id: None,
+            variables: None,
         },
     )
     .await?)
@@ -109,6 +111,13 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let mut labels = BTreeMap::new();
     labels.insert(REQUEST_LABEL.to_owned(), row.id.to_string());
     labels.insert("managed-by".to_owned(), "provisio".to_owned());
+    // The service key goes onto every server so playbooks can log in.
+    let (service_key, _) = crate::domain::ssh_keys::service_key(state)
+        .await
+        .map_err(|e| JobError::permanent(format!("the service key: {e}")))?;
+    let mut ssh_public_keys: Vec<String> =
+        serde_json::from_value(row.ssh_public_keys.clone()).unwrap_or_default();
+    ssh_public_keys.push(service_key);
     let spec = CreateSpec {
         name: row.hostname.clone(),
         location: row.location.clone(),
@@ -117,7 +126,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         ram_mb: row.ram_mb.max(0) as u32,
         disk_gb: row.disk_gb.max(0) as u32,
         image: row.image.clone(),
-        ssh_public_keys: serde_json::from_value(row.ssh_public_keys.clone()).unwrap_or_default(),
+        ssh_public_keys,
         labels: labels.clone(),
         reserved_id: ctx.progress("vmid"),
     };

@@ -137,6 +137,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             terraform_root: scratch.join("terraform"),
             ..options.providers.clone()
         },
+        ansible: api::config::AnsibleSettings::default(),
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)
@@ -231,6 +232,15 @@ impl TestApp {
     pub async fn post(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.request(Method::POST, path, Some(token), Some(body))
             .await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
+        self.request(Method::PUT, path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> reqwest::Response {
+        self.request(Method::DELETE, path, Some(token), None).await
     }
 
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> reqwest::Response {

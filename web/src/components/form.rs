@@ -9,7 +9,7 @@ use shared::validation::FieldErrors;
 
 pub type Errors = RwSignal<FieldErrors>;
 
-pub fn field_message(errors: Errors, field: &'static str) -> Option<String> {
+pub fn field_message(errors: Errors, field: &str) -> Option<String> {
     errors.with(|e| e.get(field).filter(|m| !m.is_empty()).map(|m| m.join("; ")))
 }
 
@@ -31,10 +31,26 @@ pub fn apply_problem(error: &ApiErrorView, errors: Errors, known: &[&str]) -> Op
     }
 }
 
-#[component]
-pub fn FieldError(errors: Errors, field: &'static str, id: String) -> impl IntoView {
+/// The `aria-describedby` of an input: its hint, when it has one, and its message while one is shown.
+pub fn described_by(
+    hint_id: Option<String>,
+    error_id: String,
+    has_error: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl Fn() -> Option<String> + Send + Sync + 'static {
     move || {
-        field_message(errors, field).map(|m| {
+        let ids: Vec<&str> = hint_id
+            .iter()
+            .map(String::as_str)
+            .chain(has_error().then_some(error_id.as_str()))
+            .collect();
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
+}
+
+#[component]
+pub fn FieldError(errors: Errors, #[prop(into)] field: String, id: String) -> impl IntoView {
+    move || {
+        field_message(errors, &field).map(|m| {
             view! {
                 <p class="field-error" id=id.clone()>
                     {m}
@@ -59,23 +75,15 @@ pub fn TextField(
     #[prop(optional)] required: bool,
     #[prop(optional)] placeholder: Option<&'static str>,
     #[prop(optional)] autofocus: bool,
+    /// `data-testid` of the input, for the browser tests.
+    #[prop(optional)]
+    testid: Option<&'static str>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     let hint_id = format!("{id}-hint");
-    let described = {
-        let error_id = error_id.clone();
-        let hint_id = hint_id.clone();
-        move || {
-            let mut ids = Vec::new();
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if field_message(errors, field).is_some() {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let described = described_by(hint.map(|_| hint_id.clone()), error_id.clone(), move || {
+        field_message(errors, field).is_some()
+    });
     let invalid = move || field_message(errors, field).is_some().then_some("true");
     view! {
         <div class="field">
@@ -88,6 +96,7 @@ pub fn TextField(
                 placeholder=placeholder
                 required=required
                 autofocus=autofocus
+                data-testid=testid
                 aria-invalid=invalid
                 aria-describedby=described
                 bind:value=value
@@ -113,12 +122,18 @@ pub fn TextArea(
     errors: Errors,
     field: &'static str,
     #[prop(default = 3)] rows: u32,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    #[prop(optional)] class: Option<&'static str>,
+    /// `data-testid` of the textarea, for the browser tests.
+    #[prop(optional)]
+    testid: Option<&'static str>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
-    let described = {
-        let error_id = error_id.clone();
-        move || field_message(errors, field).map(|_| error_id.clone())
-    };
+    let hint_id = format!("{id}-hint");
+    let described = described_by(hint.map(|_| hint_id.clone()), error_id.clone(), move || {
+        field_message(errors, field).is_some()
+    });
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -126,10 +141,14 @@ pub fn TextArea(
                 id=id
                 name=field
                 rows=rows
+                class=class
+                placeholder=placeholder
+                data-testid=testid
                 aria-invalid=move || field_message(errors, field).is_some().then_some("true")
                 aria-describedby=described
                 bind:value=value
             ></textarea>
+            {hint.map(|h| view! { <p class="field-hint" id=hint_id>{h}</p> })}
             <FieldError errors=errors field=field id=error_id />
         </div>
     }
@@ -219,6 +238,9 @@ pub fn FormActions(
     label: &'static str,
     busy: &'static str,
     #[prop(optional, into)] on_cancel: Option<Callback<()>>,
+    /// `data-testid` of the submit button, for the browser tests.
+    #[prop(optional)]
+    testid: Option<&'static str>,
 ) -> impl IntoView {
     view! {
         <div class="form-actions">
@@ -233,6 +255,7 @@ pub fn FormActions(
             <button
                 type="submit"
                 class="btn btn-primary"
+                data-testid=testid
                 disabled=move || pending.get()
                 aria-busy=move || pending.get().then_some("true")
             >
@@ -309,10 +332,15 @@ pub struct Row {
 
 static NEXT_ROW: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
 
+/// A fresh id for a row of an editable list, used as its DOM key.
+pub fn next_row_id() -> u32 {
+    NEXT_ROW.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl Row {
     pub fn new(cells: Vec<String>) -> Self {
         Self {
-            id: NEXT_ROW.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id: next_row_id(),
             cells,
         }
     }

@@ -1,5 +1,6 @@
 pub mod cancel;
 pub mod chart;
+pub mod code_editor;
 pub mod feedback;
 pub mod form;
 pub mod log_panel;

@@ -1,10 +1,15 @@
 pub mod audit;
 pub mod dashboard;
 pub mod login;
+pub mod maintenance;
 pub mod profile;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod runs;
+pub mod script_run;
+pub mod script_schema;
+pub mod scripts;
 pub mod servers;
 pub mod teams;
 pub mod tokens;

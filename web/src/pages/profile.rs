@@ -1,16 +1,21 @@
-//! The signed-in user's account: details and password change.
+//! The signed-in user's account: details, password change and SSH keys.
 
-use crate::api;
+use crate::api::{self, ApiErrorView};
+use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
 use crate::components::form::{
-    apply_problem, Errors, FormActions, FormBanner, RoleBadges, TextField,
+    apply_problem, Errors, FormActions, FormBanner, RoleBadges, TextArea, TextField,
 };
-use crate::format::permission_text;
+use crate::components::modal::ConfirmDialog;
+use crate::format::{datetime, permission_text, relative};
+use crate::remote::remote;
 use crate::session::{self, use_session};
 use crate::task;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use shared::dto::ChangePassword;
+use shared::scripts::{AddSshKey, SshKey};
 use shared::validation::FieldErrors;
+use uuid::Uuid;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
@@ -70,6 +75,7 @@ pub fn ProfilePage() -> impl IntoView {
                     <ChangePasswordForm />
                 </div>
             </div>
+            <SshKeysCard />
         </section>
     }
 }
@@ -163,6 +169,194 @@ fn ChangePasswordForm() -> impl IntoView {
                 required=true
             />
             <FormActions pending=pending label="Change password" busy="Changing…" />
+        </form>
+    }
+}
+
+#[component]
+fn SshKeysCard() -> impl IntoView {
+    let toasts = use_toasts();
+    let keys = remote::<Vec<SshKey>>(|| "/api/ssh-keys".into());
+    let retry = Callback::new(move |_| keys.refetch());
+    let removing = RwSignal::new(None::<SshKey>);
+    let remove_pending = RwSignal::new(false);
+    let remove_error = RwSignal::new(None::<ApiErrorView>);
+    let remove = move |id: Uuid| {
+        task::run(
+            remove_pending,
+            async move { api::delete(&format!("/api/ssh-keys/{id}")).await },
+            move |result| match result {
+                Ok(()) => {
+                    if let Some(k) = removing.get_untracked() {
+                        toasts.success(format!("Key {} removed", k.name));
+                    }
+                    removing.set(None);
+                    keys.refetch();
+                }
+                Err(e) => remove_error.set(Some(e)),
+            },
+        );
+    };
+
+    view! {
+        <div class="card" data-testid="ssh-keys">
+            <h2 class="card-title">"SSH keys"</h2>
+            <p class="muted small">
+                "Your public keys are installed on the servers you provision. The platform key is how Provisio itself reaches them."
+            </p>
+            {move || match keys.get() {
+                None => view! { <SkeletonRows rows=2 /> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                Some(Ok(list)) if list.is_empty() => {
+                    view! { <p class="muted">"No SSH keys yet: add your public key below."</p> }.into_any()
+                }
+                Some(Ok(list)) => {
+                    view! {
+                        <div class="table-wrap table-flat">
+                            <table class="table table-compact" data-testid="ssh-keys-table">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Name"</th>
+                                        <th scope="col">"Type"</th>
+                                        <th scope="col">"Fingerprints"</th>
+                                        <th scope="col">"Added"</th>
+                                        <th scope="col">
+                                            <span class="sr-only">"Actions"</span>
+                                        </th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {list
+                                        .into_iter()
+                                        .map(|k| {
+                                            let for_remove = k.clone();
+                                            let at = k.created_at;
+                                            view! {
+                                                <tr data-testid="ssh-key-row" data-name=k.name.clone()>
+                                                    <td>
+                                                        <strong>{k.name.clone()}</strong>
+                                                        {k.service.then(|| view! { <span class="badge badge-global">"Platform key"</span> })}
+                                                    </td>
+                                                    <td class="mono">{k.key_type.clone()}</td>
+                                                    <td class="mono small fingerprints">
+                                                        <span>{k.fingerprint_sha256.clone()}</span>
+                                                        <span class="muted">{k.fingerprint_md5.clone()}</span>
+                                                    </td>
+                                                    <td title=datetime(&at)>{relative(&at)}</td>
+                                                    <td class="actions">
+                                                        {(!k.service)
+                                                            .then(|| {
+                                                                view! {
+                                                                    <button
+                                                                        type="button"
+                                                                        class="btn btn-danger-ghost btn-sm"
+                                                                        aria-label=format!("Remove key {}", k.name)
+                                                                        on:click=move |_| {
+                                                                            remove_error.set(None);
+                                                                            removing.set(Some(for_remove.clone()));
+                                                                        }
+                                                                    >
+                                                                        "Remove"
+                                                                    </button>
+                                                                }
+                                                            })}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }
+                        .into_any()
+                }
+            }}
+            <h3 class="subhead">"Add a key"</h3>
+            <AddSshKeyForm on_done=move |_| keys.refetch() />
+            {move || {
+                removing
+                    .get()
+                    .map(|k| {
+                        let id = k.id;
+                        view! {
+                            <ConfirmDialog
+                                title=format!("Remove key {}?", k.name)
+                                message="Servers provisioned from now on no longer get this key. Servers that already have it keep it."
+                                confirm_label="Remove key"
+                                on_confirm=move |_| remove(id)
+                                on_cancel=move |_| removing.set(None)
+                                pending=remove_pending
+                                error=remove_error
+                            />
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+#[component]
+fn AddSshKeyForm(#[prop(into)] on_done: Callback<()>) -> impl IntoView {
+    let toasts = use_toasts();
+    let name = RwSignal::new(String::new());
+    let public_key = RwSignal::new(String::new());
+    let errors: Errors = RwSignal::new(FieldErrors::new());
+    let banner = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = AddSshKey {
+            name: name.get_untracked().trim().to_owned(),
+            public_key: public_key.get_untracked().trim().to_owned(),
+        };
+        banner.set(None);
+        if let Err(problems) = body.validate() {
+            errors.set(problems);
+            return;
+        }
+        errors.set(FieldErrors::new());
+        task::run(
+            pending,
+            async move { api::post::<_, SshKey>("/api/ssh-keys", &body).await },
+            move |result| match result {
+                Ok(key) => {
+                    toasts.success(format!("Key {} added", key.name));
+                    name.set(String::new());
+                    public_key.set(String::new());
+                    on_done.run(());
+                }
+                Err(e) => banner.set(apply_problem(&e, errors, &["name", "public_key"])),
+            },
+        );
+    };
+    view! {
+        <form class="form" data-testid="ssh-key-form" on:submit=on_submit novalidate>
+            <FormBanner banner=banner />
+            <TextField
+                id="ssh-key-name"
+                label="Key name"
+                value=name
+                errors=errors
+                field="name"
+                autocomplete="off"
+                placeholder="e.g. work laptop"
+                required=true
+                testid="ssh-key-name"
+            />
+            <TextArea
+                id="ssh-key-public"
+                label="Public key"
+                value=public_key
+                errors=errors
+                field="public_key"
+                rows=3
+                class="mono"
+                placeholder="ssh-ed25519 AAAA… you@laptop"
+                hint="The one line of your .pub file, e.g. ~/.ssh/id_ed25519.pub. Never paste the private key."
+                testid="ssh-key-public"
+            />
+            <FormActions pending=pending label="Add key" busy="Adding…" testid="ssh-key-add" />
         </form>
     }
 }

@@ -13,6 +13,7 @@ use crate::components::modal::{ConfirmDialog, Modal};
 use crate::components::pager::Pager;
 use crate::format::{datetime, relative, server_size};
 use crate::live::{follow, Link};
+use crate::pages::maintenance::MaintenanceCard;
 use crate::remote::remote;
 use crate::search::use_search;
 use crate::session::use_session;
@@ -586,6 +587,20 @@ pub fn ServerDetailPage() -> impl IntoView {
                                 <ServerFacts shown=shown />
                                 <ServerLabels shown=shown detail=detail can_operate=can_operate() />
                             </div>
+                            {move || {
+                                can_operate()
+                                    .then(|| {
+                                        view! {
+                                            <ServerMaintenance
+                                                shown=shown
+                                                on_started=Callback::new(move |execution| {
+                                                    selected.set(Some(execution));
+                                                    detail.refetch();
+                                                })
+                                            />
+                                        }
+                                    })
+                            }}
                             <Executions shown=shown selected=selected can_operate=can_operate() />
                             <ServerLog
                                 shown=shown
@@ -603,6 +618,33 @@ pub fn ServerDetailPage() -> impl IntoView {
 }
 
 type Shown = Memo<Option<ServerDetail>>;
+
+/// The maintenance card of a server that still exists; built once per server.
+#[component]
+fn ServerMaintenance(shown: Shown, on_started: Callback<Uuid>) -> impl IntoView {
+    let server_id = Memo::new(move |_| {
+        shown.with(|d| {
+            d.as_ref()
+                .filter(|d| {
+                    !matches!(
+                        d.server.status,
+                        ServerStatus::Deleting | ServerStatus::Deleted
+                    )
+                })
+                .map(|d| d.server.id)
+        })
+    });
+    move || {
+        server_id
+            .get()
+            .map(|id| view! { <MaintenanceCard server_id=id on_started=on_started /> })
+    }
+}
+
+/// Executions with a playbook run behind them, whose page shows the recap.
+fn has_run_page(kind: &str) -> bool {
+    matches!(kind, "playbook" | "backup" | "system_update")
+}
 
 #[component]
 fn ServerHeader(
@@ -1133,8 +1175,17 @@ fn execution_row(
                         selected.update(|s| *s = if *s == Some(id) { None } else { Some(id) });
                     }
                 >
-                    {e.kind}
+                    {e.kind.clone()}
                 </button>
+                {has_run_page(&e.kind)
+                    .then(|| {
+                        view! {
+                            " "
+                            <A href=format!("/runs/{id}") attr:class="small" attr:data-testid="execution-run-link">
+                                "Run details"
+                            </A>
+                        }
+                    })}
             </td>
             <td>
                 <ExecutionBadge status=e.status />
