@@ -1,7 +1,7 @@
 // Browser end-to-end tests in Debian's headless Chromium, driven by playwright-core.
 // Env: E2E_BASE_URL, E2E_ADMIN_USER, E2E_ADMIN_PASSWORD, E2E_ARTIFACTS (screenshots).
 import { chromium } from 'playwright-core';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 
 const base = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:18080';
@@ -316,6 +316,23 @@ await test('an approved request shows its provisioning steps live and lands in t
 });
 
 // --- Ansible: a technical agent edits a script, runs it on two hosts and follows the run.
+
+// The two sshd test hosts (scripts/sshd.sh) as registered servers of `teamId`, logged into with
+// the test client key through an "existing SSH hosts" account.
+async function registerTestHosts({ token, teamId, names }) {
+  const ports = [process.env.PROVISIO_TEST_SSH_PORT, process.env.PROVISIO_TEST_SSH_PORT_B];
+  assert(ports.every(Boolean) && process.env.PROVISIO_TEST_SSH_CLIENT_KEY, 'the sshd test hosts are not running');
+  const existing = await api('/api/servers?per_page=200', { token });
+  if (names.every((n) => existing.items.some((s) => s.name === n))) return;
+  const account = await api('/api/provider-accounts', { token, method: 'POST', body: {
+    name: 'E2E lab hosts', kind: 'ssh', endpoint: '',
+    catalog: { currency: 'EUR', locations: [], images: [] },
+    credentials: { private_key: readFileSync(process.env.PROVISIO_TEST_SSH_CLIENT_KEY, 'utf8') } } });
+  for (const [i, name] of names.entries()) {
+    await api('/api/servers/register', { token, method: 'POST', body: {
+      name, team_id: teamId, provider_account_id: account.id, address: '127.0.0.1', port: Number(ports[i]), user: 'root' } });
+  }
+}
 const touchScript = 'e2e-touch';
 const touchHosts = ['e2e-host-a', 'e2e-host-b'];
 const touchPlaybook = `- name: Touch a marker file
@@ -324,7 +341,7 @@ const touchPlaybook = `- name: Touch a marker file
   tasks:
     - name: Write the marker
       ansible.builtin.copy:
-        dest: /tmp/provisio-e2e-touch
+        dest: /tmp/provisio-e2e-touch-{{ inventory_hostname }}
         content: "{{ message }}\\n"
 `;
 
@@ -334,8 +351,6 @@ await test('a technical agent edits a script, runs it on two hosts and sees the 
   const teams = await api('/api/teams?per_page=200', { token: admin.access_token });
   const global = teams.items.find((t) => t.is_global);
   assert(global, 'the Global team exists');
-  // TODO(registerTestHosts): registers running SSH hosts named e2e-host-a and e2e-host-b in the
-  // given team, reachable by the Ansible runner (e.g. through the test sshd on fakes.sshPort).
   await registerTestHosts({ token: admin.access_token, teamId: global.id, names: touchHosts });
   // A fresh script each time, so that the edit below makes version 2.
   const existing = await api(`/api/scripts?q=${touchScript}&per_page=200`, { token: admin.access_token });
@@ -362,6 +377,7 @@ await test('a technical agent edits a script, runs it on two hosts and sees the 
 
   await page.getByTestId('script-run').click();
   for (const host of touchHosts) await page.getByTestId(`run-server-${host}`).check();
+  for (const host of touchHosts) rmSync(`/tmp/provisio-e2e-touch-${host}`, { force: true });
   await page.getByTestId('run-var-message').fill('hello from the browser');
   await page.getByTestId('run-submit').click();
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/, { timeout: 10000 });
@@ -376,6 +392,10 @@ await test('a technical agent edits a script, runs it on two hosts and sees the 
   }
   assert(await page.locator('[data-testid=log-line]', { hasText: 'Write the e2e marker' }).count() > 0,
     'the log shows the edited task');
+  for (const host of touchHosts) {
+    const written = readFileSync(`/tmp/provisio-e2e-touch-${host}`, 'utf8');
+    assert(written === 'hello from the browser\n', `${host} got ${JSON.stringify(written)}`);
+  }
   await page.screenshot({ path: `${artifacts}/run-done.png`, fullPage: true });
 });
 

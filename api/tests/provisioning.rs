@@ -291,8 +291,8 @@ async fn log_of(app: &TestApp, execution: &str) -> Vec<Value> {
     detail["lines"].as_array().cloned().unwrap_or_default()
 }
 
-/// What fakepve itself reports (straight to the fake, not through Provisio).
-async fn pve_guests(f: &Fakes) -> Vec<Value> {
+/// What fakepve itself answers at `path` (straight to the fake, not through Provisio).
+async fn pve_get(f: &Fakes, path: &str) -> Value {
     let client = reqwest::Client::builder()
         .add_root_certificate(
             reqwest::Certificate::from_pem(&std::fs::read(&f.pve_ca).unwrap()).unwrap(),
@@ -301,7 +301,7 @@ async fn pve_guests(f: &Fakes) -> Vec<Value> {
         .build()
         .unwrap();
     let v: Value = client
-        .get(format!("{}/cluster/resources?type=vm", f.pve_direct_url))
+        .get(format!("{}{path}", f.pve_direct_url))
         .header("Authorization", format!("PVEAPIToken={}", f.pve_token))
         .send()
         .await
@@ -309,7 +309,31 @@ async fn pve_guests(f: &Fakes) -> Vec<Value> {
         .json()
         .await
         .unwrap();
-    v["data"].as_array().cloned().unwrap_or_default()
+    v["data"].clone()
+}
+
+async fn pve_guests(f: &Fakes) -> Vec<Value> {
+    pve_get(f, "/cluster/resources?type=vm")
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
 }
 
 #[tokio::test]
@@ -354,6 +378,20 @@ async fn an_approved_proxmox_request_becomes_a_running_server_with_a_pinned_host
     let guests = pve_guests(&f).await;
     let ours: Vec<&Value> = guests.iter().filter(|g| g["name"] == "pve-web-1").collect();
     assert_eq!(ours.len(), 1, "{guests:#?}");
+    // The platform's service key went onto the guest (cloud-init sshkeys), so playbooks can log in.
+    let keys = get_json(&app, "/api/ssh-keys").await;
+    let service_key = keys
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["service"] == true)
+        .unwrap()["public_key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let config = pve_get(&f, &format!("/nodes/{provider_id}/config")).await;
+    let injected = percent_decode(config["sshkeys"].as_str().unwrap_or_default());
+    assert!(injected.contains(&service_key), "{config:#}");
 
     // The execution log tells the story in order, and never shows the token's secret.
     let execution = detail["executions"][0]["id"].as_str().unwrap();
@@ -420,6 +458,22 @@ async fn an_approved_proxmox_request_becomes_a_running_server_with_a_pinned_host
         e["lines"].to_string().contains("snapshot provisio"),
         "{e:#}"
     );
+
+    // A backup of a Proxmox guest is a provider snapshot.
+    let res = app
+        .post(
+            &format!("/api/servers/{server_id}/maintenance"),
+            &app.admin.token,
+            json!({"operation": "backup"}),
+        )
+        .await;
+    assert_eq!(res.status(), 202, "{}", res.text().await.unwrap());
+    let execution = res.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let e = wait_execution(&app, &execution).await;
+    assert_eq!(e["execution"]["kind"], "snapshot", "{e:#}");
 
     // Deleting needs the name repeated, then destroys the guest at the provider.
     let res = delete_server(&app, server_id, "wrong").await;

@@ -760,7 +760,8 @@ impl ComputeProvider for Proxmox {
         log: &LogSink,
     ) -> ProviderResult<()> {
         let id = GuestId::parse(provider_id)?;
-        let name = format!("provisio{}", chrono::Utc::now().format("%Y%m%d%H%M%S"));
+        // Unique per guest: two snapshots within one second must not collide.
+        let name = format!("provisio{}", chrono::Utc::now().format("%Y%m%d%H%M%S%3f"));
         log.step(&format!("snapshot {name} of {provider_id}")).await;
         let upid = self
             .post(
