@@ -25,6 +25,7 @@ PermitRootLogin prohibit-password
 UsePAM no
 StrictModes no
 PidFile $dir/sshd_$name.pid
+Subsystem sftp internal-sftp
 CONF
   /usr/sbin/sshd -t -f "$dir/sshd_config_$name"
   /usr/sbin/sshd -D -e -f "$dir/sshd_config_$name" >"$dir/sshd_$name.log" 2>&1 &

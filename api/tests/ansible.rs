@@ -57,8 +57,9 @@ async fn get_json(app: &TestApp, path: &str) -> Value {
     json_of(app.get(path, &app.admin.token).await, StatusCode::OK).await
 }
 
-/// Registers the two sshd test hosts as servers `<prefix>-a` and `<prefix>-b`; returns their ids.
-async fn register_hosts(app: &TestApp, h: &Hosts, prefix: &str) -> (String, String) {
+/// Registers the two sshd test hosts as servers `<prefix>-a` and `<prefix>-b` of a new team;
+/// returns their ids and the team's.
+async fn register_hosts(app: &TestApp, h: &Hosts, prefix: &str) -> (String, String, String) {
     let account = json_of(
         app.post(
             "/api/provider-accounts",
@@ -88,7 +89,7 @@ async fn register_hosts(app: &TestApp, h: &Hosts, prefix: &str) -> (String, Stri
         .await;
         ids.push(detail["server"]["id"].as_str().unwrap().to_owned());
     }
-    (ids[0].clone(), ids[1].clone())
+    (ids[0].clone(), ids[1].clone(), team)
 }
 
 async fn create_script(app: &TestApp, name: &str, content: &str, variables: Value) -> Value {
@@ -321,7 +322,7 @@ async fn scripts_are_validated_on_save_and_every_edit_is_a_version() {
 async fn a_playbook_runs_on_two_hosts_with_a_recap_and_its_secret_never_logged() {
     let Some(h) = hosts() else { return };
     let app = app().await;
-    let (a, b) = register_hosts(&app, &h, "twin").await;
+    let (a, b, _) = register_hosts(&app, &h, "twin").await;
     let script = create_script(&app, "greeter", WRITE_FILE, write_file_schema()).await;
     let out = scratch("greet");
     let secret = format!("s3cret-{}", uuid::Uuid::new_v4().simple());
@@ -375,6 +376,16 @@ async fn a_playbook_runs_on_two_hosts_with_a_recap_and_its_secret_never_logged()
     assert!(log.contains("TASK [Write the greeting]"), "{log}");
     assert!(log.contains("token is [redacted]"), "{log}");
     assert!(!log.contains(&secret), "{log}");
+    // Nor does the live stream (replayed from the start, ending with the run).
+    let stream = app
+        .get(&format!("/api/executions/{id}/events"), &app.admin.token)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(stream.contains("event: end"), "{stream}");
+    assert!(stream.contains("token is [redacted]"));
+    assert!(!stream.contains(&secret));
     // Neither the stored log, nor the stored variables, nor the audit rows hold the secret.
     let leaks = app
         .count(&format!(
@@ -423,7 +434,7 @@ async fn a_playbook_runs_on_two_hosts_with_a_recap_and_its_secret_never_logged()
 async fn failing_tasks_unreachable_hosts_and_changed_host_keys_fail_the_run_with_a_recap() {
     let Some(h) = hosts() else { return };
     let app = app().await;
-    let (a, b) = register_hosts(&app, &h, "flaky").await;
+    let (a, b, _) = register_hosts(&app, &h, "flaky").await;
     let failing = create_script(
         &app,
         "fails on b",
@@ -525,7 +536,7 @@ fn slow_schema() -> Value {
 async fn cancel_kills_the_whole_process_group_and_the_timeout_stops_a_run() {
     let Some(h) = hosts() else { return };
     let app = app().await;
-    let (a, _) = register_hosts(&app, &h, "slow").await;
+    let (a, _, team) = register_hosts(&app, &h, "slow").await;
     let script = create_script(&app, "slow", SLOW, slow_schema()).await;
     let out = scratch("cancel");
     let marker = out.join("after-nap");
@@ -594,7 +605,7 @@ async fn cancel_kills_the_whole_process_group_and_the_timeout_stops_a_run() {
 async fn runs_on_one_server_wait_for_each_other() {
     let Some(h) = hosts() else { return };
     let app = app().await;
-    let (a, _) = register_hosts(&app, &h, "busy").await;
+    let (a, _, _) = register_hosts(&app, &h, "busy").await;
     let script = create_script(&app, "short nap", SLOW, slow_schema()).await;
     let out = scratch("busy");
     let vars = |n: &str| json!({"seconds": 2, "marker": out.join(n).display().to_string()});
@@ -629,7 +640,7 @@ async fn runs_on_one_server_wait_for_each_other() {
 async fn backups_system_updates_and_schedules_run_the_shipped_playbooks() {
     let Some(h) = hosts() else { return };
     let app = app().await;
-    let (a, _) = register_hosts(&app, &h, "kept").await;
+    let (a, _, _) = register_hosts(&app, &h, "kept").await;
     let out = scratch("backup");
     std::fs::create_dir_all(out.join("data")).unwrap();
     std::fs::write(out.join("data/important.txt"), "keep me").unwrap();

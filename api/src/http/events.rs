@@ -216,7 +216,7 @@ fn stream(state: &AppState, auth: AuthUser, watch: Watch, req: &HttpRequest) -> 
         .streaming(body)
 }
 
-/// An execution the caller may read: through the request or server it belongs to.
+/// An execution the caller may read: through the request, server or playbook run it belongs to.
 pub async fn visible_execution(
     state: &AppState,
     auth: &AuthUser,
@@ -232,6 +232,9 @@ pub async fn visible_execution(
         }
         "server" => {
             servers::visible(&state.db, auth, row.target_id).await?;
+        }
+        "script" => {
+            crate::domain::scripts::visible_run(&state.db, auth, row.id).await?;
         }
         _ if auth.can(shared::Permission::AllTeams) => {}
         _ => return Err(ApiError::NotFound),
