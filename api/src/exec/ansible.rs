@@ -60,22 +60,48 @@ pub struct Outcome {
 }
 
 /// Kills the whole process group when dropped: on cancel (the job future is dropped), on
-/// timeout, and after a normal exit (stray ssh children).
-struct ProcessGroup(i32);
+/// timeout, and after a normal exit. SSH connection masters detach from the group, so every
+/// process whose command line names the run's private directory goes too.
+struct ProcessGroup {
+    pgid: i32,
+    marker: String,
+}
+
+fn signal_strays(marker: &str, signal: i32) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let named = std::fs::read(entry.path().join("cmdline"))
+            .map(|c| String::from_utf8_lossy(&c).contains(marker))
+            .unwrap_or(false);
+        if named && pid != std::process::id() as i32 {
+            // SAFETY: kill only sends a signal; a vanished process yields ESRCH, ignored.
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+    }
+}
 
 impl Drop for ProcessGroup {
     fn drop(&mut self) {
-        let pgid = self.0;
+        let (pgid, marker) = (self.pgid, self.marker.clone());
         // SAFETY: killpg only sends a signal; a vanished group yields ESRCH, which we ignore.
         unsafe {
             libc::killpg(pgid, libc::SIGTERM);
         }
+        signal_strays(&marker, libc::SIGTERM);
         std::thread::spawn(move || {
             std::thread::sleep(Duration::from_secs(3));
             // SAFETY: as above.
             unsafe {
                 libc::killpg(pgid, libc::SIGKILL);
             }
+            signal_strays(&marker, libc::SIGKILL);
         });
     }
 }
@@ -127,6 +153,13 @@ fn known_hosts_line(host: &Host) -> String {
 
 fn ansible_cfg(dir: &Path) -> String {
     let d = dir.display();
+    // One SSH connection per host for the whole run; its socket path (dir + 40-char hash + ssh's
+    // 17-char suffix) must fit a Unix socket's 108 bytes, else every task connects anew.
+    let multiplex = if d.to_string().len() <= 48 {
+        format!("-o ControlMaster=auto -o ControlPersist=60s -o ControlPath={d}/%C")
+    } else {
+        "-o ControlMaster=no".to_owned()
+    };
     format!(
         "[defaults]\n\
          host_key_checking = True\n\
@@ -141,7 +174,7 @@ fn ansible_cfg(dir: &Path) -> String {
          timeout = 15\n\
          [ssh_connection]\n\
          pipelining = True\n\
-         ssh_args = -o ControlMaster=no -o UserKnownHostsFile={d}/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes -o ServerAliveInterval=15\n"
+         ssh_args = {multiplex} -o UserKnownHostsFile={d}/known_hosts -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes -o BatchMode=yes -o ServerAliveInterval=15\n"
     )
 }
 
@@ -258,7 +291,10 @@ pub async fn run(run: PlaybookRun<'_>, log: &LogSink) -> Result<Outcome, String>
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", run.ansible_playbook.display()))?;
-    let _group = child.id().map(|pid| ProcessGroup(pid as i32));
+    let _group = child.id().map(|pid| ProcessGroup {
+        pgid: pid as i32,
+        marker: work.dir.path().display().to_string(),
+    });
 
     let (tx, mut rx) = mpsc::channel(256);
     let out = tokio::spawn(forward(
@@ -460,6 +496,18 @@ mod tests {
             describe_syntax_error(old),
             "line 3, column 7: no action detected in task"
         );
+    }
+
+    #[test]
+    fn ssh_connections_are_shared_only_when_the_socket_path_fits() {
+        assert!(
+            ansible_cfg(Path::new("/tmp/provisio-run-0123456789ab-AbCdEf"))
+                .contains("ControlPath=/tmp/provisio-run-0123456789ab-AbCdEf/%C")
+        );
+        let long = ansible_cfg(Path::new(
+            "/var/lib/a-rather-long-temporary-directory/provisio-run-0123456789ab-AbCdEf",
+        ));
+        assert!(long.contains("ControlMaster=no") && !long.contains("ControlPath"));
     }
 
     #[test]

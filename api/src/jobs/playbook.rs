@@ -257,7 +257,8 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let outcome = ansible::run(
         ansible::PlaybookRun {
             ansible_playbook: &state.config.ansible.playbook_bin,
-            label: execution_id.simple().to_string(),
+            // Short: the directory also holds the SSH control sockets.
+            label: execution_id.simple().to_string()[..12].to_owned(),
             playbook: &version.content,
             hosts: &hosts,
             variables: &variables,
