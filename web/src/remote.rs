@@ -127,3 +127,9 @@ fn load(
         });
     });
 }
+
+/// The `:id` of the current route, as a memo that changes when the route does.
+pub fn use_route_id() -> Memo<String> {
+    let params = leptos_router::hooks::use_params_map();
+    Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()))
+}

@@ -1,12 +1,14 @@
 //! Maintenance of one server: a backup or a system update now, and the schedules that run them
 //! (five-field cron expressions, evaluated in UTC).
 
-use crate::api::{self, ApiErrorView};
-use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
+use crate::api;
+use crate::components::feedback::use_toasts;
 use crate::components::form::{
     apply_problem, Errors, FieldError, FormActions, FormBanner, Select, TextField,
 };
-use crate::components::modal::ConfirmDialog;
+use crate::components::list::loaded_list;
+use crate::components::removal::{use_removal, RemoveButton};
+use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative, until};
 use crate::remote::{remote, Remote};
 use crate::task;
@@ -101,10 +103,7 @@ pub fn MaintenanceCard(
 fn ScheduleTable(schedules: Remote<Vec<Schedule>>) -> impl IntoView {
     let toasts = use_toasts();
     let toggling = RwSignal::new(false);
-    let removing = RwSignal::new(None::<Schedule>);
-    let remove_pending = RwSignal::new(false);
-    let remove_error = RwSignal::new(None::<ApiErrorView>);
-    let retry = Callback::new(move |_| schedules.refetch());
+    let removal = use_removal::<Schedule>();
 
     let toggle = move |s: Schedule| {
         let body = SaveSchedule {
@@ -130,134 +129,94 @@ fn ScheduleTable(schedules: Remote<Vec<Schedule>>) -> impl IntoView {
             },
         );
     };
-    let remove = move |id: Uuid| {
-        task::run(
-            remove_pending,
-            async move { api::delete(&format!("/api/schedules/{id}")).await },
-            move |result| match result {
-                Ok(()) => {
-                    toasts.success("Schedule deleted");
-                    removing.set(None);
-                    schedules.refetch();
-                }
-                Err(e) => remove_error.set(Some(e)),
-            },
-        );
+    let remove = move |s: Schedule| {
+        removal.delete(format!("/api/schedules/{}", s.id), move |_| {
+            toasts.success("Schedule deleted");
+            schedules.refetch();
+        });
     };
 
     view! {
-        {move || match schedules.get() {
-            None => view! { <SkeletonRows rows=2 /> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => {
-                view! { <p class="muted">"Nothing is scheduled on this server."</p> }.into_any()
-            }
-            Some(Ok(list)) => {
+        {loaded_list(
+            schedules,
+            2,
+            || view! { <p class="muted">"Nothing is scheduled on this server."</p> },
+            move |list| {
                 view! {
-                    <div class="table-wrap table-flat">
-                        <table class="table table-compact" data-testid="schedules-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Operation"</th>
-                                    <th scope="col">"Cron (UTC)"</th>
-                                    <th scope="col">"Enabled"</th>
-                                    <th scope="col">"Next run"</th>
-                                    <th scope="col">"Last run"</th>
-                                    <th scope="col">
-                                        <span class="sr-only">"Actions"</span>
-                                    </th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list
-                                    .into_iter()
-                                    .map(|s| {
-                                        let for_toggle = s.clone();
-                                        let for_remove = s.clone();
-                                        let label = s.operation.label();
-                                        view! {
-                                            <tr data-testid="schedule-row" class:row-inactive=!s.enabled>
-                                                <td>{label}</td>
-                                                <td class="mono">{s.cron.clone()}</td>
-                                                <td>
-                                                    <button
-                                                        type="button"
-                                                        class="btn btn-ghost btn-sm"
-                                                        role="switch"
-                                                        aria-checked=s.enabled.to_string()
-                                                        aria-label=format!("{label} schedule enabled")
-                                                        data-testid="schedule-toggle"
-                                                        disabled=move || toggling.get()
-                                                        on:click=move |_| toggle(for_toggle.clone())
-                                                    >
-                                                        {if s.enabled { "On" } else { "Off" }}
-                                                    </button>
-                                                </td>
-                                                <td>
-                                                    {match (s.enabled, s.next_run_at) {
-                                                        (true, Some(next)) => {
-                                                            view! { <span title=until(&next)>{datetime(&next)}</span> }.into_any()
-                                                        }
-                                                        _ => view! { <span class="muted">"—"</span> }.into_any(),
-                                                    }}
-                                                </td>
-                                                <td>
-                                                    {match (s.last_run_at, s.last_execution_id) {
-                                                        (Some(at), Some(run)) => {
-                                                            view! {
-                                                                <A href=format!("/runs/{run}") attr:title=datetime(&at)>
-                                                                    {relative(&at)}
-                                                                </A>
-                                                            }
-                                                                .into_any()
-                                                        }
-                                                        (Some(at), None) => {
-                                                            view! { <span title=datetime(&at)>{relative(&at)}</span> }.into_any()
-                                                        }
-                                                        _ => view! { <span class="muted">"never"</span> }.into_any(),
-                                                    }}
-                                                </td>
-                                                <td class="actions">
-                                                    <button
-                                                        type="button"
-                                                        class="btn btn-danger-ghost btn-sm"
-                                                        on:click=move |_| {
-                                                            remove_error.set(None);
-                                                            removing.set(Some(for_remove.clone()));
-                                                        }
-                                                    >
-                                                        "Delete"
-                                                    </button>
-                                                </td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    <DataTable columns=&[
+                            Col::Text("Operation"), Col::Text("Cron (UTC)"), Col::Text("Enabled"),
+                            Col::Text("Next run"), Col::Text("Last run"), Col::Actions
+                        ] compact=true flat=true testid="schedules-table">
+                        {list
+                            .into_iter()
+                            .map(|s| {
+                                let for_toggle = s.clone();
+                                let for_remove = s.clone();
+                                let label = s.operation.label();
+                                view! {
+                                    <tr data-testid="schedule-row" class:row-inactive=!s.enabled>
+                                        <td>{label}</td>
+                                        <td class="mono">{s.cron.clone()}</td>
+                                        <td>
+                                            <button
+                                                type="button"
+                                                class="btn btn-ghost btn-sm"
+                                                role="switch"
+                                                aria-checked=s.enabled.to_string()
+                                                aria-label=format!("{label} schedule enabled")
+                                                data-testid="schedule-toggle"
+                                                disabled=move || toggling.get()
+                                                on:click=move |_| toggle(for_toggle.clone())
+                                            >
+                                                {if s.enabled { "On" } else { "Off" }}
+                                            </button>
+                                        </td>
+                                        <td>
+                                            {match (s.enabled, s.next_run_at) {
+                                                (true, Some(next)) => {
+                                                    view! { <span title=until(&next)>{datetime(&next)}</span> }.into_any()
+                                                }
+                                                _ => view! { <span class="muted">"—"</span> }.into_any(),
+                                            }}
+                                        </td>
+                                        <td>
+                                            {match (s.last_run_at, s.last_execution_id) {
+                                                (Some(at), Some(run)) => {
+                                                    view! {
+                                                        <A href=format!("/runs/{run}") attr:title=datetime(&at)>
+                                                            {relative(&at)}
+                                                        </A>
+                                                    }
+                                                        .into_any()
+                                                }
+                                                (Some(at), None) => {
+                                                    view! { <span title=datetime(&at)>{relative(&at)}</span> }.into_any()
+                                                }
+                                                _ => view! { <span class="muted">"never"</span> }.into_any(),
+                                            }}
+                                        </td>
+                                        <td class="actions">
+                                            <RemoveButton removal=removal item=for_remove />
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
                 }
-                    .into_any()
-            }
-        }}
-        {move || {
-            removing
-                .get()
-                .map(|s| {
-                    let id = s.id;
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Delete the {} schedule?", s.operation.label().to_lowercase())
-                            message=format!("“{}” stops running. Past runs keep their logs.", s.cron)
-                            confirm_label="Delete schedule"
-                            on_confirm=move |_| remove(id)
-                            on_cancel=move |_| removing.set(None)
-                            pending=remove_pending
-                            error=remove_error
-                        />
-                    }
-                })
-        }}
+            },
+        )}
+        {removal
+            .dialog(
+                "Delete schedule",
+                |s| {
+                    (
+                        format!("Delete the {} schedule?", s.operation.label().to_lowercase()),
+                        format!("“{}” stops running. Past runs keep their logs.", s.cron),
+                    )
+                },
+                remove,
+            )}
     }
 }
 

@@ -1,11 +1,13 @@
 //! The signed-in user's account: details, password change and SSH keys.
 
-use crate::api::{self, ApiErrorView};
-use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
+use crate::api;
+use crate::components::feedback::use_toasts;
 use crate::components::form::{
     apply_problem, Errors, FormActions, FormBanner, RoleBadges, TextArea, TextField,
 };
-use crate::components::modal::ConfirmDialog;
+use crate::components::list::{loaded_list, PageHeader};
+use crate::components::removal::{use_removal, RemoveButton};
+use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, permission_text, relative};
 use crate::remote::remote;
 use crate::session::{self, use_session};
@@ -15,19 +17,13 @@ use leptos::task::spawn_local;
 use shared::dto::ChangePassword;
 use shared::scripts::{AddSshKey, SshKey};
 use shared::validation::FieldErrors;
-use uuid::Uuid;
 
 #[component]
 pub fn ProfilePage() -> impl IntoView {
     let session = use_session();
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Your account"</h1>
-                    <p class="muted">"Your details, what your roles allow, and your password."</p>
-                </div>
-            </header>
+            <PageHeader title="Your account" description="Your details, what your roles allow, and your password." />
             <div class="grid-2">
                 {move || {
                     session
@@ -177,25 +173,14 @@ fn ChangePasswordForm() -> impl IntoView {
 fn SshKeysCard() -> impl IntoView {
     let toasts = use_toasts();
     let keys = remote::<Vec<SshKey>>(|| "/api/ssh-keys".into());
-    let retry = Callback::new(move |_| keys.refetch());
-    let removing = RwSignal::new(None::<SshKey>);
-    let remove_pending = RwSignal::new(false);
-    let remove_error = RwSignal::new(None::<ApiErrorView>);
-    let remove = move |id: Uuid| {
-        task::run(
-            remove_pending,
-            async move { api::delete(&format!("/api/ssh-keys/{id}")).await },
-            move |result| match result {
-                Ok(()) => {
-                    if let Some(k) = removing.get_untracked() {
-                        toasts.success(format!("Key {} removed", k.name));
-                    }
-                    removing.set(None);
-                    keys.refetch();
-                }
-                Err(e) => remove_error.set(Some(e)),
-            },
-        );
+    let removal = use_removal::<SshKey>();
+    let remove = move |k: SshKey| {
+        removal.delete(format!("/api/ssh-keys/{}", k.id), move |k| {
+            if let Some(k) = k {
+                toasts.success(format!("Key {} removed", k.name));
+            }
+            keys.refetch();
+        });
     };
 
     view! {
@@ -204,94 +189,68 @@ fn SshKeysCard() -> impl IntoView {
             <p class="muted small">
                 "Your public keys are installed on the servers you provision. The platform key is how Provisio itself reaches them."
             </p>
-            {move || match keys.get() {
-                None => view! { <SkeletonRows rows=2 /> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                Some(Ok(list)) if list.is_empty() => {
-                    view! { <p class="muted">"No SSH keys yet: add your public key below."</p> }.into_any()
-                }
-                Some(Ok(list)) => {
+            {loaded_list(
+                keys,
+                2,
+                || view! { <p class="muted">"No SSH keys yet: add your public key below."</p> },
+                move |list| {
                     view! {
-                        <div class="table-wrap table-flat">
-                            <table class="table table-compact" data-testid="ssh-keys-table">
-                                <thead>
-                                    <tr>
-                                        <th scope="col">"Name"</th>
-                                        <th scope="col">"Type"</th>
-                                        <th scope="col">"Fingerprints"</th>
-                                        <th scope="col">"Added"</th>
-                                        <th scope="col">
-                                            <span class="sr-only">"Actions"</span>
-                                        </th>
-                                    </tr>
-                                </thead>
-                                <tbody>
-                                    {list
-                                        .into_iter()
-                                        .map(|k| {
-                                            let for_remove = k.clone();
-                                            let at = k.created_at;
-                                            view! {
-                                                <tr data-testid="ssh-key-row" data-name=k.name.clone()>
-                                                    <td>
-                                                        <strong>{k.name.clone()}</strong>
-                                                        {k.service.then(|| view! { <span class="badge badge-global">"Platform key"</span> })}
-                                                    </td>
-                                                    <td class="mono">{k.key_type.clone()}</td>
-                                                    <td class="mono small fingerprints">
-                                                        <span>{k.fingerprint_sha256.clone()}</span>
-                                                        <span class="muted">{k.fingerprint_md5.clone()}</span>
-                                                    </td>
-                                                    <td title=datetime(&at)>{relative(&at)}</td>
-                                                    <td class="actions">
-                                                        {(!k.service)
-                                                            .then(|| {
-                                                                view! {
-                                                                    <button
-                                                                        type="button"
-                                                                        class="btn btn-danger-ghost btn-sm"
-                                                                        aria-label=format!("Remove key {}", k.name)
-                                                                        on:click=move |_| {
-                                                                            remove_error.set(None);
-                                                                            removing.set(Some(for_remove.clone()));
-                                                                        }
-                                                                    >
-                                                                        "Remove"
-                                                                    </button>
-                                                                }
-                                                            })}
-                                                    </td>
-                                                </tr>
-                                            }
-                                        })
-                                        .collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
+                        <DataTable columns=&[
+                                Col::Text("Name"), Col::Text("Type"), Col::Text("Fingerprints"),
+                                Col::Text("Added"), Col::Actions
+                            ] compact=true flat=true testid="ssh-keys-table">
+                            {list
+                                .into_iter()
+                                .map(|k| {
+                                    let for_remove = k.clone();
+                                    let at = k.created_at;
+                                    view! {
+                                        <tr data-testid="ssh-key-row" data-name=k.name.clone()>
+                                            <td>
+                                                <strong>{k.name.clone()}</strong>
+                                                {k.service.then(|| view! { <span class="badge badge-global">"Platform key"</span> })}
+                                            </td>
+                                            <td class="mono">{k.key_type.clone()}</td>
+                                            <td class="mono small fingerprints">
+                                                <span>{k.fingerprint_sha256.clone()}</span>
+                                                <span class="muted">{k.fingerprint_md5.clone()}</span>
+                                            </td>
+                                            <td title=datetime(&at)>{relative(&at)}</td>
+                                            <td class="actions">
+                                                {(!k.service)
+                                                    .then(|| {
+                                                        view! {
+                                                            <RemoveButton
+                                                                removal=removal
+                                                                item=for_remove
+                                                                label="Remove"
+                                                                aria_label=format!("Remove key {}", k.name)
+                                                            />
+                                                        }
+                                                    })}
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </DataTable>
                     }
-                        .into_any()
-                }
-            }}
+                },
+            )}
             <h3 class="subhead">"Add a key"</h3>
             <AddSshKeyForm on_done=move |_| keys.refetch() />
-            {move || {
-                removing
-                    .get()
-                    .map(|k| {
-                        let id = k.id;
-                        view! {
-                            <ConfirmDialog
-                                title=format!("Remove key {}?", k.name)
-                                message="Servers provisioned from now on no longer get this key. Servers that already have it keep it."
-                                confirm_label="Remove key"
-                                on_confirm=move |_| remove(id)
-                                on_cancel=move |_| removing.set(None)
-                                pending=remove_pending
-                                error=remove_error
-                            />
-                        }
-                    })
-            }}
+            {removal
+                .dialog(
+                    "Remove key",
+                    |k| {
+                        (
+                            format!("Remove key {}?", k.name),
+                            "Servers provisioned from now on no longer get this key. Servers that already have it keep it."
+                                .into(),
+                        )
+                    },
+                    remove,
+                )}
         </div>
     }
 }

@@ -7,7 +7,10 @@ use crate::components::form::{
     apply_problem, field_message, pair_rows, rows_to_pairs, Column, Errors, FieldError,
     FormActions, FormBanner, Row, RowsEditor, Select, TextArea, TextField,
 };
+use crate::components::list::{loaded_list, NewButton, PageHeader};
 use crate::components::modal::{ConfirmDialog, Modal};
+use crate::components::removal::{use_removal, RemoveButton};
+use crate::components::table::{Col, DataTable};
 use crate::format::{date, datetime, money, server_size, size};
 use crate::pages::servers::ServerBadge;
 use crate::remote::remote;
@@ -283,21 +286,16 @@ pub fn ProvidersPage() -> impl IntoView {
     };
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Providers"</h1>
-                    <p class="muted">"Infrastructure accounts servers are provisioned on, and their catalogs."</p>
-                </div>
-                <button
-                    type="button"
-                    class="btn btn-primary"
-                    data-testid="provider-add"
-                    on:click=move |_| panel.set(Some(Panel::Edit(None)))
-                >
-                    <span aria-hidden="true">"+ "</span>
-                    "Add provider account"
-                </button>
-            </header>
+            <PageHeader
+                title="Providers"
+                description="Infrastructure accounts servers are provisioned on, and their catalogs."
+            >
+                <NewButton
+                    label="Add provider account"
+                    testid="provider-add"
+                    on_click=move |_| panel.set(Some(Panel::Edit(None)))
+                />
+            </PageHeader>
             {move || match accounts.get() {
                 None => view! { <SkeletonRows /> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
@@ -1094,43 +1092,32 @@ fn Resources(account: ProviderAccount) -> impl IntoView {
                 <p class="muted">
                     {format!("{} machine(s); {unimported} not imported yet.", items.len())}
                 </p>
-                <div class="table-wrap">
-                    <table class="table table-compact" data-testid="resources-table">
-                        <thead>
-                            <tr>
-                                <th scope="col">"Name"</th>
-                                <th scope="col">"Provider id"</th>
-                                <th scope="col">"Status"</th>
-                                <th scope="col">"Address"</th>
-                                <th scope="col">"Size"</th>
-                                <th scope="col">"Location"</th>
-                                <th scope="col">"Inventory"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {items
-                                .into_iter()
-                                .map(|r| {
-                                    let state = resource_state(&r);
-                                    let size = server_size(r.cpu, r.ram_mb, r.disk_gb);
-                                    view! {
-                                        <tr data-testid="resource-row">
-                                            <td>{r.name}</td>
-                                            <td class="mono">{r.provider_id}</td>
-                                            <td>
-                                                <ServerBadge status=r.status />
-                                            </td>
-                                            <td class="mono">{r.ipv4.or(r.ipv6).unwrap_or_else(|| "—".into())}</td>
-                                            <td class="nowrap">{size}</td>
-                                            <td>{r.location}</td>
-                                            <td>{state}</td>
-                                        </tr>
-                                    }
-                                })
-                                .collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                <DataTable columns=&[
+                        Col::Text("Name"), Col::Text("Provider id"), Col::Text("Status"),
+                        Col::Text("Address"), Col::Text("Size"), Col::Text("Location"),
+                        Col::Text("Inventory")
+                    ] compact=true testid="resources-table">
+                    {items
+                        .into_iter()
+                        .map(|r| {
+                            let state = resource_state(&r);
+                            let size = server_size(r.cpu, r.ram_mb, r.disk_gb);
+                            view! {
+                                <tr data-testid="resource-row">
+                                    <td>{r.name}</td>
+                                    <td class="mono">{r.provider_id}</td>
+                                    <td>
+                                        <ServerBadge status=r.status />
+                                    </td>
+                                    <td class="mono">{r.ipv4.or(r.ipv6).unwrap_or_else(|| "—".into())}</td>
+                                    <td class="nowrap">{size}</td>
+                                    <td>{r.location}</td>
+                                    <td>{state}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </DataTable>
             }
                 .into_any()
         }
@@ -1317,8 +1304,6 @@ fn Webhooks() -> impl IntoView {
     let toasts = use_toasts();
     let hooks = remote::<Vec<Webhook>>(|| "/api/webhooks".into());
     let deliveries = remote::<Vec<Delivery>>(|| "/api/notification-deliveries".into());
-    let retry = Callback::new(move |_| hooks.refetch());
-    let retry_deliveries = Callback::new(move |_| deliveries.refetch());
 
     let name = RwSignal::new(String::new());
     let url = RwSignal::new(String::new());
@@ -1355,82 +1340,48 @@ fn Webhooks() -> impl IntoView {
         );
     };
 
-    let deleting = RwSignal::new(None::<Webhook>);
-    let delete_pending = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<ApiErrorView>);
+    let removal = use_removal::<Webhook>();
     let delete = move |w: Webhook| {
-        task::run(
-            delete_pending,
-            async move { api::delete(&format!("/api/webhooks/{}", w.id)).await },
-            move |result| match result {
-                Ok(()) => {
-                    toasts.success("Webhook deleted");
-                    deleting.set(None);
-                    hooks.refetch();
-                }
-                Err(e) => delete_error.set(Some(e)),
-            },
-        );
+        removal.delete(format!("/api/webhooks/{}", w.id), move |_| {
+            toasts.success("Webhook deleted");
+            hooks.refetch();
+        });
     };
 
     view! {
         <h2 class="subhead">"Webhooks"</h2>
-        {move || match hooks.get() {
-            None => view! { <SkeletonRows rows=2 /> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => {
-                view! { <Empty title="No webhooks yet" hint="Add one below to receive notifications." /> }.into_any()
-            }
-            Some(Ok(list)) => {
+        {loaded_list(
+            hooks,
+            2,
+            || view! { <Empty title="No webhooks yet" hint="Add one below to receive notifications." /> },
+            move |list| {
                 view! {
-                    <div class="table-wrap">
-                        <table class="table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Name"</th>
-                                    <th scope="col">"URL"</th>
-                                    <th scope="col">"Active"</th>
-                                    <th scope="col">"Created"</th>
-                                    <th scope="col">
-                                        <span class="sr-only">"Actions"</span>
-                                    </th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list
-                                    .into_iter()
-                                    .map(|w| {
-                                        let created = date(&w.created_at);
-                                        let (name, url, active) = (w.name.clone(), w.url.clone(), w.active);
-                                        view! {
-                                            <tr>
-                                                <td>{name}</td>
-                                                <td class="mono">{url}</td>
-                                                <td>{if active { "Yes" } else { "No" }}</td>
-                                                <td>{created}</td>
-                                                <td class="actions">
-                                                    <button
-                                                        type="button"
-                                                        class="btn btn-danger-ghost btn-sm"
-                                                        on:click=move |_| {
-                                                            delete_error.set(None);
-                                                            deleting.set(Some(w.clone()));
-                                                        }
-                                                    >
-                                                        "Delete"
-                                                    </button>
-                                                </td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    <DataTable columns=&[
+                            Col::Text("Name"), Col::Text("URL"), Col::Text("Active"),
+                            Col::Text("Created"), Col::Actions
+                        ]>
+                        {list
+                            .into_iter()
+                            .map(|w| {
+                                let created = date(&w.created_at);
+                                let (name, url, active) = (w.name.clone(), w.url.clone(), w.active);
+                                view! {
+                                    <tr>
+                                        <td>{name}</td>
+                                        <td class="mono">{url}</td>
+                                        <td>{if active { "Yes" } else { "No" }}</td>
+                                        <td>{created}</td>
+                                        <td class="actions">
+                                            <RemoveButton removal=removal item=w.clone() />
+                                        </td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
                 }
-                    .into_any()
-            }
-        }}
+            },
+        )}
         <form class="card form" on:submit=on_submit novalidate>
             <h3 class="card-title">"Add webhook"</h3>
             <FormBanner banner=banner />
@@ -1452,63 +1403,45 @@ fn Webhooks() -> impl IntoView {
             <FormActions pending=pending label="Add webhook" busy="Adding…" />
         </form>
         <h2 class="subhead">"Recent deliveries"</h2>
-        {move || match deliveries.get() {
-            None => view! { <SkeletonRows rows=2 /> }.into_any(),
-            Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry_deliveries /> }.into_any(),
-            Some(Ok(list)) if list.is_empty() => view! { <Empty title="No deliveries yet" /> }.into_any(),
-            Some(Ok(list)) => {
+        {loaded_list(
+            deliveries,
+            2,
+            || view! { <Empty title="No deliveries yet" /> },
+            |list| {
                 view! {
-                    <div class="table-wrap">
-                        <table class="table table-compact">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Time"</th>
-                                    <th scope="col">"Channel"</th>
-                                    <th scope="col">"Target"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col" class="num">"Attempts"</th>
-                                    <th scope="col">"Last error"</th>
-                                </tr>
-                            </thead>
-                            <tbody>
-                                {list
-                                    .into_iter()
-                                    .map(|d| {
-                                        view! {
-                                            <tr>
-                                                <td>{datetime(&d.updated_at)}</td>
-                                                <td>{d.channel}</td>
-                                                <td class="mono">{d.target}</td>
-                                                <td>{delivery_badge(d.status)}</td>
-                                                <td class="num">{d.attempts}</td>
-                                                <td>{d.last_error.unwrap_or_else(|| "—".into())}</td>
-                                            </tr>
-                                        }
-                                    })
-                                    .collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    <DataTable columns=&[
+                            Col::Text("Time"), Col::Text("Channel"), Col::Text("Target"),
+                            Col::Text("Status"), Col::Num("Attempts"), Col::Text("Last error")
+                        ] compact=true>
+                        {list
+                            .into_iter()
+                            .map(|d| {
+                                view! {
+                                    <tr>
+                                        <td>{datetime(&d.updated_at)}</td>
+                                        <td>{d.channel}</td>
+                                        <td class="mono">{d.target}</td>
+                                        <td>{delivery_badge(d.status)}</td>
+                                        <td class="num">{d.attempts}</td>
+                                        <td>{d.last_error.unwrap_or_else(|| "—".into())}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </DataTable>
                 }
-                    .into_any()
-            }
-        }}
-        {move || {
-            deleting
-                .get()
-                .map(|w| {
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Delete webhook {}?", w.name)
-                            message=format!("Notifications will no longer be posted to {}.", w.url)
-                            confirm_label="Delete webhook"
-                            on_confirm=move |_| delete(w.clone())
-                            on_cancel=move |_| deleting.set(None)
-                            pending=delete_pending
-                            error=delete_error
-                        />
-                    }
-                })
-        }}
+            },
+        )}
+        {removal
+            .dialog(
+                "Delete webhook",
+                |w| {
+                    (
+                        format!("Delete webhook {}?", w.name),
+                        format!("Notifications will no longer be posted to {}.", w.url),
+                    )
+                },
+                delete,
+            )}
     }
 }

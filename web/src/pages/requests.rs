@@ -7,17 +7,20 @@ use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, Skeleto
 use crate::components::form::{
     apply_problem, pick, Errors, FormActions, FormBanner, Select, TextArea, TextField,
 };
+use crate::components::list::{
+    paged_list, paged_remote, FilterSelect, NewButton, PageHeader, SearchBar,
+};
 use crate::components::log_panel::{push_line, LogPanel};
 use crate::components::modal::Modal;
-use crate::components::pager::Pager;
+use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, estimate, money, person, relative, size, size_list};
 use crate::live::{follow, Link};
-use crate::remote::{poll, remote, Loaded, Remote};
+use crate::remote::{poll, remote, use_route_id, Loaded, Remote};
 use crate::search::use_search;
 use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use shared::dto::{Page, Team};
 use shared::requests::{
     ApprovalRule, Approvers, CommentRequest, CreateServerRequest, ProviderAccount, RejectRequest,
@@ -62,19 +65,9 @@ pub fn RequestsPage() -> impl IntoView {
     let page = RwSignal::new(1u64);
     let creating = RwSignal::new(false);
 
-    let requests = remote::<Page<ServerRequest>>(move || {
-        api::with_query(
-            "/api/requests",
-            &[
-                ("page", page.get().to_string()),
-                ("per_page", PER_PAGE.to_string()),
-                ("status", status.get()),
-                ("q", q.get()),
-            ],
-        )
+    let requests = paged_remote::<ServerRequest>("/api/requests", page, PER_PAGE, move || {
+        vec![("status", status.get()), ("q", q.get())]
     });
-    let retry = Callback::new(move |_| requests.refetch());
-
     let search = use_search(q, page);
 
     let on_created = Callback::new(move |d: ServerRequestDetail| {
@@ -85,72 +78,31 @@ pub fn RequestsPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Requests"</h1>
-                    <p class="muted">"Servers requested by your teams and where they stand."</p>
-                </div>
-                <button type="button" class="btn btn-primary" on:click=move |_| creating.set(true)>
-                    <span aria-hidden="true">"+ "</span>
-                    "New request"
-                </button>
-            </header>
-            <form
-                class="toolbar"
-                role="search"
-                on:submit=move |ev: leptos::ev::SubmitEvent| {
-                    ev.prevent_default();
-                    search.apply();
-                }
-            >
-                <div class="field field-inline grow">
-                    <label for="request-search">"Search requests"</label>
-                    <input
-                        id="request-search"
-                        type="search"
-                        placeholder="Hostname or purpose"
-                        prop:value=move || search.input.get()
-                        on:input=move |ev| search.on_input(ev)
-                    />
-                </div>
-                <div class="field field-inline">
-                    <label for="request-status-filter">"Status"</label>
-                    <select
-                        id="request-status-filter"
-                        prop:value=move || status.get()
-                        on:change=move |ev| {
-                            status.set(event_target_value(&ev));
-                            page.set(1);
-                        }
-                    >
-                        <option value="">"Any status"</option>
-                        {RequestStatus::ALL
-                            .into_iter()
-                            .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
-                            .collect_view()}
-                    </select>
-                </div>
-            </form>
-            {move || match requests.get() {
-                None => view! { <SkeletonRows /> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                Some(Ok(result)) if result.items.is_empty() => {
-                    let (title, hint) = if filtered() {
+            <PageHeader title="Requests" description="Servers requested by your teams and where they stand.">
+                <NewButton label="New request" on_click=move |_| creating.set(true) />
+            </PageHeader>
+            <SearchBar search=search id="request-search" label="Search requests" placeholder="Hostname or purpose">
+                <FilterSelect id="request-status-filter" label="Status" value=status page=page>
+                    <option value="">"Any status"</option>
+                    {RequestStatus::ALL
+                        .into_iter()
+                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                        .collect_view()}
+                </FilterSelect>
+            </SearchBar>
+            {paged_list(
+                requests,
+                page,
+                ("request", "requests"),
+                move || {
+                    if filtered() {
                         ("No requests match", "Try another search term or status.")
                     } else {
                         ("No requests yet", "Ask for a server with “New request”.")
-                    };
-                    view! { <Empty title=title hint=hint /> }.into_any()
-                }
-                Some(Ok(result)) => {
-                    let (total, per_page) = (result.total, result.per_page);
-                    view! {
-                        <RequestTable items=result.items queue=None />
-                        <Pager page=page total=total per_page=per_page noun=("request", "requests") />
                     }
-                        .into_any()
-                }
-            }}
+                },
+                |items| view! { <RequestTable items=items queue=None /> },
+            )}
             {move || {
                 creating
                     .get()
@@ -184,6 +136,21 @@ fn RequestTable(
             q.refetch();
         }
     };
+    // The approvals queue has no status (all are pending) but the row's buttons.
+    let mut columns = vec![
+        Col::Text("Hostname"),
+        Col::Text("Team"),
+        Col::Text("Requester"),
+        Col::Text("Size"),
+        Col::Text("Estimated cost"),
+    ];
+    if queue.is_none() {
+        columns.push(Col::Text("Status"));
+    }
+    columns.push(Col::Text("Created"));
+    if queue.is_some() {
+        columns.push(Col::Actions);
+    }
     let rows = items
         .into_iter()
         .map(|r| {
@@ -234,25 +201,7 @@ fn RequestTable(
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Hostname"</th>
-                        <th scope="col">"Team"</th>
-                        <th scope="col">"Requester"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"Estimated cost"</th>
-                        {queue.is_none().then(|| view! { <th scope="col">"Status"</th> })}
-                        <th scope="col">"Created"</th>
-                        {queue
-                            .is_some()
-                            .then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns=columns>{rows}</DataTable>
         {move || {
             rejecting
                 .get()
@@ -656,13 +605,9 @@ fn is_live(status: RequestStatus) -> bool {
 #[component]
 pub fn RequestDetailPage() -> impl IntoView {
     let toasts = use_toasts();
-    let params = use_params_map();
-    let detail = remote::<ServerRequestDetail>(move || {
-        format!(
-            "/api/requests/{}",
-            api::encode(&params.with(|p| p.get("id").unwrap_or_default()))
-        )
-    });
+    let id = use_route_id();
+    let detail =
+        remote::<ServerRequestDetail>(move || format!("/api/requests/{}", api::encode(&id.get())));
     // Reloads that bring nothing new don't re-render the page.
     let shown = Memo::new(move |_| detail.get());
     let loaded = Memo::new(move |_| shown.with(|d| matches!(d, Some(Ok(_)))));
@@ -676,7 +621,6 @@ pub fn RequestDetailPage() -> impl IntoView {
     // Live status and provisioning log instead of polling: every `request` event means the
     // request or its executions changed, and the detail brings both.
     let lines = RwSignal::new(Vec::<LogLine>::new());
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
     Effect::new(move |prev: Option<String>| {
         let current = id.get();
         if prev.is_some_and(|p| p != current) {
@@ -1223,12 +1167,7 @@ pub fn ApprovalsPage() -> impl IntoView {
     let retry = Callback::new(move |_| queue.refetch());
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Approvals"</h1>
-                    <p class="muted">"Requests waiting for your decision."</p>
-                </div>
-            </header>
+            <PageHeader title="Approvals" description="Requests waiting for your decision." />
             {move || match queue.get() {
                 None => view! { <SkeletonRows /> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),

@@ -10,13 +10,13 @@ use crate::format::{datetime, duration, relative};
 use crate::live::follow;
 use crate::pages::script_schema::value_text;
 use crate::pages::servers::ExecutionBadge;
-use crate::remote::{poll, remote};
+use crate::remote::{poll, remote, use_route_id};
 use crate::session::use_session;
 use crate::task;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use serde_json::Value;
 use shared::roles::Permission;
 use shared::scripts::{HostRecap, Maintenance, PlaybookRun};
@@ -45,8 +45,7 @@ fn kind_title(kind: &str) -> String {
 #[component]
 pub fn RunPage() -> impl IntoView {
     let session = use_session();
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let id = use_route_id();
     let run =
         remote::<PlaybookRun>(move || format!("/api/playbook-runs/{}", api::encode(&id.get())));
     // The last good answer stays while a reload fails, but never one of another run.

@@ -3,22 +3,24 @@
 
 use crate::api::{self, ApiErrorView};
 use crate::components::code_editor::CodeEditor;
-use crate::components::feedback::{use_toasts, Empty, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
 use crate::components::form::{
     apply_problem, pick, Errors, FormBanner, Select, TextArea, TextField,
 };
-use crate::components::modal::{ConfirmDialog, Modal};
-use crate::components::pager::Pager;
+use crate::components::list::{paged_list, paged_remote, PageHeader, SearchBar};
+use crate::components::modal::Modal;
+use crate::components::removal::{use_removal, RemoveButton};
+use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative};
 use crate::pages::script_run::{RunScriptDialog, RunTarget};
 use crate::pages::script_schema::{kind_label, rows_of, value_text, VariableRow, VariablesEditor};
-use crate::remote::remote;
+use crate::remote::{remote, use_route_id};
 use crate::search::use_search;
 use crate::session::use_session;
 use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use shared::dto::{Page, Team};
 use shared::roles::Permission;
@@ -32,76 +34,41 @@ const PER_PAGE: u64 = 20;
 pub fn ScriptsPage() -> impl IntoView {
     let q = RwSignal::new(String::new());
     let page = RwSignal::new(1u64);
-    let scripts = remote::<Page<ScriptSummary>>(move || {
-        api::with_query(
-            "/api/scripts",
-            &[
-                ("page", page.get().to_string()),
-                ("per_page", PER_PAGE.to_string()),
-                ("q", q.get()),
-            ],
-        )
-    });
-    let retry = Callback::new(move |_| scripts.refetch());
+    let scripts =
+        paged_remote::<ScriptSummary>("/api/scripts", page, PER_PAGE, move || vec![("q", q.get())]);
     let search = use_search(q, page);
 
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Scripts"</h1>
-                    <p class="muted">"Ansible playbooks with typed variables, versioned and run on your servers."</p>
-                </div>
+            <PageHeader
+                title="Scripts"
+                description="Ansible playbooks with typed variables, versioned and run on your servers."
+            >
                 <A href="/scripts/new" attr:class="btn btn-primary" attr:data-testid="script-new">
                     <span aria-hidden="true">"+ "</span>
                     "New script"
                 </A>
-            </header>
-            <form
-                class="toolbar"
-                role="search"
-                on:submit=move |ev: leptos::ev::SubmitEvent| {
-                    ev.prevent_default();
-                    search.apply();
-                }
-            >
-                <div class="field field-inline grow">
-                    <label for="script-search">"Search scripts"</label>
-                    <input
-                        id="script-search"
-                        type="search"
-                        name="q"
-                        placeholder="Name or description"
-                        prop:value=move || search.input.get()
-                        on:input=move |ev| search.on_input(ev)
-                    />
-                </div>
-            </form>
-            {move || match scripts.get() {
-                None => view! { <SkeletonRows /> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                Some(Ok(result)) if result.items.is_empty() => {
+            </PageHeader>
+            <SearchBar
+                search=search
+                id="script-search"
+                label="Search scripts"
+                placeholder="Name or description"
+                name="q"
+            />
+            {paged_list(
+                scripts,
+                page,
+                ("script", "scripts"),
+                move || {
                     if q.with(String::is_empty) {
-                        view! {
-                            <Empty
-                                title="No scripts yet"
-                                hint="Write a playbook with “New script”, then run it on your servers."
-                            />
-                        }
-                            .into_any()
+                        ("No scripts yet", "Write a playbook with “New script”, then run it on your servers.")
                     } else {
-                        view! { <Empty title="No scripts match" hint="Try another search term." /> }.into_any()
+                        ("No scripts match", "Try another search term.")
                     }
-                }
-                Some(Ok(result)) => {
-                    let (total, per_page) = (result.total, result.per_page);
-                    view! {
-                        <ScriptTable items=result.items />
-                        <Pager page=page total=total per_page=per_page noun=("script", "scripts") />
-                    }
-                        .into_any()
-                }
-            }}
+                },
+                |items| view! { <ScriptTable items=items /> },
+            )}
         </section>
     }
 }
@@ -130,20 +97,12 @@ fn ScriptTable(items: Vec<ScriptSummary>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="table" data-testid="scripts-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Team"</th>
-                        <th scope="col" class="num">"Version"</th>
-                        <th scope="col" class="num">"Variables"</th>
-                        <th scope="col">"Updated"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns=&[
+                Col::Text("Name"), Col::Text("Team"), Col::Num("Version"), Col::Num("Variables"),
+                Col::Text("Updated")
+            ] testid="scripts-table">
+            {rows}
+        </DataTable>
     }
 }
 
@@ -161,14 +120,9 @@ pub fn NewScriptPage() -> impl IntoView {
 
 #[component]
 pub fn ScriptPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let script = remote::<Script>(move || {
-        format!(
-            "/api/scripts/{}",
-            api::encode(&params.with(|p| p.get("id").unwrap_or_default()))
-        )
-    });
+    let id = use_route_id();
+    let script = remote::<Script>(move || format!("/api/scripts/{}", api::encode(&id.get())));
     // The editor is built once per script, so a reload never throws away what is typed.
     let loaded_id = Memo::new(move |_| match script.get() {
         Some(Ok(s)) => Some(s.id),
@@ -259,9 +213,7 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
     let checked = RwSignal::new(None::<SaveScript>);
     let viewing = RwSignal::new(show_version);
     let running = RwSignal::new(false);
-    let deleting = RwSignal::new(false);
-    let delete_pending = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<ApiErrorView>);
+    let removal = use_removal::<Uuid>();
 
     let draft = Memo::new(move |_| SaveScript {
         name: name.get().trim().to_owned(),
@@ -362,23 +314,13 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
             },
         );
     };
-    let delete = Callback::new(move |()| {
-        let Some(id) = script_id.get_untracked() else {
-            return;
-        };
+    let delete = move |id: Uuid| {
         let navigate = navigate_away.clone();
-        task::run(
-            delete_pending,
-            async move { api::delete(&format!("/api/scripts/{id}")).await },
-            move |result| match result {
-                Ok(()) => {
-                    toasts.success("Script deleted");
-                    navigate("/scripts", Default::default());
-                }
-                Err(e) => delete_error.set(Some(e)),
-            },
-        );
-    });
+        removal.delete(format!("/api/scripts/{id}"), move |_| {
+            toasts.success("Script deleted");
+            navigate("/scripts", Default::default());
+        });
+    };
     let restore = Callback::new(move |version: ScriptVersion| {
         content.set(version.content);
         rows.set(rows_of(&version.variables));
@@ -427,7 +369,7 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
             {move || {
                 script_id
                     .get()
-                    .map(|_| {
+                    .map(|id| {
                         view! {
                             <div class="actions">
                                 {session
@@ -444,17 +386,7 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
                                             </button>
                                         }
                                     })}
-                                <button
-                                    type="button"
-                                    class="btn btn-danger-ghost"
-                                    data-testid="script-delete"
-                                    on:click=move |_| {
-                                        delete_error.set(None);
-                                        deleting.set(true);
-                                    }
-                                >
-                                    "Delete"
-                                </button>
+                                <RemoveButton removal=removal item=id testid="script-delete" large=true />
                             </div>
                         }
                     })
@@ -557,24 +489,18 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
                     view! { <RunScriptDialog target=target unsaved=unsaved on_close=move |_| running.set(false) /> }
                 })
         }}
-        {move || {
-            deleting
-                .get()
-                .then(|| {
+        {removal
+            .dialog(
+                "Delete script",
+                move |_| {
                     let name = saved.with_untracked(|s| s.as_ref().map(|s| s.name.clone()).unwrap_or_default());
-                    view! {
-                        <ConfirmDialog
-                            title=format!("Delete {name}?")
-                            message="The script and all its versions are deleted. Past runs keep their logs."
-                            confirm_label="Delete script"
-                            on_confirm=delete
-                            on_cancel=move |_| deleting.set(false)
-                            pending=delete_pending
-                            error=delete_error
-                        />
-                    }
-                })
-        }}
+                    (
+                        format!("Delete {name}?"),
+                        "The script and all its versions are deleted. Past runs keep their logs.".into(),
+                    )
+                },
+                delete,
+            )}
     }
 }
 
@@ -738,41 +664,35 @@ fn VariablesSummary(variables: Vec<shared::scripts::VariableSpec>) -> impl IntoV
         return view! { <p class="muted small">"No variables."</p> }.into_any();
     }
     view! {
-        <div class="table-wrap table-flat">
-            <table class="table table-compact">
-                <caption class="sr-only">"Variables of this version"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"Variable"</th>
-                        <th scope="col">"Kind"</th>
-                        <th scope="col">"Required"</th>
-                        <th scope="col">"Default"</th>
-                        <th scope="col">"Description"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {variables
-                        .into_iter()
-                        .map(|v| {
-                            let kind = if v.options.is_empty() {
-                                kind_label(v.kind).to_string()
-                            } else {
-                                format!("{}: {}", kind_label(v.kind), v.options.join(", "))
-                            };
-                            view! {
-                                <tr>
-                                    <td class="mono">{v.name}</td>
-                                    <td>{kind}</td>
-                                    <td>{if v.required { "yes" } else { "no" }}</td>
-                                    <td class="mono">{v.default.as_ref().map(value_text).unwrap_or_else(|| "—".into())}</td>
-                                    <td class="muted">{v.description}</td>
-                                </tr>
-                            }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <DataTable
+            columns=&[
+                Col::Text("Variable"), Col::Text("Kind"), Col::Text("Required"), Col::Text("Default"),
+                Col::Text("Description")
+            ]
+            compact=true
+            flat=true
+            caption="Variables of this version"
+        >
+                {variables
+                    .into_iter()
+                    .map(|v| {
+                        let kind = if v.options.is_empty() {
+                            kind_label(v.kind).to_string()
+                        } else {
+                            format!("{}: {}", kind_label(v.kind), v.options.join(", "))
+                        };
+                        view! {
+                            <tr>
+                                <td class="mono">{v.name}</td>
+                                <td>{kind}</td>
+                                <td>{if v.required { "yes" } else { "no" }}</td>
+                                <td class="mono">{v.default.as_ref().map(value_text).unwrap_or_else(|| "—".into())}</td>
+                                <td class="muted">{v.description}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+        </DataTable>
     }
     .into_any()
 }

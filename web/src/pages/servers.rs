@@ -3,24 +3,27 @@
 
 use crate::api::{self, ApiErrorView};
 use crate::components::cancel::CancelExecution;
-use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{use_toasts, Alert, ErrorBanner, SkeletonRows};
 use crate::components::form::{
     apply_problem, pair_rows, pick, rows_to_pairs, Column, Errors, FormActions, FormBanner, Row,
     RowsEditor, Select, TextField,
 };
+use crate::components::list::{
+    paged_list, paged_remote, FilterSelect, NewButton, PageHeader, SearchBar,
+};
 use crate::components::log_panel::{push_line, LogPanel};
 use crate::components::modal::{ConfirmDialog, Modal};
-use crate::components::pager::Pager;
+use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative, server_size};
 use crate::live::{follow, Link};
 use crate::pages::maintenance::MaintenanceCard;
-use crate::remote::remote;
+use crate::remote::{remote, use_route_id};
 use crate::search::use_search;
 use crate::session::use_session;
 use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_navigate;
 use shared::dto::{Page, Team};
 use shared::requests::{ProviderAccount, ProviderKind};
 use shared::roles::Permission;
@@ -101,21 +104,14 @@ pub fn ServersPage() -> impl IntoView {
     let page = RwSignal::new(1u64);
     let registering = RwSignal::new(false);
 
-    let servers = remote::<Page<Server>>(move || {
-        api::with_query(
-            "/api/servers",
-            &[
-                ("page", page.get().to_string()),
-                ("per_page", PER_PAGE.to_string()),
-                ("status", status.get()),
-                ("provider_account_id", provider.get()),
-                ("q", q.get()),
-            ],
-        )
+    let servers = paged_remote::<Server>("/api/servers", page, PER_PAGE, move || {
+        vec![
+            ("status", status.get()),
+            ("provider_account_id", provider.get()),
+            ("q", q.get()),
+        ]
     });
     let accounts = remote::<Vec<ProviderAccount>>(|| "/api/provider-accounts".into());
-    let retry = Callback::new(move |_| servers.refetch());
-
     let search = use_search(q, page);
     let can_operate = move || session.can(Permission::ServersOperate);
     let filtered =
@@ -127,124 +123,81 @@ pub fn ServersPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Servers"</h1>
-                    <p class="muted">"The machines Provisio manages, where they run and their state."</p>
-                </div>
+            <PageHeader
+                title="Servers"
+                description="The machines Provisio manages, where they run and their state."
+            >
                 {move || {
                     can_operate()
                         .then(|| {
                             view! {
-                                <button
-                                    type="button"
-                                    class="btn btn-primary"
-                                    data-testid="server-register"
-                                    on:click=move |_| registering.set(true)
-                                >
-                                    <span aria-hidden="true">"+ "</span>
-                                    "Register SSH host"
-                                </button>
+                                <NewButton
+                                    label="Register SSH host"
+                                    testid="server-register"
+                                    on_click=move |_| registering.set(true)
+                                />
                             }
                         })
                 }}
-            </header>
-            <form
-                class="toolbar"
-                role="search"
-                on:submit=move |ev: leptos::ev::SubmitEvent| {
-                    ev.prevent_default();
-                    search.apply();
-                }
+            </PageHeader>
+            <SearchBar
+                search=search
+                id="server-search"
+                label="Search servers"
+                placeholder="Name, provider id or IP address"
+                name="q"
             >
-                <div class="field field-inline grow">
-                    <label for="server-search">"Search servers"</label>
-                    <input
-                        id="server-search"
-                        type="search"
-                        name="q"
-                        placeholder="Name, provider id or IP address"
-                        prop:value=move || search.input.get()
-                        on:input=move |ev| search.on_input(ev)
-                    />
-                </div>
-                <div class="field field-inline">
-                    <label for="server-status-filter">"Status"</label>
-                    <select
-                        id="server-status-filter"
-                        name="status"
-                        prop:value=move || status.get()
-                        on:change=move |ev| {
-                            status.set(event_target_value(&ev));
-                            page.set(1);
+                <FilterSelect id="server-status-filter" label="Status" name="status" value=status page=page>
+                    <option value="">"Any but deleted"</option>
+                    {ServerStatus::ALL
+                        .into_iter()
+                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                        .collect_view()}
+                </FilterSelect>
+                <FilterSelect
+                    id="server-provider-filter"
+                    label="Provider"
+                    name="provider_account_id"
+                    value=provider
+                    page=page
+                >
+                    <option value="">"Any provider"</option>
+                    {move || match accounts.get() {
+                        Some(Ok(list)) => {
+                            let current = provider.get_untracked();
+                            list.into_iter()
+                                .map(|a| {
+                                    let id = a.id.to_string();
+                                    let selected = id == current;
+                                    view! {
+                                        <option value=id selected=selected>
+                                            {a.name}
+                                        </option>
+                                    }
+                                })
+                                .collect_view()
+                                .into_any()
                         }
-                    >
-                        <option value="">"Any but deleted"</option>
-                        {ServerStatus::ALL
-                            .into_iter()
-                            .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
-                            .collect_view()}
-                    </select>
-                </div>
-                <div class="field field-inline">
-                    <label for="server-provider-filter">"Provider"</label>
-                    <select
-                        id="server-provider-filter"
-                        name="provider_account_id"
-                        prop:value=move || provider.get()
-                        on:change=move |ev| {
-                            provider.set(event_target_value(&ev));
-                            page.set(1);
-                        }
-                    >
-                        <option value="">"Any provider"</option>
-                        {move || match accounts.get() {
-                            Some(Ok(list)) => {
-                                let current = provider.get_untracked();
-                                list.into_iter()
-                                    .map(|a| {
-                                        let id = a.id.to_string();
-                                        let selected = id == current;
-                                        view! {
-                                            <option value=id selected=selected>
-                                                {a.name}
-                                            </option>
-                                        }
-                                    })
-                                    .collect_view()
-                                    .into_any()
-                            }
-                            _ => ().into_any(),
-                        }}
-                    </select>
-                </div>
-            </form>
-            {move || match servers.get() {
-                None => view! { <SkeletonRows /> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                Some(Ok(result)) if result.items.is_empty() => {
+                        _ => ().into_any(),
+                    }}
+                </FilterSelect>
+            </SearchBar>
+            {paged_list(
+                servers,
+                page,
+                ("server", "servers"),
+                move || {
                     if filtered() {
-                        view! { <Empty title="No servers match" hint="Try another search term, status or provider." /> }
-                            .into_any()
+                        ("No servers match", "Try another search term, status or provider.")
                     } else {
-                        view! {
-                            <Empty
-                                title="No servers yet"
-                                hint="Approved requests appear here once provisioned; admins can import from a provider."
-                            />
-                        }
-                            .into_any()
+                        (
+                            "No servers yet",
+                            "Approved requests appear here once provisioned; admins can import from a provider.",
+                        )
                     }
-                }
-                Some(Ok(result)) => {
-                    let (total, per_page) = (result.total, result.per_page);
-                    view! {
-                        <ServerTable items=result.items />
-                        <Pager page=page total=total per_page=per_page noun=("server", "servers") />
-                    }
-                        .into_any()
-                }
-            }}
+                },
+                |items| view! { <ServerTable items=items /> },
+            )}
             {move || {
                 registering
                     .get()
@@ -290,23 +243,12 @@ fn ServerTable(items: Vec<Server>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-wrap">
-            <table class="table" data-testid="servers-table">
-                <thead>
-                    <tr>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Status"</th>
-                        <th scope="col">"Provider"</th>
-                        <th scope="col">"Team"</th>
-                        <th scope="col">"Address"</th>
-                        <th scope="col">"Size"</th>
-                        <th scope="col">"Origin"</th>
-                        <th scope="col">"Labels"</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable columns=&[
+                Col::Text("Name"), Col::Text("Status"), Col::Text("Provider"), Col::Text("Team"),
+                Col::Text("Address"), Col::Text("Size"), Col::Text("Origin"), Col::Text("Labels")
+            ] testid="servers-table">
+            {rows}
+        </DataTable>
     }
 }
 
@@ -515,8 +457,7 @@ fn power_label(a: PowerAction) -> &'static str {
 #[component]
 pub fn ServerDetailPage() -> impl IntoView {
     let session = use_session();
-    let params = use_params_map();
-    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let id = use_route_id();
     let detail = remote::<ServerDetail>(move || format!("/api/servers/{}", api::encode(&id.get())));
     // The last good answer stays on screen when a reload fails, so the log keeps its place.
     let shown = Memo::new(
@@ -1125,21 +1066,12 @@ fn Executions(shown: Shown, selected: RwSignal<Option<Uuid>>, can_operate: bool)
                     return view! { <p class="muted">"Nothing has run on this server yet."</p> }.into_any();
                 }
                 view! {
-                    <div class="table-wrap table-flat">
-                        <table class="table table-compact" data-testid="executions-table">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"Kind"</th>
-                                    <th scope="col">"Status"</th>
-                                    <th scope="col">"Step"</th>
-                                    <th scope="col">"Started"</th>
-                                    <th scope="col">"Finished"</th>
-                                    <th scope="col">"Error"</th>
-                                </tr>
-                            </thead>
-                            <tbody>{list.into_iter().map(|e| execution_row(e, selected, can_operate)).collect_view()}</tbody>
-                        </table>
-                    </div>
+                    <DataTable columns=&[
+                            Col::Text("Kind"), Col::Text("Status"), Col::Text("Step"),
+                            Col::Text("Started"), Col::Text("Finished"), Col::Text("Error")
+                        ] compact=true flat=true testid="executions-table">
+                        {list.into_iter().map(|e| execution_row(e, selected, can_operate)).collect_view()}
+                    </DataTable>
                 }
                     .into_any()
             }}

@@ -5,8 +5,10 @@ use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, Skeleto
 use crate::components::form::{
     apply_problem, Errors, FieldError, FormActions, FormBanner, RoleBadges, TextArea, TextField,
 };
-use crate::components::modal::{ConfirmDialog, Modal};
-use crate::components::pager::Pager;
+use crate::components::list::{paged_list, paged_remote, NewButton, PageHeader};
+use crate::components::modal::Modal;
+use crate::components::removal::{use_removal, RemoveButton};
+use crate::components::table::{Col, DataTable, OpenButton};
 use crate::format::{date, datetime};
 use crate::remote::{remote, Remote};
 use crate::session::use_session;
@@ -30,41 +32,20 @@ pub fn TeamsPage() -> impl IntoView {
     let search = RwSignal::new(String::new());
     let q = RwSignal::new(String::new());
     let page = RwSignal::new(1u64);
-    let teams = remote::<Page<Team>>(move || {
-        api::with_query(
-            "/api/teams",
-            &[
-                ("page", page.get().to_string()),
-                ("per_page", PER_PAGE.to_string()),
-                ("q", q.get()),
-            ],
-        )
-    });
-    let retry = Callback::new(move |_| teams.refetch());
+    let teams = paged_remote::<Team>("/api/teams", page, PER_PAGE, move || vec![("q", q.get())]);
 
     let creating = RwSignal::new(false);
     let editing = RwSignal::new(None::<Team>);
-    let deleting = RwSignal::new(None::<Team>);
+    let removal = use_removal::<Team>();
     let viewing = RwSignal::new(None::<Team>);
 
-    let delete_pending = RwSignal::new(false);
-    let delete_error = RwSignal::new(None::<ApiErrorView>);
-    let delete = move |id: Uuid| {
-        let url = format!("/api/teams/{id}");
-        task::run(
-            delete_pending,
-            async move { api::delete(&url).await },
-            move |result| match result {
-                Ok(()) => {
-                    if let Some(team) = deleting.get_untracked() {
-                        toasts.success(format!("Team {} deleted", team.name));
-                    }
-                    deleting.set(None);
-                    teams.refetch();
-                }
-                Err(e) => delete_error.set(Some(e)),
-            },
-        );
+    let delete = move |team: Team| {
+        removal.delete(format!("/api/teams/{}", team.id), move |team| {
+            if let Some(team) = team {
+                toasts.success(format!("Team {} deleted", team.name));
+            }
+            teams.refetch();
+        });
     };
 
     let on_saved = Callback::new(move |(team, created): (Team, bool)| {
@@ -87,32 +68,22 @@ pub fn TeamsPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Teams"</h1>
-                    <p class="muted">
-                        {move || {
-                            if sees_all.get() {
-                                "Every team in the organisation and who belongs to it."
-                            } else {
-                                "The teams you belong to and their members."
-                            }
-                        }}
-                    </p>
-                </div>
+            <PageHeader
+                title="Teams"
+                description=move || {
+                    if sees_all.get() {
+                        "Every team in the organisation and who belongs to it."
+                    } else {
+                        "The teams you belong to and their members."
+                    }
+                }
+            >
                 {move || {
                     can_manage
                         .get()
-                        .then(|| {
-                            view! {
-                                <button type="button" class="btn btn-primary" on:click=move |_| creating.set(true)>
-                                    <span aria-hidden="true">"+ "</span>
-                                    "New team"
-                                </button>
-                            }
-                        })
+                        .then(|| view! { <NewButton label="New team" on_click=move |_| creating.set(true) /> })
                 }}
-            </header>
+            </PageHeader>
 
             <form class="toolbar" role="search" on:submit=apply_search>
                 <div class="field field-inline grow">
@@ -135,112 +106,64 @@ pub fn TeamsPage() -> impl IntoView {
                 </button>
             </form>
 
-            {move || match teams.get() {
-                    None => view! { <SkeletonRows /> }.into_any(),
-                        Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                        Some(Ok(result)) if result.items.is_empty() => {
-                            let (title, hint) = if !q.get_untracked().is_empty() {
-                                ("No teams match", "Try another name.")
-                            } else if can_manage.get_untracked() {
-                                ("No teams yet", "Create one with “New team”.")
-                            } else {
-                                ("You're not in any team", "An administrator can add you to one.")
-                            };
-                            view! { <Empty title=title hint=hint /> }.into_any()
-                        }
-                        Some(Ok(result)) => {
-                            let manage = can_manage.get_untracked();
-                            let total = result.total;
-                            let per_page = result.per_page;
-                            view! {
-                                <div class="table-wrap">
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Name"</th>
-                                                <th scope="col">"Description"</th>
-                                                <th scope="col" class="num">"Members"</th>
-                                                <th scope="col">"Created"</th>
-                                                <th scope="col">
-                                                    <span class="sr-only">"Actions"</span>
-                                                </th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {result
-                                                .items
-                                                .into_iter()
-                                                .map(|team| {
-                                                    let for_view = team.clone();
-                                                    let for_edit = team.clone();
-                                                    let for_delete = team.clone();
-                                                    view! {
-                                                        <tr>
-                                                            <td>
-                                                                <strong>{team.name.clone()}</strong>
-                                                                {team
-                                                                    .is_global
-                                                                    .then(|| view! { <span class="badge badge-global">"Global"</span> })}
-                                                                <div class="muted small mono">{team.slug.clone()}</div>
-                                                            </td>
-                                                            <td class="cell-desc">
-                                                                {if team.description.is_empty() {
-                                                                    view! { <span class="muted">"—"</span> }.into_any()
-                                                                } else {
-                                                                    view! { <span>{team.description.clone()}</span> }.into_any()
-                                                                }}
-                                                            </td>
-                                                            <td class="num">{team.member_count}</td>
-                                                            <td title=datetime(&team.created_at)>{date(&team.created_at)}</td>
-                                                            <td class="actions">
-                                                                <button
-                                                                    type="button"
-                                                                    class="btn btn-ghost btn-sm"
-                                                                    on:click=move |_| viewing.set(Some(for_view.clone()))
-                                                                >
-                                                                    "Members"
-                                                                </button>
-                                                                {manage
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            <button
-                                                                                type="button"
-                                                                                class="btn btn-ghost btn-sm"
-                                                                                on:click=move |_| editing.set(Some(for_edit.clone()))
-                                                                            >
-                                                                                "Edit"
-                                                                            </button>
-                                                                        }
-                                                                    })}
-                                                                {(manage && !team.is_global)
-                                                                    .then(|| {
-                                                                        view! {
-                                                                            <button
-                                                                                type="button"
-                                                                                class="btn btn-danger-ghost btn-sm"
-                                                                                on:click=move |_| {
-                                                                                    delete_error.set(None);
-                                                                                    deleting.set(Some(for_delete.clone()));
-                                                                                }
-                                                                            >
-                                                                                "Delete"
-                                                                            </button>
-                                                                        }
-                                                                    })}
-                                                            </td>
-                                                        </tr>
-                                                    }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                                <Pager page=page total=total per_page=per_page noun=("team", "teams") />
-                            }
-                                .into_any()
-                        }
+            {paged_list(
+                teams,
+                page,
+                ("team", "teams"),
+                move || {
+                    if !q.get_untracked().is_empty() {
+                        ("No teams match", "Try another name.")
+                    } else if can_manage.get_untracked() {
+                        ("No teams yet", "Create one with “New team”.")
+                    } else {
+                        ("You're not in any team", "An administrator can add you to one.")
                     }
-                }
+                },
+                move |items: Vec<Team>| {
+                    let manage = can_manage.get_untracked();
+                    view! {
+                        <DataTable columns=&[
+                                Col::Text("Name"), Col::Text("Description"), Col::Num("Members"),
+                                Col::Text("Created"), Col::Actions
+                            ]>
+                            {items
+                                .into_iter()
+                                .map(|team| {
+                                    let for_view = team.clone();
+                                    let for_edit = team.clone();
+                                    let for_delete = team.clone();
+                                    view! {
+                                        <tr>
+                                            <td>
+                                                <strong>{team.name.clone()}</strong>
+                                                {team
+                                                    .is_global
+                                                    .then(|| view! { <span class="badge badge-global">"Global"</span> })}
+                                                <div class="muted small mono">{team.slug.clone()}</div>
+                                            </td>
+                                            <td class="cell-desc">
+                                                {if team.description.is_empty() {
+                                                    view! { <span class="muted">"—"</span> }.into_any()
+                                                } else {
+                                                    view! { <span>{team.description.clone()}</span> }.into_any()
+                                                }}
+                                            </td>
+                                            <td class="num">{team.member_count}</td>
+                                            <td title=datetime(&team.created_at)>{date(&team.created_at)}</td>
+                                            <td class="actions">
+                                                <OpenButton label="Members" target=viewing item=for_view />
+                                                {manage.then(|| view! { <OpenButton label="Edit" target=editing item=for_edit /> })}
+                                                {(manage && !team.is_global)
+                                                    .then(|| view! { <RemoveButton removal=removal item=for_delete /> })}
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </DataTable>
+                    }
+                },
+            )}
 
             {move || {
                 creating
@@ -264,27 +187,20 @@ pub fn TeamsPage() -> impl IntoView {
                         }
                     })
             }}
-            {move || {
-                deleting
-                    .get()
-                    .map(|team| {
-                        let id = team.id;
-                        view! {
-                            <ConfirmDialog
-                                title=format!("Delete team {}?", team.name)
-                                message=format!(
-                                    "The team and its {} memberships are removed. Members keep their accounts.",
-                                    team.member_count,
-                                )
-                                confirm_label="Delete team"
-                                on_confirm=move |_| delete(id)
-                                on_cancel=move |_| deleting.set(None)
-                                pending=delete_pending
-                                error=delete_error
-                            />
-                        }
-                    })
-            }}
+            {removal
+                .dialog(
+                    "Delete team",
+                    |team| {
+                        (
+                            format!("Delete team {}?", team.name),
+                            format!(
+                                "The team and its {} memberships are removed. Members keep their accounts.",
+                                team.member_count,
+                            ),
+                        )
+                    },
+                    delete,
+                )}
             {move || {
                 viewing
                     .get()

@@ -1,16 +1,17 @@
 //! Personal API tokens: the secret is shown once, right after creation.
 
-use crate::api::{self, ApiErrorView};
-use crate::components::feedback::{use_toasts, Empty, ErrorBanner, SkeletonRows};
+use crate::api;
+use crate::components::feedback::{use_toasts, Empty};
 use crate::components::form::{apply_problem, Errors, FormActions, FormBanner, TextField};
-use crate::components::modal::ConfirmDialog;
+use crate::components::list::loaded_list;
+use crate::components::removal::{use_removal, RemoveButton};
+use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative, until};
 use crate::remote::remote;
 use crate::task;
 use leptos::prelude::*;
 use shared::dto::{ApiToken, CreateApiToken, CreatedApiToken};
 use shared::validation::FieldErrors;
-use uuid::Uuid;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -24,33 +25,18 @@ extern "C" {
 pub fn TokensPage() -> impl IntoView {
     let toasts = use_toasts();
     let tokens = remote::<Vec<ApiToken>>(|| "/api/me/tokens".into());
-    let retry = Callback::new(move |_| tokens.refetch());
     let created = RwSignal::new(None::<CreatedApiToken>);
-    let revoking = RwSignal::new(None::<ApiToken>);
-
-    let revoke_pending = RwSignal::new(false);
-    let revoke_error = RwSignal::new(None::<ApiErrorView>);
-    let revoke = move |id: Uuid| {
-        let url = format!("/api/me/tokens/{id}");
-        task::run(
-            revoke_pending,
-            async move { api::delete(&url).await },
-            move |result| match result {
-                Ok(()) => {
-                    if let Some(t) = revoking.get_untracked() {
-                        toasts.success(format!("Token {} revoked", t.name));
-                        if created
-                            .with_untracked(|c| c.as_ref().is_some_and(|c| c.token.id == t.id))
-                        {
-                            created.set(None);
-                        }
-                    }
-                    revoking.set(None);
-                    tokens.refetch();
+    let removal = use_removal::<ApiToken>();
+    let revoke = move |t: ApiToken| {
+        removal.delete(format!("/api/me/tokens/{}", t.id), move |t| {
+            if let Some(t) = t {
+                toasts.success(format!("Token {} revoked", t.name));
+                if created.with_untracked(|c| c.as_ref().is_some_and(|c| c.token.id == t.id)) {
+                    created.set(None);
                 }
-                Err(e) => revoke_error.set(Some(e)),
-            },
-        );
+            }
+            tokens.refetch();
+        });
     };
 
     let on_created = Callback::new(move |token: CreatedApiToken| {
@@ -75,97 +61,63 @@ pub fn TokensPage() -> impl IntoView {
                 <NewTokenForm on_done=on_created />
             </div>
             <h2 class="section-title">"Your tokens"</h2>
-            {move || match tokens.get() {
-                    None => view! { <SkeletonRows rows=3 /> }.into_any(),
-                        Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                        Some(Ok(list)) if list.is_empty() => {
-                            view! { <Empty title="No API tokens yet" hint="Create one above to script against the API." /> }
-                                .into_any()
-                        }
-                        Some(Ok(list)) => {
-                            view! {
-                                <div class="table-wrap">
-                                    <table class="table">
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">"Name"</th>
-                                                <th scope="col">"Token"</th>
-                                                <th scope="col">"Created"</th>
-                                                <th scope="col">"Last used"</th>
-                                                <th scope="col">"Expires"</th>
-                                                <th scope="col">
-                                                    <span class="sr-only">"Actions"</span>
-                                                </th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {list
-                                                .into_iter()
-                                                .map(|t| {
-                                                    let for_revoke = t.clone();
-                                                    let expired = t.expires_at.is_some_and(|e| e <= chrono::Utc::now());
-                                                    view! {
-                                                        <tr class:row-inactive=expired>
-                                                            <td>
-                                                                <strong>{t.name.clone()}</strong>
-                                                            </td>
-                                                            <td class="mono">{format!("{}…", t.prefix)}</td>
-                                                            <td title=datetime(&t.created_at)>{relative(&t.created_at)}</td>
-                                                            <td title=t.last_used_at.as_ref().map(datetime)>
-                                                                {t.last_used_at.as_ref().map(relative).unwrap_or_else(|| "Never".into())}
-                                                            </td>
-                                                            <td title=t.expires_at.as_ref().map(datetime)>
-                                                                {match &t.expires_at {
-                                                                    None => view! { <span class="muted">"Never"</span> }.into_any(),
-                                                                    Some(e) if expired => {
-                                                                        view! { <span class="status status-off">{format!("Expired {}", relative(e))}</span> }
-                                                                            .into_any()
-                                                                    }
-                                                                    Some(e) => view! { <span>{until(e)}</span> }.into_any(),
-                                                                }}
-                                                            </td>
-                                                            <td class="actions">
-                                                                <button
-                                                                    type="button"
-                                                                    class="btn btn-danger-ghost btn-sm"
-                                                                    on:click=move |_| {
-                                                                        revoke_error.set(None);
-                                                                        revoking.set(Some(for_revoke.clone()));
-                                                                    }
-                                                                >
-                                                                    "Revoke"
-                                                                </button>
-                                                            </td>
-                                                        </tr>
+            {loaded_list(
+                tokens,
+                3,
+                || view! { <Empty title="No API tokens yet" hint="Create one above to script against the API." /> },
+                move |list| {
+                    view! {
+                        <DataTable columns=&[
+                                Col::Text("Name"), Col::Text("Token"), Col::Text("Created"),
+                                Col::Text("Last used"), Col::Text("Expires"), Col::Actions
+                            ]>
+                            {list
+                                .into_iter()
+                                .map(|t| {
+                                    let for_revoke = t.clone();
+                                    let expired = t.expires_at.is_some_and(|e| e <= chrono::Utc::now());
+                                    view! {
+                                        <tr class:row-inactive=expired>
+                                            <td>
+                                                <strong>{t.name.clone()}</strong>
+                                            </td>
+                                            <td class="mono">{format!("{}…", t.prefix)}</td>
+                                            <td title=datetime(&t.created_at)>{relative(&t.created_at)}</td>
+                                            <td title=t.last_used_at.as_ref().map(datetime)>
+                                                {t.last_used_at.as_ref().map(relative).unwrap_or_else(|| "Never".into())}
+                                            </td>
+                                            <td title=t.expires_at.as_ref().map(datetime)>
+                                                {match &t.expires_at {
+                                                    None => view! { <span class="muted">"Never"</span> }.into_any(),
+                                                    Some(e) if expired => {
+                                                        view! { <span class="status status-off">{format!("Expired {}", relative(e))}</span> }
+                                                            .into_any()
                                                     }
-                                                })
-                                                .collect_view()}
-                                        </tbody>
-                                    </table>
-                                </div>
-                            }
-                                .into_any()
-                        }
+                                                    Some(e) => view! { <span>{until(e)}</span> }.into_any(),
+                                                }}
+                                            </td>
+                                            <td class="actions">
+                                                <RemoveButton removal=removal item=for_revoke label="Revoke" />
+                                            </td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </DataTable>
                     }
-                }
-            {move || {
-                revoking
-                    .get()
-                    .map(|t| {
-                        let id = t.id;
-                        view! {
-                            <ConfirmDialog
-                                title=format!("Revoke token {}?", t.name)
-                                message="Anything using this token stops working immediately. This cannot be undone."
-                                confirm_label="Revoke token"
-                                on_confirm=move |_| revoke(id)
-                                on_cancel=move |_| revoking.set(None)
-                                pending=revoke_pending
-                                error=revoke_error
-                            />
-                        }
-                    })
-            }}
+                },
+            )}
+            {removal
+                .dialog(
+                    "Revoke token",
+                    |t| {
+                        (
+                            format!("Revoke token {}?", t.name),
+                            "Anything using this token stops working immediately. This cannot be undone.".into(),
+                        )
+                    },
+                    revoke,
+                )}
         </section>
     }
 }

@@ -5,8 +5,10 @@ use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, Skeleto
 use crate::components::form::{
     apply_problem, Errors, FieldError, FormActions, FormBanner, RoleBadges, RolePicker, TextField,
 };
+use crate::components::list::{paged_remote, FilterSelect, NewButton, PageHeader, SearchBar};
 use crate::components::modal::{ConfirmDialog, Modal};
 use crate::components::pager::Pager;
+use crate::components::table::OpenButton;
 use crate::format::{datetime, relative};
 use crate::remote::remote;
 use crate::search::use_search;
@@ -36,18 +38,13 @@ pub fn UsersPage() -> impl IntoView {
     // Accounts created on this visit stay visible even when the current page would not show them.
     let recent = RwSignal::new(Vec::<User>::new());
 
-    let users = remote::<Page<User>>(move || {
-        api::with_query(
-            "/api/users",
-            &[
-                ("page", page.get().to_string()),
-                ("per_page", PER_PAGE.to_string()),
-                ("q", q.get()),
-                ("role", role_filter.get()),
-                ("active", active_filter.get()),
-                ("sort", sort.get()),
-            ],
-        )
+    let users = paged_remote::<User>("/api/users", page, PER_PAGE, move || {
+        vec![
+            ("q", q.get()),
+            ("role", role_filter.get()),
+            ("active", active_filter.get()),
+            ("sort", sort.get()),
+        ]
     });
     let retry = Callback::new(move |_| users.refetch());
 
@@ -155,20 +152,8 @@ pub fn UsersPage() -> impl IntoView {
                     {last_login.as_ref().map(relative).unwrap_or_else(|| "Never".into())}
                 </td>
                 <td class="actions">
-                    <button
-                        type="button"
-                        class="btn btn-ghost btn-sm"
-                        on:click=move |_| editing.set(Some(for_edit.clone()))
-                    >
-                        "Edit"
-                    </button>
-                    <button
-                        type="button"
-                        class="btn btn-ghost btn-sm"
-                        on:click=move |_| resetting.set(Some(for_reset.clone()))
-                    >
-                        "Reset password"
-                    </button>
+                    <OpenButton label="Edit" target=editing item=for_edit />
+                    <OpenButton label="Reset password" target=resetting item=for_reset />
                     {if for_toggle.active {
                         view! {
                             <button
@@ -262,67 +247,23 @@ pub fn UsersPage() -> impl IntoView {
 
     view! {
         <section class="page">
-            <header class="page-header">
-                <div>
-                    <h1>"Users"</h1>
-                    <p class="muted">"Accounts, their roles and whether they can sign in."</p>
-                </div>
-                <button type="button" class="btn btn-primary" on:click=move |_| creating.set(true)>
-                    <span aria-hidden="true">"+ "</span>
-                    "New user"
-                </button>
-            </header>
+            <PageHeader title="Users" description="Accounts, their roles and whether they can sign in.">
+                <NewButton label="New user" on_click=move |_| creating.set(true) />
+            </PageHeader>
 
-            <form
-                class="toolbar"
-                role="search"
-                on:submit=move |ev: leptos::ev::SubmitEvent| {
-                    ev.prevent_default();
-                    search.apply();
-                }
-            >
-                <div class="field field-inline grow">
-                    <label for="user-search">"Search users"</label>
-                    <input
-                        id="user-search"
-                        type="search"
-                        placeholder="Username, name or e-mail"
-                        prop:value=move || search.input.get()
-                        on:input=move |ev| search.on_input(ev)
-                    />
-                </div>
-                <div class="field field-inline">
-                    <label for="user-role-filter">"Role"</label>
-                    <select
-                        id="user-role-filter"
-                        prop:value=move || role_filter.get()
-                        on:change=move |ev| {
-                            role_filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }
-                    >
-                        <option value="">"All roles"</option>
-                        {Role::ALL
-                            .into_iter()
-                            .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
-                            .collect_view()}
-                    </select>
-                </div>
-                <div class="field field-inline">
-                    <label for="user-active-filter">"Status"</label>
-                    <select
-                        id="user-active-filter"
-                        prop:value=move || active_filter.get()
-                        on:change=move |ev| {
-                            active_filter.set(event_target_value(&ev));
-                            page.set(1);
-                        }
-                    >
-                        <option value="">"Any status"</option>
-                        <option value="true">"Active"</option>
-                        <option value="false">"Inactive"</option>
-                    </select>
-                </div>
+            <SearchBar search=search id="user-search" label="Search users" placeholder="Username, name or e-mail">
+                <FilterSelect id="user-role-filter" label="Role" value=role_filter page=page>
+                    <option value="">"All roles"</option>
+                    {Role::ALL
+                        .into_iter()
+                        .map(|r| view! { <option value=r.as_str()>{r.label()}</option> })
+                        .collect_view()}
+                </FilterSelect>
+                <FilterSelect id="user-active-filter" label="Status" value=active_filter page=page>
+                    <option value="">"Any status"</option>
+                    <option value="true">"Active"</option>
+                    <option value="false">"Inactive"</option>
+                </FilterSelect>
                 {move || {
                     filtered()
                         .then(|| {
@@ -333,7 +274,7 @@ pub fn UsersPage() -> impl IntoView {
                             }
                         })
                 }}
-            </form>
+            </SearchBar>
 
             {move || match users.get() {
                     None => view! { <SkeletonRows /> }.into_any(),
