@@ -1066,6 +1066,7 @@ async fn insert_script_and_run(
         .unwrap()
         .unwrap();
     let plan = api::domain::scripts::RunPlan {
+        team_id: server.team_id,
         kind: "playbook",
         script: script.clone(),
         version,

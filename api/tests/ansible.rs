@@ -496,6 +496,31 @@ async fn failing_tasks_unreachable_hosts_and_changed_host_keys_fail_the_run_with
     let done = finished(&app, &id, Duration::from_secs(60)).await;
     assert_eq!(done["execution"]["status"], "failed");
     assert!(log_text(&app, &id).await.contains("the host key changed"));
+
+    // One run touches the servers of one team only: its log belongs to that team.
+    let elsewhere: uuid::Uuid = app.create_team("Elsewhere").await.parse().unwrap();
+    {
+        use api::entities::servers;
+        use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+        servers::Entity::update_many()
+            .col_expr(servers::Column::TeamId, Expr::value(elsewhere))
+            .filter(servers::Column::Id.eq(b.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    let path = format!("/api/scripts/{}/run", ping["id"].as_str().unwrap());
+    let res = app
+        .post(&path, &app.admin.token, json!({"server_ids": [a, b]}))
+        .await;
+    let body = json_of(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(
+        body["errors"]["server_ids"][0]
+            .as_str()
+            .unwrap()
+            .contains("one team"),
+        "{body}"
+    );
 }
 
 async fn set_server(app: &TestApp, id: &str, column: api::entities::servers::Column, value: Value) {
@@ -537,6 +562,16 @@ async fn cancel_kills_the_whole_process_group_and_the_timeout_stops_a_run() {
     let Some(h) = hosts() else { return };
     let app = app().await;
     let (a, _, team) = register_hosts(&app, &h, "slow").await;
+    let agent = app
+        .user_with(
+            "agent",
+            &[shared::Role::TechnicalAgent],
+            std::slice::from_ref(&team),
+        )
+        .await;
+    let outsider = app
+        .user_with("outsider", &[shared::Role::TechnicalAgent], &[])
+        .await;
     let script = create_script(&app, "slow", SLOW, slow_schema()).await;
     let out = scratch("cancel");
     let marker = out.join("after-nap");
@@ -560,10 +595,23 @@ async fn cancel_kills_the_whole_process_group_and_the_timeout_stops_a_run() {
         !processes_mentioning(&dir_marker).is_empty(),
         "ansible-playbook is not running"
     );
+    // A technical agent of the team follows the run and cancels it; an outsider sees nothing.
+    for path in [
+        format!("/api/executions/{id}"),
+        format!("/api/executions/{id}/events"),
+        format!("/api/playbook-runs/{id}"),
+    ] {
+        let res = app.get(&path, &outsider.token).await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        if !path.ends_with("/events") {
+            let res = app.get(&path, &agent.token).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+        }
+    }
     let res = app
         .post(
             &format!("/api/executions/{id}/cancel"),
-            &app.admin.token,
+            &agent.token,
             json!({}),
         )
         .await;

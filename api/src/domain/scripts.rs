@@ -573,6 +573,8 @@ fn masked(stored: &Value) -> BTreeMap<String, Value> {
 
 /// What a run is: checked by `plan_run`, then written by `enqueue_run`.
 pub struct RunPlan {
+    /// The servers' team, which the run belongs to.
+    pub team_id: Uuid,
     pub kind: &'static str,
     pub script: rows::Model,
     pub version: script_versions::Model,
@@ -619,6 +621,13 @@ pub async fn plan_run<C: ConnectionTrait>(
             Some(_) => {}
         }
     }
+    // A run belongs to its servers' team: whoever may see it may see every server it touched.
+    let mut teams: Vec<Uuid> = found.iter().map(|s| s.team_id).collect();
+    teams.sort_unstable();
+    teams.dedup();
+    if teams.len() > 1 {
+        problems.push("the servers of one run must belong to one team".into());
+    }
     if !problems.is_empty() {
         return Err(ApiError::field("server_ids", problems.join("; ")));
     }
@@ -626,6 +635,7 @@ pub async fn plan_run<C: ConnectionTrait>(
     servers.sort_by_key(|s| input.server_ids.iter().position(|id| id == &s.id));
     servers.dedup_by_key(|s| s.id);
     Ok(RunPlan {
+        team_id: teams[0],
         kind,
         variables: seal_secrets(state, &schema, values)?,
         script,
@@ -644,7 +654,7 @@ pub async fn enqueue_run<C: ConnectionTrait>(db: &C, plan: &RunPlan) -> Result<U
             kind: plan.kind,
             target_type: "script",
             target_id: plan.script.id,
-            team_id: plan.script.team_id,
+            team_id: plan.team_id,
             created_by: plan.created_by,
             script_version_id: Some(plan.version.id),
             variables: Some(plan.variables.clone()),
