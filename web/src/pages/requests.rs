@@ -26,6 +26,7 @@ use shared::requests::{
     ApprovalRule, Approvers, CommentRequest, CreateServerRequest, ProviderAccount, RejectRequest,
     RequestEvent, ServerRequest, ServerRequestDetail,
 };
+use shared::scripts::SshKey;
 use shared::servers::LogLine;
 use shared::validation::FieldErrors;
 use shared::workflow::{RequestAction, RequestStatus};
@@ -292,6 +293,20 @@ fn NewRequestForm(
     let disk = RwSignal::new(String::new());
     let purpose = RwSignal::new(String::new());
     let keys = RwSignal::new(String::new());
+    // The caller's saved keys are proposed; the platform's service key is added by the server.
+    let saved_keys = remote::<Vec<SshKey>>(|| "/api/ssh-keys".into());
+    Effect::new(move |_| {
+        if let Some(Ok(saved)) = saved_keys.get() {
+            if keys.get_untracked().is_empty() {
+                let own: Vec<String> = saved
+                    .into_iter()
+                    .filter(|k| !k.service)
+                    .map(|k| k.public_key)
+                    .collect();
+                keys.set(own.join("\n"));
+            }
+        }
+    });
     let notes = RwSignal::new(String::new());
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
@@ -554,7 +569,9 @@ fn NewRequestForm(
                 field="ssh_public_keys"
                 rows=3
             />
-            <p class="field-hint">"One key per line, e.g. ssh-ed25519 AAAA… you@laptop"</p>
+            <p class="field-hint">
+                "One key per line, e.g. ssh-ed25519 AAAA… you@laptop. Your saved keys (Profile) are filled in; Provisio's own service key is always added."
+            </p>
             <TextArea id="req-notes" label="Notes" value=notes errors=errors field="notes" rows=2 />
             <FormActions pending=pending label="Submit request" busy="Submitting…" on_cancel=on_cancel />
         </form>
