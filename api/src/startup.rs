@@ -13,7 +13,7 @@ use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,15 +31,15 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .max_lifetime(Duration::from_secs(1800))
         .test_before_acquire(true)
         .sqlx_logging(false);
+    // Per connection (a PRAGMA on one pooled connection does not reach the others): WAL so
+    // readers proceed while a writer commits, and writers wait for each other instead of failing.
+    options.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(10))
+    });
     let db = Database::connect(options)
         .await
         .context("could not connect to the database (check DATABASE_URL)")?;
-    if config.is_sqlite() {
-        // WAL lets readers proceed while a writer commits; the setting persists in the file.
-        db.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=5000;")
-            .await
-            .context("could not configure SQLite")?;
-    }
     Ok(db)
 }
 

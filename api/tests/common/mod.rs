@@ -148,9 +148,6 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let state = app.state.clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
-    if options.workers > 0 {
-        std::mem::forget(api::jobs::spawn_workers(&state, options.workers));
-    }
 
     let context = api::auth::RequestContext {
         ip: std::net::IpAddr::from([127, 0, 0, 1]),
@@ -171,6 +168,10 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     )
     .await
     .expect("create the first admin");
+    // Workers start after the first write: on SQLite their queue polls would otherwise race it.
+    if options.workers > 0 {
+        std::mem::forget(api::jobs::spawn_workers(&state, options.workers));
+    }
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
