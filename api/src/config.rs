@@ -28,6 +28,8 @@ pub struct Config {
     pub jobs: JobSettings,
     pub providers: crate::providers::Tuning,
     pub ansible: AnsibleSettings,
+    /// Where project checkouts live (one folder per project).
+    pub projects_dir: PathBuf,
 }
 
 /// How deployment scripts run.
@@ -224,6 +226,9 @@ impl Config {
                 per_server: parse_var("PROVISIO_ANSIBLE_PER_SERVER", 1u32)?.max(1),
                 ..Default::default()
             },
+            projects_dir: PathBuf::from(
+                var("PROVISIO_PROJECTS_DIR").unwrap_or_else(|| "provisio-projects".into()),
+            ),
         })
     }
 

@@ -653,6 +653,52 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/projects",
+            path: "/api/projects",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/projects",
+            path: "/api/projects",
+            body: |c| {
+                Some(
+                    json!({"name": format!("app {}", c.n), "url": "https://git.example.com/team/app.git", "team_id": c.team}),
+                )
+            },
+            expect: [401, 201, 201, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/projects/{id}",
+            path: "/api/projects/{project}",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/projects/{id}/sync",
+            path: "/api/projects/{project}/sync",
+            body: none,
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/projects/{id}",
+            path: "/api/projects/{project}",
+            body: none,
+            expect: [401, 204, 204, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/frameworks",
+            path: "/api/frameworks",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::GET,
             template: "/api/ssh-keys",
             path: "/api/ssh-keys",
             body: none,
@@ -905,6 +951,10 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
         let schedule = insert_schedule(app, &team, server.unwrap()).await;
         path = path.replace("{schedule}", &schedule.to_string());
     }
+    if needs("{project}") {
+        let project = insert_project(app, &team).await;
+        path = path.replace("{project}", &project.to_string());
+    }
     if needs("{ssh_key}") {
         let created: Value = app
             .post(
@@ -1079,6 +1129,30 @@ async fn insert_script_and_run(
         .await
         .unwrap();
     (script.id, run)
+}
+
+async fn insert_project(app: &TestApp, team: &str) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = uuid::Uuid::new_v4();
+    api::entities::projects::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        name: Set("matrix app".into()),
+        url: Set("https://git.example.com/team/app.git".into()),
+        default_branch: Set("main".into()),
+        deploy_key: Set(None),
+        status: Set("ready".into()),
+        error: Set(None),
+        last_commit: Set(None),
+        detected_framework: Set(None),
+        last_synced_at: Set(None),
+        created_by: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
 }
 
 async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> uuid::Uuid {

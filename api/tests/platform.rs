@@ -143,3 +143,19 @@ fn committed_openapi_document_is_up_to_date() {
         "openapi/openapi.json is stale: run `cargo run -p api -- openapi > openapi/openapi.json`"
     );
 }
+
+#[tokio::test]
+async fn framework_presets_are_listed_with_their_commands() {
+    let app = spawn_app().await;
+    let res = app.get("/api/frameworks", &app.admin.token).await;
+    assert_eq!(res.status(), 200);
+    let list: Vec<serde_json::Value> = res.json().await.unwrap();
+    assert_eq!(list.len(), 11);
+    let next = list.iter().find(|f| f["slug"] == "nextjs").unwrap();
+    assert_eq!(next["name"], "Next.js");
+    assert_eq!(next["default_port"], 3000);
+    assert_eq!(next["build"][0], serde_json::json!(["npm", "run", "build"]));
+    let react = list.iter().find(|f| f["slug"] == "react").unwrap();
+    assert_eq!(react["runtime"], "static");
+    assert_eq!(react["static_dir"], "build");
+}

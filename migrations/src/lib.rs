@@ -8,6 +8,7 @@ mod m20261125_000002_catalog;
 mod m20261125_000003_requests;
 mod m20261125_000004_servers;
 mod m20261125_000005_ansible;
+mod m20261125_000006_projects;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_requests::Migration),
             Box::new(m20261125_000004_servers::Migration),
             Box::new(m20261125_000005_ansible::Migration),
+            Box::new(m20261125_000006_projects::Migration),
         ]
     }
 }

@@ -3,7 +3,9 @@
 //! Everything here is pure and compiles to wasm32.
 
 pub mod dto;
+pub mod frameworks;
 pub mod nav;
+pub mod projects;
 pub mod requests;
 pub mod roles;
 pub mod scripts;

@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod executions;
+pub mod frameworks;
 pub mod jobs;
 pub mod maintenance;
 pub mod notify;
+pub mod projects;
 pub mod providers;
 pub mod requests;
 pub mod scripts;

@@ -133,11 +133,8 @@ async fn insert_version<C: ConnectionTrait>(
     Ok(())
 }
 
-fn scope(teams: Option<Vec<Uuid>>) -> Select<rows::Entity> {
-    match teams {
-        None => rows::Entity::find(),
-        Some(ids) => rows::Entity::find().filter(rows::Column::TeamId.is_in(ids)),
-    }
+async fn scope<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<Select<rows::Entity>, DbErr> {
+    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await
 }
 
 pub async fn visible<C: ConnectionTrait>(
@@ -145,7 +142,8 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    scope(visible_team_ids(db, auth).await?)
+    scope(db, auth)
+        .await?
         .filter(rows::Column::Id.eq(id))
         .one(db)
         .await?
@@ -215,7 +213,7 @@ pub async fn list<C: ConnectionTrait>(
     query: &PageQuery,
 ) -> ApiResult<Page<ScriptSummary>> {
     let (page, per_page) = crate::http::paging(query.page, query.per_page)?;
-    let mut select = scope(visible_team_ids(db, auth).await?);
+    let mut select = scope(db, auth).await?;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(rows::Column::Name.like(crate::http::like_pattern(q)));
     }
@@ -747,10 +745,7 @@ async fn runs_scope<C: ConnectionTrait>(
 ) -> Result<Select<execution_rows::Entity>, DbErr> {
     let select =
         execution_rows::Entity::find().filter(execution_rows::Column::Kind.is_in(RUN_KINDS));
-    Ok(match visible_team_ids(db, auth).await? {
-        None => select,
-        Some(ids) => select.filter(execution_rows::Column::TeamId.is_in(ids)),
-    })
+    teams::scoped(db, auth, select, execution_rows::Column::TeamId).await
 }
 
 pub async fn visible_run<C: ConnectionTrait>(

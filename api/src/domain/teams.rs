@@ -19,6 +19,24 @@ pub async fn visible_team_ids<C: ConnectionTrait>(
     Ok(Some(team_ids_of(db, auth.id()).await?))
 }
 
+/// `select` narrowed to the rows of the caller's teams (all rows for those who see every team).
+pub async fn scoped<C, E, Col>(
+    db: &C,
+    auth: &AuthUser,
+    select: sea_orm::Select<E>,
+    team_column: Col,
+) -> Result<sea_orm::Select<E>, DbErr>
+where
+    C: ConnectionTrait,
+    E: sea_orm::EntityTrait,
+    Col: ColumnTrait,
+{
+    Ok(match visible_team_ids(db, auth).await? {
+        None => select,
+        Some(ids) => select.filter(team_column.is_in(ids)),
+    })
+}
+
 pub async fn team_ids_of<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
     team_memberships::Entity::find()
         .select_only()

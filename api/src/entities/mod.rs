@@ -9,6 +9,7 @@ pub mod executions;
 pub mod jobs;
 pub mod notification_deliveries;
 pub mod notifications;
+pub mod projects;
 pub mod provider_accounts;
 pub mod refresh_tokens;
 pub mod request_approvals;

@@ -233,6 +233,9 @@ pub async fn visible_execution(
         "server" => {
             servers::visible(&state.db, auth, row.target_id).await?;
         }
+        "project" => {
+            crate::domain::projects::visible(&state.db, auth, row.target_id).await?;
+        }
         "script" => {
             crate::domain::scripts::visible_run(&state.db, auth, row.id).await?;
         }

@@ -5,11 +5,13 @@ pub mod audit;
 pub mod auth;
 pub mod events;
 pub mod executions;
+pub mod frameworks;
 pub mod health;
 pub mod maintenance;
 pub mod notifications;
 pub mod overview;
 pub mod policies;
+pub mod projects;
 pub mod provider_sync;
 pub mod providers;
 pub mod requests;
@@ -95,6 +97,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(webhooks::deliveries)
         .service(audit::list)
         .service(audit::export)
+        .service(frameworks::list)
+        .service(projects::list)
+        .service(projects::create)
+        .service(projects::get)
+        .service(projects::sync)
+        .service(projects::remove)
         .service(ssh_keys::list)
         .service(ssh_keys::add)
         .service(ssh_keys::remove)

@@ -1,9 +1,10 @@
 //! The durable job queue and its workers. A worker claims one row at a time (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; SQLite has a single writer), holds a lease it renews by heartbeat,
 //! retries transient failures with exponential back-off, and reclaims rows whose lease lapsed
-//! because their worker died. Job kinds: `provision`, `server_op`, `playbook`.
+//! because their worker died. Job kinds: `provision`, `server_op`, `playbook`, `project_sync`.
 
 pub mod playbook;
+pub mod project_sync;
 pub mod provision;
 pub mod server_ops;
 
@@ -277,6 +278,7 @@ async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
         "provision" => provision::run(ctx).await,
         "server_op" => server_ops::run(ctx).await,
         "playbook" => playbook::run(ctx).await,
+        "project_sync" => project_sync::run(ctx).await,
         other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
     }
 }
@@ -286,6 +288,7 @@ async fn on_final_failure(ctx: &JobContext, message: &str) {
     let result = match ctx.job.kind.as_str() {
         "provision" => provision::on_failure(ctx, message).await,
         "server_op" => server_ops::on_failure(ctx, message).await,
+        "project_sync" => project_sync::on_failure(ctx, message).await,
         _ => Ok(()),
     };
     if let Err(e) = result {

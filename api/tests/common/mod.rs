@@ -138,6 +138,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             ..options.providers.clone()
         },
         ansible: api::config::AnsibleSettings::default(),
+        projects_dir: scratch.join("projects"),
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)

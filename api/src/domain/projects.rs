@@ -1,0 +1,326 @@
+//! Git projects of a team: validated URLs, sealed deploy keys, a checkout per project kept in the
+//! configured folder and refreshed by `project_sync` jobs, and the framework detected in it.
+
+use crate::auth::AuthUser;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::executions::{self, NewExecution};
+use crate::domain::jobs;
+use crate::domain::teams::{self, visible_team_ids};
+use crate::entities::{projects as rows, teams as team_rows};
+use crate::error::{ApiError, ApiResult};
+use crate::exec::git;
+use crate::state::AppState;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Select, Set, TransactionTrait,
+};
+use shared::frameworks::RepoFacts;
+use shared::projects::{Commit, CreateProject, Project, ProjectDetail};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+async fn scope<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<Select<rows::Entity>, DbErr> {
+    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await
+}
+
+pub async fn visible<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<rows::Model> {
+    scope(db, auth)
+        .await?
+        .filter(rows::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+async fn to_dtos<C: ConnectionTrait>(
+    db: &C,
+    found: Vec<rows::Model>,
+) -> Result<Vec<Project>, DbErr> {
+    let teams: HashMap<Uuid, shared::dto::TeamRef> = team_rows::Entity::find()
+        .filter(team_rows::Column::Id.is_in(found.iter().map(|p| p.team_id)))
+        .all(db)
+        .await?
+        .iter()
+        .map(|t| (t.id, teams::to_ref(t)))
+        .collect();
+    Ok(found
+        .into_iter()
+        .filter_map(|row| {
+            Some(Project {
+                team: teams.get(&row.team_id)?.clone(),
+                id: row.id,
+                name: row.name,
+                url: row.url,
+                default_branch: row.default_branch,
+                has_deploy_key: row.deploy_key.is_some(),
+                status: row.status,
+                error: row.error,
+                last_commit: row.last_commit.and_then(|c| serde_json::from_value(c).ok()),
+                detected_framework: row.detected_framework,
+                last_synced_at: row.last_synced_at,
+                created_at: row.created_at,
+            })
+        })
+        .collect())
+}
+
+pub async fn list<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Vec<Project>> {
+    let found = scope(db, auth)
+        .await?
+        .order_by_asc(rows::Column::Name)
+        .all(db)
+        .await?;
+    Ok(to_dtos(db, found).await?)
+}
+
+pub fn checkout(state: &AppState, id: Uuid) -> PathBuf {
+    git::checkout_dir(&state.config.projects_dir, id)
+}
+
+pub async fn detail(state: &AppState, row: rows::Model) -> ApiResult<ProjectDetail> {
+    let dir = checkout(state, row.id);
+    let (branches, commits) = if dir.join(".git").is_dir() {
+        (
+            git::branches(&dir).await.unwrap_or_default(),
+            git::log(&dir, 20).await.unwrap_or_default(),
+        )
+    } else {
+        (vec![], vec![])
+    };
+    Ok(ProjectDetail {
+        project: to_dtos(&state.db, vec![row]).await?.remove(0),
+        branches,
+        commits,
+    })
+}
+
+fn enqueue_sync_key(id: Uuid, execution: Uuid) -> String {
+    format!("project-sync:{id}:{execution}")
+}
+
+/// Writes the execution and job that clone or pull the project.
+async fn enqueue_sync<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    created_by: Option<Uuid>,
+) -> Result<Uuid, DbErr> {
+    let execution = executions::create(
+        db,
+        NewExecution {
+            kind: "project_sync",
+            target_type: "project",
+            target_id: row.id,
+            team_id: row.team_id,
+            created_by,
+            script_version_id: None,
+            variables: None,
+        },
+    )
+    .await?;
+    jobs::enqueue_with_execution(
+        db,
+        "project_sync",
+        &enqueue_sync_key(row.id, execution),
+        serde_json::json!({"project_id": row.id}),
+        Some(execution),
+    )
+    .await?;
+    Ok(execution)
+}
+
+pub async fn create(
+    state: &AppState,
+    auth: &AuthUser,
+    input: CreateProject,
+) -> ApiResult<(ProjectDetail, Uuid)> {
+    input.validate()?;
+    let txn = state.db.begin().await?;
+    let allowed = match visible_team_ids(&txn, auth).await? {
+        None => team_rows::Entity::find_by_id(input.team_id)
+            .one(&txn)
+            .await?
+            .is_some(),
+        Some(ids) => ids.contains(&input.team_id),
+    };
+    if !allowed {
+        return Err(ApiError::field(
+            "team_id",
+            "you are not a member of this team",
+        ));
+    }
+    let taken = rows::Entity::find()
+        .filter(rows::Column::TeamId.eq(input.team_id))
+        .filter(rows::Column::Name.eq(input.name.trim()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if taken {
+        return Err(ApiError::field(
+            "name",
+            "a project of this team already has this name",
+        ));
+    }
+    let deploy_key = input
+        .deploy_key
+        .as_deref()
+        .map(|k| crate::crypto::seal(&state.keys.master_key, k))
+        .transpose()?;
+    let row = rows::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        team_id: Set(input.team_id),
+        name: Set(input.name.trim().to_owned()),
+        url: Set(input.url.trim().to_owned()),
+        default_branch: Set(input.default_branch.clone()),
+        deploy_key: Set(deploy_key),
+        status: Set("syncing".into()),
+        error: Set(None),
+        last_commit: Set(None),
+        detected_framework: Set(None),
+        last_synced_at: Set(None),
+        created_by: Set(Some(auth.id())),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&txn)
+    .await?;
+    let execution = enqueue_sync(&txn, &row, Some(auth.id())).await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "project.create",
+            target_type: "project",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"name": row.name, "url": row.url, "default_branch": row.default_branch, "deploy_key": row.deploy_key.is_some()})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((detail(state, row).await?, execution))
+}
+
+pub async fn sync(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uuid> {
+    let txn = state.db.begin().await?;
+    let row = visible(&txn, auth, id).await?;
+    rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value("syncing"))
+        .filter(rows::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    let execution = enqueue_sync(&txn, &row, Some(auth.id())).await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "project.sync",
+            target_type: "project",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(execution)
+}
+
+pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
+    let txn = state.db.begin().await?;
+    let row = visible(&txn, auth, id).await?;
+    rows::Entity::delete_by_id(row.id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "project.delete",
+            target_type: "project",
+            target_id: Some(row.id.to_string()),
+            before: Some(serde_json::json!({"name": row.name, "url": row.url})),
+            after: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let dir = checkout(state, row.id);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)
+            .map_err(|e| anyhow::anyhow!("removing {}: {e}", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// What the checkout's top level declares, for framework detection.
+pub fn facts_of(dir: &Path) -> RepoFacts {
+    let names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    // Manifests are small; a huge one is not read.
+    let read = |name: &str| {
+        let path = dir.join(name);
+        let small = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() < 1024 * 1024);
+        small.then(|| std::fs::read_to_string(path).ok()).flatten()
+    };
+    RepoFacts::new(
+        &names,
+        read("package.json").as_deref(),
+        read("requirements.txt").as_deref(),
+        read("composer.json").as_deref(),
+    )
+}
+
+/// Records a finished sync: the newest commit and the detected framework.
+pub async fn record_sync<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    commit: Option<&Commit>,
+    framework: Option<&str>,
+) -> Result<(), DbErr> {
+    rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value("ready"))
+        .col_expr(rows::Column::Error, Expr::value(Option::<String>::None))
+        .col_expr(
+            rows::Column::LastCommit,
+            Expr::value(commit.map(|c| serde_json::json!(c))),
+        )
+        .col_expr(
+            rows::Column::DetectedFramework,
+            Expr::value(framework.map(str::to_owned)),
+        )
+        .col_expr(rows::Column::LastSyncedAt, Expr::value(chrono::Utc::now()))
+        .filter(rows::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn record_failure<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    error: &str,
+) -> Result<(), DbErr> {
+    rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value("error"))
+        .col_expr(
+            rows::Column::Error,
+            Expr::value(error.chars().take(2000).collect::<String>()),
+        )
+        .filter(rows::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! git from argv vectors, with only the https and ssh transports allowed, no hooks, no
+//! credential helpers, no prompts, `--` before every URL, and ssh keyed by a 0600 file.
+
+use shared::projects::Commit;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::process::Command;
+
+const TIMEOUT: Duration = Duration::from_secs(300);
+
+/// How git reaches a repository: the deploy key (if any) and where accepted host keys go.
+pub struct Remote<'a> {
+    pub url: &'a str,
+    pub key_file: Option<&'a Path>,
+    pub known_hosts: &'a Path,
+}
+
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+fn base(cwd: &Path, remote: Option<&Remote<'_>>) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.current_dir(cwd)
+        .args([
+            "-c",
+            "protocol.allow=never",
+            "-c",
+            "protocol.https.allow=always",
+            "-c",
+            "protocol.ssh.allow=always",
+            "-c",
+            "core.hooksPath=/dev/null",
+            "-c",
+            "credential.helper=",
+            "-c",
+            "core.askPass=",
+        ])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_ASKPASS", "/bin/false")
+        .env("SSH_ASKPASS", "/bin/false")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(remote) = remote {
+        // git runs GIT_SSH_COMMAND through a shell; it holds only paths Provisio chose.
+        let mut ssh = format!(
+            "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile='{}' -o ConnectTimeout=15",
+            remote.known_hosts.display()
+        );
+        if let Some(key) = remote.key_file {
+            ssh.push_str(&format!(" -o IdentitiesOnly=yes -i '{}'", key.display()));
+        }
+        cmd.env("GIT_SSH_COMMAND", ssh);
+    }
+    cmd
+}
+
+async fn run(mut cmd: Command) -> Result<Output, String> {
+    let output = tokio::time::timeout(TIMEOUT, cmd.output())
+        .await
+        .map_err(|_| format!("git took longer than {} s", TIMEOUT.as_secs()))?
+        .map_err(|e| format!("cannot start git: {e}"))?;
+    let out = Output {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    if output.status.success() {
+        Ok(out)
+    } else {
+        Err(out.stderr.trim().chars().take(2000).collect())
+    }
+}
+
+/// Clones `branch` of the remote into `dir` (which must not exist yet).
+pub async fn clone(remote: &Remote<'_>, branch: &str, dir: &Path) -> Result<Output, String> {
+    let parent = dir.parent().ok_or("the checkout has no parent folder")?;
+    let mut cmd = base(parent, Some(remote));
+    let name = dir.file_name().ok_or("the checkout has no folder name")?;
+    cmd.args(["clone", "--branch", branch, "--no-tags", "--"])
+        .arg(remote.url)
+        .arg(name);
+    run(cmd).await
+}
+
+/// Fetches every branch and moves the checkout to the remote's `branch`.
+pub async fn pull(remote: &Remote<'_>, branch: &str, dir: &Path) -> Result<Output, String> {
+    let mut fetch = base(dir, Some(remote));
+    fetch.args([
+        "fetch",
+        "--prune",
+        "--no-tags",
+        "origin",
+        "+refs/heads/*:refs/remotes/origin/*",
+    ]);
+    run(fetch).await?;
+    let mut reset = base(dir, None);
+    reset.args([
+        "checkout",
+        "-B",
+        branch,
+        &format!("refs/remotes/origin/{branch}"),
+        "--",
+    ]);
+    run(reset).await
+}
+
+pub async fn branches(dir: &Path) -> Result<Vec<String>, String> {
+    let mut cmd = base(dir, None);
+    cmd.args([
+        "for-each-ref",
+        "--format=%(refname:short)",
+        "refs/remotes/origin/",
+    ]);
+    Ok(run(cmd)
+        .await?
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("origin/"))
+        .filter(|b| *b != "HEAD")
+        .map(str::to_owned)
+        .collect())
+}
+
+/// The newest `limit` commits of the checkout's HEAD.
+pub async fn log(dir: &Path, limit: usize) -> Result<Vec<Commit>, String> {
+    let mut cmd = base(dir, None);
+    cmd.args([
+        "log",
+        &format!("--max-count={limit}"),
+        "--format=%H%x1f%an%x1f%aI%x1f%s",
+        "HEAD",
+        "--",
+    ]);
+    Ok(run(cmd)
+        .await?
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.split('\x1f');
+            Some(Commit {
+                sha: parts.next()?.to_owned(),
+                author: parts.next()?.to_owned(),
+                date: chrono::DateTime::parse_from_rfc3339(parts.next()?)
+                    .ok()?
+                    .with_timezone(&chrono::Utc),
+                subject: parts.next()?.to_owned(),
+            })
+        })
+        .collect())
+}
+
+/// Where the checkout of a project lives.
+pub fn checkout_dir(root: &Path, project: uuid::Uuid) -> PathBuf {
+    root.join(project.simple().to_string())
+}
