@@ -43,6 +43,12 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::ScriptsManage,
     },
     NavItem {
+        label: "Projects",
+        path: "/projects",
+        icon: "⎇",
+        permission: Permission::DeploymentsManage,
+    },
+    NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",
@@ -108,6 +114,20 @@ mod tests {
         );
         assert_eq!(labels(Role::Admin).len(), NAV_ITEMS.len());
         assert!(!labels(Role::TechnicalAgent).contains(&"Approvals"));
+    }
+
+    #[test]
+    fn projects_follow_scripts_for_whoever_manages_deployments() {
+        let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
+        for r in [Role::Admin, Role::TechnicalAgent] {
+            let menu = labels(r);
+            let scripts = menu.iter().position(|l| *l == "Scripts");
+            let projects = menu.iter().position(|l| *l == "Projects");
+            assert_eq!(projects, scripts.map(|s| s + 1), "{r}: {menu:?}");
+        }
+        for r in [Role::SalesAgent, Role::Requester] {
+            assert!(!labels(r).contains(&"Projects"), "{r} sees Projects");
+        }
     }
 
     #[test]

@@ -197,7 +197,10 @@ async fn text(
     url: &str,
     body: Option<String>,
 ) -> Result<(u16, String), ApiErrorView> {
-    let response = send(method, url, body).await?;
+    body_of(send(method, url, body).await?).await
+}
+
+async fn body_of(response: Response) -> Result<(u16, String), ApiErrorView> {
     let status = response.status();
     let text = response
         .text()
@@ -223,6 +226,18 @@ pub async fn post<B: Serialize, T: DeserializeOwned>(
 ) -> Result<T, ApiErrorView> {
     let body = to_json(body)?;
     parse(text(Method::POST, url, Some(body)).await?)
+}
+
+/// A POST whose answer also carries a header the view needs (e.g. `X-Execution-Id`).
+pub async fn post_with_header<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+    header: &str,
+) -> Result<(T, Option<String>), ApiErrorView> {
+    let body = to_json(body)?;
+    let response = send(Method::POST, url, Some(body)).await?;
+    let value = response.headers().get(header);
+    Ok((parse(body_of(response).await?)?, value))
 }
 
 pub async fn patch<B: Serialize, T: DeserializeOwned>(

@@ -19,6 +19,7 @@ use pages::audit::AuditPage;
 use pages::dashboard::Dashboard;
 use pages::login::LoginPage;
 use pages::profile::ProfilePage;
+use pages::projects::{ProjectPage, ProjectsPage};
 use pages::providers::ProvidersPage;
 use pages::requests::{ApprovalsPage, RequestDetailPage, RequestsPage};
 use pages::resource_types::ResourceTypesPage;
@@ -79,6 +80,14 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/scripts/:id")
                         view=|| view! { <Guard path="/scripts"><ScriptPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/projects")
+                        view=|| view! { <Guard path="/projects"><ProjectsPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/projects/:id")
+                        view=|| view! { <Guard path="/projects"><ProjectPage /></Guard> }
                     />
                     // Runs happen on servers: whoever sees servers may follow them.
                     <Route

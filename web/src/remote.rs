@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
+use std::time::Duration;
 
 pub type Loaded<T> = Option<Result<T, ApiErrorView>>;
 
@@ -60,13 +61,22 @@ pub fn poll<T: Clone + Send + Sync + 'static>(
     secs: u64,
     when: impl Fn(&Remote<T>) -> bool + 'static,
 ) {
+    poll_every(remote, Duration::from_secs(secs), when);
+}
+
+/// [`poll`] at a period finer than a second.
+pub fn poll_every<T: Clone + Send + Sync + 'static>(
+    remote: Remote<T>,
+    period: Duration,
+    when: impl Fn(&Remote<T>) -> bool + 'static,
+) {
     let handle = set_interval_with_handle(
         move || {
             if when(&remote) {
                 remote.refetch();
             }
         },
-        std::time::Duration::from_secs(secs),
+        period,
     )
     .ok();
     on_cleanup(move || {

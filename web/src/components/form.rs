@@ -3,7 +3,9 @@
 
 use crate::api::ApiErrorView;
 use crate::format::role_class;
+use crate::remote::remote;
 use leptos::prelude::*;
+use shared::dto::{Page, Team};
 use shared::roles::Role;
 use shared::validation::FieldErrors;
 
@@ -491,5 +493,38 @@ pub fn RowsEditor(
             </div>
             <FieldError errors=errors field=field id=error_id />
         </fieldset>
+    }
+}
+
+/// The owning team of a new item. What the select shows is what is sent: the first team
+/// until another is picked.
+#[component]
+pub fn TeamPicker(id: &'static str, team: RwSignal<String>, errors: Errors) -> impl IntoView {
+    let teams = remote::<Page<Team>>(|| "/api/teams?per_page=200".into());
+    let options = Signal::derive(move || match teams.get() {
+        Some(Ok(p)) => p
+            .items
+            .into_iter()
+            .map(|t| (t.id.to_string(), t.name))
+            .collect(),
+        _ => Vec::new(),
+    });
+    Effect::new(move |_| {
+        let ids: Vec<String> = options.get().into_iter().map(|o| o.0).collect();
+        let chosen = pick(team.get_untracked(), &ids);
+        if chosen != team.get_untracked() {
+            team.set(chosen);
+        }
+    });
+    view! {
+        <Select
+            id=id
+            label="Team"
+            field="team_id"
+            errors=errors
+            value=team.into()
+            on_pick=move |v| team.set(v)
+            options=options
+        />
     }
 }

@@ -3,6 +3,7 @@ pub mod dashboard;
 pub mod login;
 pub mod maintenance;
 pub mod profile;
+pub mod projects;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;

@@ -4,9 +4,7 @@
 use crate::api::{self, ApiErrorView};
 use crate::components::code_editor::CodeEditor;
 use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
-use crate::components::form::{
-    apply_problem, pick, Errors, FormBanner, Select, TextArea, TextField,
-};
+use crate::components::form::{apply_problem, Errors, FormBanner, TeamPicker, TextArea, TextField};
 use crate::components::list::{paged_list, paged_remote, PageHeader, SearchBar};
 use crate::components::modal::Modal;
 use crate::components::removal::{use_removal, RemoveButton};
@@ -22,7 +20,6 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
-use shared::dto::{Page, Team};
 use shared::roles::Permission;
 use shared::scripts::{SaveScript, Script, ScriptSummary, ScriptVersion, ScriptVersionRef};
 use shared::validation::FieldErrors;
@@ -407,7 +404,7 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
                         required=true
                         testid="script-name"
                     />
-                    {is_new.then(|| view! { <TeamPicker team=team errors=errors /> })}
+                    {is_new.then(|| view! { <TeamPicker id="script-team" team=team errors=errors /> })}
                 </div>
                 <TextArea
                     id="script-description"
@@ -501,39 +498,6 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
                 },
                 delete,
             )}
-    }
-}
-
-/// The owning team of a new script. What the select shows is what is sent: the first team
-/// until another is picked.
-#[component]
-fn TeamPicker(team: RwSignal<String>, errors: Errors) -> impl IntoView {
-    let teams = remote::<Page<Team>>(|| "/api/teams?per_page=200".into());
-    let options = Signal::derive(move || match teams.get() {
-        Some(Ok(p)) => p
-            .items
-            .into_iter()
-            .map(|t| (t.id.to_string(), t.name))
-            .collect(),
-        _ => Vec::new(),
-    });
-    Effect::new(move |_| {
-        let ids: Vec<String> = options.get().into_iter().map(|o| o.0).collect();
-        let chosen = pick(team.get_untracked(), &ids);
-        if chosen != team.get_untracked() {
-            team.set(chosen);
-        }
-    });
-    view! {
-        <Select
-            id="script-team"
-            label="Team"
-            field="team_id"
-            errors=errors
-            value=team.into()
-            on_pick=move |v| team.set(v)
-            options=options
-        />
     }
 }
 
