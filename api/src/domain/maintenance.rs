@@ -123,6 +123,28 @@ pub async fn start(
     scripts::start_planned(state, auth, plan).await
 }
 
+/// Checks a schedule's variables against its playbook now, so it never fires into a validation
+/// error (a provider snapshot takes none).
+async fn check_variables<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    server: &server_rows::Model,
+    input: &SaveSchedule,
+) -> ApiResult<()> {
+    if input.operation == Maintenance::SystemUpdate || !takes_snapshots(db, server).await? {
+        plan(
+            db,
+            state,
+            server,
+            input.operation,
+            input.variables.clone(),
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 fn check_schedule(input: &SaveSchedule) -> ApiResult<chrono::DateTime<chrono::Utc>> {
     next_run(input.cron.trim(), chrono::Utc::now()).map_err(|e| ApiError::field("cron", e))
 }
@@ -156,18 +178,7 @@ pub async fn create(
     let next = check_schedule(&input)?;
     let txn = state.db.begin().await?;
     let server = servers::visible(&txn, auth, server_id).await?;
-    // The variables are checked now, so a schedule never fires into a validation error.
-    if input.operation == Maintenance::SystemUpdate || !takes_snapshots(&txn, &server).await? {
-        plan(
-            &txn,
-            state,
-            &server,
-            input.operation,
-            input.variables.clone(),
-            None,
-        )
-        .await?;
-    }
+    check_variables(&txn, state, &server, &input).await?;
     let row = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
         server_id: Set(server.id),
@@ -223,17 +234,7 @@ pub async fn update(
     let next = check_schedule(&input)?;
     let txn = state.db.begin().await?;
     let (row, server) = visible_schedule(&txn, auth, id).await?;
-    if input.operation == Maintenance::SystemUpdate || !takes_snapshots(&txn, &server).await? {
-        plan(
-            &txn,
-            state,
-            &server,
-            input.operation,
-            input.variables.clone(),
-            None,
-        )
-        .await?;
-    }
+    check_variables(&txn, state, &server, &input).await?;
     let before = schedule_audit(&row);
     let mut active: rows::ActiveModel = row.into();
     active.operation = Set(input.operation.as_str().into());

@@ -5,7 +5,7 @@ use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
 use crate::domain::jobs;
-use crate::domain::teams::{self, visible_team_ids};
+use crate::domain::teams;
 use crate::entities::{projects as rows, teams as team_rows};
 use crate::error::{ApiError, ApiResult};
 use crate::exec::git;
@@ -141,14 +141,7 @@ pub async fn create(
 ) -> ApiResult<(ProjectDetail, Uuid)> {
     input.validate()?;
     let txn = state.db.begin().await?;
-    let allowed = match visible_team_ids(&txn, auth).await? {
-        None => team_rows::Entity::find_by_id(input.team_id)
-            .one(&txn)
-            .await?
-            .is_some(),
-        Some(ids) => ids.contains(&input.team_id),
-    };
-    if !allowed {
+    if !teams::may_use_team(&txn, auth, input.team_id).await? {
         return Err(ApiError::field(
             "team_id",
             "you are not a member of this team",

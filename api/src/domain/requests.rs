@@ -448,13 +448,7 @@ pub async fn create(
     let mut errors = shared::validation::FieldErrors::new();
     let mut field =
         |name: &str, message: String| errors.entry(name.to_owned()).or_default().push(message);
-    let member = auth.can(Permission::AllTeams)
-        || team_ids_of(&txn, auth.id()).await?.contains(&input.team_id);
-    let team_exists = teams::Entity::find_by_id(input.team_id)
-        .one(&txn)
-        .await?
-        .is_some();
-    if !team_exists || !member {
+    if !crate::domain::teams::may_use_team(&txn, auth, input.team_id).await? {
         field(
             "team_id",
             "you can only request servers for a team you belong to".into(),

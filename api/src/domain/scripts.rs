@@ -5,7 +5,7 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
-use crate::domain::teams::{self, visible_team_ids};
+use crate::domain::teams;
 use crate::domain::{jobs, servers};
 use crate::entities::{
     execution_targets, executions as execution_rows, script_versions, scripts as rows,
@@ -315,6 +315,22 @@ pub async fn check(state: &AppState, input: &SaveScript) -> ApiResult<()> {
     }
 }
 
+/// Whether another script of `team` already has `name`.
+async fn name_in_use<C: ConnectionTrait>(
+    db: &C,
+    team: Uuid,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, DbErr> {
+    let mut select = rows::Entity::find()
+        .filter(rows::Column::TeamId.eq(team))
+        .filter(rows::Column::Name.eq(name));
+    if let Some(id) = except {
+        select = select.filter(rows::Column::Id.ne(id));
+    }
+    Ok(select.one(db).await?.is_some())
+}
+
 fn name_taken() -> ApiError {
     ApiError::field("name", "a script of this team already has this name")
 }
@@ -324,14 +340,7 @@ pub async fn create(state: &AppState, auth: &AuthUser, input: SaveScript) -> Api
     let txn = state.db.begin().await?;
     let team_id = match input.team_id {
         Some(team) => {
-            let allowed = match visible_team_ids(&txn, auth).await? {
-                None => team_rows::Entity::find_by_id(team)
-                    .one(&txn)
-                    .await?
-                    .is_some(),
-                Some(ids) => ids.contains(&team),
-            };
-            if !allowed {
+            if !teams::may_use_team(&txn, auth, team).await? {
                 return Err(ApiError::field(
                     "team_id",
                     "you are not a member of this team",
@@ -349,13 +358,7 @@ pub async fn create(state: &AppState, auth: &AuthUser, input: SaveScript) -> Api
             }
         },
     };
-    let taken = rows::Entity::find()
-        .filter(rows::Column::TeamId.eq(team_id))
-        .filter(rows::Column::Name.eq(input.name.trim()))
-        .one(&txn)
-        .await?
-        .is_some();
-    if taken {
+    if name_in_use(&txn, team_id, input.name.trim(), None).await? {
         return Err(name_taken());
     }
     let now = chrono::Utc::now();
@@ -413,17 +416,8 @@ pub async fn update(
     let current = version_of(&txn, row.id, row.current_version).await?;
     let changed = current.content != input.content || variables_of(&current) != input.variables;
     let name = input.name.trim().to_owned();
-    if name != row.name {
-        let taken = rows::Entity::find()
-            .filter(rows::Column::TeamId.eq(row.team_id))
-            .filter(rows::Column::Name.eq(name.clone()))
-            .filter(rows::Column::Id.ne(row.id))
-            .one(&txn)
-            .await?
-            .is_some();
-        if taken {
-            return Err(name_taken());
-        }
+    if name != row.name && name_in_use(&txn, row.team_id, &name, Some(row.id)).await? {
+        return Err(name_taken());
     }
     let next = if changed {
         row.current_version + 1

@@ -37,6 +37,19 @@ where
     })
 }
 
+/// Whether the caller may put a row into `team`: an existing team they belong to, or any existing
+/// team for those who see every team.
+pub async fn may_use_team<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    team: Uuid,
+) -> Result<bool, DbErr> {
+    Ok(match visible_team_ids(db, auth).await? {
+        None => teams::Entity::find_by_id(team).one(db).await?.is_some(),
+        Some(ids) => ids.contains(&team),
+    })
+}
+
 pub async fn team_ids_of<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Result<Vec<Uuid>, DbErr> {
     team_memberships::Entity::find()
         .select_only()
