@@ -21,7 +21,7 @@ as_root() {
 
 apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm python3-venv openssh-client)
 if [[ $WANT_TEST -eq 1 ]]; then
-  apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev)
+  apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -30,6 +30,31 @@ pub struct Config {
     pub ansible: AnsibleSettings,
     /// Where project checkouts live (one folder per project).
     pub projects_dir: PathBuf,
+    pub deploy: DeploySettings,
+}
+
+/// How apps are deployed onto servers.
+#[derive(Debug, Clone)]
+pub struct DeploySettings {
+    /// Folder on the target servers that holds one folder per deployed app.
+    pub apps_root: String,
+    /// How long the app may take to answer its health check after it started.
+    pub health_timeout: Duration,
+    /// Longest run of the app playbook (install and build included).
+    pub playbook_timeout: Duration,
+    /// Public ports handed out on a server when a deployment names none.
+    pub first_port: u16,
+}
+
+impl Default for DeploySettings {
+    fn default() -> Self {
+        DeploySettings {
+            apps_root: "/srv/provisio".into(),
+            health_timeout: Duration::from_secs(90),
+            playbook_timeout: Duration::from_secs(1800),
+            first_port: 8000,
+        }
+    }
 }
 
 /// How deployment scripts run.
@@ -229,6 +254,18 @@ impl Config {
             projects_dir: PathBuf::from(
                 var("PROVISIO_PROJECTS_DIR").unwrap_or_else(|| "provisio-projects".into()),
             ),
+            deploy: DeploySettings {
+                apps_root: var("PROVISIO_APPS_ROOT").unwrap_or_else(|| "/srv/provisio".into()),
+                health_timeout: Duration::from_secs(parse_var(
+                    "PROVISIO_DEPLOY_HEALTH_TIMEOUT_SECS",
+                    90u64,
+                )?),
+                playbook_timeout: Duration::from_secs(parse_var(
+                    "PROVISIO_DEPLOY_TIMEOUT_SECS",
+                    1800u64,
+                )?),
+                first_port: parse_var("PROVISIO_DEPLOY_FIRST_PORT", 8000u16)?,
+            },
         })
     }
 

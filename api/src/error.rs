@@ -39,6 +39,35 @@ impl ApiError {
     }
 }
 
+const STALE_SNAPSHOT: &str = "another change to the same data happened at the same time; try again";
+
+impl ApiError {
+    /// SQLite's answer to a write from a transaction that read before another writer committed:
+    /// running the whole transaction again is safe and usually succeeds.
+    pub fn is_stale_snapshot(&self) -> bool {
+        matches!(self, ApiError::Conflict(m) if m == STALE_SNAPSHOT)
+    }
+}
+
+/// Runs a transaction-making operation again (a few times, briefly apart) when SQLite refused it
+/// for a stale snapshot; any other outcome is returned as is.
+pub async fn retry_stale<T, F, Fut>(mut operation: F) -> ApiResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ApiResult<T>>,
+{
+    let mut attempt = 0u64;
+    loop {
+        match operation().await {
+            Err(e) if e.is_stale_snapshot() && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         match &e {
@@ -46,9 +75,9 @@ impl From<sea_orm::DbErr> for ApiError {
                 ApiError::Unavailable("the database is not reachable".into())
             }
             // SQLite refuses a write from a transaction whose snapshot another writer made stale.
-            _ if e.to_string().contains("database is locked") => ApiError::Conflict(
-                "another change to the same data happened at the same time; try again".into(),
-            ),
+            _ if e.to_string().contains("database is locked") => {
+                ApiError::Conflict(STALE_SNAPSHOT.into())
+            }
             _ => ApiError::Internal(anyhow::Error::new(e).context("database query failed")),
         }
     }

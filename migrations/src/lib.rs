@@ -9,6 +9,7 @@ mod m20261125_000003_requests;
 mod m20261125_000004_servers;
 mod m20261125_000005_ansible;
 mod m20261125_000006_projects;
+mod m20261126_000007_deployments;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_servers::Migration),
             Box::new(m20261125_000005_ansible::Migration),
             Box::new(m20261125_000006_projects::Migration),
+            Box::new(m20261126_000007_deployments::Migration),
         ]
     }
 }

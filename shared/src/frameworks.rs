@@ -38,6 +38,10 @@ pub struct Framework {
     /// The service's command line; `{port}` and `{module}` are filled per deployment. Empty for
     /// static sites.
     pub start: Vec<String>,
+    /// What `{module}` is when the deployment names none (`app` for Flask's `app:app`,
+    /// `server.js`); Django's is found in the checkout (the folder holding `wsgi.py`).
+    #[serde(default)]
+    pub default_module: Option<String>,
     /// For static sites: the folder nginx serves after the build.
     #[serde(default)]
     pub static_dir: Option<String>,
@@ -118,6 +122,27 @@ impl RepoFacts {
 }
 
 impl Framework {
+    /// Static sites are built, then served by nginx; everything else runs as a service.
+    pub fn is_static(&self) -> bool {
+        self.start.is_empty()
+    }
+
+    /// The service's argv with `{port}` and `{module}` filled in (inside arguments too, as in
+    /// `127.0.0.1:{port}`).
+    pub fn start_command(&self, module: &str, port: u16) -> Vec<String> {
+        self.start
+            .iter()
+            .map(|arg| {
+                arg.replace("{port}", &port.to_string())
+                    .replace("{module}", module)
+            })
+            .collect()
+    }
+
+    pub fn needs_module(&self) -> bool {
+        self.start.iter().any(|a| a.contains("{module}"))
+    }
+
     pub fn matches(&self, facts: &RepoFacts) -> bool {
         let all = self.detect.all.iter().all(|s| facts.has(s));
         let any = self.detect.any.is_empty() || self.detect.any.iter().any(|s| facts.has(s));
@@ -147,6 +172,7 @@ mod tests {
             install: vec![],
             build: vec![],
             start: vec![],
+            default_module: None,
             static_dir: None,
             services: vec![],
             detect: Detection {
@@ -155,6 +181,27 @@ mod tests {
                 any: any.iter().map(|s| s.to_string()).collect(),
             },
         }
+    }
+
+    #[test]
+    fn start_commands_are_filled_per_deployment() {
+        let mut flask = framework("flask", 1, &[], &[]);
+        flask.start = vec![
+            ".venv/bin/gunicorn".into(),
+            "--bind".into(),
+            "127.0.0.1:{port}".into(),
+            "{module}:app".into(),
+        ];
+        assert!(flask.needs_module() && !flask.is_static());
+        assert_eq!(
+            flask.start_command("shop", 18001),
+            [
+                ".venv/bin/gunicorn",
+                "--bind",
+                "127.0.0.1:18001",
+                "shop:app"
+            ]
+        );
     }
 
     #[test]

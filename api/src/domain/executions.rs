@@ -155,6 +155,14 @@ impl LogSink {
         }
     }
 
+    /// The same sink, also redacting `more` (values opened while the job runs).
+    pub fn with_secrets(&self, more: impl IntoIterator<Item = String>) -> Self {
+        let mut sink = self.clone();
+        sink.secrets
+            .extend(more.into_iter().filter(|s| s.len() >= 4));
+        sink
+    }
+
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for secret in &self.secrets {

@@ -3,7 +3,7 @@
 
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::executions::{self, NewExecution};
+use crate::domain::executions::{self, LogSink, NewExecution};
 use crate::domain::jobs;
 use crate::domain::teams;
 use crate::entities::{projects as rows, teams as team_rows};
@@ -252,6 +252,86 @@ pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
 }
 
 /// What the checkout's top level declares, for framework detection.
+/// One git at a time per checkout (a deploy and a sync of the same project would fight over
+/// its lock files).
+fn checkout_lock(id: Uuid) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static LOCKS: std::sync::OnceLock<
+        std::sync::Mutex<HashMap<Uuid, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    > = std::sync::OnceLock::new();
+    LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("checkout locks")
+        .entry(id)
+        .or_default()
+        .clone()
+}
+
+/// Clones the project on first use, else fetches every branch and moves the checkout to the
+/// default branch; git's output goes to `log`. Returns the checkout folder.
+pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result<PathBuf, String> {
+    let lock = checkout_lock(row.id);
+    let _held = lock.lock().await;
+    let configured = &state.config.projects_dir;
+    std::fs::create_dir_all(configured)
+        .map_err(|e| format!("cannot create {}: {e}", configured.display()))?;
+    // Absolute, because git and ssh run from other folders.
+    let root = &std::fs::canonicalize(configured).map_err(|e| e.to_string())?;
+    let dir = git::checkout_dir(root, row.id);
+    // The deploy key lives on disk (0600) only while git runs.
+    let key_dir = tempfile::Builder::new()
+        .prefix("provisio-git-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let key_file = match &row.deploy_key {
+        Some(sealed) => {
+            let key = crate::crypto::open(&state.keys.master_key, sealed)
+                .map_err(|e| format!("the deploy key cannot be opened: {e}"))?;
+            let path = key_dir.path().join("deploy_key");
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| e.to_string())?;
+            let mut pem = key.trim_end().to_owned();
+            pem.push('\n');
+            file.write_all(pem.as_bytes()).map_err(|e| e.to_string())?;
+            Some(path)
+        }
+        None => None,
+    };
+    let remote = git::Remote {
+        url: &row.url,
+        key_file: key_file.as_deref(),
+        known_hosts: &root.join("known_hosts"),
+    };
+    let fresh = !dir.join(".git").is_dir();
+    log.step(&if fresh {
+        format!("cloning {} ({})", row.url, row.default_branch)
+    } else {
+        format!("pulling {} ({})", row.url, row.default_branch)
+    })
+    .await;
+    if fresh && dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
+    }
+    let result = if fresh {
+        git::clone(&remote, &row.default_branch, &dir).await
+    } else {
+        git::pull(&remote, &row.default_branch, &dir).await
+    };
+    let output = result?;
+    for line in output.stderr.lines().chain(output.stdout.lines()) {
+        if !line.trim().is_empty() {
+            log.line("stdout", line).await;
+        }
+    }
+    Ok(dir)
+}
+
 pub fn facts_of(dir: &Path) -> RepoFacts {
     let names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| {

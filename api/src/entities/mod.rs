@@ -3,6 +3,7 @@
 pub mod api_tokens;
 pub mod approval_policies;
 pub mod audit_events;
+pub mod deployments;
 pub mod execution_logs;
 pub mod execution_targets;
 pub mod executions;

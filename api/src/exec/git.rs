@@ -154,6 +154,39 @@ pub async fn log(dir: &Path, limit: usize) -> Result<Vec<Commit>, String> {
         .collect())
 }
 
+/// The full id of a commit: the head of the fetched `branch`, or `commit` (a hex id, validated by
+/// the caller) when it exists in the checkout.
+pub async fn resolve(dir: &Path, branch: &str, commit: Option<&str>) -> Result<String, String> {
+    let wanted = match commit {
+        Some(sha) => format!("{sha}^{{commit}}"),
+        None => format!("refs/remotes/origin/{branch}^{{commit}}"),
+    };
+    let mut cmd = base(dir, None);
+    cmd.args([
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        &wanted,
+    ]);
+    match run(cmd).await {
+        Ok(out) if !out.stdout.trim().is_empty() => Ok(out.stdout.trim().to_owned()),
+        _ => Err(match commit {
+            Some(sha) => format!("commit {sha} is not in the repository"),
+            None => format!("the repository has no branch {branch}"),
+        }),
+    }
+}
+
+/// Writes the tree of `sha` (a full commit id) as a gzip tarball.
+pub async fn archive(dir: &Path, sha: &str, out: &Path) -> Result<(), String> {
+    let mut cmd = base(dir, None);
+    cmd.args(["archive", "--format=tar.gz"])
+        .arg(format!("--output={}", out.display()))
+        .args(["--end-of-options", sha]);
+    run(cmd).await.map(|_| ())
+}
+
 /// Where the checkout of a project lives.
 pub fn checkout_dir(root: &Path, project: uuid::Uuid) -> PathBuf {
     root.join(project.simple().to_string())

@@ -236,6 +236,10 @@ pub async fn visible_execution(
         "project" => {
             crate::domain::projects::visible(&state.db, auth, row.target_id).await?;
         }
+        "deployment" => {
+            auth.require(shared::Permission::DeploymentsManage)?;
+            crate::domain::deployments::visible(&state.db, auth, row.target_id).await?;
+        }
         "script" => {
             crate::domain::scripts::visible_run(&state.db, auth, row.id).await?;
         }

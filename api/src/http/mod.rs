@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod deployments;
 pub mod events;
 pub mod executions;
 pub mod frameworks;
@@ -103,6 +104,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(projects::get)
         .service(projects::sync)
         .service(projects::remove)
+        .service(deployments::deploy)
+        .service(deployments::list)
+        .service(deployments::statistics)
+        .service(deployments::get)
+        .service(deployments::remove)
+        .service(deployments::stop)
+        .service(deployments::start)
+        .service(deployments::redeploy)
+        .service(deployments::logs)
         .service(ssh_keys::list)
         .service(ssh_keys::add)
         .service(ssh_keys::remove)

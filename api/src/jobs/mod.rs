@@ -3,6 +3,7 @@
 //! retries transient failures with exponential back-off, and reclaims rows whose lease lapsed
 //! because their worker died. Job kinds: `provision`, `server_op`, `playbook`, `project_sync`.
 
+pub mod deploy;
 pub mod playbook;
 pub mod project_sync;
 pub mod provision;
@@ -279,6 +280,7 @@ async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
         "server_op" => server_ops::run(ctx).await,
         "playbook" => playbook::run(ctx).await,
         "project_sync" => project_sync::run(ctx).await,
+        "deploy" => deploy::run(ctx).await,
         other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
     }
 }
@@ -289,6 +291,7 @@ async fn on_final_failure(ctx: &JobContext, message: &str) {
         "provision" => provision::on_failure(ctx, message).await,
         "server_op" => server_ops::on_failure(ctx, message).await,
         "project_sync" => project_sync::on_failure(ctx, message).await,
+        "deploy" => deploy::on_failure(ctx, message).await,
         _ => Ok(()),
     };
     if let Err(e) = result {

@@ -27,9 +27,9 @@ fn payload_execution(ctx: &JobContext) -> Result<Uuid, JobError> {
 
 /// Slots held on servers for one execution; released when dropped (also when the job is
 /// cancelled and its future dropped).
-struct ServerSlots {
-    state: AppState,
-    execution_id: Uuid,
+pub(super) struct ServerSlots {
+    pub(super) state: AppState,
+    pub(super) execution_id: Uuid,
 }
 
 impl Drop for ServerSlots {
@@ -46,7 +46,7 @@ impl Drop for ServerSlots {
 }
 
 /// Takes a free slot on one server: a new row, or one whose holder's time ran out.
-async fn take_slot<C: ConnectionTrait>(
+pub(super) async fn take_slot<C: ConnectionTrait>(
     db: &C,
     server_id: Uuid,
     slots: u32,
@@ -93,7 +93,7 @@ async fn take_slot<C: ConnectionTrait>(
 }
 
 /// A name Ansible accepts as an inventory host, unique per run.
-fn inventory_name(server: &server_rows::Model) -> String {
+pub(super) fn inventory_name(server: &server_rows::Model) -> String {
     let clean = server
         .name
         .chars()
@@ -105,7 +105,43 @@ fn inventory_name(server: &server_rows::Model) -> String {
     }
 }
 
-async fn login_key(state: &AppState, server: &server_rows::Model, service_key: &str) -> String {
+/// Reads the server's host key and checks it against the pinned fingerprint (pinning it on
+/// first use); the key to trust for this connection, or why not to connect.
+pub(super) async fn checked_host_key(
+    state: &AppState,
+    server: &server_rows::Model,
+    address: &str,
+    log: &crate::domain::executions::LogSink,
+) -> Result<String, String> {
+    let port = u16::try_from(server.ssh_port).unwrap_or(22);
+    let key = crate::exec::ssh::probe(address.to_owned(), port, Duration::from_secs(10), None)
+        .await
+        .map_err(|e| format!("unreachable: {e}"))?;
+    match &server.host_key_fingerprint {
+        Some(pinned) if pinned != &key.fingerprint => Err(format!(
+            "the host key changed (pinned {pinned}, offered {}); not connecting",
+            key.fingerprint
+        )),
+        Some(_) => Ok(key.public_key),
+        None => {
+            servers::pin_host_key(&state.db, server.id, &key.fingerprint)
+                .await
+                .map_err(|e| e.to_string())?;
+            log.info(&format!(
+                "{}: host key {} pinned on first use",
+                server.name, key.fingerprint
+            ))
+            .await;
+            Ok(key.public_key)
+        }
+    }
+}
+
+pub(super) async fn login_key(
+    state: &AppState,
+    server: &server_rows::Model,
+    service_key: &str,
+) -> String {
     if let Ok(account) = accounts::open_account(state, server.provider_account_id).await {
         if account.kind == ProviderKind::Ssh {
             if let Some(key) = account.credentials.private_key {
@@ -194,41 +230,14 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
             continue;
         };
         let port = u16::try_from(server.ssh_port).unwrap_or(22);
-        let key =
-            match crate::exec::ssh::probe(address.clone(), port, Duration::from_secs(10), None)
-                .await
-            {
-                Ok(key) => key,
-                Err(e) => {
-                    ctx.log
-                        .error(&format!("{}: unreachable: {e}", server.name))
-                        .await;
-                    mark_unreachable(state, execution_id, server.id).await?;
-                    continue;
-                }
-            };
-        match &server.host_key_fingerprint {
-            Some(pinned) if pinned != &key.fingerprint => {
-                ctx.log
-                    .error(&format!(
-                        "{}: the host key changed (pinned {pinned}, offered {}); not connecting",
-                        server.name, key.fingerprint
-                    ))
-                    .await;
+        let host_key = match checked_host_key(state, &server, &address, &ctx.log).await {
+            Ok(key) => key,
+            Err(e) => {
+                ctx.log.error(&format!("{}: {e}", server.name)).await;
                 mark_unreachable(state, execution_id, server.id).await?;
                 continue;
             }
-            Some(_) => {}
-            None => {
-                servers::pin_host_key(&state.db, server.id, &key.fingerprint).await?;
-                ctx.log
-                    .info(&format!(
-                        "{}: host key {} pinned on first use",
-                        server.name, key.fingerprint
-                    ))
-                    .await;
-            }
-        }
+        };
         let name = inventory_name(&server);
         names.insert(name.clone(), server.id);
         hosts.push(Host {
@@ -236,7 +245,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
             address,
             port,
             user: server.ssh_user.clone(),
-            host_key: key.public_key,
+            host_key,
             private_key: login_key(state, &server, &service_key).await,
         });
     }

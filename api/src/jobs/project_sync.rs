@@ -24,67 +24,9 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         .one(&state.db)
         .await?
         .ok_or_else(|| JobError::permanent("the project no longer exists"))?;
-    let configured = &state.config.projects_dir;
-    std::fs::create_dir_all(configured)
-        .map_err(|e| JobError::permanent(format!("cannot create {}: {e}", configured.display())))?;
-    // Absolute, because git and ssh run from other folders.
-    let root =
-        &std::fs::canonicalize(configured).map_err(|e| JobError::permanent(e.to_string()))?;
-    let dir = git::checkout_dir(root, id);
-    // The deploy key lives on disk (0600) only while git runs.
-    let key_dir = tempfile::Builder::new()
-        .prefix("provisio-git-")
-        .tempdir()
-        .map_err(|e| JobError::permanent(e.to_string()))?;
-    let key_file = match &row.deploy_key {
-        Some(sealed) => {
-            let key = crate::crypto::open(&state.keys.master_key, sealed).map_err(|e| {
-                JobError::permanent(format!("the deploy key cannot be opened: {e}"))
-            })?;
-            let path = key_dir.path().join("deploy_key");
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| JobError::permanent(e.to_string()))?;
-            let mut pem = key.trim_end().to_owned();
-            pem.push('\n');
-            file.write_all(pem.as_bytes())
-                .map_err(|e| JobError::permanent(e.to_string()))?;
-            Some(path)
-        }
-        None => None,
-    };
-    let remote = git::Remote {
-        url: &row.url,
-        key_file: key_file.as_deref(),
-        known_hosts: &root.join("known_hosts"),
-    };
-    let fresh = !dir.join(".git").is_dir();
-    ctx.log
-        .step(&if fresh {
-            format!("cloning {} ({})", row.url, row.default_branch)
-        } else {
-            format!("pulling {} ({})", row.url, row.default_branch)
-        })
-        .await;
-    if fresh && dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(|e| JobError::permanent(e.to_string()))?;
-    }
-    let result = if fresh {
-        git::clone(&remote, &row.default_branch, &dir).await
-    } else {
-        git::pull(&remote, &row.default_branch, &dir).await
-    };
-    let output = result.map_err(JobError::permanent)?;
-    for line in output.stderr.lines().chain(output.stdout.lines()) {
-        if !line.trim().is_empty() {
-            ctx.log.line("stdout", line).await;
-        }
-    }
+    let dir = projects::fetch(state, &row, &ctx.log)
+        .await
+        .map_err(JobError::permanent)?;
     let commit = git::log(&dir, 1)
         .await
         .map_err(JobError::permanent)?

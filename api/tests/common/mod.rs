@@ -41,6 +41,8 @@ pub struct Options {
     pub workers: usize,
     pub jobs: api::config::JobSettings,
     pub providers: api::providers::Tuning,
+    /// `apps_root` empty: a folder in the test's scratch directory.
+    pub deploy: api::config::DeploySettings,
 }
 
 impl Default for Options {
@@ -68,6 +70,13 @@ impl Default for Options {
                 poll_interval: Duration::from_millis(100),
                 task_timeout: Duration::from_secs(60),
                 ..Default::default()
+            },
+            deploy: api::config::DeploySettings {
+                apps_root: String::new(),
+                health_timeout: Duration::from_secs(30),
+                playbook_timeout: Duration::from_secs(600),
+                // Tests run side by side on one machine: each gets its own port range.
+                first_port: 20_000 + (uuid::Uuid::new_v4().as_u128() % 2_500) as u16 * 10,
             },
         }
     }
@@ -139,6 +148,14 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         },
         ansible: api::config::AnsibleSettings::default(),
         projects_dir: scratch.join("projects"),
+        deploy: api::config::DeploySettings {
+            apps_root: if options.deploy.apps_root.is_empty() {
+                scratch.join("apps").display().to_string()
+            } else {
+                options.deploy.apps_root.clone()
+            },
+            ..options.deploy.clone()
+        },
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)

@@ -1,0 +1,746 @@
+//! App deployments: `POST /api/deploy` writes the row, its execution and its `deploy` job in one
+//! transaction; every later move (stop, start, redeploy, delete) is a conditional UPDATE plus a
+//! job, so two clicks give one job and one 409.
+
+use crate::auth::AuthUser;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::executions::{self, NewExecution};
+use crate::domain::{frameworks, jobs, projects, servers, teams};
+use crate::entities::{
+    deployments as rows, executions as execution_rows, projects as project_rows,
+    servers as server_rows, teams as team_rows,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+};
+use shared::deployments::{
+    next_status, DeployRequest, Deployment, DeploymentAction, DeploymentPage, DeploymentStatus,
+    DeploymentType, FrameworkCount, Redeploy, Statistics,
+};
+use shared::projects::CreateProject;
+use shared::Permission;
+use std::collections::{BTreeMap, HashMap};
+use uuid::Uuid;
+
+pub fn status_of(row: &rows::Model) -> DeploymentStatus {
+    DeploymentStatus::parse(&row.status).unwrap_or(DeploymentStatus::Failed)
+}
+
+async fn scope<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<Select<rows::Entity>, DbErr> {
+    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await
+}
+
+pub async fn visible<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<rows::Model> {
+    scope(db, auth)
+        .await?
+        .filter(rows::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The service's environment at rest: name → value sealed with the master key.
+fn seal_env(state: &AppState, env: &BTreeMap<String, String>) -> ApiResult<Option<String>> {
+    if env.is_empty() {
+        return Ok(None);
+    }
+    let mut sealed = serde_json::Map::new();
+    for (name, value) in env {
+        sealed.insert(
+            name.clone(),
+            serde_json::Value::String(crate::crypto::seal(&state.keys.master_key, value)?),
+        );
+    }
+    Ok(Some(serde_json::Value::Object(sealed).to_string()))
+}
+
+fn env_names(row: &rows::Model) -> Vec<String> {
+    row.env
+        .as_deref()
+        .and_then(|e| serde_json::from_str::<BTreeMap<String, String>>(e).ok())
+        .map(|m| m.into_keys().collect())
+        .unwrap_or_default()
+}
+
+/// The service's environment in clear, for the playbook.
+pub fn open_env(state: &AppState, row: &rows::Model) -> Result<BTreeMap<String, String>, String> {
+    let sealed: BTreeMap<String, String> = match row.env.as_deref() {
+        Some(e) => serde_json::from_str(e).map_err(|e| e.to_string())?,
+        None => return Ok(BTreeMap::new()),
+    };
+    sealed
+        .into_iter()
+        .map(|(name, value)| {
+            crate::crypto::open(&state.keys.master_key, &value)
+                .map(|v| (name, v))
+                .map_err(|e| format!("the environment cannot be opened: {e}"))
+        })
+        .collect()
+}
+
+pub async fn to_dtos<C: ConnectionTrait>(
+    db: &C,
+    found: Vec<rows::Model>,
+) -> Result<Vec<Deployment>, DbErr> {
+    let teams: HashMap<Uuid, shared::dto::TeamRef> = team_rows::Entity::find()
+        .filter(team_rows::Column::Id.is_in(found.iter().map(|d| d.team_id)))
+        .all(db)
+        .await?
+        .iter()
+        .map(|t| (t.id, teams::to_ref(t)))
+        .collect();
+    let projects: HashMap<Uuid, project_rows::Model> = project_rows::Entity::find()
+        .filter(project_rows::Column::Id.is_in(found.iter().map(|d| d.project_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let servers: HashMap<Uuid, String> = server_rows::Entity::find()
+        .filter(server_rows::Column::Id.is_in(found.iter().filter_map(|d| d.server_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    Ok(found
+        .into_iter()
+        .filter_map(|row| {
+            let project = projects.get(&row.project_id);
+            Some(Deployment {
+                team: teams.get(&row.team_id)?.clone(),
+                id: row.id,
+                name: row.name.clone(),
+                project_id: row.project_id,
+                project_name: project.map(|p| p.name.clone()).unwrap_or_default(),
+                git_url: project.map(|p| p.url.clone()).unwrap_or_default(),
+                branch: row.branch.clone(),
+                commit: row.commit_sha.clone(),
+                framework: row.framework.clone(),
+                deployment_type: DeploymentType::parse(&row.deployment_type).unwrap_or_default(),
+                cpu: row.cpu,
+                ram_mb: row.ram_mb,
+                disk_gb: row.disk_gb,
+                status: status_of(&row),
+                failed_step: row.failed_step.clone(),
+                error: row.error.clone(),
+                server_id: row.server_id,
+                server_name: row.server_id.and_then(|id| servers.get(&id).cloned()),
+                request_id: row.request_id,
+                port: row.port,
+                app_port: row.app_port,
+                url: row.url.clone(),
+                env: env_names(&row),
+                execution_id: row.execution_id,
+                created_by: row.created_by,
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                deployed_at: row.deployed_at,
+            })
+        })
+        .collect())
+}
+
+pub async fn dto<C: ConnectionTrait>(db: &C, row: rows::Model) -> ApiResult<Deployment> {
+    to_dtos(db, vec![row])
+        .await?
+        .pop()
+        .ok_or(ApiError::NotFound)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListQuery {
+    pub page: u64,
+    pub per_page: u64,
+    pub status: Option<DeploymentStatus>,
+    pub framework: Option<String>,
+    pub q: Option<String>,
+    pub include_deleted: bool,
+}
+
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    query: ListQuery,
+) -> ApiResult<DeploymentPage> {
+    auth.require(Permission::DeploymentsManage)?;
+    let per_page = query.per_page.clamp(1, 200);
+    let page = query.page.max(1);
+    let mut select = scope(db, auth).await?;
+    if let Some(status) = query.status {
+        select = select.filter(rows::Column::Status.eq(status.as_str()));
+    } else if !query.include_deleted {
+        select = select.filter(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()));
+    }
+    if let Some(framework) = &query.framework {
+        select = select.filter(rows::Column::Framework.eq(framework.as_str()));
+    }
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        select = select.filter(rows::Column::Name.contains(q.trim().to_lowercase()));
+    }
+    let total = select.clone().count(db).await?;
+    let found = select
+        .order_by_desc(rows::Column::CreatedAt)
+        .order_by_desc(rows::Column::Id)
+        .paginate(db, per_page)
+        .fetch_page(page - 1)
+        .await?;
+    Ok(DeploymentPage {
+        items: to_dtos(db, found).await?,
+        total,
+        page,
+        per_page,
+    })
+}
+
+pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Statistics> {
+    auth.require(Permission::DeploymentsManage)?;
+    let found: Vec<(String, String)> = scope(db, auth)
+        .await?
+        .select_only()
+        .column(rows::Column::Status)
+        .column(rows::Column::Framework)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(tally(found.iter().map(|(status, framework)| {
+        (
+            DeploymentStatus::parse(status).unwrap_or(DeploymentStatus::Failed),
+            framework.as_str(),
+        )
+    })))
+}
+
+/// The statistics of a set of deployments (deleted ones count only in `total` and by status).
+pub fn tally<'a>(found: impl Iterator<Item = (DeploymentStatus, &'a str)>) -> Statistics {
+    let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_framework: BTreeMap<String, FrameworkCount> = BTreeMap::new();
+    let (mut total, mut active, mut running, mut failed, mut ended) = (0, 0, 0, 0, 0);
+    for (status, framework) in found {
+        total += 1;
+        *by_status.entry(status.as_str().to_owned()).or_default() += 1;
+        let entry = by_framework
+            .entry(framework.to_owned())
+            .or_insert_with(|| FrameworkCount {
+                framework: framework.to_owned(),
+                total: 0,
+                running: 0,
+            });
+        entry.total += 1;
+        if status.is_active() {
+            active += 1;
+        }
+        match status {
+            DeploymentStatus::Running => {
+                running += 1;
+                entry.running += 1;
+                ended += 1;
+            }
+            DeploymentStatus::Stopped => ended += 1,
+            DeploymentStatus::Failed => {
+                failed += 1;
+                ended += 1;
+            }
+            _ => {}
+        }
+    }
+    let succeeded = ended - failed;
+    let mut by_framework: Vec<FrameworkCount> = by_framework.into_values().collect();
+    by_framework.sort_by(|a, b| b.total.cmp(&a.total).then(a.framework.cmp(&b.framework)));
+    Statistics {
+        total,
+        active,
+        running,
+        failed,
+        success_rate: (ended > 0)
+            .then(|| (succeeded as f64 * 1000.0 / ended as f64).round() / 10.0),
+        by_framework,
+        by_status,
+    }
+}
+
+/// Public ports of live deployments on a server.
+async fn ports_in_use<C: ConnectionTrait>(db: &C, server_id: Uuid) -> Result<Vec<i32>, DbErr> {
+    let found: Vec<Option<i32>> = rows::Entity::find()
+        .select_only()
+        .column(rows::Column::Port)
+        .filter(rows::Column::ServerId.eq(server_id))
+        .filter(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// The app listens on the public port + 10000 on loopback, so two apps on one server never meet.
+pub const APP_PORT_OFFSET: i32 = 10_000;
+
+pub fn free_port(first: u16, used: &[i32], wanted: Option<u16>) -> Result<i32, String> {
+    let fits = |p: i32| p + APP_PORT_OFFSET <= 65_535;
+    if let Some(port) = wanted {
+        let port = i32::from(port);
+        return if used.contains(&port) {
+            Err(format!(
+                "{port} is used by another deployment on this server"
+            ))
+        } else if !fits(port) {
+            Err(format!("at most {}", 65_535 - APP_PORT_OFFSET))
+        } else {
+            Ok(port)
+        };
+    }
+    (i32::from(first)..)
+        .take_while(|p| fits(*p))
+        .find(|p| !used.contains(p))
+        .ok_or_else(|| "no free port left on this server".to_owned())
+}
+
+/// Writes the execution and job of one pipeline step and points the deployment at it.
+async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    action: &str,
+    created_by: Option<Uuid>,
+) -> Result<Uuid, DbErr> {
+    let execution = executions::create(
+        db,
+        NewExecution {
+            kind: "deploy",
+            target_type: "deployment",
+            target_id: row.id,
+            team_id: row.team_id,
+            created_by,
+            script_version_id: None,
+            variables: None,
+        },
+    )
+    .await?;
+    jobs::enqueue_with_execution(
+        db,
+        "deploy",
+        &format!("deployment:{}:{execution}", row.id),
+        serde_json::json!({"deployment_id": row.id, "action": action}),
+        Some(execution),
+    )
+    .await?;
+    rows::Entity::update_many()
+        .col_expr(rows::Column::ExecutionId, Expr::value(execution))
+        .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(rows::Column::Id.eq(row.id))
+        .exec(db)
+        .await?;
+    Ok(execution)
+}
+
+/// The team's project for the request: the one named, or the one with that URL, or a new one
+/// (whose first sync the deploy job does).
+async fn project_for<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    input: &DeployRequest,
+    team_id: Option<Uuid>,
+) -> ApiResult<project_rows::Model> {
+    if let Some(id) = input.project_id {
+        return projects::visible(db, auth, id)
+            .await
+            .map_err(|_| ApiError::field("project_id", "no such project"));
+    }
+    let url = input.git_url.as_deref().unwrap_or_default().trim();
+    let team_id =
+        team_id.ok_or_else(|| ApiError::field("team_id", "name the team the app belongs to"))?;
+    if let Some(found) = project_rows::Entity::find()
+        .filter(project_rows::Column::TeamId.eq(team_id))
+        .filter(project_rows::Column::Url.eq(url))
+        .one(db)
+        .await?
+    {
+        return Ok(found);
+    }
+    let mut name = input.name.clone();
+    let taken = project_rows::Entity::find()
+        .filter(project_rows::Column::TeamId.eq(team_id))
+        .filter(project_rows::Column::Name.eq(name.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    if taken {
+        name = format!("{name}-{}", &Uuid::new_v4().simple().to_string()[..6]);
+    }
+    let create = CreateProject {
+        name,
+        url: url.to_owned(),
+        default_branch: input.branch.clone().unwrap_or_else(|| "main".into()),
+        team_id,
+        deploy_key: None,
+    };
+    create.validate()?;
+    Ok(project_rows::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        team_id: Set(team_id),
+        name: Set(create.name),
+        url: Set(create.url),
+        default_branch: Set(create.default_branch),
+        deploy_key: Set(None),
+        status: Set("new".into()),
+        error: Set(None),
+        last_commit: Set(None),
+        detected_framework: Set(None),
+        last_synced_at: Set(None),
+        created_by: Set(Some(auth.id())),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// `POST /api/deploy`: the deployment, its execution and its first job.
+pub async fn create(
+    state: &AppState,
+    auth: &AuthUser,
+    input: DeployRequest,
+) -> ApiResult<(Deployment, Uuid)> {
+    auth.require(Permission::DeploymentsManage)?;
+    input.validate()?;
+    if let Some(slug) = &input.framework {
+        if !frameworks::all().iter().any(|f| &f.slug == slug) {
+            let known: Vec<&str> = frameworks::all().iter().map(|f| f.slug.as_str()).collect();
+            return Err(ApiError::field(
+                "framework",
+                format!("must be one of {}", known.join(", ")),
+            ));
+        }
+    }
+    let txn = state.db.begin().await?;
+    let server = match input.server_id {
+        Some(id) => Some(
+            servers::visible(&txn, auth, id)
+                .await
+                .map_err(|_| ApiError::field("server_id", "no such server"))?,
+        ),
+        None => None,
+    };
+    if input.provider_account_id.is_some() {
+        return Err(ApiError::field(
+            "provider_account_id",
+            "deploying onto a new server is not available yet: request the server, then deploy onto it",
+        ));
+    }
+    let team_id = input.team_id.or(server.as_ref().map(|s| s.team_id));
+    let project = project_for(&txn, auth, &input, team_id).await?;
+    let team_id = team_id.unwrap_or(project.team_id);
+    if !teams::may_use_team(&txn, auth, team_id).await? {
+        return Err(ApiError::field(
+            "team_id",
+            "you are not a member of this team",
+        ));
+    }
+    if project.team_id != team_id {
+        return Err(ApiError::field(
+            "project_id",
+            "the project belongs to another team than the deployment",
+        ));
+    }
+    let mut port = None;
+    if let Some(server) = &server {
+        if server.team_id != team_id {
+            return Err(ApiError::field(
+                "server_id",
+                "the server belongs to another team than the deployment",
+            ));
+        }
+        if servers::status_of(server) != shared::servers::ServerStatus::Running
+            || server.ipv4.is_none()
+        {
+            return Err(ApiError::field(
+                "server_id",
+                "the server must be running and have an address",
+            ));
+        }
+        let used = ports_in_use(&txn, server.id).await?;
+        port = Some(
+            free_port(state.config.deploy.first_port, &used, input.port)
+                .map_err(|e| ApiError::field("port", e))?,
+        );
+    }
+    let taken = rows::Entity::find()
+        .filter(rows::Column::TeamId.eq(team_id))
+        .filter(rows::Column::Name.eq(input.name.as_str()))
+        .filter(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()))
+        .one(&txn)
+        .await?
+        .is_some();
+    if taken {
+        return Err(ApiError::field(
+            "name",
+            "a deployment of this team already has this name",
+        ));
+    }
+    let now = chrono::Utc::now();
+    let row = rows::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        team_id: Set(team_id),
+        name: Set(input.name.clone()),
+        project_id: Set(project.id),
+        branch: Set(input
+            .branch
+            .clone()
+            .unwrap_or_else(|| project.default_branch.clone())),
+        commit_sha: Set(input.commit.clone()),
+        // Empty: detected from the checkout when the job runs.
+        framework: Set(input
+            .framework
+            .clone()
+            .or(project.detected_framework.clone())
+            .unwrap_or_default()),
+        module: Set(input.module.clone()),
+        deployment_type: Set(input.deployment_type.as_str().into()),
+        cpu: Set(input.cpu.map(|v| v as i32)),
+        ram_mb: Set(input.ram_mb.map(|v| v as i32)),
+        disk_gb: Set(input.disk_gb.map(|v| v as i32)),
+        status: Set(DeploymentStatus::Pending.as_str().into()),
+        failed_step: Set(None),
+        error: Set(None),
+        server_id: Set(server.as_ref().map(|s| s.id)),
+        request_id: Set(None),
+        port: Set(port),
+        app_port: Set(port.map(|p| p + APP_PORT_OFFSET)),
+        url: Set(None),
+        env: Set(seal_env(state, &input.env)?),
+        execution_id: Set(None),
+        created_by: Set(Some(auth.id())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deployed_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    let execution = enqueue(&txn, &row, "deploy", Some(auth.id())).await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "deployment.create",
+            target_type: "deployment",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({
+                "name": row.name, "project": project.url, "branch": row.branch,
+                "commit": row.commit_sha, "framework": row.framework,
+                "server_id": row.server_id, "port": row.port, "env": env_names(&row),
+            })),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let row = rows::Entity::find_by_id(row.id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((dto(&state.db, row).await?, execution))
+}
+
+/// One conditional UPDATE: the row moves only from the state `action` allows.
+pub async fn transition<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    action: DeploymentAction,
+    extra: Vec<(rows::Column, SimpleExpr)>,
+) -> ApiResult<DeploymentStatus> {
+    let from = status_of(row);
+    let to = next_status(from, action).ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the deployment is {}; {:?} is not possible now",
+            from.as_str(),
+            action
+        ))
+    })?;
+    let mut update = rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value(to.as_str()))
+        .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()));
+    for (column, value) in extra {
+        update = update.col_expr(column, value);
+    }
+    let moved = update
+        .filter(rows::Column::Id.eq(row.id))
+        .filter(rows::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if moved == 1 {
+        Ok(to)
+    } else {
+        Err(ApiError::Conflict(
+            "the deployment changed meanwhile; reload it".into(),
+        ))
+    }
+}
+
+/// A step (stop, start) already queued or running for the deployment.
+async fn busy<C: ConnectionTrait>(db: &C, row: &rows::Model) -> Result<bool, DbErr> {
+    let Some(id) = row.execution_id else {
+        return Ok(false);
+    };
+    Ok(execution_rows::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some_and(|e| {
+            !shared::servers::ExecutionStatus::parse(&e.status).is_some_and(|s| s.is_finished())
+        }))
+}
+
+#[derive(Debug, Clone)]
+pub enum UserAction {
+    Stop,
+    Start,
+    Redeploy(Redeploy),
+    Delete,
+}
+
+/// Stop, start, redeploy or delete: checks the state, moves it where the action moves it at once
+/// (redeploy → DEPLOYING, delete → DELETING) and queues the job that does the work.
+pub async fn act(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    action: UserAction,
+) -> ApiResult<(Deployment, Uuid)> {
+    auth.require(Permission::DeploymentsManage)?;
+    if let UserAction::Redeploy(r) = &action {
+        r.validate()?;
+    }
+    let txn = state.db.begin().await?;
+    let row = visible(&txn, auth, id).await?;
+    let from = status_of(&row);
+    if busy(&txn, &row).await? {
+        return Err(ApiError::Conflict(
+            "another step of this deployment is still running".into(),
+        ));
+    }
+    let (name, job_action) = match &action {
+        UserAction::Stop => ("deployment.stop", "stop"),
+        UserAction::Start => ("deployment.start", "start"),
+        UserAction::Redeploy(_) => ("deployment.redeploy", "deploy"),
+        UserAction::Delete => ("deployment.delete", "remove"),
+    };
+    match &action {
+        UserAction::Stop => {
+            next_status(from, DeploymentAction::Stop).ok_or_else(|| not_now(from, "stopped"))?;
+        }
+        UserAction::Start => {
+            next_status(from, DeploymentAction::Start).ok_or_else(|| not_now(from, "started"))?;
+        }
+        UserAction::Redeploy(r) => {
+            let mut extra = vec![
+                (rows::Column::CommitSha, Expr::value(r.commit.clone())),
+                (
+                    rows::Column::FailedStep,
+                    Expr::value(Option::<String>::None),
+                ),
+                (rows::Column::Error, Expr::value(Option::<String>::None)),
+            ];
+            if let Some(branch) = &r.branch {
+                extra.push((rows::Column::Branch, Expr::value(branch.clone())));
+            }
+            transition(&txn, &row, DeploymentAction::Redeploy, extra).await?;
+        }
+        UserAction::Delete => {
+            transition(&txn, &row, DeploymentAction::Delete, vec![]).await?;
+        }
+    }
+    let execution = enqueue(&txn, &row, job_action, Some(auth.id())).await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: name,
+            target_type: "deployment",
+            target_id: Some(row.id.to_string()),
+            before: Some(serde_json::json!({"status": from.as_str(), "commit": row.commit_sha})),
+            after: match &action {
+                UserAction::Redeploy(r) => {
+                    Some(serde_json::json!({"commit": r.commit, "branch": r.branch}))
+                }
+                _ => None,
+            },
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let row = rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((dto(&state.db, row).await?, execution))
+}
+
+fn not_now(from: DeploymentStatus, what: &str) -> ApiError {
+    ApiError::Conflict(format!(
+        "a {} deployment cannot be {what}",
+        from.as_str().to_lowercase()
+    ))
+}
+
+/// The executions of a deployment, newest first.
+pub async fn executions_of<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> Result<Vec<execution_rows::Model>, DbErr> {
+    execution_rows::Entity::find()
+        .filter(execution_rows::Column::TargetType.eq("deployment"))
+        .filter(execution_rows::Column::TargetId.eq(id))
+        .order_by_desc(execution_rows::Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_handed_out_in_order_and_never_twice() {
+        assert_eq!(free_port(8000, &[], None), Ok(8000));
+        assert_eq!(free_port(8000, &[8000, 8001, 8003], None), Ok(8002));
+        assert_eq!(free_port(8000, &[8000], Some(9000)), Ok(9000));
+        assert!(free_port(8000, &[9000], Some(9000)).is_err());
+        assert!(free_port(8000, &[], Some(60000)).is_err());
+        assert_eq!(free_port(55535, &[], None), Ok(55535));
+        assert!(free_port(55535, &[55535], None).is_err());
+    }
+
+    #[test]
+    fn statistics_count_what_ended_for_the_success_rate() {
+        use DeploymentStatus as S;
+        let stats = tally(
+            [
+                (S::Running, "flask"),
+                (S::Running, "flask"),
+                (S::Stopped, "react"),
+                (S::Failed, "flask"),
+                (S::Deploying, "vue"),
+                (S::Deleted, "vue"),
+            ]
+            .into_iter(),
+        );
+        assert_eq!(stats.total, 6);
+        assert_eq!(stats.active, 4);
+        assert_eq!(stats.running, 2);
+        assert_eq!(stats.failed, 1);
+        assert_eq!(stats.success_rate, Some(75.0));
+        assert_eq!(stats.by_framework[0].framework, "flask");
+        assert_eq!(stats.by_framework[0].total, 3);
+        assert_eq!(stats.by_framework[0].running, 2);
+        assert_eq!(stats.by_status["DELETED"], 1);
+        assert_eq!(tally(std::iter::empty()).success_rate, None);
+    }
+}

@@ -1,0 +1,254 @@
+//! App deployments, the seed API verbatim: `POST /api/deploy`, `GET /api/deployments`,
+//! `GET|DELETE /api/deployments/{id}`, `GET /api/deployments/{id}/logs`, `GET /api/statistics`;
+//! plus stop, start and redeploy. Every step is a job; its execution streams over SSE.
+
+use crate::auth::AuthUser;
+use crate::domain::deployments::{self, ListQuery, UserAction};
+use crate::domain::executions;
+use crate::error::{retry_stale, ApiError, ApiResult};
+use crate::state::AppState;
+use actix_web::{delete, get, post, web, HttpResponse};
+use serde::Deserialize;
+use shared::deployments::{
+    DeployRequest, Deployment, DeploymentLogs, DeploymentPage, DeploymentStatus, Redeploy,
+    Statistics,
+};
+use shared::dto::Problem;
+use shared::Permission;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+fn accepted(deployment: Deployment, execution: Uuid) -> HttpResponse {
+    HttpResponse::Accepted()
+        .insert_header(("X-Execution-Id", execution.to_string()))
+        .json(deployment)
+}
+
+/// Deploys a Git repository (a project of the team or a URL) with a framework preset onto a
+/// server: PENDING → PROVISIONING → DEPLOYING → RUNNING (or FAILED naming the step). The answer's
+/// `execution_id` (also `X-Execution-Id`) streams the progress at `/api/executions/{id}/events`.
+#[utoipa::path(
+    tag = "deployments",
+    request_body = DeployRequest,
+    responses((status = 201, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/deploy")]
+pub async fn deploy(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<DeployRequest>,
+) -> ApiResult<HttpResponse> {
+    let input = body.into_inner();
+    let (deployment, execution) =
+        retry_stale(|| deployments::create(&state, &auth, input.clone())).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/deployments/{}", deployment.id)))
+        .insert_header(("X-Execution-Id", execution.to_string()))
+        .json(deployment))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeploymentQuery {
+    pub page: Option<u64>,
+    /// At most 200.
+    pub per_page: Option<u64>,
+    /// One status (upper case); without it DELETED ones are left out.
+    pub status: Option<String>,
+    pub framework: Option<String>,
+    /// Part of the name.
+    pub q: Option<String>,
+}
+
+/// Deployments of the caller's teams, newest first.
+#[utoipa::path(
+    tag = "deployments",
+    params(DeploymentQuery),
+    responses((status = 200, body = DeploymentPage), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/deployments")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<DeploymentQuery>,
+) -> ApiResult<web::Json<DeploymentPage>> {
+    let query = query.into_inner();
+    let (page, per_page) = super::paging(query.page, query.per_page)?;
+    let status = match query.status.as_deref() {
+        Some(s) => Some(DeploymentStatus::parse(s).ok_or_else(|| {
+            ApiError::field(
+                "status",
+                "one of PENDING, PROVISIONING, DEPLOYING, RUNNING, STOPPED, FAILED, DELETING, DELETED",
+            )
+        })?),
+        None => None,
+    };
+    Ok(web::Json(
+        deployments::list(
+            &state.db,
+            &auth,
+            ListQuery {
+                page,
+                per_page,
+                status,
+                framework: query.framework,
+                q: query.q,
+                include_deleted: false,
+            },
+        )
+        .await?,
+    ))
+}
+
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/deployments/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Deployment>> {
+    auth.require(Permission::DeploymentsManage)?;
+    let row = deployments::visible(&state.db, &auth, id.into_inner()).await?;
+    Ok(web::Json(deployments::dto(&state.db, row).await?))
+}
+
+/// Removes the app from its server (service, nginx site, files): DELETING, then DELETED.
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[delete("/deployments/{id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (deployment, execution) =
+        retry_stale(|| deployments::act(&state, &auth, id, UserAction::Delete)).await?;
+    Ok(accepted(deployment, execution))
+}
+
+/// Stops the app's service and takes its site off nginx (RUNNING → STOPPED).
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/deployments/{id}/stop")]
+pub async fn stop(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (deployment, execution) =
+        retry_stale(|| deployments::act(&state, &auth, id, UserAction::Stop)).await?;
+    Ok(accepted(deployment, execution))
+}
+
+/// Starts a stopped app again and checks its health (STOPPED → RUNNING).
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/deployments/{id}/start")]
+pub async fn start(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let (deployment, execution) =
+        retry_stale(|| deployments::act(&state, &auth, id, UserAction::Start)).await?;
+    Ok(accepted(deployment, execution))
+}
+
+/// Deploys another commit (or the branch's new head) through the pipeline again.
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    request_body = Redeploy,
+    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/deployments/{id}/redeploy")]
+pub async fn redeploy(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<Redeploy>>,
+) -> ApiResult<HttpResponse> {
+    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    let id = id.into_inner();
+    let (deployment, execution) =
+        retry_stale(|| deployments::act(&state, &auth, id, UserAction::Redeploy(body.clone())))
+            .await?;
+    Ok(accepted(deployment, execution))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogsQuery {
+    /// One of the deployment's executions (default: the newest).
+    pub execution_id: Option<Uuid>,
+}
+
+/// The deployment's steps and the log lines of one of them.
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path), LogsQuery),
+    responses((status = 200, body = DeploymentLogs), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/deployments/{id}/logs")]
+pub async fn logs(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    query: web::Query<LogsQuery>,
+) -> ApiResult<web::Json<DeploymentLogs>> {
+    auth.require(Permission::DeploymentsManage)?;
+    let row = deployments::visible(&state.db, &auth, id.into_inner()).await?;
+    let found = deployments::executions_of(&state.db, row.id).await?;
+    let chosen = match query.execution_id {
+        Some(id) if found.iter().any(|e| e.id == id) => Some(id),
+        Some(_) => return Err(ApiError::NotFound),
+        None => found.first().map(|e| e.id),
+    };
+    let lines = match chosen {
+        Some(id) => executions::lines_after(&state.db, &[id], 0, 20_000).await?,
+        None => vec![],
+    };
+    Ok(web::Json(DeploymentLogs {
+        executions: found.into_iter().map(executions::to_dto).collect(),
+        execution_id: chosen,
+        lines,
+    }))
+}
+
+/// Totals of the caller's deployments: active, running, failed, success rate, by framework.
+#[utoipa::path(
+    tag = "deployments",
+    responses((status = 200, body = Statistics), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/statistics")]
+pub async fn statistics(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<web::Json<Statistics>> {
+    Ok(web::Json(deployments::statistics(&state.db, &auth).await?))
+}

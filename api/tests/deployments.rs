@@ -1,0 +1,691 @@
+//! App deployments with real parts: bare Git repositories served over SSH by the sshd test host,
+//! real ansible-core running the app playbook on the test host, real pip/npm installs, a real
+//! Flask app behind a real nginx, a real React build — each answered over HTTP from the host.
+
+mod common;
+
+use common::{assert_problem, spawn_app_with, Options, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::Role;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Host {
+    port: u16,
+    client_key: String,
+}
+
+fn host() -> Option<Host> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some(Host {
+            port: var("PROVISIO_TEST_SSH_PORT")?.parse().ok()?,
+            client_key: std::fs::read_to_string(var("PROVISIO_TEST_SSH_CLIENT_KEY")?).ok()?,
+        })
+    })();
+    let tools = ["nginx", "start-stop-daemon", "python3", "npm"]
+        .iter()
+        .all(|t| {
+            Command::new("sh")
+                .args(["-c", &format!("command -v {t}")])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        });
+    if found.is_none() || !tools {
+        assert!(
+            var("PROVISIO_REQUIRE_FAKES").is_none(),
+            "PROVISIO_REQUIRE_FAKES is set but the sshd test host or nginx/python3/npm is missing"
+        );
+        eprintln!("skipped: sshd test host, nginx, python3 or npm missing (see scripts/setup.sh)");
+        return None;
+    }
+    found
+}
+
+async fn app(health_timeout: Duration) -> TestApp {
+    let mut options = Options {
+        workers: 2,
+        ..Options::default()
+    };
+    options.jobs.lease = Duration::from_secs(5);
+    options.deploy.health_timeout = health_timeout;
+    spawn_app_with(options).await
+}
+
+async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// A bare repository and a working copy pushing to it; `files` make the first commit.
+fn repository(files: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+    let root =
+        std::env::temp_dir().join(format!("provisio-deploy-{}", uuid::Uuid::new_v4().simple()));
+    let bare = root.join("app.git");
+    let work = root.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&root, &["init", "-q", "--bare", "-b", "main", "app.git"]);
+    git(&work, &["init", "-q", "-b", "main"]);
+    commit(&work, files, "first");
+    git(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    git(&work, &["push", "-q", "origin", "main"]);
+    (bare, work)
+}
+
+fn commit(work: &Path, files: &[(&str, &str)], message: &str) -> String {
+    for (name, content) in files {
+        let path = work.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    git(work, &["add", "."]);
+    git(work, &["commit", "-q", "-m", message]);
+    git(work, &["rev-parse", "HEAD"])
+}
+
+fn flask_app(version: &str) -> String {
+    format!(
+        "import os\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef index():\n    return 'hello from {version}, greeting=' + os.environ.get('GREETING', '?')\n"
+    )
+}
+
+/// A team with the sshd test host registered as its server and a project for `bare` (cloned over
+/// SSH with the test key as deploy key); returns (team, server, project).
+async fn team_server_project(
+    app: &TestApp,
+    h: &Host,
+    prefix: &str,
+    bare: &Path,
+) -> (String, String, String) {
+    let account = json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": format!("{prefix} hosts"), "kind": "ssh", "endpoint": "",
+                   "catalog": {"currency": "EUR", "locations": [], "images": []},
+                   "credentials": {"private_key": h.client_key}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let team = app.create_team(&format!("{prefix} team")).await;
+    let server = json_of(
+        app.post(
+            "/api/servers/register",
+            &app.admin.token,
+            json!({"name": format!("{prefix}-host"), "team_id": team,
+                   "provider_account_id": account["id"], "address": "127.0.0.1",
+                   "port": h.port, "user": "root"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["server"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("ssh://root@127.0.0.1:{}{}", h.port, bare.display());
+    let project = json_of(
+        app.post(
+            "/api/projects",
+            &app.admin.token,
+            json!({"name": format!("{prefix}-repo"), "url": url, "team_id": team, "deploy_key": h.client_key}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (team, server, project)
+}
+
+async fn deployment(app: &TestApp, id: &str) -> Value {
+    json_of(
+        app.get(&format!("/api/deployments/{id}"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Waits until the deployment reaches one of `statuses` (seen through GET) and returns it.
+async fn settle(app: &TestApp, id: &str, statuses: &[&str], within: Duration) -> Value {
+    let started = Instant::now();
+    loop {
+        let d = deployment(app, id).await;
+        if statuses.contains(&d["status"].as_str().unwrap_or("")) {
+            return d;
+        }
+        assert!(
+            started.elapsed() < within,
+            "deployment never {statuses:?}: {d:#}\n{}",
+            log_text(app, id).await
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+async fn log_text(app: &TestApp, id: &str) -> String {
+    let logs = json_of(
+        app.get(&format!("/api/deployments/{id}/logs"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    logs["lines"]
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .map(|l| l["text"].as_str().unwrap_or("").to_owned())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+async fn fetch(url: &str) -> Result<(StatusCode, String), reqwest::Error> {
+    let res = reqwest::Client::new()
+        .get(url)
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await?;
+    let status = res.status();
+    Ok((status, res.text().await.unwrap_or_default()))
+}
+
+async fn act(app: &TestApp, id: &str, action: &str, body: Value) -> Value {
+    json_of(
+        app.post(
+            &format!("/api/deployments/{id}/{action}"),
+            &app.admin.token,
+            body,
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await
+}
+
+const DEPLOY_TIME: Duration = Duration::from_secs(240);
+
+#[tokio::test]
+async fn a_flask_app_runs_behind_nginx_is_redeployed_stopped_started_and_deleted() {
+    let Some(h) = host() else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    let (bare, work) = repository(&[
+        ("app.py", &flask_app("v1")),
+        ("requirements.txt", "Flask>=3\n"),
+    ]);
+    let first = git(&work, &["rev-parse", "HEAD"]);
+    let (team, server, project) = team_server_project(&app, &h, "flask", &bare).await;
+
+    let res = app
+        .post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "shop", "project_id": project, "server_id": server,
+                   "env": {"GREETING": "sesame-open-4711"}}),
+        )
+        .await;
+    let execution = res
+        .headers()
+        .get("x-execution-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let created = json_of(res, StatusCode::CREATED).await;
+    let execution = execution.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["status"], "PENDING");
+    assert_eq!(created["team"]["id"], team.as_str());
+    assert_eq!(created["env"], json!(["GREETING"]));
+    assert!(!created.to_string().contains("sesame"));
+    assert_eq!(created["execution_id"], execution.as_str());
+
+    let running = settle(&app, &id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    let log = log_text(&app, &id).await;
+    assert_eq!(running["status"], "RUNNING", "{running:#}\n{log}");
+    assert_eq!(
+        running["framework"], "flask",
+        "detected from the repository"
+    );
+    assert_eq!(running["commit"], first.as_str());
+    let url = running["url"].as_str().unwrap().to_owned();
+    let port = running["port"].as_i64().unwrap();
+    assert_eq!(url, format!("http://127.0.0.1:{port}/"));
+    for step in [
+        "checking the server",
+        "running the app playbook",
+        "checking the app over HTTP",
+        "running at",
+    ] {
+        assert!(log.contains(step), "{step} missing from\n{log}");
+    }
+    assert!(
+        !log.contains("sesame-open-4711"),
+        "the environment value leaked into the log"
+    );
+
+    // nginx answers on the public port and proxies to gunicorn, which sees the environment.
+    let (status, body) = fetch(&url).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, "hello from v1, greeting=sesame-open-4711");
+    let server_header = reqwest::get(&url).await.unwrap().headers()["server"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(server_header.starts_with("nginx"), "{server_header}");
+    let app_dir = PathBuf::from(app.state.config.deploy.apps_root.clone())
+        .join(format!("provisio-shop-{}", &id.replace('-', "")[..8]));
+    let env_file = app_dir.join("env");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&env_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(std::fs::read_link(app_dir.join("current"))
+        .unwrap()
+        .ends_with(&first));
+
+    // A new commit on the branch, then redeploy: the head is deployed.
+    let second = commit(&work, &[("app.py", &flask_app("v2"))], "second");
+    git(&work, &["push", "-q", "origin", "main"]);
+    let pending = act(&app, &id, "redeploy", json!({})).await;
+    assert_eq!(pending["status"], "DEPLOYING");
+    let again = settle(&app, &id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    assert_eq!(again["status"], "RUNNING", "{}", log_text(&app, &id).await);
+    assert_eq!(again["commit"], second.as_str());
+    assert_eq!(again["port"], port, "the port stays with the deployment");
+    assert!(fetch(&url).await.unwrap().1.starts_with("hello from v2"));
+
+    // Back to the first commit by its id.
+    act(&app, &id, "redeploy", json!({"commit": first})).await;
+    let back = settle(&app, &id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    assert_eq!(
+        back["commit"],
+        first.as_str(),
+        "{}",
+        log_text(&app, &id).await
+    );
+    assert!(fetch(&url).await.unwrap().1.starts_with("hello from v1"));
+
+    // Stop: nothing answers; a second stop is a conflict; start: it answers again.
+    act(&app, &id, "stop", json!({})).await;
+    let stopped = settle(&app, &id, &["STOPPED"], Duration::from_secs(60)).await;
+    assert_eq!(stopped["status"], "STOPPED");
+    assert!(fetch(&url).await.is_err(), "a stopped app still answers");
+    assert_problem(
+        app.post(
+            &format!("/api/deployments/{id}/stop"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    act(&app, &id, "start", json!({})).await;
+    settle(&app, &id, &["RUNNING"], Duration::from_secs(60)).await;
+    assert!(fetch(&url).await.unwrap().1.starts_with("hello from v1"));
+
+    // The list, the statistics and the steps.
+    let page = json_of(
+        app.get("/api/deployments?per_page=10", &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["items"][0]["id"], id.as_str());
+    let stats = json_of(
+        app.get("/api/statistics", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stats["total"], 1);
+    assert_eq!(stats["running"], 1);
+    assert_eq!(stats["success_rate"], 100.0);
+    assert_eq!(stats["by_framework"][0]["framework"], "flask");
+    let logs = json_of(
+        app.get(&format!("/api/deployments/{id}/logs"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        logs["executions"].as_array().unwrap().len(),
+        5,
+        "deploy, 2 redeploys, stop, start"
+    );
+
+    // Delete: the service, the site and the files go; the port closes.
+    let deleting = json_of(
+        app.delete(&format!("/api/deployments/{id}"), &app.admin.token)
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(deleting["status"], "DELETING");
+    settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+    assert!(fetch(&url).await.is_err(), "a deleted app still answers");
+    assert!(!app_dir.exists(), "{} is still there", app_dir.display());
+    let page = json_of(
+        app.get("/api/deployments", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        page["total"], 0,
+        "deleted deployments leave the default list"
+    );
+    let audit = json_of(
+        app.get("/api/audit?per_page=100", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    let actions: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    for action in [
+        "deployment.create",
+        "deployment.redeploy",
+        "deployment.stop",
+        "deployment.start",
+        "deployment.delete",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} not audited: {actions:?}"
+        );
+    }
+    assert!(!audit.to_string().contains("sesame"));
+}
+
+fn fixture_files(dir: &Path, prefix: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            fixture_files(&path, prefix, out);
+        } else {
+            out.push((
+                path.strip_prefix(prefix).unwrap().display().to_string(),
+                std::fs::read_to_string(&path).unwrap(),
+            ));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_react_app_is_built_on_the_host_and_served_by_nginx() {
+    let Some(h) = host() else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/react-app");
+    let mut files = vec![];
+    fixture_files(&fixture, &fixture, &mut files);
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_str()))
+        .collect();
+    let (bare, _work) = repository(&files);
+    let (_, server, project) = team_server_project(&app, &h, "react", &bare).await;
+    let created = json_of(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "front", "project_id": project, "server_id": server, "framework": "react"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let running = settle(&app, id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    assert_eq!(
+        running["status"],
+        "RUNNING",
+        "{running:#}\n{}",
+        log_text(&app, id).await
+    );
+    let url = running["url"].as_str().unwrap();
+    let (status, index) = fetch(url).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(index.contains("<div id=\"root\"></div>"), "{index}");
+    let (status, bundle) = fetch(&format!("{url}app.js")).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert!(bundle.contains("Hello from a React build deployed by Provisio"));
+    assert!(bundle.len() > 50_000, "the bundle holds React itself");
+    // Client-side routes fall back to the app.
+    let (status, route) = fetch(&format!("{url}clients/42")).await.unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(route, index);
+    json_of(
+        app.delete(&format!("/api/deployments/{id}"), &app.admin.token)
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    settle(&app, id, &["DELETED"], Duration::from_secs(60)).await;
+    assert!(fetch(url).await.is_err());
+}
+
+#[tokio::test]
+async fn a_failing_build_and_a_failing_health_check_end_failed_naming_the_step() {
+    let Some(h) = host() else {
+        return;
+    };
+    let app = app(Duration::from_secs(4)).await;
+    let (bare, work) = repository(&[
+        ("app.py", &flask_app("v1")),
+        ("requirements.txt", "provisio-no-such-distribution==9.9.9\n"),
+    ]);
+    let (_, server, project) = team_server_project(&app, &h, "broken", &bare).await;
+    let created = json_of(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "broken", "project_id": project, "server_id": server, "framework": "flask"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let failed = settle(&app, &id, &["FAILED", "RUNNING"], DEPLOY_TIME).await;
+    assert_eq!(failed["status"], "FAILED");
+    assert_eq!(failed["failed_step"], "deploying");
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("app playbook failed"),
+        "{failed:#}"
+    );
+    let log = log_text(&app, &id).await;
+    assert!(
+        log.contains("provisio-no-such-distribution"),
+        "pip's complaint is in the log:\n{log}"
+    );
+    let notes = json_of(
+        app.get("/api/notifications", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        notes.to_string().contains("Deployment failed: broken"),
+        "{notes}"
+    );
+
+    // The app starts but answers 500 on its health path.
+    commit(
+        &work,
+        &[
+            ("requirements.txt", "Flask>=3\n"),
+            ("app.py", "from flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef index():\n    return 'broken', 500\n"),
+        ],
+        "answers 500",
+    );
+    git(&work, &["push", "-q", "origin", "main"]);
+    act(&app, &id, "redeploy", json!({})).await;
+    let failed = settle(&app, &id, &["FAILED", "RUNNING"], DEPLOY_TIME).await;
+    assert_eq!(failed["status"], "FAILED", "{failed:#}");
+    assert_eq!(failed["failed_step"], "health check");
+    assert!(
+        failed["error"].as_str().unwrap().contains("answered 500"),
+        "{failed:#}"
+    );
+    let stats = json_of(
+        app.get("/api/statistics", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stats["failed"], 1);
+    assert_eq!(stats["success_rate"], 0.0);
+
+    // A failed deployment can be deleted; what it installed goes.
+    let port = failed["port"].as_i64().unwrap();
+    json_of(
+        app.delete(&format!("/api/deployments/{id}"), &app.admin.token)
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+    assert!(fetch(&format!("http://127.0.0.1:{port}/")).await.is_err());
+}
+
+#[tokio::test]
+async fn deploy_requests_are_validated_and_scoped_to_teams() {
+    let app = app(Duration::from_secs(5)).await;
+    let team = app.create_team("Scoped").await;
+    let other = app.create_team("Other").await;
+    // Hostile or incomplete input: one 422 naming every field, nothing stored.
+    let res = app
+        .post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "-x", "git_url": "ext::sh -c id", "module": "--config=/etc/passwd",
+                   "port": 80, "env": {"lower": "x"}}),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    for field in ["name", "git_url", "module", "port", "env", "server_id"] {
+        assert!(problem["errors"][field].is_array(), "{field}: {problem:#}");
+    }
+    for (body, field) in [
+        (
+            json!({"name": "app", "git_url": "https://git.example.com/a.git", "server_id": uuid::Uuid::new_v4(), "team_id": team}),
+            "server_id",
+        ),
+        (
+            json!({"name": "app", "git_url": "https://git.example.com/a.git", "server_id": uuid::Uuid::new_v4(), "framework": "cobol"}),
+            "framework",
+        ),
+        (
+            json!({"name": "app", "git_url": "--upload-pack=touch /tmp/x", "server_id": uuid::Uuid::new_v4()}),
+            "git_url",
+        ),
+        (
+            json!({"name": "app", "git_url": "https://git.example.com/a.git", "server_id": uuid::Uuid::new_v4(), "commit": "HEAD~1"}),
+            "commit",
+        ),
+    ] {
+        let problem = assert_problem(
+            app.post("/api/deploy", &app.admin.token, body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert!(problem["errors"][field].is_array(), "{field}: {problem:#}");
+    }
+    let page = json_of(
+        app.get("/api/deployments", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page["total"], 0);
+    let projects = json_of(
+        app.get("/api/projects", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        projects,
+        json!([]),
+        "a refused deployment leaves no project behind"
+    );
+
+    // Requesters and sales agents cannot deploy; another team's agent sees nothing.
+    let requester = app
+        .user_with("req", &[Role::Requester], &[team.clone()])
+        .await;
+    let sales = app
+        .user_with("sales", &[Role::SalesAgent], &[team.clone()])
+        .await;
+    for token in [&requester.token, &sales.token] {
+        assert_problem(
+            app.get("/api/deployments", token).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_problem(
+            app.get("/api/statistics", token).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+        assert_problem(
+            app.post("/api/deploy", token, json!({"name": "x", "git_url": "https://git.example.com/a.git", "server_id": uuid::Uuid::new_v4()})).await,
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    let outsider = app
+        .user_with("outsider", &[Role::TechnicalAgent], &[other.clone()])
+        .await;
+    let missing = uuid::Uuid::new_v4();
+    for path in [
+        format!("/api/deployments/{missing}"),
+        format!("/api/deployments/{missing}/logs"),
+    ] {
+        assert_problem(app.get(&path, &outsider.token).await, StatusCode::NOT_FOUND).await;
+    }
+    assert_problem(
+        app.delete(&format!("/api/deployments/{missing}"), &outsider.token)
+            .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let stats = json_of(
+        app.get("/api/statistics", &outsider.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(stats["total"], 0);
+    assert_eq!(stats["success_rate"], Value::Null);
+}

@@ -1,0 +1,522 @@
+//! App deployments: the state machine (used by the API to enforce and by the web app to show
+//! buttons), the `POST /api/deploy` body and its rules, and the answers of the seed API.
+
+use crate::dto::TeamRef;
+use crate::validation::{FieldErrors, Validator};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Upper case, as the seed API spelled them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DeploymentStatus {
+    Pending,
+    Provisioning,
+    Deploying,
+    Running,
+    Stopped,
+    Failed,
+    Deleting,
+    Deleted,
+}
+
+impl DeploymentStatus {
+    pub const ALL: [DeploymentStatus; 8] = [
+        DeploymentStatus::Pending,
+        DeploymentStatus::Provisioning,
+        DeploymentStatus::Deploying,
+        DeploymentStatus::Running,
+        DeploymentStatus::Stopped,
+        DeploymentStatus::Failed,
+        DeploymentStatus::Deleting,
+        DeploymentStatus::Deleted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentStatus::Pending => "PENDING",
+            DeploymentStatus::Provisioning => "PROVISIONING",
+            DeploymentStatus::Deploying => "DEPLOYING",
+            DeploymentStatus::Running => "RUNNING",
+            DeploymentStatus::Stopped => "STOPPED",
+            DeploymentStatus::Failed => "FAILED",
+            DeploymentStatus::Deleting => "DELETING",
+            DeploymentStatus::Deleted => "DELETED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+    }
+
+    /// Work is under way: the pipeline or a deletion.
+    pub fn is_busy(self) -> bool {
+        matches!(
+            self,
+            DeploymentStatus::Pending
+                | DeploymentStatus::Provisioning
+                | DeploymentStatus::Deploying
+                | DeploymentStatus::Deleting
+        )
+    }
+
+    /// Counted as active by the statistics: it holds infrastructure and is not failed.
+    pub fn is_active(self) -> bool {
+        !matches!(
+            self,
+            DeploymentStatus::Failed | DeploymentStatus::Deleted | DeploymentStatus::Deleting
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeploymentAction {
+    StartProvisioning,
+    StartDeploying,
+    MarkRunning,
+    MarkFailed,
+    Stop,
+    Start,
+    Redeploy,
+    Delete,
+    MarkDeleted,
+}
+
+/// The one table of allowed transitions.
+pub fn next_status(from: DeploymentStatus, action: DeploymentAction) -> Option<DeploymentStatus> {
+    use DeploymentAction as A;
+    use DeploymentStatus as S;
+    match (from, action) {
+        (S::Pending, A::StartProvisioning) => Some(S::Provisioning),
+        (S::Provisioning, A::StartDeploying) => Some(S::Deploying),
+        (S::Deploying, A::MarkRunning) => Some(S::Running),
+        // A deletion that could not reach the host leaves a failed deployment to delete again.
+        (S::Pending | S::Provisioning | S::Deploying | S::Deleting, A::MarkFailed) => {
+            Some(S::Failed)
+        }
+        (S::Running, A::Stop) => Some(S::Stopped),
+        (S::Stopped, A::Start) => Some(S::Running),
+        (S::Running | S::Stopped | S::Failed, A::Redeploy) => Some(S::Deploying),
+        (S::Running | S::Stopped | S::Failed, A::Delete) => Some(S::Deleting),
+        (S::Deleting, A::MarkDeleted) => Some(S::Deleted),
+        _ => None,
+    }
+}
+
+/// What a person may press on a deployment in this state (the web app's buttons).
+pub fn user_actions(status: DeploymentStatus) -> Vec<DeploymentAction> {
+    [
+        DeploymentAction::Stop,
+        DeploymentAction::Start,
+        DeploymentAction::Redeploy,
+        DeploymentAction::Delete,
+    ]
+    .into_iter()
+    .filter(|a| next_status(status, *a).is_some())
+    .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DeploymentType {
+    #[default]
+    Vm,
+    Lxc,
+}
+
+impl DeploymentType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentType::Vm => "vm",
+            DeploymentType::Lxc => "lxc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "vm" => Some(DeploymentType::Vm),
+            "lxc" => Some(DeploymentType::Lxc),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/deploy`. The app comes from a project of the team (`project_id`) or a Git URL (a
+/// project is created for it, or the team's project with that URL reused). It lands on an
+/// existing server (`server_id`) or on a new VM/LXC provisioned at `provider_account_id`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeployRequest {
+    /// Lower-case letters, digits and `-`; names the service and the new server.
+    pub name: String,
+    #[serde(default)]
+    pub team_id: Option<Uuid>,
+    #[serde(default)]
+    pub project_id: Option<Uuid>,
+    #[serde(default)]
+    pub git_url: Option<String>,
+    /// Branch to deploy (default: the project's default branch).
+    #[serde(default)]
+    pub branch: Option<String>,
+    /// A commit of that branch (default: its head).
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// A framework slug from `GET /api/frameworks` (default: detected from the repository).
+    #[serde(default)]
+    pub framework: Option<String>,
+    /// Python module or Node entry file the start command names (`app` for `app:app`,
+    /// `server.js`); the framework's default when absent.
+    #[serde(default)]
+    pub module: Option<String>,
+    #[serde(default)]
+    pub deployment_type: DeploymentType,
+    #[serde(default)]
+    pub server_id: Option<Uuid>,
+    #[serde(default)]
+    pub provider_account_id: Option<Uuid>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    #[serde(default)]
+    pub ram_mb: Option<u32>,
+    #[serde(default)]
+    pub disk_gb: Option<u32>,
+    /// Public port nginx listens on (default: the first free one from 8000 on that server).
+    #[serde(default)]
+    pub port: Option<u16>,
+    /// Environment of the app's service (names in upper case).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+pub fn deployment_name(name: &str) -> Result<(), String> {
+    let ok = (2..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && !name.ends_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err("2 to 40 lower-case letters, digits or '-', starting with a letter".into())
+    }
+}
+
+pub fn commit_sha(sha: &str) -> Result<(), String> {
+    if (7..=40).contains(&sha.len()) && sha.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err("must be a commit id (7 to 40 hex digits)".into())
+    }
+}
+
+/// A Python module path or a relative entry file: no options, no paths out of the checkout.
+pub fn module_name(module: &str) -> Result<(), String> {
+    let ok = !module.is_empty()
+        && module.len() <= 100
+        && !module.starts_with(['-', '.', '/'])
+        && !module.contains("..")
+        && module
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '/' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err("a module such as app or wsgi, or an entry file such as server.js".into())
+    }
+}
+
+pub fn env_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_uppercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("{name}: upper-case letters, digits and '_'"))
+    }
+}
+
+impl DeployRequest {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut v = Validator::new();
+        v.check("name", deployment_name(&self.name));
+        match (&self.project_id, &self.git_url) {
+            (None, None) => v.check("git_url", Err("give a Git URL or a project".into())),
+            (Some(_), Some(_)) => v.check(
+                "git_url",
+                Err("give a Git URL or a project, not both".into()),
+            ),
+            (None, Some(url)) => v.check("git_url", crate::projects::git_url(url.trim())),
+            (Some(_), None) => &mut v,
+        };
+        if let Some(branch) = &self.branch {
+            v.check("branch", crate::projects::branch_name(branch));
+        }
+        if let Some(sha) = &self.commit {
+            v.check("commit", commit_sha(sha));
+        }
+        if let Some(module) = &self.module {
+            v.check("module", module_name(module));
+        }
+        match (&self.server_id, &self.provider_account_id) {
+            (None, None) => v.check(
+                "server_id",
+                Err("choose a server, or a provider account for a new one".into()),
+            ),
+            (Some(_), Some(_)) => v.check(
+                "server_id",
+                Err("choose a server or a provider account, not both".into()),
+            ),
+            (None, Some(_)) => {
+                v.check(
+                    "location",
+                    if self.location.as_deref().is_some_and(|l| !l.is_empty()) {
+                        Ok(())
+                    } else {
+                        Err("required for a new server".into())
+                    },
+                );
+                v.check(
+                    "image",
+                    if self.image.as_deref().is_some_and(|l| !l.is_empty()) {
+                        Ok(())
+                    } else {
+                        Err("required for a new server".into())
+                    },
+                )
+            }
+            (Some(_), None) => &mut v,
+        };
+        if let Some(port) = self.port {
+            v.check(
+                "port",
+                if port >= 1024 {
+                    Ok(())
+                } else {
+                    Err("1024 to 65535 (privileged ports are left to the system)".into())
+                },
+            );
+        }
+        for (name, value) in &self.env {
+            v.check("env", env_name(name));
+            if value.len() > 4096 || value.contains('\0') || value.contains('\n') {
+                v.check(
+                    "env",
+                    Err(format!("{name}: one line of at most 4096 bytes")),
+                );
+            }
+        }
+        if self.env.len() > 50 {
+            v.check("env", Err("at most 50 variables".into()));
+        }
+        v.finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Deployment {
+    pub id: Uuid,
+    pub name: String,
+    pub team: TeamRef,
+    pub project_id: Uuid,
+    pub project_name: String,
+    pub git_url: String,
+    pub branch: String,
+    /// The commit deployed (or being deployed).
+    pub commit: Option<String>,
+    pub framework: String,
+    pub deployment_type: DeploymentType,
+    pub cpu: Option<i32>,
+    pub ram_mb: Option<i32>,
+    pub disk_gb: Option<i32>,
+    pub status: DeploymentStatus,
+    /// The pipeline step that failed (`provisioning`, `deploying`, `health check`, …).
+    pub failed_step: Option<String>,
+    pub error: Option<String>,
+    pub server_id: Option<Uuid>,
+    pub server_name: Option<String>,
+    /// The server request a new server was provisioned through.
+    pub request_id: Option<Uuid>,
+    /// Public port (nginx) and the app's own port behind it.
+    pub port: Option<i32>,
+    pub app_port: Option<i32>,
+    pub url: Option<String>,
+    /// Names only: values are write-only.
+    pub env: Vec<String>,
+    /// The execution of the current or last pipeline step (its log and SSE stream).
+    pub execution_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub deployed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeploymentPage {
+    pub items: Vec<Deployment>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// `POST /api/deployments/{id}/redeploy`: another commit or the branch head.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Redeploy {
+    #[serde(default)]
+    pub commit: Option<String>,
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
+impl Redeploy {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut v = Validator::new();
+        if let Some(sha) = &self.commit {
+            v.check("commit", commit_sha(sha));
+        }
+        if let Some(branch) = &self.branch {
+            v.check("branch", crate::projects::branch_name(branch));
+        }
+        v.finish()
+    }
+}
+
+/// `GET /api/deployments/{id}/logs`: every step the deployment went through (newest first) and
+/// the lines of one of them (the newest unless `?execution_id=` names another).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DeploymentLogs {
+    pub executions: Vec<crate::servers::Execution>,
+    pub execution_id: Option<Uuid>,
+    pub lines: Vec<crate::servers::LogLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FrameworkCount {
+    pub framework: String,
+    pub total: u64,
+    pub running: u64,
+}
+
+/// `GET /api/statistics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Statistics {
+    pub total: u64,
+    /// Not failed and not deleted.
+    pub active: u64,
+    pub running: u64,
+    pub failed: u64,
+    /// Deployments that reached RUNNING at least once among those whose pipeline ended
+    /// (running, stopped, failed), in percent; null when none ended yet.
+    pub success_rate: Option<f64>,
+    pub by_framework: Vec<FrameworkCount>,
+    pub by_status: BTreeMap<String, u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use DeploymentAction as A;
+    use DeploymentStatus as S;
+
+    #[test]
+    fn the_pipeline_moves_forward_only() {
+        assert_eq!(
+            next_status(S::Pending, A::StartProvisioning),
+            Some(S::Provisioning)
+        );
+        assert_eq!(
+            next_status(S::Provisioning, A::StartDeploying),
+            Some(S::Deploying)
+        );
+        assert_eq!(next_status(S::Deploying, A::MarkRunning), Some(S::Running));
+        assert_eq!(next_status(S::Running, A::MarkRunning), None);
+        assert_eq!(next_status(S::Pending, A::MarkRunning), None);
+        assert_eq!(next_status(S::Deploying, A::MarkFailed), Some(S::Failed));
+        assert_eq!(next_status(S::Running, A::MarkFailed), None);
+        assert_eq!(next_status(S::Deleted, A::Delete), None);
+        assert_eq!(next_status(S::Deleting, A::Delete), None);
+    }
+
+    #[test]
+    fn buttons_follow_the_state() {
+        assert_eq!(
+            user_actions(S::Running),
+            vec![A::Stop, A::Redeploy, A::Delete]
+        );
+        assert_eq!(
+            user_actions(S::Stopped),
+            vec![A::Start, A::Redeploy, A::Delete]
+        );
+        assert_eq!(user_actions(S::Failed), vec![A::Redeploy, A::Delete]);
+        assert!(user_actions(S::Deploying).is_empty());
+        assert!(user_actions(S::Deleted).is_empty());
+    }
+
+    #[test]
+    fn statuses_round_trip_in_upper_case() {
+        for s in S::ALL {
+            assert_eq!(S::parse(s.as_str()), Some(s));
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn a_deploy_request_names_its_source_and_target() {
+        let mut input = DeployRequest {
+            name: "shop".into(),
+            git_url: Some("https://git.example.com/acme/shop.git".into()),
+            server_id: Some(Uuid::nil()),
+            ..Default::default()
+        };
+        assert_eq!(input.validate(), Ok(()));
+        input.git_url = Some("ext::sh -c id".into());
+        input.server_id = None;
+        input.name = "-x".into();
+        input.module = Some("--config=/etc/passwd".into());
+        input.env.insert("lower".into(), "x".into());
+        input.port = Some(80);
+        let errors = input.validate().unwrap_err();
+        for field in ["name", "git_url", "server_id", "module", "env", "port"] {
+            assert!(errors.contains_key(field), "{field}: {errors:?}");
+        }
+    }
+
+    #[test]
+    fn modules_and_commits_cannot_be_options_or_escape() {
+        for ok in ["app", "wsgi", "myapp.wsgi", "server.js", "src/index.js"] {
+            assert!(module_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["-c", "../x", "/etc/passwd", "a b", "x;id", ".hidden"] {
+            assert!(module_name(bad).is_err(), "{bad}");
+        }
+        assert!(commit_sha("0123abc").is_ok());
+        assert!(commit_sha("HEAD").is_err());
+        assert!(commit_sha("--all").is_err());
+    }
+}
