@@ -12,8 +12,8 @@ mkdirSync(artifacts, { recursive: true });
 
 // What each role must see in the main navigation (shared::nav with the shared permission matrix).
 const NAV = {
-  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
-  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Projects', 'Teams', 'Resource types', 'API tokens'],
+  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
+  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types', 'API tokens'],
 };
 
 const browser = await chromium.launch({

@@ -58,6 +58,7 @@ export PROVISIO_KEY_FILE="$RUNTIME/provisio.key"
 export DATABASE_URL="sqlite://$RUNTIME/e2e.db?mode=rwc"
 export PROVISIO_ADMIN_PASSWORD="e2e-admin-password-1"
 export PROVISIO_PROVIDER_POLL_MS=200 PROVISIO_JOB_POLL_MS=200 PROVISIO_TERRAFORM_DIR="$RUNTIME/terraform"
+export PROVISIO_PROJECTS_DIR="$RUNTIME/projects" PROVISIO_APPS_ROOT="$RUNTIME/apps" PROVISIO_DEPLOY_FIRST_PORT=28000
 ./target/debug/provisio create-admin --username e2eadmin --email e2eadmin@example.com --full-name "E2E Admin" >/dev/null
 ./target/debug/provisio serve >"$RUNTIME/server.log" 2>&1 &
 PIDS+=($!)

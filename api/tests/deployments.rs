@@ -689,3 +689,214 @@ async fn deploy_requests_are_validated_and_scoped_to_teams() {
     assert_eq!(stats["total"], 0);
     assert_eq!(stats["success_rate"], Value::Null);
 }
+
+struct Pve {
+    url: String,
+    direct_url: String,
+    token: String,
+    ca: String,
+    node: String,
+    ct_template: String,
+    template: String,
+}
+
+fn pve() -> Option<Pve> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some(Pve {
+            url: var("PROVISIO_FAKEPVE_URL")?,
+            direct_url: var("PROVISIO_FAKEPVE_DIRECT_URL")?,
+            token: var("PROVISIO_FAKEPVE_TOKEN")?,
+            ca: var("PROVISIO_FAKEPVE_CA")?,
+            node: var("PROVISIO_FAKEPVE_NODE")?,
+            ct_template: var("PROVISIO_FAKEPVE_CT_TEMPLATE")?,
+            template: var("PROVISIO_FAKEPVE_TEMPLATE_VMID")?,
+        })
+    })();
+    if found.is_none() {
+        assert!(
+            var("PROVISIO_REQUIRE_FAKES").is_none(),
+            "PROVISIO_REQUIRE_FAKES is set but the Proxmox fake's variables are missing"
+        );
+        eprintln!("skipped: the Proxmox fake is not running (see scripts/fakes.sh)");
+    }
+    found
+}
+
+async fn pve_guest_names(f: &Pve) -> Vec<String> {
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&f.ca).unwrap()).unwrap(),
+        )
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let v: Value = client
+        .get(format!("{}/cluster/resources?type=vm", f.direct_url))
+        .header("Authorization", format!("PVEAPIToken={}", f.token))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["name"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn pve_fingerprint(f: &Pve) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let pem = std::fs::read_to_string(&f.ca).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    hex::encode(sha2::Sha256::digest(&der))
+}
+
+/// PROVISIONING at a provider: the Proxmox fake creates the LXC guest (its address and SSH port
+/// lead to the sshd test host), then the app is deployed onto it; deleting the deployment
+/// destroys the guest.
+#[tokio::test]
+async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destroys_it() {
+    let (Some(h), Some(f)) = (host(), pve()) else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    // Provisioned servers are reached with the platform's service key.
+    let (service_public, _) = api::domain::ssh_keys::service_key(&app.state)
+        .await
+        .unwrap();
+    let authorized = Path::new(&std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY").unwrap())
+        .parent()
+        .unwrap()
+        .join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&authorized).unwrap();
+    if !keys.contains(service_public.trim()) {
+        keys.push_str(&format!("{}\n", service_public.trim()));
+        std::fs::write(&authorized, keys).unwrap();
+    }
+    let pin = f.url.starts_with("https").then(|| pve_fingerprint(&f));
+    let account = json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "PVE apps", "kind": "proxmox", "endpoint": f.url,
+                   "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12", "debian-ct"],
+                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                   "settings": {"images": {"debian-12": f.template, "debian-ct": f.ct_template},
+                                "ssh_port": h.port, "ready_timeout_secs": 30, "tls_fingerprint": pin},
+                   "credentials": {"api_token": f.token}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (bare, _work) = repository(&[
+        ("app.py", &flask_app("lxc")),
+        ("requirements.txt", "Flask>=3\n"),
+    ]);
+    let team = app.create_team("Guests").await;
+    let url = format!("ssh://root@127.0.0.1:{}{}", h.port, bare.display());
+    let project = json_of(
+        app.post(
+            "/api/projects",
+            &app.admin.token,
+            json!({"name": "guest-repo", "url": url, "team_id": team, "deploy_key": h.client_key}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let name = format!("ct-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let body = |kind: &str, image: &str| {
+        json!({"name": name, "project_id": project, "team_id": team, "provider_account_id": account,
+               "location": f.node, "image": image, "deployment_type": kind,
+               "cpu": 1, "ram_mb": 1024, "disk_gb": 8})
+    };
+    // The type must match the image.
+    let problem = assert_problem(
+        app.post("/api/deploy", &app.admin.token, body("vm", "debian-ct"))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(problem["errors"]["image"].is_array(), "{problem:#}");
+
+    let res = app
+        .post("/api/deploy", &app.admin.token, body("lxc", "debian-ct"))
+        .await;
+    assert!(
+        res.headers().get("x-execution-id").is_none(),
+        "the pipeline waits for the server"
+    );
+    let created = json_of(res, StatusCode::CREATED).await;
+    assert_eq!(created["deployment_type"], "lxc");
+    let request = created["request_id"]
+        .as_str()
+        .expect("a server request was filed")
+        .to_owned();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let running = settle(&app, &id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    assert_eq!(
+        running["status"],
+        "RUNNING",
+        "{running:#}\n{}",
+        log_text(&app, &id).await
+    );
+    assert!(fetch(running["url"].as_str().unwrap())
+        .await
+        .unwrap()
+        .1
+        .starts_with("hello from lxc"));
+    let req = json_of(
+        app.get(&format!("/api/requests/{request}"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(req["request"]["status"], "deployed", "{req:#}");
+    let server_id = running["server_id"].as_str().unwrap();
+    let server = json_of(
+        app.get(&format!("/api/servers/{server_id}"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        server["server"]["provider_id"]
+            .as_str()
+            .unwrap()
+            .contains("/lxc/"),
+        "{server:#}"
+    );
+    assert!(pve_guest_names(&f).await.contains(&name));
+
+    // Deleting the deployment removes the app and destroys the guest built for it.
+    json_of(
+        app.delete(&format!("/api/deployments/{id}"), &app.admin.token)
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+    let started = Instant::now();
+    while pve_guest_names(&f).await.contains(&name) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the guest was never destroyed"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

@@ -49,6 +49,12 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::DeploymentsManage,
     },
     NavItem {
+        label: "Deployments",
+        path: "/deployments",
+        icon: "⇪",
+        permission: Permission::DeploymentsManage,
+    },
+    NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",
@@ -127,6 +133,20 @@ mod tests {
         }
         for r in [Role::SalesAgent, Role::Requester] {
             assert!(!labels(r).contains(&"Projects"), "{r} sees Projects");
+        }
+    }
+
+    #[test]
+    fn deployments_follow_projects_for_whoever_manages_deployments() {
+        let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
+        for r in [Role::Admin, Role::TechnicalAgent] {
+            let menu = labels(r);
+            let projects = menu.iter().position(|l| *l == "Projects");
+            let deployments = menu.iter().position(|l| *l == "Deployments");
+            assert_eq!(deployments, projects.map(|p| p + 1), "{r}: {menu:?}");
+        }
+        for r in [Role::SalesAgent, Role::Requester] {
+            assert!(!labels(r).contains(&"Deployments"), "{r} sees Deployments");
         }
     }
 

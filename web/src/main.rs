@@ -17,6 +17,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 use pages::audit::AuditPage;
 use pages::dashboard::Dashboard;
+use pages::deployments::{DeploymentPage, DeploymentsPage};
 use pages::login::LoginPage;
 use pages::profile::ProfilePage;
 use pages::projects::{ProjectPage, ProjectsPage};
@@ -88,6 +89,14 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/projects/:id")
                         view=|| view! { <Guard path="/projects"><ProjectPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/deployments")
+                        view=|| view! { <Guard path="/deployments"><DeploymentsPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/deployments/:id")
+                        view=|| view! { <Guard path="/deployments"><DeploymentPage /></Guard> }
                     />
                     // Runs happen on servers: whoever sees servers may follow them.
                     <Route

@@ -401,12 +401,175 @@ async fn project_for<C: ConnectionTrait>(
     .await?)
 }
 
-/// `POST /api/deploy`: the deployment, its execution and its first job.
+/// Files (and when the caller may, approves) the server request a deployment onto a new VM or
+/// LXC guest waits for. VM or LXC follows the image: a Proxmox LXC template (`…vztmpl…`) makes
+/// a container.
+async fn request_server(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    auth: &AuthUser,
+    input: &DeployRequest,
+    team_id: Uuid,
+    account_id: Uuid,
+) -> ApiResult<Uuid> {
+    let account = crate::entities::provider_accounts::Entity::find_by_id(account_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::field("provider_account_id", "no such provider account"))?;
+    let image = input.image.clone().unwrap_or_default();
+    let settings: shared::requests::ProviderSettings =
+        serde_json::from_value(account.settings.clone().unwrap_or_default()).unwrap_or_default();
+    let provider_image = settings
+        .images
+        .get(&image)
+        .cloned()
+        .unwrap_or(image.clone());
+    let container = provider_image.contains("vztmpl");
+    let kind = shared::requests::ProviderKind::parse(&account.kind);
+    let proxmox = matches!(
+        kind,
+        Some(
+            shared::requests::ProviderKind::Proxmox
+                | shared::requests::ProviderKind::TerraformProxmox
+        )
+    );
+    match input.deployment_type {
+        DeploymentType::Lxc if !proxmox => {
+            return Err(ApiError::field(
+                "deployment_type",
+                "LXC containers need a Proxmox account",
+            ))
+        }
+        DeploymentType::Lxc if !container => {
+            return Err(ApiError::field(
+                "image",
+                "choose an LXC template for an LXC deployment",
+            ))
+        }
+        DeploymentType::Vm if container => {
+            return Err(ApiError::field(
+                "image",
+                "this image is an LXC template; choose a VM image or deployment type lxc",
+            ))
+        }
+        _ => {}
+    }
+    let request = shared::requests::CreateServerRequest {
+        hostname: input.name.clone(),
+        team_id,
+        provider_account_id: account_id,
+        location: input.location.clone().unwrap_or_default(),
+        server_type: None,
+        cpu: input.cpu,
+        ram_mb: input.ram_mb,
+        disk_gb: input.disk_gb,
+        image,
+        purpose: format!("App deployment {}", input.name),
+        ssh_public_keys: vec![],
+        notes: String::new(),
+    };
+    let id = crate::domain::requests::create_in(txn, state, auth, request).await?;
+    let pending = crate::entities::server_requests::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .is_some_and(|r| r.status == shared::workflow::RequestStatus::Pending.as_str());
+    if pending && auth.can(Permission::RequestsApprove) {
+        match crate::domain::requests::approve_in(txn, state, auth, id).await {
+            // The team's policy may want someone else's approval too.
+            Ok(()) | Err(ApiError::Forbidden) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(id)
+}
+
+/// Keeps deployments that wait for a server request in step with it: provisioning started, or
+/// the request failed, was rejected or cancelled (the deployment fails at "provisioning").
+pub async fn follow_request<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    to: shared::workflow::RequestStatus,
+    reason: &str,
+) -> Result<(), DbErr> {
+    use shared::workflow::RequestStatus as R;
+    let waiting = rows::Entity::find()
+        .filter(rows::Column::RequestId.eq(request_id))
+        .filter(rows::Column::Status.is_in([
+            DeploymentStatus::Pending.as_str(),
+            DeploymentStatus::Provisioning.as_str(),
+        ]))
+        .all(db)
+        .await?;
+    for row in waiting {
+        let moved = match to {
+            R::Provisioning => {
+                transition(db, &row, DeploymentAction::StartProvisioning, vec![]).await
+            }
+            R::Failed | R::Rejected | R::Cancelled => {
+                let error = if reason.is_empty() {
+                    format!("the server request was {}", to.as_str())
+                } else {
+                    format!("the server request was {}: {reason}", to.as_str())
+                };
+                transition(
+                    db,
+                    &row,
+                    DeploymentAction::MarkFailed,
+                    vec![
+                        (rows::Column::FailedStep, Expr::value("provisioning")),
+                        (rows::Column::Error, Expr::value(error)),
+                    ],
+                )
+                .await
+            }
+            _ => continue,
+        };
+        if let Err(ApiError::Internal(e)) = moved {
+            return Err(DbErr::Custom(e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The server a deployment waited for is ready: it gets its ports and the deploy job starts.
+pub async fn server_ready<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    request_id: Uuid,
+    server_id: Uuid,
+) -> Result<(), DbErr> {
+    let waiting = rows::Entity::find()
+        .filter(rows::Column::RequestId.eq(request_id))
+        .filter(rows::Column::Status.is_in([
+            DeploymentStatus::Pending.as_str(),
+            DeploymentStatus::Provisioning.as_str(),
+        ]))
+        .all(db)
+        .await?;
+    for row in waiting {
+        let used = ports_in_use(db, server_id).await?;
+        let Ok(port) = free_port(state.config.deploy.first_port, &used, None) else {
+            continue;
+        };
+        rows::Entity::update_many()
+            .col_expr(rows::Column::ServerId, Expr::value(server_id))
+            .col_expr(rows::Column::Port, Expr::value(port))
+            .col_expr(rows::Column::AppPort, Expr::value(port + APP_PORT_OFFSET))
+            .filter(rows::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+        enqueue(db, &row, "deploy", row.created_by).await?;
+    }
+    Ok(())
+}
+
+/// `POST /api/deploy`: the deployment, and its execution and first job — or, onto a new server,
+/// the server request it waits for.
 pub async fn create(
     state: &AppState,
     auth: &AuthUser,
     input: DeployRequest,
-) -> ApiResult<(Deployment, Uuid)> {
+) -> ApiResult<(Deployment, Option<Uuid>)> {
     auth.require(Permission::DeploymentsManage)?;
     input.validate()?;
     if let Some(slug) = &input.framework {
@@ -427,12 +590,6 @@ pub async fn create(
         ),
         None => None,
     };
-    if input.provider_account_id.is_some() {
-        return Err(ApiError::field(
-            "provider_account_id",
-            "deploying onto a new server is not available yet: request the server, then deploy onto it",
-        ));
-    }
     let team_id = input.team_id.or(server.as_ref().map(|s| s.team_id));
     let project = project_for(&txn, auth, &input, team_id).await?;
     let team_id = team_id.unwrap_or(project.team_id);
@@ -483,6 +640,14 @@ pub async fn create(
             "a deployment of this team already has this name",
         ));
     }
+    // A new server: a server request in the same transaction, approved at once when the caller
+    // may approve; the deployment waits PENDING for it and follows it (see `follow_request`).
+    let request_id = match input.provider_account_id {
+        Some(account_id) => {
+            Some(request_server(&txn, state, auth, &input, team_id, account_id).await?)
+        }
+        None => None,
+    };
     let now = chrono::Utc::now();
     let row = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -509,7 +674,7 @@ pub async fn create(
         failed_step: Set(None),
         error: Set(None),
         server_id: Set(server.as_ref().map(|s| s.id)),
-        request_id: Set(None),
+        request_id: Set(request_id),
         port: Set(port),
         app_port: Set(port.map(|p| p + APP_PORT_OFFSET)),
         url: Set(None),
@@ -522,7 +687,10 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    let execution = enqueue(&txn, &row, "deploy", Some(auth.id())).await?;
+    let execution = match request_id {
+        None => Some(enqueue(&txn, &row, "deploy", Some(auth.id())).await?),
+        Some(_) => None,
+    };
     audit::record(
         &txn,
         &auth.context,
@@ -535,7 +703,8 @@ pub async fn create(
             after: Some(serde_json::json!({
                 "name": row.name, "project": project.url, "branch": row.branch,
                 "commit": row.commit_sha, "framework": row.framework,
-                "server_id": row.server_id, "port": row.port, "env": env_names(&row),
+                "server_id": row.server_id, "request_id": row.request_id, "port": row.port,
+                "env": env_names(&row),
             })),
         },
     )
@@ -623,6 +792,11 @@ pub async fn act(
     if busy(&txn, &row).await? {
         return Err(ApiError::Conflict(
             "another step of this deployment is still running".into(),
+        ));
+    }
+    if row.server_id.is_none() && !matches!(action, UserAction::Delete) {
+        return Err(ApiError::Conflict(
+            "the deployment has no server yet: follow (or retry) its server request".into(),
         ));
     }
     let (name, job_action) = match &action {

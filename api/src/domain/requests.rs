@@ -15,8 +15,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Select, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
 };
 use shared::requests::policy::{auto_approves, is_eligible, step_done};
 use shared::requests::{
@@ -385,6 +385,7 @@ pub(crate) async fn apply<C: ConnectionTrait>(
         ));
     }
     event(db, row.id, actor, "transition", Some(from), Some(to), body).await?;
+    crate::domain::deployments::follow_request(db, row.id, to, body).await?;
     Ok(to)
 }
 
@@ -441,21 +442,32 @@ pub async fn create(
     auth: &AuthUser,
     input: CreateServerRequest,
 ) -> ApiResult<Uuid> {
+    let txn = state.db.begin().await?;
+    let id = create_in(&txn, state, auth, input).await?;
+    txn.commit().await?;
+    Ok(id)
+}
+
+/// `create` inside the caller's transaction (a deployment onto a new server requests it).
+pub async fn create_in(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    auth: &AuthUser,
+    input: CreateServerRequest,
+) -> ApiResult<Uuid> {
     auth.require(Permission::RequestsCreate)?;
     input.validate()?;
-    let db = &state.db;
-    let txn = db.begin().await?;
     let mut errors = shared::validation::FieldErrors::new();
     let mut field =
         |name: &str, message: String| errors.entry(name.to_owned()).or_default().push(message);
-    if !crate::domain::teams::may_use_team(&txn, auth, input.team_id).await? {
+    if !crate::domain::teams::may_use_team(txn, auth, input.team_id).await? {
         field(
             "team_id",
             "you can only request servers for a team you belong to".into(),
         );
     }
     let account = provider_accounts::Entity::find_by_id(input.provider_account_id)
-        .one(&txn)
+        .one(txn)
         .await?;
     let mut resolved = None;
     match account.as_ref().map(providers::catalog_of) {
@@ -488,7 +500,7 @@ pub async fn create(
         return Err(ApiError::Validation(errors));
     }
     let (size, currency) = resolved.expect("resolved when there are no errors");
-    let policy = load_policy(&txn, input.team_id).await?;
+    let policy = load_policy(txn, input.team_id).await?;
     let now = chrono::Utc::now();
     let id = Uuid::new_v4();
     let row = rows::ActiveModel {
@@ -515,10 +527,10 @@ pub async fn create(
         created_at: Set(now),
         updated_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     event(
-        &txn,
+        txn,
         id,
         Some(auth.id()),
         "created",
@@ -534,7 +546,7 @@ pub async fn create(
         .is_some_and(|rule| auto_approves(rule, size.cpu, size.monthly_cents));
     if auto {
         apply(
-            &txn,
+            txn,
             &row,
             RequestAction::Approve,
             None,
@@ -543,13 +555,13 @@ pub async fn create(
         )
         .await?;
         jobs::enqueue(
-            &txn,
+            txn,
             "provision",
             &jobs::provision_key(id),
             serde_json::json!({"request_id": id}),
         )
         .await?;
-        notify(&txn, email, &[auth.id()], None, &NewNotification {
+        notify(txn, email, &[auth.id()], None, &NewNotification {
             kind: "request.approved",
             title: format!("Request approved: {}", row.hostname),
             body: "Your request matched the team's auto-approval rule and is queued for provisioning.".into(),
@@ -557,14 +569,14 @@ pub async fn create(
         })
         .await?;
     } else {
-        let approvers = eligible_users(&txn, &policy.steps[0], row.team_id).await?;
+        let approvers = eligible_users(txn, &policy.steps[0], row.team_id).await?;
         let approvers = if approvers.is_empty() {
-            active_with_role(&txn, Role::Admin).await?
+            active_with_role(txn, Role::Admin).await?
         } else {
             approvers
         };
         notify(
-            &txn,
+            txn,
             email,
             &approvers,
             Some(auth.id()),
@@ -580,27 +592,38 @@ pub async fn create(
         )
         .await?;
     }
-    audit_change(&txn, auth, "request.create", None, id).await?;
-    txn.commit().await?;
+    audit_change(txn, auth, "request.create", None, id).await?;
     Ok(id)
 }
 
 pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
     let txn = state.db.begin().await?;
-    let row = visible(&txn, auth, id).await?;
+    approve_in(&txn, state, auth, id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// `approve` inside the caller's transaction.
+pub async fn approve_in(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<()> {
+    let row = visible(txn, auth, id).await?;
     if status_of(&row) != RequestStatus::Pending {
         return Err(ApiError::Conflict(format!(
             "a {} request cannot be approved",
             row.status
         )));
     }
-    let policy = load_policy(&txn, row.team_id).await?;
-    if !may_approve(&txn, auth, &row, &policy).await? {
+    let policy = load_policy(txn, row.team_id).await?;
+    if !may_approve(txn, auth, &row, &policy).await? {
         return Err(ApiError::Forbidden);
     }
     let step_index = row.policy_step;
     let existing = request_approvals::Entity::find_by_id((row.id, step_index, auth.id()))
-        .one(&txn)
+        .one(txn)
         .await?;
     if existing.is_some() {
         return Err(ApiError::Conflict("you already approved this step".into()));
@@ -611,12 +634,12 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         user_id: Set(auth.id()),
         at: Set(chrono::Utc::now()),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let approved_by: Vec<Uuid> = request_approvals::Entity::find()
         .filter(request_approvals::Column::RequestId.eq(row.id))
         .filter(request_approvals::Column::Step.eq(step_index))
-        .all(&txn)
+        .all(txn)
         .await?
         .into_iter()
         .map(|a| a.user_id)
@@ -627,7 +650,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         .steps
         .get(step_index as usize)
         .unwrap_or(&default_step);
-    let eligible = eligible_users(&txn, step, row.team_id).await?;
+    let eligible = eligible_users(txn, step, row.team_id).await?;
     let done = step_done(
         step,
         &eligible,
@@ -637,7 +660,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
     let last = step_index as usize + 1 >= policy.steps.len();
     if !done {
         event(
-            &txn,
+            txn,
             row.id,
             Some(auth.id()),
             "approval",
@@ -658,7 +681,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
             .filter(rows::Column::Id.eq(row.id))
             .filter(rows::Column::Status.eq(RequestStatus::Pending.as_str()))
             .filter(rows::Column::PolicyStep.eq(step_index))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
         if advanced == 0 {
@@ -667,7 +690,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
             ));
         }
         event(
-            &txn,
+            txn,
             row.id,
             Some(auth.id()),
             "approval",
@@ -680,10 +703,9 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
             ),
         )
         .await?;
-        let next =
-            eligible_users(&txn, &policy.steps[step_index as usize + 1], row.team_id).await?;
+        let next = eligible_users(txn, &policy.steps[step_index as usize + 1], row.team_id).await?;
         notify(
-            &txn,
+            txn,
             email,
             &next,
             Some(auth.id()),
@@ -701,7 +723,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         .await?;
     } else {
         apply(
-            &txn,
+            txn,
             &row,
             RequestAction::Approve,
             Some(auth.id()),
@@ -710,14 +732,14 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         )
         .await?;
         jobs::enqueue(
-            &txn,
+            txn,
             "provision",
             &jobs::provision_key(row.id),
             serde_json::json!({"request_id": row.id}),
         )
         .await?;
         notify(
-            &txn,
+            txn,
             email,
             &[row.requester_id],
             Some(auth.id()),
@@ -733,8 +755,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         )
         .await?;
     }
-    audit_change(&txn, auth, "request.approve", Some(&row), row.id).await?;
-    txn.commit().await?;
+    audit_change(txn, auth, "request.approve", Some(&row), row.id).await?;
     Ok(())
 }
 

@@ -384,23 +384,7 @@ pub async fn start_operation(
                     "type the server's name to confirm",
                 ));
             }
-            let moved = rows::Entity::update_many()
-                .col_expr(
-                    rows::Column::Status,
-                    Expr::value(ServerStatus::Deleting.as_str()),
-                )
-                .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
-                .filter(rows::Column::Id.eq(row.id))
-                .filter(rows::Column::Status.eq(row.status.clone()))
-                .filter(rows::Column::Status.is_not_in([
-                    ServerStatus::Provisioning.as_str(),
-                    ServerStatus::Deleting.as_str(),
-                    ServerStatus::Deleted.as_str(),
-                ]))
-                .exec(&txn)
-                .await?
-                .rows_affected;
-            if moved == 0 {
+            if !mark_deleting(&txn, &row).await? {
                 return Err(ApiError::Conflict(format!(
                     "a {} server cannot be deleted now",
                     status.as_str()
@@ -429,6 +413,43 @@ pub async fn start_operation(
     .await?;
     txn.commit().await?;
     Ok(execution_id)
+}
+
+/// Moves a server to DELETING unless it is being built or already going; false when it did not move.
+async fn mark_deleting<C: ConnectionTrait>(db: &C, row: &rows::Model) -> Result<bool, DbErr> {
+    Ok(rows::Entity::update_many()
+        .col_expr(
+            rows::Column::Status,
+            Expr::value(ServerStatus::Deleting.as_str()),
+        )
+        .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(rows::Column::Id.eq(row.id))
+        .filter(rows::Column::Status.eq(row.status.clone()))
+        .filter(rows::Column::Status.is_not_in([
+            ServerStatus::Provisioning.as_str(),
+            ServerStatus::Deleting.as_str(),
+            ServerStatus::Deleted.as_str(),
+        ]))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Destroys a server Provisio built for something that is gone (a deleted deployment's guest).
+pub async fn enqueue_delete<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    created_by: Option<Uuid>,
+) -> Result<Option<Uuid>, DbErr> {
+    if !mark_deleting(db, row).await? {
+        return Ok(None);
+    }
+    let payload =
+        serde_json::json!({"op": "delete", "server_id": row.id, "previous_status": row.status});
+    Ok(Some(
+        enqueue_op(db, row, "delete", payload, created_by).await?,
+    ))
 }
 
 /// Writes the execution and the `server_op` job of an operation on `row`.

@@ -24,8 +24,9 @@ fn accepted(deployment: Deployment, execution: Uuid) -> HttpResponse {
         .json(deployment)
 }
 
-/// Deploys a Git repository (a project of the team or a URL) with a framework preset onto a
-/// server: PENDING → PROVISIONING → DEPLOYING → RUNNING (or FAILED naming the step). The answer's
+/// Deploys a Git repository (a project of the team or a URL) with a framework preset onto an
+/// existing server (`server_id`) or a new VM/LXC guest (`provider_account_id`, `location`, `image`,
+/// resources; a server request is filed, and approved at once when the caller may): PENDING → PROVISIONING → DEPLOYING → RUNNING (or FAILED naming the step). The answer's
 /// `execution_id` (also `X-Execution-Id`) streams the progress at `/api/executions/{id}/events`.
 #[utoipa::path(
     tag = "deployments",
@@ -42,10 +43,12 @@ pub async fn deploy(
     let input = body.into_inner();
     let (deployment, execution) =
         retry_stale(|| deployments::create(&state, &auth, input.clone())).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/deployments/{}", deployment.id)))
-        .insert_header(("X-Execution-Id", execution.to_string()))
-        .json(deployment))
+    let mut response = HttpResponse::Created();
+    response.insert_header(("Location", format!("/api/deployments/{}", deployment.id)));
+    if let Some(execution) = execution {
+        response.insert_header(("X-Execution-Id", execution.to_string()));
+    }
+    Ok(response.json(deployment))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

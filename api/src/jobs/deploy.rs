@@ -559,9 +559,36 @@ async fn operate(ctx: &JobContext, row: rows::Model, action: &str) -> Result<(),
         "start" => (DeploymentAction::Start, "running again"),
         _ => (DeploymentAction::MarkDeleted, "deleted"),
     };
-    transition(&state.db, &row, move_by, vec![])
-        .await
-        .map_err(|e| JobError::permanent(e.to_string()))?;
+    let txn = state.db.begin().await?;
+    transition(
+        &txn,
+        &row,
+        move_by,
+        vec![(rows::Column::Error, Expr::value(Option::<String>::None))],
+    )
+    .await
+    .map_err(|e| JobError::permanent(e.to_string()))?;
+    // A guest built for this deployment goes with it.
+    let mut destroying = None;
+    if action == "remove" && row.request_id.is_some() {
+        if let Some(server) = match row.server_id {
+            Some(id) => server_rows::Entity::find_by_id(id).one(&txn).await?,
+            None => None,
+        } {
+            destroying = crate::domain::servers::enqueue_delete(&txn, &server, row.created_by)
+                .await?
+                .map(|execution| (server.name, execution));
+        }
+    }
+    // Logged after the commit: the log writes through another connection.
+    txn.commit().await?;
+    if let Some((server, execution)) = destroying {
+        ctx.log
+            .info(&format!(
+                "destroying {server}, built for this deployment (execution {execution})"
+            ))
+            .await;
+    }
     ctx.log.step(done).await;
     Ok(())
 }

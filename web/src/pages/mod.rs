@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod dashboard;
+pub mod deployments;
 pub mod login;
 pub mod maintenance;
 pub mod profile;

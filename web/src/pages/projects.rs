@@ -65,12 +65,12 @@ fn ProjectBadge(status: String) -> impl IntoView {
 }
 
 /// `a1b2c3d`: the abbreviation git itself shows.
-fn short_sha(sha: &str) -> String {
+pub(crate) fn short_sha(sha: &str) -> String {
     sha.chars().take(7).collect()
 }
 
 /// "3 minutes ago", with the exact time on hover; "never" without a time.
-fn moment(at: Option<DateTime<Utc>>) -> AnyView {
+pub(crate) fn moment(at: Option<DateTime<Utc>>) -> AnyView {
     match at {
         Some(t) => view! { <span title=datetime(&t)>{relative(&t)}</span> }.into_any(),
         None => view! { <span class="muted">"never"</span> }.into_any(),
@@ -78,9 +78,9 @@ fn moment(at: Option<DateTime<Utc>>) -> AnyView {
 }
 
 /// Framework names by slug, for what a checkout was detected as.
-type FrameworkNames = Memo<BTreeMap<String, String>>;
+pub(crate) type FrameworkNames = Memo<BTreeMap<String, String>>;
 
-fn framework_names() -> FrameworkNames {
+pub(crate) fn framework_names() -> FrameworkNames {
     let frameworks = remote::<Vec<Framework>>(|| "/api/frameworks".into());
     Memo::new(move |_| match frameworks.get() {
         Some(Ok(list)) => list.into_iter().map(|f| (f.slug, f.name)).collect(),
