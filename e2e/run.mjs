@@ -1,8 +1,12 @@
 // Browser end-to-end tests in Debian's headless Chromium, driven by playwright-core.
 // Env: E2E_BASE_URL, E2E_ADMIN_USER, E2E_ADMIN_PASSWORD, E2E_ARTIFACTS (screenshots).
 import { chromium } from 'playwright-core';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const base = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:18080';
 const adminUser = process.env.E2E_ADMIN_USER ?? 'e2eadmin';
@@ -397,6 +401,135 @@ await test('a technical agent edits a script, runs it on two hosts and sees the 
     assert(written === 'hello from the browser\n', `${host} got ${JSON.stringify(written)}`);
   }
   await page.screenshot({ path: `${artifacts}/run-done.png`, fullPage: true });
+});
+
+// --- Deployments: a Flask app from a project onto a registered host, behind nginx.
+
+// git with argv only (no shell), in `cwd`.
+function git(cwd, args) {
+  return execFileSync('git', ['-c', 'user.name=E2E', '-c', 'user.email=e2e@example.com', ...args],
+    { cwd, encoding: 'utf8' }).trim();
+}
+// Whether nothing listens on 127.0.0.1:`port`.
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+// A public port for nginx whose app port (10000 above it) is free too.
+async function freeDeployPort() {
+  for (let i = 0; i < 200; i++) {
+    const port = 28100 + Math.floor(Math.random() * 800);
+    if (await portFree(port) && await portFree(port + 10000)) return port;
+  }
+  throw new Error('no free port pair for the app');
+}
+// Polls `check` every 500 ms until it returns something truthy, for at most `ms`.
+async function eventually(what, ms, check) {
+  const until = Date.now() + ms;
+  for (;;) {
+    const got = await check();
+    if (got) return got;
+    if (Date.now() > until) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+const flaskGreeting = `hello from the e2e flask app ${Date.now().toString(36)}`;
+const flaskApp = `from flask import Flask
+app = Flask(__name__)
+
+
+@app.get('/')
+def index():
+    return '${flaskGreeting}'
+`;
+
+await test('a technical agent deploys a Flask app from the deploy form, watches it reach RUNNING, opens it and deletes it', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  // The technical agent belongs to the Global team: the host and the project live there.
+  const teams = await api('/api/teams?per_page=200', { token: admin.access_token });
+  const global = teams.items.find((t) => t.is_global);
+  assert(global, 'the Global team exists');
+  await registerTestHosts({ token: admin.access_token, teamId: global.id, names: touchHosts });
+  const servers = await api('/api/servers?per_page=200', { token: admin.access_token });
+  const host = servers.items.find((s) => s.name === touchHosts[0]);
+  assert(host, `${touchHosts[0]} is registered`);
+
+  // A bare repository with the app, cloned by Provisio over SSH from the test host.
+  const root = mkdtempSync(join(tmpdir(), 'provisio-e2e-deploy-'));
+  try {
+    const bare = join(root, 'app.git');
+    const work = join(root, 'work');
+    mkdirSync(work);
+    git(root, ['init', '-q', '--bare', '-b', 'main', 'app.git']);
+    git(work, ['init', '-q', '-b', 'main']);
+    writeFileSync(join(work, 'app.py'), flaskApp);
+    writeFileSync(join(work, 'requirements.txt'), 'Flask>=3\n');
+    git(work, ['add', '.']);
+    git(work, ['commit', '-q', '-m', 'A Flask app']);
+    git(work, ['remote', 'add', 'origin', bare]);
+    git(work, ['push', '-q', 'origin', 'main']);
+    const suffix = Date.now().toString(36);
+    const created = await api('/api/projects', { token: admin.access_token, method: 'POST', body: {
+      name: `e2e-flask-${suffix}`, url: `ssh://root@127.0.0.1:${process.env.PROVISIO_TEST_SSH_PORT}${bare}`,
+      team_id: global.id, deploy_key: readFileSync(process.env.PROVISIO_TEST_SSH_CLIENT_KEY, 'utf8') } });
+    const projectId = created.project.id;
+    await eventually('the project is cloned', 60000, async () => {
+      const { project } = await api(`/api/projects/${projectId}`, { token: admin.access_token });
+      assert(project.status !== 'error', `the clone failed: ${project.error}`);
+      return project.status === 'ready';
+    });
+
+    const name = `flask-${suffix}`;
+    const port = await freeDeployPort();
+    await signIn(page, newUser, newPassword);
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deployments' }).click();
+    await page.getByRole('heading', { name: 'Deployments' }).waitFor({ timeout: 10000 });
+    await page.getByRole('button', { name: 'Deploy an app' }).click();
+    const form = page.getByTestId('deploy-form');
+    await form.waitFor({ timeout: 10000 });
+    await page.locator('#deploy-name').fill(name);
+    // The selects fill as their data loads: pick once the option is there.
+    await page.locator(`#deploy-project option[value="${projectId}"]`).waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('#deploy-project').selectOption(projectId);
+    await page.locator('#deploy-framework option[value="flask"]').waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('#deploy-framework').selectOption('flask');
+    await page.locator(`#deploy-server option[value="${host.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('#deploy-server').selectOption(host.id);
+    await page.locator('#deploy-port').fill(String(port));
+    await page.screenshot({ path: `${artifacts}/deploy-form.png`, fullPage: true });
+    await form.getByRole('button', { name: 'Deploy', exact: true }).click();
+
+    await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/, { timeout: 10000 });
+    await page.getByRole('heading', { name, exact: true }).waitFor({ timeout: 10000 });
+    const status = page.locator('.status');
+    const logLines = page.getByTestId('log-panel').first().locator('[data-testid=log-line]');
+    await logLines.first().waitFor({ timeout: 60000 });
+    await page.screenshot({ path: `${artifacts}/deployment-live.png`, fullPage: true });
+    await status.filter({ hasText: /^RUNNING$/ }).waitFor({ timeout: 180000 });
+    assert(await logLines.count() > 0, 'the live log shows the lines of the deploy');
+    assert(await page.locator('[data-testid=step][data-state=done]').count() === 5, 'every pipeline step is done');
+    await page.screenshot({ path: `${artifacts}/deployment-running.png`, fullPage: true });
+
+    const open = page.getByTestId('deployment-open');
+    const url = await open.getAttribute('href');
+    assert(url === `http://127.0.0.1:${port}/`, `the app is at ${url}`);
+    const [app] = await Promise.all([page.context().waitForEvent('page'), open.click()]);
+    await app.waitForLoadState('domcontentloaded');
+    await app.getByText(flaskGreeting).waitFor({ timeout: 15000 });
+    await app.close();
+
+    await page.getByTestId('deployment-delete').click();
+    await page.getByRole('button', { name: 'Delete deployment' }).click();
+    await status.filter({ hasText: /^DELETED$/ }).waitFor({ timeout: 60000 });
+    await page.screenshot({ path: `${artifacts}/deployment-deleted.png`, fullPage: true });
+    const answered = await fetch(url, { signal: AbortSignal.timeout(5000) }).then(() => true, () => false);
+    assert(!answered, `${url} still answers after the deletion`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
 
 await browser.close();

@@ -177,6 +177,67 @@ async fn a_repository_over_ssh_is_cloned_detected_pulled_and_deleted() {
 
     let checkout = app.state.config.projects_dir.join(id.replace('-', ""));
     assert!(checkout.join("app.py").exists());
+
+    // A commit made in the checkout (as a coding assistant in the terminal would) is pushed
+    // upstream with the deploy key.
+    std::fs::write(checkout.join("NOTES.md"), "written in the checkout\n").unwrap();
+    git(&checkout, &["add", "NOTES.md"]);
+    git(&checkout, &["commit", "-q", "-m", "from the checkout"]);
+    let bad = app
+        .post(
+            &format!("/api/projects/{id}/push"),
+            &app.admin.token,
+            json!({"branch": "--force"}),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = app
+        .post(
+            &format!("/api/projects/{id}/push"),
+            &app.admin.token,
+            json!({"branch": "main"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let execution = res.json::<Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = Instant::now();
+    loop {
+        let e: Value = app
+            .get(&format!("/api/executions/{execution}"), &app.admin.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        match e["execution"]["status"].as_str() {
+            Some("succeeded") => break,
+            Some("failed") => panic!("push failed: {e:#}"),
+            _ => {}
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "push never ended: {e:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let upstream = Command::new("git")
+        .args([
+            "--git-dir",
+            bare.to_str().unwrap(),
+            "log",
+            "-1",
+            "--format=%s",
+            "main",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&upstream.stdout).trim(),
+        "from the checkout"
+    );
+
     let res = app
         .delete(&format!("/api/projects/{id}"), &app.admin.token)
         .await;

@@ -34,6 +34,16 @@ enum Deployments {
     DeployedAt,
 }
 
+/// Administrator settings as JSON documents by key (e.g. `terminal`).
+#[derive(DeriveIden)]
+enum Settings {
+    Table,
+    Key,
+    Value,
+    UpdatedBy,
+    UpdatedAt,
+}
+
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
@@ -123,10 +133,31 @@ impl MigrationTrait for Migration {
             }
             m.create_index(index.to_owned()).await?;
         }
+        m.create_table(
+            Table::create()
+                .table(Settings::Table)
+                .col(
+                    ColumnDef::new(Settings::Key)
+                        .string_len(64)
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(Settings::Value).json().not_null())
+                .col(ColumnDef::new(Settings::UpdatedBy).uuid().null())
+                .col(
+                    ColumnDef::new(Settings::UpdatedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Settings::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(Deployments::Table).to_owned())
             .await
     }

@@ -202,6 +202,15 @@ pub struct ProjectDetail {
     pub commits: Vec<Commit>,
 }
 
+/// `POST /api/projects/{id}/push`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PushBranch {
+    /// Default: the project's default branch.
+    #[serde(default)]
+    pub branch: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

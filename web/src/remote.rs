@@ -7,6 +7,7 @@ use leptos::task::spawn_local;
 use serde::de::DeserializeOwned;
 use std::rc::Rc;
 use std::time::Duration;
+use uuid::Uuid;
 
 pub type Loaded<T> = Option<Result<T, ApiErrorView>>;
 
@@ -142,4 +143,73 @@ fn load(
 pub fn use_route_id() -> Memo<String> {
     let params = leptos_router::hooks::use_params_map();
     Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()))
+}
+
+/// What a detail page shows of `remote`: the last good answer stays while a reload fails,
+/// but never one of another item than the route's `id` (`id_of` names an item's id).
+pub fn shown_at<T>(
+    remote: Remote<T>,
+    id: Memo<String>,
+    id_of: impl Fn(&T) -> Uuid + Send + Sync + 'static,
+) -> Memo<Option<T>>
+where
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    Memo::new(move |prev: Option<&Option<T>>| {
+        let current = id.get();
+        let latest = match remote.get() {
+            Some(Ok(item)) => Some(item),
+            _ => prev.cloned().flatten(),
+        };
+        latest.filter(|item| id_of(item).to_string() == current)
+    })
+}
+
+/// The error of the latest load, while there is one.
+pub fn failure_of<T: Clone + Send + Sync + 'static>(
+    remote: Remote<T>,
+) -> Memo<Option<ApiErrorView>> {
+    Memo::new(move |_| match remote.get() {
+        Some(Err(e)) => Some(e),
+        _ => None,
+    })
+}
+
+/// The item of a detail page, loaded from `{path}/{id}` for the route's `:id`.
+pub struct Detail<T: Send + Sync + 'static> {
+    pub id: Memo<String>,
+    pub remote: Remote<T>,
+    /// See [`shown_at`].
+    pub shown: Memo<Option<T>>,
+    /// Something is shown.
+    pub loaded: Memo<bool>,
+    pub failure: Memo<Option<ApiErrorView>>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Detail<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T: Send + Sync + 'static> Copy for Detail<T> {}
+
+/// Loads the item of a detail page; `id_of` names an item's id.
+pub fn use_detail<T>(
+    path: &'static str,
+    id_of: impl Fn(&T) -> Uuid + Send + Sync + 'static,
+) -> Detail<T>
+where
+    T: DeserializeOwned + Clone + PartialEq + Send + Sync + 'static,
+{
+    let id = use_route_id();
+    let remote = remote::<T>(move || format!("{path}/{}", api::encode(&id.get())));
+    let shown = shown_at(remote, id, id_of);
+    Detail {
+        id,
+        remote,
+        shown,
+        loaded: Memo::new(move |_| shown.with(Option::is_some)),
+        failure: failure_of(remote),
+    }
 }

@@ -103,10 +103,11 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// Browsers' EventSource cannot send headers: live streams (and only they) take the access
-/// token from `?access_token=`. The request log records paths without query strings.
+/// Browsers' EventSource and WebSocket cannot send headers: live streams and terminals (and only
+/// they) take the access token from `?access_token=`. The request log records paths without
+/// query strings.
 fn stream_token(req: &HttpRequest) -> Option<String> {
-    if !req.path().ends_with("/events") {
+    if !(req.path().ends_with("/events") || req.path().ends_with("/terminal")) {
         return None;
     }
     req.query_string()

@@ -17,4 +17,5 @@ pub mod servers;
 pub mod sessions;
 pub mod ssh_keys;
 pub mod teams;
+pub mod terminal;
 pub mod users;

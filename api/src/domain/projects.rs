@@ -287,19 +287,7 @@ pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result
         Some(sealed) => {
             let key = crate::crypto::open(&state.keys.master_key, sealed)
                 .map_err(|e| format!("the deploy key cannot be opened: {e}"))?;
-            let path = key_dir.path().join("deploy_key");
-            use std::io::Write;
-            use std::os::unix::fs::OpenOptionsExt;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(|e| e.to_string())?;
-            let mut pem = key.trim_end().to_owned();
-            pem.push('\n');
-            file.write_all(pem.as_bytes()).map_err(|e| e.to_string())?;
-            Some(path)
+            Some(git::write_key_file(key_dir.path(), &key)?)
         }
         None => None,
     };
@@ -330,6 +318,91 @@ pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result
         }
     }
     Ok(dir)
+}
+
+/// Pushes `branch` of the checkout to the project's URL with its deploy key, or the platform's
+/// service key where the Git host lets that key write. Returns git's report.
+pub async fn push_checkout(
+    state: &AppState,
+    row: &rows::Model,
+    branch: &str,
+) -> Result<String, String> {
+    let lock = checkout_lock(row.id);
+    let _held = lock.lock().await;
+    let root = std::fs::canonicalize(&state.config.projects_dir).map_err(|e| e.to_string())?;
+    let dir = git::checkout_dir(&root, row.id);
+    if !dir.join(".git").is_dir() {
+        return Err("the project has no checkout yet; sync it first".into());
+    }
+    let key = match &row.deploy_key {
+        Some(sealed) => crate::crypto::open(&state.keys.master_key, sealed)
+            .map_err(|e| format!("the deploy key cannot be opened: {e}"))?,
+        None => crate::domain::ssh_keys::service_key(state)
+            .await
+            .map(|(_, private)| private)
+            .map_err(|e| format!("the service key: {e}"))?,
+    };
+    let key_dir = tempfile::Builder::new()
+        .prefix("provisio-git-")
+        .tempdir()
+        .map_err(|e| e.to_string())?;
+    let key_file = git::write_key_file(key_dir.path(), &key)?;
+    let remote = git::Remote {
+        url: &row.url,
+        key_file: Some(&key_file),
+        known_hosts: &root.join("known_hosts"),
+    };
+    let output = git::push(&remote, branch, &dir).await?;
+    Ok(format!("{}{}", output.stdout, output.stderr))
+}
+
+/// Queues a push of `branch` (default: the project's default branch) from the checkout.
+pub async fn push(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    branch: Option<String>,
+) -> ApiResult<Uuid> {
+    let txn = state.db.begin().await?;
+    let row = visible(&txn, auth, id).await?;
+    let branch = branch.unwrap_or_else(|| row.default_branch.clone());
+    shared::projects::branch_name(&branch).map_err(|e| ApiError::field("branch", e))?;
+    let execution = executions::create(
+        &txn,
+        NewExecution {
+            kind: "project_push",
+            target_type: "project",
+            target_id: row.id,
+            team_id: row.team_id,
+            created_by: Some(auth.id()),
+            script_version_id: None,
+            variables: None,
+        },
+    )
+    .await?;
+    jobs::enqueue_with_execution(
+        &txn,
+        "project_push",
+        &format!("project-push:{id}:{execution}"),
+        serde_json::json!({"project_id": row.id, "branch": branch}),
+        Some(execution),
+    )
+    .await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "project.push",
+            target_type: "project",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"branch": branch})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(execution)
 }
 
 pub fn facts_of(dir: &Path) -> RepoFacts {

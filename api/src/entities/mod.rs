@@ -22,6 +22,7 @@ pub mod scripts;
 pub mod server_locks;
 pub mod server_requests;
 pub mod servers;
+pub mod settings;
 pub mod ssh_keys;
 pub mod team_memberships;
 pub mod teams;

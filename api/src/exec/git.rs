@@ -187,6 +187,32 @@ pub async fn archive(dir: &Path, sha: &str, out: &Path) -> Result<(), String> {
     run(cmd).await.map(|_| ())
 }
 
+/// Sends `branch` of the checkout to `remote` (the project's validated URL, not whatever
+/// `origin` says now).
+pub async fn push(remote: &Remote<'_>, branch: &str, dir: &Path) -> Result<Output, String> {
+    let mut cmd = base(dir, Some(remote));
+    cmd.args(["push", "--porcelain"])
+        .arg(remote.url)
+        .arg(format!("refs/heads/{branch}:refs/heads/{branch}"));
+    run(cmd).await
+}
+
+/// An OpenSSH private key as a 0600 file in `dir` (a private temporary folder).
+pub fn write_key_file(dir: &Path, key: &str) -> Result<PathBuf, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = dir.join("key");
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|e| e.to_string())?;
+    file.write_all(format!("{}\n", key.trim_end()).as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
 /// Where the checkout of a project lives.
 pub fn checkout_dir(root: &Path, project: uuid::Uuid) -> PathBuf {
     root.join(project.simple().to_string())

@@ -22,6 +22,7 @@ pub mod servers;
 pub mod ssh_keys;
 pub mod stats;
 pub mod teams;
+pub mod terminal;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;
@@ -103,7 +104,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(projects::create)
         .service(projects::get)
         .service(projects::sync)
+        .service(projects::push)
         .service(projects::remove)
+        .service(terminal::get_settings)
+        .service(terminal::put_settings)
+        .service(terminal::open)
         .service(deployments::deploy)
         .service(deployments::list)
         .service(deployments::statistics)

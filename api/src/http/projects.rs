@@ -7,7 +7,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
 use shared::dto::Problem;
-use shared::projects::{CreateProject, Project, ProjectDetail};
+use shared::projects::{CreateProject, Project, ProjectDetail, PushBranch};
 use shared::servers::Accepted;
 use shared::Permission;
 use uuid::Uuid;
@@ -82,6 +82,29 @@ pub async fn sync(
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
     let execution_id = projects::sync(&state, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
+}
+
+/// Pushes a branch of the checkout (commits made in the project's terminal, e.g. by a coding
+/// assistant) to the repository with the deploy key, or the platform's service key where the Git
+/// host lets it write (a job; follow the execution).
+#[utoipa::path(
+    tag = "projects",
+    params(("id" = Uuid, Path)),
+    request_body = PushBranch,
+    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/projects/{id}/push")]
+pub async fn push(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: Option<web::Json<PushBranch>>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Permission::DeploymentsManage)?;
+    let branch = body.and_then(|b| b.into_inner().branch);
+    let execution_id = projects::push(&state, &auth, id.into_inner(), branch).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }
 

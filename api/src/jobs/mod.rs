@@ -281,6 +281,7 @@ async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
         "playbook" => playbook::run(ctx).await,
         "project_sync" => project_sync::run(ctx).await,
         "deploy" => deploy::run(ctx).await,
+        "project_push" => project_sync::push(ctx).await,
         other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
     }
 }

@@ -59,3 +59,30 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
     projects::record_failure(&ctx.state.db, id, message).await?;
     Ok(())
 }
+
+/// `project_push`: sends a branch of the checkout upstream.
+pub async fn push(ctx: &JobContext) -> Result<(), JobError> {
+    let id = project_id(ctx)?;
+    let branch = ctx
+        .job
+        .payload
+        .get("branch")
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| JobError::permanent("the job names no branch"))?
+        .to_owned();
+    let row = rows::Entity::find_by_id(id)
+        .one(&ctx.state.db)
+        .await?
+        .ok_or_else(|| JobError::permanent("the project no longer exists"))?;
+    ctx.log
+        .step(&format!("pushing {branch} to {}", row.url))
+        .await;
+    let report = projects::push_checkout(&ctx.state, &row, &branch)
+        .await
+        .map_err(JobError::permanent)?;
+    for line in report.lines().filter(|l| !l.trim().is_empty()) {
+        ctx.log.line("stdout", line).await;
+    }
+    ctx.log.step("pushed").await;
+    Ok(())
+}

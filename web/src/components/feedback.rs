@@ -1,6 +1,7 @@
 //! Loading, empty and error states, inline alerts and toasts.
 
 use crate::api::ApiErrorView;
+use crate::remote::Detail;
 use leptos::prelude::*;
 use std::time::Duration;
 
@@ -49,6 +50,44 @@ pub fn ErrorBanner(
     }
 }
 
+/// How the load of a detail page stands: the error with a retry, or skeleton rows until
+/// the first answer.
+#[component]
+pub fn LoadStates(
+    #[prop(into)] failure: Signal<Option<ApiErrorView>>,
+    #[prop(into)] loaded: Signal<bool>,
+    #[prop(into)] on_retry: Callback<()>,
+) -> impl IntoView {
+    view! {
+        {move || failure.get().map(|e| view! { <ErrorBanner error=e on_retry=on_retry /> })}
+        {move || (!loaded.get() && failure.with(Option::is_none)).then(|| view! { <SkeletonRows /> })}
+    }
+}
+
+/// A detail page's body: [`LoadStates`], then `content` of the item, built once per item so
+/// that its buttons and fields keep their state across reloads.
+pub fn detail_body<T, V>(
+    detail: Detail<T>,
+    content: impl Fn(T) -> V + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + PartialEq + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let Detail {
+        remote,
+        shown,
+        loaded,
+        failure,
+        ..
+    } = detail;
+    let retry = Callback::new(move |_| remote.refetch());
+    view! {
+        <LoadStates failure=failure loaded=loaded on_retry=retry />
+        {move || loaded.get().then(|| shown.get_untracked()).flatten().map(&content)}
+    }
+}
+
 #[component]
 pub fn Alert(
     #[prop(into)] message: String,
@@ -62,16 +101,21 @@ pub fn Alert(
     }
 }
 
+/// Nothing to list; the children (e.g. a call to action) come below the hint.
 #[component]
 pub fn Empty(
     #[prop(into)] title: String,
     #[prop(optional, into)] hint: Option<String>,
+    #[prop(default = "∅")] icon: &'static str,
+    #[prop(optional)] testid: Option<&'static str>,
+    #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     view! {
-        <div class="empty">
-            <div class="empty-icon" aria-hidden="true">"∅"</div>
+        <div class="empty" data-testid=testid>
+            <div class="empty-icon" aria-hidden="true">{icon}</div>
             <p class="empty-title">{title}</p>
             {hint.map(|h| view! { <p class="muted">{h}</p> })}
+            {children.map(|c| c())}
         </div>
     }
 }

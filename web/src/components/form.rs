@@ -4,10 +4,12 @@
 use crate::api::ApiErrorView;
 use crate::format::role_class;
 use crate::remote::remote;
+use crate::task;
 use leptos::prelude::*;
 use shared::dto::{Page, Team};
 use shared::roles::Role;
 use shared::validation::FieldErrors;
+use std::future::Future;
 
 pub type Errors = RwSignal<FieldErrors>;
 
@@ -31,6 +33,43 @@ pub fn apply_problem(error: &ApiErrorView, errors: Errors, known: &[&str]) -> Op
     } else {
         Some(stray.join(". "))
     }
+}
+
+/// Before a form is sent: shows the `problems` found (and says no), or clears the messages
+/// of an earlier try.
+pub fn show_problems(
+    problems: FieldErrors,
+    errors: Errors,
+    banner: RwSignal<Option<String>>,
+) -> bool {
+    if !problems.is_empty() {
+        errors.set(problems);
+        banner.set(Some("Please correct the highlighted fields.".into()));
+        return false;
+    }
+    errors.set(FieldErrors::new());
+    banner.set(None);
+    true
+}
+
+/// Sends a form with `call` unless `problems` were found before: `done` gets the answer; a
+/// refusal's messages go under the `known` fields and the rest into the banner.
+pub fn send_form<T: 'static>(
+    problems: FieldErrors,
+    pending: RwSignal<bool>,
+    errors: Errors,
+    banner: RwSignal<Option<String>>,
+    known: &'static [&'static str],
+    call: impl Future<Output = Result<T, ApiErrorView>> + 'static,
+    done: impl FnOnce(T) + 'static,
+) {
+    if !show_problems(problems, errors, banner) {
+        return;
+    }
+    task::run(pending, call, move |result| match result {
+        Ok(answer) => done(answer),
+        Err(e) => banner.set(apply_problem(&e, errors, known)),
+    });
 }
 
 /// The `aria-describedby` of an input: its hint, when it has one, and its message while one is shown.
@@ -273,13 +312,19 @@ pub fn FormActions(
 pub fn Select(
     id: &'static str,
     label: &'static str,
+    /// The name of the field in FieldErrors.
     field: &'static str,
     errors: Errors,
     value: Signal<String>,
     #[prop(into)] on_pick: Callback<String>,
     options: Signal<Vec<(String, String)>>,
+    #[prop(optional_no_strip)] hint: Option<Signal<String>>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
+    let hint_id = format!("{id}-hint");
+    let described = described_by(hint.map(|_| hint_id.clone()), error_id.clone(), move || {
+        field_message(errors, field).is_some()
+    });
     view! {
         <div class="field">
             <label for=id>{label}</label>
@@ -287,7 +332,8 @@ pub fn Select(
                 id=id
                 name=field
                 prop:value=move || value.get()
-                aria-invalid=move || errors.with(|e| e.contains_key(field)).then_some("true")
+                aria-invalid=move || field_message(errors, field).is_some().then_some("true")
+                aria-describedby=described
                 on:change=move |ev| {
                     errors.update(|e| {
                         e.remove(field);
@@ -312,8 +358,50 @@ pub fn Select(
                         .collect_view()
                 }}
             </select>
+            {hint
+                .map(|h| {
+                    view! {
+                        <p class="field-hint" id=hint_id>
+                            {move || h.get()}
+                        </p>
+                    }
+                })}
             <FieldError errors=errors field=field id=error_id />
         </div>
+    }
+}
+
+/// A [`Select`] of `value` itself. When the value is not (or no longer) among the options,
+/// the first option is chosen: what the select shows is what is sent.
+#[component]
+pub fn PickField(
+    id: &'static str,
+    label: &'static str,
+    /// The name of the field in FieldErrors.
+    field: &'static str,
+    errors: Errors,
+    value: RwSignal<String>,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    #[prop(optional, into)] hint: Option<Signal<String>>,
+) -> impl IntoView {
+    Effect::new(move |_| {
+        let ids: Vec<String> = options.get().into_iter().map(|o| o.0).collect();
+        let chosen = pick(value.get_untracked(), &ids);
+        if chosen != value.get_untracked() {
+            value.set(chosen);
+        }
+    });
+    view! {
+        <Select
+            id=id
+            label=label
+            field=field
+            errors=errors
+            value=value.into()
+            on_pick=move |v| value.set(v)
+            options=options
+            hint=hint
+        />
     }
 }
 
@@ -509,22 +597,5 @@ pub fn TeamPicker(id: &'static str, team: RwSignal<String>, errors: Errors) -> i
             .collect(),
         _ => Vec::new(),
     });
-    Effect::new(move |_| {
-        let ids: Vec<String> = options.get().into_iter().map(|o| o.0).collect();
-        let chosen = pick(team.get_untracked(), &ids);
-        if chosen != team.get_untracked() {
-            team.set(chosen);
-        }
-    });
-    view! {
-        <Select
-            id=id
-            label="Team"
-            field="team_id"
-            errors=errors
-            value=team.into()
-            on_pick=move |v| team.set(v)
-            options=options
-        />
-    }
+    view! { <PickField id=id label="Team" field="team_id" errors=errors value=team options=options /> }
 }

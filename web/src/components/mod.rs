@@ -10,3 +10,4 @@ pub mod pager;
 pub mod removal;
 pub mod shell;
 pub mod table;
+pub mod tracker;

@@ -99,6 +99,26 @@ pub fn Modal(
     }
 }
 
+/// A [`Modal`] shown while `open` holds (e.g. a "New …" form); closing it clears `open`.
+#[component]
+pub fn DialogWhile(
+    open: RwSignal<bool>,
+    title: &'static str,
+    #[prop(optional)] wide: bool,
+    children: ChildrenFn,
+) -> impl IntoView {
+    move || {
+        open.get().then(|| {
+            let children = children.clone();
+            view! {
+                <Modal title=title on_close=move |_| open.set(false) wide=wide>
+                    {children()}
+                </Modal>
+            }
+        })
+    }
+}
+
 /// Asks before a destructive action; shows the server's refusal (e.g. a 409) inline.
 #[component]
 pub fn ConfirmDialog(

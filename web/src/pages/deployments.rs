@@ -4,22 +4,24 @@
 
 use crate::api;
 use crate::components::chart::{Bar, BarChart};
-use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{detail_body, use_toasts, Alert, Empty, SkeletonRows};
 use crate::components::form::{
-    apply_problem, described_by, field_message, rows_to_pairs, Errors, FieldError, FormActions,
-    FormBanner, Row, RowsEditor, TextField,
+    rows_to_pairs, send_form, Errors, FormActions, FormBanner, PickField, Row, RowsEditor,
+    TextField,
 };
-use crate::components::list::{paged_remote, FilterSelect, NewButton, PageHeader, SearchBar};
+use crate::components::list::{
+    paged_list, paged_remote, FilterSelect, NewButton, PageHeader, SearchBar,
+};
 use crate::components::log_panel::{push_line, LogPanel};
-use crate::components::modal::Modal;
-use crate::components::pager::Pager;
+use crate::components::modal::{DialogWhile, Modal};
 use crate::components::removal::{use_removal, Removal, RemoveButton};
 use crate::components::table::{Col, DataTable};
+use crate::components::tracker::Tracker;
 use crate::format::{datetime, duration, relative};
 use crate::live::{follow, Link};
 use crate::pages::projects::{framework_names, moment, short_sha, FrameworkNames};
 use crate::pages::servers::ExecutionBadge;
-use crate::remote::{poll, poll_every, remote, use_route_id, Remote};
+use crate::remote::{poll, poll_every, remote, use_detail, Detail, Remote};
 use crate::search::use_search;
 use crate::task;
 use leptos::prelude::*;
@@ -144,7 +146,6 @@ pub fn DeploymentsPage() -> impl IntoView {
         creating.set(false);
         navigate(&format!("/deployments/{}", d.id), Default::default());
     });
-    let retry = Callback::new(move |_| deployments.refetch());
 
     view! {
         <section class="page">
@@ -186,17 +187,15 @@ pub fn DeploymentsPage() -> impl IntoView {
                         }
                     })
             }}
-            {move || match deployments.get() {
-                None => view! { <SkeletonRows /> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                Some(Ok(_)) if nothing.get() => {
+            {move || {
+                if nothing.get() {
                     view! {
-                        <div class="empty" data-testid="deployments-empty">
-                            <div class="empty-icon" aria-hidden="true">"⇪"</div>
-                            <p class="empty-title">"No deployments yet"</p>
-                            <p class="muted">
-                                "Deploy an app from a project or a Git URL onto one of your running servers."
-                            </p>
+                        <Empty
+                            icon="⇪"
+                            testid="deployments-empty"
+                            title="No deployments yet"
+                            hint="Deploy an app from a project or a Git URL onto one of your running servers."
+                        >
                             <button
                                 type="button"
                                 class="btn btn-primary"
@@ -205,33 +204,23 @@ pub fn DeploymentsPage() -> impl IntoView {
                             >
                                 "Deploy an app"
                             </button>
-                        </div>
+                        </Empty>
                     }
                         .into_any()
-                }
-                Some(Ok(p)) if p.items.is_empty() => {
-                    view! { <Empty title="No deployments match" hint="Try another name or status." /> }
-                        .into_any()
-                }
-                Some(Ok(p)) => {
-                    view! {
-                        <DeploymentTable items=p.items names=names />
-                        <Pager page=page total=p.total per_page=p.per_page noun=("deployment", "deployments") />
-                    }
+                } else {
+                    paged_list(
+                            deployments,
+                            page,
+                            ("deployment", "deployments"),
+                            || ("No deployments match", "Try another name or status."),
+                            move |items| view! { <DeploymentTable items=items names=names /> },
+                        )
                         .into_any()
                 }
             }}
-            {move || {
-                creating
-                    .get()
-                    .then(|| {
-                        view! {
-                            <Modal title="Deploy an app" on_close=move |_| creating.set(false) wide=true>
-                                <DeployForm on_done=on_created on_cancel=move |_| creating.set(false) />
-                            </Modal>
-                        }
-                    })
-            }}
+            <DialogWhile open=creating title="Deploy an app" wide=true>
+                <DeployForm on_done=on_created on_cancel=move |_| creating.set(false) />
+            </DialogWhile>
         </section>
     }
 }
@@ -361,82 +350,6 @@ fn DeploymentTable(items: Vec<Deployment>, names: FrameworkNames) -> impl IntoVi
         >
             {rows}
         </DataTable>
-    }
-}
-
-/// A labelled select whose options follow the loaded data. When the value is not (or no
-/// longer) among them, the first option is chosen: what the select shows is what is sent.
-#[component]
-fn PickField(
-    id: &'static str,
-    label: &'static str,
-    /// The name of the field in FieldErrors.
-    field: &'static str,
-    errors: Errors,
-    value: RwSignal<String>,
-    #[prop(into)] options: Signal<Vec<(String, String)>>,
-    #[prop(optional, into)] hint: Option<Signal<String>>,
-) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    let hint_id = format!("{id}-hint");
-    Effect::new(move |_| {
-        let fallback = options.with(|o| {
-            let current = value.get_untracked();
-            (!o.iter().any(|(v, _)| *v == current)).then(|| o.first().map(|f| f.0.clone()))
-        });
-        if let Some(first) = fallback {
-            let first = first.unwrap_or_default();
-            if first != value.get_untracked() {
-                value.set(first);
-            }
-        }
-    });
-    let described = described_by(hint.map(|_| hint_id.clone()), error_id.clone(), move || {
-        field_message(errors, field).is_some()
-    });
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <select
-                id=id
-                name=field
-                prop:value=move || value.get()
-                aria-invalid=move || field_message(errors, field).is_some().then_some("true")
-                aria-describedby=described
-                on:change=move |ev| {
-                    errors.update(|e| {
-                        e.remove(field);
-                    });
-                    value.set(event_target_value(&ev));
-                }
-            >
-                {move || {
-                    // Freshly inserted options would otherwise show the first one, whatever the value.
-                    let current = value.get_untracked();
-                    options
-                        .get()
-                        .into_iter()
-                        .map(|(v, l)| {
-                            let selected = v == current;
-                            view! {
-                                <option value=v selected=selected>
-                                    {l}
-                                </option>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </select>
-            {hint
-                .map(|h| {
-                    view! {
-                        <p class="field-hint" id=hint_id>
-                            {move || h.get()}
-                        </p>
-                    }
-                })}
-            <FieldError errors=errors field=field id=error_id />
-        </div>
     }
 }
 
@@ -608,20 +521,14 @@ fn DeployForm(
                 problems.entry(field).or_default().extend(messages);
             }
         }
-        if !problems.is_empty() {
-            errors.set(problems);
-            banner.set(Some("Please correct the highlighted fields.".into()));
-            return;
-        }
-        errors.set(FieldErrors::new());
-        banner.set(None);
-        task::run(
+        send_form(
+            problems,
             pending,
+            errors,
+            banner,
+            DEPLOY_FIELDS,
             async move { api::post::<_, Deployment>("/api/deploy", &body).await },
-            move |result| match result {
-                Ok(d) => on_done.run(d),
-                Err(e) => banner.set(apply_problem(&e, errors, DEPLOY_FIELDS)),
-            },
+            move |d| on_done.run(d),
         );
     };
 
@@ -771,23 +678,13 @@ type Shown = Memo<Option<Deployment>>;
 #[component]
 pub fn DeploymentPage() -> impl IntoView {
     let toasts = use_toasts();
-    let id = use_route_id();
-    let deployment =
-        remote::<Deployment>(move || format!("/api/deployments/{}", api::encode(&id.get())));
-    // The last good answer stays while a reload fails, but never one of another deployment.
-    let shown: Shown = Memo::new(move |prev: Option<&Option<Deployment>>| {
-        let current = id.get();
-        let latest = match deployment.get() {
-            Some(Ok(d)) => Some(d),
-            _ => prev.cloned().flatten(),
-        };
-        latest.filter(|d| d.id.to_string() == current)
-    });
-    let loaded = Memo::new(move |_| shown.with(Option::is_some));
-    let failure = Memo::new(move |_| match deployment.get() {
-        Some(Err(e)) => Some(e),
-        _ => None,
-    });
+    let detail = use_detail::<Deployment>("/api/deployments", |d| d.id);
+    let Detail {
+        id,
+        remote: deployment,
+        shown,
+        ..
+    } = detail;
     let logs = remote::<DeploymentLogs>(move || {
         format!("/api/deployments/{}/logs", api::encode(&id.get()))
     });
@@ -855,24 +752,15 @@ pub fn DeploymentPage() -> impl IntoView {
             deployment.refetch();
         });
     };
-    let retry = Callback::new(move |_| deployment.refetch());
 
     view! {
         <section class="page">
             <A href="/deployments" attr:class="back-link">
                 "← Deployments"
             </A>
-            {move || failure.get().map(|e| view! { <ErrorBanner error=e on_retry=retry /> })}
-            {move || {
-                (!loaded.get() && failure.with(Option::is_none)).then(|| view! { <SkeletonRows /> })
-            }}
-            {move || {
-                // Built once per deployment, so the buttons keep their state across reloads.
-                loaded
-                    .get()
-                    .then(|| shown.get_untracked())
-                    .flatten()
-                    .map(|d| {
+            {detail_body(
+                detail,
+                move |d| {
                         let deployment_id = d.id;
                         view! {
                             <DeploymentHeader
@@ -894,8 +782,8 @@ pub fn DeploymentPage() -> impl IntoView {
                             />
                             <PastSteps id=deployment_id logs=logs current=execution />
                         }
-                    })
-            }}
+                },
+            )}
             {removal
                 .dialog(
                     "Delete deployment",
@@ -1090,22 +978,16 @@ fn RedeployForm(
             commit: given(commit),
             branch: given(new_branch),
         };
-        if let Err(e) = body.validate() {
-            errors.set(e);
-            banner.set(Some("Please correct the highlighted fields.".into()));
-            return;
-        }
-        errors.set(FieldErrors::new());
-        banner.set(None);
-        task::run(
+        send_form(
+            body.validate().err().unwrap_or_default(),
             pending,
+            errors,
+            banner,
+            &["commit", "branch"],
             async move {
                 api::post::<_, Deployment>(&format!("/api/deployments/{id}/redeploy"), &body).await
             },
-            move |result| match result {
-                Ok(d) => on_done.run(d),
-                Err(e) => banner.set(apply_problem(&e, errors, &["commit", "branch"])),
-            },
+            move |d| on_done.run(d),
         );
     };
     view! {
@@ -1260,42 +1142,11 @@ fn Pipeline(shown: Shown, lines: RwSignal<Vec<LogLine>>) -> impl IntoView {
     view! {
         <div class="card" data-testid="deployment-pipeline">
             <h2 class="card-title">"Pipeline"</h2>
-            <ol class="tracker" aria-label="Deployment steps">
-                {move || {
-                    PIPELINE
-                        .iter()
-                        .zip(states.get())
-                        .enumerate()
-                        .map(|(i, (label, state))| {
-                            let mark = match state {
-                                "done" => "✓".to_string(),
-                                "failed" => "✗".to_string(),
-                                _ => (i + 1).to_string(),
-                            };
-                            let spoken = match state {
-                                "done" => " (done)",
-                                "failed" => " (failed)",
-                                "current" => " (in progress)",
-                                _ => "",
-                            };
-                            view! {
-                                <li
-                                    class=format!("track track-{state}")
-                                    data-testid="step"
-                                    data-state=state
-                                    aria-current=(state == "current").then_some("step")
-                                >
-                                    <span class="track-mark" aria-hidden="true">
-                                        {mark}
-                                    </span>
-                                    <span class="track-label">{*label}</span>
-                                    <span class="sr-only">{spoken}</span>
-                                </li>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </ol>
+            <Tracker
+                label="Deployment steps"
+                steps=&PIPELINE
+                states=Signal::derive(move || states.get().to_vec())
+            />
             {problem}
         </div>
     }

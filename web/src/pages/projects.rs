@@ -2,18 +2,18 @@
 //! page with its branches, latest commits, the sync with its live log, and removal.
 
 use crate::api;
-use crate::components::feedback::{use_toasts, Empty, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{detail_body, use_toasts, Empty};
 use crate::components::form::{
-    apply_problem, Errors, FormActions, FormBanner, TeamPicker, TextArea, TextField,
+    send_form, Errors, FormActions, FormBanner, TeamPicker, TextArea, TextField,
 };
 use crate::components::list::{loaded_list, NewButton, PageHeader};
 use crate::components::log_panel::{push_line, LogPanel};
-use crate::components::modal::Modal;
+use crate::components::modal::DialogWhile;
 use crate::components::removal::{use_removal, Removal, RemoveButton};
 use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative};
 use crate::live::follow;
-use crate::remote::{poll, poll_every, remote, use_route_id, Remote};
+use crate::remote::{poll, poll_every, remote, use_detail, Detail, Remote};
 use crate::task;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -142,17 +142,9 @@ pub fn ProjectsPage() -> impl IntoView {
                 },
                 move |items| view! { <ProjectTable items=items names=names /> },
             )}
-            {move || {
-                creating
-                    .get()
-                    .then(|| {
-                        view! {
-                            <Modal title="New project" on_close=move |_| creating.set(false) wide=true>
-                                <CreateForm on_done=on_created on_cancel=move |_| creating.set(false) />
-                            </Modal>
-                        }
-                    })
-            }}
+            <DialogWhile open=creating title="New project" wide=true>
+                <CreateForm on_done=on_created on_cancel=move |_| creating.set(false) />
+            </DialogWhile>
         </section>
     }
 }
@@ -239,24 +231,18 @@ fn CreateForm(
         if body.team_id.is_nil() {
             problems.insert("team_id".into(), vec!["Choose a team".into()]);
         }
-        if !problems.is_empty() {
-            errors.set(problems);
-            banner.set(Some("Please correct the highlighted fields.".into()));
-            return;
-        }
-        errors.set(FieldErrors::new());
-        banner.set(None);
-        task::run(
+        send_form(
+            problems,
             pending,
+            errors,
+            banner,
+            CREATE_FIELDS,
             async move {
                 api::post_with_header::<_, ProjectDetail>("/api/projects", &body, EXECUTION_HEADER)
                     .await
             },
-            move |result| match result {
-                Ok((detail, execution)) => {
-                    on_done.run((detail, execution.and_then(|e| e.parse().ok())))
-                }
-                Err(e) => banner.set(apply_problem(&e, errors, CREATE_FIELDS)),
+            move |(detail, execution)| {
+                on_done.run((detail, execution.and_then(|e| e.parse().ok())))
             },
         );
     };
@@ -334,23 +320,13 @@ pub fn ProjectPage() -> impl IntoView {
     let toasts = use_toasts();
     let navigate = use_navigate();
     let query = use_query_map();
-    let id = use_route_id();
-    let detail =
-        remote::<ProjectDetail>(move || format!("/api/projects/{}", api::encode(&id.get())));
-    // The last good answer stays while a reload fails, but never one of another project.
-    let shown: Shown = Memo::new(move |prev: Option<&Option<ProjectDetail>>| {
-        let current = id.get();
-        let latest = match detail.get() {
-            Some(Ok(d)) => Some(d),
-            _ => prev.cloned().flatten(),
-        };
-        latest.filter(|d| d.project.id.to_string() == current)
-    });
-    let loaded = Memo::new(move |_| shown.with(Option::is_some));
-    let failure = Memo::new(move |_| match detail.get() {
-        Some(Err(e)) => Some(e),
-        _ => None,
-    });
+    let project_page = use_detail::<ProjectDetail>("/api/projects", |d| d.project.id);
+    let Detail {
+        id,
+        remote: detail,
+        shown,
+        ..
+    } = project_page;
     poll_every(
         detail,
         SYNC_POLL,
@@ -376,24 +352,15 @@ pub fn ProjectPage() -> impl IntoView {
             navigate("/projects", Default::default());
         });
     };
-    let retry = Callback::new(move |_| detail.refetch());
 
     view! {
         <section class="page">
             <A href="/projects" attr:class="back-link">
                 "← Projects"
             </A>
-            {move || failure.get().map(|e| view! { <ErrorBanner error=e on_retry=retry /> })}
-            {move || {
-                (!loaded.get() && failure.with(Option::is_none)).then(|| view! { <SkeletonRows /> })
-            }}
-            {move || {
-                // Built once per project, so the buttons keep their state across reloads.
-                loaded
-                    .get()
-                    .then(|| shown.get_untracked())
-                    .flatten()
-                    .map(|d| {
+            {detail_body(
+                project_page,
+                move |d| {
                         view! {
                             <ProjectHeader
                                 project=d.project
@@ -421,8 +388,8 @@ pub fn ProjectPage() -> impl IntoView {
                             }}
                             <Commits shown=shown />
                         }
-                    })
-            }}
+                },
+            )}
             {removal
                 .dialog(
                     "Delete project",

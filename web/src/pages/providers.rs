@@ -4,7 +4,7 @@
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, Loading, SkeletonRows};
 use crate::components::form::{
-    apply_problem, field_message, pair_rows, rows_to_pairs, Column, Errors, FieldError,
+    apply_problem, field_message, pair_rows, rows_to_pairs, send_form, Column, Errors, FieldError,
     FormActions, FormBanner, Row, RowsEditor, Select, TextArea, TextField,
 };
 use crate::components::list::{loaded_list, NewButton, PageHeader};
@@ -734,15 +734,12 @@ fn AccountForm(
         for (k, v) in body.validate().err().unwrap_or_default() {
             problems.entry(k).or_insert(v);
         }
-        if !problems.is_empty() {
-            errors.set(problems);
-            banner.set(Some("Please correct the highlighted fields.".into()));
-            return;
-        }
-        errors.set(FieldErrors::new());
-        banner.set(None);
-        task::run(
+        send_form(
+            problems,
             pending,
+            errors,
+            banner,
+            ACCOUNT_FIELDS,
             async move {
                 match editing {
                     Some(id) => {
@@ -755,10 +752,7 @@ fn AccountForm(
                     None => api::post::<_, ProviderAccount>("/api/provider-accounts", &body).await,
                 }
             },
-            move |result| match result {
-                Ok(a) => on_done.run(a),
-                Err(e) => banner.set(apply_problem(&e, errors, ACCOUNT_FIELDS)),
-            },
+            move |a| on_done.run(a),
         );
     };
 

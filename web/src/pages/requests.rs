@@ -5,14 +5,16 @@ use crate::api::{self, ApiErrorView};
 use crate::components::cancel::CancelExecution;
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
 use crate::components::form::{
-    apply_problem, pick, Errors, FormActions, FormBanner, Select, TextArea, TextField,
+    apply_problem, pick, show_problems, Errors, FormActions, FormBanner, Select, TextArea,
+    TextField,
 };
 use crate::components::list::{
     paged_list, paged_remote, FilterSelect, NewButton, PageHeader, SearchBar,
 };
 use crate::components::log_panel::{push_line, LogPanel};
-use crate::components::modal::Modal;
+use crate::components::modal::{DialogWhile, Modal};
 use crate::components::table::{Col, DataTable};
+use crate::components::tracker::Tracker;
 use crate::format::{datetime, estimate, money, person, relative, size, size_list};
 use crate::live::{follow, Link};
 use crate::remote::{poll, remote, use_route_id, Loaded, Remote};
@@ -104,17 +106,9 @@ pub fn RequestsPage() -> impl IntoView {
                 },
                 |items| view! { <RequestTable items=items queue=None /> },
             )}
-            {move || {
-                creating
-                    .get()
-                    .then(|| {
-                        view! {
-                            <Modal title="New request" on_close=move |_| creating.set(false) wide=true>
-                                <NewRequestForm on_done=on_created on_cancel=move |_| creating.set(false) />
-                            </Modal>
-                        }
-                    })
-            }}
+            <DialogWhile open=creating title="New request" wide=true>
+                <NewRequestForm on_done=on_created on_cancel=move |_| creating.set(false) />
+            </DialogWhile>
         </section>
     }
 }
@@ -443,13 +437,9 @@ fn NewRequestForm(
             problems.insert(field.into(), vec![msg]);
         }
         let problems = fold_keys(problems);
-        if !problems.is_empty() {
-            errors.set(problems);
-            banner.set(Some("Please correct the highlighted fields.".into()));
+        if !show_problems(problems, errors, banner) {
             return;
         }
-        errors.set(FieldErrors::new());
-        banner.set(None);
         task::run(
             pending,
             async move { api::post::<_, ServerRequestDetail>("/api/requests", &body).await },
@@ -1129,43 +1119,11 @@ fn Provisioning(
                         })
                 }}
             </div>
-            <ol class="tracker" aria-label="Provisioning steps">
-                {move || {
-                    let states = states.get();
-                    PIPELINE
-                        .iter()
-                        .zip(states)
-                        .enumerate()
-                        .map(|(i, (label, state))| {
-                            let mark = match state {
-                                "done" => "✓".to_string(),
-                                "failed" => "✗".to_string(),
-                                _ => (i + 1).to_string(),
-                            };
-                            let spoken = match state {
-                                "done" => " (done)",
-                                "failed" => " (failed)",
-                                "current" => " (in progress)",
-                                _ => "",
-                            };
-                            view! {
-                                <li
-                                    class=format!("track track-{state}")
-                                    data-testid="step"
-                                    data-state=state
-                                    aria-current=(state == "current").then_some("step")
-                                >
-                                    <span class="track-mark" aria-hidden="true">
-                                        {mark}
-                                    </span>
-                                    <span class="track-label">{*label}</span>
-                                    <span class="sr-only">{spoken}</span>
-                                </li>
-                            }
-                        })
-                        .collect_view()
-                }}
-            </ol>
+            <Tracker
+                label="Provisioning steps"
+                steps=&PIPELINE
+                states=Signal::derive(move || states.get().to_vec())
+            />
             <LogPanel
                 lines=lines
                 link=link

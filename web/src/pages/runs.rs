@@ -4,13 +4,13 @@
 
 use crate::api::{self, ApiErrorView};
 use crate::components::cancel::CancelExecution;
-use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{use_toasts, LoadStates};
 use crate::components::log_panel::{push_line, LogPanel};
 use crate::format::{datetime, duration, relative};
 use crate::live::follow;
 use crate::pages::script_schema::value_text;
 use crate::pages::servers::ExecutionBadge;
-use crate::remote::{poll, remote, use_route_id};
+use crate::remote::{poll, remote, shown_at, use_route_id};
 use crate::session::use_session;
 use crate::task;
 use chrono::{DateTime, Utc};
@@ -48,15 +48,7 @@ pub fn RunPage() -> impl IntoView {
     let id = use_route_id();
     let run =
         remote::<PlaybookRun>(move || format!("/api/playbook-runs/{}", api::encode(&id.get())));
-    // The last good answer stays while a reload fails, but never one of another run.
-    let shown = Memo::new(move |prev: Option<&Option<PlaybookRun>>| {
-        let current = id.get();
-        let latest = match run.get() {
-            Some(Ok(r)) => Some(r),
-            _ => prev.cloned().flatten(),
-        };
-        latest.filter(|r| r.execution.id.to_string() == current)
-    });
+    let shown = shown_at(run, id, |r| r.execution.id);
     let not_a_run = Memo::new(move |_| matches!(run.get(), Some(Err(e)) if e.status == 404));
     // Set when the id is no execution either (or not one the caller may see).
     let missing = RwSignal::new(None::<ApiErrorView>);
@@ -159,10 +151,7 @@ pub fn RunPage() -> impl IntoView {
                         .into_any()
                 }
             }}
-            {move || failure.get().map(|e| view! { <ErrorBanner error=e on_retry=retry /> })}
-            {move || {
-                (!known.get() && failure.with(Option::is_none)).then(|| view! { <SkeletonRows /> })
-            }}
+            <LoadStates failure=failure loaded=known on_retry=retry />
             {move || {
                 execution
                     .get()

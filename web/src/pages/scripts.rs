@@ -3,7 +3,7 @@
 
 use crate::api::{self, ApiErrorView};
 use crate::components::code_editor::CodeEditor;
-use crate::components::feedback::{use_toasts, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{use_toasts, ErrorBanner, LoadStates, SkeletonRows};
 use crate::components::form::{apply_problem, Errors, FormBanner, TeamPicker, TextArea, TextField};
 use crate::components::list::{paged_list, paged_remote, PageHeader, SearchBar};
 use crate::components::modal::Modal;
@@ -12,7 +12,7 @@ use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative};
 use crate::pages::script_run::{RunScriptDialog, RunTarget};
 use crate::pages::script_schema::{kind_label, rows_of, value_text, VariableRow, VariablesEditor};
-use crate::remote::{remote, use_route_id};
+use crate::remote::{failure_of, remote, use_route_id};
 use crate::search::use_search;
 use crate::session::use_session;
 use crate::task;
@@ -125,20 +125,14 @@ pub fn ScriptPage() -> impl IntoView {
         Some(Ok(s)) => Some(s.id),
         _ => None,
     });
-    let failure = Memo::new(move |_| match script.get() {
-        Some(Err(e)) => Some(e),
-        _ => None,
-    });
+    let failure = failure_of(script);
     let retry = Callback::new(move |_| script.refetch());
     view! {
         <section class="page">
             <A href="/scripts" attr:class="back-link">
                 "← Scripts"
             </A>
-            {move || failure.get().map(|e| view! { <ErrorBanner error=e on_retry=retry /> })}
-            {move || {
-                (loaded_id.get().is_none() && failure.with(Option::is_none)).then(|| view! { <SkeletonRows /> })
-            }}
+            <LoadStates failure=failure loaded=Signal::derive(move || loaded_id.get().is_some()) on_retry=retry />
             {move || {
                 loaded_id
                     .get()

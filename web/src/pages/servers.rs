@@ -3,10 +3,10 @@
 
 use crate::api::{self, ApiErrorView};
 use crate::components::cancel::CancelExecution;
-use crate::components::feedback::{use_toasts, Alert, ErrorBanner, SkeletonRows};
+use crate::components::feedback::{use_toasts, Alert, LoadStates};
 use crate::components::form::{
-    apply_problem, pair_rows, pick, rows_to_pairs, Column, Errors, FormActions, FormBanner, Row,
-    RowsEditor, Select, TextField,
+    apply_problem, pair_rows, pick, rows_to_pairs, send_form, Column, Errors, FormActions,
+    FormBanner, Row, RowsEditor, Select, TextField,
 };
 use crate::components::list::{
     paged_list, paged_remote, FilterSelect, NewButton, PageHeader, SearchBar,
@@ -17,7 +17,7 @@ use crate::components::table::{Col, DataTable};
 use crate::format::{datetime, relative, server_size};
 use crate::live::{follow, Link};
 use crate::pages::maintenance::MaintenanceCard;
-use crate::remote::{remote, use_route_id};
+use crate::remote::{failure_of, remote, use_route_id};
 use crate::search::use_search;
 use crate::session::use_session;
 use crate::task;
@@ -351,20 +351,14 @@ fn RegisterForm(
                 vec!["Choose an SSH host account".into()],
             );
         }
-        if !problems.is_empty() {
-            errors.set(problems);
-            banner.set(Some("Please correct the highlighted fields.".into()));
-            return;
-        }
-        errors.set(FieldErrors::new());
-        banner.set(None);
-        task::run(
+        send_form(
+            problems,
             pending,
+            errors,
+            banner,
+            REGISTER_FIELDS,
             async move { api::post::<_, ServerDetail>("/api/servers/register", &body).await },
-            move |result| match result {
-                Ok(d) => on_done.run(d),
-                Err(e) => banner.set(apply_problem(&e, errors, REGISTER_FIELDS)),
-            },
+            move |d| on_done.run(d),
         );
     };
 
@@ -467,10 +461,7 @@ pub fn ServerDetailPage() -> impl IntoView {
         },
     );
     let loaded = Memo::new(move |_| shown.with(Option::is_some));
-    let failure = Memo::new(move |_| match detail.get() {
-        Some(Err(e)) => Some(e),
-        _ => None,
-    });
+    let failure = failure_of(detail);
     let lines = RwSignal::new(Vec::<LogLine>::new());
     let selected = RwSignal::new(None::<Uuid>);
     Effect::new(move |prev: Option<String>| {
@@ -514,10 +505,7 @@ pub fn ServerDetailPage() -> impl IntoView {
             <A href="/servers" attr:class="back-link">
                 "← Servers"
             </A>
-            {move || failure.get().map(|e| view! { <ErrorBanner error=e on_retry=retry /> })}
-            {move || {
-                (!loaded.get() && failure.with(Option::is_none)).then(|| view! { <SkeletonRows /> })
-            }}
+            <LoadStates failure=failure loaded=loaded on_retry=retry />
             {move || {
                 loaded
                     .get()

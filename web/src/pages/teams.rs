@@ -6,7 +6,7 @@ use crate::components::form::{
     apply_problem, Errors, FieldError, FormActions, FormBanner, RoleBadges, TextArea, TextField,
 };
 use crate::components::list::{paged_list, paged_remote, NewButton, PageHeader};
-use crate::components::modal::Modal;
+use crate::components::modal::{DialogWhile, Modal};
 use crate::components::removal::{use_removal, RemoveButton};
 use crate::components::table::{Col, DataTable, OpenButton};
 use crate::format::{date, datetime};
@@ -165,17 +165,9 @@ pub fn TeamsPage() -> impl IntoView {
                 },
             )}
 
-            {move || {
-                creating
-                    .get()
-                    .then(|| {
-                        view! {
-                            <Modal title="New team" on_close=move |_| creating.set(false)>
-                                <TeamForm team=None on_done=on_saved on_cancel=move |_| creating.set(false) />
-                            </Modal>
-                        }
-                    })
-            }}
+            <DialogWhile open=creating title="New team">
+                <TeamForm team=None on_done=on_saved on_cancel=move |_| creating.set(false) />
+            </DialogWhile>
             {move || {
                 editing
                     .get()

@@ -6,7 +6,7 @@ use crate::components::form::{
     apply_problem, Errors, FieldError, FormActions, FormBanner, RoleBadges, RolePicker, TextField,
 };
 use crate::components::list::{paged_remote, FilterSelect, NewButton, PageHeader, SearchBar};
-use crate::components::modal::{ConfirmDialog, Modal};
+use crate::components::modal::{ConfirmDialog, DialogWhile, Modal};
 use crate::components::pager::Pager;
 use crate::components::table::OpenButton;
 use crate::format::{datetime, relative};
@@ -338,17 +338,9 @@ pub fn UsersPage() -> impl IntoView {
                     }
                 }
 
-            {move || {
-                creating
-                    .get()
-                    .then(|| {
-                        view! {
-                            <Modal title="New user" on_close=move |_| creating.set(false) wide=true>
-                                <NewUserForm on_done=on_created on_cancel=move |_| creating.set(false) />
-                            </Modal>
-                        }
-                    })
-            }}
+            <DialogWhile open=creating title="New user" wide=true>
+                <NewUserForm on_done=on_created on_cancel=move |_| creating.set(false) />
+            </DialogWhile>
             {move || {
                 editing
                     .get()

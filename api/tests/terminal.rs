@@ -1,0 +1,323 @@
+//! Project terminals over a real WebSocket: programs from the allowlist run in a PTY in the
+//! checkout (resize, input, Ctrl-C), anything else is refused and audited, idle sessions close.
+
+mod common;
+
+use common::{assert_problem, spawn_app_with, Options, TestApp};
+use futures_util::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::Role;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+fn ssh_host() -> Option<(u16, String)> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some((
+            var("PROVISIO_TEST_SSH_PORT")?.parse().ok()?,
+            std::fs::read_to_string(var("PROVISIO_TEST_SSH_CLIENT_KEY")?).ok()?,
+        ))
+    })();
+    if found.is_none() {
+        assert!(
+            var("PROVISIO_REQUIRE_FAKES").is_none(),
+            "PROVISIO_REQUIRE_FAKES is set but the sshd test host's variables are missing"
+        );
+        eprintln!("skipped: sshd test host not running (see scripts/sshd.sh)");
+    }
+    found
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+/// A team's project cloned over SSH; returns (team, project id).
+async fn project(app: &TestApp, port: u16, key: &str) -> (String, String) {
+    let root =
+        std::env::temp_dir().join(format!("provisio-term-{}", uuid::Uuid::new_v4().simple()));
+    let work = root.join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    git(&root, &["init", "-q", "--bare", "-b", "main", "app.git"]);
+    git(&work, &["init", "-q", "-b", "main"]);
+    std::fs::write(work.join("README.md"), "terminal test\n").unwrap();
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-q", "-m", "first words"]);
+    git(
+        &work,
+        &["push", "-q", root.join("app.git").to_str().unwrap(), "main"],
+    );
+    let team = app.create_team("Term").await;
+    let url = format!(
+        "ssh://root@127.0.0.1:{port}{}",
+        root.join("app.git").display()
+    );
+    let res = app
+        .post(
+            "/api/projects",
+            &app.admin.token,
+            json!({"name": "term", "url": url, "team_id": team, "deploy_key": key}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["project"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = Instant::now();
+    loop {
+        let detail: Value = app
+            .get(&format!("/api/projects/{id}"), &app.admin.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if detail["project"]["status"] == "ready" {
+            return (team, id);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never cloned: {detail:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn connect(app: &TestApp, project: &str, token: &str) -> Result<Socket, u16> {
+    let url = format!(
+        "{}/api/projects/{project}/terminal?access_token={token}",
+        app.address.replacen("http", "ws", 1)
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Ok((socket, _)) => Ok(socket),
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            Err(response.status().as_u16())
+        }
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// Reads messages until one of type `until` arrives; returns it and the output text before it.
+async fn read_until(socket: &mut Socket, until: &str) -> (Value, String) {
+    let mut output = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("no {until} message; output so far: {output:?}"))
+            .expect("the socket closed")
+            .unwrap();
+        let Message::Text(text) = message else {
+            continue;
+        };
+        let value: Value = serde_json::from_str(&text).unwrap();
+        if value["type"] == until {
+            return (value, output);
+        }
+        if value["type"] == "output" {
+            output.push_str(value["data"].as_str().unwrap());
+        }
+        assert_ne!(value["type"], "closed", "closed early: {value}");
+    }
+}
+
+#[tokio::test]
+async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them() {
+    let Some((port, key)) = ssh_host() else {
+        return;
+    };
+    let mut options = Options {
+        workers: 1,
+        ..Options::default()
+    };
+    options.jobs.lease = Duration::from_secs(5);
+    let app = spawn_app_with(options).await;
+    let (team, id) = project(&app, port, &key).await;
+
+    // Administrators set the allowlist; a technical agent may read it, not change it.
+    let agent = app
+        .user_with("agent", &[Role::TechnicalAgent], &[team.clone()])
+        .await;
+    let settings = json!({"allowed_commands": ["git", "cat", "stty"], "idle_timeout_secs": 3});
+    assert_problem(
+        app.put("/api/terminal/settings", &agent.token, settings.clone())
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    let bad = assert_problem(
+        app.put(
+            "/api/terminal/settings",
+            &app.admin.token,
+            json!({"allowed_commands": ["/bin/sh"], "idle_timeout_secs": 3}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(bad["errors"]["allowed_commands"].is_array());
+    assert_eq!(
+        app.put("/api/terminal/settings", &app.admin.token, settings.clone())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let read: Value = app
+        .get("/api/terminal/settings", &agent.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read, settings);
+
+    let mut socket = connect(&app, &id, &agent.token)
+        .await
+        .expect("the agent may open a terminal");
+    let (ready, _) = read_until(&mut socket, "ready").await;
+    assert_eq!(ready["allowed_commands"], json!(["git", "cat", "stty"]));
+
+    // A PTY of the size the browser asked for.
+    send(
+        &mut socket,
+        json!({"type": "resize", "cols": 100, "rows": 40}),
+    )
+    .await;
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["stty", "size"]}),
+    )
+    .await;
+    let (exit, output) = read_until(&mut socket, "exit").await;
+    assert_eq!(exit["code"], 0);
+    assert!(output.contains("40 100"), "{output:?}");
+
+    // In the checkout.
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["git", "log", "--format=%s", "-1"]}),
+    )
+    .await;
+    let (exit, output) = read_until(&mut socket, "exit").await;
+    assert_eq!(exit["code"], 0);
+    assert!(output.contains("first words"), "{output:?}");
+
+    // Not on the list: refused, nothing runs; shell syntax is just text.
+    let marker =
+        std::env::temp_dir().join(format!("provisio-term-{}", uuid::Uuid::new_v4().simple()));
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["sh", "-c", format!("touch {}", marker.display())]}),
+    )
+    .await;
+    let (error, _) = read_until(&mut socket, "error").await;
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("sh is not allowed"),
+        "{error}"
+    );
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["/usr/bin/git", "status"]}),
+    )
+    .await;
+    read_until(&mut socket, "error").await;
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["git", "log", ";", "touch", marker.display().to_string()]}),
+    )
+    .await;
+    read_until(&mut socket, "exit").await;
+    assert!(!marker.exists(), "a refused command ran");
+
+    // Interactive: input reaches the program, Ctrl-C stops it.
+    send(&mut socket, json!({"type": "run", "argv": ["cat"]})).await;
+    read_until(&mut socket, "started").await;
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["git", "status"]}),
+    )
+    .await;
+    let (busy, _) = read_until(&mut socket, "error").await;
+    assert!(busy["message"].as_str().unwrap().contains("still running"));
+    send(
+        &mut socket,
+        json!({"type": "input", "data": "hello terminal\n"}),
+    )
+    .await;
+    let started = Instant::now();
+    let mut seen = String::new();
+    while !seen.contains("hello terminal") {
+        assert!(started.elapsed() < Duration::from_secs(10), "{seen:?}");
+        let (out, _) = read_until(&mut socket, "output").await;
+        seen.push_str(out["data"].as_str().unwrap());
+    }
+    send(&mut socket, json!({"type": "interrupt"})).await;
+    let (exit, _) = read_until(&mut socket, "exit").await;
+    assert!(exit["code"] != 0 || exit["signal"].is_string(), "{exit}");
+
+    // Left alone, the session closes.
+    let (closed, _) = read_until(&mut socket, "closed").await;
+    assert!(
+        closed["reason"].as_str().unwrap().contains("idle"),
+        "{closed}"
+    );
+
+    let audit: Value = app
+        .get("/api/audit?per_page=100", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let rows: Vec<&Value> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"].as_str().unwrap_or("").starts_with("terminal."))
+        .collect();
+    let count = |action: &str| rows.iter().filter(|e| e["action"] == action).count();
+    assert_eq!(count("terminal.open"), 1);
+    assert_eq!(count("terminal.run"), 4, "{rows:#?}");
+    assert_eq!(count("terminal.refused"), 2);
+    assert_eq!(count("terminal.exit"), 4);
+    assert!(
+        rows.iter().all(|e| e["actor"]["id"] == agent.id.as_str()),
+        "{rows:#?}"
+    );
+    assert!(audit.to_string().contains("\"stty\""));
+
+    // Other teams, other roles, no token.
+    let outsider = app
+        .user_with(
+            "outsider",
+            &[Role::TechnicalAgent],
+            &[app.create_team("Elsewhere").await],
+        )
+        .await;
+    assert_eq!(connect(&app, &id, &outsider.token).await.err(), Some(404));
+    let requester = app
+        .user_with("req", &[Role::Requester], &[team.clone()])
+        .await;
+    assert_eq!(connect(&app, &id, &requester.token).await.err(), Some(403));
+    assert_eq!(connect(&app, &id, "").await.err(), Some(401));
+}
