@@ -684,6 +684,105 @@ fn rows() -> Vec<Row> {
             expect: [401, 202, 202, 403, 403],
         },
         Row {
+            method: M::POST,
+            template: "/api/projects/{id}/push",
+            path: "/api/projects/{project}/push",
+            body: |_| Some(json!({"branch": "main"})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/projects/{id}/terminal",
+            // Without a checkout (and without a WebSocket upgrade) the terminal is a conflict.
+            path: "/api/projects/{project}/terminal",
+            body: none,
+            expect: [401, 409, 409, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/terminal/settings",
+            path: "/api/terminal/settings",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/terminal/settings",
+            path: "/api/terminal/settings",
+            body: |_| Some(json!({"allowed_commands": ["git"], "idle_timeout_secs": 600})),
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/deploy",
+            // The query only makes the cell create a server of its team; the body names it.
+            path: "/api/deploy?for={server}",
+            body: |c| {
+                Some(
+                    json!({"name": format!("matrix-{}", c.n), "git_url": "https://git.example.com/team/app.git",
+                            "server_id": c.server, "team_id": c.team}),
+                )
+            },
+            expect: [401, 201, 201, 403, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/deployments",
+            path: "/api/deployments",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/statistics",
+            path: "/api/statistics",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/deployments/{id}",
+            path: "/api/deployments/{deployment}",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/deployments/{id}/logs",
+            path: "/api/deployments/{deployment}/logs",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/deployments/{id}/stop",
+            path: "/api/deployments/{deployment}/stop",
+            body: none,
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/deployments/{id}/start",
+            // A running deployment cannot be started: the permission passes, the state refuses.
+            path: "/api/deployments/{deployment}/start",
+            body: none,
+            expect: [401, 409, 409, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/deployments/{id}/redeploy",
+            path: "/api/deployments/{deployment}/redeploy",
+            body: |_| Some(json!({})),
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/deployments/{id}",
+            path: "/api/deployments/{deployment}",
+            body: none,
+            expect: [401, 202, 202, 403, 403],
+        },
+        Row {
             method: M::DELETE,
             template: "/api/projects/{id}",
             path: "/api/projects/{project}",
@@ -955,6 +1054,10 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
         let project = insert_project(app, &team).await;
         path = path.replace("{project}", &project.to_string());
     }
+    if needs("{deployment}") {
+        let deployment = insert_deployment(app, &team, provider, n).await;
+        path = path.replace("{deployment}", &deployment.to_string());
+    }
     if needs("{ssh_key}") {
         let created: Value = app
             .post(
@@ -1148,6 +1251,47 @@ async fn insert_project(app: &TestApp, team: &str) -> uuid::Uuid {
         last_synced_at: Set(None),
         created_by: Set(None),
         created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+/// A RUNNING deployment of the team on a server of the team.
+async fn insert_deployment(app: &TestApp, team: &str, provider: &str, n: usize) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let project = insert_project(app, team).await;
+    let server = insert_server(app, team, provider, 50_000 + n).await;
+    let id = uuid::Uuid::new_v4();
+    let now = chrono::Utc::now();
+    api::entities::deployments::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        name: Set(format!("matrix-app-{n}")),
+        project_id: Set(project),
+        branch: Set("main".into()),
+        commit_sha: Set(Some("0123456789abcdef0123456789abcdef01234567".into())),
+        framework: Set("flask".into()),
+        module: Set(Some("app".into())),
+        deployment_type: Set("vm".into()),
+        cpu: Set(None),
+        ram_mb: Set(None),
+        disk_gb: Set(None),
+        status: Set("RUNNING".into()),
+        failed_step: Set(None),
+        error: Set(None),
+        server_id: Set(Some(server)),
+        request_id: Set(None),
+        port: Set(Some(8000)),
+        app_port: Set(Some(18000)),
+        url: Set(Some("http://10.0.0.5:8000/".into())),
+        env: Set(None),
+        execution_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deployed_at: Set(Some(now)),
     }
     .insert(&app.db)
     .await
