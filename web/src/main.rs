@@ -28,6 +28,7 @@ use pages::runs::RunPage;
 use pages::scripts::{NewScriptPage, ScriptPage, ScriptsPage};
 use pages::servers::{ServerDetailPage, ServersPage};
 use pages::teams::TeamsPage;
+use pages::terminal::TerminalPage;
 use pages::tokens::TokensPage;
 use pages::users::UsersPage;
 
@@ -89,6 +90,10 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/projects/:id")
                         view=|| view! { <Guard path="/projects"><ProjectPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/projects/:id/terminal")
+                        view=|| view! { <Guard path="/projects"><TerminalPage /></Guard> }
                     />
                     <Route
                         path=path!("/deployments")

@@ -14,5 +14,6 @@ pub mod script_schema;
 pub mod scripts;
 pub mod servers;
 pub mod teams;
+pub mod terminal;
 pub mod tokens;
 pub mod users;

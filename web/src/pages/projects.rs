@@ -450,6 +450,13 @@ fn ProjectHeader(
                 >
                     {move || if syncing.get() { "Syncing…" } else { "Sync now" }}
                 </button>
+                <A
+                    href=format!("/projects/{project_id}/terminal")
+                    attr:class="btn btn-ghost"
+                    attr:data-testid="project-terminal"
+                >
+                    "Terminal"
+                </A>
                 <RemoveButton removal=removal item=project_id testid="project-delete" large=true />
             </div>
         </PageHeader>
