@@ -643,10 +643,10 @@ async fn deploy_requests_are_validated_and_scoped_to_teams() {
 
     // Requesters and sales agents cannot deploy; another team's agent sees nothing.
     let requester = app
-        .user_with("req", &[Role::Requester], &[team.clone()])
+        .user_with("req", &[Role::Requester], std::slice::from_ref(&team))
         .await;
     let sales = app
-        .user_with("sales", &[Role::SalesAgent], &[team.clone()])
+        .user_with("sales", &[Role::SalesAgent], std::slice::from_ref(&team))
         .await;
     for token in [&requester.token, &sales.token] {
         assert_problem(
@@ -666,7 +666,11 @@ async fn deploy_requests_are_validated_and_scoped_to_teams() {
         .await;
     }
     let outsider = app
-        .user_with("outsider", &[Role::TechnicalAgent], &[other.clone()])
+        .user_with(
+            "outsider",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&other),
+        )
         .await;
     let missing = uuid::Uuid::new_v4();
     for path in [

@@ -155,7 +155,11 @@ async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them()
 
     // Administrators set the allowlist; a technical agent may read it, not change it.
     let agent = app
-        .user_with("agent", &[Role::TechnicalAgent], &[team.clone()])
+        .user_with(
+            "agent",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&team),
+        )
         .await;
     let settings = json!({"allowed_commands": ["git", "cat", "stty"], "idle_timeout_secs": 3});
     assert_problem(
@@ -319,7 +323,7 @@ async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them()
         .await;
     assert_eq!(connect(&app, &id, &outsider.token).await.err(), Some(404));
     let requester = app
-        .user_with("req", &[Role::Requester], &[team.clone()])
+        .user_with("req", &[Role::Requester], std::slice::from_ref(&team))
         .await;
     assert_eq!(connect(&app, &id, &requester.token).await.err(), Some(403));
     assert_eq!(connect(&app, &id, "").await.err(), Some(401));

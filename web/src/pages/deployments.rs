@@ -761,27 +761,27 @@ pub fn DeploymentPage() -> impl IntoView {
             {detail_body(
                 detail,
                 move |d| {
-                        let deployment_id = d.id;
-                        view! {
-                            <DeploymentHeader
-                                name=d.name
-                                id=deployment_id
-                                shown=shown
-                                deployment=deployment
-                                step_running=step_running
-                                removal=removal
-                            />
-                            <Pipeline shown=shown lines=lines />
-                            <DeploymentFacts shown=shown />
-                            <LogPanel
-                                lines=lines
-                                link=stream.link
-                                title=Signal::derive(|| "Current step".to_string())
-                                empty="Waiting for the step to start…"
-                                on_retry=Callback::new(move |_| stream.restart())
-                            />
-                            <PastSteps id=deployment_id logs=logs current=execution />
-                        }
+                    let deployment_id = d.id;
+                    view! {
+                        <DeploymentHeader
+                            name=d.name
+                            id=deployment_id
+                            shown=shown
+                            deployment=deployment
+                            step_running=step_running
+                            removal=removal
+                        />
+                        <Pipeline shown=shown lines=lines />
+                        <DeploymentFacts shown=shown />
+                        <LogPanel
+                            lines=lines
+                            link=stream.link
+                            title=Signal::derive(|| "Current step".to_string())
+                            empty="Waiting for the step to start…"
+                            on_retry=Callback::new(move |_| stream.restart())
+                        />
+                        <PastSteps id=deployment_id logs=logs current=execution />
+                    }
                 },
             )}
             {removal
