@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{assert_problem, spawn_app_with, Options, TestApp};
+use common::{assert_problem, git, spawn_app_with, Options, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::Role;
@@ -18,13 +18,6 @@ struct Host {
 }
 
 fn host() -> Option<Host> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let found = (|| {
-        Some(Host {
-            port: var("PROVISIO_TEST_SSH_PORT")?.parse().ok()?,
-            client_key: std::fs::read_to_string(var("PROVISIO_TEST_SSH_CLIENT_KEY")?).ok()?,
-        })
-    })();
     let tools = ["nginx", "start-stop-daemon", "python3", "npm"]
         .iter()
         .all(|t| {
@@ -33,15 +26,16 @@ fn host() -> Option<Host> {
                 .output()
                 .is_ok_and(|o| o.status.success())
         });
-    if found.is_none() || !tools {
+    if !tools {
         assert!(
-            var("PROVISIO_REQUIRE_FAKES").is_none(),
-            "PROVISIO_REQUIRE_FAKES is set but the sshd test host or nginx/python3/npm is missing"
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but nginx, start-stop-daemon, python3 or npm is missing"
         );
-        eprintln!("skipped: sshd test host, nginx, python3 or npm missing (see scripts/setup.sh)");
+        eprintln!("skipped: nginx, python3 or npm missing (see scripts/setup.sh)");
         return None;
     }
-    found
+    let (port, client_key) = common::ssh_test_host()?;
+    Some(Host { port, client_key })
 }
 
 async fn app(health_timeout: Duration) -> TestApp {
@@ -59,21 +53,6 @@ async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
     let body: Value = res.json().await.unwrap_or(Value::Null);
     assert_eq!(got, status, "{body}");
     body
-}
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// A bare repository and a working copy pushing to it; `files` make the first commit.

@@ -3,30 +3,11 @@
 
 mod common;
 
-use common::{spawn_app_with, Options, TestApp};
+use common::{git, spawn_app_with, Options, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn ssh_host() -> Option<(u16, String)> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let found = (|| {
-        Some((
-            var("PROVISIO_TEST_SSH_PORT")?.parse().ok()?,
-            std::fs::read_to_string(var("PROVISIO_TEST_SSH_CLIENT_KEY")?).ok()?,
-        ))
-    })();
-    if found.is_none() {
-        assert!(
-            var("PROVISIO_REQUIRE_FAKES").is_none(),
-            "PROVISIO_REQUIRE_FAKES is set but the sshd test host's variables are missing"
-        );
-        eprintln!("skipped: sshd test host not running (see scripts/sshd.sh)");
-    }
-    found
-}
 
 async fn app() -> TestApp {
     let mut options = Options {
@@ -35,16 +16,6 @@ async fn app() -> TestApp {
     };
     options.jobs.lease = Duration::from_secs(5);
     spawn_app_with(options).await
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
 }
 
 /// A bare repository with a Flask app on `main` and a `feature` branch; returns (bare, work).
@@ -89,7 +60,7 @@ async fn wait_project(app: &TestApp, id: &str, status: &str) -> Value {
 
 #[tokio::test]
 async fn a_repository_over_ssh_is_cloned_detected_pulled_and_deleted() {
-    let Some((port, key)) = ssh_host() else {
+    let Some((port, key)) = common::ssh_test_host() else {
         return;
     };
     let app = app().await;

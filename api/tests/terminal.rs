@@ -3,46 +3,16 @@
 
 mod common;
 
-use common::{assert_problem, spawn_app_with, Options, TestApp};
+use common::{assert_problem, git, spawn_app_with, Options, TestApp};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::Role;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn ssh_host() -> Option<(u16, String)> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let found = (|| {
-        Some((
-            var("PROVISIO_TEST_SSH_PORT")?.parse().ok()?,
-            std::fs::read_to_string(var("PROVISIO_TEST_SSH_CLIENT_KEY")?).ok()?,
-        ))
-    })();
-    if found.is_none() {
-        assert!(
-            var("PROVISIO_REQUIRE_FAKES").is_none(),
-            "PROVISIO_REQUIRE_FAKES is set but the sshd test host's variables are missing"
-        );
-        eprintln!("skipped: sshd test host not running (see scripts/sshd.sh)");
-    }
-    found
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
-        .args(args)
-        .status()
-        .unwrap();
-    assert!(status.success(), "git {args:?}");
-}
 
 /// A team's project cloned over SSH; returns (team, project id).
 async fn project(app: &TestApp, port: u16, key: &str) -> (String, String) {
@@ -142,7 +112,7 @@ async fn read_until(socket: &mut Socket, until: &str) -> (Value, String) {
 
 #[tokio::test]
 async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them() {
-    let Some((port, key)) = ssh_host() else {
+    let Some((port, key)) = common::ssh_test_host() else {
         return;
     };
     let mut options = Options {

@@ -5,7 +5,7 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
-use crate::domain::{frameworks, jobs, projects, servers, teams};
+use crate::domain::{frameworks, projects, servers, teams};
 use crate::entities::{
     deployments as rows, executions as execution_rows, projects as project_rows,
     servers as server_rows, teams as team_rows,
@@ -310,7 +310,7 @@ async fn enqueue<C: ConnectionTrait>(
     action: &str,
     created_by: Option<Uuid>,
 ) -> Result<Uuid, DbErr> {
-    let execution = executions::create(
+    let execution = executions::create_with_job(
         db,
         NewExecution {
             kind: "deploy",
@@ -321,14 +321,7 @@ async fn enqueue<C: ConnectionTrait>(
             script_version_id: None,
             variables: None,
         },
-    )
-    .await?;
-    jobs::enqueue_with_execution(
-        db,
-        "deploy",
-        &format!("deployment:{}:{execution}", row.id),
         serde_json::json!({"deployment_id": row.id, "action": action}),
-        Some(execution),
     )
     .await?;
     rows::Entity::update_many()
@@ -483,6 +476,21 @@ async fn request_server(
     Ok(id)
 }
 
+/// Deployments still waiting for the server of a request.
+async fn waiting_for<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+) -> Result<Vec<rows::Model>, DbErr> {
+    rows::Entity::find()
+        .filter(rows::Column::RequestId.eq(request_id))
+        .filter(rows::Column::Status.is_in([
+            DeploymentStatus::Pending.as_str(),
+            DeploymentStatus::Provisioning.as_str(),
+        ]))
+        .all(db)
+        .await
+}
+
 /// Keeps deployments that wait for a server request in step with it: provisioning started, or
 /// the request failed, was rejected or cancelled (the deployment fails at "provisioning").
 pub async fn follow_request<C: ConnectionTrait>(
@@ -492,14 +500,7 @@ pub async fn follow_request<C: ConnectionTrait>(
     reason: &str,
 ) -> Result<(), DbErr> {
     use shared::workflow::RequestStatus as R;
-    let waiting = rows::Entity::find()
-        .filter(rows::Column::RequestId.eq(request_id))
-        .filter(rows::Column::Status.is_in([
-            DeploymentStatus::Pending.as_str(),
-            DeploymentStatus::Provisioning.as_str(),
-        ]))
-        .all(db)
-        .await?;
+    let waiting = waiting_for(db, request_id).await?;
     for row in waiting {
         let moved = match to {
             R::Provisioning => {
@@ -538,14 +539,7 @@ pub async fn server_ready<C: ConnectionTrait>(
     request_id: Uuid,
     server_id: Uuid,
 ) -> Result<(), DbErr> {
-    let waiting = rows::Entity::find()
-        .filter(rows::Column::RequestId.eq(request_id))
-        .filter(rows::Column::Status.is_in([
-            DeploymentStatus::Pending.as_str(),
-            DeploymentStatus::Provisioning.as_str(),
-        ]))
-        .all(db)
-        .await?;
+    let waiting = waiting_for(db, request_id).await?;
     for row in waiting {
         let used = ports_in_use(db, server_id).await?;
         let Ok(port) = free_port(state.config.deploy.first_port, &used, None) else {

@@ -44,6 +44,26 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewExecution<'_>) -> Result
 }
 
 /// Moves an execution to `to` unless it already finished (a finished log never reopens).
+/// An execution and the job that writes it, for work started by a person (a pressed button):
+/// the job's dedupe key names its kind, target and execution, so each press is one job.
+pub async fn create_with_job<C: ConnectionTrait>(
+    db: &C,
+    new: NewExecution<'_>,
+    payload: serde_json::Value,
+) -> Result<Uuid, DbErr> {
+    let (kind, target) = (new.kind, new.target_id);
+    let execution = create(db, new).await?;
+    crate::domain::jobs::enqueue_with_execution(
+        db,
+        kind,
+        &format!("{kind}:{target}:{execution}"),
+        payload,
+        Some(execution),
+    )
+    .await?;
+    Ok(execution)
+}
+
 pub async fn set_status<C: ConnectionTrait>(
     db: &C,
     id: Uuid,

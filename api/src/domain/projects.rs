@@ -4,7 +4,6 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, LogSink, NewExecution};
-use crate::domain::jobs;
 use crate::domain::teams;
 use crate::entities::{projects as rows, teams as team_rows};
 use crate::error::{ApiError, ApiResult};
@@ -100,17 +99,13 @@ pub async fn detail(state: &AppState, row: rows::Model) -> ApiResult<ProjectDeta
     })
 }
 
-fn enqueue_sync_key(id: Uuid, execution: Uuid) -> String {
-    format!("project-sync:{id}:{execution}")
-}
-
 /// Writes the execution and job that clone or pull the project.
 async fn enqueue_sync<C: ConnectionTrait>(
     db: &C,
     row: &rows::Model,
     created_by: Option<Uuid>,
 ) -> Result<Uuid, DbErr> {
-    let execution = executions::create(
+    executions::create_with_job(
         db,
         NewExecution {
             kind: "project_sync",
@@ -121,17 +116,9 @@ async fn enqueue_sync<C: ConnectionTrait>(
             script_version_id: None,
             variables: None,
         },
-    )
-    .await?;
-    jobs::enqueue_with_execution(
-        db,
-        "project_sync",
-        &enqueue_sync_key(row.id, execution),
         serde_json::json!({"project_id": row.id}),
-        Some(execution),
     )
-    .await?;
-    Ok(execution)
+    .await
 }
 
 pub async fn create(
@@ -367,7 +354,7 @@ pub async fn push(
     let row = visible(&txn, auth, id).await?;
     let branch = branch.unwrap_or_else(|| row.default_branch.clone());
     shared::projects::branch_name(&branch).map_err(|e| ApiError::field("branch", e))?;
-    let execution = executions::create(
+    let execution = executions::create_with_job(
         &txn,
         NewExecution {
             kind: "project_push",
@@ -378,14 +365,7 @@ pub async fn push(
             script_version_id: None,
             variables: None,
         },
-    )
-    .await?;
-    jobs::enqueue_with_execution(
-        &txn,
-        "project_push",
-        &format!("project-push:{id}:{execution}"),
         serde_json::json!({"project_id": row.id, "branch": branch}),
-        Some(execution),
     )
     .await?;
     audit::record(

@@ -480,23 +480,44 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     )
     .await
     .map_err(|e| JobError::permanent(e.to_string()))?;
+    tell_creator(
+        &txn,
+        state,
+        &row,
+        "deployment.running",
+        format!("Deployed: {}", row.name),
+        format!("{} ({}) is running at {url}", row.name, &commit[..12]),
+    )
+    .await?;
+    txn.commit().await?;
+    ctx.log.step(&format!("running at {url}")).await;
+    Ok(())
+}
+
+/// Notifies whoever started the deployment.
+async fn tell_creator<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    row: &rows::Model,
+    kind: &'static str,
+    title: String,
+    body: String,
+) -> Result<(), JobError> {
     if let Some(user) = row.created_by {
         notify(
-            &txn,
+            db,
             state.config.smtp_url.is_some(),
             &[user],
             None,
             &NewNotification {
-                kind: "deployment.running",
-                title: format!("Deployed: {}", row.name),
-                body: format!("{} ({}) is running at {url}", row.name, &commit[..12]),
+                kind,
+                title,
+                body,
                 link: Some(format!("/deployments/{}", row.id)),
             },
         )
         .await?;
     }
-    txn.commit().await?;
-    ctx.log.step(&format!("running at {url}")).await;
     Ok(())
 }
 
@@ -624,21 +645,15 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
     )
     .await;
     if moved.is_ok() {
-        if let Some(user) = row.created_by {
-            notify(
-                &txn,
-                state.config.smtp_url.is_some(),
-                &[user],
-                None,
-                &NewNotification {
-                    kind: "deployment.failed",
-                    title: format!("Deployment failed: {}", row.name),
-                    body: format!("{step}: {error}"),
-                    link: Some(format!("/deployments/{}", row.id)),
-                },
-            )
-            .await?;
-        }
+        tell_creator(
+            &txn,
+            state,
+            &row,
+            "deployment.failed",
+            format!("Deployment failed: {}", row.name),
+            format!("{step}: {error}"),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(())

@@ -370,3 +370,41 @@ pub async fn assert_problem(res: reqwest::Response, status: StatusCode) -> Value
     assert!(body["type"].is_string());
     body
 }
+
+/// The sshd test host (scripts/sshd.sh): its port and the private key it accepts; None (and a
+/// note) when it is not running, a failure when PROVISIO_REQUIRE_FAKES says it must be.
+#[allow(dead_code)]
+pub fn ssh_test_host() -> Option<(u16, String)> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let found = (|| {
+        Some((
+            var("PROVISIO_TEST_SSH_PORT")?.parse().ok()?,
+            std::fs::read_to_string(var("PROVISIO_TEST_SSH_CLIENT_KEY")?).ok()?,
+        ))
+    })();
+    if found.is_none() {
+        assert!(
+            var("PROVISIO_REQUIRE_FAKES").is_none(),
+            "PROVISIO_REQUIRE_FAKES is set but the sshd test host's variables are missing"
+        );
+        eprintln!("skipped: sshd test host not running (see scripts/sshd.sh)");
+    }
+    found
+}
+
+/// Runs git with a fixed identity in `dir`; its stdout, trimmed.
+#[allow(dead_code)]
+pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
