@@ -163,6 +163,7 @@ async fn run(label: &str, database_url: String, endpoint: &str, workers: usize) 
             rejection_reason: Set(None),
             policy_step: Set(0),
             failure_reason: Set(None),
+            subscription_id: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
         }

@@ -26,6 +26,8 @@ struct Row {
 
 struct Cell {
     n: usize,
+    /// The cell's client, when its row needs one.
+    client: Option<String>,
     /// The cell's server, when its row needs one.
     server: Option<String>,
     caller: Option<Session>,
@@ -60,6 +62,7 @@ async fn file_request(
 ) -> String {
     let cell = Cell {
         n,
+        client: None,
         server: None,
         caller: None,
         user_login: String::new(),
@@ -77,6 +80,7 @@ async fn file_request(
 const ALL_OK: Expect = [401, 200, 200, 200, 200];
 const ADMIN_OK: Expect = [401, 200, 403, 403, 403];
 const TECH_OK: Expect = [401, 200, 200, 403, 403];
+const SALES_OK: Expect = [401, 200, 403, 200, 403];
 
 const PLAYBOOK: &str =
     "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n";
@@ -783,6 +787,100 @@ fn rows() -> Vec<Row> {
             expect: [401, 202, 202, 403, 403],
         },
         Row {
+            method: M::GET,
+            template: "/api/clients",
+            path: "/api/clients",
+            body: none,
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/clients",
+            path: "/api/clients",
+            body: |c| {
+                Some(
+                    json!({"team_id": c.team, "company": format!("Client {}", c.n), "billing_email": "b@client.example"}),
+                )
+            },
+            expect: [401, 201, 403, 201, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/clients/{id}",
+            path: "/api/clients/{client}",
+            body: none,
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/clients/{id}",
+            path: "/api/clients/{client}",
+            body: |c| {
+                Some(
+                    json!({"team_id": c.team, "company": format!("Renamed {}", c.n), "billing_email": "b@client.example"}),
+                )
+            },
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::DELETE,
+            template: "/api/clients/{id}",
+            // Its subscription keeps it: the permission passes, the rule refuses.
+            path: "/api/clients/{client}",
+            body: none,
+            expect: [401, 409, 403, 409, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/subscriptions",
+            path: "/api/subscriptions",
+            body: none,
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/subscriptions",
+            // The query only makes the cell create a client of its team; the body names it.
+            path: "/api/subscriptions?for={client}",
+            body: subscription_body,
+            expect: [401, 201, 403, 201, 403],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/subscriptions/{id}",
+            path: "/api/subscriptions/{subscription}",
+            body: none,
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/subscriptions/{id}",
+            path: "/api/subscriptions/{subscription}",
+            body: subscription_body,
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/subscriptions/{id}/{action}",
+            path: "/api/subscriptions/{subscription}/suspend",
+            body: |_| Some(json!({"reason": "matrix"})),
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/revenue",
+            path: "/api/revenue",
+            body: none,
+            expect: SALES_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/revenue.csv",
+            path: "/api/revenue.csv",
+            body: none,
+            expect: SALES_OK,
+        },
+        Row {
             method: M::DELETE,
             template: "/api/projects/{id}",
             path: "/api/projects/{project}",
@@ -1054,6 +1152,14 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
         let project = insert_project(app, &team).await;
         path = path.replace("{project}", &project.to_string());
     }
+    let mut client = None;
+    if needs("{client}") || needs("{subscription}") {
+        let (c, subscription) = insert_client_and_subscription(app, &team, n).await;
+        client = Some(c);
+        path = path
+            .replace("{client}", &c.to_string())
+            .replace("{subscription}", &subscription.to_string());
+    }
     if needs("{deployment}") {
         let deployment = insert_deployment(app, &team, provider, n).await;
         path = path.replace("{deployment}", &deployment.to_string());
@@ -1145,6 +1251,7 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
     }
     let cell = Cell {
         n,
+        client: client.map(|c| c.to_string()),
         server: server.map(|s| s.to_string()),
         caller: caller.clone(),
         user_login: format!("target{n}"),
@@ -1256,6 +1363,67 @@ async fn insert_project(app: &TestApp, team: &str) -> uuid::Uuid {
     .await
     .unwrap();
     id
+}
+
+/// A client of the team with one active subscription.
+async fn insert_client_and_subscription(
+    app: &TestApp,
+    team: &str,
+    n: usize,
+) -> (uuid::Uuid, uuid::Uuid) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = chrono::Utc::now();
+    let client = api::entities::clients::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(team.parse().unwrap()),
+        company: Set(format!("Matrix client {n}")),
+        contacts: Set(json!([])),
+        billing_email: Set("billing@matrix.example".into()),
+        notes: Set(String::new()),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let today = now.date_naive();
+    let subscription = api::entities::subscriptions::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(client.team_id),
+        client_id: Set(client.id),
+        plan_name: Set("Matrix plan".into()),
+        period_months: Set(1),
+        monthly_price_cents: Set(1000),
+        currency: Set("EUR".into()),
+        start_date: Set(today),
+        end_date: Set(today + chrono::Duration::days(60)),
+        auto_renew: Set(true),
+        status: Set("active".into()),
+        notice_days: Set(14),
+        power_off_after_days: Set(None),
+        owner_id: Set(None),
+        notified_for: Set(None),
+        powered_off_at: Set(None),
+        stopped_on: Set(None),
+        server_ids: Set(json!([])),
+        deployment_ids: Set(json!([])),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    (client.id, subscription.id)
+}
+
+fn subscription_body(c: &Cell) -> Option<Value> {
+    let today = chrono::Utc::now().date_naive();
+    Some(
+        json!({"client_id": c.client, "plan_name": "Matrix plan", "period_months": 1,
+                "monthly_price_cents": 2500, "currency": "EUR", "start_date": today,
+                "end_date": today + chrono::Duration::days(30)}),
+    )
 }
 
 /// A RUNNING deployment of the team on a server of the team.

@@ -10,6 +10,7 @@ mod m20261125_000004_servers;
 mod m20261125_000005_ansible;
 mod m20261125_000006_projects;
 mod m20261126_000007_deployments;
+mod m20261126_000008_billing;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_ansible::Migration),
             Box::new(m20261125_000006_projects::Migration),
             Box::new(m20261126_000007_deployments::Migration),
+            Box::new(m20261126_000008_billing::Migration),
         ]
     }
 }

@@ -2,6 +2,7 @@
 //! DTOs and the validation rules applied on both sides of the wire.
 //! Everything here is pure and compiles to wasm32.
 
+pub mod billing;
 pub mod deployments;
 pub mod dto;
 pub mod frameworks;

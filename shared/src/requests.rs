@@ -406,6 +406,9 @@ pub struct CreateServerRequest {
     pub ssh_public_keys: Vec<String>,
     #[serde(default)]
     pub notes: String,
+    /// The client subscription the server is for (its margin shows on the approval).
+    #[serde(default)]
+    pub subscription_id: Option<Uuid>,
 }
 
 impl CreateServerRequest {
@@ -556,6 +559,12 @@ pub struct ServerRequestDetail {
     pub executions: Vec<crate::servers::Execution>,
     /// The inventory row of the server this request produced.
     pub server_id: Option<Uuid>,
+    /// The client subscription the server is for, and what its margin becomes with this server's
+    /// catalog price (same currency only) — what an approver weighs.
+    #[serde(default)]
+    pub subscription: Option<crate::billing::Subscription>,
+    #[serde(default)]
+    pub margin_with_server: Option<crate::billing::Money>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

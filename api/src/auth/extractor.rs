@@ -25,6 +25,14 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
+    /// Work Provisio does by itself (scheduled jobs): loopback, no request id.
+    pub fn system() -> Self {
+        RequestContext {
+            ip: IpAddr::from([127, 0, 0, 1]),
+            request_id: None,
+        }
+    }
+
     pub fn of(req: &HttpRequest, state: &AppState) -> Self {
         Self {
             ip: client_ip(req, &state.config.trusted_proxies),

@@ -460,6 +460,7 @@ async fn request_server(
         purpose: format!("App deployment {}", input.name),
         ssh_public_keys: vec![],
         notes: String::new(),
+        subscription_id: None,
     };
     let id = crate::domain::requests::create_in(txn, state, auth, request).await?;
     let pending = crate::entities::server_requests::Entity::find_by_id(id)

@@ -2,6 +2,7 @@
 //! notifications, jobs, seeding and the audit trail.
 
 pub mod audit;
+pub mod billing;
 pub mod deployments;
 pub mod executions;
 pub mod frameworks;

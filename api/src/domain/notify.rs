@@ -33,6 +33,24 @@ pub async fn notify<C: ConnectionTrait>(
     except: Option<Uuid>,
     n: &NewNotification,
 ) -> Result<(), DbErr> {
+    notify_and_email(db, email_enabled, recipients, except, &[], n).await
+}
+
+/// `notify`, and the same message e-mailed to people outside the app (a client's contact); their
+/// deliveries hang off the first recipient's notification, so they are retried and listed alike.
+pub async fn notify_and_email<C: ConnectionTrait>(
+    db: &C,
+    email_enabled: bool,
+    recipients: &[Uuid],
+    except: Option<Uuid>,
+    outside: &[String],
+    n: &NewNotification,
+) -> Result<(), DbErr> {
+    let mut outside: Vec<String> = if email_enabled {
+        outside.iter().filter(|e| !e.is_empty()).cloned().collect()
+    } else {
+        vec![]
+    };
     let mut ids: Vec<Uuid> = recipients
         .iter()
         .copied()
@@ -73,6 +91,7 @@ pub async fn notify<C: ConnectionTrait>(
         if email_enabled {
             targets.push(("email", user.email.clone()));
         }
+        targets.extend(outside.drain(..).map(|e| ("email", e)));
         for (channel, target) in targets {
             deliveries::ActiveModel {
                 id: Set(Uuid::new_v4()),

@@ -149,7 +149,7 @@ fn user_ref(u: &users::Model) -> UserRef {
     }
 }
 
-async fn user_refs<C: ConnectionTrait>(
+pub(crate) async fn user_refs<C: ConnectionTrait>(
     db: &C,
     ids: Vec<Uuid>,
 ) -> Result<HashMap<Uuid, UserRef>, DbErr> {
@@ -312,6 +312,31 @@ pub async fn detail<C: ConnectionTrait>(
         .one(db)
         .await?
         .map(|s| s.id);
+    let subscription = match row.subscription_id {
+        Some(id) => crate::entities::subscriptions::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|s| crate::domain::billing::to_dtos(db, vec![s])),
+        None => None,
+    };
+    let subscription = match subscription {
+        Some(found) => found.await?.pop(),
+        None => None,
+    };
+    // Once provisioned, the server is among the subscription's own costs already.
+    let margin_with_server = subscription.as_ref().and_then(|s| {
+        let estimate =
+            shared::billing::Money::new(row.estimated_monthly_cents?, row.currency.as_deref()?);
+        let base = s
+            .margin
+            .clone()
+            .or_else(|| s.server_ids.is_empty().then(|| s.price.clone()))?;
+        if server_id.is_some_and(|id| s.server_ids.contains(&id)) {
+            Some(base)
+        } else {
+            base.checked_sub(&estimate).ok()
+        }
+    });
     let request = to_dtos(db, auth, vec![row]).await?.remove(0);
     Ok(ServerRequestDetail {
         request,
@@ -321,6 +346,8 @@ pub async fn detail<C: ConnectionTrait>(
         job,
         executions,
         server_id,
+        subscription,
+        margin_with_server,
     })
 }
 
@@ -496,6 +523,17 @@ pub async fn create_in(
             }
         }
     }
+    if let Some(subscription) = input.subscription_id {
+        let found = crate::entities::subscriptions::Entity::find_by_id(subscription)
+            .one(txn)
+            .await?;
+        if found.is_none_or(|s| s.team_id != input.team_id) {
+            field(
+                "subscription_id",
+                "no such subscription of this team".into(),
+            );
+        }
+    }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -524,6 +562,7 @@ pub async fn create_in(
         rejection_reason: Set(None),
         policy_step: Set(0),
         failure_reason: Set(None),
+        subscription_id: Set(input.subscription_id),
         created_at: Set(now),
         updated_at: Set(now),
     }

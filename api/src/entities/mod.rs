@@ -3,6 +3,7 @@
 pub mod api_tokens;
 pub mod approval_policies;
 pub mod audit_events;
+pub mod clients;
 pub mod deployments;
 pub mod execution_logs;
 pub mod execution_targets;
@@ -24,6 +25,8 @@ pub mod server_requests;
 pub mod servers;
 pub mod settings;
 pub mod ssh_keys;
+pub mod subscription_events;
+pub mod subscriptions;
 pub mod team_memberships;
 pub mod teams;
 pub mod users;

@@ -25,6 +25,8 @@ pub struct Model {
     /// Index of the approval step the request waits on.
     pub policy_step: i32,
     pub failure_reason: Option<String>,
+    /// The client subscription the server is for.
+    pub subscription_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

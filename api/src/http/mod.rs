@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod deployments;
 pub mod events;
 pub mod executions;
@@ -106,6 +107,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(projects::sync)
         .service(projects::push)
         .service(projects::remove)
+        .service(billing::list_clients)
+        .service(billing::create_client)
+        .service(billing::get_client)
+        .service(billing::update_client)
+        .service(billing::delete_client)
+        .service(billing::list_subscriptions)
+        .service(billing::create_subscription)
+        .service(billing::get_subscription)
+        .service(billing::update_subscription)
+        .service(billing::change_subscription)
+        .service(billing::revenue)
+        .service(billing::revenue_csv)
         .service(terminal::get_settings)
         .service(terminal::put_settings)
         .service(terminal::open)

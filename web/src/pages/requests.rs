@@ -423,6 +423,7 @@ fn NewRequestForm(
                 .map(str::to_owned)
                 .collect(),
             notes: notes.get_untracked().trim().to_owned(),
+            subscription_id: None,
         };
         let mut problems = body.validate().err().unwrap_or_default();
         if body.team_id.is_nil() {

@@ -1,0 +1,266 @@
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[derive(DeriveIden)]
+enum Clients {
+    Table,
+    Id,
+    TeamId,
+    Company,
+    Contacts,
+    BillingEmail,
+    Notes,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Subscriptions {
+    Table,
+    Id,
+    TeamId,
+    ClientId,
+    PlanName,
+    PeriodMonths,
+    MonthlyPriceCents,
+    Currency,
+    StartDate,
+    EndDate,
+    AutoRenew,
+    Status,
+    NoticeDays,
+    PowerOffAfterDays,
+    OwnerId,
+    NotifiedFor,
+    PoweredOffAt,
+    StoppedOn,
+    ServerIds,
+    DeploymentIds,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum SubscriptionEvents {
+    Table,
+    Id,
+    SubscriptionId,
+    At,
+    ActorId,
+    Kind,
+    Detail,
+    Before,
+    After,
+}
+
+#[derive(DeriveIden)]
+enum ServerRequests {
+    Table,
+    SubscriptionId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Clients::Table)
+                .col(ColumnDef::new(Clients::Id).uuid().not_null().primary_key())
+                .col(ColumnDef::new(Clients::TeamId).uuid().not_null())
+                .col(ColumnDef::new(Clients::Company).string_len(200).not_null())
+                .col(ColumnDef::new(Clients::Contacts).json().not_null())
+                .col(
+                    ColumnDef::new(Clients::BillingEmail)
+                        .string_len(254)
+                        .not_null(),
+                )
+                .col(ColumnDef::new(Clients::Notes).text().not_null())
+                .col(ColumnDef::new(Clients::CreatedBy).uuid().null())
+                .col(
+                    ColumnDef::new(Clients::CreatedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Clients::UpdatedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_clients_team_company")
+                .table(Clients::Table)
+                .col(Clients::TeamId)
+                .col(Clients::Company)
+                .unique()
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Subscriptions::Table)
+                .col(
+                    ColumnDef::new(Subscriptions::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(ColumnDef::new(Subscriptions::TeamId).uuid().not_null())
+                .col(ColumnDef::new(Subscriptions::ClientId).uuid().not_null())
+                .col(
+                    ColumnDef::new(Subscriptions::PlanName)
+                        .string_len(100)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::PeriodMonths)
+                        .integer()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::MonthlyPriceCents)
+                        .big_integer()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::Currency)
+                        .string_len(3)
+                        .not_null(),
+                )
+                .col(ColumnDef::new(Subscriptions::StartDate).date().not_null())
+                .col(ColumnDef::new(Subscriptions::EndDate).date().not_null())
+                .col(
+                    ColumnDef::new(Subscriptions::AutoRenew)
+                        .boolean()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::Status)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::NoticeDays)
+                        .integer()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::PowerOffAfterDays)
+                        .integer()
+                        .null(),
+                )
+                .col(ColumnDef::new(Subscriptions::OwnerId).uuid().null())
+                .col(ColumnDef::new(Subscriptions::NotifiedFor).date().null())
+                .col(
+                    ColumnDef::new(Subscriptions::PoweredOffAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
+                // The day billing stopped (expired or cancelled); revenue counts up to it.
+                .col(ColumnDef::new(Subscriptions::StoppedOn).date().null())
+                .col(ColumnDef::new(Subscriptions::ServerIds).json().not_null())
+                .col(
+                    ColumnDef::new(Subscriptions::DeploymentIds)
+                        .json()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::CreatedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(Subscriptions::UpdatedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        for (name, col) in [
+            ("idx_subscriptions_team", Subscriptions::TeamId),
+            ("idx_subscriptions_client", Subscriptions::ClientId),
+            ("idx_subscriptions_end", Subscriptions::EndDate),
+        ] {
+            m.create_index(
+                Index::create()
+                    .name(name)
+                    .table(Subscriptions::Table)
+                    .col(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        m.create_table(
+            Table::create()
+                .table(SubscriptionEvents::Table)
+                .col(
+                    ColumnDef::new(SubscriptionEvents::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(SubscriptionEvents::SubscriptionId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(SubscriptionEvents::At)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .col(ColumnDef::new(SubscriptionEvents::ActorId).uuid().null())
+                .col(
+                    ColumnDef::new(SubscriptionEvents::Kind)
+                        .string_len(32)
+                        .not_null(),
+                )
+                .col(ColumnDef::new(SubscriptionEvents::Detail).text().not_null())
+                .col(ColumnDef::new(SubscriptionEvents::Before).json().null())
+                .col(ColumnDef::new(SubscriptionEvents::After).json().null())
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_subscription_events_subscription")
+                .table(SubscriptionEvents::Table)
+                .col(SubscriptionEvents::SubscriptionId)
+                .col(SubscriptionEvents::At)
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(ServerRequests::Table)
+                .add_column(ColumnDef::new(ServerRequests::SubscriptionId).uuid().null())
+                .to_owned(),
+        )
+        .await
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(ServerRequests::Table)
+                .drop_column(ServerRequests::SubscriptionId)
+                .to_owned(),
+        )
+        .await?;
+        for table in [
+            SubscriptionEvents::Table.into_iden(),
+            Subscriptions::Table.into_iden(),
+            Clients::Table.into_iden(),
+        ] {
+            m.drop_table(Table::drop().table(table).to_owned()).await?;
+        }
+        Ok(())
+    }
+}
