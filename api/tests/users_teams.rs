@@ -419,6 +419,25 @@ async fn demo_seed_creates_one_account_per_role_once() {
         .await
         .unwrap();
     assert_eq!(me["roles"], json!(["technical_agent"]));
+    // A sample client with one subscription, once, visible to the demo sales agent.
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM clients").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM subscriptions").await,
+        1
+    );
+    let sales = first.iter().find(|a| a.username == "sales").unwrap();
+    let session = app.login("sales", sales.password.as_deref().unwrap()).await;
+    let clients: Value = app
+        .get("/api/clients", &session.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(clients[0]["company"], "Acme Demo GmbH");
+    assert_eq!(
+        clients[0]["mrr"],
+        json!([{"cents": 4900, "currency": "EUR"}])
+    );
 }
 
 #[tokio::test]

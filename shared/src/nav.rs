@@ -55,6 +55,18 @@ pub const NAV_ITEMS: &[NavItem] = &[
         permission: Permission::DeploymentsManage,
     },
     NavItem {
+        label: "Clients",
+        path: "/clients",
+        icon: "◉",
+        permission: Permission::ClientsManage,
+    },
+    NavItem {
+        label: "Revenue",
+        path: "/revenue",
+        icon: "↗",
+        permission: Permission::RevenueRead,
+    },
+    NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",
@@ -147,6 +159,42 @@ mod tests {
         }
         for r in [Role::SalesAgent, Role::Requester] {
             assert!(!labels(r).contains(&"Deployments"), "{r} sees Deployments");
+        }
+    }
+
+    #[test]
+    fn clients_and_revenue_are_for_sales_agents_and_admins() {
+        let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
+        assert_eq!(
+            labels(Role::SalesAgent),
+            vec![
+                "Dashboard",
+                "Requests",
+                "Clients",
+                "Revenue",
+                "Teams",
+                "Resource types",
+                "API tokens"
+            ]
+        );
+        let admin = labels(Role::Admin);
+        let deployments = admin.iter().position(|l| *l == "Deployments");
+        assert_eq!(
+            admin.iter().position(|l| *l == "Clients"),
+            deployments.map(|d| d + 1),
+            "{admin:?}"
+        );
+        assert_eq!(
+            admin.iter().position(|l| *l == "Revenue"),
+            deployments.map(|d| d + 2),
+            "{admin:?}"
+        );
+        for r in [Role::TechnicalAgent, Role::Requester] {
+            let menu = labels(r);
+            assert!(
+                !menu.contains(&"Clients") && !menu.contains(&"Revenue"),
+                "{r}: {menu:?}"
+            );
         }
     }
 

@@ -7,7 +7,9 @@ use crate::domain::users;
 use crate::entities::{resource_types, teams, users as user_rows};
 use crate::error::ApiError;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+};
 use shared::dto::{CreateUser, ResourceCategory};
 use shared::Role;
 use uuid::Uuid;
@@ -219,6 +221,68 @@ pub async fn seed_demo_providers(db: &DatabaseConnection) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// A sample client of the Global team with a monthly subscription (once: the company name is
+/// unique per team).
+pub async fn seed_demo_client(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use crate::entities::{clients, subscriptions};
+    let Some(global) = crate::domain::teams::global_team(db).await? else {
+        return Ok(());
+    };
+    let now = chrono::Utc::now();
+    let client_id = Uuid::new_v4();
+    let inserted = clients::Entity::insert(clients::ActiveModel {
+        id: Set(client_id),
+        team_id: Set(global.id),
+        company: Set("Acme Demo GmbH".into()),
+        contacts: Set(
+            serde_json::json!([{"name": "Ada Example", "email": "ada@acme.example", "phone": ""}]),
+        ),
+        billing_email: Set("billing@acme.example".into()),
+        notes: Set("Sample client seeded by --demo.".into()),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::columns([clients::Column::TeamId, clients::Column::Company])
+            .do_nothing()
+            .to_owned(),
+    )
+    .do_nothing()
+    .exec(db)
+    .await?;
+    if !matches!(inserted, sea_orm::TryInsertResult::Inserted(_)) {
+        return Ok(());
+    }
+    let today = now.date_naive();
+    subscriptions::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        team_id: Set(global.id),
+        client_id: Set(client_id),
+        plan_name: Set("Managed VM".into()),
+        period_months: Set(1),
+        monthly_price_cents: Set(4900),
+        currency: Set("EUR".into()),
+        start_date: Set(today - chrono::Duration::days(60)),
+        end_date: Set(shared::billing::add_months(today, 1)),
+        auto_renew: Set(true),
+        status: Set("active".into()),
+        notice_days: Set(14),
+        power_off_after_days: Set(None),
+        owner_id: Set(None),
+        notified_for: Set(None),
+        powered_off_at: Set(None),
+        stopped_on: Set(None),
+        server_ids: Set(serde_json::json!([])),
+        deployment_ids: Set(serde_json::json!([])),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
 /// Demo accounts, one per role, each with a fresh random password returned once.
 pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiError> {
     let context = RequestContext {
@@ -226,6 +290,13 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiE
         request_id: None,
     };
     seed_demo_providers(db).await?;
+    seed_demo_client(db).await?;
+    // Demo people work in the Global team, where the sample client and playbooks live.
+    let global: Vec<Uuid> = crate::domain::teams::global_team(db)
+        .await?
+        .map(|t| t.id)
+        .into_iter()
+        .collect();
     let mut accounts = Vec::new();
     for (username, role, full_name) in [
         ("admin", Role::Admin, "Demo Administrator"),
@@ -252,7 +323,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiE
                     full_name: full_name.into(),
                     password: password.clone(),
                     roles: vec![role],
-                    team_ids: vec![],
+                    team_ids: global.clone(),
                 },
             )
             .await?;
