@@ -344,7 +344,12 @@ fn d(y: i32, m: u32, day: u32) -> NaiveDate {
 
 #[tokio::test]
 async fn renewal_steps_happen_once_with_notifications_and_power_off_after_grace() {
-    let app = spawn_app().await;
+    // With e-mail on (the deliveries stay queued: no delivery loop runs in tests).
+    let app = common::spawn_app_with(common::Options {
+        smtp_url: Some("smtp://127.0.0.1:2525".into()),
+        ..common::Options::default()
+    })
+    .await;
     let team = app.create_team("Renewals").await;
     let sales = app
         .user_with("sales", &[Role::SalesAgent], std::slice::from_ref(&team))

@@ -819,7 +819,16 @@ async fn apply_step<C: ConnectionTrait>(
     // The client's billing contact hears about the coming end (with the owner); the other
     // steps are the owner's business.
     let outside: Vec<String> = match (step, &client) {
-        (RenewalStep::Notify { .. }, Some(client)) => vec![client.billing_email.clone()],
+        (RenewalStep::Notify { .. }, Some(client)) => {
+            let contacts: Vec<shared::billing::Contact> =
+                serde_json::from_value(client.contacts.clone()).unwrap_or_default();
+            let mut emails = vec![client.billing_email.clone()];
+            emails.extend(contacts.into_iter().map(|c| c.email));
+            emails.retain(|e| !e.is_empty());
+            emails.sort();
+            emails.dedup();
+            emails
+        }
         _ => vec![],
     };
     let title = match step {
