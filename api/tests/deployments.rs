@@ -883,3 +883,23 @@ async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destro
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+#[tokio::test]
+async fn the_app_playbook_passes_ansibles_syntax_check() {
+    let binary = api::config::AnsibleSettings::default().playbook_bin;
+    let found = Command::new(&binary)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but ansible-playbook is missing"
+        );
+        eprintln!("skipped: ansible-playbook missing (see scripts/setup.sh)");
+        return;
+    }
+    api::exec::ansible::syntax_check(&binary, api::jobs::deploy::APP_PLAYBOOK)
+        .await
+        .unwrap();
+}

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-const APP_PLAYBOOK: &str = include_str!("../../../playbooks/app/deploy.yml");
+pub const APP_PLAYBOOK: &str = include_str!("../../../playbooks/app/deploy.yml");
 
 fn payload(ctx: &JobContext) -> Result<(Uuid, String), JobError> {
     let id = ctx
@@ -183,6 +183,11 @@ fn variables(
         )),
     );
     vars.insert("app_name".into(), json!(name));
+    // System user names stop at 32 characters.
+    vars.insert(
+        "app_user".into(),
+        json!(format!("pv-{}", &row.id.simple().to_string()[..12])),
+    );
     vars.insert(
         "release".into(),
         json!(row.commit_sha.clone().unwrap_or_default()),
