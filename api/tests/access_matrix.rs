@@ -758,6 +758,13 @@ fn rows() -> Vec<Row> {
             expect: TECH_OK,
         },
         Row {
+            method: M::GET,
+            template: "/api/deployments/{id}/events",
+            path: "/api/deployments/{deployment}/events",
+            body: none,
+            expect: TECH_OK,
+        },
+        Row {
             method: M::POST,
             template: "/api/deployments/{id}/stop",
             path: "/api/deployments/{deployment}/stop",

@@ -461,6 +461,36 @@ async fn a_react_app_is_built_on_the_host_and_served_by_nginx() {
     assert_eq!(status, StatusCode::OK);
     assert!(bundle.contains("Hello from a React build deployed by Provisio"));
     assert!(bundle.len() > 50_000, "the bundle holds React itself");
+    // The deployment's own stream replays the steps' log lines and its state.
+    let events = app
+        .client
+        .get(format!(
+            "{}/api/deployments/{id}/events?access_token={}",
+            app.address, app.admin.token
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut body = events;
+    let mut seen = String::new();
+    let started = Instant::now();
+    while !(seen.contains("event: deployment") && seen.contains("checking the app over HTTP")) {
+        assert!(started.elapsed() < Duration::from_secs(10), "{seen}");
+        match tokio::time::timeout(Duration::from_secs(5), body.chunk()).await {
+            Ok(Ok(Some(chunk))) => seen.push_str(&String::from_utf8_lossy(&chunk)),
+            _ => break,
+        }
+    }
+    assert!(
+        seen.contains("event: deployment") && seen.contains("\"status\":\"RUNNING\""),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("event: log") && seen.contains("checking the app over HTTP"),
+        "{seen}"
+    );
+    drop(body);
     // Client-side routes fall back to the app.
     let (status, route) = fetch(&format!("{url}clients/42")).await.unwrap();
     assert_eq!(status, StatusCode::OK);

@@ -25,6 +25,7 @@ enum Watch {
     Execution(Uuid),
     Request(Uuid),
     Server(Uuid),
+    Deployment(Uuid),
 }
 
 struct Follow {
@@ -109,6 +110,23 @@ impl Follow {
                 let fingerprint = data.clone() + &serde_json::to_string(&runs).unwrap_or_default();
                 (
                     "server",
+                    data,
+                    fingerprint,
+                    runs.iter().map(|e| e.id).collect(),
+                    done,
+                )
+            }
+            Watch::Deployment(id) => {
+                let row = crate::domain::deployments::visible(db, &self.auth, id).await?;
+                let deleted = crate::domain::deployments::status_of(&row)
+                    == shared::deployments::DeploymentStatus::Deleted;
+                let runs = executions::of_target(db, "deployment", id).await?;
+                let dto = crate::domain::deployments::dto(db, row).await?;
+                let done = deleted && runs.iter().all(|e| e.status.is_finished());
+                let data = serde_json::to_string(&dto).unwrap_or_default();
+                let fingerprint = data.clone() + &serde_json::to_string(&runs).unwrap_or_default();
+                (
+                    "deployment",
                     data,
                     fingerprint,
                     runs.iter().map(|e| e.id).collect(),
@@ -304,4 +322,25 @@ pub async fn server_events(
     let id = id.into_inner();
     servers::visible(&state.db, &auth, id).await?;
     Ok(stream(&state, auth, Watch::Server(id), &req))
+}
+
+/// Live status and the logs of every step of a deployment (SSE; `?access_token=` accepted):
+/// `deployment` events when it changes, `log` lines of all its executions, `end` once deleted.
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, description = "text/event-stream of `deployment`, `log` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 403, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[get("/deployments/{id}/events")]
+pub async fn deployment_events(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    auth.require(shared::Permission::DeploymentsManage)?;
+    let id = id.into_inner();
+    crate::domain::deployments::visible(&state.db, &auth, id).await?;
+    Ok(stream(&state, auth, Watch::Deployment(id), &req))
 }

@@ -131,6 +131,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(deployments::start)
         .service(deployments::redeploy)
         .service(deployments::logs)
+        .service(events::deployment_events)
         .service(ssh_keys::list)
         .service(ssh_keys::add)
         .service(ssh_keys::remove)
