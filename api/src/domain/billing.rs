@@ -10,7 +10,6 @@ use crate::domain::teams;
 use crate::entities::{
     clients as client_rows, deployments as deployment_rows, server_requests,
     servers as server_rows, subscription_events as event_rows, subscriptions as rows,
-    teams as team_rows,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -66,13 +65,7 @@ async fn client_dtos<C: ConnectionTrait>(
     db: &C,
     found: Vec<client_rows::Model>,
 ) -> Result<Vec<Client>, DbErr> {
-    let teams: HashMap<Uuid, shared::dto::TeamRef> = team_rows::Entity::find()
-        .filter(team_rows::Column::Id.is_in(found.iter().map(|c| c.team_id)))
-        .all(db)
-        .await?
-        .iter()
-        .map(|t| (t.id, teams::to_ref(t)))
-        .collect();
+    let teams = teams::refs_of(db, found.iter().map(|c| c.team_id)).await?;
     let subscriptions = rows::Entity::find()
         .filter(rows::Column::ClientId.is_in(found.iter().map(|c| c.id)))
         .all(db)
@@ -323,13 +316,7 @@ pub async fn to_dtos<C: ConnectionTrait>(
     db: &C,
     found: Vec<rows::Model>,
 ) -> Result<Vec<Subscription>, DbErr> {
-    let teams: HashMap<Uuid, shared::dto::TeamRef> = team_rows::Entity::find()
-        .filter(team_rows::Column::Id.is_in(found.iter().map(|s| s.team_id)))
-        .all(db)
-        .await?
-        .iter()
-        .map(|t| (t.id, teams::to_ref(t)))
-        .collect();
+    let teams = teams::refs_of(db, found.iter().map(|s| s.team_id)).await?;
     let clients: HashMap<Uuid, String> = client_rows::Entity::find()
         .filter(client_rows::Column::Id.is_in(found.iter().map(|s| s.client_id)))
         .all(db)

@@ -8,7 +8,7 @@ use crate::domain::executions::{self, NewExecution};
 use crate::domain::{frameworks, projects, servers, teams};
 use crate::entities::{
     deployments as rows, executions as execution_rows, projects as project_rows,
-    servers as server_rows, teams as team_rows,
+    servers as server_rows,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -90,13 +90,7 @@ pub async fn to_dtos<C: ConnectionTrait>(
     db: &C,
     found: Vec<rows::Model>,
 ) -> Result<Vec<Deployment>, DbErr> {
-    let teams: HashMap<Uuid, shared::dto::TeamRef> = team_rows::Entity::find()
-        .filter(team_rows::Column::Id.is_in(found.iter().map(|d| d.team_id)))
-        .all(db)
-        .await?
-        .iter()
-        .map(|t| (t.id, teams::to_ref(t)))
-        .collect();
+    let teams = teams::refs_of(db, found.iter().map(|d| d.team_id)).await?;
     let projects: HashMap<Uuid, project_rows::Model> = project_rows::Entity::find()
         .filter(project_rows::Column::Id.is_in(found.iter().map(|d| d.project_id)))
         .all(db)

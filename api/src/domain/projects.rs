@@ -5,7 +5,7 @@ use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, LogSink, NewExecution};
 use crate::domain::teams;
-use crate::entities::{projects as rows, teams as team_rows};
+use crate::entities::projects as rows;
 use crate::error::{ApiError, ApiResult};
 use crate::exec::git;
 use crate::state::AppState;
@@ -41,13 +41,7 @@ async fn to_dtos<C: ConnectionTrait>(
     db: &C,
     found: Vec<rows::Model>,
 ) -> Result<Vec<Project>, DbErr> {
-    let teams: HashMap<Uuid, shared::dto::TeamRef> = team_rows::Entity::find()
-        .filter(team_rows::Column::Id.is_in(found.iter().map(|p| p.team_id)))
-        .all(db)
-        .await?
-        .iter()
-        .map(|t| (t.id, teams::to_ref(t)))
-        .collect();
+    let teams = teams::refs_of(db, found.iter().map(|p| p.team_id)).await?;
     Ok(found
         .into_iter()
         .filter_map(|row| {

@@ -96,6 +96,20 @@ pub fn to_dto(team: teams::Model, member_count: u64) -> shared::dto::Team {
     }
 }
 
+/// The references of the teams `ids` name (one query), for rows that show their team.
+pub async fn refs_of<C: ConnectionTrait>(
+    db: &C,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<std::collections::HashMap<Uuid, shared::dto::TeamRef>, DbErr> {
+    Ok(teams::Entity::find()
+        .filter(teams::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .iter()
+        .map(|t| (t.id, to_ref(t)))
+        .collect())
+}
+
 pub fn to_ref(team: &teams::Model) -> shared::dto::TeamRef {
     shared::dto::TeamRef {
         id: team.id,
