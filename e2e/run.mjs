@@ -16,8 +16,9 @@ mkdirSync(artifacts, { recursive: true });
 
 // What each role must see in the main navigation (shared::nav with the shared permission matrix).
 const NAV = {
-  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
+  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Clients', 'Revenue', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
   technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types', 'API tokens'],
+  sales_agent: ['Dashboard', 'Requests', 'Clients', 'Revenue', 'Teams', 'Resource types', 'API tokens'],
 };
 
 const browser = await chromium.launch({
@@ -530,6 +531,89 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+// --- Clients and revenue: a sales agent signs a client up and sees the revenue follow.
+
+const salesName = `sales${Date.now().toString(36)}`;
+const salesPassword = 'sales-password-42';
+// A date `days` from now as the API counts days (UTC), for the date inputs.
+const utcDay = (days) => new Date(Date.now() + days * 86400000).toISOString().slice(0, 10);
+// The EUR amount in `text` (`EUR 1,049.90`) in cents; 0 when there is none.
+function eurCents(text) {
+  const m = text.match(/EUR ([\d,]+)\.(\d\d)/);
+  return m ? Number(m[1].replace(/,/g, '')) * 100 + Number(m[2]) : 0;
+}
+
+await test('a sales agent creates a client and a subscription and sees MRR change on the chart', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const team = await api('/api/teams', { token: admin.access_token, method: 'POST', body: { name: `Sales ${salesName}` } });
+  await api('/api/users', { token: admin.access_token, method: 'POST', body: {
+    username: salesName, email: `${salesName}@example.com`, full_name: 'Sam Sales',
+    password: salesPassword, roles: ['sales_agent'], team_ids: [team.id] } });
+  const company = `Acme ${salesName}`;
+  const plan = 'Shop hosting S';
+  const thisMonth = utcDay(0).slice(0, 7);
+
+  await signIn(page, salesName, salesPassword);
+  const labels = await navLabels(page);
+  assert(sameList(labels, NAV.sales_agent), `sales nav was ${JSON.stringify(labels)}`);
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link', { name: 'Revenue' }).click();
+  const mrr = page.getByTestId('mrr');
+  await mrr.waitFor({ timeout: 10000 });
+  const before = eurCents(await mrr.innerText());
+
+  await nav.getByRole('link', { name: 'Clients' }).click();
+  await page.getByRole('heading', { name: 'Clients' }).waitFor({ timeout: 10000 });
+  await page.getByRole('button', { name: 'New client' }).click();
+  const clientForm = page.getByTestId('client-form');
+  await clientForm.waitFor({ timeout: 10000 });
+  await page.locator('#client-company').fill(company);
+  await page.locator(`#client-team option[value="${team.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await page.locator('#client-team').selectOption(team.id);
+  await page.locator('#client-email').fill(`billing@${salesName}.example.com`);
+  await clientForm.getByRole('button', { name: 'Add contact' }).click();
+  await clientForm.getByLabel('Name 1').fill('Carla Contact');
+  await clientForm.getByLabel('E-mail 1').fill(`carla@${salesName}.example.com`);
+  await page.screenshot({ path: `${artifacts}/client-form.png`, fullPage: true });
+  await clientForm.getByRole('button', { name: 'Create client' }).click();
+  const row = page.locator(`[data-testid=client-row][data-company="${company}"]`);
+  await row.waitFor({ timeout: 10000 });
+  await row.getByRole('link', { name: company }).click();
+  await page.getByRole('heading', { name: company }).waitFor({ timeout: 10000 });
+  await page.getByText('Carla Contact').waitFor({ timeout: 10000 });
+
+  await page.getByRole('button', { name: 'New subscription' }).click();
+  const subForm = page.getByTestId('subscription-form');
+  await subForm.waitFor({ timeout: 10000 });
+  await page.locator('#sub-plan').fill(plan);
+  await page.locator('#sub-price').fill('49.90');
+  await page.locator('#sub-currency').selectOption('EUR');
+  await page.locator('#sub-period').selectOption('1');
+  await page.locator('#sub-start').fill(utcDay(0));
+  await page.locator('#sub-end').fill(utcDay(30));
+  await page.screenshot({ path: `${artifacts}/subscription-form.png`, fullPage: true });
+  await subForm.getByRole('button', { name: 'Create subscription' }).click();
+  const subRow = page.locator(`[data-testid=subscription-row][data-plan="${plan}"]`);
+  await subRow.waitFor({ timeout: 10000 });
+  const price = (await subRow.getByTestId('subscription-price').innerText()).trim();
+  assert(price === 'EUR 49.90', `the subscription costs ${price}`);
+  assert((await subRow.getByTestId('subscription-status').innerText()).trim() === 'active', 'the subscription is active');
+  await page.screenshot({ path: `${artifacts}/client-detail.png`, fullPage: true });
+
+  await nav.getByRole('link', { name: 'Revenue' }).click();
+  await eventually('the MRR grows by EUR 49.90', 10000, async () => eurCents(await mrr.innerText()) === before + 4990);
+  const bar = page.locator(`[data-testid=revenue-chart] [data-testid=bar][data-key="${thisMonth}"]`);
+  await bar.waitFor({ state: 'attached', timeout: 10000 });
+  const value = Number(await bar.getAttribute('data-value'));
+  assert(value > 0, `the bar of ${thisMonth} is ${value}`);
+  await page.screenshot({ path: `${artifacts}/revenue.png`, fullPage: true });
+
+  // The margins table leads to the subscription, whose history starts with its creation.
+  await page.getByTestId('revenue-margins').getByRole('link', { name: plan }).click();
+  await page.getByRole('heading', { name: plan }).waitFor({ timeout: 10000 });
+  await page.locator('[data-testid=subscription-event][data-kind=created]', { hasText: 'Sam Sales' }).waitFor({ timeout: 10000 });
 });
 
 await browser.close();

@@ -203,3 +203,31 @@ pub fn person(u: &shared::requests::UserRef) -> String {
         u.full_name.clone()
     }
 }
+
+/// `EUR 49.90 · USD 12.00`: amounts of several currencies side by side (never added), or `—`.
+pub fn amounts(list: &[shared::billing::Money]) -> String {
+    if list.is_empty() {
+        return "—".into();
+    }
+    list.iter()
+        .map(shared::billing::Money::display)
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// How often a plan renews: `monthly`, `every 3 months`, `yearly`.
+pub fn period_text(months: u32) -> String {
+    match months {
+        1 => "monthly".into(),
+        12 => "yearly".into(),
+        n => format!("every {n} months"),
+    }
+}
+
+/// A percentage with one decimal (`12.5%`), through integer tenths: no float formatting.
+pub fn percent_tenths(value: f64) -> String {
+    let tenths = (value * 10.0).round() as i64;
+    let sign = if tenths < 0 { "-" } else { "" };
+    let abs = tenths.unsigned_abs();
+    format!("{sign}{}.{}%", abs / 10, abs % 10)
+}

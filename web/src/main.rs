@@ -16,6 +16,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::path;
 use pages::audit::AuditPage;
+use pages::clients::{ClientPage, ClientsPage};
 use pages::dashboard::Dashboard;
 use pages::deployments::{DeploymentPage, DeploymentsPage};
 use pages::login::LoginPage;
@@ -24,9 +25,11 @@ use pages::projects::{ProjectPage, ProjectsPage};
 use pages::providers::ProvidersPage;
 use pages::requests::{ApprovalsPage, RequestDetailPage, RequestsPage};
 use pages::resource_types::ResourceTypesPage;
+use pages::revenue::RevenuePage;
 use pages::runs::RunPage;
 use pages::scripts::{NewScriptPage, ScriptPage, ScriptsPage};
 use pages::servers::{ServerDetailPage, ServersPage};
+use pages::subscriptions::SubscriptionPage;
 use pages::teams::TeamsPage;
 use pages::terminal::TerminalPage;
 use pages::tokens::TokensPage;
@@ -107,6 +110,23 @@ fn App() -> impl IntoView {
                     <Route
                         path=path!("/runs/:id")
                         view=|| view! { <Guard path="/servers"><RunPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/clients")
+                        view=|| view! { <Guard path="/clients"><ClientsPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/clients/:id")
+                        view=|| view! { <Guard path="/clients"><ClientPage /></Guard> }
+                    />
+                    // Subscriptions belong to clients: whoever manages clients may open them.
+                    <Route
+                        path=path!("/subscriptions/:id")
+                        view=|| view! { <Guard path="/clients"><SubscriptionPage /></Guard> }
+                    />
+                    <Route
+                        path=path!("/revenue")
+                        view=|| view! { <Guard path="/revenue"><RevenuePage /></Guard> }
                     />
                     <Route
                         path=path!("/teams")

@@ -62,3 +62,88 @@ pub fn BarChart(#[prop(into)] title: String, bars: Vec<Bar>) -> impl IntoView {
         </svg>
     }
 }
+
+/// One column of a [`ColumnChart`].
+#[derive(Clone, PartialEq)]
+pub struct Column {
+    /// A stable name for the column (`2026-11`), in `data-key`.
+    pub key: String,
+    /// Under the column (`Nov`).
+    pub label: String,
+    /// A second line under the label (the year), or empty.
+    pub sublabel: String,
+    /// The height, in the series' own unit (cents); negative values draw as zero.
+    pub value: i64,
+    /// What the value reads as (`EUR 49.90`), for the tooltip and screen readers.
+    pub text: String,
+}
+
+/// A vertical column chart (one series over time) as inline SVG; each column carries
+/// `data-testid="bar"`, its key and its value.
+#[component]
+pub fn ColumnChart(
+    #[prop(into)] title: String,
+    columns: Vec<Column>,
+    /// CSS class giving the columns their colour.
+    class: &'static str,
+    #[prop(optional)] testid: Option<&'static str>,
+) -> impl IntoView {
+    // Integer coordinates keep float formatting out of the wasm.
+    const COL: i64 = 56;
+    const BAR: i64 = 34;
+    const PLOT: i64 = 160;
+    const TOP: i64 = 18;
+    let width = COL * columns.len().max(1) as i64;
+    let height = TOP + PLOT + 40;
+    let max = columns.iter().map(|c| c.value).max().unwrap_or(0).max(1);
+    let summary = format!(
+        "{title}: {}",
+        columns
+            .iter()
+            .map(|c| format!("{} {}", c.key, c.text))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let baseline = TOP + PLOT;
+    let bars = columns
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let value = c.value.max(0);
+            let h = if value == 0 {
+                0
+            } else {
+                // i128: cents of a large month times the plot height must not overflow.
+                ((i128::from(value) * i128::from(PLOT) / i128::from(max)) as i64).max(3)
+            };
+            let x = i as i64 * COL + (COL - BAR) / 2;
+            let centre = i as i64 * COL + COL / 2;
+            let tip = format!("{}: {}", c.key, c.text);
+            view! {
+                <g data-testid="bar" data-key=c.key.clone() data-value=value.to_string()>
+                    <title>{tip}</title>
+                    <rect x=x y=TOP width=BAR height=PLOT rx="4" class="chart-track"></rect>
+                    <rect x=x y=baseline - h width=BAR height=h rx="4" class=class></rect>
+                    <text x=centre y=baseline + 17 text-anchor="middle" class="chart-label">
+                        {c.label}
+                    </text>
+                    <text x=centre y=baseline + 33 text-anchor="middle" class="chart-label chart-sublabel">
+                        {c.sublabel}
+                    </text>
+                </g>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg
+            class="chart chart-columns"
+            data-testid=testid
+            viewBox=format!("0 0 {width} {height}")
+            role="img"
+            aria-label=summary
+            preserveAspectRatio="xMinYMin meet"
+        >
+            {bars}
+        </svg>
+    }
+}

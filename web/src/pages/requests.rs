@@ -5,8 +5,8 @@ use crate::api::{self, ApiErrorView};
 use crate::components::cancel::CancelExecution;
 use crate::components::feedback::{use_toasts, Alert, Empty, ErrorBanner, SkeletonRows};
 use crate::components::form::{
-    apply_problem, pick, show_problems, Errors, FormActions, FormBanner, Select, TextArea,
-    TextField,
+    apply_problem, pick, show_problems, Errors, FormActions, FormBanner, PickField, Select,
+    TextArea, TextField,
 };
 use crate::components::list::{
     paged_list, paged_remote, FilterSelect, NewButton, PageHeader, SearchBar,
@@ -17,17 +17,21 @@ use crate::components::table::{Col, DataTable};
 use crate::components::tracker::Tracker;
 use crate::format::{datetime, estimate, money, person, relative, size, size_list};
 use crate::live::{follow, Link};
+use crate::pages::subscriptions::amount;
 use crate::remote::{poll, remote, use_route_id, Loaded, Remote};
 use crate::search::use_search;
+use crate::session::use_session;
 use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
+use shared::billing::{Subscription, SubscriptionStatus};
 use shared::dto::{Page, Team};
 use shared::requests::{
     ApprovalRule, Approvers, CommentRequest, CreateServerRequest, ProviderAccount, RejectRequest,
     RequestEvent, ServerRequest, ServerRequestDetail,
 };
+use shared::roles::Permission;
 use shared::scripts::SshKey;
 use shared::servers::LogLine;
 use shared::validation::FieldErrors;
@@ -302,6 +306,33 @@ fn NewRequestForm(
         }
     });
     let notes = RwSignal::new(String::new());
+    // Sales agents and administrators say which client subscription the server is for; the
+    // approver then sees the margin it leaves.
+    let subscription = RwSignal::new(String::new());
+    let subscriptions = use_session()
+        .can(Permission::SubscriptionsManage)
+        .then(|| remote::<Vec<Subscription>>(|| "/api/subscriptions".into()));
+    let subscription_opts = Signal::derive(move || {
+        let mut options = vec![(String::new(), "None".to_string())];
+        if let Some(Some(Ok(list))) = subscriptions.map(|r| r.get()) {
+            options.extend(
+                list.into_iter()
+                    .filter(|s| s.status != SubscriptionStatus::Cancelled)
+                    .map(|s| {
+                        (
+                            s.id.to_string(),
+                            format!(
+                                "{} — {} ({}/mo)",
+                                s.client_company,
+                                s.plan_name,
+                                s.price.display()
+                            ),
+                        )
+                    }),
+            );
+        }
+        options
+    });
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
@@ -423,7 +454,7 @@ fn NewRequestForm(
                 .map(str::to_owned)
                 .collect(),
             notes: notes.get_untracked().trim().to_owned(),
-            subscription_id: None,
+            subscription_id: subscription.get_untracked().parse().ok(),
         };
         let mut problems = body.validate().err().unwrap_or_default();
         if body.team_id.is_nil() {
@@ -551,6 +582,24 @@ fn NewRequestForm(
             <p class="estimate" aria-live="polite">
                 "Estimated cost: " <strong>{cost_line}</strong>
             </p>
+            {subscriptions
+                .is_some()
+                .then(|| {
+                    view! {
+                        <PickField
+                            id="req-subscription"
+                            label="Client subscription"
+                            field="subscription_id"
+                            errors=errors
+                            value=subscription
+                            options=subscription_opts
+                            hint=Signal::derive(|| {
+                                "Optional: the approver sees the subscription's margin with this server."
+                                    .to_string()
+                            })
+                        />
+                    }
+                })}
             <TextArea id="req-purpose" label="Purpose" value=purpose errors=errors field="purpose" />
             <TextArea
                 id="req-keys"
@@ -582,6 +631,7 @@ const FIELDS: &[&str] = &[
     "purpose",
     "ssh_public_keys",
     "notes",
+    "subscription_id",
 ];
 
 /// Messages about `ssh_public_keys[2]` go under the keys field, naming the line.
@@ -921,6 +971,7 @@ fn Detail(
             .clone()
             .map(|m| view! { <Alert message=format!("Rejected: {m}") kind="warning" /> })}
         {r.failure_reason.clone().map(|m| view! { <Alert message=format!("Failed: {m}") /> })}
+        {d.subscription.map(|s| view! { <ForSubscription subscription=s margin=d.margin_with_server /> })}
         <div class="grid-2">
             <div class="card">
                 <h2 class="card-title">"Details"</h2>
@@ -947,6 +998,34 @@ fn Detail(
                 }}
                 {job}
             </div>
+        </div>
+    }
+}
+
+/// The client subscription a request is for, and the margin it keeps once this server's
+/// catalog price is paid.
+#[component]
+fn ForSubscription(
+    subscription: Subscription,
+    margin: Option<shared::billing::Money>,
+) -> impl IntoView {
+    let s = subscription;
+    let name = format!("{} — {}", s.client_company, s.plan_name);
+    let name = if use_session().can(Permission::SubscriptionsManage) {
+        view! { <A href=format!("/subscriptions/{}", s.id)>{name}</A> }.into_any()
+    } else {
+        view! { <strong>{name}</strong> }.into_any()
+    };
+    let margin = match margin {
+        Some(m) => amount(Some(&m)),
+        None => {
+            view! { <span class="muted">"unknown (no price in this currency)"</span> }.into_any()
+        }
+    };
+    view! {
+        <div class="card subscription-note" data-testid="request-subscription">
+            "For subscription: " {name} ", price " {s.price.display()} ", margin with this server "
+            <span data-testid="request-margin">{margin}</span>
         </div>
     }
 }
