@@ -31,6 +31,8 @@ pub struct Config {
     /// Where project checkouts live (one folder per project).
     pub projects_dir: PathBuf,
     pub deploy: DeploySettings,
+    /// Bearer token for `/metrics` from other hosts (loopback callers need none).
+    pub metrics_token: Option<String>,
 }
 
 /// How apps are deployed onto servers.
@@ -266,6 +268,7 @@ impl Config {
                 )?),
                 first_port: parse_var("PROVISIO_DEPLOY_FIRST_PORT", 8000u16)?,
             },
+            metrics_token: var("PROVISIO_METRICS_TOKEN").filter(|t| !t.is_empty()),
         })
     }
 

@@ -52,6 +52,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .openapi(base())
         .service(crate::http::health::healthz)
         .service(crate::http::health::readyz)
+        .service(crate::http::health::metrics)
         .service(utoipa_actix_web::scope("/api").configure(crate::http::configure))
         .split_for_parts();
     spec

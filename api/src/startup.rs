@@ -156,6 +156,7 @@ impl Application {
                 .app_data(path_config())
                 .service(http::health::healthz)
                 .service(http::health::readyz)
+                .service(http::health::metrics)
                 .service(utoipa_actix_web::scope("/api").configure(http::configure))
                 .split_for_parts();
             app.default_service(web::to(spa::serve))

@@ -34,8 +34,18 @@ pub async fn request_span(
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = std::time::Instant::now();
+    let method = req.method().to_string();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
+    crate::metrics::observe_http(
+        &method,
+        res.request()
+            .match_pattern()
+            .as_deref()
+            .unwrap_or("unmatched"),
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -124,6 +124,15 @@ fn rows() -> Vec<Row> {
             expect: [200; 5],
         },
         Row {
+            method: M::GET,
+            template: "/metrics",
+            // Loopback callers need no token, but a bearer that is not the metrics token (a
+            // user's session) is refused.
+            path: "/metrics",
+            body: none,
+            expect: [200, 401, 401, 401, 401],
+        },
+        Row {
             method: M::POST,
             template: "/api/auth/login",
             path: "/api/auth/login",

@@ -159,3 +159,60 @@ async fn framework_presets_are_listed_with_their_commands() {
     assert_eq!(react["runtime"], "static");
     assert_eq!(react["static_dir"], "build");
 }
+
+#[tokio::test]
+async fn metrics_report_route_latency_and_queue_depth_to_loopback_or_the_token() {
+    let app = spawn_app().await;
+    let team = app.create_team("Metrics").await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.get("/api/deployments", &app.admin.token).await.status(),
+            200
+        );
+    }
+    // A project queues its clone (no workers run here).
+    let res = app
+        .post(
+            "/api/projects",
+            &app.admin.token,
+            serde_json::json!({"name": "metrics-app", "url": "https://git.example.com/m.git", "team_id": team}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let metrics = |auth: Option<&str>| {
+        let mut req = app.client.get(format!("{}/metrics", app.address));
+        if let Some(token) = auth {
+            req = req.bearer_auth(token);
+        }
+        req.send()
+    };
+    let res = metrics(None).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    let text = res.text().await.unwrap();
+    let line = text
+        .lines()
+        .find(|l| {
+            l.starts_with("provisio_http_request_duration_seconds_count{method=\"GET\",route=\"/api/deployments\",status=\"200\"}")
+        })
+        .unwrap_or_else(|| panic!("{text}"));
+    let count: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 3, "{line}");
+    assert!(
+        text.contains("provisio_jobs{kind=\"project_sync\",status=\"queued\"} 1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&team),
+        "raw paths and ids never become labels"
+    );
+    // A wrong token is refused even from loopback; the right one works.
+    assert_eq!(metrics(Some("wrong")).await.unwrap().status(), 401);
+    assert_eq!(
+        metrics(Some(common::METRICS_TOKEN)).await.unwrap().status(),
+        200
+    );
+}

@@ -29,3 +29,46 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         HttpResponse::ServiceUnavailable().json(body)
     }
 }
+
+/// Prometheus metrics: HTTP latency by route, job durations by kind, provider errors, queue
+/// depth. Open to loopback callers; others need `Authorization: Bearer $PROVISIO_METRICS_TOKEN`.
+#[utoipa::path(tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json")))]
+#[get("/metrics")]
+pub async fn metrics(
+    state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
+) -> crate::error::ApiResult<HttpResponse> {
+    use sea_orm::{EntityTrait, QuerySelect};
+    let token = state.config.metrics_token.as_deref();
+    let presented = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let loopback = req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    let allowed = match (token, presented) {
+        (Some(expected), Some(given)) => {
+            crate::auth::secrets::digest(expected) == crate::auth::secrets::digest(given)
+        }
+        _ => loopback,
+    };
+    if !allowed {
+        return Err(crate::error::ApiError::Unauthenticated(
+            "metrics need the metrics token (or a loopback caller)",
+        ));
+    }
+    use crate::entities::jobs;
+    let queue: Vec<(String, String, i64)> = jobs::Entity::find()
+        .select_only()
+        .column(jobs::Column::Kind)
+        .column(jobs::Column::Status)
+        .column_as(sea_orm::sea_query::Expr::col(jobs::Column::Id).count(), "n")
+        .group_by(jobs::Column::Kind)
+        .group_by(jobs::Column::Status)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(crate::metrics::render(&queue)))
+}

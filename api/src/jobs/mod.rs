@@ -337,10 +337,19 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
             }
         }
     };
+    let started = std::time::Instant::now();
     let outcome = tokio::select! {
         r = dispatch(&ctx) => Some(r),
         _ = beat => None,
     };
+    let observed = match &outcome {
+        Some(Ok(())) => "succeeded",
+        Some(Err(JobError { defer: Some(_), .. })) => "deferred",
+        Some(Err(e)) if e.transient && job.attempts < settings.max_attempts => "retried",
+        Some(Err(_)) => "failed",
+        None => "interrupted",
+    };
+    crate::metrics::observe_job(&job.kind, observed, started.elapsed().as_secs_f64());
     match outcome {
         Some(Ok(())) => {
             let _ = release(&state.db, job.id, worker, SUCCEEDED, None, None).await;

@@ -51,7 +51,33 @@ impl RestClient {
     }
 
     /// Sends the request, retrying what is safe to retry; returns the decoded JSON (Null if empty).
+    /// A call that still fails is counted in the metrics by provider host and error kind.
     pub async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Body,
+    ) -> ProviderResult<Value> {
+        let result = self.send_with_retries(method, segments, query, body).await;
+        if let Err(e) = &result {
+            let host = reqwest::Url::parse(&self.base)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_default();
+            let kind = match e {
+                ProviderError::Unauthorized(_) => "unauthorized",
+                ProviderError::NotFound(_) => "not_found",
+                ProviderError::Unavailable(_) => "unavailable",
+                ProviderError::Rejected(_) => "rejected",
+                _ => "other",
+            };
+            crate::metrics::provider_error(&host, kind);
+        }
+        result
+    }
+
+    async fn send_with_retries(
         &self,
         method: Method,
         segments: &[&str],

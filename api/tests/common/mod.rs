@@ -83,6 +83,8 @@ impl Default for Options {
 }
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+#[allow(dead_code)]
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
@@ -156,6 +158,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             },
             ..options.deploy.clone()
         },
+        metrics_token: Some(METRICS_TOKEN.into()),
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)
