@@ -1150,7 +1150,14 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
     let scripted = needs("{script}") || needs("{run}");
     let mut server = None;
     if needs("{server}") || needs("{execution}") || needs("{schedule}") || scripted {
-        let id = insert_server(app, &team, provider, n).await;
+        let id = common::insert_server(
+            app,
+            &team,
+            provider,
+            &format!("matrix-srv-{}", n),
+            &format!("pve1/qemu/{}", 1000 + n),
+        )
+        .await;
         server = Some(id);
         path = path.replace("{server}", &id.to_string());
     }
@@ -1446,7 +1453,14 @@ fn subscription_body(c: &Cell) -> Option<Value> {
 async fn insert_deployment(app: &TestApp, team: &str, provider: &str, n: usize) -> uuid::Uuid {
     use sea_orm::{ActiveModelTrait, Set};
     let project = insert_project(app, team).await;
-    let server = insert_server(app, team, provider, 50_000 + n).await;
+    let server = common::insert_server(
+        app,
+        team,
+        provider,
+        &format!("matrix-srv-{}", 50_000 + n),
+        &format!("pve1/qemu/{}", 1000 + 50_000 + n),
+    )
+    .await;
     let id = uuid::Uuid::new_v4();
     let now = chrono::Utc::now();
     api::entities::deployments::ActiveModel {
@@ -1499,41 +1513,6 @@ async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> uuid:
         last_execution_id: Set(None),
         created_by: Set(None),
         created_at: Set(chrono::Utc::now()),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    id
-}
-
-/// A running server of `team` in the inventory, named `matrix-srv-{n}`.
-async fn insert_server(app: &TestApp, team: &str, provider: &str, n: usize) -> uuid::Uuid {
-    use sea_orm::{ActiveModelTrait, Set};
-    let id = uuid::Uuid::new_v4();
-    let now = chrono::Utc::now();
-    api::entities::servers::ActiveModel {
-        id: Set(id),
-        team_id: Set(team.parse().unwrap()),
-        provider_account_id: Set(provider.parse().unwrap()),
-        provider_id: Set(format!("pve1/qemu/{}", 1000 + n)),
-        name: Set(format!("matrix-srv-{n}")),
-        status: Set("running".into()),
-        origin: Set("imported".into()),
-        ipv4: Set(Some("10.0.0.5".into())),
-        ipv6: Set(None),
-        cpu: Set(1),
-        ram_mb: Set(1024),
-        disk_gb: Set(10),
-        image: Set("qemu".into()),
-        location: Set("pve1".into()),
-        labels: Set(json!({})),
-        ssh_user: Set("root".into()),
-        ssh_port: Set(22),
-        host_key_fingerprint: Set(None),
-        request_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_synced_at: Set(None),
     }
     .insert(&app.db)
     .await

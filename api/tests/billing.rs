@@ -304,40 +304,6 @@ async fn sales_agents_keep_clients_and_subscriptions_and_see_mrr_per_currency() 
     assert_eq!(all.as_array().unwrap().len(), 2);
 }
 
-async fn insert_server(app: &TestApp, team: &str, provider: &str) -> uuid::Uuid {
-    use sea_orm::{ActiveModelTrait, Set};
-    let id = uuid::Uuid::new_v4();
-    let now = Utc::now();
-    api::entities::servers::ActiveModel {
-        id: Set(id),
-        team_id: Set(team.parse().unwrap()),
-        provider_account_id: Set(provider.parse().unwrap()),
-        provider_id: Set("pve1/qemu/4242".into()),
-        name: Set("billed-vm".into()),
-        status: Set("running".into()),
-        origin: Set("imported".into()),
-        ipv4: Set(Some("10.0.0.9".into())),
-        ipv6: Set(None),
-        cpu: Set(2),
-        ram_mb: Set(2048),
-        disk_gb: Set(20),
-        image: Set("debian-12".into()),
-        location: Set("pve1".into()),
-        labels: Set(json!({})),
-        ssh_user: Set("root".into()),
-        ssh_port: Set(22),
-        host_key_fingerprint: Set(None),
-        request_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        last_synced_at: Set(None),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    id
-}
-
 fn d(y: i32, m: u32, day: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, day).unwrap()
 }
@@ -366,7 +332,7 @@ async fn renewal_steps_happen_once_with_notifications_and_power_off_after_grace(
         .as_str()
         .unwrap()
         .to_owned();
-    let server = insert_server(&app, &team, &provider).await;
+    let server = common::insert_server(&app, &team, &provider, "billed-vm", "pve1/qemu/4242").await;
     let acme = client(&app, &sales.token, &team, "Acme").await;
 
     // Ends on 31 December 2026, no auto-renew, servers off 7 days after expiry.

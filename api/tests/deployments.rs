@@ -761,17 +761,6 @@ async fn pve_guest_names(f: &Pve) -> Vec<String> {
         .collect()
 }
 
-fn pve_fingerprint(f: &Pve) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let pem = std::fs::read_to_string(&f.ca).unwrap();
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
-    hex::encode(sha2::Sha256::digest(&der))
-}
-
 /// PROVISIONING at a provider: the Proxmox fake creates the LXC guest (its address and SSH port
 /// lead to the sshd test host), then the app is deployed onto it; deleting the deployment
 /// destroys the guest.
@@ -794,7 +783,10 @@ async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destro
         keys.push_str(&format!("{}\n", service_public.trim()));
         std::fs::write(&authorized, keys).unwrap();
     }
-    let pin = f.url.starts_with("https").then(|| pve_fingerprint(&f));
+    let pin = f
+        .url
+        .starts_with("https")
+        .then(|| common::pem_sha256(&f.ca));
     let account = json_of(
         app.post(
             "/api/provider-accounts",

@@ -63,18 +63,6 @@ fn options(workers: usize) -> Options {
     o
 }
 
-/// SHA-256 of the fake's self-signed certificate, for talking to it directly over TLS.
-fn pve_fingerprint(f: &Fakes) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    let pem = std::fs::read_to_string(&f.pve_ca).unwrap();
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap();
-    hex::encode(sha2::Sha256::digest(&der))
-}
-
 async fn proxmox_account(app: &TestApp, f: &Fakes, name: &str, wait_for_ssh: bool) -> String {
     proxmox_account_with(
         app,
@@ -95,7 +83,10 @@ async fn proxmox_account_with(
     token: &str,
 ) -> String {
     // Through Prism the URL is plain http; straight to the fake it is TLS with a pinned certificate.
-    let pin = f.pve_url.starts_with("https").then(|| pve_fingerprint(f));
+    let pin = f
+        .pve_url
+        .starts_with("https")
+        .then(|| common::pem_sha256(&f.pve_ca));
     let mut merged = json!({"images": {"debian-12": f.template, "debian-ct": f.ct_template},
                             "ssh_port": f.ssh_port, "ready_timeout_secs": 30, "tls_fingerprint": pin});
     for (k, v) in settings.as_object().unwrap() {
@@ -690,7 +681,7 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
 async fn the_proxmox_api_is_reached_over_tls_with_a_pinned_certificate() {
     let Some(f) = fakes() else { return };
     let app = spawn_app_with(options(0)).await;
-    let fingerprint = pve_fingerprint(&f);
+    let fingerprint = common::pem_sha256(&f.pve_ca);
     let account = |name: &str, fp: &str| {
         json!({"name": name, "kind": "proxmox", "endpoint": f.pve_direct_url,
                "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
@@ -1370,7 +1361,7 @@ async fn provider_credentials_are_sealed_at_rest_and_never_leave_the_server() {
                         "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
                                     "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
                         "settings": {"images": {"debian-12": f.template},
-                                     "tls_fingerprint": f.pve_url.starts_with("https").then(|| pve_fingerprint(&f))}})),
+                                     "tls_fingerprint": f.pve_url.starts_with("https").then(|| common::pem_sha256(&f.pve_ca))}})),
         )
         .await;
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());

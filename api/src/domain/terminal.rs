@@ -253,17 +253,20 @@ async fn record(
     }
 }
 
-/// The private key git uses in the session, in a 0600 file that lives as long as the session.
-fn key_file(
+/// The private key git uses in the session, in a 0600 file that lives as long as the session:
+/// the project's deploy key, else the platform's service key.
+async fn key_file(
     state: &AppState,
     project: &project_rows::Model,
-    service_key: &str,
     dir: &Path,
 ) -> Result<PathBuf, String> {
     let key = match &project.deploy_key {
         Some(sealed) => crate::crypto::open(&state.keys.master_key, sealed)
             .map_err(|e| format!("the deploy key cannot be opened: {e}"))?,
-        None => service_key.to_owned(),
+        None => crate::domain::ssh_keys::service_key(state)
+            .await
+            .map(|(_, private)| private)
+            .unwrap_or_default(),
     };
     crate::exec::git::write_key_file(dir, &key)
 }
@@ -279,7 +282,6 @@ pub async fn serve(
 ) {
     let settings = settings(&state.db).await.unwrap_or_default();
     let dir = projects::checkout(&state, project.id);
-    let known_hosts = state.config.projects_dir.join("known_hosts");
     let private = match tempfile::Builder::new().prefix("provisio-term-").tempdir() {
         Ok(d) => d,
         Err(e) => {
@@ -293,20 +295,17 @@ pub async fn serve(
             return;
         }
     };
-    let service_key = crate::domain::ssh_keys::service_key(&state)
-        .await
-        .map(|(_, private)| private)
-        .unwrap_or_default();
-    let key_path = match key_file(&state, &project, &service_key, private.path()) {
+    let key_path = match key_file(&state, &project, private.path()).await {
         Ok(p) => p,
         Err(e) => {
             let _ = send(&mut ws, &ServerMessage::Closed { reason: e }).await;
             return;
         }
     };
+    // Absolute, because ssh runs from the checkout; the same file git's jobs use.
     let known_hosts = std::fs::canonicalize(&state.config.projects_dir)
-        .map(|d| d.join("known_hosts"))
-        .unwrap_or(known_hosts);
+        .unwrap_or_else(|_| state.config.projects_dir.clone())
+        .join("known_hosts");
     record(
         &state,
         &auth,

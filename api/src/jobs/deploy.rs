@@ -362,6 +362,8 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
             .map_err(|e| JobError::permanent(e.to_string()))?;
         row = load(state, row.id).await?;
     }
+    // The server checked while provisioning is the one deployed to: its host key is read once.
+    let mut checked = None;
     if status_of(&row) == DeploymentStatus::Provisioning {
         step(ctx, "provisioning", "checking the server").await?;
         let target = target(ctx, &row).await?;
@@ -375,6 +377,7 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
             .await
             .map_err(|e| JobError::permanent(e.to_string()))?;
         row = load(state, row.id).await?;
+        checked = Some(target);
     }
     if status_of(&row) != DeploymentStatus::Deploying {
         ctx.log
@@ -450,7 +453,10 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
         .await;
 
     step(ctx, "deploying", "running the app playbook").await?;
-    let target = target(ctx, &row).await?;
+    let target = match checked {
+        Some(target) => target,
+        None => target(ctx, &row).await?,
+    };
     let env = domain::open_env(state, &row).map_err(JobError::permanent)?;
     let log = ctx.log.with_secrets(env.values().cloned());
     let vars = variables(

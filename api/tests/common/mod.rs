@@ -411,3 +411,58 @@ pub fn git(dir: &std::path::Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
+
+/// A running server of `team` at `provider`, straight into the inventory (10.0.0.5, port 22).
+#[allow(dead_code)]
+pub async fn insert_server(
+    app: &TestApp,
+    team: &str,
+    provider: &str,
+    name: &str,
+    provider_id: &str,
+) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = uuid::Uuid::new_v4();
+    let now = chrono::Utc::now();
+    api::entities::servers::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        provider_account_id: Set(provider.parse().unwrap()),
+        provider_id: Set(provider_id.into()),
+        name: Set(name.into()),
+        status: Set("running".into()),
+        origin: Set("imported".into()),
+        ipv4: Set(Some("10.0.0.5".into())),
+        ipv6: Set(None),
+        cpu: Set(1),
+        ram_mb: Set(1024),
+        disk_gb: Set(10),
+        image: Set("qemu".into()),
+        location: Set("pve1".into()),
+        labels: Set(serde_json::json!({})),
+        ssh_user: Set("root".into()),
+        ssh_port: Set(22),
+        host_key_fingerprint: Set(None),
+        request_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_synced_at: Set(None),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+/// SHA-256 (hex) of the certificate in a PEM file, as a pinned TLS fingerprint.
+#[allow(dead_code)]
+pub fn pem_sha256(path: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    let pem = std::fs::read_to_string(path).unwrap();
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body)
+        .unwrap();
+    hex::encode(sha2::Sha256::digest(&der))
+}
