@@ -81,6 +81,9 @@ if [[ $WANT_TEST -eq 1 ]]; then
     log "installing playwright-core (no browser download: Debian's chromium is used)"
     (cd "$ROOT/e2e" && npm ci --no-audit --no-fund --silent)
   fi
+  # openapi-python-client in .venv-clients and openapi-typescript/openapi-fetch/typescript in
+  # clients/typescript (pinned there); skipped when already installed from the same pins.
+  "$ROOT/scripts/clients.sh" install
 fi
 # ansible-core runs the deployment scripts; Provisio finds it through scripts/env.sh.
 if ! "$ROOT/.venv-ansible/bin/ansible-playbook" --version 2>/dev/null | grep -q "core $ANSIBLE_CORE_VERSION"; then

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod http;
 pub mod jobs;
 pub mod keys;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod providers;

@@ -55,7 +55,68 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .service(crate::http::health::metrics)
         .service(utoipa_actix_web::scope("/api").configure(crate::http::configure))
         .split_for_parts();
+    let mut spec = spec;
+    unique_operation_ids(&mut spec);
     spec
+}
+
+/// utoipa names operations after their handlers, and several modules have a `list` or a `get`.
+/// OpenAPI wants each operationId once (client generators lose operations otherwise), so a
+/// shared one becomes `<handler>_<path words>`: `list` of GET /api/deployments is
+/// `list_deployments`. Unique ones keep the handler's name.
+fn unique_operation_ids(spec: &mut utoipa::openapi::OpenApi) {
+    let mut uses: std::collections::BTreeMap<String, usize> = Default::default();
+    each_operation(spec, |_, _, op| {
+        if let Some(id) = &op.operation_id {
+            *uses.entry(id.clone()).or_default() += 1;
+        }
+    });
+    let mut taken: std::collections::BTreeSet<String> = uses.keys().cloned().collect();
+    each_operation(spec, |path, method, op| {
+        let Some(id) = op.operation_id.clone().filter(|id| uses[id] > 1) else {
+            return;
+        };
+        let mut words: Vec<&str> = path
+            .split('/')
+            .filter(|p| !p.is_empty() && *p != "api" && !p.starts_with('{'))
+            .collect();
+        if words.len() > 1 && words.last() == Some(&id.as_str()) {
+            words.pop();
+        }
+        let words = words.join("_").replace('-', "_");
+        let mut new = if words.is_empty() {
+            format!("{id}_{method}")
+        } else {
+            format!("{id}_{words}")
+        };
+        if taken.contains(&new) {
+            new = format!("{new}_{method}");
+        }
+        assert!(taken.insert(new.clone()), "operationId {new} is taken twice");
+        op.operation_id = Some(new);
+    });
+}
+
+fn each_operation(
+    spec: &mut utoipa::openapi::OpenApi,
+    mut visit: impl FnMut(&str, &str, &mut utoipa::openapi::path::Operation),
+) {
+    for (path, item) in spec.paths.paths.iter_mut() {
+        for (method, operation) in [
+            ("get", &mut item.get),
+            ("put", &mut item.put),
+            ("post", &mut item.post),
+            ("delete", &mut item.delete),
+            ("patch", &mut item.patch),
+            ("head", &mut item.head),
+            ("options", &mut item.options),
+            ("trace", &mut item.trace),
+        ] {
+            if let Some(operation) = operation {
+                visit(path, method, operation);
+            }
+        }
+    }
 }
 
 pub fn spec_json() -> String {
@@ -64,4 +125,24 @@ pub fn spec_json() -> String {
         .expect("the OpenAPI document serializes");
     text.push('\n');
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_id_is_unique() {
+        let mut spec = spec();
+        let mut seen = std::collections::BTreeMap::new();
+        each_operation(&mut spec, |path, method, op| {
+            let id = op.operation_id.clone().expect("every operation has an id");
+            if let Some(other) = seen.insert(id.clone(), format!("{method} {path}")) {
+                panic!("{id} names both {other} and {method} {path}");
+            }
+        });
+        assert_eq!(seen["list_deployments"], "get /api/deployments");
+        assert_eq!(seen["list_frameworks"], "get /api/frameworks");
+        assert!(seen.len() > 100, "{}", seen.len());
+    }
 }

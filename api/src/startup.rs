@@ -122,6 +122,7 @@ impl Application {
             dir: config.web_dir.clone(),
         });
         let state = build_state(config, db, keys);
+        tokio::spawn(crate::live::listen(state.db.clone()));
         let data = web::Data::new(state.clone());
         let spec = openapi::spec();
         let server = HttpServer::new(move || {

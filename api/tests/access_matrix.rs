@@ -405,6 +405,13 @@ fn rows() -> Vec<Row> {
             expect: [401, 202, 202, 403, 403],
         },
         Row {
+            method: M::POST,
+            template: "/api/probes",
+            path: "/api/probes",
+            body: |_| Some(json!({"wait_ms": 0})),
+            expect: [401, 202, 403, 403, 403],
+        },
+        Row {
             method: M::GET,
             template: "/api/requests/{id}/events",
             path: "/api/requests/{request}/events",

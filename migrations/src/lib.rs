@@ -11,6 +11,7 @@ mod m20261125_000005_ansible;
 mod m20261125_000006_projects;
 mod m20261126_000007_deployments;
 mod m20261126_000008_billing;
+mod m20261126_000009_live_changes;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_projects::Migration),
             Box::new(m20261126_000007_deployments::Migration),
             Box::new(m20261126_000008_billing::Migration),
+            Box::new(m20261126_000009_live_changes::Migration),
         ]
     }
 }

@@ -411,6 +411,15 @@ pub struct Accepted {
     pub execution_id: Uuid,
 }
 
+/// A probe job sent through the queue to check that workers answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SendProbe {
+    /// How long the worker holds the probe before answering (at most 60000).
+    #[serde(default)]
+    pub wait_ms: u32,
+}
+
 /// A machine as the provider reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

@@ -90,6 +90,8 @@ pub async fn set_status<C: ConnectionTrait>(
             );
     }
     update.exec(db).await?;
+    // Inside a transaction this wakes streams early; they poll again later and see the commit.
+    crate::live::changed();
     Ok(())
 }
 
@@ -202,8 +204,11 @@ impl LogSink {
         }
         .insert(&self.db)
         .await;
-        if let Err(e) = stored {
-            tracing::warn!(execution = %self.execution_id, error = %e, "log line not stored");
+        match stored {
+            Ok(_) => crate::live::changed(),
+            Err(e) => {
+                tracing::warn!(execution = %self.execution_id, error = %e, "log line not stored")
+            }
         }
     }
 

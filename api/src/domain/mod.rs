@@ -9,6 +9,7 @@ pub mod frameworks;
 pub mod jobs;
 pub mod maintenance;
 pub mod notify;
+pub mod probes;
 pub mod projects;
 pub mod providers;
 pub mod requests;

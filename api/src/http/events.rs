@@ -1,7 +1,7 @@
 //! Live progress as Server-Sent Events: persisted log lines replayed after `Last-Event-ID`
 //! (header, or `last_event_id` query for clients that reconnect by hand), then followed, with
 //! the watched object's status whenever it changes. Reads the database, so every process of a
-//! scaled-out deployment serves the same stream.
+//! scaled-out deployment serves the same stream; `crate::live` says when to read again.
 
 use crate::auth::AuthUser;
 use crate::domain::{executions, requests, servers};
@@ -17,7 +17,10 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-const POLL: Duration = Duration::from_millis(400);
+/// The safety net: streams re-read this often even when nothing woke them.
+const POLL: Duration = Duration::from_secs(1);
+/// After a wake-up, waits this long so a burst of writes is read in one look.
+const GATHER: Duration = Duration::from_millis(15);
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
 #[derive(Clone, Copy)]
@@ -38,6 +41,7 @@ struct Follow {
     ended: bool,
     polled_once: bool,
     last_sent: Instant,
+    changes: tokio::sync::watch::Receiver<u64>,
 }
 
 fn frame(event: &str, id: Option<i64>, data: &str) -> Bytes {
@@ -170,7 +174,14 @@ impl Follow {
                 return None;
             }
             if self.polled_once {
-                tokio::time::sleep(POLL).await;
+                tokio::select! {
+                    woken = self.changes.changed() => {
+                        if woken.is_ok() {
+                            tokio::time::sleep(GATHER).await;
+                        }
+                    }
+                    _ = tokio::time::sleep(POLL) => {}
+                }
             }
             self.polled_once = true;
             if let Err(e) = self.poll().await {
@@ -223,6 +234,7 @@ fn stream(state: &AppState, auth: AuthUser, watch: Watch, req: &HttpRequest) -> 
         ended: false,
         polled_once: false,
         last_sent: Instant::now(),
+        changes: crate::live::subscribe(),
     };
     let body = futures_util::stream::unfold(follow, |mut f| async move {
         f.next().await.map(|b| (Ok::<_, actix_web::Error>(b), f))

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use shared::dto::Problem;
-use shared::servers::{Accepted, ExecutionDetail};
+use shared::servers::{Accepted, ExecutionDetail, SendProbe};
 use shared::Permission;
 use uuid::Uuid;
 
@@ -83,4 +83,23 @@ pub async fn cancel(
     Ok(HttpResponse::Accepted().json(Accepted {
         execution_id: row.id,
     }))
+}
+
+/// Sends a probe through the job queue (administrators): a worker claims it, waits `wait_ms`,
+/// logs which worker answered and succeeds. Follow it at `/api/executions/{id}/events`.
+#[utoipa::path(
+    tag = "executions",
+    request_body = SendProbe,
+    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = []))
+)]
+#[post("/probes")]
+pub async fn probe(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<SendProbe>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Permission::AllTeams)?;
+    let execution_id = crate::domain::probes::send(&state, &auth, body.wait_ms).await?;
+    Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }

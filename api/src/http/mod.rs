@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(events::execution_events)
         .service(executions::get)
         .service(executions::cancel)
+        .service(executions::probe)
         .service(requests::list)
         .service(requests::create)
         .service(requests::get)

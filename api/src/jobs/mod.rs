@@ -1,10 +1,12 @@
 //! The durable job queue and its workers. A worker claims one row at a time (`FOR UPDATE SKIP
 //! LOCKED` on PostgreSQL; SQLite has a single writer), holds a lease it renews by heartbeat,
 //! retries transient failures with exponential back-off, and reclaims rows whose lease lapsed
-//! because their worker died. Job kinds: `provision`, `server_op`, `playbook`, `project_sync`.
+//! because their worker died. Job kinds: `provision`, `server_op`, `playbook`, `project_sync`,
+//! `project_push`, `deploy`, `probe`.
 
 pub mod deploy;
 pub mod playbook;
+pub mod probe;
 pub mod project_sync;
 pub mod provision;
 pub mod server_ops;
@@ -282,6 +284,7 @@ async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
         "project_sync" => project_sync::run(ctx).await,
         "deploy" => deploy::run(ctx).await,
         "project_push" => project_sync::push(ctx).await,
+        "probe" => probe::run(ctx).await,
         other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
     }
 }

@@ -75,9 +75,23 @@ impl Default for Options {
                 apps_root: String::new(),
                 health_timeout: Duration::from_secs(30),
                 playbook_timeout: Duration::from_secs(600),
-                // Tests run side by side on one machine: each gets its own port range.
-                first_port: 20_000 + (uuid::Uuid::new_v4().as_u128() % 2_500) as u16 * 10,
+                first_port: free_deploy_ports(),
             },
+        }
+    }
+}
+
+/// Tests run side by side on one machine, so each picks its own block of ten public ports.
+/// Blocks lie in 12000..22000 so the apps behind them (+10000) stay in 22000..32000: the two
+/// ranges never overlap and both stay below the kernel's ephemeral ports (32768+), which
+/// outgoing connections take at random.
+fn free_deploy_ports() -> u16 {
+    let offset = api::domain::deployments::APP_PORT_OFFSET as u16;
+    let free = |port: u16| std::net::TcpListener::bind(("0.0.0.0", port)).is_ok();
+    loop {
+        let first = 12_000 + (uuid::Uuid::new_v4().as_u128() % 1_000) as u16 * 10;
+        if (first..first + 10).all(|port| free(port) && free(port + offset)) {
+            return first;
         }
     }
 }
@@ -90,7 +104,7 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(Options::default()).await
 }
 
-async fn fresh_database_url(scratch: &std::path::Path) -> String {
+pub async fn fresh_database_url(scratch: &std::path::Path) -> String {
     match std::env::var("PROVISIO_TEST_PG_URL") {
         Ok(base) if !base.is_empty() => {
             let name = format!("provisio_test_{}", uuid::Uuid::new_v4().simple());
