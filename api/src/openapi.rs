@@ -92,7 +92,10 @@ fn unique_operation_ids(spec: &mut utoipa::openapi::OpenApi) {
         if taken.contains(&new) {
             new = format!("{new}_{method}");
         }
-        assert!(taken.insert(new.clone()), "operationId {new} is taken twice");
+        assert!(
+            taken.insert(new.clone()),
+            "operationId {new} is taken twice"
+        );
         op.operation_id = Some(new);
     });
 }

@@ -2,11 +2,12 @@
 //! routes falling back to index.html and unknown `/api` paths answering problem+json 404.
 
 use crate::error::{problem, problem_response};
+use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use rust_embed::RustEmbed;
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(RustEmbed)]
 #[folder = "../web/dist"]
@@ -18,12 +19,32 @@ pub struct WebAssets {
     pub dir: Option<PathBuf>,
 }
 
+/// A brotli and/or gzip variant of one embedded file, made by build.rs from the same web/dist.
+struct Precompressed {
+    path: &'static str,
+    /// Length and FNV-1a hash of the file the variants were made from.
+    len: usize,
+    hash: u64,
+    br: Option<&'static [u8]>,
+    gzip: Option<&'static [u8]>,
+}
+
+static PRECOMPRESSED: &[Precompressed] = include!(concat!(env!("OUT_DIR"), "/precompressed.rs"));
+
+/// The bytes of a file: borrowed from the binary or read from PROVISIO_WEB_DIR.
+type Asset = Cow<'static, [u8]>;
+
+/// One way of sending a file: its bytes and, unless identity, their `Content-Encoding`.
+struct Variant {
+    body: Asset,
+    encoding: Option<ContentEncoding>,
+}
+
 impl WebAssets {
-    fn read(&self, path: &str) -> Option<Cow<'static, [u8]>> {
+    fn read(&self, path: &str) -> Option<Asset> {
         match &self.dir {
             Some(dir) => {
-                // Only plain relative names: no `..`, no absolute paths.
-                if path.split('/').any(|part| part == ".." || part.is_empty()) {
+                if !is_plain_relative(path) {
                     return None;
                 }
                 std::fs::read(dir.join(path)).ok().map(Cow::Owned)
@@ -31,6 +52,91 @@ impl WebAssets {
             None => Embedded::get(path).map(|f| f.data),
         }
     }
+
+    /// The file in the best encoding the client accepts among those available: the variants
+    /// build.rs made for the embedded bundle, or `<file>.br` / `<file>.gz` next to a file in
+    /// PROVISIO_WEB_DIR when they are at least as new as the file.
+    fn read_negotiated(&self, path: &str, accept: Option<&AcceptEncoding>) -> Option<Variant> {
+        let body = self.read(path)?;
+        let identity = |body| Variant {
+            body,
+            encoding: None,
+        };
+        let Some(accept) = accept else {
+            return Some(identity(body));
+        };
+        let (br, gzip) = match &self.dir {
+            Some(dir) => {
+                let modified = |file: &Path| std::fs::metadata(file).and_then(|m| m.modified());
+                let original = modified(&dir.join(path));
+                let sibling = |suffix: &str| {
+                    let file = dir.join(format!("{path}.{suffix}"));
+                    let fresh = matches!((modified(&file), &original), (Ok(m), Ok(o)) if m >= *o);
+                    fresh.then_some(Source::File(file))
+                };
+                (sibling("br"), sibling("gz"))
+            }
+            None => match PRECOMPRESSED.iter().find(|p| p.path == path) {
+                // In release builds both come from web/dist at compile time; debug builds of
+                // rust-embed read the file from disk, which may have changed since.
+                Some(p)
+                    if body.len() == p.len
+                        && (!cfg!(debug_assertions) || fnv1a(&body) == p.hash) =>
+                {
+                    (p.br.map(Source::Embedded), p.gzip.map(Source::Embedded))
+                }
+                _ => (None, None),
+            },
+        };
+        let mut supported = vec![Encoding::identity()];
+        if br.is_some() {
+            supported.push(Encoding::brotli());
+        }
+        if gzip.is_some() {
+            supported.push(Encoding::gzip());
+        }
+        let chosen = match accept.negotiate(supported.iter()) {
+            Some(e) if e == Encoding::brotli() => br.zip(Some(ContentEncoding::Brotli)),
+            Some(e) if e == Encoding::gzip() => gzip.zip(Some(ContentEncoding::Gzip)),
+            _ => None,
+        };
+        Some(
+            match chosen.and_then(|(source, encoding)| Some((source.load()?, encoding))) {
+                Some((body, encoding)) => Variant {
+                    body,
+                    encoding: Some(encoding),
+                },
+                None => identity(body),
+            },
+        )
+    }
+}
+
+/// Where a compressed variant is, before it is read.
+enum Source {
+    Embedded(&'static [u8]),
+    File(PathBuf),
+}
+
+impl Source {
+    fn load(self) -> Option<Asset> {
+        match self {
+            Source::Embedded(bytes) => Some(Cow::Borrowed(bytes)),
+            Source::File(file) => std::fs::read(file).ok().map(Cow::Owned),
+        }
+    }
+}
+
+/// Only plain relative names: no `..`, no absolute paths.
+fn is_plain_relative(path: &str) -> bool {
+    !path.split('/').any(|part| part == ".." || part.is_empty())
+}
+
+/// FNV-1a 64, as computed by build.rs.
+fn fnv1a(data: &[u8]) -> u64 {
+    data.iter().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpResponse {
@@ -43,12 +149,20 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
         );
     }
     if !path.is_empty() {
-        if let Some(body) = assets.read(path) {
+        let accept = req.get_header::<AcceptEncoding>();
+        if let Some(variant) = assets.read_negotiated(path, accept.as_ref()) {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
-            return HttpResponse::Ok()
-                .insert_header((header::CONTENT_TYPE, mime.as_ref()))
+            let mut res = HttpResponse::Ok();
+            res.insert_header((header::CONTENT_TYPE, mime.as_ref()))
                 .insert_header((header::CACHE_CONTROL, "no-cache"))
-                .body(body.into_owned());
+                .insert_header((header::VARY, "Accept-Encoding"));
+            if let Some(encoding) = variant.encoding {
+                res.insert_header((header::CONTENT_ENCODING, encoding.as_str()));
+            }
+            return match variant.body {
+                Cow::Borrowed(bytes) => res.body(bytes),
+                Cow::Owned(bytes) => res.body(bytes),
+            };
         }
         // A missing file (a name with an extension) is a 404; anything else is a client-side route.
         let last = path.rsplit('/').next().unwrap_or("");
@@ -106,7 +220,48 @@ pub fn content_security_policy(index_html: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::content_security_policy;
+    use super::{content_security_policy, fnv1a, Embedded, PRECOMPRESSED};
+    use actix_web::http::header::ContentEncoding;
+
+    async fn decompress(body: &'static [u8], encoding: ContentEncoding) -> Vec<u8> {
+        use futures_util::StreamExt;
+        let stream = futures_util::stream::once(async move {
+            Ok::<_, actix_web::error::PayloadError>(actix_web::web::Bytes::from_static(body))
+        });
+        let mut decoder = actix_web::dev::Decompress::new(Box::pin(stream), encoding);
+        let mut out = Vec::new();
+        while let Some(chunk) = decoder.next().await {
+            out.extend_from_slice(&chunk.unwrap());
+        }
+        out
+    }
+
+    /// Empty unless web/dist was built before this crate; then every variant must restore its file.
+    #[tokio::test]
+    async fn precompressed_variants_decompress_to_the_embedded_files() {
+        for p in PRECOMPRESSED {
+            let data = Embedded::get(p.path)
+                .expect("variant of an embedded file")
+                .data;
+            assert_eq!((data.len(), fnv1a(&data)), (p.len, p.hash), "{}", p.path);
+            if let Some(br) = p.br {
+                assert!(br.len() < data.len());
+                assert!(
+                    decompress(br, ContentEncoding::Brotli).await == *data,
+                    "{}",
+                    p.path
+                );
+            }
+            if let Some(gzip) = p.gzip {
+                assert!(gzip.len() < data.len());
+                assert!(
+                    decompress(gzip, ContentEncoding::Gzip).await == *data,
+                    "{}",
+                    p.path
+                );
+            }
+        }
+    }
 
     #[test]
     fn csp_hashes_inline_scripts_and_never_allows_unsafe_inline_scripts() {

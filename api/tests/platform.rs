@@ -81,6 +81,103 @@ async fn client_side_routes_fall_back_to_index_html_and_assets_are_served() {
     assert!(!traversal.text().await.unwrap().contains("root:"));
 }
 
+/// "provisio " 200 times, compressed with brotli and gzip (node's zlib).
+const BR: &[u8] = &[
+    27, 7, 7, 248, 141, 148, 110, 222, 180, 78, 123, 131, 147, 211, 32, 111, 115, 118, 194, 183,
+    96, 96, 174, 237, 132, 0,
+];
+const GZ: &[u8] = &[
+    31, 139, 8, 0, 0, 0, 0, 0, 2, 3, 43, 40, 202, 47, 203, 44, 206, 204, 87, 40, 24, 101, 140, 50,
+    70, 25, 163, 140, 81, 198, 40, 99, 228, 49, 0, 217, 138, 147, 216, 8, 7, 0, 0,
+];
+
+async fn decompress(body: Vec<u8>, encoding: actix_web::http::header::ContentEncoding) -> Vec<u8> {
+    use futures_util::StreamExt;
+    let stream = futures_util::stream::once(async move {
+        Ok::<_, actix_web::error::PayloadError>(actix_web::web::Bytes::from(body))
+    });
+    let mut decoder = actix_web::dev::Decompress::new(Box::pin(stream), encoding);
+    let mut out = Vec::new();
+    while let Some(chunk) = decoder.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn assets_are_sent_precompressed_to_clients_that_accept_it() {
+    use actix_web::http::header::ContentEncoding;
+    let app = spawn_app().await;
+    let original = "provisio ".repeat(200).into_bytes();
+    std::fs::write(app.web_dir.join("web_bg.wasm"), &original).unwrap();
+    std::fs::write(app.web_dir.join("web_bg.wasm.br"), BR).unwrap();
+    std::fs::write(app.web_dir.join("web_bg.wasm.gz"), GZ).unwrap();
+    let get = |accept: Option<&'static str>| {
+        let mut req = app.client.get(app.url("/web_bg.wasm"));
+        if let Some(accept) = accept {
+            req = req.header("accept-encoding", accept);
+        }
+        req.send()
+    };
+
+    for (accept, encoding, variant) in [
+        ("gzip, deflate, br, zstd", ContentEncoding::Brotli, BR),
+        ("br", ContentEncoding::Brotli, BR),
+        ("gzip, deflate", ContentEncoding::Gzip, GZ),
+        ("br;q=0, gzip", ContentEncoding::Gzip, GZ),
+    ] {
+        let res = get(Some(accept)).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{accept}");
+        assert_eq!(
+            res.headers()["content-encoding"],
+            encoding.as_str(),
+            "{accept}"
+        );
+        assert_eq!(res.headers()["content-type"], "application/wasm");
+        assert_eq!(res.headers()["cache-control"], "no-cache");
+        assert!(res.headers()["vary"]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+            .contains("accept-encoding"));
+        let body = res.bytes().await.unwrap().to_vec();
+        assert_eq!(body, variant, "the stored variant is sent as it is");
+        assert_eq!(decompress(body, encoding).await, original, "{accept}");
+    }
+
+    for accept in [None, Some("identity")] {
+        let res = get(accept).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers().get("content-encoding").is_none(),
+            "{accept:?}"
+        );
+        assert_eq!(res.headers()["content-type"], "application/wasm");
+        assert_eq!(res.bytes().await.unwrap(), original);
+    }
+
+    // A variant older than its file (the bundle was rebuilt since) is not used.
+    let stale = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for name in ["web_bg.wasm.br", "web_bg.wasm.gz"] {
+        std::fs::File::options()
+            .write(true)
+            .open(app.web_dir.join(name))
+            .unwrap()
+            .set_modified(stale)
+            .unwrap();
+    }
+    let res = get(Some("br")).await.unwrap();
+    let encoding = res.headers().get("content-encoding").cloned();
+    let body = res.bytes().await.unwrap().to_vec();
+    assert_ne!(body, BR, "a stale variant is never sent");
+    // (The compression middleware may still compress the fresh file on the fly.)
+    let body = match encoding {
+        Some(e) if e == "br" => decompress(body, ContentEncoding::Brotli).await,
+        _ => body,
+    };
+    assert_eq!(body, original);
+}
+
 #[tokio::test]
 async fn unknown_api_paths_are_problem_json_404() {
     let app = spawn_app().await;

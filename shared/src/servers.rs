@@ -418,6 +418,12 @@ pub struct SendProbe {
     /// How long the worker holds the probe before answering (at most 60000).
     #[serde(default)]
     pub wait_ms: u32,
+    /// Log lines the probe prints after the wait (at most 10000), to measure live log latency.
+    #[serde(default)]
+    pub lines: u32,
+    /// Milliseconds between those lines (at most 1000).
+    #[serde(default)]
+    pub interval_ms: u32,
 }
 
 /// A machine as the provider reports it.

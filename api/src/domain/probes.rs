@@ -4,35 +4,35 @@ use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::probe::MAX_WAIT_MS;
+use crate::jobs::probe::{MAX_INTERVAL_MS, MAX_LINES, MAX_WAIT_MS};
 use crate::state::AppState;
-use sea_orm::TransactionTrait;
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use shared::servers::SendProbe;
+use shared::validation::Validator;
 use uuid::Uuid;
 
 /// Queues one probe in the Global team; its execution tells who answered and when.
-pub async fn send(state: &AppState, auth: &AuthUser, wait_ms: u32) -> ApiResult<Uuid> {
-    if wait_ms > MAX_WAIT_MS {
-        return Err(ApiError::field(
-            "wait_ms",
-            format!("at most {MAX_WAIT_MS} milliseconds"),
-        ));
+pub async fn send(state: &AppState, auth: &AuthUser, probe: SendProbe) -> ApiResult<Uuid> {
+    let mut checks = Validator::new();
+    for (field, value, max) in [
+        ("wait_ms", probe.wait_ms, MAX_WAIT_MS),
+        ("lines", probe.lines, MAX_LINES),
+        ("interval_ms", probe.interval_ms, MAX_INTERVAL_MS),
+    ] {
+        let within = if value > max {
+            Err(format!("at most {max}"))
+        } else {
+            Ok(())
+        };
+        checks.check(field, within);
     }
+    checks.finish()?;
+    let payload = serde_json::to_value(&probe).unwrap_or_default();
     let txn = state.db.begin().await?;
-    let team = crate::domain::teams::global_team(&txn)
-        .await?
-        .ok_or_else(|| ApiError::Unavailable("the Global team is missing".into()))?;
     let execution = executions::create_with_job(
         &txn,
-        NewExecution {
-            kind: "probe",
-            target_type: "team",
-            target_id: team.id,
-            team_id: team.id,
-            created_by: Some(auth.id()),
-            script_version_id: None,
-            variables: None,
-        },
-        serde_json::json!({ "wait_ms": wait_ms }),
+        new_execution(&txn, Some(auth.id())).await?,
+        payload.clone(),
     )
     .await?;
     audit::record(
@@ -44,10 +44,29 @@ pub async fn send(state: &AppState, auth: &AuthUser, wait_ms: u32) -> ApiResult<
             target_type: "execution",
             target_id: Some(execution.to_string()),
             before: None,
-            after: Some(serde_json::json!({ "wait_ms": wait_ms })),
+            after: Some(payload),
         },
     )
     .await?;
     txn.commit().await?;
     Ok(execution)
+}
+
+/// A probe's execution, in the Global team; also made for probe jobs queued without one.
+pub async fn new_execution<C: ConnectionTrait>(
+    db: &C,
+    created_by: Option<Uuid>,
+) -> ApiResult<NewExecution<'static>> {
+    let team = crate::domain::teams::global_team(db)
+        .await?
+        .ok_or_else(|| ApiError::Unavailable("the Global team is missing".into()))?;
+    Ok(NewExecution {
+        kind: "probe",
+        target_type: "team",
+        target_id: team.id,
+        team_id: team.id,
+        created_by,
+        script_version_id: None,
+        variables: None,
+    })
 }

@@ -86,7 +86,7 @@ pub async fn cancel(
 }
 
 /// Sends a probe through the job queue (administrators): a worker claims it, waits `wait_ms`,
-/// logs which worker answered and succeeds. Follow it at `/api/executions/{id}/events`.
+/// prints `lines` log lines `interval_ms` apart, logs which worker answered and succeeds. Follow it at `/api/executions/{id}/events`.
 #[utoipa::path(
     tag = "executions",
     request_body = SendProbe,
@@ -100,6 +100,6 @@ pub async fn probe(
     body: web::Json<SendProbe>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::AllTeams)?;
-    let execution_id = crate::domain::probes::send(&state, &auth, body.wait_ms).await?;
+    let execution_id = crate::domain::probes::send(&state, &auth, body.into_inner()).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }

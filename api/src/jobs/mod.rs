@@ -262,6 +262,10 @@ async fn execution_for(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobE
     }
     let id = match job.kind.as_str() {
         "provision" => provision::new_execution(state, job).await?,
+        "probe" => {
+            let new = crate::domain::probes::new_execution(&state.db, None).await?;
+            executions::create(&state.db, new).await?
+        }
         other => {
             return Err(JobError::permanent(format!(
                 "job kind `{other}` has no execution"

@@ -5,20 +5,29 @@
 use super::{JobContext, JobError};
 use std::time::Duration;
 
-/// The longest a probe may hold a worker.
+/// The longest a probe may hold a worker before answering.
 pub const MAX_WAIT_MS: u32 = 60_000;
+/// The most log lines a probe prints, and the longest pause between them.
+pub const MAX_LINES: u32 = 10_000;
+pub const MAX_INTERVAL_MS: u32 = 1_000;
 
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
-    let wait = ctx.job.payload["wait_ms"]
-        .as_u64()
-        .unwrap_or(0)
-        .min(MAX_WAIT_MS.into());
+    let number = |key: &str, max: u32| ctx.job.payload[key].as_u64().unwrap_or(0).min(max.into());
+    let wait = number("wait_ms", MAX_WAIT_MS);
+    let (lines, interval) = (
+        number("lines", MAX_LINES),
+        number("interval_ms", MAX_INTERVAL_MS),
+    );
     let worker = ctx.job.locked_by.as_deref().unwrap_or("unknown");
     if wait > 0 {
         ctx.log
             .info(&format!("probe held by worker {worker} for {wait} ms"))
             .await;
         tokio::time::sleep(Duration::from_millis(wait)).await;
+    }
+    for line in 1..=lines {
+        ctx.log.info(&format!("probe line {line} of {lines}")).await;
+        tokio::time::sleep(Duration::from_millis(interval)).await;
     }
     ctx.log
         .info(&format!("probe answered by worker {worker}"))
