@@ -122,6 +122,14 @@ fn each_operation(
     }
 }
 
+/// `GET /api/openapi.json`: the document, serialized once.
+pub async fn serve_json() -> actix_web::HttpResponse {
+    static JSON: std::sync::LazyLock<String> = std::sync::LazyLock::new(spec_json);
+    actix_web::HttpResponse::Ok()
+        .content_type("application/json")
+        .body(JSON.as_str())
+}
+
 pub fn spec_json() -> String {
     let mut text = spec()
         .to_pretty_json()

@@ -24,24 +24,32 @@ const CONNECTIONS: u32 = 64;
 
 struct Args {
     pg: Option<String>,
+    /// Seed, start the server and keep it up for poking at by hand (profiling).
+    serve: bool,
     out: PathBuf,
     root: PathBuf,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
-    let (mut pg, mut out) = (None, PathBuf::from("bench/RESULTS.md"));
+    let (mut pg, mut out, mut serve) = (None, PathBuf::from("bench/RESULTS.md"), false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--pg" => pg = args.next().filter(|v| !v.is_empty()),
+            "--serve" => serve = true,
             "--out" => out = PathBuf::from(args.next().context("--out needs a path")?),
             other => {
-                bail!("unknown argument {other}; usage: provisio-bench [--pg URL] [--out FILE]")
+                bail!("unknown argument {other}; usage: provisio-bench [--pg URL] [--out FILE] [--serve]")
             }
         }
     }
     let root = std::env::current_dir()?;
-    Ok(Args { pg, out, root })
+    Ok(Args {
+        pg,
+        serve,
+        out,
+        root,
+    })
 }
 
 /// A child process killed when dropped.
@@ -249,6 +257,7 @@ struct Results {
     idle_rss: f64,
     load_rss: f64,
     hello: Load,
+    me: Load,
     login: Load,
     list: Load,
     statistics: Load,
@@ -339,17 +348,14 @@ async fn seed_deployments(db: &DatabaseConnection, team_id: uuid::Uuid) -> Resul
     Ok(())
 }
 
-/// Queues `count` probe jobs (each makes its execution and log line when it runs).
+/// Queues `count` probe jobs, each with its execution, as every job started from the API has.
 async fn queue_probes(db: &DatabaseConnection, count: usize) -> Result<()> {
     let txn = db.begin().await?;
     for _ in 0..count {
-        api::domain::jobs::enqueue(
-            &txn,
-            "probe",
-            &format!("bench-probe:{}", uuid::Uuid::new_v4()),
-            json!({}),
-        )
-        .await?;
+        let execution = api::domain::probes::new_execution(&txn, None)
+            .await
+            .map_err(|e| anyhow!("{e}"))?;
+        api::domain::executions::create_with_job(&txn, execution, json!({})).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -459,6 +465,13 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
         .await?
         .context("the Global team")?;
     seed_deployments(&db, global.id).await?;
+    // Steady state: PostgreSQL's autovacuum and an occasional ANALYZE on SQLite would have run.
+    db.execute_unprepared(if backend.name == "PostgreSQL" {
+        "VACUUM ANALYZE deployments"
+    } else {
+        "ANALYZE"
+    })
+    .await?;
 
     let (server, _) = backend.serve(0).await?;
     let client = reqwest::Client::new();
@@ -486,6 +499,13 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
         .await?;
     if list["total"].as_u64() != Some(DEPLOYMENT_ROWS as u64) {
         bail!("the list does not see the seeded rows: {}", list["total"]);
+    }
+    if args.serve {
+        eprintln!(
+            "serving {} on {}\nBENCH_TOKEN={token}\nDATABASE_URL={}",
+            backend.name, server.base, backend.database_url
+        );
+        tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
     results.idle_rss = rss_mib(server.process.pid());
@@ -520,6 +540,14 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
         )
     })?;
     results.load_rss = sampler.await?;
+    results.me = tokio::task::block_in_place(|| {
+        wrk(
+            &format!("{}/api/auth/me", server.base),
+            None,
+            &[],
+            Some(&bearer),
+        )
+    })?;
     results.statistics = tokio::task::block_in_place(|| {
         wrk(
             &format!("{}/api/statistics", server.base),
@@ -582,6 +610,13 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
     // Queue throughput: a backlog of probes drained by one worker process of 1, 4, 16 workers.
     for workers in [1usize, 4, 16] {
         db.execute_unprepared("DELETE FROM jobs WHERE kind = 'probe'")
+            .await?;
+        db.execute_unprepared(
+            "DELETE FROM execution_logs WHERE execution_id IN \
+             (SELECT id FROM executions WHERE kind = 'probe')",
+        )
+        .await?;
+        db.execute_unprepared("DELETE FROM executions WHERE kind = 'probe'")
             .await?;
         queue_probes(&db, QUEUE_JOBS).await?;
         let started = Instant::now();
@@ -741,6 +776,12 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
         &mut out,
         "Hello-world ceiling (actix-web)",
         &|r| load(&r.hello),
+        "",
+    );
+    row(
+        &mut out,
+        "`GET /api/auth/me` (authentication alone: one user lookup)",
+        &|r| load(&r.me),
         "",
     );
     row(

@@ -12,6 +12,7 @@ mod m20261125_000006_projects;
 mod m20261126_000007_deployments;
 mod m20261126_000008_billing;
 mod m20261126_000009_live_changes;
+mod m20261126_000010_list_indexes;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_deployments::Migration),
             Box::new(m20261126_000008_billing::Migration),
             Box::new(m20261126_000009_live_changes::Migration),
+            Box::new(m20261126_000010_list_indexes::Migration),
         ]
     }
 }

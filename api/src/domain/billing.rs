@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    Set,
 };
 use shared::billing::{
     self as rules, add_to, churn, months_back, revenue_by_month, totals_list, Billed, Client,
@@ -149,7 +149,7 @@ pub async fn save_client(
 ) -> ApiResult<Client> {
     auth.require(Permission::ClientsManage)?;
     input.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if !teams::may_use_team(&txn, auth, input.team_id).await? {
         return Err(ApiError::field(
             "team_id",
@@ -222,7 +222,7 @@ pub async fn save_client(
 /// Deletes a client without subscriptions (its history would go with it otherwise).
 pub async fn delete_client(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
     auth.require(Permission::ClientsManage)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible_client(&txn, auth, id).await?;
     let has = rows::Entity::find()
         .filter(rows::Column::ClientId.eq(row.id))
@@ -478,7 +478,7 @@ pub async fn save(
 ) -> ApiResult<SubscriptionDetail> {
     auth.require(Permission::SubscriptionsManage)?;
     input.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let client = visible_client(&txn, auth, input.client_id)
         .await
         .map_err(|_| ApiError::field("client_id", "no such client"))?;
@@ -609,7 +609,7 @@ pub async fn change(
         "resume" => (&[S::Suspended], S::Active, "resumed"),
         _ => return Err(ApiError::NotFound),
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let today = chrono::Utc::now().date_naive();
     let mut update = rows::Entity::update_many()
@@ -699,7 +699,7 @@ pub async fn renew_due(state: &AppState, today: NaiveDate) -> Result<usize, DbEr
     let mut taken = 0;
     for row in candidates {
         for step in rules::renewal_steps(&facts(&row), today) {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             if apply_step(&txn, state, &row, &step, today).await? {
                 txn.commit().await?;
                 taken += 1;

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use shared::deployments::{
     next_status, DeployRequest, Deployment, DeploymentAction, DeploymentPage, DeploymentStatus,
@@ -197,30 +197,36 @@ pub async fn list<C: ConnectionTrait>(
 
 pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Statistics> {
     auth.require(Permission::DeploymentsManage)?;
-    let found: Vec<(String, String)> = scope(db, auth)
+    // Counted by the database: one row per status and framework, not one per deployment.
+    let found: Vec<(String, String, i64)> = scope(db, auth)
         .await?
         .select_only()
         .column(rows::Column::Status)
         .column(rows::Column::Framework)
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .group_by(rows::Column::Status)
+        .group_by(rows::Column::Framework)
         .into_tuple()
         .all(db)
         .await?;
-    Ok(tally(found.iter().map(|(status, framework)| {
+    Ok(tally(found.iter().map(|(status, framework, count)| {
         (
             DeploymentStatus::parse(status).unwrap_or(DeploymentStatus::Failed),
             framework.as_str(),
+            (*count).max(0) as u64,
         )
     })))
 }
 
-/// The statistics of a set of deployments (deleted ones count only in `total` and by status).
-pub fn tally<'a>(found: impl Iterator<Item = (DeploymentStatus, &'a str)>) -> Statistics {
+/// The statistics of a set of deployments, given as (status, framework, how many); deleted ones
+/// count only in `total` and by status.
+pub fn tally<'a>(found: impl Iterator<Item = (DeploymentStatus, &'a str, u64)>) -> Statistics {
     let mut by_status: BTreeMap<String, u64> = BTreeMap::new();
     let mut by_framework: BTreeMap<String, FrameworkCount> = BTreeMap::new();
     let (mut total, mut active, mut running, mut failed, mut ended) = (0, 0, 0, 0, 0);
-    for (status, framework) in found {
-        total += 1;
-        *by_status.entry(status.as_str().to_owned()).or_default() += 1;
+    for (status, framework, count) in found {
+        total += count;
+        *by_status.entry(status.as_str().to_owned()).or_default() += count;
         let entry = by_framework
             .entry(framework.to_owned())
             .or_insert_with(|| FrameworkCount {
@@ -228,20 +234,20 @@ pub fn tally<'a>(found: impl Iterator<Item = (DeploymentStatus, &'a str)>) -> St
                 total: 0,
                 running: 0,
             });
-        entry.total += 1;
+        entry.total += count;
         if status.is_active() {
-            active += 1;
+            active += count;
         }
         match status {
             DeploymentStatus::Running => {
-                running += 1;
-                entry.running += 1;
-                ended += 1;
+                running += count;
+                entry.running += count;
+                ended += count;
             }
-            DeploymentStatus::Stopped => ended += 1,
+            DeploymentStatus::Stopped => ended += count,
             DeploymentStatus::Failed => {
-                failed += 1;
-                ended += 1;
+                failed += count;
+                ended += count;
             }
             _ => {}
         }
@@ -570,7 +576,7 @@ pub async fn create(
             ));
         }
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let server = match input.server_id {
         Some(id) => Some(
             servers::visible(&txn, auth, id)
@@ -775,7 +781,7 @@ pub async fn act(
     if let UserAction::Redeploy(r) = &action {
         r.validate()?;
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let from = status_of(&row);
     if busy(&txn, &row).await? {
@@ -886,12 +892,11 @@ mod tests {
         use DeploymentStatus as S;
         let stats = tally(
             [
-                (S::Running, "flask"),
-                (S::Running, "flask"),
-                (S::Stopped, "react"),
-                (S::Failed, "flask"),
-                (S::Deploying, "vue"),
-                (S::Deleted, "vue"),
+                (S::Running, "flask", 2),
+                (S::Stopped, "react", 1),
+                (S::Failed, "flask", 1),
+                (S::Deploying, "vue", 1),
+                (S::Deleted, "vue", 1),
             ]
             .into_iter(),
         );

@@ -11,7 +11,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionTrait,
+    Set,
 };
 use serde_json::Value;
 use shared::requests::ProviderKind;
@@ -176,7 +176,7 @@ pub async fn create(
     input: SaveSchedule,
 ) -> ApiResult<Schedule> {
     let next = check_schedule(&input)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let server = servers::visible(&txn, auth, server_id).await?;
     check_variables(&txn, state, &server, &input).await?;
     let row = rows::ActiveModel {
@@ -232,7 +232,7 @@ pub async fn update(
     input: SaveSchedule,
 ) -> ApiResult<Schedule> {
     let next = check_schedule(&input)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (row, server) = visible_schedule(&txn, auth, id).await?;
     check_variables(&txn, state, &server, &input).await?;
     let before = schedule_audit(&row);
@@ -261,7 +261,7 @@ pub async fn update(
 }
 
 pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (row, _) = visible_schedule(&txn, auth, id).await?;
     rows::Entity::delete_by_id(row.id).exec(&txn).await?;
     audit::record(
@@ -293,7 +293,7 @@ pub async fn tick(state: &AppState) -> Result<usize, DbErr> {
     let mut fired = 0;
     for row in due {
         let next = next_run(&row.cron, now).ok();
-        let txn = state.db.begin().await?;
+        let txn = crate::db::begin_write(&state.db).await?;
         let claimed = rows::Entity::update_many()
             .col_expr(rows::Column::NextRunAt, Expr::value(next))
             .col_expr(rows::Column::LastRunAt, Expr::value(now))

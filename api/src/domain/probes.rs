@@ -6,7 +6,7 @@ use crate::domain::executions::{self, NewExecution};
 use crate::error::{ApiError, ApiResult};
 use crate::jobs::probe::{MAX_INTERVAL_MS, MAX_LINES, MAX_WAIT_MS};
 use crate::state::AppState;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use shared::servers::SendProbe;
 use shared::validation::Validator;
 use uuid::Uuid;
@@ -28,7 +28,7 @@ pub async fn send(state: &AppState, auth: &AuthUser, probe: SendProbe) -> ApiRes
     }
     checks.finish()?;
     let payload = serde_json::to_value(&probe).unwrap_or_default();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let execution = executions::create_with_job(
         &txn,
         new_execution(&txn, Some(auth.id())).await?,

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Select, Set, TransactionTrait,
+    Select, Set,
 };
 use shared::frameworks::RepoFacts;
 use shared::projects::{Commit, CreateProject, Project, ProjectDetail};
@@ -121,7 +121,7 @@ pub async fn create(
     input: CreateProject,
 ) -> ApiResult<(ProjectDetail, Uuid)> {
     input.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if !teams::may_use_team(&txn, auth, input.team_id).await? {
         return Err(ApiError::field(
             "team_id",
@@ -181,7 +181,7 @@ pub async fn create(
 }
 
 pub async fn sync(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uuid> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     rows::Entity::update_many()
         .col_expr(rows::Column::Status, Expr::value("syncing"))
@@ -207,7 +207,7 @@ pub async fn sync(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uuid
 }
 
 pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     rows::Entity::delete_by_id(row.id).exec(&txn).await?;
     audit::record(
@@ -344,7 +344,7 @@ pub async fn push(
     id: Uuid,
     branch: Option<String>,
 ) -> ApiResult<Uuid> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let branch = branch.unwrap_or_else(|| row.default_branch.clone());
     shared::projects::branch_name(&branch).map_err(|e| ApiError::field("branch", e))?;

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
-    EntityTrait, QueryFilter, QueryOrder, Select, Set, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
 use shared::requests::policy::{auto_approves, is_eligible, step_done};
 use shared::requests::{
@@ -469,7 +469,7 @@ pub async fn create(
     auth: &AuthUser,
     input: CreateServerRequest,
 ) -> ApiResult<Uuid> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let id = create_in(&txn, state, auth, input).await?;
     txn.commit().await?;
     Ok(id)
@@ -636,7 +636,7 @@ pub async fn create_in(
 }
 
 pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     approve_in(&txn, state, auth, id).await?;
     txn.commit().await?;
     Ok(())
@@ -806,7 +806,7 @@ pub async fn reject(state: &AppState, auth: &AuthUser, id: Uuid, reason: String)
             "a reason of 1 to 1000 characters is required",
         ));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let policy = load_policy(&txn, row.team_id).await?;
     if status_of(&row) == RequestStatus::Pending && !may_approve(&txn, auth, &row, &policy).await? {
@@ -840,7 +840,7 @@ pub async fn reject(state: &AppState, auth: &AuthUser, id: Uuid, reason: String)
 }
 
 pub async fn cancel(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     if row.requester_id != auth.id() && !auth.can(Permission::RequestsApprove) {
         return Err(ApiError::Forbidden);
@@ -880,7 +880,7 @@ pub async fn cancel(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
 
 pub async fn retry(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
     auth.require(Permission::ServersOperate)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     apply(
         &txn,
@@ -921,7 +921,7 @@ pub async fn comment(state: &AppState, auth: &AuthUser, id: Uuid, body: String) 
             "a comment of 1 to 4000 characters is required",
         ));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     event(&txn, row.id, Some(auth.id()), "comment", None, None, &body).await?;
     let mut concerned: Vec<Uuid> = request_events::Entity::find()

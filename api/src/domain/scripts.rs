@@ -16,7 +16,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::Value;
 use shared::dto::{Page, PageQuery};
@@ -337,7 +337,7 @@ fn name_taken() -> ApiError {
 
 pub async fn create(state: &AppState, auth: &AuthUser, input: SaveScript) -> ApiResult<Script> {
     check(state, &input).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let team_id = match input.team_id {
         Some(team) => {
             if !teams::may_use_team(&txn, auth, team).await? {
@@ -411,7 +411,7 @@ pub async fn update(
     input: SaveScript,
 ) -> ApiResult<Script> {
     check(state, &input).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let current = version_of(&txn, row.id, row.current_version).await?;
     let changed = current.content != input.content || variables_of(&current) != input.variables;
@@ -473,7 +473,7 @@ pub async fn update(
 }
 
 pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     if row.builtin {
         return Err(ApiError::Conflict(
@@ -692,7 +692,7 @@ fn run_audit(plan: &RunPlan) -> Value {
 
 /// Writes a planned run with its audit row; returns the execution id.
 pub async fn start_planned(state: &AppState, auth: &AuthUser, plan: RunPlan) -> ApiResult<Uuid> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let execution_id = enqueue_run(&txn, &plan).await?;
     audit::record(
         &txn,

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Select, Set, TransactionTrait,
+    QuerySelect, Select, Set,
 };
 use shared::requests::{ProviderKind, ProviderRef};
 use shared::servers::{
@@ -319,7 +319,7 @@ pub async fn start_operation(
     op: Operation,
 ) -> ApiResult<Uuid> {
     auth.require(Permission::ServersOperate)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let status = status_of(&row);
     let (kind, payload, audit_action) = match op {
@@ -576,7 +576,7 @@ pub async fn sync_account(
         .into_iter()
         .filter(|s| !s.template)
         .collect();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let existing: HashMap<String, rows::Model> = rows::Entity::find()
         .filter(rows::Column::ProviderAccountId.eq(account_id))
         .all(&txn)

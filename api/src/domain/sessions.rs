@@ -8,8 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 use shared::dto::{LoginRequest, TokenResponse};
 use uuid::Uuid;
@@ -133,7 +132,7 @@ pub async fn login(
         return Err(ApiError::Unauthenticated("this account is deactivated"));
     }
     state.login_limiter.record_success(&login);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut active: users::ActiveModel = user.clone().into();
     active.last_login_at = Set(Some(chrono::Utc::now()));
     let user = active.update(&txn).await?;
@@ -183,7 +182,7 @@ pub async fn refresh(state: &AppState, secret: &str) -> ApiResult<Session> {
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(ApiError::Unauthenticated(SESSION_ENDED));
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     // One conditional UPDATE decides which of two concurrent refreshes wins.
     let claimed = refresh_tokens::Entity::update_many()
         .col_expr(refresh_tokens::Column::UsedAt, Expr::value(now))
@@ -219,7 +218,7 @@ pub async fn logout(state: &AppState, context: &RequestContext, secret: &str) ->
     else {
         return Ok(());
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     revoke_family(&txn, row.family_id).await?;
     audit::record(
         &txn,

@@ -8,10 +8,7 @@ use crate::entities::ssh_keys as rows;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Set};
 use shared::scripts::{AddSshKey, SshKey};
 use uuid::Uuid;
 
@@ -137,7 +134,7 @@ pub async fn add(state: &AppState, auth: &AuthUser, input: AddSshKey) -> ApiResu
     input.validate()?;
     let parsed =
         parse_public_key(&input.public_key).map_err(|e| ApiError::field("public_key", e))?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let duplicate = rows::Entity::find()
         .filter(rows::Column::UserId.eq(auth.id()))
         .filter(rows::Column::FingerprintSha256.eq(parsed.fingerprint_sha256.clone()))
@@ -188,7 +185,7 @@ pub async fn add(state: &AppState, auth: &AuthUser, input: AddSshKey) -> ApiResu
 }
 
 pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::Entity::find_by_id(id)
         .filter(rows::Column::UserId.eq(auth.id()))
         .one(&txn)

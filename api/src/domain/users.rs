@@ -143,7 +143,7 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
     input.validate()?;
     let email = input.email.trim().to_lowercase();
     let password_hash = hash_password(input.password.clone()).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     ensure_unique(&txn, Some(&input.username), Some(&email), None).await?;
     let mut team_ids = input.team_ids.clone();
     team_ids.sort();
@@ -239,7 +239,7 @@ pub async fn update<C: TransactionTrait + ConnectionTrait>(
     input: UpdateUser,
 ) -> ApiResult<User> {
     input.validate()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = users::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -333,7 +333,7 @@ pub async fn set_password<C: TransactionTrait + ConnectionTrait>(
     action: &str,
 ) -> ApiResult<()> {
     let hash = hash_password(new_password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = users::Entity::find_by_id(id)
         .one(&txn)
         .await?

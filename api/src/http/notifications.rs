@@ -5,10 +5,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
 use shared::dto::Problem;
 use shared::requests::{Notification, NotificationList};
 use uuid::Uuid;
@@ -54,7 +51,7 @@ pub async fn list(
 }
 
 async fn mark(state: &AppState, auth: &AuthUser, id: Option<Uuid>) -> ApiResult<u64> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut update = rows::Entity::update_many()
         .col_expr(rows::Column::ReadAt, Expr::value(chrono::Utc::now()))
         .filter(rows::Column::UserId.eq(auth.id()))

@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, put, web};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use shared::dto::Problem;
 use shared::requests::{ApprovalPolicy, Approvers};
 use shared::Permission;
@@ -60,7 +60,7 @@ pub async fn put(
     let id = id.into_inner();
     let policy = body.into_inner();
     policy.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     teams::Entity::find_by_id(id)
         .one(&txn)
         .await?

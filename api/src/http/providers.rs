@@ -9,7 +9,7 @@ use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use shared::dto::Problem;
 use shared::requests::{CreateProviderAccount, ProviderAccount};
@@ -50,7 +50,7 @@ async fn save(
 ) -> ApiResult<ProviderAccount> {
     auth.require(Permission::ProvidersManage)?;
     body.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let mut clash = rows::Entity::find().filter(rows::Column::Name.eq(body.name.trim()));
     if let Some(id) = id {
         clash = clash.filter(rows::Column::Id.ne(id));
@@ -178,7 +178,7 @@ pub async fn remove(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::ProvidersManage)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::Entity::find_by_id(id.into_inner())
         .one(&txn)
         .await?

@@ -11,7 +11,6 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
 };
 use shared::dto::{Page, Problem};
 use shared::requests::ProviderKind;
@@ -234,7 +233,7 @@ pub async fn labels(
 ) -> ApiResult<web::Json<Server>> {
     auth.require(Permission::ServersOperate)?;
     body.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, &auth, id.into_inner()).await?;
     let before = row.labels.clone();
     let after = serde_json::to_value(&body.labels).map_err(|e| ApiError::Internal(e.into()))?;
@@ -308,7 +307,7 @@ pub async fn register(
     .await
     .map_err(|e| ApiError::BadGateway(format!("the host could not be verified: {e}")))?;
     let provider_id = format!("{}:{}", body.address, body.port);
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let clash = rows::Entity::find()
         .filter(rows::Column::ProviderAccountId.eq(account.id))
         .filter(rows::Column::ProviderId.eq(provider_id.clone()))

@@ -10,7 +10,7 @@ use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use shared::dto::{CreateTeam, Page, PageQuery, Problem, Team, TeamMember, UpdateTeam};
 use shared::validation::slugify;
@@ -126,7 +126,7 @@ pub async fn create(
     auth.require(Permission::TeamsManage)?;
     let body = body.into_inner();
     body.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     ensure_name_free(&txn, &body.name, None).await?;
     let team = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -206,7 +206,7 @@ pub async fn update(
     auth.require(Permission::TeamsManage)?;
     let body = body.into_inner();
     body.validate()?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let before = rows::Entity::find_by_id(id.into_inner())
         .one(&txn)
         .await?
@@ -266,7 +266,7 @@ pub async fn delete(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::TeamsManage)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let team = rows::Entity::find_by_id(id.into_inner())
         .one(&txn)
         .await?
@@ -352,7 +352,7 @@ async fn change_membership(
     join: bool,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::TeamsManage)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     rows::Entity::find_by_id(team_id)
         .one(&txn)
         .await?

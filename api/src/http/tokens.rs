@@ -4,9 +4,7 @@ use crate::entities::api_tokens as rows;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use shared::dto::{ApiToken, CreateApiToken, CreatedApiToken, Problem};
 use shared::Permission;
 use uuid::Uuid;
@@ -71,7 +69,7 @@ pub async fn create(
     body.validate()?;
     let secret = secrets::random_secret(secrets::API_TOKEN_PREFIX);
     let now = chrono::Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
         user_id: Set(auth.id()),
@@ -125,7 +123,7 @@ pub async fn revoke(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::ApiTokensOwn)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::Entity::find_by_id(id.into_inner())
         .filter(rows::Column::UserId.eq(auth.id()))
         .filter(rows::Column::RevokedAt.is_null())

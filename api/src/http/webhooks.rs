@@ -5,9 +5,7 @@ use crate::entities::{notification_deliveries as delivery_rows, webhooks as rows
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
-use sea_orm::{
-    ActiveModelTrait, EntityTrait, ModelTrait, QueryOrder, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, EntityTrait, ModelTrait, QueryOrder, QuerySelect, Set};
 use shared::dto::Problem;
 use shared::requests::{CreateWebhook, Delivery, Webhook};
 use shared::Permission;
@@ -59,7 +57,7 @@ pub async fn create(
     let body = body.into_inner();
     body.validate()?;
     let sealed = crypto::seal(&state.keys.master_key, &body.secret).map_err(ApiError::Internal)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
         name: Set(body.name.trim().to_owned()),
@@ -101,7 +99,7 @@ pub async fn remove(
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::ProvidersManage)?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::Entity::find_by_id(id.into_inner())
         .one(&txn)
         .await?

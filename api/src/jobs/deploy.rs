@@ -16,7 +16,7 @@ use crate::entities::{
 use crate::exec::{ansible, git};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use shared::deployments::{DeploymentAction, DeploymentStatus};
 use shared::frameworks::Framework;
@@ -474,7 +474,7 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     let (url, health) = health_url(&target, &row, framework);
     health_check(ctx, &health).await?;
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     transition(
         &txn,
         &row,
@@ -591,7 +591,7 @@ async fn operate(ctx: &JobContext, row: rows::Model, action: &str) -> Result<(),
         "start" => (DeploymentAction::Start, "running again"),
         _ => (DeploymentAction::MarkDeleted, "deleted"),
     };
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     transition(
         &txn,
         &row,
@@ -644,7 +644,7 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
         set(&state.db, id, rows::Column::Error, error).await?;
         return Ok(());
     }
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let moved = transition(
         &txn,
         &row,

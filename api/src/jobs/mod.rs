@@ -100,24 +100,26 @@ pub async fn claim<C: ConnectionTrait>(
     let now = chrono::Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let backend = db.get_database_backend();
-    let sql = match backend {
-        DatabaseBackend::Postgres => {
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
-             locked_until = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM jobs \
-               WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
-               ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED) \
-             RETURNING *"
-        }
-        _ => {
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
-             locked_until = $2, updated_at = $3 \
-             WHERE id = (SELECT id FROM jobs \
-               WHERE (status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3) \
-               ORDER BY run_at LIMIT 1) \
-             RETURNING *"
-        }
+    // Two index range scans, each stopping at its first row: an expired lease first (a dead
+    // worker's job, the oldest work there is), else the next due job. A single `OR` would sort
+    // every queued row on each claim.
+    let lock = if backend == DatabaseBackend::Postgres {
+        " FOR UPDATE SKIP LOCKED"
+    } else {
+        ""
     };
+    let sql = format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
+         locked_until = $2, updated_at = $3 \
+         WHERE id = (SELECT id FROM ( \
+           SELECT id FROM (SELECT id FROM jobs WHERE status = 'running' AND locked_until < $3 \
+             ORDER BY locked_until LIMIT 1{lock}) AS expired \
+           UNION ALL \
+           SELECT id FROM (SELECT id FROM jobs WHERE status = 'queued' AND run_at <= $3 \
+             ORDER BY run_at LIMIT 1{lock}) AS due \
+         ) AS candidates LIMIT 1) \
+         RETURNING *"
+    );
     jobs::Entity::find()
         .from_raw_sql(Statement::from_sql_and_values(
             backend,
@@ -359,10 +361,18 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
     crate::metrics::observe_job(&job.kind, observed, started.elapsed().as_secs_f64());
     match outcome {
         Some(Ok(())) => {
-            let _ = release(&state.db, job.id, worker, SUCCEEDED, None, None).await;
-            let _ =
-                executions::set_status(&state.db, execution_id, ExecutionStatus::Succeeded, None)
-                    .await;
+            // One commit for both rows: the queue's hot path, and never one without the other.
+            let finished = async {
+                let txn = crate::db::begin_write(&state.db).await?;
+                if release(&txn, job.id, worker, SUCCEEDED, None, None).await? {
+                    executions::set_status(&txn, execution_id, ExecutionStatus::Succeeded, None)
+                        .await?;
+                }
+                txn.commit().await
+            };
+            if let Err(e) = finished.await {
+                tracing::warn!(job = %job.id, error = %e, "recording a finished job failed");
+            }
         }
         Some(Err(JobError {
             message,
@@ -457,6 +467,10 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
 
 /// Strings no log line may show: the credentials of the account the job touches.
 async fn state_secrets(state: &AppState, job: &jobs::Model) -> Vec<String> {
+    if job.kind == "probe" {
+        // A probe touches no account, runs no playbook and prints nothing it was given.
+        return Vec::new();
+    }
     crate::domain::providers::secrets_for_job(state, job).await
 }
 

@@ -13,7 +13,7 @@ use crate::providers::{Checkpoint, CreateSpec};
 use crate::state::AppState;
 use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use shared::servers::{ServerOrigin, ServerStatus, REQUEST_LABEL};
 use shared::workflow::{RequestAction, RequestStatus};
 use std::collections::BTreeMap;
@@ -73,7 +73,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         .ok_or_else(|| JobError::permanent("the request no longer exists"))?;
     let row = match status_of(&row) {
         RequestStatus::Approved => {
-            let txn = state.db.begin().await?;
+            let txn = crate::db::begin_write(&state.db).await?;
             apply(
                 &txn,
                 &row,
@@ -203,7 +203,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         servers::pin_host_key(&state.db, server_id, &key.fingerprint).await?;
     }
 
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let row = server_requests::Entity::find_by_id(id)
         .one(&txn)
         .await?
@@ -310,7 +310,7 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
         .filter(jobs::Column::Id.eq(ctx.job.id))
         .exec(&state.db)
         .await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     if let Some(row) = server_requests::Entity::find_by_id(id).one(&txn).await? {
         if status_of(&row) == RequestStatus::Provisioning {
             let reason: String = message.chars().take(1000).collect();
