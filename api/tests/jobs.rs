@@ -144,3 +144,81 @@ async fn cancelling_stops_a_queued_job_at_once_and_a_running_one_at_its_heartbea
         "a cancelled job is never claimed"
     );
 }
+
+#[tokio::test]
+async fn a_probe_goes_through_the_queue_and_prints_what_it_was_asked() {
+    let app = common::spawn_app_with(common::Options {
+        workers: 1,
+        ..Default::default()
+    })
+    .await;
+    let token = app.admin.token.clone();
+    let res = app
+        .post(
+            "/api/probes",
+            &token,
+            serde_json::json!({"wait_ms": 70_000, "lines": 20_000, "interval_ms": 5}),
+        )
+        .await;
+    let problem = common::assert_problem(res, reqwest::StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(problem["errors"]["wait_ms"].is_array(), "{problem}");
+    assert!(problem["errors"]["lines"].is_array(), "{problem}");
+    assert!(problem["errors"].get("interval_ms").is_none(), "{problem}");
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM jobs WHERE kind = 'probe'")
+            .await,
+        0,
+        "a refused probe queues nothing"
+    );
+
+    let res = app
+        .post(
+            "/api/probes",
+            &token,
+            serde_json::json!({"wait_ms": 50, "lines": 3, "interval_ms": 1}),
+        )
+        .await;
+    assert_eq!(res.status(), 202);
+    let execution = res.json::<serde_json::Value>().await.unwrap()["execution_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let detail = loop {
+        let detail: serde_json::Value = app
+            .get(&format!("/api/executions/{execution}"), &token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        if detail["execution"]["status"] == "succeeded" {
+            break detail;
+        }
+        assert!(std::time::Instant::now() < deadline, "{detail:#}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let texts: Vec<&str> = detail["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    assert!(texts[0].starts_with("probe held by worker "), "{texts:?}");
+    assert_eq!(
+        &texts[1..4],
+        [
+            "probe line 1 of 3",
+            "probe line 2 of 3",
+            "probe line 3 of 3"
+        ]
+    );
+    assert!(
+        texts[4].starts_with("probe answered by worker "),
+        "{texts:?}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'probe.send'")
+            .await,
+        1
+    );
+}

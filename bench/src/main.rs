@@ -944,6 +944,15 @@ async fn main() -> Result<()> {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty());
+    let commit = if dirty {
+        format!("{commit} + uncommitted changes")
+    } else {
+        commit
+    };
     let mut runs = Vec::new();
     let scratch = std::env::temp_dir().join(format!("provisio-bench-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(scratch.join("sqlite"))?;

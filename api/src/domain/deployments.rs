@@ -98,13 +98,18 @@ pub async fn to_dtos<C: ConnectionTrait>(
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let servers: HashMap<Uuid, String> = server_rows::Entity::find()
-        .filter(server_rows::Column::Id.is_in(found.iter().filter_map(|d| d.server_id)))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let server_ids: Vec<Uuid> = found.iter().filter_map(|d| d.server_id).collect();
+    let servers: HashMap<Uuid, String> = if server_ids.is_empty() {
+        HashMap::new()
+    } else {
+        server_rows::Entity::find()
+            .filter(server_rows::Column::Id.is_in(server_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect()
+    };
     Ok(found
         .into_iter()
         .filter_map(|row| {
@@ -180,13 +185,12 @@ pub async fn list<C: ConnectionTrait>(
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
         select = select.filter(rows::Column::Name.contains(q.trim().to_lowercase()));
     }
-    let total = select.clone().count(db).await?;
-    let found = select
+    let counting = select.clone().count(db);
+    let paging = select
         .order_by_desc(rows::Column::CreatedAt)
         .order_by_desc(rows::Column::Id)
-        .paginate(db, per_page)
-        .fetch_page(page - 1)
-        .await?;
+        .paginate(db, per_page);
+    let (total, found) = tokio::try_join!(counting, paging.fetch_page(page - 1))?;
     Ok(DeploymentPage {
         items: to_dtos(db, found).await?,
         total,
