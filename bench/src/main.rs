@@ -888,6 +888,15 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
         },
         "",
     );
+    let _ = writeln!(
+        out,
+        "\nReading it: the ceiling answers from memory; every API call costs at least what \
+         `/api/auth/me` shows (token check and one indexed user lookup through the pool), and the \
+         list adds four queries (a count over the rows the caller may see, the page, their teams \
+         and projects). Login is argon2id by design (19 MiB, 2 passes per attempt). Queue \
+         throughput is a worker process's round trips per job (claim, start, log line, finish) \
+         on a machine whose two cores also run the database and the load generator.\n"
+    );
     let _ = writeln!(out, "\n## Sizes\n");
     let _ = writeln!(
         out,

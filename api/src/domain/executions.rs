@@ -70,6 +70,16 @@ pub async fn set_status<C: ConnectionTrait>(
     to: ExecutionStatus,
     error: Option<&str>,
 ) -> Result<(), DbErr> {
+    move_to(db, id, to, error).await.map(|_| ())
+}
+
+/// `set_status` that says whether the execution was still open (and so moved).
+pub async fn move_to<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+    to: ExecutionStatus,
+    error: Option<&str>,
+) -> Result<bool, DbErr> {
     let now = chrono::Utc::now();
     let mut update = rows::Entity::update_many()
         .col_expr(rows::Column::Status, Expr::value(to.as_str()))
@@ -89,10 +99,10 @@ pub async fn set_status<C: ConnectionTrait>(
                 Expr::value(error.map(|e| e.chars().take(4000).collect::<String>())),
             );
     }
-    update.exec(db).await?;
+    let moved = update.exec(db).await?.rows_affected == 1;
     // Inside a transaction this wakes streams early; they poll again later and see the commit.
     crate::live::changed();
-    Ok(())
+    Ok(moved)
 }
 
 pub fn to_dto(row: rows::Model) -> Execution {

@@ -249,16 +249,11 @@ impl JobContext {
     }
 }
 
-/// The execution a job writes to: the job's current one while it runs, else a new one.
-async fn execution_for(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobError> {
+/// Starts the execution a job writes to: the job's current one while it is open (one UPDATE
+/// both checks and starts it), else a new one.
+async fn start_execution(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobError> {
     if let Some(id) = job.execution_id {
-        let open = crate::entities::executions::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .is_some_and(|e| {
-                !ExecutionStatus::parse(&e.status).is_some_and(ExecutionStatus::is_finished)
-            });
-        if open {
+        if executions::move_to(&state.db, id, ExecutionStatus::Running, None).await? {
             return Ok(id);
         }
     }
@@ -279,7 +274,51 @@ async fn execution_for(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobE
         .filter(jobs::Column::Id.eq(job.id))
         .exec(&state.db)
         .await?;
+    executions::set_status(&state.db, id, ExecutionStatus::Running, None).await?;
     Ok(id)
+}
+
+/// Records a job that succeeded: the job released and its execution finished, together. On
+/// PostgreSQL one statement does both (the queue's hot path: one commit instead of a
+/// transaction's four round trips); SQLite cannot UPDATE inside WITH, so it uses a transaction.
+async fn finish_succeeded(
+    state: &AppState,
+    job_id: Uuid,
+    worker: &str,
+    execution_id: Uuid,
+) -> Result<(), DbErr> {
+    if state.db.get_database_backend() == DatabaseBackend::Postgres {
+        let now = chrono::Utc::now();
+        state
+            .db
+            .execute(Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                "WITH released AS ( \
+                   UPDATE jobs SET status = $1, locked_by = NULL, locked_until = NULL, \
+                     last_error = NULL, updated_at = $2 \
+                   WHERE id = $3 AND locked_by = $4 RETURNING id) \
+                 UPDATE executions SET status = $5, finished_at = $2, error = NULL \
+                 WHERE id = $6 AND status IN ($7, $8) AND EXISTS (SELECT 1 FROM released)",
+                [
+                    SUCCEEDED.into(),
+                    now.into(),
+                    job_id.into(),
+                    worker.into(),
+                    ExecutionStatus::Succeeded.as_str().into(),
+                    execution_id.into(),
+                    ExecutionStatus::Queued.as_str().into(),
+                    ExecutionStatus::Running.as_str().into(),
+                ],
+            ))
+            .await?;
+        crate::live::changed();
+        return Ok(());
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    if release(&txn, job_id, worker, SUCCEEDED, None, None).await? {
+        executions::set_status(&txn, execution_id, ExecutionStatus::Succeeded, None).await?;
+    }
+    txn.commit().await
 }
 
 async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
@@ -312,7 +351,7 @@ async fn on_final_failure(ctx: &JobContext, message: &str) {
 /// Runs one claimed job to its end, renewing the lease meanwhile.
 pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
     let settings = state.config.jobs.clone();
-    let execution_id = match execution_for(state, &job).await {
+    let execution_id = match start_execution(state, &job).await {
         Ok(id) => id,
         Err(e) => {
             let _ = release(&state.db, job.id, worker, FAILED, Some(&e.message), None).await;
@@ -328,7 +367,6 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
         log.info(&format!("attempt {} (worker {worker})", job.attempts))
             .await;
     }
-    let _ = executions::set_status(&state.db, execution_id, ExecutionStatus::Running, None).await;
     let ctx = JobContext {
         state: state.clone(),
         job: job.clone(),
@@ -361,16 +399,7 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
     crate::metrics::observe_job(&job.kind, observed, started.elapsed().as_secs_f64());
     match outcome {
         Some(Ok(())) => {
-            // One commit for both rows: the queue's hot path, and never one without the other.
-            let finished = async {
-                let txn = crate::db::begin_write(&state.db).await?;
-                if release(&txn, job.id, worker, SUCCEEDED, None, None).await? {
-                    executions::set_status(&txn, execution_id, ExecutionStatus::Succeeded, None)
-                        .await?;
-                }
-                txn.commit().await
-            };
-            if let Err(e) = finished.await {
+            if let Err(e) = finish_succeeded(state, job.id, worker, execution_id).await {
                 tracing::warn!(job = %job.id, error = %e, "recording a finished job failed");
             }
         }
