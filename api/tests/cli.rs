@@ -1,5 +1,7 @@
 //! The `provisio` binary itself: migrate, create-admin, openapi, and serve with and without --demo.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -19,14 +21,6 @@ fn provisio(dir: &Path) -> Command {
         .env("PROVISIO_KEY_FILE", dir.join("provisio.key"))
         .env("RUST_LOG", "warn");
     cmd
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 #[test]
@@ -136,7 +130,7 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path, demo: bool) -> (Server, u16, Duration) {
-    let port = free_port();
+    let port = common::free_port();
     let mut cmd = provisio(dir);
     cmd.arg("serve")
         .env("PROVISIO_BIND", format!("127.0.0.1:{port}"))

@@ -44,14 +44,6 @@ fn provisio(env: &[(&str, String)], args: &[&str], log: &Path) -> Command {
     command
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn wait_ready(client: &reqwest::Client, base: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
@@ -137,7 +129,7 @@ async fn two_servers_and_two_workers_share_one_postgresql() {
     let scratch = std::env::temp_dir().join(format!("provisio-scale-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&scratch).unwrap();
     let database_url = common::fresh_database_url(&scratch).await;
-    let (port_a, port_b) = (free_port(), free_port());
+    let (port_a, port_b) = (common::free_port(), common::free_port());
     let env = |bind: u16| {
         vec![
             ("DATABASE_URL", database_url.clone()),

@@ -96,6 +96,15 @@ fn free_deploy_ports() -> u16 {
     }
 }
 
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 #[allow(dead_code)]
 pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
