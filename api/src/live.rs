@@ -28,8 +28,9 @@ pub fn subscribe() -> watch::Receiver<u64> {
     CHANGES.subscribe()
 }
 
-/// Follows the PostgreSQL channel for as long as the process runs, reconnecting after a lost
-/// connection (what was missed meanwhile reaches streams through their slow poll).
+/// Wakes streams for what other connections commit (PostgreSQL NOTIFY, SQLite `data_version`)
+/// for as long as the process runs, reconnecting after a lost connection (what was missed
+/// meanwhile reaches streams through their slow poll).
 pub async fn listen(db: DatabaseConnection) {
     loop {
         let Err(e) = match db.get_database_backend() {
