@@ -272,7 +272,7 @@ async fn two_servers_and_two_workers_share_one_postgresql() {
     .await;
     assert!(ended);
     let streamed: Vec<i64> = before.iter().chain(&after).map(|l| l.0).collect();
-    let stored = line_ids(&db, &resumed).await;
+    let stored: Vec<i64> = log_column(&db, &resumed, "id").await;
     assert_eq!(
         streamed, stored,
         "no line lost or repeated across the failover"
@@ -302,7 +302,7 @@ async fn two_servers_and_two_workers_share_one_postgresql() {
     let mut answers: BTreeMap<String, usize> = BTreeMap::new();
     let mut processes = BTreeSet::new();
     for execution in &all {
-        let rows = texts(&db, execution).await;
+        let rows: Vec<String> = log_column(&db, execution, "text").await;
         let answered: Vec<&String> = rows
             .iter()
             .filter(|t| t.starts_with("probe answered by worker"))
@@ -347,28 +347,22 @@ async fn scalar(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
     row.try_get_by_index::<i64>(0).unwrap()
 }
 
-async fn texts(db: &sea_orm::DatabaseConnection, execution: &str) -> Vec<String> {
+/// One column of an execution's log lines, in order.
+async fn log_column<T: sea_orm::TryGetable>(
+    db: &sea_orm::DatabaseConnection,
+    execution: &str,
+    column: &str,
+) -> Vec<T> {
     use sea_orm::{ConnectionTrait, Statement};
     db.query_all(Statement::from_string(
         db.get_database_backend(),
-        format!("SELECT text FROM execution_logs WHERE execution_id = '{execution}' ORDER BY id"),
+        format!(
+            "SELECT {column} FROM execution_logs WHERE execution_id = '{execution}' ORDER BY id"
+        ),
     ))
     .await
     .unwrap()
     .into_iter()
-    .map(|r| r.try_get_by_index::<String>(0).unwrap())
-    .collect()
-}
-
-async fn line_ids(db: &sea_orm::DatabaseConnection, execution: &str) -> Vec<i64> {
-    use sea_orm::{ConnectionTrait, Statement};
-    db.query_all(Statement::from_string(
-        db.get_database_backend(),
-        format!("SELECT id FROM execution_logs WHERE execution_id = '{execution}' ORDER BY id"),
-    ))
-    .await
-    .unwrap()
-    .into_iter()
-    .map(|r| r.try_get_by_index::<i64>(0).unwrap())
+    .map(|r| r.try_get_by_index::<T>(0).unwrap())
     .collect()
 }
