@@ -29,22 +29,34 @@ impl Money {
         }
     }
 
-    /// The sum, or an error when the currencies differ (they are never converted).
+    /// The sum, or an error when the currencies differ (they are never converted) or the
+    /// result does not fit.
     pub fn checked_add(&self, other: &Money) -> Result<Money, String> {
-        if self.currency != other.currency {
-            return Err(format!(
-                "cannot add {} to {}: currencies are never mixed",
-                other.currency, self.currency
-            ));
-        }
+        self.same_currency(other)?;
         self.cents
             .checked_add(other.cents)
             .map(|cents| Money::new(cents, &self.currency))
-            .ok_or_else(|| "the amount is too large".into())
+            .ok_or_else(too_large)
     }
 
     pub fn checked_sub(&self, other: &Money) -> Result<Money, String> {
-        self.checked_add(&Money::new(-other.cents, &other.currency))
+        self.same_currency(other)?;
+        // Subtracting directly: negating i64::MIN first would overflow.
+        self.cents
+            .checked_sub(other.cents)
+            .map(|cents| Money::new(cents, &self.currency))
+            .ok_or_else(too_large)
+    }
+
+    fn same_currency(&self, other: &Money) -> Result<(), String> {
+        if self.currency == other.currency {
+            Ok(())
+        } else {
+            Err(format!(
+                "cannot add {} to {}: currencies are never mixed",
+                other.currency, self.currency
+            ))
+        }
     }
 
     /// `EUR 1,234.50`, `-EUR 3.05`.
@@ -98,8 +110,15 @@ pub fn parse_amount(text: &str) -> Result<i64, String> {
 /// Totals per currency.
 pub type Totals = BTreeMap<String, i64>;
 
-pub fn add_to(totals: &mut Totals, money: &Money) {
-    *totals.entry(money.currency.clone()).or_default() += money.cents;
+fn too_large() -> String {
+    "the amount is too large".into()
+}
+
+/// Adds `money` to its currency's total; a total that would not fit is refused and left as it was.
+pub fn add_to(totals: &mut Totals, money: &Money) -> Result<(), String> {
+    let total = totals.entry(money.currency.clone()).or_default();
+    *total = total.checked_add(money.cents).ok_or_else(too_large)?;
+    Ok(())
 }
 
 pub fn totals_list(totals: &Totals) -> Vec<Money> {
@@ -109,11 +128,13 @@ pub fn totals_list(totals: &Totals) -> Vec<Money> {
         .collect()
 }
 
-/// `monthly × days / days_in_month`, rounded half away from zero, in integer arithmetic.
+/// `monthly × days / days_in_month`, rounded half away from zero, in integer arithmetic. A part
+/// of a month: more days than the month has cost the whole month, never more.
 pub fn prorate(monthly_cents: i64, days: u32, days_in_month: u32) -> i64 {
     if days_in_month == 0 {
         return 0;
     }
+    let days = days.min(days_in_month);
     let numerator = i128::from(monthly_cents) * i128::from(days) * 2;
     let denominator = i128::from(days_in_month) * 2;
     let half = i128::from(days_in_month);
@@ -122,7 +143,15 @@ pub fn prorate(monthly_cents: i64, days: u32, days_in_month: u32) -> i64 {
     } else {
         (numerator - half) / denominator
     };
-    rounded as i64
+    i64::try_from(rounded).expect("at most the monthly amount")
+}
+
+/// The share of days `from_day..to_day` (counted from the month's start, `to_day` exclusive) of a
+/// month. Rounded as the difference of the rounded shares up to each end, so the pieces of a month
+/// split at any days add up to the monthly amount exactly: rounding each piece on its own could
+/// lose or create a cent (two halves of 0.15 would make 0.08 + 0.08).
+pub fn prorate_span(monthly_cents: i64, from_day: u32, to_day: u32, days_in_month: u32) -> i64 {
+    prorate(monthly_cents, to_day, days_in_month) - prorate(monthly_cents, from_day, days_in_month)
 }
 
 pub fn days_in_month(year: i32, month: u32) -> u32 {
@@ -217,9 +246,11 @@ pub struct RenewalFacts {
     pub powered_off: bool,
 }
 
-/// The steps due on `today`, in order. Running the job twice on one day finds nothing left to do,
-/// because each step leaves a trace in the facts (notified_for, a later end date, the status,
-/// powered_off).
+/// The steps due on `today`, in order. Each step leaves a trace in the facts (notified_for, a
+/// later end date, the status, powered_off), so running the job again never repeats a step. A
+/// step can make the next one due the same day (a renewal whose new end is within the notice
+/// window, an expiry with no grace period before power-off); the next run takes it, so the job
+/// settles within three runs.
 pub fn renewal_steps(f: &RenewalFacts, today: NaiveDate) -> Vec<RenewalStep> {
     use SubscriptionStatus as S;
     let mut steps = Vec::new();
@@ -268,10 +299,13 @@ pub struct Billed {
 }
 
 impl Billed {
-    fn days_in(&self, first: NaiveDate, next: NaiveDate) -> u32 {
+    /// The days of the month starting `first` it was billed, as offsets from `first`
+    /// (`from..to`); None when it was not billed in that month.
+    fn days_in(&self, first: NaiveDate, next: NaiveDate) -> Option<(u32, u32)> {
         let from = self.start.max(first);
         let to = self.stop.map_or(next, |s| s.min(next));
-        (to - from).num_days().max(0) as u32
+        let offset = |day: NaiveDate| (day - first).num_days() as u32;
+        (from < to).then(|| (offset(from), offset(to)))
     }
 }
 
@@ -288,8 +322,12 @@ pub fn months_back(today: NaiveDate, count: u32) -> Vec<NaiveDate> {
         .collect()
 }
 
-/// Revenue of each month (prorated by the days billed in it), per currency.
-pub fn revenue_by_month(billed: &[Billed], months: &[NaiveDate]) -> Vec<(NaiveDate, Totals)> {
+/// Revenue of each month (prorated by the days billed in it), per currency; an error when a
+/// month's total does not fit in i64 cents.
+pub fn revenue_by_month(
+    billed: &[Billed],
+    months: &[NaiveDate],
+) -> Result<Vec<(NaiveDate, Totals)>, String> {
     months
         .iter()
         .map(|first| {
@@ -297,15 +335,12 @@ pub fn revenue_by_month(billed: &[Billed], months: &[NaiveDate]) -> Vec<(NaiveDa
             let length = days_in_month(first.year(), first.month());
             let mut totals = Totals::new();
             for b in billed {
-                let days = b.days_in(*first, next);
-                if days > 0 {
-                    add_to(
-                        &mut totals,
-                        &Money::new(prorate(b.price.cents, days, length), &b.price.currency),
-                    );
+                if let Some((from, to)) = b.days_in(*first, next) {
+                    let share = prorate_span(b.price.cents, from, to, length);
+                    add_to(&mut totals, &Money::new(share, &b.price.currency))?;
                 }
             }
-            (*first, totals)
+            Ok((*first, totals))
         })
         .collect()
 }
@@ -607,9 +642,9 @@ mod tests {
             .checked_add(&Money::new(1, "EUR"))
             .is_err());
         let mut totals = Totals::new();
-        add_to(&mut totals, &eur);
-        add_to(&mut totals, &Money::new(500, "USD"));
-        add_to(&mut totals, &Money::new(1, "EUR"));
+        add_to(&mut totals, &eur).unwrap();
+        add_to(&mut totals, &Money::new(500, "USD")).unwrap();
+        add_to(&mut totals, &Money::new(1, "EUR")).unwrap();
         assert_eq!(
             totals_list(&totals),
             [Money::new(2000, "EUR"), Money::new(500, "USD")]
@@ -635,6 +670,66 @@ mod tests {
         }
         assert_eq!(Money::new(123_456_789, "EUR").display(), "EUR 1,234,567.89");
         assert_eq!(Money::new(-305, "USD").display(), "-USD 3.05");
+    }
+
+    // Found by the property tests (shared/tests/properties.rs).
+    #[test]
+    fn subtracting_the_smallest_amount_is_refused_not_a_panic() {
+        let zero = Money::new(0, "EUR");
+        assert!(zero.checked_sub(&Money::new(i64::MIN, "EUR")).is_err());
+        assert!(zero.checked_sub(&Money::new(i64::MIN, "USD")).is_err());
+        assert_eq!(
+            Money::new(-1, "EUR").checked_sub(&Money::new(i64::MAX, "EUR")),
+            Ok(Money::new(i64::MIN, "EUR"))
+        );
+    }
+
+    #[test]
+    fn totals_refuse_to_overflow_and_keep_what_they_had() {
+        let mut totals = Totals::new();
+        add_to(&mut totals, &Money::new(i64::MAX, "EUR")).unwrap();
+        assert!(add_to(&mut totals, &Money::new(1, "EUR")).is_err());
+        assert_eq!(totals["EUR"], i64::MAX);
+        let whole_month = |cents| Billed {
+            client: "c".into(),
+            plan: "p".into(),
+            price: Money::new(cents, "EUR"),
+            start: d(2026, 1, 1),
+            stop: None,
+        };
+        let billed = [whole_month(i64::MAX), whole_month(1)];
+        assert!(revenue_by_month(&billed, &[d(2026, 11, 1)]).is_err());
+    }
+
+    #[test]
+    fn more_days_than_the_month_cost_the_whole_month() {
+        assert_eq!(prorate(-3, 34, 28), -3);
+        assert_eq!(prorate(i64::MAX, 40, 28), i64::MAX);
+    }
+
+    #[test]
+    fn a_month_split_in_two_halves_bills_no_extra_cent() {
+        // 49.99 a month, replaced on 16 November (30 days) by the same price: 15 days each.
+        // Rounding each half on its own gave 25.00 + 25.00 = 50.00.
+        assert_eq!(
+            prorate_span(4999, 0, 15, 30) + prorate_span(4999, 15, 30, 30),
+            4999
+        );
+        let old = Billed {
+            client: "Acme".into(),
+            plan: "Small".into(),
+            price: Money::new(4999, "EUR"),
+            start: d(2026, 1, 1),
+            stop: Some(d(2026, 11, 16)),
+        };
+        let new = Billed {
+            plan: "Small v2".into(),
+            start: d(2026, 11, 16),
+            stop: None,
+            ..old.clone()
+        };
+        let november = revenue_by_month(&[old, new], &[d(2026, 11, 1)]).unwrap();
+        assert_eq!(november[0].1, Totals::from([("EUR".into(), 4999)]));
     }
 
     #[test]
@@ -745,7 +840,7 @@ mod tests {
         ];
         let months = months_back(d(2026, 11, 20), 3);
         assert_eq!(months, [d(2026, 9, 1), d(2026, 10, 1), d(2026, 11, 1)]);
-        let by_month = revenue_by_month(&billed, &months);
+        let by_month = revenue_by_month(&billed, &months).unwrap();
         assert_eq!(by_month[0].1, Totals::from([("USD".into(), 9000)]));
         assert_eq!(
             by_month[1].1,

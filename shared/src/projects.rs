@@ -11,14 +11,17 @@ use uuid::Uuid;
 use utoipa::ToSchema;
 
 fn host_ok(host: &str) -> bool {
-    let bracketed = host.starts_with('[') && host.ends_with(']');
+    // Brackets hold an IPv6 address and nothing else: git strips them, so `[-oProxyCommand=x]`
+    // would reach ssh as an option.
+    if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return inner.parse::<std::net::Ipv6Addr>().is_ok();
+    }
     !host.is_empty()
         && host.len() <= 253
         && !host.starts_with('-')
-        && (bracketed
-            || host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'))
 }
 
 fn path_ok(path: &str) -> bool {
@@ -102,17 +105,19 @@ pub fn git_url(url: &str) -> Result<(), String> {
     }
 }
 
-/// A branch name git accepts and that cannot be read as an option.
+/// A branch name git accepts (`git check-ref-format --branch`) and that cannot be read as an
+/// option: no component empty, starting with `.` or ending in `.lock`, no `..`, no trailing `.`,
+/// not `HEAD`.
 pub fn branch_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 200
+        && name != "HEAD"
         && !name.starts_with('-')
-        && !name.starts_with('/')
-        && !name.ends_with('/')
-        && !name.ends_with(".lock")
+        && !name.ends_with('.')
         && !name.contains("..")
-        && !name.contains("//")
-        && !name.contains("@{")
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock"))
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '-' | '_'));
@@ -244,6 +249,40 @@ mod tests {
             "",
         ] {
             assert!(git_url(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    // Found by the property tests (shared/tests/properties.rs).
+    #[test]
+    fn brackets_hold_an_ipv6_address_and_nothing_else() {
+        for bad in [
+            "ssh://[-oProxyCommand=x]/app",
+            "ssh://git@[-oProxyCommand=x]:22/app",
+            "https://[]/app",
+            "https://[git.example.com]/app",
+            "https://[$(id)]/app",
+        ] {
+            assert!(git_url(bad).is_err(), "{bad} was accepted");
+        }
+        assert_eq!(git_url("https://[::1]:8443/team/app.git"), Ok(()));
+        assert_eq!(git_url("ssh://git@[2001:db8::7]/team/app.git"), Ok(()));
+    }
+
+    #[test]
+    fn branch_names_git_refuses_are_refused() {
+        // Each of these passed before, and `git check-ref-format --branch` refuses all of them.
+        for bad in [
+            ".hidden",
+            "feature/.x",
+            "release.",
+            "x.lock/y",
+            "a/b.lock",
+            "HEAD",
+        ] {
+            assert!(branch_name(bad).is_err(), "{bad}");
+        }
+        for ok in ["a/-b", "v1.2.3", "feature/x_y", "Main"] {
+            assert_eq!(branch_name(ok), Ok(()), "{ok}");
         }
     }
 

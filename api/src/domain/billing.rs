@@ -70,30 +70,32 @@ async fn client_dtos<C: ConnectionTrait>(
         .filter(rows::Column::ClientId.is_in(found.iter().map(|c| c.id)))
         .all(db)
         .await?;
-    Ok(found
-        .into_iter()
-        .filter_map(|row| {
-            let own: Vec<&rows::Model> = subscriptions
-                .iter()
-                .filter(|s| s.client_id == row.id)
-                .collect();
-            let mut mrr = Totals::new();
-            for s in own.iter().filter(|s| status_of(s).is_billed()) {
-                add_to(&mut mrr, &price_of(s));
-            }
-            Some(Client {
-                team: teams.get(&row.team_id)?.clone(),
-                id: row.id,
-                company: row.company,
-                contacts: serde_json::from_value(row.contacts).unwrap_or_default(),
-                billing_email: row.billing_email,
-                notes: row.notes,
-                subscriptions: own.len() as u64,
-                mrr: totals_list(&mrr),
-                created_at: row.created_at,
-            })
-        })
-        .collect())
+    let mut dtos = Vec::with_capacity(found.len());
+    for row in found {
+        let Some(team) = teams.get(&row.team_id) else {
+            continue;
+        };
+        let own: Vec<&rows::Model> = subscriptions
+            .iter()
+            .filter(|s| s.client_id == row.id)
+            .collect();
+        let mut mrr = Totals::new();
+        for s in own.iter().filter(|s| status_of(s).is_billed()) {
+            add_to(&mut mrr, &price_of(s)).map_err(DbErr::Custom)?;
+        }
+        dtos.push(Client {
+            team: team.clone(),
+            id: row.id,
+            company: row.company,
+            contacts: serde_json::from_value(row.contacts).unwrap_or_default(),
+            billing_email: row.billing_email,
+            notes: row.notes,
+            subscriptions: own.len() as u64,
+            mrr: totals_list(&mrr),
+            created_at: row.created_at,
+        });
+    }
+    Ok(dtos)
 }
 
 pub async fn list_clients<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Vec<Client>> {
@@ -877,20 +879,29 @@ pub async fn revenue<C: ConnectionTrait>(
     let mut mrr = Totals::new();
     let mut by_client: std::collections::BTreeMap<String, Totals> = Default::default();
     let mut by_plan: std::collections::BTreeMap<String, Totals> = Default::default();
+    // Totals beyond i64 cents cannot come from validated prices; should the rows hold them, the
+    // figures are refused (logged, 500) rather than wrapped.
+    let too_large = |e: String| ApiError::Internal(anyhow::anyhow!("revenue figures: {e}"));
     for r in &now_billed {
         let price = price_of(r);
-        add_to(&mut mrr, &price);
+        add_to(&mut mrr, &price).map_err(too_large)?;
         add_to(
             by_client
                 .entry(clients.get(&r.client_id).cloned().unwrap_or_default())
                 .or_default(),
             &price,
-        );
-        add_to(by_plan.entry(r.plan_name.clone()).or_default(), &price);
+        )
+        .map_err(too_large)?;
+        add_to(by_plan.entry(r.plan_name.clone()).or_default(), &price).map_err(too_large)?;
     }
-    let arr: Totals = mrr.iter().map(|(c, v)| (c.clone(), v * 12)).collect();
+    let arr = mrr
+        .iter()
+        .map(|(c, v)| Ok((c.clone(), v.checked_mul(12).ok_or("ARR is too large")?)))
+        .collect::<Result<Totals, String>>()
+        .map_err(too_large)?;
     let months = months_back(today, 12);
     let by_month = revenue_by_month(&all, &months)
+        .map_err(too_large)?
         .into_iter()
         .map(|(first, totals)| MonthRevenue {
             month: first.format("%Y-%m").to_string(),
