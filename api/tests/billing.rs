@@ -495,3 +495,76 @@ async fn a_server_request_for_a_subscription_shows_the_margin_to_the_approver() 
         "{problem:#}"
     );
 }
+
+/// Rows the validation never saw (prices far beyond 100,000,000.00, as a direct import could
+/// leave) make the totals overflow i64 cents: the figures are refused with an opaque 500 instead
+/// of a panic or a wrapped, negative revenue.
+#[tokio::test]
+async fn revenue_totals_that_do_not_fit_are_refused_not_wrapped() {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app().await;
+    let team = app.create_team("Overflow").await;
+    let admin = app.admin.token.clone();
+    let today = Utc::now().date_naive();
+    let acme = client(&app, &admin, &team, "Acme GmbH").await;
+    for _ in 0..2 {
+        subscribe(
+            &app,
+            &admin,
+            subscription(
+                &acme,
+                10_000_000_000,
+                "EUR",
+                today - Duration::days(40),
+                today + Duration::days(300),
+                true,
+            ),
+        )
+        .await;
+    }
+    let revenue = json_of(app.get("/api/revenue", &admin).await, StatusCode::OK).await;
+    assert_eq!(money(&revenue["mrr"], "EUR"), Some(20_000_000_000));
+    assert_eq!(money(&revenue["arr"], "EUR"), Some(240_000_000_000));
+
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE subscriptions SET monthly_price_cents = {}",
+            i64::MAX
+        ))
+        .await
+        .unwrap();
+    let problem = assert_problem(
+        app.get("/api/revenue", &admin).await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+    .await;
+    assert!(
+        !problem.to_string().contains("too large"),
+        "opaque: {problem}"
+    );
+    assert_problem(
+        app.get("/api/clients", &admin).await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+    .await;
+
+    // One such row alone fits in MRR and in each month's revenue, but not twelve times over in ARR.
+    app.db
+        .execute_unprepared(
+            "UPDATE subscriptions SET monthly_price_cents = 0 \
+             WHERE id = (SELECT id FROM subscriptions ORDER BY id LIMIT 1)",
+        )
+        .await
+        .unwrap();
+    let clients = json_of(app.get("/api/clients", &admin).await, StatusCode::OK).await;
+    assert_eq!(
+        money(&clients[0]["mrr"], "EUR"),
+        Some(i64::MAX),
+        "{clients:#}"
+    );
+    assert_problem(
+        app.get("/api/revenue", &admin).await,
+        StatusCode::INTERNAL_SERVER_ERROR,
+    )
+    .await;
+}
