@@ -1074,3 +1074,116 @@ mod periods_and_renewals {
         }
     }
 }
+
+mod script_variables {
+    use super::*;
+    use serde_json::{json, Value};
+    use shared::scripts::{
+        check_value, masked_values, resolve_values, validate_schema, VariableKind, VariableSpec,
+        SECRET_MASK,
+    };
+    use std::collections::BTreeMap;
+
+    fn kind() -> impl Strategy<Value = VariableKind> {
+        prop::sample::select(vec![
+            VariableKind::String,
+            VariableKind::Int,
+            VariableKind::Bool,
+            VariableKind::Choice,
+            VariableKind::Secret,
+        ])
+    }
+
+    fn schema() -> impl Strategy<Value = Vec<VariableSpec>> {
+        prop::collection::btree_map(
+            "v_[a-z0-9_]{0,10}",
+            (
+                kind(),
+                any::<bool>(),
+                prop::collection::vec("[a-z]{1,6}", 1..4),
+            ),
+            0..6,
+        )
+        .prop_map(|specs| {
+            specs
+                .into_iter()
+                .map(|(name, (kind, required, options))| VariableSpec {
+                    name,
+                    kind,
+                    required,
+                    default: None,
+                    options: if kind == VariableKind::Choice {
+                        options
+                    } else {
+                        vec![]
+                    },
+                    description: String::new(),
+                })
+                .collect()
+        })
+    }
+
+    /// Something a form or an API client could send for a variable: right, wrong or coercible.
+    fn raw_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            ".{0,10}".prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<i64>().prop_map(|n| Value::from(format!(" {n} "))),
+            any::<bool>().prop_map(Value::from),
+            prop::sample::select(vec!["true", "false", "a", "b", ""]).prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            Just(Value::Null),
+        ]
+    }
+
+    proptest! {
+        /// What a run resolves to is exactly what Ansible may get: only declared names, every
+        /// required one, and values that pass their own check unchanged (coercion is final).
+        #[test]
+        fn resolved_values_are_declared_complete_and_final(
+            schema in schema(),
+            values in prop::collection::btree_map("v_[a-z0-9_]{0,10}", raw_value(), 0..6),
+        ) {
+            prop_assert_eq!(validate_schema(&schema), Ok(()));
+            match resolve_values(&schema, &values) {
+                Ok(resolved) => {
+                    for (name, value) in &resolved {
+                        let spec = schema.iter().find(|s| &s.name == name);
+                        check!(spec.is_some(), "{} is not declared", name);
+                        prop_assert_eq!(check_value(spec.unwrap(), value), Ok(value.clone()));
+                    }
+                    for spec in schema.iter().filter(|s| s.required) {
+                        check!(resolved.contains_key(&spec.name), "{} is required", spec.name);
+                    }
+                    for name in values.keys() {
+                        check!(schema.iter().any(|s| &s.name == name), "{} was accepted", name);
+                    }
+                }
+                Err(errors) => {
+                    check!(!errors.is_empty());
+                    check!(errors.keys().all(|k| k.starts_with("variables.")), "{:?}", errors);
+                }
+            }
+        }
+
+        /// Secrets never show: the masked values keep every name and no secret's value.
+        #[test]
+        fn masked_values_never_show_a_secret(
+            schema in schema(),
+            secrets in prop::collection::vec("[a-zA-Z0-9]{9,20}", 6),
+        ) {
+            let values: BTreeMap<String, Value> = schema
+                .iter()
+                .zip(&secrets)
+                .map(|(s, secret)| (s.name.clone(), Value::from(secret.clone())))
+                .collect();
+            let masked = masked_values(&schema, &values);
+            prop_assert_eq!(masked.keys().collect::<Vec<_>>(), values.keys().collect::<Vec<_>>());
+            for spec in schema.iter().filter(|s| s.kind == VariableKind::Secret) {
+                prop_assert_eq!(&masked[&spec.name], &Value::from(SECRET_MASK));
+                let shown = serde_json::to_string(&masked).unwrap();
+                check!(!shown.contains(values[&spec.name].as_str().unwrap()), "{} leaked", spec.name);
+            }
+        }
+    }
+}
