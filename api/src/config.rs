@@ -33,6 +33,26 @@ pub struct Config {
     pub deploy: DeploySettings,
     /// Bearer token for `/metrics` from other hosts (loopback callers need none).
     pub metrics_token: Option<String>,
+    pub http: HttpLimits,
+}
+
+/// Bounds on what one request may make the server read.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    /// Largest request body, declared or streamed (chunked); more answers 413.
+    pub max_body_bytes: usize,
+    /// A request body must have arrived in full this long after the request started; a slower
+    /// one answers 408. WebSocket upgrades are exempt (their frames are bounded instead).
+    pub body_read_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        HttpLimits {
+            max_body_bytes: 256 * 1024,
+            body_read_timeout: Duration::from_secs(30),
+        }
+    }
 }
 
 /// How apps are deployed onto servers.
@@ -269,6 +289,16 @@ impl Config {
                 first_port: parse_var("PROVISIO_DEPLOY_FIRST_PORT", 8000u16)?,
             },
             metrics_token: var("PROVISIO_METRICS_TOKEN").filter(|t| !t.is_empty()),
+            http: HttpLimits {
+                max_body_bytes: parse_var(
+                    "PROVISIO_MAX_BODY_BYTES",
+                    HttpLimits::default().max_body_bytes,
+                )?,
+                body_read_timeout: Duration::from_secs(parse_var(
+                    "PROVISIO_BODY_TIMEOUT_SECS",
+                    HttpLimits::default().body_read_timeout.as_secs(),
+                )?),
+            },
         })
     }
 

@@ -11,6 +11,14 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// A browser request from another site to an endpoint that uses the session cookie.
+    #[error("cross-origin request refused")]
+    CrossOrigin,
+    #[error("request body over {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    /// The request body did not arrive in full in time.
+    #[error("request body timed out")]
+    RequestTimeout,
     #[error("not found")]
     NotFound,
     #[error("conflict: {0}")]
@@ -112,7 +120,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::CrossOrigin => StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -129,6 +139,20 @@ impl ResponseError for ApiError {
         let (detail, errors) = match self {
             ApiError::Unauthenticated(why) => (Some((*why).to_owned()), None),
             ApiError::Forbidden => (Some("your roles do not allow this action".to_owned()), None),
+            ApiError::CrossOrigin => (
+                Some("requests from another site may not use the session cookie".to_owned()),
+                None,
+            ),
+            ApiError::PayloadTooLarge { limit } => (
+                Some(format!(
+                    "the body is larger than the limit of {limit} bytes"
+                )),
+                None,
+            ),
+            ApiError::RequestTimeout => (
+                Some("the request body did not arrive in time".to_owned()),
+                None,
+            ),
             ApiError::NotFound => (Some("no such resource".to_owned()), None),
             ApiError::Conflict(d)
             | ApiError::BadRequest(d)

@@ -41,6 +41,10 @@ struct Variant {
 }
 
 impl WebAssets {
+    pub fn index_html(&self) -> Option<Asset> {
+        self.read("index.html")
+    }
+
     fn read(&self, path: &str) -> Option<Asset> {
         match &self.dir {
             Some(dir) => {
@@ -176,7 +180,7 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
         Some(body) => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, content_security_policy(&body)))
+            .insert_header((header::CONTENT_SECURITY_POLICY, crate::web_security::app_policy(&body)))
             .body(body.into_owned()),
         None => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
@@ -184,43 +188,9 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
     }
 }
 
-/// A CSP that allows scripts only from this origin plus the exact inline bootstrap scripts Trunk
-/// writes into index.html (by hash), so no `unsafe-inline` is needed for scripts.
-pub fn content_security_policy(index_html: &[u8]) -> String {
-    use base64::Engine;
-    use sha2::{Digest, Sha256};
-    let html = String::from_utf8_lossy(index_html);
-    let mut hashes = String::new();
-    let mut rest = html.as_ref();
-    while let Some(start) = rest.find("<script") {
-        let after = &rest[start..];
-        let Some(open_end) = after.find('>') else {
-            break;
-        };
-        let Some(close) = after.find("</script>") else {
-            break;
-        };
-        let tag = &after[..open_end];
-        let content = &after[open_end + 1..close];
-        if !tag.contains("src=") && !content.trim().is_empty() {
-            let digest = Sha256::digest(content.as_bytes());
-            hashes.push_str(&format!(
-                " 'sha256-{}'",
-                base64::engine::general_purpose::STANDARD.encode(digest)
-            ));
-        }
-        rest = &after[close + "</script>".len()..];
-    }
-    format!(
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'{hashes}; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
-         form-action 'self'; frame-ancestors 'none'"
-    )
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{content_security_policy, fnv1a, Embedded, PRECOMPRESSED};
+    use super::{fnv1a, Embedded, PRECOMPRESSED};
     use actix_web::http::header::ContentEncoding;
 
     async fn decompress(body: &'static [u8], encoding: ContentEncoding) -> Vec<u8> {
@@ -261,18 +231,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn csp_hashes_inline_scripts_and_never_allows_unsafe_inline_scripts() {
-        let html = b"<html><script type=\"module\">import init from '/web.js';</script><script src=\"/x.js\"></script></html>";
-        let csp = content_security_policy(html);
-        let script_src = csp
-            .split(';')
-            .find(|d| d.trim().starts_with("script-src"))
-            .unwrap();
-        assert!(!script_src.contains("unsafe-inline"));
-        assert_eq!(script_src.matches("'sha256-").count(), 1, "{script_src}");
-        assert!(csp.contains("frame-ancestors 'none'"));
     }
 }

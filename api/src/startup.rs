@@ -2,14 +2,15 @@
 
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
-use crate::config::Config;
+use crate::config::{Config, HttpLimits};
 use crate::error::ApiError;
 use crate::keys::Keys;
 use crate::spa::WebAssets;
 use crate::state::AppState;
+use crate::web_security::{self, DefaultPolicy};
 use crate::{domain, http, openapi, spa, telemetry};
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress, DefaultHeaders};
+use actix_web::middleware::{from_fn, Compress};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
@@ -71,18 +72,36 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
     }
 }
 
-fn json_config() -> web::JsonConfig {
+fn json_config(limits: HttpLimits) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(256 * 1024)
-        .error_handler(|err, _req| {
+        .limit(limits.max_body_bytes)
+        .error_handler(move |err, _req| {
             use actix_web::error::JsonPayloadError as E;
             let api_error = match &err {
                 E::Deserialize(e) => ApiError::field("body", e.to_string()),
                 E::ContentType => ApiError::BadRequest("the body must be application/json".into()),
-                E::OverflowKnownLength { .. } | E::Overflow { .. } => {
-                    ApiError::BadRequest("the body is too large".into())
-                }
+                E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge {
+                    limit: limits.max_body_bytes,
+                },
+                E::Payload(e) => web_security::payload_error(e, limits),
                 other => ApiError::BadRequest(format!("the body could not be read: {other}")),
+            };
+            api_error.into()
+        })
+}
+
+/// No handler reads forms or raw bodies today; these keep any that does inside the same limits.
+fn form_config(limits: HttpLimits) -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(limits.max_body_bytes)
+        .error_handler(move |err, _req| {
+            use actix_web::error::UrlencodedError as E;
+            let api_error = match &err {
+                E::Overflow { .. } => ApiError::PayloadTooLarge {
+                    limit: limits.max_body_bytes,
+                },
+                E::Payload(e) => web_security::payload_error(e, limits),
+                other => ApiError::BadRequest(format!("the form could not be read: {other}")),
             };
             api_error.into()
         })
@@ -136,6 +155,8 @@ impl Application {
         let assets = web::Data::new(WebAssets {
             dir: config.web_dir.clone(),
         });
+        let default_policy = DefaultPolicy::from_index(assets.index_html().as_deref());
+        let limits = config.http;
         let state = build_state(config, db, keys);
         tokio::spawn(crate::live::listen(state.db.clone()));
         let data = web::Data::new(state.clone());
@@ -144,13 +165,9 @@ impl Application {
                 .into_utoipa_app()
                 .openapi(openapi::base())
                 .map(|app| {
-                    app.wrap(Compress::default())
-                        .wrap(
-                            DefaultHeaders::new()
-                                .add(("X-Content-Type-Options", "nosniff"))
-                                .add(("X-Frame-Options", "DENY"))
-                                .add(("Referrer-Policy", "no-referrer")),
-                        )
+                    app.wrap(from_fn(web_security::limit_body))
+                        .wrap(Compress::default())
+                        .wrap(from_fn(web_security::headers))
                         .wrap(from_fn(telemetry::request_span))
                         // Registered before the /api scope, which would otherwise claim these paths.
                         .service(
@@ -169,7 +186,10 @@ impl Application {
                 })
                 .app_data(data.clone())
                 .app_data(assets.clone())
-                .app_data(json_config())
+                .app_data(default_policy.clone())
+                .app_data(json_config(limits))
+                .app_data(form_config(limits))
+                .app_data(web::PayloadConfig::new(limits.max_body_bytes))
                 .app_data(query_config())
                 .app_data(path_config())
                 .service(http::health::healthz)

@@ -2,27 +2,41 @@ use crate::auth::{password, AuthUser, RequestContext};
 use crate::domain::{sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use crate::web_security::{over_tls, require_same_origin};
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shared::dto::{ChangePassword, LoginRequest, Me, Problem, TokenResponse};
 
 pub const REFRESH_COOKIE: &str = "provisio_refresh";
 
-fn refresh_cookie(state: &AppState, value: String, max_age_secs: i64) -> Cookie<'static> {
+/// The refresh cookie, sent back only to /api/auth (login, refresh, logout) and never readable
+/// by scripts. It keeps its plain name: the `__Host-` prefix would require `Path=/`, which would
+/// send the token with every request instead.
+fn refresh_cookie(
+    state: &AppState,
+    req: &HttpRequest,
+    value: String,
+    max_age_secs: i64,
+) -> Cookie<'static> {
+    let secure = state.config.secure_cookies || over_tls(req, &state.config.trusted_proxies);
     Cookie::build(REFRESH_COOKIE, value)
         .path("/api/auth")
         .http_only(true)
         .same_site(SameSite::Strict)
-        .secure(state.config.secure_cookies)
+        .secure(secure)
         .max_age(time::Duration::seconds(max_age_secs))
         .finish()
 }
 
-fn session_response(state: &AppState, session: sessions::Session) -> HttpResponse {
+fn session_response(
+    state: &AppState,
+    req: &HttpRequest,
+    session: sessions::Session,
+) -> HttpResponse {
     let max_age = state.config.refresh_token_ttl.as_secs() as i64;
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .cookie(refresh_cookie(state, session.refresh_secret, max_age))
+        .cookie(refresh_cookie(state, req, session.refresh_secret, max_age))
         .json(session.response)
 }
 
@@ -33,6 +47,7 @@ fn session_response(state: &AppState, session: sessions::Session) -> HttpRespons
     responses(
         (status = 200, body = TokenResponse, description = "Signed in; the refresh token is set as an httpOnly cookie"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "Sent by a page of another site"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many attempts; see Retry-After"),
     )
@@ -41,10 +56,12 @@ fn session_response(state: &AppState, session: sessions::Session) -> HttpRespons
 pub async fn login(
     state: web::Data<AppState>,
     context: RequestContext,
+    req: HttpRequest,
     body: web::Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
+    require_same_origin(&req, &state.config)?;
     let session = sessions::login(&state, &context, body.into_inner()).await?;
-    Ok(session_response(&state, session))
+    Ok(session_response(&state, &req, session))
 }
 
 /// Exchanges the refresh cookie for a new access token and rotates the cookie.
@@ -53,10 +70,12 @@ pub async fn login(
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "Sent by a page of another site"),
     )
 )]
 #[post("/auth/refresh")]
 pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    require_same_origin(&req, &state.config)?;
     let secret = req
         .cookie(REFRESH_COOKIE)
         .map(|c| c.value().to_owned())
@@ -64,22 +83,29 @@ pub async fn refresh(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<
             "no refresh cookie; sign in again",
         ))?;
     let session = sessions::refresh(&state, &secret).await?;
-    Ok(session_response(&state, session))
+    Ok(session_response(&state, &req, session))
 }
 
 /// Ends the session of the refresh cookie (its whole rotation family) and clears the cookie.
-#[utoipa::path(tag = "auth", responses((status = 204)))]
+#[utoipa::path(
+    tag = "auth",
+    responses(
+        (status = 204),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "Sent by a page of another site"),
+    )
+)]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     context: RequestContext,
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
+    require_same_origin(&req, &state.config)?;
     if let Some(cookie) = req.cookie(REFRESH_COOKIE) {
         sessions::logout(&state, &context, cookie.value()).await?;
     }
     Ok(HttpResponse::NoContent()
-        .cookie(refresh_cookie(&state, String::new(), 0))
+        .cookie(refresh_cookie(&state, &req, String::new(), 0))
         .finish())
 }
 

@@ -43,6 +43,9 @@ pub async fn put_settings(
     ))
 }
 
+/// Terminal messages are keystrokes and small JSON commands; a larger frame ends the session.
+const TERMINAL_MAX_FRAME_BYTES: usize = 64 * 1024;
+
 /// A terminal in the project's checkout over a WebSocket (`?access_token=` accepted). Messages
 /// are JSON: the browser sends `run {argv}`, `input {data}`, `resize {cols, rows}`, `interrupt`;
 /// the server sends `ready`, `started`, `output {data}`, `exit {code, signal}`, `error`, `closed`.
@@ -64,6 +67,7 @@ pub async fn open(
     let project = terminal::project_for(&state, &auth, id.into_inner()).await?;
     let (response, session, incoming) = actix_ws::handle(&req, body)
         .map_err(|e| ApiError::BadRequest(format!("a WebSocket upgrade is required: {e}")))?;
+    let incoming = incoming.max_frame_size(TERMINAL_MAX_FRAME_BYTES);
     let state = state.get_ref().clone();
     actix_web::rt::spawn(terminal::serve(state, auth, project, session, incoming));
     Ok(response)

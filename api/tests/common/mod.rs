@@ -43,6 +43,8 @@ pub struct Options {
     pub providers: api::providers::Tuning,
     /// `apps_root` empty: a folder in the test's scratch directory.
     pub deploy: api::config::DeploySettings,
+    /// Last changes to the config before the app starts (trusted proxies, cookie flags...).
+    pub adjust_config: fn(&mut Config),
 }
 
 impl Default for Options {
@@ -77,6 +79,7 @@ impl Default for Options {
                 playbook_timeout: Duration::from_secs(600),
                 first_port: free_deploy_ports(),
             },
+            adjust_config: |_| {},
         }
     }
 }
@@ -149,7 +152,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     )
     .unwrap();
     std::fs::write(web_dir.join("web.js"), "console.log('provisio')").unwrap();
-    let config = Config {
+    let mut config = Config {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: fresh_database_url(&scratch).await,
         db_max_connections: 5,
@@ -182,7 +185,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             ..options.deploy.clone()
         },
         metrics_token: Some(METRICS_TOKEN.into()),
+        http: api::config::HttpLimits::default(),
     };
+    (options.adjust_config)(&mut config);
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)
         .await
