@@ -17,6 +17,8 @@ pub enum ApiError {
     Conflict(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("payload too large: {0}")]
+    PayloadTooLarge(String),
     #[error("validation failed")]
     Validation(FieldErrors),
     #[error("too many requests")]
@@ -116,6 +118,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -132,6 +135,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound => (Some("no such resource".to_owned()), None),
             ApiError::Conflict(d)
             | ApiError::BadRequest(d)
+            | ApiError::PayloadTooLarge(d)
             | ApiError::Unavailable(d)
             | ApiError::BadGateway(d) => (Some(d.clone()), None),
             ApiError::Validation(errors) => (

@@ -62,6 +62,7 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
     if config.providers.database_url.is_none() && !config.is_sqlite() {
         config.providers.database_url = Some(config.database_url.clone());
     }
+    config.providers.network = config.network.clone();
     AppState {
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),
@@ -80,7 +81,7 @@ fn json_config() -> web::JsonConfig {
                 E::Deserialize(e) => ApiError::field("body", e.to_string()),
                 E::ContentType => ApiError::BadRequest("the body must be application/json".into()),
                 E::OverflowKnownLength { .. } | E::Overflow { .. } => {
-                    ApiError::BadRequest("the body is too large".into())
+                    ApiError::PayloadTooLarge("the body is larger than 256 KiB".into())
                 }
                 other => ApiError::BadRequest(format!("the body could not be read: {other}")),
             };

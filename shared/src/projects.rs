@@ -11,11 +11,15 @@ use uuid::Uuid;
 use utoipa::ToSchema;
 
 fn host_ok(host: &str) -> bool {
-    let bracketed = host.starts_with('[') && host.ends_with(']');
+    // Brackets hold an IPv6 address and nothing else.
+    let bracketed_v6 = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
     !host.is_empty()
         && host.len() <= 253
         && !host.starts_with('-')
-        && (bracketed
+        && (bracketed_v6
             || host
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-')))
@@ -223,6 +227,7 @@ mod tests {
             "ssh://git@git.example.com/team/app.git",
             "ssh://root@127.0.0.1:2222/srv/git/app.git",
             "git@github.com:acme/shop.git",
+            "ssh://git@[2001:db8::7]:2222/srv/app.git",
         ] {
             assert_eq!(git_url(ok), Ok(()), "{ok}");
         }
@@ -241,6 +246,8 @@ mod tests {
             "https://example.com/app.git --upload-pack=x",
             "git@example.com:-x",
             "fd::17",
+            "ssh://[$(touch${IFS}/tmp/pwned)]/app.git",
+            "https://[evil]/app.git",
             "",
         ] {
             assert!(git_url(bad).is_err(), "{bad} was accepted");

@@ -43,6 +43,9 @@ pub struct Options {
     pub providers: api::providers::Tuning,
     /// `apps_root` empty: a folder in the test's scratch directory.
     pub deploy: api::config::DeploySettings,
+    /// The Git hosts and provider fakes of the tests listen on loopback, which the default
+    /// policy refuses for Git: loopback is allowed explicitly.
+    pub network: api::domain::network_policy::NetworkPolicy,
 }
 
 impl Default for Options {
@@ -77,7 +80,20 @@ impl Default for Options {
                 playbook_timeout: Duration::from_secs(600),
                 first_port: free_deploy_ports(),
             },
+            network: loopback_allowed(),
         }
+    }
+}
+
+/// The default network policy plus loopback (IPv4 and IPv6) on the allowlist.
+pub fn loopback_allowed() -> api::domain::network_policy::NetworkPolicy {
+    use api::domain::network_policy::{Allowed, NetworkPolicy};
+    NetworkPolicy {
+        allowlist: vec![
+            Allowed::parse("127.0.0.0/8").unwrap(),
+            Allowed::parse("::1").unwrap(),
+        ],
+        ..Default::default()
     }
 }
 
@@ -182,6 +198,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             ..options.deploy.clone()
         },
         metrics_token: Some(METRICS_TOKEN.into()),
+        network: options.network.clone(),
     };
     let keys = Keys::load_or_create(&config.key_file).unwrap();
     let db = prepare_database(&config)
