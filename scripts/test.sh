@@ -61,6 +61,8 @@ export DATABASE_URL="sqlite://$RUNTIME/e2e.db?mode=rwc"
 export PROVISIO_ADMIN_PASSWORD="e2e-admin-password-1"
 export PROVISIO_PROVIDER_POLL_MS=200 PROVISIO_JOB_POLL_MS=200 PROVISIO_TERRAFORM_DIR="$RUNTIME/terraform"
 export PROVISIO_PROJECTS_DIR="$RUNTIME/projects" PROVISIO_APPS_ROOT="$RUNTIME/apps" PROVISIO_DEPLOY_FIRST_PORT=22400
+# The e2e Git hosts and provider fakes listen on loopback, which the default policy refuses for Git.
+export PROVISIO_NETWORK_ALLOWLIST=127.0.0.0/8,::1
 ./target/debug/provisio create-admin --username e2eadmin --email e2eadmin@example.com --full-name "E2E Admin" >/dev/null
 ./target/debug/provisio serve >"$RUNTIME/server.log" 2>&1 &
 PIDS+=($!)

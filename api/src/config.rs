@@ -33,6 +33,8 @@ pub struct Config {
     pub deploy: DeploySettings,
     /// Bearer token for `/metrics` from other hosts (loopback callers need none).
     pub metrics_token: Option<String>,
+    /// Which destinations Git and provider connections may reach (private networks, allowlist).
+    pub network: crate::domain::network_policy::NetworkPolicy,
     pub http: HttpLimits,
 }
 
@@ -196,6 +198,29 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
+fn network_policy() -> anyhow::Result<crate::domain::network_policy::NetworkPolicy> {
+    use crate::domain::network_policy::{Allowed, NetworkPolicy, PrivateNetworks};
+    let defaults = NetworkPolicy::default();
+    let allowlist = var("PROVISIO_NETWORK_ALLOWLIST")
+        .map(|v| {
+            v.split(',')
+                .filter(|e| !e.trim().is_empty())
+                .map(Allowed::parse)
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("PROVISIO_NETWORK_ALLOWLIST: {e}"))?
+        .unwrap_or_default();
+    Ok(NetworkPolicy {
+        git: parse_var::<PrivateNetworks>("PROVISIO_GIT_PRIVATE_NETWORKS", defaults.git)?,
+        providers: parse_var::<PrivateNetworks>(
+            "PROVISIO_PROVIDER_PRIVATE_NETWORKS",
+            defaults.providers,
+        )?,
+        allowlist,
+    })
+}
+
 impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         let trusted_proxies = var("PROVISIO_TRUSTED_PROXIES")
@@ -299,6 +324,7 @@ impl Config {
                     HttpLimits::default().body_read_timeout.as_secs(),
                 )?),
             },
+            network: network_policy()?,
         })
     }
 

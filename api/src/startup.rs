@@ -63,6 +63,7 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
     if config.providers.database_url.is_none() && !config.is_sqlite() {
         config.providers.database_url = Some(config.database_url.clone());
     }
+    config.providers.network = config.network.clone();
     AppState {
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),

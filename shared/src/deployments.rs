@@ -316,10 +316,13 @@ impl DeployRequest {
         }
         for (name, value) in &self.env {
             v.check("env", env_name(name));
-            if value.len() > 4096 || value.contains('\0') || value.contains('\n') {
+            // One line of text: no NUL, line breaks or terminal escapes.
+            if value.len() > 4096 || value.chars().any(|c| c.is_control() && c != '\t') {
                 v.check(
                     "env",
-                    Err(format!("{name}: one line of at most 4096 bytes")),
+                    Err(format!(
+                        "{name}: one line of at most 4096 bytes, without control characters"
+                    )),
                 );
             }
         }

@@ -228,6 +228,7 @@ mod tests {
             "ssh://git@git.example.com/team/app.git",
             "ssh://root@127.0.0.1:2222/srv/git/app.git",
             "git@github.com:acme/shop.git",
+            "ssh://git@[2001:db8::7]:2222/srv/app.git",
         ] {
             assert_eq!(git_url(ok), Ok(()), "{ok}");
         }
@@ -246,6 +247,8 @@ mod tests {
             "https://example.com/app.git --upload-pack=x",
             "git@example.com:-x",
             "fd::17",
+            "ssh://[$(touch${IFS}/tmp/pwned)]/app.git",
+            "https://[evil]/app.git",
             "",
         ] {
             assert!(git_url(bad).is_err(), "{bad} was accepted");

@@ -264,9 +264,22 @@ impl ProviderSettings {
             return Err("ready_timeout_secs must be 10–7200".into());
         }
         if let Some(module) = &self.terraform_module {
-            if module.is_empty() || module.len() > 500 || module.chars().any(|c| c.is_control()) {
-                return Err("terraform_module must be a directory path".into());
+            // Terraform is run on it with -chdir: an absolute folder, named without tricks.
+            let ok = module.starts_with('/')
+                && module.len() <= 500
+                && !module.chars().any(|c| c.is_control())
+                && module
+                    .split('/')
+                    .all(|part| part != ".." && !part.starts_with('-'));
+            if !ok {
+                return Err(
+                    "terraform_module must be an absolute directory path without `..`".into(),
+                );
             }
+        }
+        if let Some(user) = &self.ssh_user {
+            // It becomes ansible_user in inventories, which Ansible templates.
+            crate::servers::unix_user(user).map_err(|e| format!("ssh_user {e}"))?;
         }
         for (name, image) in &self.images {
             if name.is_empty()
@@ -466,8 +479,8 @@ pub fn ssh_public_key(value: &str) -> Result<(), String> {
     {
         return Err("the key data is not valid base64".into());
     }
-    if value.contains('\n') || value.len() > 8192 {
-        return Err("must be a single line".into());
+    if value.chars().any(char::is_control) || value.len() > 8192 {
+        return Err("must be a single line without control characters".into());
     }
     Ok(())
 }

@@ -231,13 +231,14 @@ pub fn labels(labels: &BTreeMap<String, String>) -> Result<(), String> {
     let ok = |s: &str, max: usize| {
         !s.is_empty()
             && s.len() <= max
+            && s.starts_with(|c: char| c.is_ascii_alphanumeric())
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
     };
     for (k, val) in labels {
         if !ok(k, 63) || !(val.is_empty() || ok(val, 63)) {
             return Err(format!(
-                "label `{k}`: keys and values are 1–63 letters, digits, `-`, `_`, `.` or `/`"
+                "label `{k}`: keys and values are 1–63 letters, digits, `-`, `_`, `.` or `/`, starting with a letter or digit"
             ));
         }
     }
@@ -291,7 +292,7 @@ impl RegisterHost {
     }
 }
 
-fn unix_user(value: &str) -> Result<(), String> {
+pub fn unix_user(value: &str) -> Result<(), String> {
     let ok = !value.is_empty()
         && value.len() <= 32
         && value

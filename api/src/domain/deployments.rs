@@ -571,6 +571,11 @@ pub async fn create(
 ) -> ApiResult<(Deployment, Option<Uuid>)> {
     auth.require(Permission::DeploymentsManage)?;
     input.validate()?;
+    if let Some(url) = &input.git_url {
+        projects::check_git_url(state, url)
+            .await
+            .map_err(|e| ApiError::field("git_url", e))?;
+    }
     if let Some(slug) = &input.framework {
         if !frameworks::all().iter().any(|f| &f.slug == slug) {
             let known: Vec<&str> = frameworks::all().iter().map(|f| f.slug.as_str()).collect();

@@ -8,6 +8,7 @@ pub mod executions;
 pub mod frameworks;
 pub mod jobs;
 pub mod maintenance;
+pub mod network_policy;
 pub mod notify;
 pub mod probes;
 pub mod projects;

@@ -4,6 +4,7 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, LogSink, NewExecution};
+use crate::domain::network_policy::{self, Purpose};
 use crate::domain::teams;
 use crate::entities::projects as rows;
 use crate::error::{ApiError, ApiResult};
@@ -115,12 +116,51 @@ async fn enqueue_sync<C: ConnectionTrait>(
     .await
 }
 
+/// Refuses a Git URL whose host the network policy denies (a literal private address, or a
+/// name resolving to one), as a message for the field that holds it.
+pub async fn check_git_url(state: &AppState, url: &str) -> Result<(), String> {
+    let Some((host, port)) = network_policy::git_destination(url.trim()) else {
+        return Err("names no host".into());
+    };
+    state
+        .config
+        .network
+        .check_on_save(Purpose::Git, &host, port)
+        .await
+        .map_err(|refused| refused.0)
+}
+
+/// Checks the URL's host against the network policy right before git connects, and returns the
+/// checked address git must use, so a second resolution cannot send it elsewhere.
+async fn clear_git_host(state: &AppState, url: &str) -> Result<Option<git::Pin>, String> {
+    let (host, port) = network_policy::git_destination(url)
+        .ok_or_else(|| "the project's URL names no host".to_owned())?;
+    let cleared = state
+        .config
+        .network
+        .resolve(Purpose::Git, &host, port)
+        .await
+        .map_err(|refused| format!("not connecting: {}", refused.0))?;
+    if host
+        .trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok()
+    {
+        // A literal address cannot resolve elsewhere.
+        return Ok(None);
+    }
+    Ok(git::Pin::new(&host, port, cleared.pinned))
+}
+
 pub async fn create(
     state: &AppState,
     auth: &AuthUser,
     input: CreateProject,
 ) -> ApiResult<(ProjectDetail, Uuid)> {
     input.validate()?;
+    check_git_url(state, &input.url)
+        .await
+        .map_err(|e| ApiError::field("url", e))?;
     let txn = crate::db::begin_write(&state.db).await?;
     if !teams::may_use_team(&txn, auth, input.team_id).await? {
         return Err(ApiError::field(
@@ -272,10 +312,12 @@ pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result
         }
         None => None,
     };
+    let pin = clear_git_host(state, &row.url).await?;
     let remote = git::Remote {
         url: &row.url,
         key_file: key_file.as_deref(),
         known_hosts: &root.join("known_hosts"),
+        pin: pin.as_ref(),
     };
     let fresh = !dir.join(".git").is_dir();
     log.step(&if fresh {
@@ -328,10 +370,12 @@ pub async fn push_checkout(
         .tempdir()
         .map_err(|e| e.to_string())?;
     let key_file = git::write_key_file(key_dir.path(), &key)?;
+    let pin = clear_git_host(state, &row.url).await?;
     let remote = git::Remote {
         url: &row.url,
         key_file: Some(&key_file),
         known_hosts: &root.join("known_hosts"),
+        pin: pin.as_ref(),
     };
     let output = git::push(&remote, branch, &dir).await?;
     Ok(format!("{}{}", output.stdout, output.stderr))

@@ -9,11 +9,60 @@ use tokio::process::Command;
 
 const TIMEOUT: Duration = Duration::from_secs(300);
 
-/// How git reaches a repository: the deploy key (if any) and where accepted host keys go.
+/// How git reaches a repository: the deploy key (if any), where accepted host keys go, and the
+/// address the network policy checked for the URL's host name.
 pub struct Remote<'a> {
     pub url: &'a str,
     pub key_file: Option<&'a Path>,
     pub known_hosts: &'a Path,
+    pub pin: Option<&'a Pin>,
+}
+
+/// Makes git connect to `address` for `host` instead of resolving the name again (which could
+/// answer differently the second time).
+pub struct Pin {
+    pub host: String,
+    pub port: u16,
+    pub addresses: Vec<std::net::IpAddr>,
+}
+
+impl Pin {
+    /// Only a plain host name is pinned: it ends up inside GIT_SSH_COMMAND, which a shell reads.
+    pub fn new(host: &str, port: u16, addresses: Vec<std::net::IpAddr>) -> Option<Pin> {
+        let plain = !host.is_empty()
+            && !host.starts_with('-')
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-'));
+        (plain && !addresses.is_empty()).then(|| Pin {
+            host: host.to_owned(),
+            port,
+            addresses,
+        })
+    }
+
+    /// ssh connects to one address: an IPv4 one where there is any, since hosts listen on IPv4
+    /// more often than IPv6 is routed (ssh itself would have tried each in turn).
+    fn ssh_address(&self) -> std::net::IpAddr {
+        *self
+            .addresses
+            .iter()
+            .find(|a| a.is_ipv4())
+            .unwrap_or(&self.addresses[0])
+    }
+
+    /// curl takes every address, in order.
+    fn curl_resolve(&self) -> String {
+        let addresses: Vec<String> = self
+            .addresses
+            .iter()
+            .map(|a| match a {
+                std::net::IpAddr::V4(v4) => v4.to_string(),
+                std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            })
+            .collect();
+        format!("{}:{}:{}", self.host, self.port, addresses.join(","))
+    }
 }
 
 pub struct Output {
@@ -47,13 +96,30 @@ fn base(cwd: &Path, remote: Option<&Remote<'_>>) -> Command {
         .stderr(Stdio::piped())
         .kill_on_drop(true);
     if let Some(remote) = remote {
-        // git runs GIT_SSH_COMMAND through a shell; it holds only paths Provisio chose.
+        // A redirect could lead an https fetch to an address the policy never saw.
+        cmd.args(["-c", "http.followRedirects=false"]);
+        // git runs GIT_SSH_COMMAND through a shell; it holds only paths Provisio chose, and a
+        // pinned host name and address (letters, digits, `.`, `-`, `:`).
         let mut ssh = format!(
             "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile='{}' -o ConnectTimeout=15",
             remote.known_hosts.display()
         );
         if let Some(key) = remote.key_file {
             ssh.push_str(&format!(" -o IdentitiesOnly=yes -i '{}'", key.display()));
+        }
+        if let Some(pin) = remote.pin {
+            // Host keys stay filed under the name (as ssh would file them), not the address.
+            let alias = if pin.port == 22 {
+                pin.host.clone()
+            } else {
+                format!("[{}]:{}", pin.host, pin.port)
+            };
+            ssh.push_str(&format!(
+                " -o HostName={} -o HostKeyAlias='{alias}'",
+                pin.ssh_address()
+            ));
+            cmd.arg("-c")
+                .arg(format!("http.curloptResolve={}", pin.curl_resolve()));
         }
         cmd.env("GIT_SSH_COMMAND", ssh);
     }

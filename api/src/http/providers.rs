@@ -1,6 +1,6 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::providers::{provider_for, seal_credentials, to_dto};
+use crate::domain::providers::{check_endpoint, provider_for, seal_credentials, to_dto};
 use crate::domain::servers::{remote_resources, sync_account};
 use crate::domain::teams::global_team;
 use crate::entities::{provider_accounts as rows, server_requests, teams};
@@ -50,6 +50,9 @@ async fn save(
 ) -> ApiResult<ProviderAccount> {
     auth.require(Permission::ProvidersManage)?;
     body.validate()?;
+    check_endpoint(state, &body.endpoint)
+        .await
+        .map_err(|e| ApiError::field("endpoint", e))?;
     let txn = crate::db::begin_write(&state.db).await?;
     let mut clash = rows::Entity::find().filter(rows::Column::Name.eq(body.name.trim()));
     if let Some(id) = id {

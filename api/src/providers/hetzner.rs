@@ -122,11 +122,15 @@ impl Hetzner {
         } else {
             account.endpoint.trim().to_owned()
         };
-        let client = reqwest::Client::builder()
-            .timeout(tuning.request_timeout)
-            .connect_timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| ProviderError::Config(format!("HTTP client: {e}")))?;
+        let client = crate::domain::network_policy::guard_client(
+            reqwest::Client::builder()
+                .timeout(tuning.request_timeout)
+                .connect_timeout(Duration::from_secs(10)),
+            &tuning.network,
+            crate::domain::network_policy::Purpose::Provider,
+        )
+        .build()
+        .map_err(|e| ProviderError::Config(format!("HTTP client: {e}")))?;
         Ok(Hetzner {
             api: RestClient::new(
                 client,

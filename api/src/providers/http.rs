@@ -100,10 +100,14 @@ impl RestClient {
             };
             let outcome = req.send().await;
             let (wait, error) = match outcome {
-                Err(e) => (
-                    None,
-                    ProviderError::Unavailable(format!("{} {}: {e}", method, url.path())),
-                ),
+                Err(e) => match crate::domain::network_policy::refusal_in(&e) {
+                    // The network policy refused the destination: no retry will change that.
+                    Some(refused) => return Err(ProviderError::Config(refused)),
+                    None => (
+                        None,
+                        ProviderError::Unavailable(format!("{} {}: {e}", method, url.path())),
+                    ),
+                },
                 Ok(resp) => {
                     let status = resp.status();
                     let wait = retry_after(resp.headers());

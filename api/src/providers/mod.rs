@@ -8,6 +8,7 @@ pub mod ssh_host;
 pub mod terraform;
 
 use crate::domain::executions::LogSink;
+use crate::domain::network_policy::Purpose;
 use async_trait::async_trait;
 use shared::requests::{ProviderCredentials, ProviderKind, ProviderSettings};
 use shared::servers::{ConnectionReport, PowerAction, RemoteServer};
@@ -128,6 +129,8 @@ pub struct Tuning {
     pub task_timeout: Duration,
     pub terraform_root: std::path::PathBuf,
     pub database_url: Option<String>,
+    /// Copied from `Config::network` at startup: which endpoints the adapters may reach.
+    pub network: crate::domain::network_policy::NetworkPolicy,
 }
 
 impl Default for Tuning {
@@ -140,11 +143,25 @@ impl Default for Tuning {
             task_timeout: Duration::from_secs(900),
             terraform_root: std::path::PathBuf::from("./provisio-terraform"),
             database_url: None,
+            network: Default::default(),
         }
     }
 }
 
+/// The host and port of an endpoint URL (`None` when it is empty or not a URL).
+pub fn endpoint_destination(endpoint: &str) -> Option<(String, u16)> {
+    let url = reqwest::Url::parse(endpoint.trim()).ok()?;
+    Some((url.host_str()?.to_owned(), url.port_or_known_default()?))
+}
+
 pub fn build(account: AccountConfig, tuning: &Tuning) -> ProviderResult<Box<dyn ComputeProvider>> {
+    // Literal addresses skip DNS, so the guarded resolver of the HTTP clients never sees them.
+    if let Some((host, _)) = endpoint_destination(&account.endpoint) {
+        tuning
+            .network
+            .check_literal(Purpose::Provider, &host)
+            .map_err(|refused| ProviderError::Config(refused.0))?;
+    }
     Ok(match account.kind {
         ProviderKind::Hetzner => Box::new(hetzner::Hetzner::new(account, tuning)?),
         ProviderKind::Proxmox => Box::new(proxmox::Proxmox::new(account, tuning)?),

@@ -116,9 +116,13 @@ fn gb(bytes: Option<i64>) -> i32 {
 }
 
 pub fn http_client(account: &AccountConfig, tuning: &Tuning) -> ProviderResult<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .timeout(tuning.request_timeout)
-        .connect_timeout(Duration::from_secs(10));
+    let mut builder = crate::domain::network_policy::guard_client(
+        reqwest::Client::builder()
+            .timeout(tuning.request_timeout)
+            .connect_timeout(Duration::from_secs(10)),
+        &tuning.network,
+        crate::domain::network_policy::Purpose::Provider,
+    );
     if let Some(fingerprint) = &account.settings.tls_fingerprint {
         builder = builder.use_preconfigured_tls(pinned::config(fingerprint)?);
     } else if let Some(pem) = &account.settings.ca_pem {

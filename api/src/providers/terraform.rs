@@ -28,6 +28,7 @@ pub struct TerraformProvider {
     root: PathBuf,
     rest: Option<Box<dyn ComputeProvider>>,
     database_url: Option<String>,
+    network: crate::domain::network_policy::NetworkPolicy,
 }
 
 /// `provider_id` of a Terraform server: `<workspace>/<the REST provider's id>`.
@@ -58,12 +59,29 @@ impl TerraformProvider {
             None
         };
         Ok(TerraformProvider {
+            network: tuning.network.clone(),
             runner: TerraformRunner::new(tuning.terraform_root.clone()),
             root: tuning.terraform_root.clone(),
             database_url: tuning.database_url.clone(),
             account,
             rest,
         })
+    }
+
+    /// Terraform's providers resolve the endpoint themselves: check what it resolves to now,
+    /// right before terraform runs.
+    async fn clear_endpoint(&self) -> ProviderResult<()> {
+        if let Some((host, port)) = super::endpoint_destination(&self.account.endpoint) {
+            self.network
+                .resolve(
+                    crate::domain::network_policy::Purpose::Provider,
+                    &host,
+                    port,
+                )
+                .await
+                .map_err(|refused| ProviderError::Config(refused.0))?;
+        }
+        Ok(())
     }
 
     fn module_for(&self, image_ref: &str) -> ProviderResult<PathBuf> {
@@ -372,6 +390,7 @@ impl ComputeProvider for TerraformProvider {
             .get(&spec.image)
             .cloned()
             .unwrap_or_else(|| spec.image.clone());
+        self.clear_endpoint().await?;
         let module = self.module_for(&image_ref)?;
         let vars = self.vars(spec, &image_ref);
         let ws = self.workspace(&workspace, &module, &vars).await?;
@@ -458,6 +477,7 @@ impl ComputeProvider for TerraformProvider {
                 .await;
             return Ok(());
         };
+        self.clear_endpoint().await?;
         log.step("terraform destroy").await;
         self.streamed(log, |tx| {
             self.runner.destroy(&ws, move |l| {

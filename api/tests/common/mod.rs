@@ -45,6 +45,9 @@ pub struct Options {
     pub deploy: api::config::DeploySettings,
     /// Last changes to the config before the app starts (trusted proxies, cookie flags...).
     pub adjust_config: fn(&mut Config),
+    /// The Git hosts and provider fakes of the tests listen on loopback, which the default
+    /// policy refuses for Git: loopback is allowed explicitly.
+    pub network: api::domain::network_policy::NetworkPolicy,
 }
 
 impl Default for Options {
@@ -80,7 +83,20 @@ impl Default for Options {
                 first_port: free_deploy_ports(),
             },
             adjust_config: |_| {},
+            network: loopback_allowed(),
         }
+    }
+}
+
+/// The default network policy plus loopback (IPv4 and IPv6) on the allowlist.
+pub fn loopback_allowed() -> api::domain::network_policy::NetworkPolicy {
+    use api::domain::network_policy::{Allowed, NetworkPolicy};
+    NetworkPolicy {
+        allowlist: vec![
+            Allowed::parse("127.0.0.0/8").unwrap(),
+            Allowed::parse("::1").unwrap(),
+        ],
+        ..Default::default()
     }
 }
 
@@ -186,6 +202,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         },
         metrics_token: Some(METRICS_TOKEN.into()),
         http: api::config::HttpLimits::default(),
+        network: options.network.clone(),
     };
     (options.adjust_config)(&mut config);
     let keys = Keys::load_or_create(&config.key_file).unwrap();
