@@ -46,6 +46,13 @@ enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Replace the master key: write a new key to the key file (keeping the old one as previous)
+    /// and re-seal every stored secret with it. Stop servers and workers first, start them after.
+    RotateMasterKey {
+        /// Second phase: drop the previous keys once nothing is sealed with them.
+        #[arg(long)]
+        finish: bool,
+    },
 }
 
 #[tokio::main]
@@ -90,6 +97,35 @@ async fn main() -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await?;
             let _ = stop.send(true);
             tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Command::RotateMasterKey { finish } => {
+            let db = prepare_database(&config).await?;
+            if finish {
+                let dropped = domain::key_rotation::finish(&db, &config.key_file).await?;
+                println!(
+                    "dropped {dropped} previous master key(s) from {}",
+                    config.key_file.display()
+                );
+            } else {
+                let report = domain::key_rotation::rotate(&db, &config.key_file).await?;
+                if report.generated_key {
+                    println!("new master key written to {}", config.key_file.display());
+                } else {
+                    println!(
+                        "resumed the pending rotation in {}",
+                        config.key_file.display()
+                    );
+                }
+                for tally in &report.tallies {
+                    println!(
+                        "{}: {} re-sealed, {} already current",
+                        tally.kind, tally.resealed, tally.current
+                    );
+                }
+                println!(
+                    "restart every serve and worker process, then run rotate-master-key --finish"
+                );
+            }
         }
         Command::Migrate => {
             prepare_database(&config).await?;

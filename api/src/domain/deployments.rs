@@ -79,7 +79,9 @@ pub fn open_env(state: &AppState, row: &rows::Model) -> Result<BTreeMap<String, 
     sealed
         .into_iter()
         .map(|(name, value)| {
-            crate::crypto::open(&state.keys.master_key, &value)
+            state
+                .keys
+                .open(&value)
                 .map(|v| (name, v))
                 .map_err(|e| format!("the environment cannot be opened: {e}"))
         })

@@ -7,6 +7,7 @@ pub mod deployments;
 pub mod executions;
 pub mod frameworks;
 pub mod jobs;
+pub mod key_rotation;
 pub mod maintenance;
 pub mod network_policy;
 pub mod notify;

@@ -1,7 +1,6 @@
 //! Notifications: an in-app row per recipient, written in the caller's transaction, plus one
 //! delivery row per outside channel (webhooks, e-mail) that `deliver_due` sends and retries.
 
-use crate::crypto;
 use crate::entities::{notification_deliveries as deliveries, notifications, users, webhooks};
 use crate::state::AppState;
 use futures_util::future::BoxFuture;
@@ -313,8 +312,7 @@ async fn attempt(
                 .map_err(|e| e.to_string())?
                 .filter(|h| h.active)
                 .ok_or("the webhook was removed or disabled")?;
-            let secret =
-                crypto::open(&state.keys.master_key, &hook.secret).map_err(|e| e.to_string())?;
+            let secret = state.keys.open(&hook.secret).map_err(|e| e.to_string())?;
             let recipient = users::Entity::find_by_id(notification.user_id)
                 .one(&state.db)
                 .await

@@ -306,7 +306,9 @@ pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result
         .map_err(|e| e.to_string())?;
     let key_file = match &row.deploy_key {
         Some(sealed) => {
-            let key = crate::crypto::open(&state.keys.master_key, sealed)
+            let key = state
+                .keys
+                .open(sealed)
                 .map_err(|e| format!("the deploy key cannot be opened: {e}"))?;
             Some(git::write_key_file(key_dir.path(), &key)?)
         }
@@ -358,7 +360,9 @@ pub async fn push_checkout(
         return Err("the project has no checkout yet; sync it first".into());
     }
     let key = match &row.deploy_key {
-        Some(sealed) => crate::crypto::open(&state.keys.master_key, sealed)
+        Some(sealed) => state
+            .keys
+            .open(sealed)
             .map_err(|e| format!("the deploy key cannot be opened: {e}"))?,
         None => crate::domain::ssh_keys::service_key(state)
             .await

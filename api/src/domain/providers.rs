@@ -111,7 +111,8 @@ pub fn credentials_of(keys: &Keys, row: &rows::Model) -> Result<ProviderCredenti
     match &row.credentials {
         None => Ok(ProviderCredentials::default()),
         Some(sealed) => {
-            let plain = crate::crypto::open(&keys.master_key, sealed)
+            let plain = keys
+                .open(sealed)
                 .map_err(|e| format!("the account's credentials cannot be opened: {e}"))?;
             serde_json::from_str(&plain).map_err(|e| format!("stored credentials: {e}"))
         }

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 /// Sealed secret values are stored as `{"$sealed": "v1:…"}`.
-const SEALED: &str = "$sealed";
+pub const SEALED: &str = "$sealed";
 
 /// Execution kinds that are playbook runs.
 pub const RUN_KINDS: [&str; 3] = ["playbook", "backup", "system_update"];
@@ -526,7 +526,9 @@ pub fn open_variables(state: &AppState, stored: &Value) -> Result<BTreeMap<Strin
     for (name, value) in stored.as_object().into_iter().flatten() {
         let value = match value.get(SEALED).and_then(Value::as_str) {
             Some(sealed) => Value::String(
-                crate::crypto::open(&state.keys.master_key, sealed)
+                state
+                    .keys
+                    .open(sealed)
                     .map_err(|e| format!("a secret variable cannot be opened: {e}"))?,
             ),
             None => value.clone(),
@@ -543,7 +545,7 @@ pub fn secret_values(state: &AppState, stored: &Value) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter_map(|(_, v)| v.get(SEALED)?.as_str())
-        .filter_map(|sealed| crate::crypto::open(&state.keys.master_key, sealed).ok())
+        .filter_map(|sealed| state.keys.open(sealed).ok())
         .collect()
 }
 

@@ -96,7 +96,7 @@ pub async fn service_key(state: &AppState) -> anyhow::Result<(String, String)> {
     let sealed = row
         .private_key
         .ok_or_else(|| anyhow::anyhow!("the service key has no private half"))?;
-    let private = crate::crypto::open(&state.keys.master_key, &sealed)?;
+    let private = state.keys.open(&sealed)?;
     Ok((row.public_key, private))
 }
 

@@ -261,7 +261,9 @@ async fn key_file(
     dir: &Path,
 ) -> Result<PathBuf, String> {
     let key = match &project.deploy_key {
-        Some(sealed) => crate::crypto::open(&state.keys.master_key, sealed)
+        Some(sealed) => state
+            .keys
+            .open(sealed)
             .map_err(|e| format!("the deploy key cannot be opened: {e}"))?,
         None => crate::domain::ssh_keys::service_key(state)
             .await

@@ -1,0 +1,335 @@
+//! Master key rotation (`provisio rotate-master-key`).
+//!
+//! Two phases, each safe to interrupt and to re-run:
+//! 1. `rotate`: the key file gets a new current key and keeps the old one as previous (written
+//!    atomically), then every sealed value that the current key cannot open is re-sealed with it,
+//!    all in one transaction. Until that commits, every value still opens with the previous key.
+//!    Re-running after an interruption reuses the pending new key instead of making another.
+//! 2. `finish`: drops the previous keys from the key file, but only once no value needs them.
+//!
+//! Sealed values live in: provider account credentials, webhook secrets, project deploy keys,
+//! deployment environments (name → sealed value), the service key's private half and the secret
+//! variables of script runs (`{"$sealed": …}` inside `executions.variables`).
+
+use crate::db::begin_write;
+use crate::entities::{deployments, executions, projects, provider_accounts, ssh_keys, webhooks};
+use crate::keys::Keys;
+use anyhow::Context;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use uuid::Uuid;
+
+/// How many values of one kind were already sealed with the current key and how many were
+/// (or, when only checking, would be) re-sealed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub kind: &'static str,
+    pub current: u64,
+    pub resealed: u64,
+}
+
+#[derive(Debug)]
+pub struct RotationReport {
+    /// False when an unfinished rotation was resumed with its pending key.
+    pub generated_key: bool,
+    pub tallies: Vec<Tally>,
+}
+
+/// Phase one: a new current key (unless a rotation is pending) and every value re-sealed with it.
+pub async fn rotate(db: &DatabaseConnection, key_file: &Path) -> anyhow::Result<RotationReport> {
+    let mut keys = Keys::load(key_file)?;
+    let generated_key = keys.previous_master_keys.is_empty();
+    if generated_key {
+        let old = std::mem::replace(&mut keys.master_key, Keys::generate().master_key);
+        keys.previous_master_keys.insert(0, old);
+        keys.replace_file(key_file)?;
+    }
+    let tallies = reseal_all(db, &keys).await?;
+    Ok(RotationReport {
+        generated_key,
+        tallies,
+    })
+}
+
+/// Phase two: forgets the previous keys once every value opens with the current one.
+/// Answers how many keys were dropped.
+pub async fn finish(db: &DatabaseConnection, key_file: &Path) -> anyhow::Result<usize> {
+    let mut keys = Keys::load(key_file)?;
+    if keys.previous_master_keys.is_empty() {
+        return Ok(0);
+    }
+    let pending: u64 = visit_all(db, &keys, false)
+        .await?
+        .iter()
+        .map(|t| t.resealed)
+        .sum();
+    anyhow::ensure!(
+        pending == 0,
+        "{pending} sealed values still need a previous key (written by a process that had not \
+         been restarted?); run rotate-master-key again, then --finish"
+    );
+    let dropped = keys.previous_master_keys.len();
+    keys.previous_master_keys.clear();
+    keys.replace_file(key_file)?;
+    Ok(dropped)
+}
+
+/// Re-seals, in one transaction, every value the current key cannot open.
+pub async fn reseal_all(db: &DatabaseConnection, keys: &Keys) -> anyhow::Result<Vec<Tally>> {
+    let txn = begin_write(db).await?;
+    let tallies = visit_all(&txn, keys, true).await?;
+    txn.commit().await?;
+    Ok(tallies)
+}
+
+/// Decides what becomes of one sealed value: `None` when the current key opens it, the value
+/// sealed anew with the current key when only a previous key does.
+fn reseal(
+    keys: &Keys,
+    sealed: &str,
+    tally: &mut Tally,
+    what: &str,
+) -> anyhow::Result<Option<String>> {
+    if crate::crypto::open(&keys.master_key, sealed).is_ok() {
+        tally.current += 1;
+        return Ok(None);
+    }
+    let plain = keys
+        .previous_master_keys
+        .iter()
+        .find_map(|key| crate::crypto::open(key, sealed).ok())
+        .with_context(|| format!("{what} opens with none of the keys in the key file"))?;
+    tally.resealed += 1;
+    Ok(Some(keys.seal(&plain)?))
+}
+
+async fn visit_all<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Vec<Tally>> {
+    Ok(vec![
+        provider_credentials(db, keys, write).await?,
+        webhook_secrets(db, keys, write).await?,
+        deploy_keys(db, keys, write).await?,
+        private_keys(db, keys, write).await?,
+        deployment_environments(db, keys, write).await?,
+        secret_variables(db, keys, write).await?,
+    ])
+}
+
+async fn provider_credentials<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use provider_accounts::{Column, Entity};
+    let mut tally = Tally {
+        kind: "provider credentials",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Credentials])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, sealed) in rows {
+        let Some(sealed) = sealed else { continue };
+        let what = format!("the credentials of provider account {id}");
+        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
+            if write {
+                Entity::update_many()
+                    .col_expr(Column::Credentials, Expr::value(new))
+                    .filter(Column::Id.eq(id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+async fn webhook_secrets<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use webhooks::{Column, Entity};
+    let mut tally = Tally {
+        kind: "webhook secrets",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, String)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Secret])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, sealed) in rows {
+        let what = format!("the secret of webhook {id}");
+        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
+            if write {
+                Entity::update_many()
+                    .col_expr(Column::Secret, Expr::value(new))
+                    .filter(Column::Id.eq(id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+async fn deploy_keys<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use projects::{Column, Entity};
+    let mut tally = Tally {
+        kind: "project deploy keys",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::DeployKey])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, sealed) in rows {
+        let Some(sealed) = sealed else { continue };
+        let what = format!("the deploy key of project {id}");
+        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
+            if write {
+                Entity::update_many()
+                    .col_expr(Column::DeployKey, Expr::value(new))
+                    .filter(Column::Id.eq(id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+async fn private_keys<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use ssh_keys::{Column, Entity};
+    let mut tally = Tally {
+        kind: "SSH private keys",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::PrivateKey])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, sealed) in rows {
+        let Some(sealed) = sealed else { continue };
+        let what = format!("the private half of SSH key {id}");
+        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
+            if write {
+                Entity::update_many()
+                    .col_expr(Column::PrivateKey, Expr::value(new))
+                    .filter(Column::Id.eq(id))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(tally)
+}
+
+async fn deployment_environments<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use deployments::{Column, Entity};
+    let mut tally = Tally {
+        kind: "deployment environment values",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Env])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, env) in rows {
+        let Some(env) = env else { continue };
+        let mut values: BTreeMap<String, String> = serde_json::from_str(&env)
+            .with_context(|| format!("the environment of deployment {id} is not a JSON object"))?;
+        let mut changed = false;
+        for (name, sealed) in values.iter_mut() {
+            let what = format!("{name} in the environment of deployment {id}");
+            if let Some(new) = reseal(keys, sealed, &mut tally, &what)? {
+                *sealed = new;
+                changed = true;
+            }
+        }
+        if changed && write {
+            Entity::update_many()
+                .col_expr(Column::Env, Expr::value(serde_json::to_string(&values)?))
+                .filter(Column::Id.eq(id))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(tally)
+}
+
+async fn secret_variables<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use executions::{Column, Entity};
+    let mut tally = Tally {
+        kind: "secret script variables",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, Option<Value>)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Variables])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, variables) in rows {
+        let Some(Value::Object(mut variables)) = variables else {
+            continue;
+        };
+        let mut changed = false;
+        for (name, value) in variables.iter_mut() {
+            let Some(sealed) = value
+                .get(crate::domain::scripts::SEALED)
+                .and_then(Value::as_str)
+            else {
+                continue;
+            };
+            let what = format!("the secret variable {name} of execution {id}");
+            if let Some(new) = reseal(keys, sealed, &mut tally, &what)? {
+                *value = serde_json::json!({ crate::domain::scripts::SEALED: new });
+                changed = true;
+            }
+        }
+        if changed && write {
+            Entity::update_many()
+                .col_expr(Column::Variables, Expr::value(Value::Object(variables)))
+                .filter(Column::Id.eq(id))
+                .exec(db)
+                .await?;
+        }
+    }
+    Ok(tally)
+}
