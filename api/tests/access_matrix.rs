@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{spawn_app, Session, TestApp};
+use common::{
+    insert_client_and_subscription, insert_deployment, insert_project, insert_schedule,
+    insert_script_and_run, provider_body, public_key, spawn_app, Session, TestApp, PLAYBOOK,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use shared::Role;
@@ -34,16 +37,6 @@ struct Cell {
     user_login: String,
     team: String,
     provider: String,
-}
-
-fn provider_body(name: &str) -> Value {
-    json!({
-        "name": name,
-        "kind": "proxmox",
-        "endpoint": "https://pve.example.com:8006",
-        "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
-                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}}
-    })
 }
 
 fn request_body(c: &Cell) -> Value {
@@ -82,24 +75,6 @@ const ADMIN_OK: Expect = [401, 200, 403, 403, 403];
 const TECH_OK: Expect = [401, 200, 200, 403, 403];
 const SALES_OK: Expect = [401, 200, 403, 200, 403];
 
-const PLAYBOOK: &str =
-    "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n";
-
-/// A distinct, well-formed ed25519 public key per `n`.
-fn public_key(n: usize) -> String {
-    use base64::Engine;
-    let mut key = [0u8; 32];
-    key[..8].copy_from_slice(&(n as u64).to_be_bytes());
-    let mut blob = Vec::new();
-    for part in [b"ssh-ed25519".as_slice(), key.as_slice()] {
-        blob.extend((part.len() as u32).to_be_bytes());
-        blob.extend(part);
-    }
-    format!(
-        "ssh-ed25519 {} matrix@test",
-        base64::engine::general_purpose::STANDARD.encode(blob)
-    )
-}
 const ADMIN_NO_CONTENT: Expect = [401, 204, 403, 403, 403];
 
 fn none(_: &Cell) -> Option<Value> {
@@ -1315,138 +1290,6 @@ async fn run_cell(app: &TestApp, provider: &str, n: usize, row: &Row, role: Opti
     status
 }
 
-/// A script of `team` (version 1) and a queued run of it on `server`.
-async fn insert_script_and_run(
-    app: &TestApp,
-    team: &str,
-    server: uuid::Uuid,
-) -> (uuid::Uuid, uuid::Uuid) {
-    use api::entities::{script_versions, scripts, servers};
-    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
-    let now = chrono::Utc::now();
-    let script = scripts::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        team_id: Set(team.parse().unwrap()),
-        name: Set(format!("script of {team}")),
-        description: Set(String::new()),
-        current_version: Set(1),
-        builtin: Set(false),
-        created_by: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    let version = script_versions::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        script_id: Set(script.id),
-        version: Set(1),
-        content: Set(PLAYBOOK.into()),
-        variables: Set(json!([])),
-        created_by: Set(None),
-        created_at: Set(now),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    let server = servers::Entity::find_by_id(server)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let plan = api::domain::scripts::RunPlan {
-        team_id: server.team_id,
-        kind: "playbook",
-        script: script.clone(),
-        version,
-        servers: vec![server],
-        variables: json!({}),
-        timeout_secs: 60,
-        created_by: None,
-    };
-    let run = api::domain::scripts::enqueue_run(&app.db, &plan)
-        .await
-        .unwrap();
-    (script.id, run)
-}
-
-async fn insert_project(app: &TestApp, team: &str) -> uuid::Uuid {
-    use sea_orm::{ActiveModelTrait, Set};
-    let id = uuid::Uuid::new_v4();
-    api::entities::projects::ActiveModel {
-        id: Set(id),
-        team_id: Set(team.parse().unwrap()),
-        name: Set("matrix app".into()),
-        url: Set("https://git.example.com/team/app.git".into()),
-        default_branch: Set("main".into()),
-        deploy_key: Set(None),
-        status: Set("ready".into()),
-        error: Set(None),
-        last_commit: Set(None),
-        detected_framework: Set(None),
-        last_synced_at: Set(None),
-        created_by: Set(None),
-        created_at: Set(chrono::Utc::now()),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    id
-}
-
-/// A client of the team with one active subscription.
-async fn insert_client_and_subscription(
-    app: &TestApp,
-    team: &str,
-    n: usize,
-) -> (uuid::Uuid, uuid::Uuid) {
-    use sea_orm::{ActiveModelTrait, Set};
-    let now = chrono::Utc::now();
-    let client = api::entities::clients::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        team_id: Set(team.parse().unwrap()),
-        company: Set(format!("Matrix client {n}")),
-        contacts: Set(json!([])),
-        billing_email: Set("billing@matrix.example".into()),
-        notes: Set(String::new()),
-        created_by: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    let today = now.date_naive();
-    let subscription = api::entities::subscriptions::ActiveModel {
-        id: Set(uuid::Uuid::new_v4()),
-        team_id: Set(client.team_id),
-        client_id: Set(client.id),
-        plan_name: Set("Matrix plan".into()),
-        period_months: Set(1),
-        monthly_price_cents: Set(1000),
-        currency: Set("EUR".into()),
-        start_date: Set(today),
-        end_date: Set(today + chrono::Duration::days(60)),
-        auto_renew: Set(true),
-        status: Set("active".into()),
-        notice_days: Set(14),
-        power_off_after_days: Set(None),
-        owner_id: Set(None),
-        notified_for: Set(None),
-        powered_off_at: Set(None),
-        stopped_on: Set(None),
-        server_ids: Set(json!([])),
-        deployment_ids: Set(json!([])),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    (client.id, subscription.id)
-}
-
 fn subscription_body(c: &Cell) -> Option<Value> {
     let today = chrono::Utc::now().date_naive();
     Some(
@@ -1454,77 +1297,6 @@ fn subscription_body(c: &Cell) -> Option<Value> {
                 "monthly_price_cents": 2500, "currency": "EUR", "start_date": today,
                 "end_date": today + chrono::Duration::days(30)}),
     )
-}
-
-/// A RUNNING deployment of the team on a server of the team.
-async fn insert_deployment(app: &TestApp, team: &str, provider: &str, n: usize) -> uuid::Uuid {
-    use sea_orm::{ActiveModelTrait, Set};
-    let project = insert_project(app, team).await;
-    let server = common::insert_server(
-        app,
-        team,
-        provider,
-        &format!("matrix-srv-{}", 50_000 + n),
-        &format!("pve1/qemu/{}", 1000 + 50_000 + n),
-    )
-    .await;
-    let id = uuid::Uuid::new_v4();
-    let now = chrono::Utc::now();
-    api::entities::deployments::ActiveModel {
-        id: Set(id),
-        team_id: Set(team.parse().unwrap()),
-        name: Set(format!("matrix-app-{n}")),
-        project_id: Set(project),
-        branch: Set("main".into()),
-        commit_sha: Set(Some("0123456789abcdef0123456789abcdef01234567".into())),
-        framework: Set("flask".into()),
-        module: Set(Some("app".into())),
-        deployment_type: Set("vm".into()),
-        cpu: Set(None),
-        ram_mb: Set(None),
-        disk_gb: Set(None),
-        status: Set("RUNNING".into()),
-        failed_step: Set(None),
-        error: Set(None),
-        server_id: Set(Some(server)),
-        request_id: Set(None),
-        port: Set(Some(8000)),
-        app_port: Set(Some(18000)),
-        url: Set(Some("http://10.0.0.5:8000/".into())),
-        env: Set(None),
-        execution_id: Set(None),
-        created_by: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        deployed_at: Set(Some(now)),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    id
-}
-
-async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> uuid::Uuid {
-    use sea_orm::{ActiveModelTrait, Set};
-    let id = uuid::Uuid::new_v4();
-    api::entities::schedules::ActiveModel {
-        id: Set(id),
-        server_id: Set(server),
-        team_id: Set(team.parse().unwrap()),
-        operation: Set("backup".into()),
-        cron: Set("0 3 * * *".into()),
-        enabled: Set(true),
-        variables: Set(json!({})),
-        next_run_at: Set(None),
-        last_run_at: Set(None),
-        last_execution_id: Set(None),
-        created_by: Set(None),
-        created_at: Set(chrono::Utc::now()),
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
-    id
 }
 
 #[tokio::test]
@@ -1586,5 +1358,42 @@ fn the_matrix_covers_every_operation_of_the_openapi_document() {
     assert!(
         unknown.is_empty(),
         "matrix rows for undocumented operations: {unknown:?}"
+    );
+}
+
+/// The refusals written in the table follow `shared::roles`: every row names some permission
+/// that the roles answering 403 lack, and the roles lacking it answer 403 or 404 (a row they
+/// may not see). A row refusing one role while letting through another with the same
+/// permissions could not come from the matrix.
+#[test]
+fn the_expected_refusals_follow_the_role_matrix() {
+    use shared::roles::roles_grant;
+    use shared::Permission;
+    let mut inconsistent = Vec::new();
+    for row in rows() {
+        let roles: Vec<(Role, u16)> = CALLERS
+            .iter()
+            .zip(row.expect)
+            .filter_map(|(role, status)| role.map(|r| (r, status)))
+            .collect();
+        if roles.iter().all(|(_, status)| *status != 403) {
+            continue;
+        }
+        let explained = Permission::ALL.iter().any(|p| {
+            roles.iter().all(|(role, status)| {
+                if roles_grant(&[*role], *p) {
+                    *status != 403
+                } else {
+                    *status == 403 || *status == 404
+                }
+            })
+        });
+        if !explained {
+            inconsistent.push(format!("{} {} {:?}", row.method, row.path, row.expect));
+        }
+    }
+    assert!(
+        inconsistent.is_empty(),
+        "rows whose refusals no permission of shared::roles explains: {inconsistent:?}"
     );
 }

@@ -152,6 +152,11 @@ pub async fn save_client(
     auth.require(Permission::ClientsManage)?;
     input.validate()?;
     let txn = crate::db::begin_write(&state.db).await?;
+    // The row first: a client of another team is not found, whatever the body says.
+    let existing = match id {
+        Some(id) => Some(visible_client(&txn, auth, id).await?),
+        None => None,
+    };
     if !teams::may_use_team(&txn, auth, input.team_id).await? {
         return Err(ApiError::field(
             "team_id",
@@ -159,7 +164,14 @@ pub async fn save_client(
         ));
     }
     let company = input.company.trim().to_owned();
-    if company_taken(&txn, input.team_id, &company, id).await? {
+    if company_taken(
+        &txn,
+        input.team_id,
+        &company,
+        existing.as_ref().map(|e| e.id),
+    )
+    .await?
+    {
         return Err(ApiError::field(
             "company",
             "this team already has a client of that name",
@@ -167,7 +179,7 @@ pub async fn save_client(
     }
     let now = chrono::Utc::now();
     let contacts = serde_json::to_value(&input.contacts).map_err(anyhow::Error::from)?;
-    let (before, row) = match id {
+    let (before, row) = match existing {
         None => (
             None,
             client_rows::ActiveModel {
@@ -184,8 +196,7 @@ pub async fn save_client(
             .insert(&txn)
             .await?,
         ),
-        Some(id) => {
-            let existing = visible_client(&txn, auth, id).await?;
+        Some(existing) => {
             let before = client_view(&existing);
             let mut active: client_rows::ActiveModel = existing.into();
             active.team_id = Set(input.team_id);
@@ -481,13 +492,18 @@ pub async fn save(
     auth.require(Permission::SubscriptionsManage)?;
     input.validate()?;
     let txn = crate::db::begin_write(&state.db).await?;
+    // The row first: a subscription of another team is not found, whatever the body says.
+    let existing = match id {
+        Some(id) => Some(visible(&txn, auth, id).await?),
+        None => None,
+    };
     let client = visible_client(&txn, auth, input.client_id)
         .await
         .map_err(|_| ApiError::field("client_id", "no such client"))?;
     check_links(&txn, client.team_id, &input).await?;
     let now = chrono::Utc::now();
     let today = now.date_naive();
-    let row = match id {
+    let row = match existing {
         None => {
             let row = rows::ActiveModel {
                 id: Set(Uuid::new_v4()),
@@ -526,8 +542,7 @@ pub async fn save(
             .await?;
             row
         }
-        Some(id) => {
-            let existing = visible(&txn, auth, id).await?;
+        Some(existing) => {
             if existing.client_id != client.id {
                 return Err(ApiError::field(
                     "client_id",

@@ -1,13 +1,17 @@
 //! Job rows, enqueued in the same transaction as the change that causes them; `crate::jobs`
 //! claims and runs them.
 
-use crate::entities::jobs;
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use crate::auth::AuthUser;
+use crate::entities::{executions, jobs, server_requests};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, Set,
+};
 use shared::requests::JobSummary;
 use uuid::Uuid;
 
 pub const QUEUED: &str = "queued";
+const PROVISION_KEY_PREFIX: &str = "provision:";
 
 /// Inserts the job unless a row with the same dedupe key exists (then nothing changes).
 pub async fn enqueue<C: ConnectionTrait>(
@@ -94,8 +98,52 @@ pub async fn summary<C: ConnectionTrait>(
         }))
 }
 
+/// Queued and running jobs the caller may know of. A job names its team through its execution;
+/// a provisioning job gets one only when it starts, so until then its request's team counts.
+/// Those who see only their own teams count only the jobs of those teams.
+pub async fn open_count<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<u64, DbErr> {
+    let open = jobs::Entity::find().filter(jobs::Column::Status.is_in([QUEUED, "running"]));
+    let Some(teams) = crate::domain::teams::visible_team_ids(db, auth).await? else {
+        return open.count(db).await;
+    };
+    let of_executions = open
+        .clone()
+        .filter(
+            jobs::Column::ExecutionId.in_subquery(
+                Query::select()
+                    .column(executions::Column::Id)
+                    .from(executions::Entity)
+                    .and_where(executions::Column::TeamId.is_in(teams.clone()))
+                    .to_owned(),
+            ),
+        )
+        .count(db)
+        .await?;
+    let waiting_requests: Vec<Uuid> = open
+        .filter(jobs::Column::ExecutionId.is_null())
+        .filter(jobs::Column::Kind.eq("provision"))
+        .select_only()
+        .column(jobs::Column::DedupeKey)
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .iter()
+        .filter_map(|key| key.strip_prefix(PROVISION_KEY_PREFIX)?.parse().ok())
+        .collect();
+    let of_requests = if waiting_requests.is_empty() {
+        0
+    } else {
+        server_requests::Entity::find()
+            .filter(server_requests::Column::Id.is_in(waiting_requests))
+            .filter(server_requests::Column::TeamId.is_in(teams))
+            .count(db)
+            .await?
+    };
+    Ok(of_executions + of_requests)
+}
+
 pub fn provision_key(request_id: Uuid) -> String {
-    format!("provision:{request_id}")
+    format!("{PROVISION_KEY_PREFIX}{request_id}")
 }
 
 /// Power and delete jobs are keyed by their execution: each press is its own job.

@@ -1,11 +1,11 @@
 use super::audit::to_dtos as audit_dtos;
 use crate::auth::AuthUser;
 use crate::domain::requests::scope;
-use crate::entities::{audit_events, jobs, server_requests as rows, teams};
+use crate::entities::{audit_events, server_requests as rows, teams};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, web};
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use shared::dto::Problem;
 use shared::requests::{status_counts, CountBy, DashboardStats};
 use shared::workflow::RequestStatus;
@@ -90,12 +90,7 @@ pub async fn dashboard(
         .collect()
     });
     let running_jobs = if auth.can(Permission::ServersRead) {
-        Some(
-            jobs::Entity::find()
-                .filter(jobs::Column::Status.is_in(["queued", "running"]))
-                .count(db)
-                .await?,
-        )
+        Some(crate::domain::jobs::open_count(db, &auth).await?)
     } else {
         None
     };

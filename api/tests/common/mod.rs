@@ -511,3 +511,236 @@ pub fn pem_sha256(path: &str) -> String {
         .unwrap();
     hex::encode(sha2::Sha256::digest(&der))
 }
+
+// Rows of a team written straight into the database, shared by the access-matrix and IDOR tests.
+
+pub fn provider_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "kind": "proxmox",
+        "endpoint": "https://pve.example.com:8006",
+        "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
+                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}}
+    })
+}
+
+pub const PLAYBOOK: &str =
+    "- hosts: all\n  gather_facts: false\n  tasks:\n    - ansible.builtin.ping:\n";
+
+/// A distinct, well-formed ed25519 public key per `n`.
+pub fn public_key(n: usize) -> String {
+    use base64::Engine;
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    let mut blob = Vec::new();
+    for part in [b"ssh-ed25519".as_slice(), key.as_slice()] {
+        blob.extend((part.len() as u32).to_be_bytes());
+        blob.extend(part);
+    }
+    format!(
+        "ssh-ed25519 {} matrix@test",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
+}
+/// A script of `team` (version 1) and a queued run of it on `server`.
+pub async fn insert_script_and_run(
+    app: &TestApp,
+    team: &str,
+    server: uuid::Uuid,
+) -> (uuid::Uuid, uuid::Uuid) {
+    use api::entities::{script_versions, scripts, servers};
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let now = chrono::Utc::now();
+    let script = scripts::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(team.parse().unwrap()),
+        name: Set(format!("script of {team}")),
+        description: Set(String::new()),
+        current_version: Set(1),
+        builtin: Set(false),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let version = script_versions::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        script_id: Set(script.id),
+        version: Set(1),
+        content: Set(PLAYBOOK.into()),
+        variables: Set(json!([])),
+        created_by: Set(None),
+        created_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let server = servers::Entity::find_by_id(server)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let plan = api::domain::scripts::RunPlan {
+        team_id: server.team_id,
+        kind: "playbook",
+        script: script.clone(),
+        version,
+        servers: vec![server],
+        variables: json!({}),
+        timeout_secs: 60,
+        created_by: None,
+    };
+    let run = api::domain::scripts::enqueue_run(&app.db, &plan)
+        .await
+        .unwrap();
+    (script.id, run)
+}
+
+pub async fn insert_project(app: &TestApp, team: &str) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = uuid::Uuid::new_v4();
+    api::entities::projects::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        name: Set(format!("matrix app {}", &id.simple().to_string()[..8])),
+        url: Set("https://git.example.com/team/app.git".into()),
+        default_branch: Set("main".into()),
+        deploy_key: Set(None),
+        status: Set("ready".into()),
+        error: Set(None),
+        last_commit: Set(None),
+        detected_framework: Set(None),
+        last_synced_at: Set(None),
+        created_by: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+/// A client of the team with one active subscription.
+pub async fn insert_client_and_subscription(
+    app: &TestApp,
+    team: &str,
+    n: usize,
+) -> (uuid::Uuid, uuid::Uuid) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let now = chrono::Utc::now();
+    let client = api::entities::clients::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(team.parse().unwrap()),
+        company: Set(format!("Matrix client {n}")),
+        contacts: Set(json!([])),
+        billing_email: Set("billing@matrix.example".into()),
+        notes: Set(String::new()),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let today = now.date_naive();
+    let subscription = api::entities::subscriptions::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(client.team_id),
+        client_id: Set(client.id),
+        plan_name: Set("Matrix plan".into()),
+        period_months: Set(1),
+        monthly_price_cents: Set(1000),
+        currency: Set("EUR".into()),
+        start_date: Set(today),
+        end_date: Set(today + chrono::Duration::days(60)),
+        auto_renew: Set(true),
+        status: Set("active".into()),
+        notice_days: Set(14),
+        power_off_after_days: Set(None),
+        owner_id: Set(None),
+        notified_for: Set(None),
+        powered_off_at: Set(None),
+        stopped_on: Set(None),
+        server_ids: Set(json!([])),
+        deployment_ids: Set(json!([])),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    (client.id, subscription.id)
+}
+
+/// A RUNNING deployment of the team on a server of the team.
+pub async fn insert_deployment(app: &TestApp, team: &str, provider: &str, n: usize) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let project = insert_project(app, team).await;
+    let server = insert_server(
+        app,
+        team,
+        provider,
+        &format!("matrix-srv-{}", 50_000 + n),
+        &format!("pve1/qemu/{}", 1000 + 50_000 + n),
+    )
+    .await;
+    let id = uuid::Uuid::new_v4();
+    let now = chrono::Utc::now();
+    api::entities::deployments::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        name: Set(format!("matrix-app-{n}")),
+        project_id: Set(project),
+        branch: Set("main".into()),
+        commit_sha: Set(Some("0123456789abcdef0123456789abcdef01234567".into())),
+        framework: Set("flask".into()),
+        module: Set(Some("app".into())),
+        deployment_type: Set("vm".into()),
+        cpu: Set(None),
+        ram_mb: Set(None),
+        disk_gb: Set(None),
+        status: Set("RUNNING".into()),
+        failed_step: Set(None),
+        error: Set(None),
+        server_id: Set(Some(server)),
+        request_id: Set(None),
+        port: Set(Some(8000)),
+        app_port: Set(Some(18000)),
+        url: Set(Some("http://10.0.0.5:8000/".into())),
+        env: Set(None),
+        execution_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        deployed_at: Set(Some(now)),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
+pub async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = uuid::Uuid::new_v4();
+    api::entities::schedules::ActiveModel {
+        id: Set(id),
+        server_id: Set(server),
+        team_id: Set(team.parse().unwrap()),
+        operation: Set("backup".into()),
+        cron: Set("0 3 * * *".into()),
+        enabled: Set(true),
+        variables: Set(json!({})),
+        next_run_at: Set(None),
+        last_run_at: Set(None),
+        last_execution_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
