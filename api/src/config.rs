@@ -9,6 +9,9 @@ pub struct Config {
     pub bind: SocketAddr,
     pub database_url: String,
     pub db_max_connections: u32,
+    /// Longest wait for a pooled database connection; past it a request answers 503 instead of
+    /// hanging while the database is out of reach.
+    pub db_acquire_timeout: Duration,
     pub key_file: PathBuf,
     /// Serve the SPA from this folder instead of the copy embedded in the binary.
     pub web_dir: Option<PathBuf>,
@@ -238,6 +241,10 @@ impl Config {
             bind,
             database_url: database_url(),
             db_max_connections: parse_var("PROVISIO_DB_MAX_CONNECTIONS", 10)?,
+            db_acquire_timeout: Duration::from_millis(parse_var(
+                "PROVISIO_DB_ACQUIRE_TIMEOUT_MS",
+                5000u64,
+            )?),
             key_file: PathBuf::from(
                 var("PROVISIO_KEY_FILE").unwrap_or_else(|| "provisio.key".into()),
             ),

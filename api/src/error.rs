@@ -76,11 +76,36 @@ where
     }
 }
 
+/// Seconds a client is asked to wait (`Retry-After`) when the database is out of reach.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
+/// The database could not be reached: no connection could be had within the acquire timeout, or
+/// the one in hand broke (refused, reset, closed). Worth trying again later, unlike a failed query.
+pub fn is_unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    use sea_orm::{DbErr, RuntimeErr};
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(cause)) | DbErr::Query(RuntimeErr::SqlxError(cause)) => {
+            matches!(
+                cause,
+                Sqlx::Io(_)
+                    | Sqlx::Tls(_)
+                    | Sqlx::PoolTimedOut
+                    | Sqlx::PoolClosed
+                    | Sqlx::WorkerCrashed
+            )
+        }
+        _ => false,
+    }
+}
+
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
         match &e {
-            sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_) => {
-                ApiError::Unavailable("the database is not reachable".into())
+            _ if is_unreachable(&e) => {
+                tracing::warn!(error = %e, "database unreachable");
+                ApiError::Unavailable("the database is not reachable; try again shortly".into())
             }
             // SQLite refuses a write from a transaction whose snapshot another writer made stale.
             _ if e.to_string().contains("database is locked") => {
@@ -178,6 +203,12 @@ impl ResponseError for ApiError {
             response.headers_mut().insert(
                 header::RETRY_AFTER,
                 header::HeaderValue::from(*retry_after_secs),
+            );
+        }
+        if let ApiError::Unavailable(_) = self {
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(UNAVAILABLE_RETRY_AFTER_SECS),
             );
         }
         if let ApiError::Unauthenticated(_) = self {

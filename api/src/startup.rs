@@ -26,8 +26,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     options
         .max_connections(config.db_max_connections)
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(config.db_acquire_timeout)
+        .acquire_timeout(config.db_acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .max_lifetime(Duration::from_secs(1800))
         // A ping before every query doubled the round trips; a dead connection fails its query

@@ -531,10 +531,16 @@ async fn a_worker_killed_mid_pipeline_is_replaced_and_no_second_server_appears()
     let detail = wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(60)).await;
     let lines = log_of(&app, detail["executions"][0]["id"].as_str().unwrap()).await;
     assert_eq!(detail["request"]["status"], "deployed", "{lines:#?}");
+    // By this request's tag: the fake keeps the guests of earlier runs of this test, same name.
+    let tag = format!("provisio-request.{id}");
     let named: Vec<Value> = pve_guests(&f)
         .await
         .into_iter()
-        .filter(|g| g["name"] == "pve-crash-1")
+        .filter(|g| {
+            g["tags"]
+                .as_str()
+                .is_some_and(|t| t.split(';').any(|t| t == tag))
+        })
         .collect();
     assert_eq!(named.len(), 1, "a duplicate guest was created: {named:#?}");
     let rows = app

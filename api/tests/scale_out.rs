@@ -8,54 +8,11 @@ mod common;
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{provisio_command as provisio, wait_ready, Process};
+
 const PASSWORD: &str = "scale-out-admin-password";
-
-struct Process {
-    child: Child,
-}
-
-impl Process {
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn provisio(env: &[(&str, String)], args: &[&str], log: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_provisio"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(log).unwrap())
-        .stderr(std::fs::OpenOptions::new().append(true).open(log).unwrap());
-    command
-}
-
-async fn wait_ready(client: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        if let Ok(res) = client.get(format!("{base}/readyz")).send().await {
-            if res.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{base} did not become ready");
-}
 
 async fn send_probe(client: &reqwest::Client, base: &str, token: &str, wait_ms: u32) -> String {
     let res = client

@@ -562,3 +562,28 @@ mod tests {
         assert!(labels(&l).is_err());
     }
 }
+
+/// A wait as people read it in a log line: `200 ms`, `1.5 s`, `30 s`.
+pub fn short_duration(d: std::time::Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else if ms % 1000 == 0 {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod duration_tests {
+    use super::short_duration;
+    use std::time::Duration;
+
+    #[test]
+    fn waits_read_in_the_unit_that_fits() {
+        assert_eq!(short_duration(Duration::from_millis(200)), "200 ms");
+        assert_eq!(short_duration(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(short_duration(Duration::from_secs(30)), "30 s");
+    }
+}

@@ -106,6 +106,35 @@ impl Drop for ProcessGroup {
     }
 }
 
+/// The label of an execution's playbook runs: short, because the run directory named after it
+/// also holds the SSH control sockets.
+pub fn run_label(execution_id: uuid::Uuid) -> String {
+    execution_id.simple().to_string()[..12].to_owned()
+}
+
+fn run_dir_prefix(label: &str) -> String {
+    format!("provisio-run-{label}-")
+}
+
+/// Clears what a run of `label` left behind when its process died without cleaning up (kill -9,
+/// power loss): processes still naming its directory are killed, and the directory (which holds
+/// private keys) is removed. Only this host's leftovers can be seen, which is where a run of a
+/// local worker would have left them.
+pub fn reap_interrupted(label: &str) {
+    let prefix = run_dir_prefix(label);
+    signal_strays(&prefix, libc::SIGKILL);
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            if let Err(e) = std::fs::remove_dir_all(entry.path()) {
+                tracing::warn!(path = %entry.path().display(), error = %e, "removing an interrupted run's directory");
+            }
+        }
+    }
+}
+
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
@@ -187,7 +216,7 @@ impl Workdir {
     fn new(label: &str) -> std::io::Result<Self> {
         // tempfile creates directories 0700.
         let dir = tempfile::Builder::new()
-            .prefix(&format!("provisio-run-{label}-"))
+            .prefix(&run_dir_prefix(label))
             .tempdir()?;
         std::fs::create_dir(dir.path().join("callbacks"))?;
         std::fs::create_dir(dir.path().join("tmp"))?;
@@ -218,6 +247,18 @@ impl Workdir {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
+        // If this process dies without running the group's clean-up (kill -9), the kernel kills
+        // ansible-playbook too, instead of leaving it to run on unattended; what it forked is
+        // reaped by the attempt that takes the job over (`reap_interrupted`).
+        // SAFETY: prctl is async-signal-safe and touches only the child being set up.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         cmd
     }
 }

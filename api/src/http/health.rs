@@ -17,7 +17,10 @@ pub async fn healthz() -> HttpResponse {
 #[utoipa::path(tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let ok = state.db.ping().await.is_ok();
+    // Bounded: a connection whose peer vanished without closing it would otherwise hang here.
+    let ok = tokio::time::timeout(state.config.db_acquire_timeout, state.db.ping())
+        .await
+        .is_ok_and(|pinged| pinged.is_ok());
     let body = Health {
         status: if ok { "ok" } else { "unavailable" }.into(),
         database: Some(if ok { "ok" } else { "unreachable" }.into()),
@@ -26,7 +29,12 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     if ok {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        HttpResponse::ServiceUnavailable()
+            .insert_header((
+                actix_web::http::header::RETRY_AFTER,
+                crate::error::UNAVAILABLE_RETRY_AFTER_SECS,
+            ))
+            .json(body)
     }
 }
 

@@ -266,7 +266,7 @@ async fn run_playbook(
     let outcome = ansible::run(
         ansible::PlaybookRun {
             ansible_playbook: &state.config.ansible.playbook_bin,
-            label: execution_id.simple().to_string()[..12].to_owned(),
+            label: ansible::run_label(execution_id),
             playbook: APP_PLAYBOOK,
             hosts: std::slice::from_ref(&target.host),
             variables,

@@ -27,6 +27,9 @@ pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 pub const CANCELLED: &str = "cancelled";
 
+/// How `last_error` of a job taken over from a lapsed lease begins (see [`claim`]).
+pub const INTERRUPTED: &str = "interrupted: worker ";
+
 /// Why a job stopped short.
 #[derive(Debug)]
 pub struct JobError {
@@ -108,9 +111,13 @@ pub async fn claim<C: ConnectionTrait>(
     } else {
         ""
     };
+    // A job taken over from a lapsed lease says so in `last_error` (SET reads the old row on
+    // both databases), so its handler knows the previous attempt was cut short.
     let sql = format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
-         locked_until = $2, updated_at = $3 \
+         locked_until = $2, updated_at = $3, \
+         last_error = CASE WHEN status = 'running' THEN '{INTERRUPTED}' || COALESCE(locked_by, '') \
+           || ' stopped before the job finished' ELSE last_error END \
          WHERE id = (SELECT id FROM ( \
            SELECT id FROM (SELECT id FROM jobs WHERE status = 'running' AND locked_until < $3 \
              ORDER BY locked_until LIMIT 1{lock}) AS expired \
@@ -239,6 +246,15 @@ pub struct JobContext {
 }
 
 impl JobContext {
+    /// Why the previous attempt ended without a result (its worker died or lost the lease), when
+    /// this attempt took the job over.
+    pub fn interrupted(&self) -> Option<&str> {
+        self.job
+            .last_error
+            .as_deref()
+            .filter(|e| e.starts_with(INTERRUPTED))
+    }
+
     pub fn progress(&self, key: &str) -> Option<String> {
         self.job
             .progress
@@ -372,6 +388,12 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
         job: job.clone(),
         log,
     };
+    if let Some(why) = ctx.interrupted() {
+        ctx.log.info(&format!("previous attempt {why}")).await;
+        // What the dead attempt left running on this host (an ansible-playbook and its ssh
+        // children) goes before anything runs again.
+        crate::exec::ansible::reap_interrupted(&crate::exec::ansible::run_label(execution_id));
+    }
 
     let beat = async {
         let every = settings.lease / 3;
@@ -428,9 +450,9 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
             let delay = delay.min(Duration::from_secs(3600));
             ctx.log
                 .error(&format!(
-                    "{} — retrying in {}s (attempt {} of {})",
+                    "{} — retrying in {} (attempt {} of {})",
                     e.message,
-                    delay.as_secs(),
+                    shared::servers::short_duration(delay),
                     job.attempts,
                     settings.max_attempts
                 ))

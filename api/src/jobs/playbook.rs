@@ -155,6 +155,18 @@ pub(super) async fn login_key(
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let state = &ctx.state;
     let execution_id = payload_execution(ctx)?;
+    if let Some(why) = ctx.interrupted() {
+        // Unlike provisioning and app deploys, a user's playbook is not known to be safe to
+        // run twice (it may append, migrate, restart): a run cut short ends failed and says so.
+        server_locks::Entity::delete_many()
+            .filter(server_locks::Column::ExecutionId.eq(execution_id))
+            .exec(&state.db)
+            .await?;
+        return Err(JobError::permanent(format!(
+            "{why}; a playbook is not run again by itself because it may not be safe to repeat: \
+             check the hosts, then run it again"
+        )));
+    }
     let timeout = Duration::from_secs(
         ctx.job
             .payload
@@ -267,7 +279,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         ansible::PlaybookRun {
             ansible_playbook: &state.config.ansible.playbook_bin,
             // Short: the directory also holds the SSH control sockets.
-            label: execution_id.simple().to_string()[..12].to_owned(),
+            label: ansible::run_label(execution_id),
             playbook: &version.content,
             hosts: &hosts,
             variables: &variables,

@@ -18,6 +18,7 @@ pub struct RestClient {
     auth: (String, String),
     max_retries: u32,
     retry_base: Duration,
+    request_timeout: Duration,
 }
 
 /// Longest a single back-off may last, whatever the provider asks for.
@@ -37,6 +38,7 @@ impl RestClient {
             auth: (auth_header.to_owned(), auth_value),
             max_retries: tuning.max_retries,
             retry_base: tuning.retry_base,
+            request_timeout: tuning.request_timeout,
         }
     }
 
@@ -100,14 +102,25 @@ impl RestClient {
             };
             let outcome = req.send().await;
             let (wait, error) = match outcome {
-                Err(e) => match crate::domain::network_policy::refusal_in(&e) {
+                Err(e) => {
                     // The network policy refused the destination: no retry will change that.
-                    Some(refused) => return Err(ProviderError::Config(refused)),
-                    None => (
-                        None,
-                        ProviderError::Unavailable(format!("{} {}: {e}", method, url.path())),
-                    ),
-                },
+                    if let Some(refused) = crate::domain::network_policy::refusal_in(&e) {
+                        return Err(ProviderError::Config(refused));
+                    }
+                    let error = ProviderError::Unavailable(self.transport_failure(
+                        &method,
+                        &url,
+                        &e,
+                        attempt + 1,
+                    ));
+                    // A write that reached the provider may have taken effect; only one that
+                    // never connected is safe to send again (the job's idempotent retry, which
+                    // looks the server up by its label first, handles the rest).
+                    if !idempotent && !e.is_connect() {
+                        return Err(error);
+                    }
+                    (None, error)
+                }
                 Ok(resp) => {
                     let status = resp.status();
                     let wait = retry_after(resp.headers());
@@ -160,6 +173,43 @@ impl RestClient {
             tracing::warn!(url = %url.path(), attempt, ?delay, %error, "provider call will be retried");
             tokio::time::sleep(delay).await;
             attempt += 1;
+        }
+    }
+
+    /// Names the provider's host, the call and, for a timeout, how long it waited.
+    fn transport_failure(
+        &self,
+        method: &Method,
+        url: &reqwest::Url,
+        e: &reqwest::Error,
+        tries: u32,
+    ) -> String {
+        let host = match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            _ => self.base.clone(),
+        };
+        let tries = if tries > 1 {
+            format!(" ({tries} tries)")
+        } else {
+            String::new()
+        };
+        if e.is_timeout() {
+            format!(
+                "{host} did not answer {method} {} within the {} timeout{tries}",
+                url.path(),
+                shared::servers::short_duration(self.request_timeout)
+            )
+        } else if e.is_connect() {
+            format!(
+                "cannot connect to {host} for {method} {}{tries}",
+                url.path()
+            )
+        } else {
+            let cause = std::error::Error::source(e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
+            format!("{host} failed {method} {}: {cause}{tries}", url.path())
         }
     }
 

@@ -104,7 +104,7 @@ pub fn loopback_allowed() -> api::domain::network_policy::NetworkPolicy {
 /// Blocks lie in 12000..22000 so the apps behind them (+10000) stay in 22000..32000: the two
 /// ranges never overlap and both stay below the kernel's ephemeral ports (32768+), which
 /// outgoing connections take at random.
-fn free_deploy_ports() -> u16 {
+pub fn free_deploy_ports() -> u16 {
     let offset = api::domain::deployments::APP_PORT_OFFSET as u16;
     let free = |port: u16| std::net::TcpListener::bind(("0.0.0.0", port)).is_ok();
     loop {
@@ -172,6 +172,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         database_url: fresh_database_url(&scratch).await,
         db_max_connections: 5,
+        db_acquire_timeout: Duration::from_secs(5),
         key_file: scratch.join("provisio.key"),
         web_dir: Some(web_dir.clone()),
         log_json: false,
@@ -743,4 +744,90 @@ pub async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> u
     .await
     .unwrap();
     id
+}
+
+/// A `provisio` process started from the built binary (`serve`, `worker`, ...), killed with
+/// SIGKILL when dropped: what a crash or `kill -9` does.
+pub struct Process {
+    pub child: std::process::Child,
+}
+
+impl Process {
+    /// SIGKILL, then reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The built binary with exactly `env` (and PATH), its output appended to `log`.
+pub fn provisio_command(
+    env: &[(&str, String)],
+    args: &[&str],
+    log: &std::path::Path,
+) -> std::process::Command {
+    program_command(&provisio_binary(), env, args, log)
+}
+
+/// The built binary: where nextest says it is at run time (a copied or archived build), else
+/// where cargo built it.
+pub fn provisio_binary() -> PathBuf {
+    std::env::var_os("NEXTEST_BIN_EXE_provisio")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_provisio")))
+}
+
+/// A copy of the built binary in `dir`: a test that starts the server again and again keeps
+/// running the same build even if the target directory is rebuilt meanwhile.
+pub fn provisio_snapshot(dir: &std::path::Path) -> PathBuf {
+    let copy = dir.join("provisio");
+    std::fs::copy(provisio_binary(), &copy).unwrap();
+    copy
+}
+
+/// `program` with exactly `env` (and PATH), its output appended to `log`.
+pub fn program_command(
+    program: &std::path::Path,
+    env: &[(&str, String)],
+    args: &[&str],
+    log: &std::path::Path,
+) -> std::process::Command {
+    use std::process::Stdio;
+    let mut command = std::process::Command::new(program);
+    let output = || {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap()
+    };
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(output())
+        .stderr(output());
+    command
+}
+
+/// Waits until `base/readyz` answers 200.
+pub async fn wait_ready(client: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        if let Ok(res) = client.get(format!("{base}/readyz")).send().await {
+            if res.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} did not become ready");
 }
