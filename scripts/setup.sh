@@ -12,6 +12,7 @@ WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
 PLAYWRIGHT_CORE_VERSION=1.65.1
 ANSIBLE_CORE_VERSION=2.19.14
+SCHEMATHESIS_VERSION=4.32.5
 
 log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
@@ -84,6 +85,12 @@ if [[ $WANT_TEST -eq 1 ]]; then
   # openapi-python-client in .venv-clients and openapi-typescript/openapi-fetch/typescript in
   # clients/typescript (pinned there); skipped when already installed from the same pins.
   "$ROOT/scripts/clients.sh" install
+  # schemathesis fuzzes the live API from its OpenAPI document (scripts/schemathesis.sh).
+  if ! "$ROOT/.venv-schemathesis/bin/schemathesis" --version 2>/dev/null | grep -q "version $SCHEMATHESIS_VERSION\$"; then
+    log "installing schemathesis $SCHEMATHESIS_VERSION into .venv-schemathesis"
+    /usr/bin/python3 -m venv "$ROOT/.venv-schemathesis"
+    "$ROOT/.venv-schemathesis/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
 fi
 # ansible-core runs the deployment scripts; Provisio finds it through scripts/env.sh.
 if ! "$ROOT/.venv-ansible/bin/ansible-playbook" --version 2>/dev/null | grep -q "core $ANSIBLE_CORE_VERSION"; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting and lints, unit and integration tests on SQLite and on a real
 # PostgreSQL, then the browser end-to-end tests in headless Chromium against the built app, and the
-# Python and TypeScript clients generated from openapi/openapi.json against the same server.
+# Python and TypeScript clients generated from openapi/openapi.json against the same server, and
+# schemathesis against a server of its own with a user of each role.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$ROOT/scripts/setup.sh" --test
@@ -78,5 +79,8 @@ step "generated clients (Python, TypeScript)"
 # Same server, after the browser tests: the scenarios use names of their own.
 PROVISIO_URL="http://$PROVISIO_BIND" PROVISIO_ADMIN_USER=e2eadmin "$ROOT/scripts/clients.sh" ||
   { echo "--- server log"; tail -50 "$RUNTIME/server.log"; exit 1; }
+
+step "schemathesis against a dedicated server, per role and without credentials"
+"$ROOT/scripts/schemathesis.sh" "$RUNTIME/schemathesis"
 
 step "all tests passed"

@@ -57,7 +57,54 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     let mut spec = spec;
     unique_operation_ids(&mut spec);
+    extractor_responses(&mut spec);
     spec
+}
+
+/// The extractors answer before any handler runs (`json_config`, `query_config` and
+/// `path_config` in startup.rs), so their answers are declared here for every operation they
+/// guard instead of in each `#[utoipa::path]`: 400 for a body that is not JSON, 422 for a body
+/// or query string that does not fit its type, 404 for a malformed id in the path.
+fn extractor_responses(spec: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    each_operation(spec, |_, _, op| {
+        let parameters = op.parameters.as_deref().unwrap_or_default();
+        let in_path = parameters
+            .iter()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+        let in_query = parameters
+            .iter()
+            .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+        let mut answers = Vec::new();
+        if op.request_body.is_some() {
+            answers.extend(["400", "422"]);
+        }
+        if in_query {
+            answers.push("422");
+        }
+        if in_path {
+            answers.push("404");
+        }
+        for status in answers {
+            op.responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(problem_response);
+        }
+    });
+}
+
+fn problem_response() -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    utoipa::openapi::ResponseBuilder::new()
+        .description("")
+        .content(
+            "application/problem+json",
+            utoipa::openapi::ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .build()
+        .into()
 }
 
 /// utoipa names operations after their handlers, and several modules have a `list` or a `get`.
@@ -155,5 +202,24 @@ mod tests {
         assert_eq!(seen["list_deployments"], "get /api/deployments");
         assert_eq!(seen["list_frameworks"], "get /api/frameworks");
         assert!(seen.len() > 100, "{}", seen.len());
+    }
+
+    #[test]
+    fn extractor_answers_are_declared_where_the_extractors_run() {
+        let mut spec = spec();
+        let mut checked = 0;
+        each_operation(&mut spec, |path, method, op| {
+            let declared = |status: &str| op.responses.responses.contains_key(status);
+            if op.request_body.is_some() {
+                assert!(declared("400") && declared("422"), "{method} {path}");
+                checked += 1;
+            }
+            if path.contains('{') {
+                assert!(declared("404"), "{method} {path}");
+            }
+        });
+        assert!(checked > 30, "{checked}");
+        let teams = &spec.paths.paths["/api/teams"].get.as_ref().unwrap();
+        assert!(teams.responses.responses.contains_key("422"));
     }
 }

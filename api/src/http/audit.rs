@@ -129,6 +129,8 @@ pub async fn export(
     query: web::Query<AuditQuery>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::AuditRead)?;
+    // The export shares the list's query; paging fields it does not use are still checked.
+    paging(query.page, query.per_page)?;
     let found = filtered(&query).limit(100_000).all(&state.db).await?;
     let events = to_dtos(&state.db, found).await?;
     let mut out =

@@ -154,6 +154,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(maintenance::remove);
 }
 
+/// Far beyond any real listing, and small enough that `page * per_page` cannot overflow.
+pub const PAGE_MAX: u64 = 1_000_000;
+
 /// Validated `(page, per_page)` from optional query values.
 pub fn paging(page: Option<u64>, per_page: Option<u64>) -> ApiResult<(u64, u64)> {
     let page = page.unwrap_or(1);
@@ -161,10 +164,10 @@ pub fn paging(page: Option<u64>, per_page: Option<u64>) -> ApiResult<(u64, u64)>
     let mut v = shared::validation::Validator::new();
     v.check(
         "page",
-        if page >= 1 {
+        if (1..=PAGE_MAX).contains(&page) {
             Ok(())
         } else {
-            Err("must be 1 or more".into())
+            Err(format!("must be between 1 and {}", PAGE_MAX))
         },
     )
     .check(

@@ -91,7 +91,7 @@ pub async fn sync(
 #[utoipa::path(
     tag = "projects",
     params(("id" = Uuid, Path)),
-    request_body = PushBranch,
+    request_body(content = Option<PushBranch>, description = "Optional: without it the checkout's current branch is pushed."),
     responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = []))
 )]

@@ -51,6 +51,7 @@ pub async fn list(
     responses(
         (status = 201, body = CreatedApiToken),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Called with an API token: tokens do not mint tokens", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
