@@ -163,14 +163,6 @@ async fn hostile_values_are_refused_at_every_field_and_nothing_runs() {
         }
         body
     };
-    let (d1, d2, d3, d4, d5, d6) = (
-        deploy.clone(),
-        deploy.clone(),
-        deploy.clone(),
-        deploy.clone(),
-        deploy.clone(),
-        deploy,
-    );
     let fields = vec![
         field(
             "url",
@@ -201,23 +193,23 @@ async fn hostile_values_are_refused_at_every_field_and_nothing_runs() {
             |v| json!({ "branch": v }),
         ),
         field("name", Method::POST, "/api/deploy", hostile, move |v| {
-            d1(s1.clone(), json!({ "name": v }))
+            deploy(s1.clone(), json!({ "name": v }))
         }),
         field("git_url", Method::POST, "/api/deploy", hostile, move |v| {
-            d2(s2.clone(), json!({ "git_url": v }))
+            deploy(s2.clone(), json!({ "git_url": v }))
         }),
         field("branch", Method::POST, "/api/deploy", hostile, move |v| {
-            d3(s3.clone(), json!({ "branch": v }))
+            deploy(s3.clone(), json!({ "branch": v }))
         }),
         field("commit", Method::POST, "/api/deploy", hostile, move |v| {
-            d4(s4.clone(), json!({ "commit": v }))
+            deploy(s4.clone(), json!({ "commit": v }))
         }),
         field("module", Method::POST, "/api/deploy", hostile, move |v| {
-            d5(s5.clone(), json!({ "module": v }))
+            deploy(s5.clone(), json!({ "module": v }))
         }),
         field("env", Method::POST, "/api/deploy", hostile, {
             let server = server.clone();
-            move |v| d6(server.clone(), json!({"env": {v: "1"}}))
+            move |v| deploy(server.clone(), json!({"env": {v: "1"}}))
         }),
         field("env", Method::POST, "/api/deploy", |_| controls(), {
             let server = server.clone();
