@@ -791,9 +791,9 @@ async fn build_team_a(app: &TestApp, team: &str, provider: &str, users: &[Sessio
     assert_eq!(comment.status(), 201);
     let failed = file_request(app, requester, team, provider, "alpha-failed").await;
     app.db
-        .execute_unprepared(&format!(
-            "UPDATE server_requests SET status = 'failed' WHERE hostname = 'alpha-failed'"
-        ))
+        .execute_unprepared(
+            "UPDATE server_requests SET status = 'failed' WHERE hostname = 'alpha-failed'",
+        )
         .await
         .unwrap();
     ids.insert("failed_request", failed);
@@ -838,9 +838,7 @@ async fn build_team_a(app: &TestApp, team: &str, provider: &str, users: &[Sessio
     );
     let stopped = insert_deployment(app, team, provider, 2).await;
     app.db
-        .execute_unprepared(&format!(
-            "UPDATE deployments SET status = 'STOPPED' WHERE name = 'matrix-app-2'"
-        ))
+        .execute_unprepared("UPDATE deployments SET status = 'STOPPED' WHERE name = 'matrix-app-2'")
         .await
         .unwrap();
     ids.insert("stopped_deployment", stopped.to_string());
