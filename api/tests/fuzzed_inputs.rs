@@ -57,3 +57,30 @@ async fn the_audit_export_rejects_the_paging_values_the_list_rejects() {
         .await;
     assert_eq!(export.status(), StatusCode::OK);
 }
+
+/// Optional bodies were read as `Option<Json<_>>`, which turns a body that does not decode into
+/// "no body": `{"branch": {}}` queued a push of the current branch.
+#[tokio::test]
+async fn an_optional_body_that_does_not_decode_is_refused_not_ignored() {
+    let app = spawn_app().await;
+    let team = app.create_team("optional bodies").await;
+    let project = common::insert_project(&app, &team).await;
+    let jobs_before = app.count("SELECT COUNT(*) AS n FROM jobs").await;
+    for body in [r#"{"branch": {}}"#, "[1, 2", "\"main\""] {
+        let res = app
+            .client
+            .post(app.url(&format!("/api/projects/{project}/push")))
+            .bearer_auth(&app.admin.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert!(problem["errors"]["body"].is_array(), "{body}: {problem}");
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM jobs").await,
+        jobs_before
+    );
+}

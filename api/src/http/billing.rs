@@ -145,10 +145,10 @@ pub async fn change_subscription(
     state: web::Data<AppState>,
     auth: AuthUser,
     path: web::Path<(Uuid, String)>,
-    body: Option<web::Json<SubscriptionChange>>,
+    body: super::OptionalJson<SubscriptionChange>,
 ) -> ApiResult<web::Json<SubscriptionDetail>> {
     let (id, action) = path.into_inner();
-    let reason = body.map(|b| b.into_inner().reason).unwrap_or_default();
+    let reason = body.0.map(|b| b.reason).unwrap_or_default();
     Ok(web::Json(
         billing::change(&state, &auth, id, &action, &reason).await?,
     ))

@@ -192,9 +192,9 @@ pub async fn redeploy(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: Option<web::Json<Redeploy>>,
+    body: super::OptionalJson<Redeploy>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.map(|b| b.into_inner()).unwrap_or_default();
+    let body = body.0.unwrap_or_default();
     let id = id.into_inner();
     let (deployment, execution) =
         retry_stale(|| deployments::act(&state, &auth, id, UserAction::Redeploy(body.clone())))

@@ -195,3 +195,28 @@ pub fn like_pattern(q: &str) -> String {
         .replace('_', "\\_");
     format!("%{escaped}%")
 }
+
+/// A JSON body that may be left out. Unlike `Option<web::Json<T>>`, which turns any body it
+/// cannot decode into `None`, a body that is present must decode (422 on `body` otherwise).
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for OptionalJson<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let bytes = actix_web::web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJson(None));
+            }
+            serde_json::from_slice(&bytes)
+                .map(|value| OptionalJson(Some(value)))
+                .map_err(|e| ApiError::field("body", e.to_string()).into())
+        })
+    }
+}

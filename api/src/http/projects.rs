@@ -100,10 +100,10 @@ pub async fn push(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: Option<web::Json<PushBranch>>,
+    body: super::OptionalJson<PushBranch>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
-    let branch = body.and_then(|b| b.into_inner().branch);
+    let branch = body.0.and_then(|b| b.branch);
     let execution_id = projects::push(&state, &auth, id.into_inner(), branch).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }
