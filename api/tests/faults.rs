@@ -433,7 +433,7 @@ async fn a_server_killed_during_provisioning_resumes_the_job_without_a_second_gu
     assert_log_intact(&before, &after);
     assert!(
         after.iter().any(
-            |(_, t)| t.starts_with(&format!("previous attempt interrupted: worker "))
+            |(_, t)| t.starts_with("previous attempt interrupted: worker ")
                 && t.contains(&format!(":{killed_pid}:"))
         ),
         "the takeover is in the log: {after:#?}"
@@ -765,7 +765,7 @@ async fn a_server_killed_during_a_deploy_redeploys_into_one_release_and_one_app(
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(releases, [commit.clone()]);
+    assert_eq!(releases, std::slice::from_ref(&commit));
     let pid: i32 = std::fs::read_to_string(app_dir.join("app.pid"))
         .unwrap()
         .trim()
@@ -1068,7 +1068,11 @@ async fn a_provider_that_never_answers_is_retried_with_growing_back_off_then_fai
         .to_owned();
     let team = app.create_team("Silent team").await;
     let owner = app
-        .user_with("silentowner", &[shared::Role::Requester], &[team.clone()])
+        .user_with(
+            "silentowner",
+            &[shared::Role::Requester],
+            std::slice::from_ref(&team),
+        )
         .await;
     let res = app
         .post(
