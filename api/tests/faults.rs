@@ -47,6 +47,8 @@ impl Server {
         let port = common::free_port();
         let mut env = vec![
             ("DATABASE_URL", server_database_url),
+            // The Git hosts of the tests listen on loopback.
+            ("PROVISIO_GIT_PRIVATE_NETWORKS", "allow".into()),
             (
                 "PROVISIO_KEY_FILE",
                 scratch.join("provisio.key").display().to_string(),

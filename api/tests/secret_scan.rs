@@ -166,6 +166,8 @@ fn provisio(scratch: &Path, database_url: &str, port: u16, log: &Path) -> Comman
     let mut command = Command::new(env!("CARGO_BIN_EXE_provisio"));
     let vars = [
         ("DATABASE_URL", database_url.to_owned()),
+        // The Git hosts of the tests listen on loopback.
+        ("PROVISIO_GIT_PRIVATE_NETWORKS", "allow".into()),
         (
             "PROVISIO_KEY_FILE",
             scratch.join("provisio.key").display().to_string(),

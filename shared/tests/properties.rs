@@ -475,7 +475,7 @@ mod parsers {
 
         #[test]
         fn labels_follow_their_grammar(
-            map in prop::collection::btree_map("[a-z0-9._/-]{1,63}", "([a-z0-9._/-]{1,63})?", 0..=32),
+            map in prop::collection::btree_map("[a-z0-9][a-z0-9._/-]{0,62}", "([a-z0-9][a-z0-9._/-]{0,62})?", 0..=32),
             bad in "[ =;\"']",
         ) {
             prop_assert_eq!(labels(&map), Ok(()));
