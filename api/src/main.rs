@@ -90,8 +90,10 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker { count } => {
             let keys = Keys::load_or_create(&config.key_file)?;
             let db = prepare_database(&config).await?;
-            let state = api::startup::build_state(config.clone(), db, keys);
             let count = count.unwrap_or(config.jobs.workers).max(1);
+            let mut config = config.clone();
+            config.jobs.workers = count;
+            let state = api::startup::build_state(config, db, keys);
             let stop = api::jobs::spawn_workers(&state, count);
             tracing::info!(count, "Provisio workers running; Ctrl-C stops them");
             tokio::signal::ctrl_c().await?;

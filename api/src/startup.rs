@@ -65,6 +65,11 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
     }
     config.providers.network = config.network.clone();
     AppState {
+        // Each worker claims, logs and finishes through it.
+        live_writer: crate::live::Writer::batched(
+            &db,
+            config.db_max_connections.max(config.jobs.workers as u32),
+        ),
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),
         keys: Arc::new(keys),

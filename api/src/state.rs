@@ -9,6 +9,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: DatabaseConnection,
+    /// Log lines and execution states written by jobs (see [`crate::live::Writer`]).
+    pub live_writer: crate::live::Writer,
     pub config: Arc<Config>,
     pub keys: Arc<Keys>,
     pub jwt: Arc<JwtKeys>,

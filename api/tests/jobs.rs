@@ -222,3 +222,113 @@ async fn a_probe_goes_through_the_queue_and_prints_what_it_was_asked() {
         1
     );
 }
+
+async fn heard(listener: &mut sea_orm::sqlx::postgres::PgListener, wait_ms: u64) -> bool {
+    tokio::time::timeout(Duration::from_millis(wait_ms), listener.recv())
+        .await
+        .is_ok()
+}
+
+/// PostgreSQL: the workers' writer skips the triggers' per-commit NOTIFY (which serializes
+/// commits) and notifies once when it publishes; every other connection still notifies itself.
+#[tokio::test]
+async fn the_batched_live_writer_notifies_when_it_publishes_and_not_per_commit() {
+    use sea_orm::ConnectionTrait;
+    if !common::is_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let mut listener =
+        sea_orm::sqlx::postgres::PgListener::connect_with(app.db.get_postgres_connection_pool())
+            .await
+            .unwrap();
+    listener.listen(api::live::CHANNEL).await.unwrap();
+    let touch = "UPDATE deployments SET status = status WHERE false";
+
+    // Control: an ordinary connection's commit notifies.
+    app.db.execute_unprepared(touch).await.unwrap();
+    assert!(heard(&mut listener, 3000).await, "the trigger notifies");
+
+    let writer = api::live::Writer::batched(&app.db, 2);
+    writer.db.execute_unprepared(touch).await.unwrap();
+    assert!(
+        !heard(&mut listener, 500).await,
+        "a batched writer's commit notifies nobody by itself"
+    );
+    writer.publish();
+    writer.publish();
+    assert!(heard(&mut listener, 3000).await, "publishing notifies");
+    assert!(
+        !heard(&mut listener, 500).await,
+        "publishes close together fold into one NOTIFY"
+    );
+}
+
+/// A job's closing line is stored with its finish when it succeeds, and on its own (before the
+/// failure is recorded) when it does not.
+#[tokio::test]
+async fn a_closing_log_line_is_stored_with_the_finish_or_flushed_on_failure() {
+    use api::entities::{execution_logs, executions};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let app = spawn_app().await;
+    let lines = |execution: uuid::Uuid, text: &'static str| {
+        let db = app.db.clone();
+        async move {
+            execution_logs::Entity::find()
+                .filter(execution_logs::Column::ExecutionId.eq(execution))
+                .filter(execution_logs::Column::Text.like(text))
+                .count(&db)
+                .await
+                .unwrap()
+        }
+    };
+    let new = api::domain::probes::new_execution(&app.db, None)
+        .await
+        .unwrap();
+    let execution = api::domain::executions::create(&app.db, new).await.unwrap();
+    let sink = api::domain::executions::LogSink::new(app.db.clone(), execution, vec![]);
+    sink.closing("all done");
+    assert_eq!(
+        lines(execution, "all done").await,
+        0,
+        "held until the job ends"
+    );
+    sink.flush_closing().await;
+    assert_eq!(lines(execution, "all done").await, 1);
+    sink.flush_closing().await;
+    assert_eq!(lines(execution, "all done").await, 1, "stored once");
+
+    // Through a worker: a probe's closing line arrives with the succeeded job, once.
+    let probe = app
+        .post(
+            "/api/probes",
+            &app.admin.token,
+            serde_json::json!({"wait_ms": 0, "lines": 0, "interval_ms": 0}),
+        )
+        .await;
+    assert_eq!(probe.status(), 202);
+    let probe: serde_json::Value = probe.json().await.unwrap();
+    let probe: uuid::Uuid = probe["execution_id"].as_str().unwrap().parse().unwrap();
+    let stop = api::jobs::spawn_workers(&app.state, 1);
+    let status = || async {
+        executions::Entity::find_by_id(probe)
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .status
+    };
+    for _ in 0..200 {
+        if status().await == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    assert_eq!(status().await, "succeeded", "the probe ran");
+    assert_eq!(
+        lines(probe, "probe answered by worker %").await,
+        1,
+        "its closing line, once"
+    );
+}

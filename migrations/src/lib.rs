@@ -13,6 +13,7 @@ mod m20261126_000007_deployments;
 mod m20261126_000008_billing;
 mod m20261126_000009_live_changes;
 mod m20261126_000010_list_indexes;
+mod m20261126_000011_batched_live_changes;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_billing::Migration),
             Box::new(m20261126_000009_live_changes::Migration),
             Box::new(m20261126_000010_list_indexes::Migration),
+            Box::new(m20261126_000011_batched_live_changes::Migration),
         ]
     }
 }

@@ -7,6 +7,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use shared::servers::{Execution, ExecutionStatus, LogLine};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 pub struct NewExecution<'a> {
@@ -170,20 +171,34 @@ pub async fn lines_after<C: ConnectionTrait>(
         .collect())
 }
 
+/// The longest log line stored; longer ones are cut.
+pub const MAX_LINE_CHARS: usize = 8000;
+
 /// Where a running job writes its log. Secrets are replaced before anything is stored.
 #[derive(Clone)]
 pub struct LogSink {
-    db: DatabaseConnection,
+    writer: crate::live::Writer,
     pub execution_id: Uuid,
     secrets: Vec<String>,
+    /// See [`LogSink::closing`]; shared by the sinks derived with [`LogSink::with_secrets`].
+    closing: Arc<Mutex<Option<String>>>,
 }
 
 impl LogSink {
     pub fn new(db: DatabaseConnection, execution_id: Uuid, secrets: Vec<String>) -> Self {
+        Self::with_writer(crate::live::Writer::notifying(db), execution_id, secrets)
+    }
+
+    pub fn with_writer(
+        writer: crate::live::Writer,
+        execution_id: Uuid,
+        secrets: Vec<String>,
+    ) -> Self {
         LogSink {
-            db,
+            writer,
             execution_id,
             secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
+            closing: Arc::default(),
         }
     }
 
@@ -203,6 +218,28 @@ impl LogSink {
         out
     }
 
+    /// The line that ends a successful run: stored in the same commit as the job's finish (one
+    /// commit less per job); should the job not succeed, stored on its own before the failure.
+    pub fn closing(&self, text: &str) {
+        let text = self.redact(text).chars().take(MAX_LINE_CHARS).collect();
+        *self.closing.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+    }
+
+    /// The closing line, for the statement that finishes the job.
+    pub(crate) fn take_closing(&self) -> Option<String> {
+        self.closing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Stores the closing line now (the job ends some other way than by succeeding).
+    pub async fn flush_closing(&self) {
+        if let Some(text) = self.take_closing() {
+            self.line("info", &text).await;
+        }
+    }
+
     pub async fn line(&self, stream: &str, text: &str) {
         let text = self.redact(text);
         let stored = execution_logs::ActiveModel {
@@ -210,12 +247,12 @@ impl LogSink {
             execution_id: Set(self.execution_id),
             at: Set(chrono::Utc::now()),
             stream: Set(stream.to_owned()),
-            text: Set(text.chars().take(8000).collect()),
+            text: Set(text.chars().take(MAX_LINE_CHARS).collect()),
         }
-        .insert(&self.db)
+        .insert(&self.writer.db)
         .await;
         match stored {
-            Ok(_) => crate::live::changed(),
+            Ok(_) => self.writer.publish(),
             Err(e) => {
                 tracing::warn!(execution = %self.execution_id, error = %e, "log line not stored")
             }
@@ -235,7 +272,7 @@ impl LogSink {
         let _ = rows::Entity::update_many()
             .col_expr(rows::Column::Step, Expr::value(text.to_owned()))
             .filter(rows::Column::Id.eq(self.execution_id))
-            .exec(&self.db)
+            .exec(&self.writer.db)
             .await;
         self.line("step", text).await
     }

@@ -16,7 +16,8 @@ use crate::entities::jobs;
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryFilter, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter, Statement,
 };
 use shared::servers::ExecutionStatus;
 use std::time::Duration;
@@ -100,20 +101,35 @@ pub async fn claim<C: ConnectionTrait>(
     worker: &str,
     lease: Duration,
 ) -> Result<Option<jobs::Model>, DbErr> {
+    Ok(claim_job(db, worker, lease, false)
+        .await?
+        .map(|(job, _)| job))
+}
+
+/// [`claim`], and on PostgreSQL in the same statement the start of the job's execution while it
+/// is open (the second value says whether it was). Run it through the batched live writer: the
+/// statement then notifies nobody, and the caller publishes the start.
+async fn claim_job<C: ConnectionTrait>(
+    db: &C,
+    worker: &str,
+    lease: Duration,
+    start_execution: bool,
+) -> Result<Option<(jobs::Model, bool)>, DbErr> {
     let now = chrono::Utc::now();
     let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(60));
     let backend = db.get_database_backend();
+    let postgres = backend == DatabaseBackend::Postgres;
     // Two index range scans, each stopping at its first row: an expired lease first (a dead
     // worker's job, the oldest work there is), else the next due job. A single `OR` would sort
     // every queued row on each claim.
-    let lock = if backend == DatabaseBackend::Postgres {
+    let lock = if postgres {
         " FOR UPDATE SKIP LOCKED"
     } else {
         ""
     };
     // A job taken over from a lapsed lease says so in `last_error` (SET reads the old row on
     // both databases), so its handler knows the previous attempt was cut short.
-    let sql = format!(
+    let update = format!(
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, locked_by = $1, \
          locked_until = $2, updated_at = $3, \
          last_error = CASE WHEN status = 'running' THEN '{INTERRUPTED}' || COALESCE(locked_by, '') \
@@ -127,14 +143,34 @@ pub async fn claim<C: ConnectionTrait>(
          ) AS candidates LIMIT 1) \
          RETURNING *"
     );
-    jobs::Entity::find()
-        .from_raw_sql(Statement::from_sql_and_values(
+    let (sql, started) = if postgres && start_execution {
+        (
+            format!(
+                "WITH claimed AS ({update}), \
+                 started AS (UPDATE executions SET status = 'running', started_at = $3 \
+                   WHERE id = (SELECT execution_id FROM claimed) \
+                   AND status IN ('queued', 'running') RETURNING id) \
+                 SELECT claimed.*, EXISTS (SELECT 1 FROM started) AS execution_started \
+                 FROM claimed"
+            ),
+            true,
+        )
+    } else {
+        (update, false)
+    };
+    let Some(row) = db
+        .query_one(Statement::from_sql_and_values(
             backend,
             sql,
             [worker.into(), until.into(), now.into()],
         ))
-        .one(db)
-        .await
+        .await?
+    else {
+        return Ok(None);
+    };
+    let job = jobs::Model::from_query_result(&row, "")?;
+    let execution_started = started && row.try_get::<bool>("", "execution_started")?;
+    Ok(Some((job, execution_started)))
 }
 
 /// Renews the lease; false when another worker took the job over or it was cancelled.
@@ -266,10 +302,20 @@ impl JobContext {
 }
 
 /// Starts the execution a job writes to: the job's current one while it is open (one UPDATE
-/// both checks and starts it), else a new one.
-async fn start_execution(state: &AppState, job: &jobs::Model) -> Result<Uuid, JobError> {
+/// both checks and starts it, or the claim did already), else a new one.
+async fn start_execution(
+    state: &AppState,
+    job: &jobs::Model,
+    started_by_claim: bool,
+) -> Result<Uuid, JobError> {
+    if let (Some(id), true) = (job.execution_id, started_by_claim) {
+        return Ok(id);
+    }
     if let Some(id) = job.execution_id {
-        if executions::move_to(&state.db, id, ExecutionStatus::Running, None).await? {
+        let started =
+            executions::move_to(&state.live_writer.db, id, ExecutionStatus::Running, None).await?;
+        state.live_writer.publish();
+        if started {
             return Ok(id);
         }
     }
@@ -294,25 +340,32 @@ async fn start_execution(state: &AppState, job: &jobs::Model) -> Result<Uuid, Jo
     Ok(id)
 }
 
-/// Records a job that succeeded: the job released and its execution finished, together. On
-/// PostgreSQL one statement does both (the queue's hot path: one commit instead of a
-/// transaction's four round trips); SQLite cannot UPDATE inside WITH, so it uses a transaction.
+/// Records a job that succeeded: its closing log line stored, the job released and its
+/// execution finished, together. On PostgreSQL one statement does all three (the queue's hot
+/// path: one commit instead of a transaction's round trips); SQLite cannot UPDATE inside WITH, so
+/// it uses a transaction.
 async fn finish_succeeded(
     state: &AppState,
     job_id: Uuid,
     worker: &str,
-    execution_id: Uuid,
+    log: &LogSink,
 ) -> Result<(), DbErr> {
+    let execution_id = log.execution_id;
+    let closing = log.take_closing();
+    let now = chrono::Utc::now();
     if state.db.get_database_backend() == DatabaseBackend::Postgres {
-        let now = chrono::Utc::now();
         state
+            .live_writer
             .db
             .execute(Statement::from_sql_and_values(
                 DatabaseBackend::Postgres,
                 "WITH released AS ( \
                    UPDATE jobs SET status = $1, locked_by = NULL, locked_until = NULL, \
                      last_error = NULL, updated_at = $2 \
-                   WHERE id = $3 AND locked_by = $4 RETURNING id) \
+                   WHERE id = $3 AND locked_by = $4 RETURNING id), \
+                 logged AS ( \
+                   INSERT INTO execution_logs (execution_id, at, stream, text) \
+                   SELECT $6, $2, 'info', CAST($9 AS text) WHERE $9 IS NOT NULL) \
                  UPDATE executions SET status = $5, finished_at = $2, error = NULL \
                  WHERE id = $6 AND status IN ($7, $8) AND EXISTS (SELECT 1 FROM released)",
                 [
@@ -324,17 +377,31 @@ async fn finish_succeeded(
                     execution_id.into(),
                     ExecutionStatus::Queued.as_str().into(),
                     ExecutionStatus::Running.as_str().into(),
+                    closing.into(),
                 ],
             ))
             .await?;
-        crate::live::changed();
+        state.live_writer.publish();
         return Ok(());
     }
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = crate::db::begin_write(&state.live_writer.db).await?;
+    if let Some(text) = closing {
+        crate::entities::execution_logs::ActiveModel {
+            id: Default::default(),
+            execution_id: sea_orm::Set(execution_id),
+            at: sea_orm::Set(now),
+            stream: sea_orm::Set("info".into()),
+            text: sea_orm::Set(text),
+        }
+        .insert(&txn)
+        .await?;
+    }
     if release(&txn, job_id, worker, SUCCEEDED, None, None).await? {
         executions::set_status(&txn, execution_id, ExecutionStatus::Succeeded, None).await?;
     }
-    txn.commit().await
+    txn.commit().await?;
+    state.live_writer.publish();
+    Ok(())
 }
 
 async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
@@ -366,16 +433,20 @@ async fn on_final_failure(ctx: &JobContext, message: &str) {
 
 /// Runs one claimed job to its end, renewing the lease meanwhile.
 pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
+    run_job(state, worker, job, false).await
+}
+
+async fn run_job(state: &AppState, worker: &str, job: jobs::Model, execution_started: bool) {
     let settings = state.config.jobs.clone();
-    let execution_id = match start_execution(state, &job).await {
+    let execution_id = match start_execution(state, &job, execution_started).await {
         Ok(id) => id,
         Err(e) => {
             let _ = release(&state.db, job.id, worker, FAILED, Some(&e.message), None).await;
             return;
         }
     };
-    let log = LogSink::new(
-        state.db.clone(),
+    let log = LogSink::with_writer(
+        state.live_writer.clone(),
         execution_id,
         state_secrets(state, &job).await,
     );
@@ -419,9 +490,12 @@ pub async fn run_claimed(state: &AppState, worker: &str, job: jobs::Model) {
         None => "interrupted",
     };
     crate::metrics::observe_job(&job.kind, observed, started.elapsed().as_secs_f64());
+    if !matches!(outcome, Some(Ok(()))) {
+        ctx.log.flush_closing().await;
+    }
     match outcome {
         Some(Ok(())) => {
-            if let Err(e) = finish_succeeded(state, job.id, worker, execution_id).await {
+            if let Err(e) = finish_succeeded(state, job.id, worker, &ctx.log).await {
                 tracing::warn!(job = %job.id, error = %e, "recording a finished job failed");
             }
         }
@@ -536,10 +610,13 @@ pub async fn worker_loop(
         if *shutdown.borrow() {
             break;
         }
-        match claim(&state.db, &name, state.config.jobs.lease).await {
-            Ok(Some(job)) => {
+        match claim_job(&state.live_writer.db, &name, state.config.jobs.lease, true).await {
+            Ok(Some((job, execution_started))) => {
+                if execution_started {
+                    state.live_writer.publish();
+                }
                 tracing::info!(worker = %name, job = %job.id, kind = %job.kind, attempt = job.attempts, "job claimed");
-                run_claimed(&state, &name, job).await;
+                run_job(&state, &name, job, execution_started).await;
                 continue;
             }
             Ok(None) => {}

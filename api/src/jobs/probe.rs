@@ -30,7 +30,6 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         tokio::time::sleep(Duration::from_millis(interval)).await;
     }
     ctx.log
-        .info(&format!("probe answered by worker {worker}"))
-        .await;
+        .closing(&format!("probe answered by worker {worker}"));
     Ok(())
 }
