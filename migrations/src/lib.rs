@@ -14,6 +14,7 @@ mod m20261126_000008_billing;
 mod m20261126_000009_live_changes;
 mod m20261126_000010_list_indexes;
 mod m20261126_000011_batched_live_changes;
+mod m20261126_000012_job_lease_index;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_live_changes::Migration),
             Box::new(m20261126_000010_list_indexes::Migration),
             Box::new(m20261126_000011_batched_live_changes::Migration),
+            Box::new(m20261126_000012_job_lease_index::Migration),
         ]
     }
 }
