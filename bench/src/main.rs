@@ -264,6 +264,8 @@ struct Results {
     cold_start_ms: f64,
     idle_rss: f64,
     load_rss: f64,
+    /// The queue target is PostgreSQL's (SQLite has one writer).
+    postgres: bool,
     hello: Load,
     me: Load,
     login: Load,
@@ -438,7 +440,10 @@ async fn sse_latency(client: &reqwest::Client, base: &str, token: &str) -> Resul
 }
 
 async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Results> {
-    let mut results = Results::default();
+    let mut results = Results {
+        postgres: backend.name == "PostgreSQL",
+        ..Results::default()
+    };
     let started = Instant::now();
     let status = backend
         .command(
@@ -901,7 +906,13 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
             &|r| {
                 r.queue
                     .get(index)
-                    .map(|(_, rate)| format!("{rate:.0} jobs/s"))
+                    .map(|(workers, rate)| {
+                        if *workers == 16 && r.postgres {
+                            format!("{rate:.0} jobs/s ({})", mark(*rate >= 2000.0))
+                        } else {
+                            format!("{rate:.0} jobs/s")
+                        }
+                    })
                     .unwrap_or_default()
             },
             if *workers == 16 {
@@ -927,8 +938,11 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
          `/api/auth/me` shows (token check and one indexed user lookup through the pool), and the \
          list adds four queries (a count over the rows the caller may see, the page, their teams \
          and projects). Login is argon2id by design (19 MiB, 2 passes per attempt). Queue \
-         throughput is a worker process's round trips per job (claim, start, log line, finish) \
-         on a machine whose two cores also run the database and the load generator.\n"
+         throughput is steady state (first job finished to last, from the jobs' own times) of one \
+         worker process: two commits per job (the claim that also starts the execution; the \
+         closing log line, release and finish in one statement), bounded on PostgreSQL by WAL \
+         flushes that concurrent workers share, and on SQLite by its single writer, on a machine \
+         whose two cores also run the database.\n"
     );
     let _ = writeln!(out, "\n## Sizes\n");
     let _ = writeln!(
