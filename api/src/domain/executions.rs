@@ -174,6 +174,22 @@ pub async fn lines_after<C: ConnectionTrait>(
 /// The longest log line stored; longer ones are cut.
 pub const MAX_LINE_CHARS: usize = 8000;
 
+/// A log line of `execution`, ready to insert (`text` already redacted and cut).
+pub fn log_row(
+    execution: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    stream: &str,
+    text: String,
+) -> execution_logs::ActiveModel {
+    execution_logs::ActiveModel {
+        id: Default::default(),
+        execution_id: Set(execution),
+        at: Set(at),
+        stream: Set(stream.to_owned()),
+        text: Set(text),
+    }
+}
+
 /// Where a running job writes its log. Secrets are replaced before anything is stored.
 #[derive(Clone)]
 pub struct LogSink {
@@ -221,8 +237,7 @@ impl LogSink {
     /// The line that ends a successful run: stored in the same commit as the job's finish (one
     /// commit less per job); should the job not succeed, stored on its own before the failure.
     pub fn closing(&self, text: &str) {
-        let text = self.redact(text).chars().take(MAX_LINE_CHARS).collect();
-        *self.closing.lock().unwrap_or_else(|e| e.into_inner()) = Some(text);
+        *self.closing.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.prepared(text));
     }
 
     /// The closing line, for the statement that finishes the job.
@@ -236,21 +251,23 @@ impl LogSink {
     /// Stores the closing line now (the job ends some other way than by succeeding).
     pub async fn flush_closing(&self) {
         if let Some(text) = self.take_closing() {
-            self.line("info", &text).await;
+            self.store("info", text).await;
         }
     }
 
     pub async fn line(&self, stream: &str, text: &str) {
-        let text = self.redact(text);
-        let stored = execution_logs::ActiveModel {
-            id: Default::default(),
-            execution_id: Set(self.execution_id),
-            at: Set(chrono::Utc::now()),
-            stream: Set(stream.to_owned()),
-            text: Set(text.chars().take(MAX_LINE_CHARS).collect()),
-        }
-        .insert(&self.writer.db)
-        .await;
+        self.store(stream, self.prepared(text)).await
+    }
+
+    /// What is stored of `text`: secrets replaced, cut at [`MAX_LINE_CHARS`].
+    fn prepared(&self, text: &str) -> String {
+        self.redact(text).chars().take(MAX_LINE_CHARS).collect()
+    }
+
+    async fn store(&self, stream: &str, text: String) {
+        let stored = log_row(self.execution_id, chrono::Utc::now(), stream, text)
+            .insert(&self.writer.db)
+            .await;
         match stored {
             Ok(_) => self.writer.publish(),
             Err(e) => {

@@ -143,20 +143,18 @@ async fn claim_job<C: ConnectionTrait>(
          ) AS candidates LIMIT 1) \
          RETURNING *"
     );
-    let (sql, started) = if postgres && start_execution {
-        (
-            format!(
-                "WITH claimed AS ({update}), \
-                 started AS (UPDATE executions SET status = 'running', started_at = $3 \
-                   WHERE id = (SELECT execution_id FROM claimed) \
-                   AND status IN ('queued', 'running') RETURNING id) \
-                 SELECT claimed.*, EXISTS (SELECT 1 FROM started) AS execution_started \
-                 FROM claimed"
-            ),
-            true,
+    let starts = postgres && start_execution;
+    let sql = if starts {
+        format!(
+            "WITH claimed AS ({update}), \
+             started AS (UPDATE executions SET status = 'running', started_at = $3 \
+               WHERE id = (SELECT execution_id FROM claimed) \
+               AND status IN ('queued', 'running') RETURNING id) \
+             SELECT claimed.*, EXISTS (SELECT 1 FROM started) AS execution_started \
+             FROM claimed"
         )
     } else {
-        (update, false)
+        update
     };
     let Some(row) = db
         .query_one(Statement::from_sql_and_values(
@@ -169,7 +167,7 @@ async fn claim_job<C: ConnectionTrait>(
         return Ok(None);
     };
     let job = jobs::Model::from_query_result(&row, "")?;
-    let execution_started = started && row.try_get::<bool>("", "execution_started")?;
+    let execution_started = starts && row.try_get::<bool>("", "execution_started")?;
     Ok(Some((job, execution_started)))
 }
 
@@ -308,14 +306,12 @@ async fn start_execution(
     job: &jobs::Model,
     started_by_claim: bool,
 ) -> Result<Uuid, JobError> {
-    if let (Some(id), true) = (job.execution_id, started_by_claim) {
-        return Ok(id);
-    }
     if let Some(id) = job.execution_id {
-        let started =
-            executions::move_to(&state.live_writer.db, id, ExecutionStatus::Running, None).await?;
-        state.live_writer.publish();
-        if started {
+        if started_by_claim {
+            return Ok(id);
+        }
+        if executions::move_to(&state.live_writer.db, id, ExecutionStatus::Running, None).await? {
+            state.live_writer.publish();
             return Ok(id);
         }
     }
@@ -386,15 +382,9 @@ async fn finish_succeeded(
     }
     let txn = crate::db::begin_write(&state.live_writer.db).await?;
     if let Some(text) = closing {
-        crate::entities::execution_logs::ActiveModel {
-            id: Default::default(),
-            execution_id: sea_orm::Set(execution_id),
-            at: sea_orm::Set(now),
-            stream: sea_orm::Set("info".into()),
-            text: sea_orm::Set(text),
-        }
-        .insert(&txn)
-        .await?;
+        executions::log_row(execution_id, now, "info", text)
+            .insert(&txn)
+            .await?;
     }
     if release(&txn, job_id, worker, SUCCEEDED, None, None).await? {
         executions::set_status(&txn, execution_id, ExecutionStatus::Succeeded, None).await?;
