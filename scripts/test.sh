@@ -13,8 +13,16 @@ cd "$ROOT"
 step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
 RUNTIME="$ROOT/.test-runtime"
 rm -rf "$RUNTIME" && mkdir -p "$RUNTIME"
+# Every temporary file of this run (test scratch directories, Git clones, Ansible run directories,
+# the browser's profile) goes into one directory removed at the end, so repeated runs do not fill
+# the disk. Under /tmp, not the checkout: SSH control sockets need a short path.
+TMPDIR="$(mktemp -d /tmp/provisio-suite.XXXXXX)"
+export TMPDIR
 PIDS=()
-cleanup() { for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done; }
+cleanup() {
+  for pid in "${PIDS[@]:-}"; do [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true; done
+  rm -rf "$TMPDIR" || true
+}
 trap cleanup EXIT
 
 step "formatting and lints"
@@ -51,8 +59,11 @@ step "integration tests on PostgreSQL"
 # The fakes keep state between runs: restart them so the PostgreSQL pass starts clean too.
 "$ROOT/scripts/fakes.sh" stop "$RUNTIME/fakes" >/dev/null
 "$ROOT/scripts/fakes.sh" start "$RUNTIME/fakes" >/dev/null
-PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run -p api --locked --no-fail-fast
+# Each test creates a database of its own: drop them whether the pass succeeded or not.
+pg_status=0
+PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run -p api --locked --no-fail-fast || pg_status=$?
 "$ROOT/scripts/postgres.sh" drop-test-databases
+[[ $pg_status -eq 0 ]] || exit "$pg_status"
 
 step "end-to-end in headless Chromium"
 cargo build --locked -p api

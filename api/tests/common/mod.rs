@@ -23,6 +23,33 @@ pub struct TestApp {
     pub admin: Session,
     pub keys: Keys,
     pub web_dir: PathBuf,
+    _scratch: Scratch,
+}
+
+/// A test's own directory, removed when the test is done with it. A failing test keeps it (and
+/// says where) so its database and files can be looked at.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(label: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("provisio-{label}-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("kept for inspection: {}", self.0.display());
+        } else {
+            std::fs::remove_dir_all(&self.0).ok();
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -158,8 +185,8 @@ pub fn is_postgres() -> bool {
 }
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
-    let scratch = std::env::temp_dir().join(format!("provisio-test-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&scratch).unwrap();
+    let scratch_dir = Scratch::new("test");
+    let scratch = scratch_dir.path();
     let web_dir = scratch.join("web");
     std::fs::create_dir_all(&web_dir).unwrap();
     std::fs::write(
@@ -170,7 +197,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     std::fs::write(web_dir.join("web.js"), "console.log('provisio')").unwrap();
     let mut config = Config {
         bind: SocketAddr::from(([127, 0, 0, 1], 0)),
-        database_url: fresh_database_url(&scratch).await,
+        database_url: fresh_database_url(scratch).await,
         db_max_connections: 5,
         db_acquire_timeout: Duration::from_secs(5),
         key_file: scratch.join("provisio.key"),
@@ -257,6 +284,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         },
         keys,
         web_dir,
+        _scratch: scratch_dir,
     };
     app.admin = app.login("root", ADMIN_PASSWORD).await;
     app
@@ -811,6 +839,9 @@ pub fn program_command(
         .args(args)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // The suite gives each run a temporary directory of its own (scripts/test.sh); the
+        // server's run directories belong there too, where the tests look for leftovers.
+        .envs(std::env::var("TMPDIR").map(|dir| ("TMPDIR", dir)))
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdin(Stdio::null())
         .stdout(output())
