@@ -53,7 +53,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         .service(crate::http::health::healthz)
         .service(crate::http::health::readyz)
         .service(crate::http::health::metrics)
-        .service(utoipa_actix_web::scope("/api").configure(crate::http::configure))
+        .service(utoipa_actix_web::scope("/api").configure(|cfg| crate::http::configure(cfg)))
         .split_for_parts();
     let mut spec = spec;
     unique_operation_ids(&mut spec);

@@ -18,7 +18,6 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
-use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
@@ -123,10 +122,9 @@ fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|_err, _req| ApiError::NotFound.into())
 }
 
-/// Each HTTP worker builds its own router and, with it, a copy of the OpenAPI document that it
-/// drops at once; glibc keeps such freed memory in the worker's arena. Handing it back to the
-/// system once the workers are up takes idle RSS from about 70 MB to about 30 MB (7 MB of it
-/// allocations, the rest the binary's code pages).
+/// Start-up (migrations, the first queries, each HTTP worker's router) frees what it used, and
+/// glibc keeps such freed memory in the arena of the thread that used it. Handing it back to the
+/// system once the workers are up keeps idle RSS to what the server holds.
 async fn release_startup_memory() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -167,29 +165,25 @@ impl Application {
         tokio::spawn(crate::live::listen(state.db.clone()));
         let data = web::Data::new(state.clone());
         let server = HttpServer::new(move || {
-            let (app, _) = App::new()
-                .into_utoipa_app()
-                .openapi(openapi::base())
-                .map(|app| {
-                    app.wrap(from_fn(web_security::limit_body))
-                        .wrap(Compress::default())
-                        .wrap(from_fn(web_security::headers))
-                        .wrap(from_fn(telemetry::request_span))
-                        // Registered before the /api scope, which would otherwise claim these paths.
-                        .service(
-                            SwaggerUi::new("/api/docs/{_:.*}")
-                                .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
-                        )
-                        .route("/api/openapi.json", web::get().to(openapi::serve_json))
-                        .route(
-                            "/api/docs",
-                            web::get().to(|| async {
-                                HttpResponse::PermanentRedirect()
-                                    .insert_header(("Location", "/api/docs/"))
-                                    .finish()
-                            }),
-                        )
-                })
+            App::new()
+                .wrap(from_fn(web_security::limit_body))
+                .wrap(Compress::default())
+                .wrap(from_fn(web_security::headers))
+                .wrap(from_fn(telemetry::request_span))
+                // Registered before the /api scope, which would otherwise claim these paths.
+                .service(
+                    SwaggerUi::new("/api/docs/{_:.*}")
+                        .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+                )
+                .route("/api/openapi.json", web::get().to(openapi::serve_json))
+                .route(
+                    "/api/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/api/docs/"))
+                            .finish()
+                    }),
+                )
                 .app_data(data.clone())
                 .app_data(assets.clone())
                 .app_data(default_policy.clone())
@@ -201,9 +195,8 @@ impl Application {
                 .service(http::health::healthz)
                 .service(http::health::readyz)
                 .service(http::health::metrics)
-                .service(utoipa_actix_web::scope("/api").configure(http::configure))
-                .split_for_parts();
-            app.default_service(web::to(spa::serve))
+                .service(web::scope("/api").configure(http::configure))
+                .default_service(web::to(spa::serve))
         })
         .listen(listener)?
         .shutdown_timeout(10)

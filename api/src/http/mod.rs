@@ -29,10 +29,40 @@ pub mod users;
 pub mod webhooks;
 
 use crate::error::{ApiError, ApiResult};
-use utoipa_actix_web::service_config::ServiceConfig;
+use actix_web::dev::HttpServiceFactory;
+use utoipa_actix_web::OpenApiFactory;
+
+/// Where the routes are registered: the server's router, or the collector of the OpenAPI
+/// document. The server does not build the document beside its routes: the collecting code is
+/// the largest function in the binary, and every HTTP worker would run it (and keep its pages
+/// resident) only to drop the result.
+pub trait Routes {
+    fn service<F: HttpServiceFactory + OpenApiFactory + 'static>(
+        &mut self,
+        factory: F,
+    ) -> &mut Self;
+}
+
+impl Routes for actix_web::web::ServiceConfig {
+    fn service<F: HttpServiceFactory + OpenApiFactory + 'static>(
+        &mut self,
+        factory: F,
+    ) -> &mut Self {
+        actix_web::web::ServiceConfig::service(self, factory)
+    }
+}
+
+impl Routes for utoipa_actix_web::service_config::ServiceConfig<'_> {
+    fn service<F: HttpServiceFactory + OpenApiFactory + 'static>(
+        &mut self,
+        factory: F,
+    ) -> &mut Self {
+        utoipa_actix_web::service_config::ServiceConfig::service(self, factory)
+    }
+}
 
 /// Every route under `/api`.
-pub fn configure(cfg: &mut ServiceConfig) {
+pub fn configure<R: Routes>(cfg: &mut R) {
     cfg.service(auth::login)
         .service(auth::refresh)
         .service(auth::logout)
