@@ -220,6 +220,10 @@ fn network_policy() -> anyhow::Result<crate::domain::network_policy::NetworkPoli
             "PROVISIO_PROVIDER_PRIVATE_NETWORKS",
             defaults.providers,
         )?,
+        webhooks: parse_var::<PrivateNetworks>(
+            "PROVISIO_WEBHOOK_PRIVATE_NETWORKS",
+            defaults.webhooks,
+        )?,
         allowlist,
     })
 }

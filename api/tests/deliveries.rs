@@ -75,6 +75,15 @@ async fn add_webhook(app: &TestApp, url: &str) -> String {
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// Every delivery, newest first, as the administrator sees them.
+async fn deliveries_of(app: &TestApp) -> Value {
+    app.get("/api/notification-deliveries", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Files a server request, which notifies the administrator (the harness account `root`).
 async fn trigger_notification(app: &TestApp) {
     let team = app.create_team("Hooks").await;
@@ -135,12 +144,7 @@ async fn webhooks_receive_hmac_signed_notifications_and_the_secret_is_encrypted_
         .unwrap()
         .starts_with("http://provisio.test/requests/"));
 
-    let deliveries: Value = app
-        .get("/api/notification-deliveries", &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let deliveries = deliveries_of(&app).await;
     assert_eq!(deliveries[0]["status"], "delivered");
     assert_eq!(deliveries[0]["attempts"], 1);
     assert_eq!(
@@ -162,12 +166,7 @@ async fn failing_webhooks_are_retried_with_the_error_recorded_then_given_up() {
     add_webhook(&app, &url).await;
     trigger_notification(&app).await;
     api::domain::notify::deliver_due(&app.state).await.unwrap();
-    let deliveries: Value = app
-        .get("/api/notification-deliveries", &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let deliveries = deliveries_of(&app).await;
     assert_eq!(deliveries[0]["status"], "retrying");
     assert_eq!(deliveries[0]["attempts"], 1);
     assert!(deliveries[0]["last_error"]
@@ -177,12 +176,7 @@ async fn failing_webhooks_are_retried_with_the_error_recorded_then_given_up() {
     for _ in 0..10 {
         api::domain::notify::deliver_due(&app.state).await.unwrap();
     }
-    let deliveries: Value = app
-        .get("/api/notification-deliveries", &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let deliveries = deliveries_of(&app).await;
     assert_eq!(deliveries[0]["status"], "failed");
     assert_eq!(deliveries[0]["attempts"], api::domain::notify::MAX_ATTEMPTS);
     assert_eq!(
@@ -260,12 +254,85 @@ async fn e_mail_notifications_go_out_over_smtp() {
     assert!(got[0].contains("To: root@example.com"), "{}", got[0]);
     assert!(got[0].contains("Subject: [Provisio] New server request: hook-1"));
     assert!(got[0].contains("http://provisio.test/requests/"));
-    let deliveries: Value = app
-        .get("/api/notification-deliveries", &app.admin.token)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let deliveries = deliveries_of(&app).await;
     assert_eq!(deliveries[0]["channel"], "email");
     assert_eq!(deliveries[0]["status"], "delivered");
+}
+
+/// A webhook is a URL typed by an administrator that the server then POSTs to: under the default
+/// policy it may not point at loopback, the LAN or a metadata service, neither when it is saved
+/// nor when a delivery goes out (the policy may have changed since it was saved, or the name may
+/// resolve elsewhere by then).
+#[tokio::test]
+async fn webhooks_to_private_networks_are_refused_on_save_and_before_sending() {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app_with(Options {
+        network: api::domain::network_policy::NetworkPolicy::default(),
+        ..Options::default()
+    })
+    .await;
+    let (url, seen) = receiver(204).await;
+    let port = url.rsplit(':').next().unwrap().split('/').next().unwrap();
+    let named = format!("http://localhost:{port}/hook");
+    for refused in [
+        url.as_str(),
+        named.as_str(),
+        "http://169.254.169.254/latest/meta-data",
+        "https://[::1]/hook",
+        "http://10.1.2.3:8080/hook",
+    ] {
+        let res = app
+            .post(
+                "/api/webhooks",
+                &app.admin.token,
+                json!({"name": "inside", "url": refused, "secret": "a-very-secret-hmac-key"}),
+            )
+            .await;
+        let body = common::assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        let message = body["errors"]["url"][0].as_str().unwrap_or_default();
+        assert!(
+            message.contains("PROVISIO_WEBHOOK_PRIVATE_NETWORKS"),
+            "{refused}: {body}"
+        );
+    }
+    assert_eq!(app.count("SELECT COUNT(*) AS n FROM webhooks").await, 0);
+
+    // Rows saved before the policy applied to them: a literal address and a name.
+    for target in [url.as_str(), named.as_str()] {
+        api::entities::webhooks::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            name: Set(format!("old {target}")),
+            url: Set(target.to_owned()),
+            secret: Set(api::crypto::seal(&app.keys.master_key, "a-very-secret-hmac-key").unwrap()),
+            active: Set(true),
+            created_at: Set(chrono::Utc::now()),
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+    }
+    trigger_notification(&app).await;
+    assert_eq!(
+        api::domain::notify::deliver_due(&app.state).await.unwrap(),
+        2
+    );
+    let deliveries = deliveries_of(&app).await;
+    let webhook_deliveries: Vec<&Value> = deliveries
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["channel"] == "webhook")
+        .collect();
+    assert_eq!(webhook_deliveries.len(), 2, "{deliveries:#}");
+    for delivery in webhook_deliveries {
+        assert_eq!(delivery["status"], "retrying", "{delivery:#}");
+        assert!(
+            delivery["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("PROVISIO_WEBHOOK_PRIVATE_NETWORKS"),
+            "{delivery:#}"
+        );
+    }
+    assert!(seen.lock().unwrap().is_empty(), "the receiver was reached");
 }

@@ -168,6 +168,7 @@ fn provisio(scratch: &Path, database_url: &str, port: u16, log: &Path) -> Comman
         ("DATABASE_URL", database_url.to_owned()),
         // The Git hosts of the tests listen on loopback.
         ("PROVISIO_GIT_PRIVATE_NETWORKS", "allow".into()),
+        ("PROVISIO_WEBHOOK_PRIVATE_NETWORKS", "allow".into()),
         (
             "PROVISIO_KEY_FILE",
             scratch.join("provisio.key").display().to_string(),

@@ -1,10 +1,10 @@
 //! Which network destinations Provisio may connect to on a user's behalf.
 //!
-//! Git URLs and provider endpoints are typed by users; without a policy they would let anyone who
-//! may create a project make the server talk to its own loopback services, the LAN or a cloud
-//! metadata endpoint (SSRF). Private destinations are refused for Git by default and allowed for
-//! providers by default (a self-hosted Proxmox sits on a LAN); an allowlist of networks and host
-//! names is always allowed. A destination is checked when it is saved and again, after DNS
+//! Git URLs, provider endpoints and webhook URLs are typed by users; without a policy they would
+//! let anyone who may create a project make the server talk to its own loopback services, the LAN
+//! or a cloud metadata endpoint (SSRF). Private destinations are refused for Git and webhooks by
+//! default and allowed for providers by default (a self-hosted Proxmox sits on a LAN); an
+//! allowlist of networks and host names is always allowed. A destination is checked when it is saved and again, after DNS
 //! resolution, right before every connection, because a name may start resolving elsewhere.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -32,6 +32,7 @@ impl std::str::FromStr for PrivateNetworks {
 pub enum Purpose {
     Git,
     Provider,
+    Webhook,
 }
 
 /// One entry of `PROVISIO_NETWORK_ALLOWLIST`: a network in CIDR notation (or one address), or a
@@ -105,6 +106,7 @@ impl Allowed {
 pub struct NetworkPolicy {
     pub git: PrivateNetworks,
     pub providers: PrivateNetworks,
+    pub webhooks: PrivateNetworks,
     pub allowlist: Vec<Allowed>,
 }
 
@@ -113,6 +115,7 @@ impl Default for NetworkPolicy {
         NetworkPolicy {
             git: PrivateNetworks::Deny,
             providers: PrivateNetworks::Allow,
+            webhooks: PrivateNetworks::Deny,
             allowlist: vec![],
         }
     }
@@ -193,6 +196,7 @@ impl NetworkPolicy {
         match purpose {
             Purpose::Git => self.git == PrivateNetworks::Allow,
             Purpose::Provider => self.providers == PrivateNetworks::Allow,
+            Purpose::Webhook => self.webhooks == PrivateNetworks::Allow,
         }
     }
 
@@ -213,6 +217,7 @@ impl NetworkPolicy {
         let setting = match purpose {
             Purpose::Git => "PROVISIO_GIT_PRIVATE_NETWORKS",
             Purpose::Provider => "PROVISIO_PROVIDER_PRIVATE_NETWORKS",
+            Purpose::Webhook => "PROVISIO_WEBHOOK_PRIVATE_NETWORKS",
         };
         let named = if host.trim_matches(['[', ']']) == ip.to_string() {
             format!("{ip}")
@@ -283,6 +288,30 @@ impl NetworkPolicy {
             other => other.map(|_| ()),
         }
     }
+
+    /// [`Self::check_on_save`] for an HTTP(S) URL; one that names no host passes (its own
+    /// validation refuses it).
+    pub async fn check_url_on_save(&self, purpose: Purpose, url: &str) -> Result<(), Refused> {
+        match url_destination(url) {
+            Some((host, port)) => self.check_on_save(purpose, &host, port).await,
+            None => Ok(()),
+        }
+    }
+
+    /// [`Self::check_literal`] for an HTTP(S) URL: the check a guarded client's resolver cannot
+    /// make, since a literal address is never resolved.
+    pub fn check_url_literal(&self, purpose: Purpose, url: &str) -> Result<(), Refused> {
+        match url_destination(url) {
+            Some((host, _)) => self.check_literal(purpose, &host),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The host and port an HTTP(S) URL connects to (`None` when it is empty or not a URL).
+pub fn url_destination(url: &str) -> Option<(String, u16)> {
+    let url = reqwest::Url::parse(url.trim()).ok()?;
+    Some((url.host_str()?.to_owned(), url.port_or_known_default()?))
 }
 
 /// The host and port a Git URL (validated by `shared::projects::git_url`) connects to.

@@ -1,6 +1,7 @@
 //! Notifications: an in-app row per recipient, written in the caller's transaction, plus one
 //! delivery row per outside channel (webhooks, e-mail) that `deliver_due` sends and retries.
 
+use crate::domain::network_policy::{self, Purpose};
 use crate::entities::{notification_deliveries as deliveries, notifications, users, webhooks};
 use crate::state::AppState;
 use futures_util::future::BoxFuture;
@@ -156,7 +157,9 @@ impl Notifier for WebhookNotifier {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| format!("request failed: {e}"))?;
+                .map_err(|e| {
+                    network_policy::refusal_in(&e).unwrap_or_else(|| format!("request failed: {e}"))
+                })?;
             if res.status().is_success() {
                 Ok(())
             } else {
@@ -218,9 +221,12 @@ pub async fn deliver_due(state: &AppState) -> anyhow::Result<usize> {
         .limit(50)
         .all(&state.db)
         .await?;
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()?;
+    let client = network_policy::guard_client(
+        reqwest::Client::builder().timeout(Duration::from_secs(10)),
+        &state.config.network,
+        Purpose::Webhook,
+    )
+    .build()?;
     let email = match &state.config.smtp_url {
         Some(url) => Some(email_notifier(url, &state.config.smtp_from)?),
         None => None,
@@ -312,6 +318,13 @@ async fn attempt(
                 .map_err(|e| e.to_string())?
                 .filter(|h| h.active)
                 .ok_or("the webhook was removed or disabled")?;
+            // Checked on save too; the policy may have changed since, and a literal address
+            // never reaches the guarded resolver.
+            state
+                .config
+                .network
+                .check_url_literal(Purpose::Webhook, &hook.url)
+                .map_err(|refused| refused.0)?;
             let secret = state.keys.open(&hook.secret).map_err(|e| e.to_string())?;
             let recipient = users::Entity::find_by_id(notification.user_id)
                 .one(&state.db)

@@ -84,17 +84,10 @@ pub fn demo_proxmox_catalog() -> Catalog {
 /// Refuses an endpoint the network policy denies (a private literal address, or a name that
 /// resolves to one), as a message for the `endpoint` field.
 pub async fn check_endpoint(state: &AppState, endpoint: &str) -> Result<(), String> {
-    let Some((host, port)) = crate::providers::endpoint_destination(endpoint) else {
-        return Ok(());
-    };
     state
         .config
         .network
-        .check_on_save(
-            crate::domain::network_policy::Purpose::Provider,
-            &host,
-            port,
-        )
+        .check_url_on_save(crate::domain::network_policy::Purpose::Provider, endpoint)
         .await
         .map_err(|refused| refused.0)
 }

@@ -1,6 +1,7 @@
 use crate::auth::AuthUser;
 use crate::crypto;
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::network_policy::Purpose;
 use crate::entities::{notification_deliveries as delivery_rows, webhooks as rows};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -56,6 +57,12 @@ pub async fn create(
     auth.require(Permission::ProvidersManage)?;
     let body = body.into_inner();
     body.validate()?;
+    state
+        .config
+        .network
+        .check_url_on_save(Purpose::Webhook, &body.url)
+        .await
+        .map_err(|refused| ApiError::field("url", refused.0))?;
     let sealed = crypto::seal(&state.keys.master_key, &body.secret).map_err(ApiError::Internal)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let row = rows::ActiveModel {

@@ -148,20 +148,11 @@ impl Default for Tuning {
     }
 }
 
-/// The host and port of an endpoint URL (`None` when it is empty or not a URL).
-pub fn endpoint_destination(endpoint: &str) -> Option<(String, u16)> {
-    let url = reqwest::Url::parse(endpoint.trim()).ok()?;
-    Some((url.host_str()?.to_owned(), url.port_or_known_default()?))
-}
-
 pub fn build(account: AccountConfig, tuning: &Tuning) -> ProviderResult<Box<dyn ComputeProvider>> {
-    // Literal addresses skip DNS, so the guarded resolver of the HTTP clients never sees them.
-    if let Some((host, _)) = endpoint_destination(&account.endpoint) {
-        tuning
-            .network
-            .check_literal(Purpose::Provider, &host)
-            .map_err(|refused| ProviderError::Config(refused.0))?;
-    }
+    tuning
+        .network
+        .check_url_literal(Purpose::Provider, &account.endpoint)
+        .map_err(|refused| ProviderError::Config(refused.0))?;
     Ok(match account.kind {
         ProviderKind::Hetzner => Box::new(hetzner::Hetzner::new(account, tuning)?),
         ProviderKind::Proxmox => Box::new(proxmox::Proxmox::new(account, tuning)?),

@@ -71,7 +71,9 @@ impl TerraformProvider {
     /// Terraform's providers resolve the endpoint themselves: check what it resolves to now,
     /// right before terraform runs.
     async fn clear_endpoint(&self) -> ProviderResult<()> {
-        if let Some((host, port)) = super::endpoint_destination(&self.account.endpoint) {
+        if let Some((host, port)) =
+            crate::domain::network_policy::url_destination(&self.account.endpoint)
+        {
             self.network
                 .resolve(
                     crate::domain::network_policy::Purpose::Provider,
