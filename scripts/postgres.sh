@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts the machine's PostgreSQL cluster and provides a password-authenticated test role.
-#   postgres.sh start                 start the cluster, create the role provisio_test (CREATEDB)
+#   postgres.sh start                 start the cluster, create the role provisio_test (CREATEDB,
+#                                     pg_checkpoint)
 #   postgres.sh url                   print the base URL tests append a database name to
 #   postgres.sh drop-test-databases   drop the per-test databases left behind
 set -euo pipefail
@@ -18,6 +19,8 @@ case "${1:-}" in
     for _ in $(seq 1 50); do as_postgres psql -qtAc 'select 1' >/dev/null 2>&1 && break; sleep 0.2; done
     as_postgres psql -qtAc "SELECT 1 FROM pg_roles WHERE rolname='$ROLE'" | grep -q 1 \
       || as_postgres psql -qc "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'"
+    # The benchmark checkpoints between its measurements (PostgreSQL 15 and later).
+    as_postgres psql -qc "GRANT pg_checkpoint TO $ROLE" >/dev/null 2>&1 || true
     ;;
   url)
     port=$(pg_lsclusters --no-header | awk 'NR==1 {print $3}')
