@@ -4,8 +4,9 @@
 //! let anyone who may create a project make the server talk to its own loopback services, the LAN
 //! or a cloud metadata endpoint (SSRF). Private destinations are refused for Git and webhooks by
 //! default and allowed for providers by default (a self-hosted Proxmox sits on a LAN); an
-//! allowlist of networks and host names is always allowed. A destination is checked when it is saved and again, after DNS
-//! resolution, right before every connection, because a name may start resolving elsewhere.
+//! allowlist of networks and host names is always allowed. A destination is checked when it is
+//! saved and again, after DNS resolution, right before every connection, because a name may start
+//! resolving elsewhere.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
