@@ -15,6 +15,7 @@ mod m20261126_000009_live_changes;
 mod m20261126_000010_list_indexes;
 mod m20261126_000011_batched_live_changes;
 mod m20261126_000012_job_lease_index;
+mod m20261126_000013_queue_autovacuum;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_list_indexes::Migration),
             Box::new(m20261126_000011_batched_live_changes::Migration),
             Box::new(m20261126_000012_job_lease_index::Migration),
+            Box::new(m20261126_000013_queue_autovacuum::Migration),
         ]
     }
 }
