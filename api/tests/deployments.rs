@@ -737,23 +737,8 @@ fn pve() -> Option<Pve> {
 }
 
 async fn pve_guest_names(f: &Pve) -> Vec<String> {
-    let client = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(&std::fs::read(&f.ca).unwrap()).unwrap(),
-        )
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
-    let v: Value = client
-        .get(format!("{}/cluster/resources?type=vm", f.direct_url))
-        .header("Authorization", format!("PVEAPIToken={}", f.token))
-        .send()
+    common::fakepve_get(&f.direct_url, &f.token, &f.ca, "/cluster/resources?type=vm")
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["data"]
         .as_array()
         .unwrap()
         .iter()

@@ -294,29 +294,19 @@ impl Pve {
 
     /// Guests named `name` as fakepve itself lists them (not through Provisio).
     async fn guests_named(&self, name: &str) -> Vec<Value> {
-        let client = reqwest::Client::builder()
-            .add_root_certificate(
-                reqwest::Certificate::from_pem(&std::fs::read(&self.ca).unwrap()).unwrap(),
-            )
-            .danger_accept_invalid_certs(true)
-            .build()
-            .unwrap();
-        let answer: Value = client
-            .get(format!("{}/cluster/resources?type=vm", self.direct_url))
-            .header("Authorization", format!("PVEAPIToken={}", self.token))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        answer["data"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|g| g["name"] == name)
-            .collect()
+        common::fakepve_get(
+            &self.direct_url,
+            &self.token,
+            &self.ca,
+            "/cluster/resources?type=vm",
+        )
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|g| g["name"] == name)
+        .collect()
     }
 }
 

@@ -284,23 +284,7 @@ async fn log_of(app: &TestApp, execution: &str) -> Vec<Value> {
 
 /// What fakepve itself answers at `path` (straight to the fake, not through Provisio).
 async fn pve_get(f: &Fakes, path: &str) -> Value {
-    let client = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(&std::fs::read(&f.pve_ca).unwrap()).unwrap(),
-        )
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
-    let v: Value = client
-        .get(format!("{}{path}", f.pve_direct_url))
-        .header("Authorization", format!("PVEAPIToken={}", f.pve_token))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["data"].clone()
+    common::fakepve_get(&f.pve_direct_url, &f.pve_token, &f.pve_ca, path).await
 }
 
 async fn pve_guests(f: &Fakes) -> Vec<Value> {

@@ -862,3 +862,24 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
     }
     panic!("{base} did not become ready");
 }
+
+/// What the Proxmox fake itself answers at `path` (its `data`), straight from the fake rather
+/// than through Provisio: `direct_url`, `token` and `ca` are its PROVISIO_FAKEPVE_DIRECT_URL,
+/// PROVISIO_FAKEPVE_TOKEN and PROVISIO_FAKEPVE_CA.
+pub async fn fakepve_get(direct_url: &str, token: &str, ca: &str, path: &str) -> Value {
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap())
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let answer: Value = client
+        .get(format!("{direct_url}{path}"))
+        .header("Authorization", format!("PVEAPIToken={token}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["data"].clone()
+}
