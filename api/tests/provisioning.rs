@@ -707,19 +707,11 @@ async fn sync_imports_new_guests_once_and_marks_vanished_ones() {
         .build()
         .unwrap();
     let auth = format!("PVEAPIToken={}", f.pve_token);
-    let next: Value = client
-        .get(format!("{}/cluster/nextid", f.pve_direct_url))
-        .header("Authorization", &auth)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let vmid = next["data"]
+    let next = pve_get(&f, "/cluster/nextid").await;
+    let vmid = next
         .as_str()
         .map(str::to_owned)
-        .unwrap_or_else(|| next["data"].to_string());
+        .unwrap_or_else(|| next.to_string());
     let res = client
         .post(format!(
             "{}/nodes/{}/qemu/{}/clone",
