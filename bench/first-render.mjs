@@ -1,6 +1,8 @@
 // Time to first render of the dashboard in Debian's headless Chromium, for a signed-in user with
 // an empty cache: navigation start → the Dashboard heading is on screen. Median of 5 fresh
-// browser contexts, each given the sign-in cookie. Prints {"median_ms": …, "runs_ms": […]}.
+// browser contexts, each given the sign-in cookie. Prints {"median_ms": …, "runs_ms": […],
+// "fetched": […]}, the last being the same-origin paths other than /api/ the browser fetched for
+// those renders: what a first visit to the dashboard downloads (the bench sums their sizes).
 // Env: BENCH_BASE_URL, BENCH_USER, BENCH_PASSWORD. Uses playwright-core from e2e/node_modules.
 import { createRequire } from 'node:module';
 
@@ -26,9 +28,16 @@ try {
   await first.close();
 
   const runs = [];
+  const fetched = new Set();
   for (let i = 0; i < 5; i++) {
     const context = await browser.newContext({ storageState: signedIn });
     const tab = await context.newPage();
+    tab.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin === new URL(base).origin && !url.pathname.startsWith('/api/')) {
+        fetched.add(url.pathname);
+      }
+    });
     const started = performance.now();
     await tab.goto(base + '/', { waitUntil: 'commit' });
     await tab.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 20000 });
@@ -37,7 +46,13 @@ try {
     await context.close();
   }
   const sorted = [...runs].sort((a, b) => a - b);
-  console.log(JSON.stringify({ median_ms: sorted[2], runs_ms: runs.map((r) => Math.round(r)) }));
+  console.log(
+    JSON.stringify({
+      median_ms: sorted[2],
+      runs_ms: runs.map((r) => Math.round(r)),
+      fetched: [...fetched].sort(),
+    }),
+  );
 } finally {
   await browser.close();
 }

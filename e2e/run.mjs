@@ -147,6 +147,29 @@ await test('a reload keeps the session through the refresh cookie', async (page)
 });
 
 
+await test('the first load carries the main module only; a page brings its own code when first opened', async (page) => {
+  const modules = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith('.wasm')) modules.push(path);
+  });
+  await signIn(page, adminUser, adminPassword);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  assert(modules.length === 1 && modules[0] === '/main_bg.wasm', `the first load fetched ${modules.join(', ')}`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('button', { name: 'New user' }).waitFor({ timeout: 15000 });
+  assert(
+    modules.some((path) => path.startsWith('/split___users_route_view')),
+    `opening Users fetched ${modules.slice(1).join(', ') || 'nothing'}`,
+  );
+  const beforeReturn = modules.length;
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
+  await page.getByRole('button', { name: 'New user' }).waitFor({ timeout: 15000 });
+  assert(modules.length === beforeReturn, `reopening Users fetched ${modules.slice(beforeReturn).join(', ')}`);
+});
+
 await test('the app runs under its Content-Security-Policy and the policy has no unsafe-inline scripts', async (page, { takeCspViolations }) => {
   const res = await page.goto(base + '/', { waitUntil: 'domcontentloaded' });
   const policy = res.headers()['content-security-policy'] ?? '';

@@ -9,6 +9,7 @@ WANT_TEST=0
 
 TRUNK_VERSION=0.21.14
 WASM_BINDGEN_VERSION=0.2.130
+WASM_SPLIT_CLI_VERSION=0.2.4
 BINARYEN_VERSION=132.0.0
 PLAYWRIGHT_CORE_VERSION=1.65.1
 ANSIBLE_CORE_VERSION=2.19.14
@@ -67,6 +68,13 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # No --locked: its lock file names a webpki-roots release the registry mirror lacks.
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+# Splits the web app into a main module and per-route chunks (scripts/build-wasm.sh).
+# (the binary has no --version; cargo's install list says which release is there)
+if ! cargo install --list | grep -q "^wasm_split_cli_support v$WASM_SPLIT_CLI_VERSION:"; then
+  log "installing wasm_split_cli $WASM_SPLIT_CLI_VERSION"
+  cargo install wasm_split_cli_support --version "$WASM_SPLIT_CLI_VERSION" --features build-binary --locked
 fi
 
 # wasm-opt from npm binaryen: Debian's binaryen 108 produces a bundle that fails to start.
