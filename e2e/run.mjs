@@ -159,7 +159,7 @@ await test('the first load carries the main module only; a page brings its own c
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
   await page.getByRole('button', { name: 'New user' }).waitFor({ timeout: 15000 });
   assert(
-    modules.some((path) => path.startsWith('/split___users_route_view')),
+    modules.includes('/split_admin_pages.wasm'),
     `opening Users fetched ${modules.slice(1).join(', ') || 'nothing'}`,
   );
   const beforeReturn = modules.length;
@@ -168,6 +168,10 @@ await test('the first load carries the main module only; a page brings its own c
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Users' }).click();
   await page.getByRole('button', { name: 'New user' }).waitFor({ timeout: 15000 });
   assert(modules.length === beforeReturn, `reopening Users fetched ${modules.slice(beforeReturn).join(', ')}`);
+  // Pointing at a navigation entry starts fetching its page's code before the click.
+  const salesChunk = page.waitForRequest((r) => r.url().endsWith('/split_sales_pages.wasm'), { timeout: 5000 });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Clients' }).hover();
+  await salesChunk;
 });
 
 await test('the app runs under its Content-Security-Policy and the policy has no unsafe-inline scripts', async (page, { takeCspViolations }) => {

@@ -127,8 +127,12 @@ fn Sidebar() -> impl IntoView {
                             .get()
                             .into_iter()
                             .map(|item| {
+                                let path = item.path;
                                 view! {
-                                    <li>
+                                    <li
+                                        on:pointerenter=move |_| crate::routes::preload_page(path)
+                                        on:focusin=move |_| crate::routes::preload_page(path)
+                                    >
                                         <A href=item.path exact=true>
                                             // The icon is drawn by CSS from data-icon so it is in neither the
                                             // link's accessible name nor its innerText.
@@ -190,7 +194,13 @@ fn TopBar() -> impl IntoView {
                     {move || name().chars().next().map(String::from).unwrap_or_default()}
                 </span>
                 <div class="user-meta">
-                    <A href="/profile" attr:class="user-name" attr:title="Your account">
+                    <A
+                        href="/profile"
+                        attr:class="user-name"
+                        attr:title="Your account"
+                        on:pointerenter=|_| crate::routes::preload_page("/profile")
+                        on:focusin=|_| crate::routes::preload_page("/profile")
+                    >
                         {name}
                     </A>
                     <span class="muted user-login">"@" {username}</span>
