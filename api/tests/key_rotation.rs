@@ -4,7 +4,9 @@
 
 mod common;
 
-use api::entities::{deployments, executions, projects, provider_accounts, ssh_keys, webhooks};
+use api::entities::{
+    deployments, executions, projects, provider_accounts, schedules, ssh_keys, webhooks,
+};
 use api::keys::Keys;
 use common::{spawn_app_with, Options, TestApp};
 use reqwest::StatusCode;
@@ -59,6 +61,14 @@ async fn sealed_values(db: &DatabaseConnection) -> BTreeMap<String, String> {
             serde_json::from_str(row.env.as_deref().unwrap_or("{}")).unwrap();
         for (name, v) in env {
             found.insert(format!("deployment {} {name}", row.name), v);
+        }
+    }
+    for row in schedules::Entity::find().all(db).await.unwrap() {
+        for (name, v) in row.variables.as_object().unwrap() {
+            if let Some(sealed) = v.get("$sealed") {
+                let label = format!("schedule {} {name}", row.id);
+                found.insert(label, sealed.as_str().unwrap().to_owned());
+            }
         }
     }
     for row in executions::Entity::find().all(db).await.unwrap() {
@@ -220,13 +230,198 @@ async fn seal_one_of_each(app: &TestApp) -> (String, Vec<String>) {
         StatusCode::ACCEPTED,
     )
     .await;
+    add_backup_passphrase(app).await;
+    let passphrase = unique("backup-passphrase");
+    json_of(
+        app.post(
+            &format!("/api/servers/{server}/schedules"),
+            admin,
+            json!({"operation": "backup", "cron": "0 3 * * *",
+                   "variables": {"archive_passphrase": passphrase}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
     api::domain::ssh_keys::service_key(&app.state)
         .await
         .unwrap();
     (
         hetzner,
-        vec![private_key_body, hook_secret, deploy_key, env_value, token],
+        vec![
+            private_key_body,
+            hook_secret,
+            deploy_key,
+            env_value,
+            token,
+            passphrase,
+        ],
     )
+}
+
+/// A new version of the shipped Backup script that also takes a secret `archive_passphrase`.
+async fn add_backup_passphrase(app: &TestApp) {
+    let admin = &app.admin.token;
+    let list = json_of(
+        app.get("/api/scripts?per_page=100", admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    let backup = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Backup")
+        .expect("the shipped Backup script")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let detail = json_of(
+        app.get(&format!("/api/scripts/{backup}"), admin).await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut variables = detail["current"]["variables"].as_array().unwrap().clone();
+    variables.push(json!({"name": "archive_passphrase", "kind": "secret", "required": false}));
+    json_of(
+        app.put(
+            &format!("/api/scripts/{backup}"),
+            admin,
+            json!({"name": "Backup", "content": detail["current"]["content"], "variables": variables}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+}
+
+/// The plain value of a schedule's stored secret variable.
+async fn schedule_secret(app: &TestApp, id: &str, name: &str) -> String {
+    let row = schedules::Entity::find_by_id(id.parse::<uuid::Uuid>().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = row.variables[name]["$sealed"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{name} is not sealed: {}", row.variables));
+    app.keys.open(sealed).unwrap()
+}
+
+#[tokio::test]
+async fn schedule_secrets_are_sealed_masked_kept_when_sent_back_masked_and_opened_when_fired() {
+    // No workers: the test fires the schedule itself and looks at the run it enqueued.
+    let app = spawn_app_with(Options::default()).await;
+    let admin = &app.admin.token;
+    let hosts = json_of(
+        app.post(
+            "/api/provider-accounts",
+            admin,
+            json!({"name": "hosts", "kind": "ssh", "endpoint": "",
+                   "catalog": {"currency": "EUR", "locations": [], "images": []},
+                   "credentials": {"private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team = app.create_team("Keepers").await;
+    let server = common::insert_server(&app, &team, &hosts, "db-1", "db-1").await;
+    add_backup_passphrase(&app).await;
+
+    let first = unique("first-passphrase");
+    let created = json_of(
+        app.post(
+            &format!("/api/servers/{server}/schedules"),
+            admin,
+            json!({"operation": "backup", "cron": "0 3 * * *",
+                   "variables": {"paths": "/etc", "archive_passphrase": first}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    assert_eq!(created["variables"]["archive_passphrase"], "********");
+    assert_eq!(created["variables"]["paths"], "/etc");
+    let listed = json_of(
+        app.get(&format!("/api/servers/{server}/schedules"), admin)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed[0]["variables"]["archive_passphrase"], "********");
+    assert!(!listed.to_string().contains(&first));
+    let rows = schedules::Entity::find().all(&app.db).await.unwrap();
+    assert!(
+        !rows[0].variables.to_string().contains(&first),
+        "the passphrase is stored in clear: {}",
+        rows[0].variables
+    );
+    assert_eq!(
+        schedule_secret(&app, &id, "archive_passphrase").await,
+        first
+    );
+
+    // An edit form sends the mask back: the stored passphrase stays, the other change lands.
+    let edited = json_of(
+        app.put(
+            &format!("/api/schedules/{id}"),
+            admin,
+            json!({"operation": "backup", "cron": "0 4 * * *",
+                   "variables": {"paths": "/srv", "archive_passphrase": "********"}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(edited["variables"]["paths"], "/srv");
+    assert_eq!(edited["variables"]["archive_passphrase"], "********");
+    assert_eq!(
+        schedule_secret(&app, &id, "archive_passphrase").await,
+        first
+    );
+
+    let second = unique("second-passphrase");
+    json_of(
+        app.put(
+            &format!("/api/schedules/{id}"),
+            admin,
+            json!({"operation": "backup", "cron": "0 4 * * *",
+                   "variables": {"paths": "/srv", "archive_passphrase": second}}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        schedule_secret(&app, &id, "archive_passphrase").await,
+        second
+    );
+
+    // Fired, the run gets the passphrase itself (sealed again in the execution), not the mask.
+    {
+        use sea_orm::{sea_query::Expr, ColumnTrait, QueryFilter};
+        schedules::Entity::update_many()
+            .col_expr(
+                schedules::Column::NextRunAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::hours(1)),
+            )
+            .filter(schedules::Column::Id.eq(id.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(api::domain::maintenance::tick(&app.state).await.unwrap(), 1);
+    let runs = executions::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    let variables = runs[0].variables.clone().unwrap();
+    assert_eq!(variables["paths"], "/srv");
+    let sealed = variables["archive_passphrase"]["$sealed"].as_str().unwrap();
+    assert_eq!(app.keys.open(sealed).unwrap(), second);
 }
 
 #[tokio::test]
@@ -240,7 +435,7 @@ async fn rotation_reseals_every_value_survives_interruption_and_the_restarted_se
     let before = sealed_values(&app.db).await;
     assert_eq!(
         before.len(),
-        7,
+        8,
         "one value of each kind: {:?}",
         before.keys()
     );
@@ -303,6 +498,10 @@ async fn rotation_reseals_every_value_survives_interruption_and_the_restarted_se
     );
     assert!(
         stdout.contains("secret script variables: 1 re-sealed"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("secret schedule variables: 1 re-sealed"),
         "{stdout}"
     );
     let rotated = Keys::load(&key_file).unwrap();

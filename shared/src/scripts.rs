@@ -516,6 +516,7 @@ pub struct Schedule {
     /// Five-field cron expression, evaluated in UTC.
     pub cron: String,
     pub enabled: bool,
+    /// The playbook's variables; secrets are stored sealed and shown as `********`.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub variables: BTreeMap<String, Value>,
     pub next_run_at: Option<DateTime<Utc>>,
@@ -531,6 +532,7 @@ pub struct SaveSchedule {
     pub cron: String,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// A secret sent as `********` (as answers show it) keeps the value stored.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub variables: BTreeMap<String, Value>,

@@ -9,10 +9,13 @@
 //!
 //! Sealed values live in: provider account credentials, webhook secrets, project deploy keys,
 //! deployment environments (name → sealed value), the service key's private half and the secret
-//! variables of script runs (`{"$sealed": …}` inside `executions.variables`).
+//! variables of script runs and maintenance schedules (`{"$sealed": …}` inside
+//! `executions.variables` and `schedules.variables`).
 
 use crate::db::begin_write;
-use crate::entities::{deployments, executions, projects, provider_accounts, ssh_keys, webhooks};
+use crate::entities::{
+    deployments, executions, projects, provider_accounts, schedules, ssh_keys, webhooks,
+};
 use crate::keys::Keys;
 use anyhow::Context;
 use sea_orm::sea_query::Expr;
@@ -119,6 +122,7 @@ async fn visit_all<C: ConnectionTrait>(
         deploy_keys(db, keys, write).await?,
         private_keys(db, keys, write).await?,
         deployment_environments(db, keys, write).await?,
+        schedule_variables(db, keys, write).await?,
         secret_variables(db, keys, write).await?,
     ])
 }
@@ -309,20 +313,66 @@ async fn secret_variables<C: ConnectionTrait>(
         let Some(Value::Object(mut variables)) = variables else {
             continue;
         };
-        let mut changed = false;
-        for (name, value) in variables.iter_mut() {
-            let Some(sealed) = value
-                .get(crate::domain::scripts::SEALED)
-                .and_then(Value::as_str)
-            else {
-                continue;
-            };
-            let what = format!("the secret variable {name} of execution {id}");
-            if let Some(new) = reseal(keys, sealed, &mut tally, &what)? {
-                *value = serde_json::json!({ crate::domain::scripts::SEALED: new });
-                changed = true;
-            }
+        let changed =
+            reseal_variables(keys, &mut variables, &mut tally, &format!("execution {id}"))?;
+        if changed && write {
+            Entity::update_many()
+                .col_expr(Column::Variables, Expr::value(Value::Object(variables)))
+                .filter(Column::Id.eq(id))
+                .exec(db)
+                .await?;
         }
+    }
+    Ok(tally)
+}
+
+/// Re-seals the sealed entries (`{"$sealed": …}`) of one variables object; answers whether any
+/// changed. `owner` names the row in errors.
+fn reseal_variables(
+    keys: &Keys,
+    variables: &mut serde_json::Map<String, Value>,
+    tally: &mut Tally,
+    owner: &str,
+) -> anyhow::Result<bool> {
+    let mut changed = false;
+    for (name, value) in variables.iter_mut() {
+        let Some(sealed) = value
+            .get(crate::domain::scripts::SEALED)
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let what = format!("the secret variable {name} of {owner}");
+        if let Some(new) = reseal(keys, sealed, tally, &what)? {
+            *value = serde_json::json!({ crate::domain::scripts::SEALED: new });
+            changed = true;
+        }
+    }
+    Ok(changed)
+}
+
+async fn schedule_variables<C: ConnectionTrait>(
+    db: &C,
+    keys: &Keys,
+    write: bool,
+) -> anyhow::Result<Tally> {
+    use schedules::{Column, Entity};
+    let mut tally = Tally {
+        kind: "secret schedule variables",
+        ..Tally::default()
+    };
+    let rows: Vec<(Uuid, Value)> = Entity::find()
+        .select_only()
+        .columns([Column::Id, Column::Variables])
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, variables) in rows {
+        let Value::Object(mut variables) = variables else {
+            continue;
+        };
+        let changed =
+            reseal_variables(keys, &mut variables, &mut tally, &format!("schedule {id}"))?;
         if changed && write {
             Entity::update_many()
                 .col_expr(Column::Variables, Expr::value(Value::Object(variables)))

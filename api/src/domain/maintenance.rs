@@ -46,7 +46,7 @@ fn to_dto(row: rows::Model) -> Schedule {
         operation: Maintenance::parse(&row.operation).unwrap_or(Maintenance::Backup),
         cron: row.cron,
         enabled: row.enabled,
-        variables: serde_json::from_value(row.variables).unwrap_or_default(),
+        variables: scripts::masked(&row.variables),
         next_run_at: row.next_run_at,
         last_run_at: row.last_run_at,
         last_execution_id: row.last_execution_id,
@@ -66,6 +66,57 @@ async fn takes_snapshots<C: ConnectionTrait>(
     Ok(!registered && matches!(kind, Some(k) if k != ProviderKind::Ssh))
 }
 
+fn script_name(operation: Maintenance) -> &'static str {
+    match operation {
+        Maintenance::Backup => BACKUP_SCRIPT,
+        Maintenance::SystemUpdate => UPDATE_SCRIPT,
+    }
+}
+
+async fn shipped_script<C: ConnectionTrait>(
+    db: &C,
+    operation: Maintenance,
+) -> ApiResult<crate::entities::scripts::Model> {
+    let name = script_name(operation);
+    scripts::builtin(db, name)
+        .await?
+        .ok_or_else(|| ApiError::Conflict(format!("the shipped “{name}” script is missing")))
+}
+
+/// A schedule's variables as sent, with each secret sent back masked (every answer shows secrets
+/// masked, so an edit form returns the mask) replaced by the value already stored.
+fn keep_stored_secrets(
+    state: &AppState,
+    stored: &Value,
+    mut sent: BTreeMap<String, Value>,
+) -> ApiResult<BTreeMap<String, Value>> {
+    let opened = scripts::open_variables(state, stored).map_err(ApiError::Conflict)?;
+    for (name, value) in sent.iter_mut() {
+        let masked = value.as_str() == Some(shared::scripts::SECRET_MASK);
+        let was_secret = stored
+            .get(name)
+            .is_some_and(|v| v.get(scripts::SEALED).is_some());
+        if masked && was_secret {
+            if let Some(kept) = opened.get(name) {
+                *value = kept.clone();
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// The stored form of a schedule's variables: the secrets of the operation's playbook sealed, as
+/// they are for runs, so a schedule keeps no secret in clear and shows none.
+async fn sealed_variables<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    operation: Maintenance,
+    values: &BTreeMap<String, Value>,
+) -> ApiResult<Value> {
+    let schema = scripts::current_variables(db, &shipped_script(db, operation).await?).await?;
+    scripts::seal_secrets(state, &schema, values.clone())
+}
+
 /// Plans the playbook run of `operation` on `server` (the variables checked against the script).
 async fn plan<C: ConnectionTrait>(
     db: &C,
@@ -75,13 +126,11 @@ async fn plan<C: ConnectionTrait>(
     variables: BTreeMap<String, Value>,
     created_by: Option<Uuid>,
 ) -> ApiResult<scripts::RunPlan> {
-    let (name, kind) = match operation {
-        Maintenance::Backup => (BACKUP_SCRIPT, "backup"),
-        Maintenance::SystemUpdate => (UPDATE_SCRIPT, "system_update"),
+    let kind = match operation {
+        Maintenance::Backup => "backup",
+        Maintenance::SystemUpdate => "system_update",
     };
-    let script = scripts::builtin(db, name)
-        .await?
-        .ok_or_else(|| ApiError::Conflict(format!("the shipped “{name}” script is missing")))?;
+    let script = shipped_script(db, operation).await?;
     let input = RunScript {
         server_ids: vec![server.id],
         variables,
@@ -179,6 +228,7 @@ pub async fn create(
     let txn = crate::db::begin_write(&state.db).await?;
     let server = servers::visible(&txn, auth, server_id).await?;
     check_variables(&txn, state, &server, &input).await?;
+    let variables = sealed_variables(&txn, state, input.operation, &input.variables).await?;
     let row = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
         server_id: Set(server.id),
@@ -186,7 +236,7 @@ pub async fn create(
         operation: Set(input.operation.as_str().into()),
         cron: Set(input.cron.trim().to_owned()),
         enabled: Set(input.enabled),
-        variables: Set(serde_json::to_value(&input.variables).unwrap_or_default()),
+        variables: Set(variables),
         next_run_at: Set(input.enabled.then_some(next)),
         last_run_at: Set(None),
         last_execution_id: Set(None),
@@ -234,13 +284,18 @@ pub async fn update(
     let next = check_schedule(&input)?;
     let txn = crate::db::begin_write(&state.db).await?;
     let (row, server) = visible_schedule(&txn, auth, id).await?;
+    let input = SaveSchedule {
+        variables: keep_stored_secrets(state, &row.variables, input.variables)?,
+        ..input
+    };
     check_variables(&txn, state, &server, &input).await?;
+    let variables = sealed_variables(&txn, state, input.operation, &input.variables).await?;
     let before = schedule_audit(&row);
     let mut active: rows::ActiveModel = row.into();
     active.operation = Set(input.operation.as_str().into());
     active.cron = Set(input.cron.trim().to_owned());
     active.enabled = Set(input.enabled);
-    active.variables = Set(serde_json::to_value(&input.variables).unwrap_or_default());
+    active.variables = Set(variables);
     active.next_run_at = Set(input.enabled.then_some(next));
     let row = active.update(&txn).await?;
     audit::record(
@@ -336,7 +391,7 @@ async fn fire<C: ConnectionTrait>(db: &C, state: &AppState, row: &rows::Model) -
             .await
             .map_err(ApiError::from);
     }
-    let variables = serde_json::from_value(row.variables.clone()).unwrap_or_default();
+    let variables = scripts::open_variables(state, &row.variables).map_err(ApiError::Conflict)?;
     let plan = plan(db, state, &server, operation, variables, row.created_by).await?;
     Ok(scripts::enqueue_run(db, &plan).await?)
 }

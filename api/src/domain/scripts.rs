@@ -154,6 +154,16 @@ fn variables_of(row: &script_versions::Model) -> Vec<VariableSpec> {
     serde_json::from_value(row.variables.clone()).unwrap_or_default()
 }
 
+/// The variables the current version of `script` declares.
+pub async fn current_variables<C: ConnectionTrait>(
+    db: &C,
+    script: &rows::Model,
+) -> ApiResult<Vec<VariableSpec>> {
+    Ok(variables_of(
+        &version_of(db, script.id, script.current_version).await?,
+    ))
+}
+
 async fn team_refs<C: ConnectionTrait>(
     db: &C,
     ids: impl IntoIterator<Item = Uuid>,
@@ -499,7 +509,7 @@ pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
     Ok(())
 }
 
-fn seal_secrets(
+pub fn seal_secrets(
     state: &AppState,
     schema: &[VariableSpec],
     values: BTreeMap<String, Value>,
@@ -549,7 +559,8 @@ pub fn secret_values(state: &AppState, stored: &Value) -> Vec<String> {
         .collect()
 }
 
-fn masked(stored: &Value) -> BTreeMap<String, Value> {
+/// Stored variables as every answer shows them: sealed secrets masked.
+pub fn masked(stored: &Value) -> BTreeMap<String, Value> {
     stored
         .as_object()
         .into_iter()
