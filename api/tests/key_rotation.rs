@@ -150,21 +150,7 @@ async fn seal_one_of_each(app: &TestApp) -> (String, Vec<String>) {
     let private_key = format!(
         "-----BEGIN OPENSSH PRIVATE KEY-----\n{private_key_body}\n-----END OPENSSH PRIVATE KEY-----\n"
     );
-    let hosts = json_of(
-        app.post(
-            "/api/provider-accounts",
-            admin,
-            json!({"name": "hosts", "kind": "ssh", "endpoint": "",
-                   "catalog": {"currency": "EUR", "locations": [], "images": []},
-                   "credentials": {"private_key": private_key}}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let hosts = ssh_hosts_account(app, &private_key).await;
     let hook_secret = unique("hook-secret");
     json_of(
         app.post(
@@ -259,6 +245,25 @@ async fn seal_one_of_each(app: &TestApp) -> (String, Vec<String>) {
     )
 }
 
+/// An SSH-hosts provider account named "hosts" holding `private_key`; answers its id.
+async fn ssh_hosts_account(app: &TestApp, private_key: &str) -> String {
+    json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "hosts", "kind": "ssh", "endpoint": "",
+                   "catalog": {"currency": "EUR", "locations": [], "images": []},
+                   "credentials": {"private_key": private_key}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// A new version of the shipped Backup script that also takes a secret `archive_passphrase`.
 async fn add_backup_passphrase(app: &TestApp) {
     let admin = &app.admin.token;
@@ -313,21 +318,11 @@ async fn schedule_secrets_are_sealed_masked_kept_when_sent_back_masked_and_opene
     // No workers: the test fires the schedule itself and looks at the run it enqueued.
     let app = spawn_app_with(Options::default()).await;
     let admin = &app.admin.token;
-    let hosts = json_of(
-        app.post(
-            "/api/provider-accounts",
-            admin,
-            json!({"name": "hosts", "kind": "ssh", "endpoint": "",
-                   "catalog": {"currency": "EUR", "locations": [], "images": []},
-                   "credentials": {"private_key": "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n"}}),
-        )
-        .await,
-        StatusCode::CREATED,
+    let hosts = ssh_hosts_account(
+        &app,
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n-----END OPENSSH PRIVATE KEY-----\n",
     )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    .await;
     let team = app.create_team("Keepers").await;
     let server = common::insert_server(&app, &team, &hosts, "db-1", "db-1").await;
     add_backup_passphrase(&app).await;
