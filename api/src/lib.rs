@@ -1,6 +1,7 @@
 //! Provisio's API server: actix-web handlers over sea-orm, with the SPA embedded.
 
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod crypto;
 pub mod db;

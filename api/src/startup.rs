@@ -71,6 +71,7 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
         ),
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+        caches: Arc::default(),
         keys: Arc::new(keys),
         config: Arc::new(config),
         db,
@@ -169,6 +170,7 @@ impl Application {
                 .wrap(from_fn(web_security::limit_body))
                 .wrap(Compress::default())
                 .wrap(from_fn(web_security::headers))
+                .wrap(from_fn(crate::cache::forget_after_writes))
                 .wrap(from_fn(telemetry::request_span))
                 // Registered before the /api scope, which would otherwise claim these paths.
                 .service(

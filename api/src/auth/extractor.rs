@@ -170,8 +170,7 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             .sub
             .parse()
             .map_err(|_| ApiError::Unauthenticated("the access token is invalid or expired"))?;
-        let user = users::Entity::find_by_id(id)
-            .one(&state.db)
+        let user = signed_in(&state, id)
             .await?
             .filter(|u| u.session_version == claims.sv);
         (user, None)
@@ -188,6 +187,20 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
         api_token_id,
         context,
     })
+}
+
+/// The account behind a session token, from memory while no user or membership changed.
+async fn signed_in(state: &AppState, id: Uuid) -> ApiResult<Option<users::Model>> {
+    let principals = &state.caches.principals;
+    if let Some(user) = principals.get(&id) {
+        return Ok(Some(user));
+    }
+    let stamp = principals.stamp();
+    let user = users::Entity::find_by_id(id).one(&state.db).await?;
+    if let Some(user) = &user {
+        principals.put(id, stamp, user.clone(), 1);
+    }
+    Ok(user)
 }
 
 impl FromRequest for AuthUser {

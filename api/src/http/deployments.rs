@@ -76,7 +76,9 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
     query: web::Query<DeploymentQuery>,
-) -> ApiResult<web::Json<DeploymentPage>> {
+) -> ApiResult<HttpResponse> {
+    // Checked before a remembered answer can be given, as well as where the list is computed.
+    auth.require(Permission::DeploymentsManage)?;
     let query = query.into_inner();
     let (page, per_page) = super::paging(query.page, query.per_page)?;
     let status = match query.status.as_deref() {
@@ -88,21 +90,24 @@ pub async fn list(
         })?),
         None => None,
     };
-    Ok(web::Json(
-        deployments::list(
-            &state.db,
-            &auth,
-            ListQuery {
-                page,
-                per_page,
-                status,
-                framework: query.framework,
-                q: query.q,
-                include_deleted: false,
-            },
+    let query = ListQuery {
+        page,
+        per_page,
+        status,
+        framework: query.framework,
+        q: query.q,
+        include_deleted: false,
+    };
+    let canonical = format!("{query:?}");
+    state
+        .caches
+        .json(
+            "deployments",
+            auth.id(),
+            canonical,
+            deployments::list(&state.db, &auth, query),
         )
-        .await?,
-    ))
+        .await
 }
 
 #[utoipa::path(
@@ -252,6 +257,15 @@ pub async fn logs(
 pub async fn statistics(
     state: web::Data<AppState>,
     auth: AuthUser,
-) -> ApiResult<web::Json<Statistics>> {
-    Ok(web::Json(deployments::statistics(&state.db, &auth).await?))
+) -> ApiResult<HttpResponse> {
+    auth.require(Permission::DeploymentsManage)?;
+    state
+        .caches
+        .json(
+            "statistics",
+            auth.id(),
+            String::new(),
+            deployments::statistics(&state.db, &auth),
+        )
+        .await
 }

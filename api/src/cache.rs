@@ -1,0 +1,302 @@
+//! Answers to hot reads kept in memory and invalidated by change signals, never by time.
+//!
+//! Two generations count what may have changed: `data` (any row) and `principals` (users, team
+//! memberships: who a caller is and what they may see; a change there is also a data change). An
+//! entry remembers the generation it was computed at, read *before* its queries ran, and is served
+//! only while that generation is current, so a commit after the read makes it stale at the latest
+//! when its signal arrives:
+//! - in this process, every request with a method that may write bumps both generations when its
+//!   handler returns (after its commit, before the client hears back: a client reads its own
+//!   writes), and jobs' [`crate::live::Writer`] bump `data` when they publish;
+//! - from other processes and background tasks, [`crate::live::listen`] bumps them on PostgreSQL
+//!   `NOTIFY` (milliseconds; the payload names the table) and on SQLite `data_version` (40 ms).
+//!
+//! Entries are used only while every change listener of the process is following; a listener that
+//! lost its connection invalidates everything and disables the caches until it follows again.
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use crate::error::{ApiError, ApiResult};
+use actix_web::http::header::ContentType;
+use actix_web::web::Bytes;
+use actix_web::HttpResponse;
+use serde::Serialize;
+use std::future::Future;
+use std::collections::{HashMap, VecDeque};
+use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+static DATA: AtomicU64 = AtomicU64::new(0);
+static PRINCIPALS: AtomicU64 = AtomicU64::new(0);
+/// Change listeners started in this process, and how many of them are not following right now.
+static LISTENERS: AtomicUsize = AtomicUsize::new(0);
+static LAGGING: AtomicUsize = AtomicUsize::new(0);
+
+/// The tables whose changes alter who a caller is or which teams they see.
+const PRINCIPAL_TABLES: [&str; 3] = ["users", "team_memberships", "teams"];
+
+/// Rows may have changed.
+pub fn data_changed() {
+    DATA.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Callers' accounts or memberships may have changed (and so may anything else).
+pub fn everything_changed() {
+    PRINCIPALS.fetch_add(1, Ordering::AcqRel);
+    DATA.fetch_add(1, Ordering::AcqRel);
+}
+
+/// A committed change to `table`, as PostgreSQL's triggers name it; unnamed means unknown.
+pub fn table_changed(table: &str) {
+    if table.is_empty() || PRINCIPAL_TABLES.contains(&table) {
+        everything_changed();
+    } else {
+        data_changed();
+    }
+}
+
+/// What a change listener calls when it starts, then `following(true/false)` as its state moves.
+pub fn listener_started() {
+    LISTENERS.fetch_add(1, Ordering::AcqRel);
+    LAGGING.fetch_add(1, Ordering::AcqRel);
+}
+
+/// A listener that starts following may have missed changes meanwhile, as may one that stops.
+pub fn following(now: bool) {
+    everything_changed();
+    if now {
+        LAGGING.fetch_sub(1, Ordering::AcqRel);
+    } else {
+        LAGGING.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+fn trusted() -> bool {
+    LISTENERS.load(Ordering::Acquire) > 0 && LAGGING.load(Ordering::Acquire) == 0
+}
+
+/// Which generation an entry depends on.
+#[derive(Clone, Copy)]
+pub enum Depends {
+    Data,
+    Principals,
+}
+
+impl Depends {
+    fn current(self) -> u64 {
+        match self {
+            Depends::Data => DATA.load(Ordering::Acquire),
+            Depends::Principals => PRINCIPALS.load(Ordering::Acquire),
+        }
+    }
+}
+
+/// The generation to store an entry under, read before the queries that compute it; `None` when
+/// the caches are not to be trusted.
+#[derive(Clone, Copy)]
+pub struct Stamp(Option<u64>);
+
+/// A bounded map of entries valid at one generation. Stale entries are dropped when met; when the
+/// budget is exceeded the oldest entries go first.
+pub struct Cache<K, V> {
+    depends: Depends,
+    budget: usize,
+    inner: Mutex<Inner<K, V>>,
+}
+
+struct Inner<K, V> {
+    entries: HashMap<K, (u64, V, usize)>,
+    order: VecDeque<K>,
+    used: usize,
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
+    /// `budget` in whatever unit `put`'s cost is given in (bytes, entries).
+    pub fn new(depends: Depends, budget: usize) -> Self {
+        Cache {
+            depends,
+            budget,
+            inner: Mutex::new(Inner {
+                entries: HashMap::new(),
+                order: VecDeque::new(),
+                used: 0,
+            }),
+        }
+    }
+
+    pub fn stamp(&self) -> Stamp {
+        Stamp(trusted().then(|| self.depends.current()))
+    }
+
+    pub fn get(&self, key: &K) -> Option<V> {
+        if !trusted() {
+            return None;
+        }
+        let current = self.depends.current();
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        match inner.entries.get(key) {
+            Some((generation, value, _)) if *generation == current => {
+                crate::metrics::cache_lookup(true);
+                Some(value.clone())
+            }
+            Some(_) => {
+                if let Some((_, _, cost)) = inner.entries.remove(key) {
+                    inner.used -= cost;
+                }
+                crate::metrics::cache_lookup(false);
+                None
+            }
+            None => {
+                crate::metrics::cache_lookup(false);
+                None
+            }
+        }
+    }
+
+    /// Keeps `value` computed from reads made after `stamp` was taken, unless something changed
+    /// since (then the next reader computes it again).
+    pub fn put(&self, key: K, stamp: Stamp, value: V, cost: usize) {
+        let Some(generation) = stamp.0 else { return };
+        if generation != self.depends.current() || cost > self.budget {
+            return;
+        }
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, _, old)) = inner.entries.remove(&key) {
+            inner.used -= old;
+        } else {
+            inner.order.push_back(key.clone());
+        }
+        inner.used += cost;
+        inner.entries.insert(key, (generation, value, cost));
+        while inner.used > self.budget {
+            let Some(oldest) = inner.order.pop_front() else {
+                break;
+            };
+            if let Some((_, _, cost)) = inner.entries.remove(&oldest) {
+                inner.used -= cost;
+            }
+        }
+        // Keys of entries dropped as stale stay in `order` until they reach its front; keep it
+        // from outgrowing the map.
+        if inner.order.len() > 2 * inner.entries.len() + 64 {
+            let Inner { entries, order, .. } = &mut *inner;
+            order.retain(|k| entries.contains_key(k));
+        }
+    }
+}
+
+/// Shared by the handlers that answer from memory.
+pub struct Caches {
+    /// Serialized JSON answers by (route, caller, canonical query).
+    pub answers: Cache<(&'static str, uuid::Uuid, String), Bytes>,
+    /// Signed-in users by id: their row and roles, as [`crate::auth::extractor`] loads them.
+    pub principals: Cache<uuid::Uuid, crate::entities::users::Model>,
+}
+
+impl Default for Caches {
+    fn default() -> Self {
+        Caches {
+            answers: Cache::new(Depends::Data, 16 << 20),
+            principals: Cache::new(Depends::Principals, 10_000),
+        }
+    }
+}
+
+impl Caches {
+    /// The JSON answer of `route` for `caller` and `query` (canonical: the parsed parameters), from
+    /// memory while nothing changed, else from `compute` (whose reads start after this is called).
+    pub async fn json<T: Serialize>(
+        &self,
+        route: &'static str,
+        caller: uuid::Uuid,
+        query: String,
+        compute: impl Future<Output = ApiResult<T>>,
+    ) -> ApiResult<HttpResponse> {
+        let key = (route, caller, query);
+        let body = match self.answers.get(&key) {
+            Some(body) => body,
+            None => {
+                let stamp = self.answers.stamp();
+                let body = Bytes::from(
+                    serde_json::to_vec(&compute.await?)
+                        .map_err(|e| ApiError::Internal(e.into()))?,
+                );
+                self.answers.put(key, stamp, body.clone(), body.len());
+                body
+            }
+        };
+        Ok(HttpResponse::Ok()
+            .content_type(ContentType::json())
+            .body(body))
+    }
+}
+
+/// Marks everything changed once a request that may have written is handled.
+pub async fn forget_after_writes(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let may_write = !req.method().is_safe();
+    let res = next.call(req).await;
+    if may_write {
+        everything_changed();
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generations are process-wide: these tests take turns, as if one listener followed.
+    fn trusted_for_test() -> std::sync::MutexGuard<'static, ()> {
+        static SERIAL: Mutex<()> = Mutex::new(());
+        let turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        if LISTENERS.load(Ordering::Acquire) == 0 {
+            listener_started();
+            following(true);
+        }
+        turn
+    }
+
+    #[test]
+    fn an_entry_is_served_until_a_change_after_its_stamp() {
+        let _turn = trusted_for_test();
+        let cache: Cache<u32, &str> = Cache::new(Depends::Data, 10);
+        let stamp = cache.stamp();
+        cache.put(1, stamp, "one", 1);
+        assert_eq!(cache.get(&1), Some("one"));
+        data_changed();
+        assert_eq!(cache.get(&1), None);
+        // Computed before the change: not kept.
+        cache.put(1, stamp, "one", 1);
+        assert_eq!(cache.get(&1), None);
+    }
+
+    #[test]
+    fn principal_entries_outlive_data_changes_but_not_membership_changes() {
+        let _turn = trusted_for_test();
+        let cache: Cache<u32, &str> = Cache::new(Depends::Principals, 10);
+        cache.put(7, cache.stamp(), "alice", 1);
+        table_changed("deployments");
+        assert_eq!(cache.get(&7), Some("alice"));
+        table_changed("team_memberships");
+        assert_eq!(cache.get(&7), None);
+    }
+
+    #[test]
+    fn the_oldest_entries_go_when_the_budget_is_exceeded() {
+        let _turn = trusted_for_test();
+        let cache: Cache<u32, u32> = Cache::new(Depends::Principals, 3);
+        let stamp = cache.stamp();
+        for key in 0..5 {
+            cache.put(key, stamp, key, 1);
+        }
+        let kept: Vec<u32> = (0..5).filter_map(|k| cache.get(&k)).collect();
+        assert_eq!(kept, vec![2, 3, 4]);
+        cache.put(9, stamp, 9, 4);
+        assert_eq!(cache.get(&9), None, "larger than the whole budget");
+    }
+}
