@@ -14,16 +14,16 @@
 //! Entries are used only while every change listener of the process is following; a listener that
 //! lost its connection invalidates everything and disables the caches until it follows again.
 
+use crate::error::{ApiError, ApiResult};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use crate::error::{ApiError, ApiResult};
 use actix_web::http::header::ContentType;
+use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::HttpResponse;
 use serde::Serialize;
-use std::future::Future;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;

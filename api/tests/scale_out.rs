@@ -148,6 +148,60 @@ async fn two_servers_and_two_workers_share_one_postgresql() {
         .unwrap();
     let token = login["access_token"].as_str().unwrap().to_owned();
 
+    // 0. Server A remembers a signed-in caller; deactivating them through server B ends their
+    // session on A as soon as B's commit is announced (the users trigger's NOTIFY).
+    let created = client
+        .post(format!("{b}/api/users"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"username": "scale-member", "email": "member@example.com",
+                      "full_name": "Scale Member", "password": PASSWORD, "roles": ["requester"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let member: Value = created.json().await.unwrap();
+    let member_token = client
+        .post(format!("{a}/api/auth/login"))
+        .json(&json!({"login": "scale-member", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let me_on_a = || async {
+        client
+            .get(format!("{a}/api/auth/me"))
+            .bearer_auth(&member_token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!((me_on_a().await, me_on_a().await), (200, 200));
+    let deactivated = client
+        .patch(format!("{b}/api/users/{}", member["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deactivated.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while me_on_a().await != 401 {
+        assert!(
+            Instant::now() < deadline,
+            "server A still accepts a caller deactivated through server B"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
     // This test process writes nothing: a wake-up here comes from another process's commit.
     let db = sea_orm::Database::connect(&database_url).await.unwrap();
     tokio::spawn(api::live::listen(db.clone()));

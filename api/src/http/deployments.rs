@@ -254,10 +254,7 @@ pub async fn logs(
     security(("bearer" = []))
 )]
 #[get("/statistics")]
-pub async fn statistics(
-    state: web::Data<AppState>,
-    auth: AuthUser,
-) -> ApiResult<HttpResponse> {
+pub async fn statistics(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
     state
         .caches
