@@ -207,12 +207,12 @@ impl Default for Caches {
 impl Caches {
     /// The JSON answer of `route` for `caller` and `query` (canonical: the parsed parameters), from
     /// memory while nothing changed, else from `compute` (whose reads start after this is called).
-    pub async fn json<T: Serialize>(
+    pub async fn json<T: Serialize, E: Into<ApiError>>(
         &self,
         route: &'static str,
         caller: uuid::Uuid,
         query: String,
-        compute: impl Future<Output = ApiResult<T>>,
+        compute: impl Future<Output = Result<T, E>>,
     ) -> ApiResult<HttpResponse> {
         let key = (route, caller, query);
         let body = match self.answers.get(&key) {
@@ -220,7 +220,7 @@ impl Caches {
             None => {
                 let stamp = self.answers.stamp();
                 let body = Bytes::from(
-                    serde_json::to_vec(&compute.await?)
+                    serde_json::to_vec(&compute.await.map_err(Into::into)?)
                         .map_err(|e| ApiError::Internal(e.into()))?,
                 );
                 self.answers.put(key, stamp, body.clone(), body.len());
