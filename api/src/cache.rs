@@ -17,16 +17,17 @@
 use crate::error::{ApiError, ApiResult};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{AcceptEncoding, ContentEncoding, ContentType, Encoding, VARY};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::HttpResponse;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::hash::Hash;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 static DATA: AtomicU64 = AtomicU64::new(0);
 static PRINCIPALS: AtomicU64 = AtomicU64::new(0);
@@ -190,7 +191,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 /// Shared by the handlers that answer from memory.
 pub struct Caches {
     /// Serialized JSON answers by (route, caller, canonical query).
-    pub answers: Cache<(&'static str, uuid::Uuid, String), Bytes>,
+    pub answers: Cache<(&'static str, uuid::Uuid, String), Arc<Answer>>,
     /// Signed-in users by id: their row and roles, as [`crate::auth::extractor`] loads them.
     pub principals: Cache<uuid::Uuid, crate::entities::users::Model>,
 }
@@ -204,32 +205,80 @@ impl Default for Caches {
     }
 }
 
+/// One remembered JSON answer, and its gzip made the first time a client that accepts it asks:
+/// compressing a large answer on every request would cost more than computing it.
+pub struct Answer {
+    json: Bytes,
+    gzip: OnceLock<Option<Bytes>>,
+}
+
+/// Answers smaller than this go out as they are (the compression middleware may still shrink them).
+const GZIP_FROM: usize = 1024;
+
+impl Answer {
+    fn new(json: Bytes) -> Self {
+        Answer {
+            json,
+            gzip: OnceLock::new(),
+        }
+    }
+
+    fn gzip(&self) -> Option<Bytes> {
+        self.gzip
+            .get_or_init(|| {
+                let mut encoder = flate2::write::GzEncoder::new(
+                    Vec::with_capacity(self.json.len() / 4),
+                    flate2::Compression::default(),
+                );
+                encoder.write_all(&self.json).ok()?;
+                encoder.finish().ok().map(Bytes::from)
+            })
+            .clone()
+    }
+
+    /// The answer in the encoding `req` accepts best among identity and gzip.
+    fn respond(&self, req: &HttpRequest) -> HttpResponse {
+        let supported = [Encoding::identity(), Encoding::gzip()];
+        let gzip_accepted = self.json.len() >= GZIP_FROM
+            && req
+                .get_header::<AcceptEncoding>()
+                .and_then(|accept| accept.negotiate(supported.iter()))
+                == Some(Encoding::gzip());
+        let mut res = HttpResponse::Ok();
+        res.content_type(ContentType::json())
+            .insert_header((VARY, "accept-encoding"));
+        match self.gzip().filter(|_| gzip_accepted) {
+            Some(gzip) => res.insert_header(ContentEncoding::Gzip).body(gzip),
+            None => res.body(self.json.clone()),
+        }
+    }
+}
+
 impl Caches {
     /// The JSON answer of `route` for `caller` and `query` (canonical: the parsed parameters), from
     /// memory while nothing changed, else from `compute` (whose reads start after this is called).
     pub async fn json<T: Serialize, E: Into<ApiError>>(
         &self,
+        req: &HttpRequest,
         route: &'static str,
         caller: uuid::Uuid,
         query: String,
         compute: impl Future<Output = Result<T, E>>,
     ) -> ApiResult<HttpResponse> {
         let key = (route, caller, query);
-        let body = match self.answers.get(&key) {
-            Some(body) => body,
+        let answer = match self.answers.get(&key) {
+            Some(answer) => answer,
             None => {
                 let stamp = self.answers.stamp();
-                let body = Bytes::from(
-                    serde_json::to_vec(&compute.await.map_err(Into::into)?)
-                        .map_err(|e| ApiError::Internal(e.into()))?,
-                );
-                self.answers.put(key, stamp, body.clone(), body.len());
-                body
+                let json = serde_json::to_vec(&compute.await.map_err(Into::into)?)
+                    .map_err(|e| ApiError::Internal(e.into()))?;
+                let cost = json.len();
+                let answer = Arc::new(Answer::new(Bytes::from(json)));
+                self.answers.put(key, stamp, answer.clone(), cost);
+                answer
             }
         };
-        Ok(HttpResponse::Ok()
-            .content_type(ContentType::json())
-            .body(body))
+        Ok(answer.respond(req))
     }
 }
 

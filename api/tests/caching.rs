@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use shared::Role;
+use std::io::Read;
 use std::time::{Duration, Instant};
 
 /// How long a change made behind the server's back may take to be seen: PostgreSQL notifies in
@@ -251,4 +252,52 @@ async fn a_caller_is_judged_on_their_current_account_and_teams_not_a_remembered_
     )
     .await;
     until(401, || me(other.token.clone())).await;
+}
+
+#[tokio::test]
+async fn clients_that_accept_gzip_get_the_remembered_answer_compressed() {
+    let app = spawn_app().await;
+    let provider = provider(&app).await;
+    let team = app.create_team("Blue").await;
+    let agent = app
+        .user_with(
+            "cache-agent",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&team),
+        )
+        .await;
+    // Large enough to be worth compressing once (1 KiB and up).
+    for n in 1..=3 {
+        insert_deployment(&app, &team, &provider, n).await;
+    }
+    let res = app
+        .client
+        .get(app.url("/api/deployments?per_page=50"))
+        .bearer_auth(&agent.token)
+        .header("accept-encoding", "gzip, deflate, br, zstd")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-encoding"], "gzip");
+    let compressed = res.bytes().await.unwrap();
+    let mut unpacked = Vec::new();
+    flate2::read::GzDecoder::new(&compressed[..])
+        .read_to_end(&mut unpacked)
+        .unwrap();
+    let plain = app
+        .get("/api/deployments?per_page=50", &agent.token)
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(unpacked, plain);
+
+    assert!(
+        compressed.len() < plain.len(),
+        "{} vs {}",
+        compressed.len(),
+        plain.len()
+    );
+    assert_eq!(serde_json::from_slice::<Value>(&plain).unwrap()["total"], 3);
 }

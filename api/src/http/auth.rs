@@ -116,10 +116,15 @@ pub async fn logout(
     security(("bearer" = []))
 )]
 #[get("/auth/me")]
-pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
+pub async fn me(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<HttpResponse> {
     state
         .caches
         .json(
+            &req,
             "me",
             auth.id(),
             String::new(),

@@ -7,7 +7,7 @@ use crate::domain::deployments::{self, ListQuery, UserAction};
 use crate::domain::executions;
 use crate::error::{retry_stale, ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use shared::deployments::{
     DeployRequest, Deployment, DeploymentLogs, DeploymentPage, DeploymentStatus, Redeploy,
@@ -73,6 +73,7 @@ pub struct DeploymentQuery {
 )]
 #[get("/deployments")]
 pub async fn list(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
     query: web::Query<DeploymentQuery>,
@@ -102,6 +103,7 @@ pub async fn list(
     state
         .caches
         .json(
+            &req,
             "deployments",
             auth.id(),
             canonical,
@@ -254,11 +256,16 @@ pub async fn logs(
     security(("bearer" = []))
 )]
 #[get("/statistics")]
-pub async fn statistics(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
+pub async fn statistics(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: AuthUser,
+) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
     state
         .caches
         .json(
+            &req,
             "statistics",
             auth.id(),
             String::new(),
