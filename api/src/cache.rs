@@ -99,8 +99,8 @@ impl Depends {
 #[derive(Clone, Copy)]
 pub struct Stamp(Option<u64>);
 
-/// A bounded map of entries valid at one generation. Stale entries are dropped when met; when the
-/// budget is exceeded the oldest entries go first.
+/// A bounded map of entries valid at one generation; when the budget is exceeded the oldest
+/// entries go first.
 pub struct Cache<K, V> {
     depends: Depends,
     budget: usize,
@@ -136,24 +136,15 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
             return None;
         }
         let current = self.depends.current();
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        match inner.entries.get(key) {
-            Some((generation, value, _)) if *generation == current => {
-                crate::metrics::cache_lookup(true);
-                Some(value.clone())
-            }
-            Some(_) => {
-                if let Some((_, _, cost)) = inner.entries.remove(key) {
-                    inner.used -= cost;
-                }
-                crate::metrics::cache_lookup(false);
-                None
-            }
-            None => {
-                crate::metrics::cache_lookup(false);
-                None
-            }
-        }
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        // A stale entry stays until it is replaced or its turn to go comes: bounded by the budget.
+        let found = inner
+            .entries
+            .get(key)
+            .filter(|(generation, _, _)| *generation == current)
+            .map(|(_, value, _)| value.clone());
+        crate::metrics::cache_lookup(found.is_some());
+        found
     }
 
     /// Keeps `value` computed from reads made after `stamp` was taken, unless something changed
@@ -179,12 +170,6 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
                 inner.used -= cost;
             }
         }
-        // Keys of entries dropped as stale stay in `order` until they reach its front; keep it
-        // from outgrowing the map.
-        if inner.order.len() > 2 * inner.entries.len() + 64 {
-            let Inner { entries, order, .. } = &mut *inner;
-            order.retain(|k| entries.contains_key(k));
-        }
     }
 }
 
@@ -192,7 +177,7 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
 pub struct Caches {
     /// Serialized JSON answers by (route, caller, canonical query).
     pub answers: Cache<(&'static str, uuid::Uuid, String), Arc<Answer>>,
-    /// Signed-in users by id: their row and roles, as [`crate::auth::extractor`] loads them.
+    /// Signed-in users' rows by id, as [`crate::auth::extractor`] loads them.
     pub principals: Cache<uuid::Uuid, crate::entities::users::Model>,
 }
 

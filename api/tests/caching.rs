@@ -30,6 +30,12 @@ async fn provider(app: &TestApp) -> String {
     body["id"].as_str().unwrap().to_owned()
 }
 
+/// A technical agent (who sees deployments) of `team` only.
+async fn agent_of(app: &TestApp, username: &str, team: &str) -> Session {
+    app.user_with(username, &[Role::TechnicalAgent], &[team.to_owned()])
+        .await
+}
+
 async fn names(app: &TestApp, session: &Session) -> Vec<String> {
     let res = app
         .get("/api/deployments?per_page=50", &session.token)
@@ -96,13 +102,7 @@ async fn the_deployments_list_is_remembered_until_a_write_through_the_api_or_the
     let app = spawn_app().await;
     let provider = provider(&app).await;
     let team = app.create_team("Blue").await;
-    let agent = app
-        .user_with(
-            "cache-agent",
-            &[Role::TechnicalAgent],
-            std::slice::from_ref(&team),
-        )
-        .await;
+    let agent = agent_of(&app, "cache-agent", &team).await;
     insert_deployment(&app, &team, &provider, 1).await;
 
     // The insert above bypassed the API; the first read sees it (it was never remembered).
@@ -167,13 +167,7 @@ async fn a_caller_is_judged_on_their_current_account_and_teams_not_a_remembered_
     let provider = provider(&app).await;
     let red = app.create_team("Red").await;
     let green = app.create_team("Green").await;
-    let agent = app
-        .user_with(
-            "cache-member",
-            &[Role::TechnicalAgent],
-            std::slice::from_ref(&red),
-        )
-        .await;
+    let agent = agent_of(&app, "cache-member", &red).await;
     insert_deployment(&app, &red, &provider, 1).await;
     insert_deployment(&app, &green, &provider, 2).await;
     until(vec!["matrix-app-1 (Red)".to_owned()], || {
@@ -259,13 +253,7 @@ async fn clients_that_accept_gzip_get_the_remembered_answer_compressed() {
     let app = spawn_app().await;
     let provider = provider(&app).await;
     let team = app.create_team("Blue").await;
-    let agent = app
-        .user_with(
-            "cache-agent",
-            &[Role::TechnicalAgent],
-            std::slice::from_ref(&team),
-        )
-        .await;
+    let agent = agent_of(&app, "cache-agent", &team).await;
     // Large enough to be worth compressing once (1 KiB and up).
     for n in 1..=3 {
         insert_deployment(&app, &team, &provider, n).await;
