@@ -64,7 +64,7 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::from_env()?;
-    telemetry::init(config.log_json);
+    let log_writer = telemetry::init(config.log_json);
     match command {
         Command::Serve { demo } => {
             let started = std::time::Instant::now();
@@ -169,6 +169,7 @@ async fn main() -> anyhow::Result<()> {
                     for (field, messages) in errors {
                         eprintln!("{field}: {}", messages.join("; "));
                     }
+                    drop(log_writer);
                     std::process::exit(2);
                 }
                 Err(e) => return Err(anyhow::anyhow!("could not create the administrator: {e}")),

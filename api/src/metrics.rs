@@ -67,10 +67,10 @@ fn escape(value: &str) -> String {
 
 /// One handled request; `route` is the matched pattern (`/api/deployments/{id}`), never the raw
 /// path, so ids do not explode the label set.
-pub fn observe_http(method: &str, route: &str, status: u16, seconds: f64) {
+pub fn observe_http(method: String, route: String, status: u16, seconds: f64) {
     if let Ok(mut r) = registry().lock() {
         r.http
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method, route, status))
             .or_default()
             .observe(seconds);
     }

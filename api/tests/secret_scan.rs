@@ -34,7 +34,18 @@ const SCRIPT: &str = r#"- hosts: all
 struct Server(Child);
 
 impl Drop for Server {
+    /// Stopped as an operator would (SIGTERM), so the log file holds every line the server
+    /// wrote (a background thread writes them) before it is scanned; killed if it does not stop.
     fn drop(&mut self) {
+        // SAFETY: kill(2) on the pid of a child this test started and has not reaped.
+        unsafe { libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -779,6 +790,20 @@ async fn no_secret_of_a_full_scenario_reaches_the_database_logs_streams_audit_or
     assert!(
         String::from_utf8_lossy(&log_bytes).contains("\"level\":\"DEBUG\""),
         "the log is at debug level"
+    );
+    let handled = String::from_utf8_lossy(&log_bytes)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["message"] == "handled")
+        .filter(|line| {
+            line["span"]["request_id"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty())
+        })
+        .count();
+    assert!(
+        handled >= 20,
+        "every answered request leaves a JSON line with its request id; found {handled}"
     );
     corpus.add("log file", log_bytes);
 
