@@ -110,14 +110,56 @@ struct Load {
     p50: f64,
     p99: f64,
     errors: u64,
+    /// CPU time per answered request, in µs, of the server and of wrk: on a machine they share,
+    /// what one spends the other cannot.
+    server_us: f64,
+    client_us: f64,
+}
+
+/// CPU time (user + system) process `pid` has used so far, in µs.
+fn process_cpu_us(pid: u32) -> f64 {
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the parenthesized command name; utime and stime are the 12th and 13th.
+            let fields: Vec<u64> = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .skip(11)
+                .take(2)
+                .map(|f| f.parse().ok())
+                .collect::<Option<_>>()?;
+            Some(fields.iter().sum::<u64>())
+        });
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    match ticks {
+        Some(ticks) if per_second > 0 => ticks as f64 * 1e6 / per_second as f64,
+        _ => f64::NAN,
+    }
+}
+
+/// CPU time (user + system) of this process's waited-for children so far, in µs.
+fn children_cpu_us() -> f64 {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let us = |t: libc::timeval| t.tv_sec as f64 * 1e6 + t.tv_usec as f64;
+    us(usage.ru_utime) + us(usage.ru_stime)
 }
 
 fn wrk(
+    server: u32,
     url: &str,
     script: Option<&Path>,
     env: &[(&str, &str)],
     header: Option<&str>,
 ) -> Result<Load> {
+    let (server_before, client_before) = (process_cpu_us(server), children_cpu_us());
     let mut command = Command::new("wrk");
     command.args([
         "-t2",
@@ -138,6 +180,10 @@ fn wrk(
         .envs(env.iter().copied())
         .output()
         .context("wrk did not start (bench/run.sh installs it)")?;
+    let (server_cpu, client_cpu) = (
+        process_cpu_us(server) - server_before,
+        children_cpu_us() - client_before,
+    );
     let text = String::from_utf8_lossy(&output.stdout).to_string();
     if !output.status.success() {
         bail!(
@@ -175,12 +221,15 @@ fn wrk(
                 .sum::<u64>();
         }
     }
+    let answered = load.rps * WRK_SECONDS as f64;
+    load.server_us = server_cpu / answered;
+    load.client_us = client_cpu / answered;
     Ok(load)
 }
 
 /// A GET measured after a short unmeasured run: the steady state, once the first answers (which
 /// miss the in-memory caches and the database's page cache) are behind.
-fn warmed_wrk(url: &str, bearer: &str) -> Result<Load> {
+fn warmed_wrk(server: u32, url: &str, bearer: &str) -> Result<Load> {
     let mut warm = Command::new("wrk");
     warm.args([
         "-t2",
@@ -197,7 +246,7 @@ fn warmed_wrk(url: &str, bearer: &str) -> Result<Load> {
     if !status.success() {
         bail!("the warm-up run of {url} failed");
     }
-    wrk(url, None, &[], Some(bearer))
+    wrk(server, url, None, &[], Some(bearer))
 }
 
 /// POSTs a JSON body; `{n}` in it becomes a name unique per request.
@@ -572,7 +621,13 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
             .context("bench-hello")?,
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    results.hello = wrk(&format!("http://127.0.0.1:{hello_port}/"), None, &[], None)?;
+    results.hello = wrk(
+        hello.pid(),
+        &format!("http://127.0.0.1:{hello_port}/"),
+        None,
+        &[],
+        None,
+    )?;
     drop(hello);
     let body_file = backend.scratch.join("list.json");
     std::fs::write(&body_file, &list_body)?;
@@ -585,7 +640,13 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
             .context("bench-hello")?,
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    results.same_size = wrk(&format!("http://127.0.0.1:{hello_port}/"), None, &[], None)?;
+    results.same_size = wrk(
+        same_size.pid(),
+        &format!("http://127.0.0.1:{hello_port}/"),
+        None,
+        &[],
+        None,
+    )?;
     drop(same_size);
 
     let bearer = format!("Authorization: Bearer {token}");
@@ -600,22 +661,24 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
     });
     results.list = tokio::task::block_in_place(|| {
         warmed_wrk(
+            pid,
             &format!("{}/api/deployments?per_page=50", server.base),
             &bearer,
         )
     })?;
     results.load_rss = sampler.await?;
     results.me = tokio::task::block_in_place(|| {
-        warmed_wrk(&format!("{}/api/auth/me", server.base), &bearer)
+        warmed_wrk(pid, &format!("{}/api/auth/me", server.base), &bearer)
     })?;
     results.statistics = tokio::task::block_in_place(|| {
-        warmed_wrk(&format!("{}/api/statistics", server.base), &bearer)
+        warmed_wrk(pid, &format!("{}/api/statistics", server.base), &bearer)
     })?;
     let script = backend.scratch.join("post.lua");
     std::fs::write(&script, POST_SCRIPT)?;
     let login_body = json!({"login": "benchadmin", "password": PASSWORD}).to_string();
     results.login = tokio::task::block_in_place(|| {
         wrk(
+            pid,
             &format!("{}/api/auth/login", server.base),
             Some(&script),
             &[
@@ -634,6 +697,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
     .to_string();
     results.create_request = tokio::task::block_in_place(|| {
         wrk(
+            pid,
             &format!("{}/api/requests", server.base),
             Some(&script),
             &[
@@ -913,6 +977,18 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
     );
     row(
         &mut out,
+        "CPU µs per request, server + wrk: hello · same-size · `/me` · list",
+        &|r| {
+            [&r.hello, &r.same_size, &r.me, &r.list]
+                .iter()
+                .map(|l| format!("{:.1} + {:.1}", l.server_us, l.client_us))
+                .collect::<Vec<_>>()
+                .join(" · ")
+        },
+        "",
+    );
+    row(
+        &mut out,
         "List p99 at 64 connections",
         &|r| format!("{:.2} ms ({})", r.list.p99, mark(r.list.p99 < 10.0)),
         "< 10 ms",
@@ -1014,8 +1090,12 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
          the API, a job's progress, or another process's commit announced by PostgreSQL NOTIFY or \
          SQLite `data_version` drops them); a miss costs the four queries of the list (a count \
          over the rows the caller may see, the page, their teams and projects). What remains \
-         between the list and the ceiling is mostly its size: the same-size row is the hello world \
-         answering the list's own body. Login is argon2id by design (19 MiB, 2 passes per attempt). Queue \
+         between the list and the ceiling is its size and the stack every request goes through \
+         (request id, tracing span and log line, metrics, security headers, routing among every API route, \
+         routes, token check): the same-size row is the hello world answering the list's own \
+         body, and the CPU row splits each request's cost between the server and wrk, which share \
+         the two cores (reading the list's body costs wrk alone more than a whole hello-world \
+         request costs both). Login is argon2id by design (19 MiB, 2 passes per attempt). Queue \
          throughput is steady state (first job finished to last, from the jobs' own times) of one \
          worker process: two commits per job (the claim that also starts the execution; the \
          closing log line, release and finish in one statement), bounded on PostgreSQL by WAL \
