@@ -28,6 +28,7 @@ use std::hash::Hash;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use tokio::sync::watch;
 
 static DATA: AtomicU64 = AtomicU64::new(0);
 static PRINCIPALS: AtomicU64 = AtomicU64::new(0);
@@ -173,12 +174,23 @@ impl<K: Eq + Hash + Clone, V: Clone> Cache<K, V> {
     }
 }
 
+type AnswerKey = (&'static str, uuid::Uuid, String);
+
 /// Shared by the handlers that answer from memory.
 pub struct Caches {
     /// Serialized JSON answers by (route, caller, canonical query).
-    pub answers: Cache<(&'static str, uuid::Uuid, String), Arc<Answer>>,
+    pub answers: Cache<AnswerKey, Arc<Answer>>,
     /// Signed-in users' rows by id, as [`crate::auth::extractor`] loads them.
     pub principals: Cache<uuid::Uuid, crate::entities::users::Model>,
+    /// Answers being computed, with the generation their reads started at: a reader that misses
+    /// at that same generation waits for it instead of running the same queries again (after a
+    /// write, every concurrent reader of a page would otherwise recompute it at once).
+    flights: Mutex<HashMap<AnswerKey, Flight>>,
+}
+
+struct Flight {
+    generation: u64,
+    answer: watch::Receiver<Option<Arc<Answer>>>,
 }
 
 impl Default for Caches {
@@ -186,6 +198,27 @@ impl Default for Caches {
         Caches {
             answers: Cache::new(Depends::Data, 16 << 20),
             principals: Cache::new(Depends::Principals, 10_000),
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+/// Ends a flight however its computation ends (answered, failed, or dropped with its request):
+/// readers waiting on a flight that ended without an answer compute their own.
+struct Landing<'a> {
+    flights: &'a Mutex<HashMap<AnswerKey, Flight>>,
+    key: AnswerKey,
+    answer: watch::Sender<Option<Arc<Answer>>>,
+}
+
+impl Drop for Landing<'_> {
+    fn drop(&mut self) {
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        if flights
+            .get(&self.key)
+            .is_some_and(|flight| flight.answer.same_channel(&self.answer.subscribe()))
+        {
+            flights.remove(&self.key);
         }
     }
 }
@@ -251,20 +284,68 @@ impl Caches {
         compute: impl Future<Output = Result<T, E>>,
     ) -> ApiResult<HttpResponse> {
         let key = (route, caller, query);
-        let answer = match self.answers.get(&key) {
-            Some(answer) => answer,
-            None => {
-                let stamp = self.answers.stamp();
-                let json = serde_json::to_vec(&compute.await.map_err(Into::into)?)
-                    .map_err(|e| ApiError::Internal(e.into()))?;
-                let cost = json.len();
-                let answer = Arc::new(Answer::new(Bytes::from(json)));
-                self.answers.put(key, stamp, answer.clone(), cost);
-                answer
+        if let Some(answer) = self.answers.get(&key) {
+            return Ok(answer.respond(req));
+        }
+        let stamp = self.answers.stamp();
+        let landing = match self.board(&key, stamp) {
+            Boarding::Joined(mut answer) => {
+                if let Ok(answer) = answer.wait_for(Option::is_some).await {
+                    if let Some(answer) = answer.as_ref() {
+                        crate::metrics::cache_joined();
+                        return Ok(answer.respond(req));
+                    }
+                }
+                None
             }
+            Boarding::Leading(landing) => Some(landing),
+            Boarding::Alone => None,
         };
+        let json = serde_json::to_vec(&compute.await.map_err(Into::into)?)
+            .map_err(|e| ApiError::Internal(e.into()))?;
+        let cost = json.len();
+        let answer = Arc::new(Answer::new(Bytes::from(json)));
+        self.answers.put(key, stamp, answer.clone(), cost);
+        if let Some(landing) = landing {
+            landing.answer.send_replace(Some(answer.clone()));
+        }
         Ok(answer.respond(req))
     }
+
+    /// Joins the computation of `key` started at the generation of `stamp`, or starts one.
+    fn board(&self, key: &AnswerKey, stamp: Stamp) -> Boarding<'_> {
+        let Some(generation) = stamp.0 else {
+            return Boarding::Alone;
+        };
+        let mut flights = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(flight) = flights.get(key) {
+            if flight.generation == generation {
+                return Boarding::Joined(flight.answer.clone());
+            }
+        }
+        let (sender, receiver) = watch::channel(None);
+        flights.insert(
+            key.clone(),
+            Flight {
+                generation,
+                answer: receiver,
+            },
+        );
+        Boarding::Leading(Landing {
+            flights: &self.flights,
+            key: key.clone(),
+            answer: sender,
+        })
+    }
+}
+
+enum Boarding<'a> {
+    /// Someone computes this answer from the same generation: wait for theirs.
+    Joined(watch::Receiver<Option<Arc<Answer>>>),
+    /// Compute it; others may wait for it.
+    Leading(Landing<'a>),
+    /// The caches are not trusted right now: compute it, share nothing.
+    Alone,
 }
 
 /// Marks everything changed once a request that may have written is handled.
@@ -332,5 +413,124 @@ mod tests {
         assert_eq!(kept, vec![2, 3, 4]);
         cache.put(9, stamp, 9, 4);
         assert_eq!(cache.get(&9), None, "larger than the whole budget");
+    }
+
+    /// Runs `body` on a runtime of its own, the caches trusted.
+    fn with_runtime<F: Future>(body: F) -> F::Output {
+        let _turn = trusted_for_test();
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
+            .block_on(body)
+    }
+
+    /// One cached answer read by many: counts the computations and answers
+    /// `{"version": <version when the computation started>}` after a delay.
+    struct Readers {
+        caches: Caches,
+        req: HttpRequest,
+        caller: uuid::Uuid,
+        runs: std::sync::atomic::AtomicU32,
+        version: std::sync::atomic::AtomicU32,
+    }
+
+    impl Readers {
+        fn new() -> Self {
+            Readers {
+                caches: Caches::default(),
+                req: actix_web::test::TestRequest::default().to_http_request(),
+                caller: uuid::Uuid::new_v4(),
+                runs: Default::default(),
+                version: Default::default(),
+            }
+        }
+
+        /// A read whose computation, if it runs, takes `ms` milliseconds.
+        async fn read(&self, ms: u64) -> ApiResult<HttpResponse> {
+            let compute = async {
+                self.runs.fetch_add(1, Ordering::SeqCst);
+                let seen = self.version.load(Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+                Ok::<_, ApiError>(serde_json::json!({ "version": seen }))
+            };
+            let query = "q".to_owned();
+            self.caches
+                .json(&self.req, "test", self.caller, query, compute)
+                .await
+        }
+
+        /// A read after waiting `ms` milliseconds.
+        async fn read_later(&self, ms: u64, compute_ms: u64) -> ApiResult<HttpResponse> {
+            tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            self.read(compute_ms).await
+        }
+
+        fn runs(&self) -> u32 {
+            self.runs.load(Ordering::SeqCst)
+        }
+    }
+
+    async fn version(answer: ApiResult<HttpResponse>) -> serde_json::Value {
+        let res = answer.expect("answered");
+        assert_eq!(res.status(), 200);
+        let bytes = actix_web::body::to_bytes(res.into_body())
+            .await
+            .unwrap_or_default();
+        serde_json::from_slice::<serde_json::Value>(&bytes).expect("a JSON answer")["version"]
+            .clone()
+    }
+
+    #[test]
+    fn concurrent_misses_at_one_generation_compute_the_answer_once() {
+        with_runtime(async {
+            let readers = Readers::new();
+            let answers = futures_util::future::join_all((0..16).map(|_| readers.read(50))).await;
+            assert_eq!(readers.runs(), 1, "one computation for 16 readers");
+            for answer in answers {
+                assert_eq!(version(answer).await, 0);
+            }
+        });
+    }
+
+    #[test]
+    fn a_reader_that_arrives_after_a_change_does_not_wait_for_an_older_computation() {
+        with_runtime(async {
+            let readers = Readers::new();
+            let after_a_change = async {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                readers.version.store(1, Ordering::SeqCst);
+                data_changed();
+                readers.read(100).await
+            };
+            let (first, second) =
+                futures_util::future::join(readers.read(100), after_a_change).await;
+            assert_eq!(readers.runs(), 2);
+            assert_eq!(version(first).await, 0);
+            assert_eq!(
+                version(second).await,
+                1,
+                "the reader sees the change it came after"
+            );
+        });
+    }
+
+    #[test]
+    fn readers_waiting_on_a_computation_that_is_dropped_compute_their_own() {
+        with_runtime(async {
+            let readers = Readers::new();
+            // The first reader's client goes away mid-computation.
+            let abandoned =
+                tokio::time::timeout(std::time::Duration::from_millis(20), readers.read(100));
+            let (abandoned, waiting) =
+                futures_util::future::join(abandoned, readers.read_later(5, 100)).await;
+            assert!(abandoned.is_err(), "the first reader gave up");
+            assert_eq!(version(waiting).await, 0);
+            assert_eq!(readers.runs(), 2);
+            assert!(
+                readers.caches.flights.lock().unwrap().is_empty(),
+                "no flight outlives its computation"
+            );
+        });
     }
 }

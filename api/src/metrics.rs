@@ -10,6 +10,7 @@ use std::sync::{Mutex, OnceLock};
 
 static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
 static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
+static CACHE_JOINED: AtomicU64 = AtomicU64::new(0);
 
 /// Upper bounds in seconds.
 const BUCKETS: [f64; 14] = [
@@ -82,6 +83,11 @@ pub fn cache_lookup(hit: bool) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// A miss answered by waiting for the same answer another request was already computing.
+pub fn cache_joined() {
+    CACHE_JOINED.fetch_add(1, Ordering::Relaxed);
+}
+
 /// One finished job run: `outcome` is succeeded, failed, retried, deferred or cancelled.
 pub fn observe_job(kind: &str, outcome: &str, seconds: f64) {
     if let Ok(mut r) = registry().lock() {
@@ -147,6 +153,16 @@ pub fn render(queue: &[(String, String, i64)]) -> String {
             counter.load(Ordering::Relaxed)
         );
     }
+    out.push_str(
+        "# HELP provisio_cache_joined_total Misses answered by waiting for the same answer another \
+         request was computing.\n",
+    );
+    out.push_str("# TYPE provisio_cache_joined_total counter\n");
+    let _ = writeln!(
+        out,
+        "provisio_cache_joined_total {}",
+        CACHE_JOINED.load(Ordering::Relaxed)
+    );
     out.push_str("# HELP provisio_jobs Jobs in the queue by kind and status.\n");
     out.push_str("# TYPE provisio_jobs gauge\n");
     for (kind, status, n) in queue {
