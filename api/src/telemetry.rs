@@ -11,13 +11,15 @@ use tracing_subscriber::{fmt, EnvFilter};
 /// Installs the log subscriber. Lines are formatted on the thread that logs them and written by
 /// one background thread, which batches whatever is queued into a single write: a write per
 /// request on the serving threads (and their contention on the stderr lock) cost a sixth of the
-/// server's CPU under load. Nothing is dropped when the queue is full; loggers wait instead.
+/// server's CPU under load. Nothing is dropped when the queue is full; loggers wait instead. The
+/// queue is allocated whole up front: 8,192 lines keep it at 256 KiB of the idle footprint.
 /// Keep the returned guard for the life of the process: dropping it writes out what is queued.
 pub fn init(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,actix_server=warn"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(8192)
         .thread_name("provisio-log")
         .finish(std::io::BufWriter::with_capacity(
             64 * 1024,
