@@ -1091,8 +1091,8 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
          SQLite `data_version` drops them); a miss costs the four queries of the list (a count \
          over the rows the caller may see, the page, their teams and projects). What remains \
          between the list and the ceiling is its size and the stack every request goes through \
-         (request id, tracing span and log line, metrics, security headers, routing among every API route, \
-         routes, token check): the same-size row is the hello world answering the list's own \
+         (request id, tracing span and log line, metrics, security headers, routing among the \
+         API's routes, token check): the same-size row is the hello world answering the list's own \
          body, and the CPU row splits each request's cost between the server and wrk, which share \
          the two cores (reading the list's body costs wrk alone more than a whole hello-world \
          request costs both). Login is argon2id by design (19 MiB, 2 passes per attempt). Queue \
