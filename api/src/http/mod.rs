@@ -41,6 +41,12 @@ pub trait Routes {
         &mut self,
         factory: F,
     ) -> &mut Self;
+
+    /// The routes whose path under `/api` starts with the segment `first`. The router tries
+    /// routes in order and matches every path with a parameter through a regular expression;
+    /// a group is passed over with one string comparison (route matching was 17 % of the server's
+    /// CPU for a remembered list answer before routes were grouped).
+    fn group(&mut self, first: &'static str, routes: impl FnOnce(&mut Self)) -> &mut Self;
 }
 
 impl Routes for actix_web::web::ServiceConfig {
@@ -49,6 +55,15 @@ impl Routes for actix_web::web::ServiceConfig {
         factory: F,
     ) -> &mut Self {
         actix_web::web::ServiceConfig::service(self, factory)
+    }
+
+    fn group(&mut self, first: &'static str, routes: impl FnOnce(&mut Self)) -> &mut Self {
+        actix_web::web::ServiceConfig::service(
+            self,
+            actix_web::web::scope("")
+                .guard(FirstSegment(first))
+                .configure(routes),
+        )
     }
 }
 
@@ -59,129 +74,236 @@ impl Routes for utoipa_actix_web::service_config::ServiceConfig<'_> {
     ) -> &mut Self {
         utoipa_actix_web::service_config::ServiceConfig::service(self, factory)
     }
+
+    /// The document lists the routes themselves: a group adds nothing to their paths.
+    fn group(&mut self, _first: &'static str, routes: impl FnOnce(&mut Self)) -> &mut Self {
+        routes(self);
+        self
+    }
 }
 
-/// Every route under `/api`.
+/// Admits requests whose path under `/api` starts with the segment `.0`, compared as the router
+/// compares paths: percent-encoded characters decoded (an escaped `/` stays a literal).
+struct FirstSegment(&'static str);
+
+impl actix_web::guard::Guard for FirstSegment {
+    fn check(&self, ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+        let Some(rest) = ctx.head().uri.path().strip_prefix("/api/") else {
+            return false;
+        };
+        let segment = rest.split('/').next().unwrap_or_default();
+        if segment.contains('%') {
+            return percent_decoded(segment).as_deref() == Some(self.0.as_bytes());
+        }
+        segment == self.0
+    }
+}
+
+/// `None` when an escape is malformed or decodes to `/`, which the router does not decode either.
+fn percent_decoded(segment: &str) -> Option<Vec<u8>> {
+    let bytes = segment.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            let byte = u8::from_str_radix(hex, 16).ok()?;
+            if byte == b'/' {
+                return None;
+            }
+            decoded.push(byte);
+            i += 3;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
+        }
+    }
+    Some(decoded)
+}
+
+/// Every route under `/api`, grouped by the first segment of its path.
 pub fn configure<R: Routes>(cfg: &mut R) {
-    cfg.service(auth::login)
-        .service(auth::refresh)
-        .service(auth::logout)
-        .service(auth::me)
-        .service(auth::change_password)
-        .service(users::list)
-        .service(users::create)
-        .service(users::get)
-        .service(users::update)
-        .service(users::reset_password)
-        .service(teams::list)
-        .service(teams::create)
-        .service(teams::get)
-        .service(teams::update)
-        .service(teams::delete)
-        .service(teams::members)
-        .service(teams::add_member)
-        .service(teams::remove_member)
-        .service(tokens::list)
-        .service(tokens::create)
-        .service(tokens::revoke)
-        .service(resource_types::list)
-        .service(overview::overview)
-        .service(stats::dashboard)
-        .service(providers::list)
-        .service(providers::create)
-        .service(providers::update)
-        .service(providers::remove)
-        .service(providers::test_connection)
-        .service(providers::resources)
-        .service(providers::sync)
-        .service(provider_sync::proxmox_resources)
-        .service(provider_sync::proxmox_sync)
-        .service(provider_sync::hetzner_resources)
-        .service(provider_sync::hetzner_sync)
-        .service(servers::list)
-        .service(servers::register)
-        .service(servers::get)
-        .service(servers::power)
-        .service(servers::snapshot)
-        .service(servers::enable_backups)
-        .service(servers::remove)
-        .service(servers::labels)
-        .service(events::server_events)
-        .service(events::request_events)
-        .service(events::execution_events)
-        .service(executions::get)
-        .service(executions::cancel)
-        .service(executions::probe)
-        .service(requests::list)
-        .service(requests::create)
-        .service(requests::get)
-        .service(requests::approve)
-        .service(requests::reject)
-        .service(requests::cancel)
-        .service(requests::retry)
-        .service(requests::comment)
-        .service(policies::get)
-        .service(policies::put)
-        .service(notifications::list)
-        .service(notifications::read_all)
-        .service(notifications::read)
-        .service(webhooks::list)
-        .service(webhooks::create)
-        .service(webhooks::remove)
-        .service(webhooks::deliveries)
-        .service(audit::list)
-        .service(audit::export)
-        .service(frameworks::list)
-        .service(projects::list)
-        .service(projects::create)
-        .service(projects::get)
-        .service(projects::sync)
-        .service(projects::push)
-        .service(projects::remove)
-        .service(billing::list_clients)
-        .service(billing::create_client)
-        .service(billing::get_client)
-        .service(billing::update_client)
-        .service(billing::delete_client)
-        .service(billing::list_subscriptions)
-        .service(billing::create_subscription)
-        .service(billing::get_subscription)
-        .service(billing::update_subscription)
-        .service(billing::change_subscription)
-        .service(billing::revenue)
-        .service(billing::revenue_csv)
-        .service(terminal::get_settings)
-        .service(terminal::put_settings)
-        .service(terminal::open)
-        .service(deployments::deploy)
-        .service(deployments::list)
-        .service(deployments::statistics)
-        .service(deployments::get)
-        .service(deployments::remove)
-        .service(deployments::stop)
-        .service(deployments::start)
-        .service(deployments::redeploy)
-        .service(deployments::logs)
-        .service(events::deployment_events)
-        .service(ssh_keys::list)
-        .service(ssh_keys::add)
-        .service(ssh_keys::remove)
-        .service(scripts::list)
-        .service(scripts::validate)
-        .service(scripts::create)
-        .service(scripts::get)
-        .service(scripts::update)
-        .service(scripts::remove)
-        .service(scripts::version)
-        .service(scripts::run)
-        .service(scripts::runs)
-        .service(scripts::get_run)
-        .service(scripts::rerun)
-        .service(maintenance::run)
-        .service(maintenance::list)
-        .service(maintenance::create)
-        .service(maintenance::update)
-        .service(maintenance::remove);
+    cfg.group("auth", |g| {
+        g.service(auth::login)
+            .service(auth::refresh)
+            .service(auth::logout)
+            .service(auth::me)
+            .service(auth::change_password);
+    });
+    cfg.group("users", |g| {
+        g.service(users::list)
+            .service(users::create)
+            .service(users::get)
+            .service(users::update)
+            .service(users::reset_password);
+    });
+    cfg.group("teams", |g| {
+        g.service(teams::list)
+            .service(teams::create)
+            .service(teams::get)
+            .service(teams::update)
+            .service(teams::delete)
+            .service(teams::members)
+            .service(teams::add_member)
+            .service(teams::remove_member)
+            .service(policies::get)
+            .service(policies::put);
+    });
+    cfg.group("me", |g| {
+        g.service(tokens::list)
+            .service(tokens::create)
+            .service(tokens::revoke);
+    });
+    cfg.group("resource-types", |g| {
+        g.service(resource_types::list);
+    });
+    cfg.group("overview", |g| {
+        g.service(overview::overview);
+    });
+    cfg.group("stats", |g| {
+        g.service(stats::dashboard);
+    });
+    cfg.group("provider-accounts", |g| {
+        g.service(providers::list)
+            .service(providers::create)
+            .service(providers::update)
+            .service(providers::remove)
+            .service(providers::test_connection)
+            .service(providers::resources)
+            .service(providers::sync);
+    });
+    cfg.group("proxmox", |g| {
+        g.service(provider_sync::proxmox_resources)
+            .service(provider_sync::proxmox_sync);
+    });
+    cfg.group("hetzner", |g| {
+        g.service(provider_sync::hetzner_resources)
+            .service(provider_sync::hetzner_sync);
+    });
+    cfg.group("servers", |g| {
+        g.service(servers::list)
+            .service(servers::register)
+            .service(servers::get)
+            .service(servers::power)
+            .service(servers::snapshot)
+            .service(servers::enable_backups)
+            .service(servers::remove)
+            .service(servers::labels)
+            .service(events::server_events)
+            .service(maintenance::run)
+            .service(maintenance::list)
+            .service(maintenance::create);
+    });
+    cfg.group("requests", |g| {
+        g.service(events::request_events)
+            .service(requests::list)
+            .service(requests::create)
+            .service(requests::get)
+            .service(requests::approve)
+            .service(requests::reject)
+            .service(requests::cancel)
+            .service(requests::retry)
+            .service(requests::comment);
+    });
+    cfg.group("executions", |g| {
+        g.service(events::execution_events)
+            .service(executions::get)
+            .service(executions::cancel);
+    });
+    cfg.group("probes", |g| {
+        g.service(executions::probe);
+    });
+    cfg.group("notifications", |g| {
+        g.service(notifications::list)
+            .service(notifications::read_all)
+            .service(notifications::read);
+    });
+    cfg.group("webhooks", |g| {
+        g.service(webhooks::list)
+            .service(webhooks::create)
+            .service(webhooks::remove);
+    });
+    cfg.group("notification-deliveries", |g| {
+        g.service(webhooks::deliveries);
+    });
+    cfg.group("audit", |g| {
+        g.service(audit::list).service(audit::export);
+    });
+    cfg.group("frameworks", |g| {
+        g.service(frameworks::list);
+    });
+    cfg.group("projects", |g| {
+        g.service(projects::list)
+            .service(projects::create)
+            .service(projects::get)
+            .service(projects::sync)
+            .service(projects::push)
+            .service(projects::remove)
+            .service(terminal::open);
+    });
+    cfg.group("clients", |g| {
+        g.service(billing::list_clients)
+            .service(billing::create_client)
+            .service(billing::get_client)
+            .service(billing::update_client)
+            .service(billing::delete_client);
+    });
+    cfg.group("subscriptions", |g| {
+        g.service(billing::list_subscriptions)
+            .service(billing::create_subscription)
+            .service(billing::get_subscription)
+            .service(billing::update_subscription)
+            .service(billing::change_subscription);
+    });
+    cfg.group("revenue", |g| {
+        g.service(billing::revenue);
+    });
+    cfg.group("revenue.csv", |g| {
+        g.service(billing::revenue_csv);
+    });
+    cfg.group("terminal", |g| {
+        g.service(terminal::get_settings)
+            .service(terminal::put_settings);
+    });
+    cfg.group("deploy", |g| {
+        g.service(deployments::deploy);
+    });
+    cfg.group("deployments", |g| {
+        g.service(deployments::list)
+            .service(deployments::get)
+            .service(deployments::remove)
+            .service(deployments::stop)
+            .service(deployments::start)
+            .service(deployments::redeploy)
+            .service(deployments::logs)
+            .service(events::deployment_events);
+    });
+    cfg.group("statistics", |g| {
+        g.service(deployments::statistics);
+    });
+    cfg.group("ssh-keys", |g| {
+        g.service(ssh_keys::list)
+            .service(ssh_keys::add)
+            .service(ssh_keys::remove);
+    });
+    cfg.group("scripts", |g| {
+        g.service(scripts::list)
+            .service(scripts::validate)
+            .service(scripts::create)
+            .service(scripts::get)
+            .service(scripts::update)
+            .service(scripts::remove)
+            .service(scripts::version)
+            .service(scripts::run);
+    });
+    cfg.group("playbook-runs", |g| {
+        g.service(scripts::runs)
+            .service(scripts::get_run)
+            .service(scripts::rerun);
+    });
+    cfg.group("schedules", |g| {
+        g.service(maintenance::update).service(maintenance::remove);
+    });
 }
 
 /// Far beyond any real listing, and small enough that `page * per_page` cannot overflow.
@@ -248,5 +370,36 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
                 .map(|value| OptionalJson(Some(value)))
                 .map_err(|e| ApiError::field("body", e.to_string()).into())
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FirstSegment;
+    use actix_web::guard::Guard;
+    use actix_web::test::TestRequest;
+
+    fn admits(segment: &'static str, uri: &str) -> bool {
+        let req = TestRequest::with_uri(uri).to_srv_request();
+        FirstSegment(segment).check(&req.guard_ctx())
+    }
+
+    #[test]
+    fn a_group_admits_its_own_segment_only() {
+        assert!(admits("deployments", "/api/deployments"));
+        assert!(admits("deployments", "/api/deployments?per_page=50"));
+        assert!(admits("deployments", "/api/deployments/1f0c/logs"));
+        assert!(!admits("deploy", "/api/deployments"));
+        assert!(!admits("deployments", "/api/deploy"));
+        assert!(!admits("revenue", "/api/revenue.csv"));
+        assert!(!admits("deployments", "/deployments"));
+    }
+
+    #[test]
+    fn escaped_characters_are_compared_decoded_as_the_router_does() {
+        assert!(admits("deployments", "/api/deploy%6Dents"));
+        assert!(admits("revenue.csv", "/api/revenue%2Ecsv"));
+        assert!(!admits("deployments", "/api/deploy%2Fments"));
+        assert!(!admits("deployments", "/api/deploy%6"));
     }
 }
