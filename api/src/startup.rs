@@ -172,20 +172,25 @@ impl Application {
                 .wrap(from_fn(web_security::headers))
                 .wrap(from_fn(crate::cache::forget_after_writes))
                 .wrap(from_fn(telemetry::request_span))
-                // Registered before the /api scope, which would otherwise claim these paths.
+                // Registered before the /api scope, which would otherwise claim these paths. The
+                // guard spares every other request the documentation route's regular expression.
                 .service(
-                    SwaggerUi::new("/api/docs/{_:.*}")
-                        .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+                    web::scope("")
+                        .guard(http::FirstSegment("docs"))
+                        .service(
+                            SwaggerUi::new("/api/docs/{_:.*}")
+                                .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+                        )
+                        .route(
+                            "/api/docs",
+                            web::get().to(|| async {
+                                HttpResponse::PermanentRedirect()
+                                    .insert_header(("Location", "/api/docs/"))
+                                    .finish()
+                            }),
+                        ),
                 )
                 .route("/api/openapi.json", web::get().to(openapi::serve_json))
-                .route(
-                    "/api/docs",
-                    web::get().to(|| async {
-                        HttpResponse::PermanentRedirect()
-                            .insert_header(("Location", "/api/docs/"))
-                            .finish()
-                    }),
-                )
                 .app_data(data.clone())
                 .app_data(assets.clone())
                 .app_data(default_policy.clone())

@@ -84,24 +84,25 @@ impl Routes for utoipa_actix_web::service_config::ServiceConfig<'_> {
 
 /// Admits requests whose path under `/api` starts with the segment `.0`, compared as the router
 /// compares paths: percent-encoded characters decoded (an escaped `/` stays a literal).
-struct FirstSegment(&'static str);
+pub struct FirstSegment(pub &'static str);
 
 impl actix_web::guard::Guard for FirstSegment {
     fn check(&self, ctx: &actix_web::guard::GuardContext<'_>) -> bool {
         let Some(rest) = ctx.head().uri.path().strip_prefix("/api/") else {
             return false;
         };
-        let segment = rest.split('/').next().unwrap_or_default();
-        if segment.contains('%') {
-            return percent_decoded(segment).as_deref() == Some(self.0.as_bytes());
+        let wanted = self.0.as_bytes();
+        let rest = rest.as_bytes();
+        if rest.starts_with(wanted) && matches!(rest.get(wanted.len()), None | Some(b'/')) {
+            return true;
         }
-        segment == self.0
+        let segment = rest.split(|b| *b == b'/').next().unwrap_or_default();
+        segment.contains(&b'%') && percent_decoded(segment).as_deref() == Some(wanted)
     }
 }
 
 /// `None` when an escape is malformed or decodes to `/`, which the router does not decode either.
-fn percent_decoded(segment: &str) -> Option<Vec<u8>> {
-    let bytes = segment.as_bytes();
+fn percent_decoded(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
