@@ -1,4 +1,5 @@
-//! Browser-facing hardening: the security headers every response carries, whether a request
+//! Browser-facing hardening: the security headers every response carries (documents the full set,
+//! API answers the short one data needs), whether a request
 //! reached us over TLS, the same-origin check for cookie-authenticated endpoints, and the bounds
 //! on request bodies (size and read time).
 //!
@@ -28,6 +29,11 @@ use std::task::{Context, Poll};
 pub const DOCS_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
+
+/// The policy of answers under /api other than the docs: data, not documents, so nothing may load
+/// from them and nothing may frame them should a browser ever render one (the OWASP REST
+/// security headers). Document-only headers (Permissions-Policy, COOP) are left off them.
+pub const API_POLICY: &str = "default-src 'none'; frame-ancestors 'none'";
 
 /// Browser features neither the app nor the docs use.
 pub const PERMISSIONS_POLICY: &str =
@@ -190,10 +196,18 @@ pub async fn headers(
             headers.insert(name, value);
         }
     };
-    if path.starts_with("/api/docs") {
+    let docs = path.starts_with("/api/docs");
+    let api = path == "/api" || path.starts_with("/api/");
+    if docs {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(DOCS_POLICY),
+        );
+    } else if api {
+        set(
+            headers,
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(API_POLICY),
         );
     } else if let Some(DefaultPolicy(policy)) = default_policy {
         set(headers, header::CONTENT_SECURITY_POLICY, policy);
@@ -202,17 +216,24 @@ pub async fn headers(
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (header::REFERRER_POLICY, "no-referrer"),
-        (
-            HeaderName::from_static("permissions-policy"),
-            PERMISSIONS_POLICY,
-        ),
-        (header::CROSS_ORIGIN_OPENER_POLICY, "same-origin"),
         (header::CROSS_ORIGIN_RESOURCE_POLICY, "same-origin"),
     ];
     for (name, value) in fixed {
         set(headers, name, HeaderValue::from_static(value));
     }
-    if path == "/api" || path.starts_with("/api/") {
+    if docs || !api {
+        let documents_only = [
+            (
+                HeaderName::from_static("permissions-policy"),
+                PERMISSIONS_POLICY,
+            ),
+            (header::CROSS_ORIGIN_OPENER_POLICY, "same-origin"),
+        ];
+        for (name, value) in documents_only {
+            set(headers, name, HeaderValue::from_static(value));
+        }
+    }
+    if api {
         set(
             headers,
             header::CACHE_CONTROL,

@@ -31,7 +31,7 @@ fn directive<'a>(policy: &'a str, name: &str) -> &'a str {
 }
 
 /// The headers every response carries, whatever produced it.
-fn assert_hardened(headers: &HeaderMap, what: &str) {
+fn assert_common(headers: &HeaderMap, what: &str) {
     assert_eq!(
         header(headers, "x-content-type-options"),
         "nosniff",
@@ -40,12 +40,45 @@ fn assert_hardened(headers: &HeaderMap, what: &str) {
     assert_eq!(header(headers, "x-frame-options"), "DENY", "{what}");
     assert_eq!(header(headers, "referrer-policy"), "no-referrer", "{what}");
     assert_eq!(
-        header(headers, "cross-origin-opener-policy"),
+        header(headers, "cross-origin-resource-policy"),
         "same-origin",
         "{what}"
     );
+    assert!(
+        headers.get("strict-transport-security").is_none(),
+        "{what}: HSTS over plain http"
+    );
+    for (name, _) in headers {
+        assert!(
+            !name.as_str().starts_with("access-control-"),
+            "{what}: {name}"
+        );
+    }
+}
+
+/// An answer under /api: data a browser must neither render with anything loaded nor frame, and
+/// never cache.
+fn assert_api_hardened(headers: &HeaderMap, what: &str) {
+    assert_common(headers, what);
     assert_eq!(
-        header(headers, "cross-origin-resource-policy"),
+        header(headers, "content-security-policy"),
+        "default-src 'none'; frame-ancestors 'none'",
+        "{what}"
+    );
+    assert_eq!(header(headers, "cache-control"), "no-store", "{what}");
+    for documents_only in ["permissions-policy", "cross-origin-opener-policy"] {
+        assert!(
+            headers.get(documents_only).is_none(),
+            "{what}: {documents_only}"
+        );
+    }
+}
+
+/// A document (the app, its files, the API docs): the full set.
+fn assert_hardened(headers: &HeaderMap, what: &str) {
+    assert_common(headers, what);
+    assert_eq!(
+        header(headers, "cross-origin-opener-policy"),
         "same-origin",
         "{what}"
     );
@@ -83,20 +116,10 @@ fn assert_hardened(headers: &HeaderMap, what: &str) {
             "{what}: {scripts}"
         );
     }
-    assert!(
-        headers.get("strict-transport-security").is_none(),
-        "{what}: HSTS over plain http"
-    );
-    for (name, _) in headers {
-        assert!(
-            !name.as_str().starts_with("access-control-"),
-            "{what}: {name}"
-        );
-    }
 }
 
 #[tokio::test]
-async fn spa_index_api_json_errors_and_docs_all_carry_the_security_headers() {
+async fn documents_carry_the_full_security_headers_and_api_answers_the_data_set() {
     let app = spawn_app().await;
     let token = &app.admin.token;
 
@@ -116,8 +139,7 @@ async fn spa_index_api_json_errors_and_docs_all_carry_the_security_headers() {
 
     let me = app.get("/api/auth/me", token).await;
     assert_eq!(me.status(), StatusCode::OK);
-    assert_hardened(me.headers(), "/api JSON");
-    assert_eq!(header(me.headers(), "cache-control"), "no-store");
+    assert_api_hardened(me.headers(), "/api JSON");
 
     let unauthenticated = app
         .client
@@ -125,19 +147,15 @@ async fn spa_index_api_json_errors_and_docs_all_carry_the_security_headers() {
         .send()
         .await
         .unwrap();
-    assert_hardened(unauthenticated.headers(), "401 problem");
-    assert_eq!(
-        header(unauthenticated.headers(), "cache-control"),
-        "no-store"
-    );
+    assert_api_hardened(unauthenticated.headers(), "401 problem");
     assert_problem(unauthenticated, StatusCode::UNAUTHORIZED).await;
 
     let missing = app.get("/api/no-such-thing", token).await;
-    assert_hardened(missing.headers(), "404 problem");
+    assert_api_hardened(missing.headers(), "404 problem");
     assert_problem(missing, StatusCode::NOT_FOUND).await;
 
     let invalid = app.post("/api/teams", token, json!({"name": ""})).await;
-    assert_hardened(invalid.headers(), "422 problem");
+    assert_api_hardened(invalid.headers(), "422 problem");
     assert_problem(invalid, StatusCode::UNPROCESSABLE_ENTITY).await;
 
     let docs = app.client.get(app.url("/api/docs/")).send().await.unwrap();
