@@ -86,40 +86,23 @@ impl Routes for utoipa_actix_web::service_config::ServiceConfig<'_> {
 /// compares paths: percent-encoded characters decoded (an escaped `/` stays a literal).
 pub struct FirstSegment(pub &'static str);
 
-impl actix_web::guard::Guard for FirstSegment {
-    fn check(&self, ctx: &actix_web::guard::GuardContext<'_>) -> bool {
-        let Some(rest) = ctx.head().uri.path().strip_prefix("/api/") else {
-            return false;
-        };
-        let wanted = self.0.as_bytes();
-        let rest = rest.as_bytes();
-        if rest.starts_with(wanted) && matches!(rest.get(wanted.len()), None | Some(b'/')) {
-            return true;
-        }
-        let segment = rest.split(|b| *b == b'/').next().unwrap_or_default();
-        segment.contains(&b'%') && percent_decoded(segment).as_deref() == Some(wanted)
+impl FirstSegment {
+    fn admits(&self, path: &str) -> bool {
+        path.strip_prefix("/api/")
+            .and_then(|rest| rest.strip_prefix(self.0))
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     }
 }
 
-/// `None` when an escape is malformed or decodes to `/`, which the router does not decode either.
-fn percent_decoded(bytes: &[u8]) -> Option<Vec<u8>> {
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            let byte = u8::from_str_radix(hex, 16).ok()?;
-            if byte == b'/' {
-                return None;
-            }
-            decoded.push(byte);
-            i += 3;
-        } else {
-            decoded.push(bytes[i]);
-            i += 1;
-        }
+impl actix_web::guard::Guard for FirstSegment {
+    fn check(&self, ctx: &actix_web::guard::GuardContext<'_>) -> bool {
+        let uri = &ctx.head().uri;
+        // The router matches the path with escapes decoded by `Url`; an escaped path is compared
+        // in that same form.
+        self.admits(uri.path())
+            || (uri.path().contains('%')
+                && self.admits(actix_web::dev::Url::new(uri.clone()).path()))
     }
-    Some(decoded)
 }
 
 /// Every route under `/api`, grouped by the first segment of its path.
