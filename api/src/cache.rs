@@ -17,7 +17,9 @@
 use crate::error::{ApiError, ApiResult};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{AcceptEncoding, ContentEncoding, ContentType, Encoding, VARY};
+use actix_web::http::header::{
+    AcceptEncoding, ContentEncoding, ContentType, Encoding, ACCEPT_ENCODING, VARY,
+};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
@@ -256,12 +258,7 @@ impl Answer {
 
     /// The answer in the encoding `req` accepts best among identity and gzip.
     fn respond(&self, req: &HttpRequest) -> HttpResponse {
-        let supported = [Encoding::identity(), Encoding::gzip()];
-        let gzip_accepted = self.json.len() >= GZIP_FROM
-            && req
-                .get_header::<AcceptEncoding>()
-                .and_then(|accept| accept.negotiate(supported.iter()))
-                == Some(Encoding::gzip());
+        let gzip_accepted = self.json.len() >= GZIP_FROM && prefers_gzip(req);
         let mut res = HttpResponse::Ok();
         res.content_type(ContentType::json())
             .insert_header((VARY, "accept-encoding"));
@@ -270,6 +267,28 @@ impl Answer {
             None => res.body(self.json.clone()),
         }
     }
+}
+
+/// Whether gzip is the best of identity and gzip for `req`, as [`AcceptEncoding::negotiate`]
+/// decides. Without q-values (what browsers and HTTP libraries send) every listed coding has
+/// quality 1 and gzip ranks above identity, so a plain scan for the token decides; only headers
+/// with parameters are parsed in full.
+fn prefers_gzip(req: &HttpRequest) -> bool {
+    let Some(header) = req.headers().get(ACCEPT_ENCODING) else {
+        return false;
+    };
+    let Ok(value) = header.to_str() else {
+        return false;
+    };
+    if !value.contains(';') {
+        return value
+            .split(',')
+            .any(|coding| coding.trim().eq_ignore_ascii_case("gzip"));
+    }
+    let supported = [Encoding::identity(), Encoding::gzip()];
+    req.get_header::<AcceptEncoding>()
+        .and_then(|accept| accept.negotiate(supported.iter()))
+        == Some(Encoding::gzip())
 }
 
 impl Caches {
@@ -374,6 +393,50 @@ mod tests {
             following(true);
         }
         turn
+    }
+
+    #[test]
+    fn gzip_is_preferred_exactly_when_the_full_negotiation_prefers_it() {
+        let headers = [
+            None,
+            Some("gzip"),
+            Some("gzip, deflate, br, zstd"),
+            Some(" GZip "),
+            Some("br, zstd"),
+            Some("identity"),
+            Some("identity, gzip"),
+            Some("*"),
+            Some("x-gzip"),
+            Some("gzipped"),
+            Some(""),
+            Some("gzip;q=0"),
+            Some("gzip;q=0.5, identity"),
+            Some("identity;q=0.5, gzip;q=0.8"),
+            Some("gzip;q=0.5, identity;q=0.5"),
+            Some("*;q=0, gzip;q=0.1"),
+            Some("br;q=1.0, gzip;q=0.9"),
+            Some("gzip;q=nonsense"),
+        ];
+        for accept in headers {
+            let mut req = actix_web::test::TestRequest::default();
+            if let Some(accept) = accept {
+                req = req.insert_header((ACCEPT_ENCODING, accept));
+            }
+            let req = req.to_http_request();
+            let negotiated = req
+                .get_header::<AcceptEncoding>()
+                .and_then(|a| a.negotiate([Encoding::identity(), Encoding::gzip()].iter()))
+                == Some(Encoding::gzip());
+            assert_eq!(
+                prefers_gzip(&req),
+                negotiated,
+                "Accept-Encoding: {accept:?}"
+            );
+        }
+        let browser = actix_web::test::TestRequest::default()
+            .insert_header((ACCEPT_ENCODING, "gzip, deflate, br, zstd"))
+            .to_http_request();
+        assert!(prefers_gzip(&browser));
     }
 
     #[test]

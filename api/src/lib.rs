@@ -19,5 +19,6 @@ pub mod providers;
 pub mod spa;
 pub mod startup;
 pub mod state;
+pub mod string_functions;
 pub mod telemetry;
 pub mod web_security;

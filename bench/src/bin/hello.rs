@@ -12,8 +12,13 @@ async fn hello(body: Data<Bytes>) -> HttpResponse {
         .body(Bytes::clone(&body))
 }
 
-#[actix_web::main]
-async fn main() -> std::io::Result<()> {
+fn main() -> std::io::Result<()> {
+    // The same start-up as `provisio` (string functions off AVX-512 where that applies).
+    api::string_functions::prefer_avx2();
+    actix_web::rt::System::new().block_on(serve())
+}
+
+async fn serve() -> std::io::Result<()> {
     let bind = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:18090".into());
