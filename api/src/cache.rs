@@ -180,7 +180,7 @@ type AnswerKey = (&'static str, uuid::Uuid, String);
 
 /// Shared by the handlers that answer from memory.
 pub struct Caches {
-    /// Serialized JSON answers by (route, caller, canonical query).
+    /// Serialized JSON answers by (route, caller, query).
     pub answers: Cache<AnswerKey, Arc<Answer>>,
     /// Signed-in users' rows by id, as [`crate::auth::extractor`] loads them.
     pub principals: Cache<uuid::Uuid, crate::entities::users::Model>,
@@ -292,8 +292,9 @@ fn prefers_gzip(req: &HttpRequest) -> bool {
 }
 
 impl Caches {
-    /// The JSON answer of `route` for `caller` and `query` (canonical: the parsed parameters), from
-    /// memory while nothing changed, else from `compute` (whose reads start after this is called).
+    /// The JSON answer of `route` for `caller` and `query` (anything that, with those two, decides
+    /// the answer: the raw query string, or the parsed parameters), from memory while nothing
+    /// changed, else from `compute` (whose reads start after this is called).
     pub async fn json<T: Serialize, E: Into<ApiError>>(
         &self,
         req: &HttpRequest,

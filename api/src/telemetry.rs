@@ -1,4 +1,5 @@
 use crate::auth::extractor::RequestId;
+use crate::log_sink::LogGuard;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -8,23 +9,15 @@ use std::io::IsTerminal;
 use tracing::Instrument;
 use tracing_subscriber::{fmt, EnvFilter};
 
-/// Installs the log subscriber. Lines are formatted on the thread that logs them and written by
-/// one background thread, which batches whatever is queued into a single write: a write per
-/// request on the serving threads (and their contention on the stderr lock) cost a sixth of the
-/// server's CPU under load. Nothing is dropped when the queue is full; loggers wait instead. The
-/// queue is allocated whole up front: 8,192 lines keep it at 256 KiB of the idle footprint.
+/// Installs the log subscriber. Lines are formatted on the thread that logs them and written in
+/// batches by one background thread ([`crate::log_sink`]): a write per request on the serving
+/// threads (and their contention on the stderr lock) cost a sixth of the server's CPU under load,
+/// and a hand-off per line woke the writer on nearly every request. Nothing is dropped.
 /// Keep the returned guard for the life of the process: dropping it writes out what is queued.
-pub fn init(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
+pub fn init(json: bool) -> std::io::Result<LogGuard> {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,actix_server=warn"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(8192)
-        .thread_name("provisio-log")
-        .finish(std::io::BufWriter::with_capacity(
-            64 * 1024,
-            std::io::stderr(),
-        ));
+    let (writer, guard) = crate::log_sink::spawn("provisio-log", std::io::stderr())?;
     let builder = fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -34,7 +27,7 @@ pub fn init(json: bool) -> tracing_appender::non_blocking::WorkerGuard {
     } else {
         builder.compact().try_init()
     };
-    guard
+    Ok(guard)
 }
 
 fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
@@ -56,21 +49,19 @@ pub async fn request_span(
     let method = req.method().to_string();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
+    let elapsed = started.elapsed();
     crate::metrics::observe_http(
         method,
         res.request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned()),
         status,
-        started.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
-    span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "handled"
-        )
-    });
+    // Whole microseconds: exact enough for a line, and cheap to print (a float took the most
+    // digits of the line).
+    let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(parent: &span, status, elapsed_us, "handled");
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut()
             .insert(HeaderName::from_static("x-request-id"), value);

@@ -99,14 +99,15 @@ pub async fn list(
         q: query.q,
         include_deleted: false,
     };
-    let canonical = format!("{query:?}");
+    // The raw query string decides the parsed query: it keys the answer without formatting it.
+    let key = req.query_string().to_owned();
     state
         .caches
         .json(
             &req,
             "deployments",
             auth.id(),
-            canonical,
+            key,
             deployments::list(&state.db, &auth, query),
         )
         .await
