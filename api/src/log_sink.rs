@@ -1,12 +1,10 @@
 //! Where log lines go: a shared buffer that one background thread writes out in batches.
 //!
-//! A line costs the thread that logs it a lock and a copy. The writer thread is woken only when
-//! the buffer stops being empty, then waits [`GATHER`] so that one write carries everything logged
-//! meanwhile: under load that is one wake-up and one write per [`GATHER`], not one per line (a
-//! channel per line woke the writer on nearly every request, two context switches each, on the
-//! same cores as the requests). Nothing is dropped: a logger finding [`LIMIT`] bytes queued waits
-//! for the writer. [`LogGuard`] writes out what is queued when dropped; keep it for the life of
-//! the process.
+//! A line costs the thread that logs it a lock and a copy (no allocation, no hand-off per line).
+//! The writer thread is woken only when the buffer stops being empty, then waits [`GATHER`] so
+//! that one write carries everything logged meanwhile: under load, one wake-up and one write per
+//! [`GATHER`]. Nothing is dropped: a logger finding [`LIMIT`] bytes queued waits for the writer.
+//! [`LogGuard`] writes out what is queued when dropped; keep it for the life of the process.
 
 use std::io::Write;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};

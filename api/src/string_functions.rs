@@ -4,7 +4,7 @@
 //! measured on, the first such instruction after a thread wakes costs about a microsecond: the one
 //! memcmp actix's router makes per request (the `/api` prefix) was 7 % of the server's CPU for a
 //! remembered list answer, while the AVX2 versions do not show in the profile, and the same
-//! answer came 12 % faster with them (bench/RESULTS.md, docs/operations.md). A server thread
+//! answer came 12 % faster with them (docs/operations.md). A server thread
 //! sleeps and wakes between requests, so it pays this on nearly every one.
 //!
 //! The choice cannot be changed in a running process: [`prefer_avx2`] starts the program again

@@ -11,8 +11,8 @@ use tracing_subscriber::{fmt, EnvFilter};
 
 /// Installs the log subscriber. Lines are formatted on the thread that logs them and written in
 /// batches by one background thread ([`crate::log_sink`]): a write per request on the serving
-/// threads (and their contention on the stderr lock) cost a sixth of the server's CPU under load,
-/// and a hand-off per line woke the writer on nearly every request. Nothing is dropped.
+/// threads (and their contention on the stderr lock) cost a sixth of the server's CPU under load.
+/// Nothing is dropped.
 /// Keep the returned guard for the life of the process: dropping it writes out what is queued.
 pub fn init(json: bool) -> std::io::Result<LogGuard> {
     let filter = EnvFilter::try_from_default_env()
