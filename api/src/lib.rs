@@ -13,7 +13,6 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod live;
-pub mod log_sink;
 pub mod metrics;
 pub mod openapi;
 pub mod providers;
