@@ -17,7 +17,7 @@ pub const AVX2_STRING_FUNCTIONS: &str =
 
 /// Whether this process should start again with [`AVX2_STRING_FUNCTIONS`]: nobody chose
 /// tunables for it and [`restart_wanted_on_this_cpu`].
-pub fn restart_wanted() -> bool {
+fn restart_wanted() -> bool {
     std::env::var_os("GLIBC_TUNABLES").is_none() && restart_wanted_on_this_cpu()
 }
 
