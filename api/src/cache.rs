@@ -183,7 +183,7 @@ pub struct Caches {
     /// Serialized JSON answers by (route, caller, query).
     pub answers: Cache<AnswerKey, Arc<Answer>>,
     /// Signed-in users' rows by id, as [`crate::auth::extractor`] loads them.
-    pub principals: Cache<uuid::Uuid, crate::entities::users::Model>,
+    pub principals: Cache<uuid::Uuid, Arc<crate::entities::users::Model>>,
     /// Answers being computed, with the generation their reads started at: a reader that misses
     /// at that same generation waits for it instead of running the same queries again (after a
     /// write, every concurrent reader of a page would otherwise recompute it at once).

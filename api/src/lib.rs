@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod compression;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -13,6 +14,7 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod live;
+pub mod log_sink;
 pub mod metrics;
 pub mod openapi;
 pub mod providers;

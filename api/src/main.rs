@@ -71,7 +71,7 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::from_env()?;
-    let log_writer = telemetry::init(config.log_json);
+    let log_writer = telemetry::init(config.log_json).context("could not start the log writer")?;
     match command {
         Command::Serve { demo } => {
             let started = std::time::Instant::now();

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use crate::web_security::{self, DefaultPolicy};
 use crate::{domain, http, openapi, spa, telemetry};
 use actix_web::dev::Server;
-use actix_web::middleware::{from_fn, Compress};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
@@ -168,7 +168,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(web_security::limit_body))
-                .wrap(Compress::default())
+                .wrap(from_fn(crate::compression::compress))
                 .wrap(from_fn(web_security::headers))
                 .wrap(from_fn(crate::cache::forget_after_writes))
                 .wrap(from_fn(telemetry::request_span))

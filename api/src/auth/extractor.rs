@@ -11,6 +11,7 @@ use shared::{Permission, Role};
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The id given to each request by the request-id middleware.
@@ -77,7 +78,8 @@ impl FromRequest for RequestContext {
 /// The signed-in caller. Every handler that needs a user takes this, then asks `require`.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
-    pub user: users::Model,
+    /// Shared with the principal cache: a request costs a reference count, not a row copy.
+    pub user: Arc<users::Model>,
     pub roles: Vec<Role>,
     pub api_token_id: Option<Uuid>,
     pub context: RequestContext,
@@ -148,7 +150,8 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             ))?;
         let user = users::Entity::find_by_id(row.user_id)
             .one(&state.db)
-            .await?;
+            .await?
+            .map(Arc::new);
         // Recording use at most once a minute keeps automation from writing on every call.
         if row
             .last_used_at
@@ -190,15 +193,18 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
 }
 
 /// The account behind a session token, from memory while no user or membership changed.
-async fn signed_in(state: &AppState, id: Uuid) -> ApiResult<Option<users::Model>> {
+async fn signed_in(state: &AppState, id: Uuid) -> ApiResult<Option<Arc<users::Model>>> {
     let principals = &state.caches.principals;
     if let Some(user) = principals.get(&id) {
         return Ok(Some(user));
     }
     let stamp = principals.stamp();
-    let user = users::Entity::find_by_id(id).one(&state.db).await?;
+    let user = users::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .map(Arc::new);
     if let Some(user) = &user {
-        principals.put(id, stamp, user.clone(), 1);
+        principals.put(id, stamp, Arc::clone(user), 1);
     }
     Ok(user)
 }
