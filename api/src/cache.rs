@@ -17,12 +17,10 @@
 use crate::error::{ApiError, ApiResult};
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{
-    AcceptEncoding, ContentEncoding, ContentType, Encoding, ACCEPT_ENCODING, VARY,
-};
+use actix_web::http::header::{ContentEncoding, ContentType, Encoding, ACCEPT_ENCODING, VARY};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -269,7 +267,7 @@ impl Answer {
     }
 }
 
-/// Whether gzip is the best of identity and gzip for `req`, as [`AcceptEncoding::negotiate`]
+/// Whether gzip is the best of identity and gzip for `req`, as [`crate::compression::negotiate`]
 /// decides. Without q-values (what browsers and HTTP libraries send) every listed coding has
 /// quality 1 and gzip ranks above identity, so a plain scan for the token decides; only headers
 /// with parameters are parsed in full.
@@ -285,10 +283,8 @@ fn prefers_gzip(req: &HttpRequest) -> bool {
             .split(',')
             .any(|coding| coding.trim().eq_ignore_ascii_case("gzip"));
     }
-    let supported = [Encoding::identity(), Encoding::gzip()];
-    req.get_header::<AcceptEncoding>()
-        .and_then(|accept| accept.negotiate(supported.iter()))
-        == Some(Encoding::gzip())
+    crate::compression::negotiate(req, &[Encoding::identity(), Encoding::gzip()])
+        == ContentEncoding::Gzip
 }
 
 impl Caches {
@@ -384,6 +380,8 @@ pub async fn forget_after_writes(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::AcceptEncoding;
+    use actix_web::HttpMessage;
 
     /// The generations are process-wide: these tests take turns, as if one listener followed.
     fn trusted_for_test() -> std::sync::MutexGuard<'static, ()> {

@@ -33,7 +33,7 @@ pub async fn compress(
 ) -> Result<ServiceResponse<Encoder<impl MessageBody>>, actix_web::Error> {
     let res = next.call(req).await?;
     let encoding = if needs_encoding(&res) {
-        negotiate(res.request())
+        negotiate(res.request(), &SUPPORTED)
     } else {
         ContentEncoding::Identity
     };
@@ -69,12 +69,12 @@ fn compressible(content_type: Option<&actix_web::http::header::HeaderValue>) -> 
     }
 }
 
-/// The coding the client prefers among [`SUPPORTED`]; identity when it sent no preference or
-/// accepts none of them.
-pub fn negotiate(req: &HttpRequest) -> ContentEncoding {
+/// The coding `req` prefers among `supported`, as actix's [`AcceptEncoding::negotiate`] ranks
+/// them; identity when it sent no preference, an unreadable one, or accepts none of them.
+pub fn negotiate(req: &HttpRequest, supported: &[Encoding]) -> ContentEncoding {
     match AcceptEncoding::parse(req)
         .ok()
-        .and_then(|accept| accept.negotiate(SUPPORTED.iter()))
+        .and_then(|accept| accept.negotiate(supported.iter()))
     {
         Some(Encoding::Known(encoding)) => encoding,
         _ => ContentEncoding::Identity,
@@ -91,6 +91,7 @@ mod tests {
             &TestRequest::default()
                 .insert_header(("accept-encoding", accept))
                 .to_http_request(),
+            &SUPPORTED,
         )
     }
 
@@ -107,7 +108,7 @@ mod tests {
         assert_eq!(negotiated("zstd"), ContentEncoding::Identity);
         assert_eq!(negotiated("*;q=0"), ContentEncoding::Identity);
         assert_eq!(
-            negotiate(&TestRequest::default().to_http_request()),
+            negotiate(&TestRequest::default().to_http_request(), &SUPPORTED),
             ContentEncoding::Identity
         );
     }

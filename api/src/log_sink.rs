@@ -3,7 +3,8 @@
 //! A line costs the thread that logs it a lock and a copy (no allocation, no hand-off per line).
 //! The writer thread, parked while the buffer is empty, is woken by the line that ends that, then
 //! waits [`GATHER`] so that one write carries everything logged meanwhile: under load, one
-//! wake-up and one write per [`GATHER`], and no logger pays for a wake-up. Nothing is dropped: a logger finding [`LIMIT`] bytes queued waits for the writer.
+//! wake-up and one write per [`GATHER`], and no logger pays for a wake-up. Nothing is dropped: a
+//! logger finding [`LIMIT`] bytes queued waits for the writer.
 //! [`LogGuard`] writes out what is queued when dropped; keep it for the life of the process.
 
 use std::io::Write;

@@ -2,9 +2,9 @@
 //! routes falling back to index.html and unknown `/api` paths answering problem+json 404.
 
 use crate::error::{problem, problem_response};
-use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding};
+use actix_web::http::header::{ContentEncoding, Encoding};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use rust_embed::RustEmbed;
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
@@ -60,15 +60,15 @@ impl WebAssets {
     /// The file in the best encoding the client accepts among those available: the variants
     /// build.rs made for the embedded bundle, or `<file>.br` / `<file>.gz` next to a file in
     /// PROVISIO_WEB_DIR when they are at least as new as the file.
-    fn read_negotiated(&self, path: &str, accept: Option<&AcceptEncoding>) -> Option<Variant> {
+    fn read_negotiated(&self, path: &str, req: &HttpRequest) -> Option<Variant> {
         let body = self.read(path)?;
         let identity = |body| Variant {
             body,
             encoding: None,
         };
-        let Some(accept) = accept else {
+        if !req.headers().contains_key(header::ACCEPT_ENCODING) {
             return Some(identity(body));
-        };
+        }
         let (br, gzip) = match &self.dir {
             Some(dir) => {
                 let modified = |file: &Path| std::fs::metadata(file).and_then(|m| m.modified());
@@ -99,9 +99,9 @@ impl WebAssets {
         if gzip.is_some() {
             supported.push(Encoding::gzip());
         }
-        let chosen = match accept.negotiate(supported.iter()) {
-            Some(e) if e == Encoding::brotli() => br.zip(Some(ContentEncoding::Brotli)),
-            Some(e) if e == Encoding::gzip() => gzip.zip(Some(ContentEncoding::Gzip)),
+        let chosen = match crate::compression::negotiate(req, &supported) {
+            ContentEncoding::Brotli => br.zip(Some(ContentEncoding::Brotli)),
+            ContentEncoding::Gzip => gzip.zip(Some(ContentEncoding::Gzip)),
             _ => None,
         };
         Some(
@@ -153,8 +153,7 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
         );
     }
     if !path.is_empty() {
-        let accept = req.get_header::<AcceptEncoding>();
-        if let Some(variant) = assets.read_negotiated(path, accept.as_ref()) {
+        if let Some(variant) = assets.read_negotiated(path, &req) {
             let mime = mime_guess::from_path(path).first_or_octet_stream();
             let mut res = HttpResponse::Ok();
             res.insert_header((header::CONTENT_TYPE, mime.as_ref()))
