@@ -1,8 +1,6 @@
 //! Provisio's API server: actix-web handlers over sea-orm, with the SPA embedded.
 
 pub mod auth;
-pub mod cache;
-pub mod compression;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -14,13 +12,11 @@ pub mod http;
 pub mod jobs;
 pub mod keys;
 pub mod live;
-pub mod log_sink;
 pub mod metrics;
 pub mod openapi;
 pub mod providers;
 pub mod spa;
 pub mod startup;
 pub mod state;
-pub mod string_functions;
 pub mod telemetry;
 pub mod web_security;

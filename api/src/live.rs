@@ -29,7 +29,6 @@ static CHANGES: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0
 
 /// Something a live stream may show changed.
 pub fn changed() {
-    crate::cache::data_changed();
     CHANGES.send_modify(|generation| *generation = generation.wrapping_add(1));
 }
 
@@ -103,7 +102,6 @@ async fn send_notifications(db: DatabaseConnection, wake: Arc<Unsent>) {
         if !wake.changes.swap(false, Ordering::AcqRel) {
             continue;
         }
-        // Jobs write no users or memberships: the payload keeps callers cached (`crate::cache`).
         if let Err(e) = db
             .execute_unprepared(&format!("NOTIFY {CHANNEL}, 'jobs'"))
             .await
@@ -120,25 +118,13 @@ async fn send_notifications(db: DatabaseConnection, wake: Arc<Unsent>) {
 /// Wakes streams for what other connections commit (PostgreSQL NOTIFY, SQLite `data_version`)
 /// for as long as the process runs, reconnecting after a lost connection (what was missed
 /// meanwhile reaches streams through their slow poll).
-///
-/// The in-memory caches ([`crate::cache`]) hear the same changes and are trusted only while this
-/// follows.
 pub async fn listen(db: DatabaseConnection) {
-    crate::cache::listener_started();
     loop {
-        let mut following = false;
         let Err(e) = match db.get_database_backend() {
-            DatabaseBackend::Postgres => {
-                follow(db.get_postgres_connection_pool(), &mut following).await
-            }
-            DatabaseBackend::Sqlite => {
-                watch_sqlite(db.get_sqlite_connection_pool(), &mut following).await
-            }
+            DatabaseBackend::Postgres => follow(db.get_postgres_connection_pool()).await,
+            DatabaseBackend::Sqlite => watch_sqlite(db.get_sqlite_connection_pool()).await,
             _ => return,
         };
-        if following {
-            crate::cache::following(false);
-        }
         tracing::warn!(error = %e, "listening for database changes failed; retrying");
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -146,16 +132,11 @@ pub async fn listen(db: DatabaseConnection) {
 
 /// SQLite has no notifications; a connection's `data_version` moves when any other connection
 /// (of this process or another) commits, and reading it costs no table access.
-async fn watch_sqlite(
-    pool: &SqlitePool,
-    following: &mut bool,
-) -> Result<Infallible, sea_orm::sqlx::Error> {
+async fn watch_sqlite(pool: &SqlitePool) -> Result<Infallible, sea_orm::sqlx::Error> {
     let mut connection = pool.acquire().await?;
     let mut seen: i64 = sea_orm::sqlx::query_scalar("PRAGMA data_version")
         .fetch_one(&mut *connection)
         .await?;
-    *following = true;
-    crate::cache::following(true);
     loop {
         tokio::time::sleep(SQLITE_CHECK).await;
         let now: i64 = sea_orm::sqlx::query_scalar("PRAGMA data_version")
@@ -163,22 +144,16 @@ async fn watch_sqlite(
             .await?;
         if now != seen {
             seen = now;
-            // Which table changed is unknown here.
-            crate::cache::everything_changed();
             changed();
         }
     }
 }
 
-async fn follow(pool: &PgPool, following: &mut bool) -> Result<Infallible, sea_orm::sqlx::Error> {
+async fn follow(pool: &PgPool) -> Result<Infallible, sea_orm::sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
-    *following = true;
-    crate::cache::following(true);
     loop {
-        let notification = listener.recv().await?;
-        // The triggers name the table (`cache_changes` migration), batched writers `jobs`.
-        crate::cache::table_changed(notification.payload());
+        listener.recv().await?;
         changed();
     }
 }

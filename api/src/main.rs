@@ -56,7 +56,6 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    api::string_functions::prefer_avx2();
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
@@ -71,7 +70,7 @@ async fn run() -> anyhow::Result<()> {
         return Ok(());
     }
     let config = Config::from_env()?;
-    let log_writer = telemetry::init(config.log_json).context("could not start the log writer")?;
+    let log_writer = telemetry::init(config.log_json);
     match command {
         Command::Serve { demo } => {
             let started = std::time::Instant::now();

@@ -5,12 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-
-static CACHE_HITS: AtomicU64 = AtomicU64::new(0);
-static CACHE_MISSES: AtomicU64 = AtomicU64::new(0);
-static CACHE_JOINED: AtomicU64 = AtomicU64::new(0);
 
 /// Upper bounds in seconds.
 const BUCKETS: [f64; 14] = [
@@ -77,17 +72,6 @@ pub fn observe_http(method: String, route: String, status: u16, seconds: f64) {
     }
 }
 
-/// One lookup in an in-memory cache ([`crate::cache`]): answered from memory or not.
-pub fn cache_lookup(hit: bool) {
-    let counter = if hit { &CACHE_HITS } else { &CACHE_MISSES };
-    counter.fetch_add(1, Ordering::Relaxed);
-}
-
-/// A miss answered by waiting for the same answer another request was already computing.
-pub fn cache_joined() {
-    CACHE_JOINED.fetch_add(1, Ordering::Relaxed);
-}
-
 /// One finished job run: `outcome` is succeeded, failed, retried, deferred or cancelled.
 pub fn observe_job(kind: &str, outcome: &str, seconds: f64) {
     if let Ok(mut r) = registry().lock() {
@@ -142,27 +126,6 @@ pub fn render(queue: &[(String, String, i64)]) -> String {
             escape(kind)
         );
     }
-    out.push_str(
-        "# HELP provisio_cache_lookups_total Lookups in the in-memory answer and principal caches.\n",
-    );
-    out.push_str("# TYPE provisio_cache_lookups_total counter\n");
-    for (result, counter) in [("hit", &CACHE_HITS), ("miss", &CACHE_MISSES)] {
-        let _ = writeln!(
-            out,
-            "provisio_cache_lookups_total{{result=\"{result}\"}} {}",
-            counter.load(Ordering::Relaxed)
-        );
-    }
-    out.push_str(
-        "# HELP provisio_cache_joined_total Misses answered by waiting for the same answer another \
-         request was computing.\n",
-    );
-    out.push_str("# TYPE provisio_cache_joined_total counter\n");
-    let _ = writeln!(
-        out,
-        "provisio_cache_joined_total {}",
-        CACHE_JOINED.load(Ordering::Relaxed)
-    );
     out.push_str("# HELP provisio_jobs Jobs in the queue by kind and status.\n");
     out.push_str("# TYPE provisio_jobs gauge\n");
     for (kind, status, n) in queue {

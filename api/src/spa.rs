@@ -2,7 +2,7 @@
 //! routes falling back to index.html and unknown `/api` paths answering problem+json 404.
 
 use crate::error::{problem, problem_response};
-use actix_web::http::header::{ContentEncoding, Encoding};
+use actix_web::http::header::{AcceptEncoding, ContentEncoding, Encoding, Header};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use rust_embed::RustEmbed;
@@ -99,7 +99,7 @@ impl WebAssets {
         if gzip.is_some() {
             supported.push(Encoding::gzip());
         }
-        let chosen = match crate::compression::negotiate(req, &supported) {
+        let chosen = match negotiate(req, &supported) {
             ContentEncoding::Brotli => br.zip(Some(ContentEncoding::Brotli)),
             ContentEncoding::Gzip => gzip.zip(Some(ContentEncoding::Gzip)),
             _ => None,
@@ -184,6 +184,19 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
         None => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
             .body("The web app is not built. Run scripts/run.sh (it builds web/ with Trunk) or set PROVISIO_WEB_DIR."),
+    }
+}
+
+/// The coding `req` prefers among the variants `supported`, as actix's
+/// [`AcceptEncoding::negotiate`] ranks them; identity when it sent no preference, an unreadable
+/// one, or accepts none of them.
+fn negotiate(req: &HttpRequest, supported: &[Encoding]) -> ContentEncoding {
+    match AcceptEncoding::parse(req)
+        .ok()
+        .and_then(|accept| accept.negotiate(supported.iter()))
+    {
+        Some(Encoding::Known(encoding)) => encoding,
+        _ => ContentEncoding::Identity,
     }
 }
 

@@ -71,7 +71,6 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
         ),
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),
-        caches: Arc::default(),
         keys: Arc::new(keys),
         config: Arc::new(config),
         db,
@@ -168,27 +167,21 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(web_security::limit_body))
-                .wrap(from_fn(crate::compression::compress))
+                .wrap(actix_web::middleware::Compress::default())
                 .wrap(from_fn(web_security::headers))
-                .wrap(from_fn(crate::cache::forget_after_writes))
                 .wrap(from_fn(telemetry::request_span))
-                // Registered before the /api scope, which would otherwise claim these paths. The
-                // guard spares every other request the documentation route's regular expression.
+                // Registered before the /api scope, which would otherwise claim these paths.
                 .service(
-                    web::scope("")
-                        .guard(http::FirstSegment("docs"))
-                        .service(
-                            SwaggerUi::new("/api/docs/{_:.*}")
-                                .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
-                        )
-                        .route(
-                            "/api/docs",
-                            web::get().to(|| async {
-                                HttpResponse::PermanentRedirect()
-                                    .insert_header(("Location", "/api/docs/"))
-                                    .finish()
-                            }),
-                        ),
+                    SwaggerUi::new("/api/docs/{_:.*}")
+                        .config(utoipa_swagger_ui::Config::from("/api/openapi.json")),
+                )
+                .route(
+                    "/api/docs",
+                    web::get().to(|| async {
+                        HttpResponse::PermanentRedirect()
+                            .insert_header(("Location", "/api/docs/"))
+                            .finish()
+                    }),
                 )
                 .route("/api/openapi.json", web::get().to(openapi::serve_json))
                 .app_data(data.clone())

@@ -15,6 +15,4 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: Arc<LoginLimiter>,
-    /// Answers and callers kept in memory until what they were read from changes.
-    pub caches: Arc<crate::cache::Caches>,
 }

@@ -130,17 +130,8 @@ impl Drop for Server {
 }
 
 fn serve(dir: &Path, demo: bool) -> (Server, u16, Duration) {
-    serve_with_tunables(dir, demo, None)
-}
-
-/// `provisio serve` started with `GLIBC_TUNABLES` set to `tunables`, or unset.
-fn serve_with_tunables(dir: &Path, demo: bool, tunables: Option<&str>) -> (Server, u16, Duration) {
     let port = common::free_port();
     let mut cmd = provisio(dir);
-    match tunables {
-        Some(tunables) => cmd.env("GLIBC_TUNABLES", tunables),
-        None => cmd.env_remove("GLIBC_TUNABLES"),
-    };
     cmd.arg("serve")
         .env("PROVISIO_BIND", format!("127.0.0.1:{port}"))
         .stdout(Stdio::piped())
@@ -226,36 +217,5 @@ fn serve_creates_a_private_key_file_and_seeds_demo_accounts_only_with_the_flag()
         key_before,
         "the key file is reused"
     );
-    std::fs::remove_dir_all(dir).ok();
-}
-
-/// The environment the server process runs with now (after any restart in place).
-#[cfg(target_os = "linux")]
-fn glibc_tunables_of(server: &Server) -> Option<String> {
-    let environ = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
-    environ
-        .split(|&byte| byte == 0)
-        .filter_map(|entry| std::str::from_utf8(entry).ok())
-        .find_map(|entry| entry.strip_prefix("GLIBC_TUNABLES="))
-        .map(str::to_owned)
-}
-
-#[cfg(target_os = "linux")]
-#[test]
-fn serve_restarts_in_place_with_avx2_string_functions_where_avx512_would_be_chosen() {
-    let dir = scratch();
-    {
-        let (server, port, _) = serve_with_tunables(&dir, false, None);
-        let expected = api::string_functions::restart_wanted_on_this_cpu()
-            .then(|| api::string_functions::AVX2_STRING_FUNCTIONS.to_owned());
-        assert_eq!(glibc_tunables_of(&server), expected);
-        // Still the process that was started (same id), and serving.
-        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
-    }
-    {
-        // An operator's own tunables, even empty, are kept.
-        let (server, _, _) = serve_with_tunables(&dir, false, Some(""));
-        assert_eq!(glibc_tunables_of(&server).as_deref(), Some(""));
-    }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -156,13 +156,8 @@ async fn answers_are_compressed_with_the_coding_the_client_prefers() {
         assert_eq!(decompress(body, encoding).await, plain, "{accept}");
     }
 
-    // Codings this server does not have, or none acceptable at all: the answer, uncompressed,
-    // rather than a 406 after the handler already ran.
-    for accept in [
-        "zstd",
-        "identity",
-        "br;q=0, gzip;q=0, deflate;q=0, identity;q=0",
-    ] {
+    // Codings this server does not have: the answer, uncompressed.
+    for accept in ["zstd", "identity"] {
         let res = get(Some(accept)).await.unwrap();
         assert_eq!(res.status(), StatusCode::OK, "{accept}");
         assert!(res.headers().get("content-encoding").is_none(), "{accept}");

@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod realistic;
+
 const PASSWORD: &str = "bench-admin-password-1";
 const DEPLOYMENT_ROWS: usize = 10_000;
 const QUEUE_JOBS: usize = 5_000;
@@ -31,22 +33,32 @@ struct Args {
     serve: bool,
     /// Measure only the job queue and print it (iterating on the queue's hot path).
     queue_only: bool,
+    /// Measure only the realistic workload (and the Flask reference) and write its report.
+    realistic_only: bool,
+    /// Seconds of the realistic workload's soak for memory (0: none).
+    soak: u64,
+    /// Seconds per realistic-workload row.
+    seconds: u32,
     out: PathBuf,
     root: PathBuf,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
-    let (mut pg, mut out, mut serve, mut queue_only) =
-        (None, PathBuf::from("bench/RESULTS.md"), false, false);
+    let (mut pg, mut out, mut serve, mut queue_only, mut realistic_only) =
+        (None, PathBuf::from("bench/RESULTS.md"), false, false, false);
+    let (mut soak, mut seconds) = (600, 20);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--pg" => pg = args.next().filter(|v| !v.is_empty()),
             "--serve" => serve = true,
             "--queue" => queue_only = true,
+            "--realistic" => realistic_only = true,
+            "--soak" => soak = args.next().context("--soak needs seconds")?.parse()?,
+            "--seconds" => seconds = args.next().context("--seconds needs seconds")?.parse()?,
             "--out" => out = PathBuf::from(args.next().context("--out needs a path")?),
             other => {
-                bail!("unknown argument {other}; usage: provisio-bench [--pg URL] [--out FILE] [--serve | --queue]")
+                bail!("unknown argument {other}; usage: provisio-bench [--pg URL] [--out FILE] [--serve | --queue | --realistic] [--soak SECONDS] [--seconds SECONDS]")
             }
         }
     }
@@ -55,6 +67,9 @@ fn parse_args() -> Result<Args> {
         pg,
         serve,
         queue_only,
+        realistic_only,
+        soak,
+        seconds,
         out,
         root,
     })
@@ -158,13 +173,14 @@ fn wrk(
     script: Option<&Path>,
     env: &[(&str, &str)],
     headers: &[&str],
+    seconds: u32,
 ) -> Result<Load> {
     let (server_before, client_before) = (process_cpu_us(server), children_cpu_us());
     let mut command = Command::new("wrk");
     command.args([
         "-t2",
         &format!("-c{CONNECTIONS}"),
-        &format!("-d{WRK_SECONDS}s"),
+        &format!("-d{seconds}s"),
         "--latency",
         "--timeout",
         "10s",
@@ -221,7 +237,7 @@ fn wrk(
                 .sum::<u64>();
         }
     }
-    let answered = load.rps * WRK_SECONDS as f64;
+    let answered = load.rps * seconds as f64;
     load.server_us = server_cpu / answered;
     load.client_us = client_cpu / answered;
     Ok(load)
@@ -252,7 +268,7 @@ fn warmed_wrk(server: u32, url: &str, headers: &[&str]) -> Result<Load> {
     if !status.success() {
         bail!("the warm-up run of {url} failed");
     }
-    wrk(server, url, None, &[], headers)
+    wrk(server, url, None, &[], headers, WRK_SECONDS)
 }
 
 /// POSTs a JSON body; `{n}` in it becomes a name unique per request.
@@ -399,47 +415,63 @@ async fn seed_deployments(db: &DatabaseConnection, team_id: uuid::Uuid) -> Resul
     })
     .exec(&txn)
     .await?;
-    let frameworks = ["flask", "django", "react", "express", "laravel", "nextjs"];
     let statuses = [
         "RUNNING", "RUNNING", "RUNNING", "FAILED", "STOPPED", "RUNNING",
     ];
     for chunk in (0..DEPLOYMENT_ROWS).collect::<Vec<_>>().chunks(500) {
         let rows = chunk.iter().map(|&n| {
-            let at = now - chrono::Duration::minutes(n as i64);
-            let status = statuses[n % statuses.len()];
-            deployments::ActiveModel {
-                id: Set(uuid::Uuid::new_v4()),
-                team_id: Set(team_id),
-                name: Set(format!("bench-app-{n}")),
-                project_id: Set(project),
-                branch: Set("main".into()),
-                commit_sha: Set(Some(format!("{:040x}", n))),
-                framework: Set(frameworks[n % frameworks.len()].into()),
-                module: Set(None),
-                deployment_type: Set("VM".into()),
-                cpu: Set(Some(2)),
-                ram_mb: Set(Some(2048)),
-                disk_gb: Set(Some(20)),
-                status: Set(status.into()),
-                failed_step: Set((status == "FAILED").then(|| "health check".into())),
-                error: Set((status == "FAILED").then(|| "the app answered 500".into())),
-                server_id: Set(None),
-                request_id: Set(None),
-                port: Set(Some(8000 + (n % 1000) as i32)),
-                app_port: Set(Some(18000 + (n % 1000) as i32)),
-                url: Set(Some(format!("http://10.0.0.{}:8000/", n % 250))),
-                env: Set(None),
-                execution_id: Set(None),
-                created_by: Set(None),
-                created_at: Set(at),
-                updated_at: Set(at),
-                deployed_at: Set((status == "RUNNING").then_some(at)),
-            }
+            deployment_row(
+                n,
+                team_id,
+                project,
+                now - chrono::Duration::minutes(n as i64),
+                &statuses,
+            )
         });
         deployments::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;
     Ok(())
+}
+
+/// The `n`th seeded deployment: framework and status (from `statuses`) cycle with `n`.
+fn deployment_row(
+    n: usize,
+    team_id: uuid::Uuid,
+    project: uuid::Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+    statuses: &[&str],
+) -> deployments::ActiveModel {
+    let frameworks = ["flask", "django", "react", "express", "laravel", "nextjs"];
+    let status = statuses[n % statuses.len()];
+    deployments::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        team_id: Set(team_id),
+        name: Set(format!("app-{n}")),
+        project_id: Set(project),
+        branch: Set("main".into()),
+        commit_sha: Set(Some(format!("{n:040x}"))),
+        framework: Set(frameworks[n % frameworks.len()].into()),
+        module: Set(None),
+        deployment_type: Set(if n % 3 == 0 { "lxc" } else { "vm" }.into()),
+        cpu: Set(Some(2)),
+        ram_mb: Set(Some(2048)),
+        disk_gb: Set(Some(20)),
+        status: Set(status.into()),
+        failed_step: Set((status == "FAILED").then(|| "health check".into())),
+        error: Set((status == "FAILED").then(|| "the app answered 500".into())),
+        server_id: Set(None),
+        request_id: Set(None),
+        port: Set(Some(8000 + (n % 1000) as i32)),
+        app_port: Set(Some(18000 + (n % 1000) as i32)),
+        url: Set(Some(format!("http://10.0.0.{}:8000/", n % 250))),
+        env: Set(None),
+        execution_id: Set(None),
+        created_by: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+        deployed_at: Set((status == "RUNNING").then_some(at)),
+    }
 }
 
 /// Queues `count` probe jobs, each with its execution, as every job started from the API has.
@@ -635,6 +667,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
         None,
         &[],
         &[],
+        WRK_SECONDS,
     )?;
     drop(hello);
     let body_file = backend.scratch.join("list.json");
@@ -654,6 +687,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
         None,
         &[],
         &[],
+        WRK_SECONDS,
     )?;
     drop(same_size);
 
@@ -701,6 +735,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
                 ("BENCH_PATH", "/api/auth/login"),
             ],
             &[],
+            WRK_SECONDS,
         )
     })?;
     let token = login(&client, &server.base).await?;
@@ -721,6 +756,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
                 ("BENCH_TOKEN", &token),
             ],
             &[],
+            WRK_SECONDS,
         )
     })?;
 
@@ -899,7 +935,8 @@ fn mark(ok: bool) -> &'static str {
     }
 }
 
-fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
+/// The title, when and where it was measured.
+fn heading(commit: &str) -> String {
     let mut out = String::new();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -919,6 +956,16 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
         "Measured {} on commit `{commit}`, {cores} cores ({cpu}), release build, server and load \
          generator sharing the machine. Regenerate with `bench/run.sh`.\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC")
+    );
+    out
+}
+
+fn report(runs: &[(&str, Results)], sizes: &Sizes) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "## Context: one URL at a time on an idle server\n\nNo longer a target: what the stack \
+         costs per request without the database's variety or anyone writing.\n"
     );
     let _ = writeln!(
         out,
@@ -1201,6 +1248,14 @@ fn report(runs: &[(&str, Results)], sizes: &Sizes, commit: &str) -> String {
     out
 }
 
+async fn drop_postgres(base: &str, name: &str) {
+    if let Ok(admin) = Database::connect(format!("{base}/postgres")).await {
+        let _ = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+}
+
 async fn fresh_postgres(base: &str) -> Result<(String, String)> {
     let name = format!("provisio_bench_{}", uuid::Uuid::new_v4().simple());
     let admin = Database::connect(format!("{base}/postgres")).await?;
@@ -1232,35 +1287,71 @@ async fn main() -> Result<()> {
     } else {
         commit
     };
-    let mut runs = Vec::new();
     let scratch = std::env::temp_dir().join(format!("provisio-bench-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(scratch.join("sqlite"))?;
-    let sqlite = Backend {
-        name: "SQLite",
-        database_url: format!(
-            "sqlite://{}?mode=rwc",
-            scratch.join("sqlite/provisio.db").display()
-        ),
-        scratch: scratch.join("sqlite"),
-        binary: binary.clone(),
+    let backend_in = |dir: &str, database_url: String| -> Result<Backend> {
+        std::fs::create_dir_all(scratch.join(dir))?;
+        Ok(Backend {
+            name: if database_url.starts_with("sqlite") {
+                "SQLite"
+            } else {
+                "PostgreSQL"
+            },
+            database_url,
+            scratch: scratch.join(dir),
+            binary: binary.clone(),
+        })
     };
+    let sqlite_in = |dir: &str| {
+        backend_in(
+            dir,
+            format!(
+                "sqlite://{}?mode=rwc",
+                scratch.join(dir).join("provisio.db").display()
+            ),
+        )
+    };
+
+    // The realistic workload first, each backend on a database of its own.
+    let mut realistic_runs = Vec::new();
+    if !args.queue_only && !args.serve {
+        eprintln!("realistic workload on SQLite…");
+        let backend = sqlite_in("sqlite-realistic")?;
+        realistic_runs.push((
+            "SQLite",
+            realistic::run(&args.root, &backend, args.seconds, args.soak).await?,
+        ));
+        if let Some(pg) = &args.pg {
+            let (database_url, name) = fresh_postgres(pg).await?;
+            let backend = backend_in("postgres-realistic", database_url)?;
+            eprintln!("realistic workload on PostgreSQL…");
+            let result = realistic::run(&args.root, &backend, args.seconds, args.soak).await;
+            drop_postgres(pg, &name).await;
+            realistic_runs.push(("PostgreSQL", result?));
+        }
+    }
+    if args.realistic_only {
+        let text = format!(
+            "{}{}",
+            heading(&commit),
+            realistic::report(&realistic_runs, args.seconds)
+        );
+        println!("{text}");
+        std::fs::write(&args.out, &text)?;
+        eprintln!("written to {}", args.out.display());
+        let _ = std::fs::remove_dir_all(&scratch);
+        return Ok(());
+    }
+
+    let mut runs = Vec::new();
+    let sqlite = sqlite_in("sqlite")?;
     eprintln!("measuring on SQLite…");
     runs.push(("SQLite", run_backend(&sqlite, &args, true).await?));
     if let Some(pg) = &args.pg {
-        std::fs::create_dir_all(scratch.join("postgres"))?;
         let (database_url, name) = fresh_postgres(pg).await?;
-        let backend = Backend {
-            name: "PostgreSQL",
-            database_url,
-            scratch: scratch.join("postgres"),
-            binary,
-        };
+        let backend = backend_in("postgres", database_url)?;
         eprintln!("measuring on PostgreSQL…");
         let result = run_backend(&backend, &args, false).await;
-        let admin = Database::connect(format!("{pg}/postgres")).await?;
-        let _ = admin
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .await;
+        drop_postgres(pg, &name).await;
         runs.push(("PostgreSQL", result?));
     }
     if args.queue_only {
@@ -1272,7 +1363,12 @@ async fn main() -> Result<()> {
         let _ = std::fs::remove_dir_all(&scratch);
         return Ok(());
     }
-    let text = report(&runs, &sizes(&args.root)?, &commit);
+    let text = format!(
+        "{}{}{}",
+        heading(&commit),
+        realistic::report(&realistic_runs, args.seconds),
+        report(&runs, &sizes(&args.root)?)
+    );
     println!("{text}");
     std::fs::write(&args.out, &text)?;
     eprintln!("written to {}", args.out.display());

@@ -17,6 +17,7 @@ mod m20261126_000011_batched_live_changes;
 mod m20261126_000012_job_lease_index;
 mod m20261126_000013_queue_autovacuum;
 mod m20261127_000014_cache_changes;
+mod m20261206_000015_no_cache_changes;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_job_lease_index::Migration),
             Box::new(m20261126_000013_queue_autovacuum::Migration),
             Box::new(m20261127_000014_cache_changes::Migration),
+            Box::new(m20261206_000015_no_cache_changes::Migration),
         ]
     }
 }

@@ -379,6 +379,10 @@ pub struct DeploymentPage {
     pub total: u64,
     pub page: u64,
     pub per_page: u64,
+    /// Pass as `after` for the next page (found through the index however deep it is); absent on
+    /// the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 /// `POST /api/deployments/{id}/redeploy`: another commit or the branch head.

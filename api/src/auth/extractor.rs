@@ -78,7 +78,6 @@ impl FromRequest for RequestContext {
 /// The signed-in caller. Every handler that needs a user takes this, then asks `require`.
 #[derive(Clone, Debug)]
 pub struct AuthUser {
-    /// Shared with the principal cache: a request costs a reference count, not a row copy.
     pub user: Arc<users::Model>,
     pub roles: Vec<Role>,
     pub api_token_id: Option<Uuid>,
@@ -173,9 +172,11 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             .sub
             .parse()
             .map_err(|_| ApiError::Unauthenticated("the access token is invalid or expired"))?;
-        let user = signed_in(&state, id)
+        let user = users::Entity::find_by_id(id)
+            .one(&state.db)
             .await?
-            .filter(|u| u.session_version == claims.sv);
+            .filter(|u| u.session_version == claims.sv)
+            .map(Arc::new);
         (user, None)
     };
     let user = user.filter(|u| u.active).ok_or(ApiError::Unauthenticated(
@@ -190,23 +191,6 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
         api_token_id,
         context,
     })
-}
-
-/// The account behind a session token, from memory while no user or membership changed.
-async fn signed_in(state: &AppState, id: Uuid) -> ApiResult<Option<Arc<users::Model>>> {
-    let principals = &state.caches.principals;
-    if let Some(user) = principals.get(&id) {
-        return Ok(Some(user));
-    }
-    let stamp = principals.stamp();
-    let user = users::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .map(Arc::new);
-    if let Some(user) = &user {
-        principals.put(id, stamp, Arc::clone(user), 1);
-    }
-    Ok(user)
 }
 
 impl FromRequest for AuthUser {

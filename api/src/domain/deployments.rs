@@ -8,19 +8,21 @@ use crate::domain::executions::{self, NewExecution};
 use crate::domain::{frameworks, projects, servers, teams};
 use crate::entities::{
     deployments as rows, executions as execution_rows, projects as project_rows,
-    servers as server_rows,
+    servers as server_rows, teams as team_rows,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef,
+    Select, Set,
 };
 use shared::deployments::{
     next_status, DeployRequest, Deployment, DeploymentAction, DeploymentPage, DeploymentStatus,
     DeploymentType, FrameworkCount, Redeploy, Statistics,
 };
+use shared::dto::TeamRef;
 use shared::projects::CreateProject;
 use shared::Permission;
 use std::collections::{BTreeMap, HashMap};
@@ -116,38 +118,58 @@ pub async fn to_dtos<C: ConnectionTrait>(
         .into_iter()
         .filter_map(|row| {
             let project = projects.get(&row.project_id);
-            Some(Deployment {
-                team: teams.get(&row.team_id)?.clone(),
-                id: row.id,
-                name: row.name.clone(),
-                project_id: row.project_id,
-                project_name: project.map(|p| p.name.clone()).unwrap_or_default(),
-                git_url: project.map(|p| p.url.clone()).unwrap_or_default(),
-                branch: row.branch.clone(),
-                commit: row.commit_sha.clone(),
-                framework: row.framework.clone(),
-                deployment_type: DeploymentType::parse(&row.deployment_type).unwrap_or_default(),
-                cpu: row.cpu,
-                ram_mb: row.ram_mb,
-                disk_gb: row.disk_gb,
-                status: status_of(&row),
-                failed_step: row.failed_step.clone(),
-                error: row.error.clone(),
-                server_id: row.server_id,
-                server_name: row.server_id.and_then(|id| servers.get(&id).cloned()),
-                request_id: row.request_id,
-                port: row.port,
-                app_port: row.app_port,
-                url: row.url.clone(),
-                env: env_names(&row),
-                execution_id: row.execution_id,
-                created_by: row.created_by,
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                deployed_at: row.deployed_at,
-            })
+            let team = teams.get(&row.team_id)?.clone();
+            let server_name = row.server_id.and_then(|id| servers.get(&id).cloned());
+            Some(to_dto(
+                row,
+                team,
+                project.map(|p| (p.name.clone(), p.url.clone())),
+                server_name,
+            ))
         })
         .collect())
+}
+
+/// The answer for one row, given its team, its project's name and URL, and its server's name.
+fn to_dto(
+    row: rows::Model,
+    team: TeamRef,
+    project: Option<(String, String)>,
+    server_name: Option<String>,
+) -> Deployment {
+    let env = env_names(&row);
+    let status = status_of(&row);
+    let (project_name, git_url) = project.unwrap_or_default();
+    Deployment {
+        team,
+        id: row.id,
+        name: row.name,
+        project_id: row.project_id,
+        project_name,
+        git_url,
+        branch: row.branch,
+        commit: row.commit_sha,
+        framework: row.framework,
+        deployment_type: DeploymentType::parse(&row.deployment_type).unwrap_or_default(),
+        cpu: row.cpu,
+        ram_mb: row.ram_mb,
+        disk_gb: row.disk_gb,
+        status,
+        failed_step: row.failed_step,
+        error: row.error,
+        server_id: row.server_id,
+        server_name,
+        request_id: row.request_id,
+        port: row.port,
+        app_port: row.app_port,
+        url: row.url,
+        env,
+        execution_id: row.execution_id,
+        created_by: row.created_by,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        deployed_at: row.deployed_at,
+    }
 }
 
 pub async fn dto<C: ConnectionTrait>(db: &C, row: rows::Model) -> ApiResult<Deployment> {
@@ -161,12 +183,79 @@ pub async fn dto<C: ConnectionTrait>(db: &C, row: rows::Model) -> ApiResult<Depl
 pub struct ListQuery {
     pub page: u64,
     pub per_page: u64,
+    /// Continue after this row (a [`Cursor`] from the previous page's `next`) instead of
+    /// counting `page - 1` pages of rows off.
+    pub after: Option<Cursor>,
     pub status: Option<DeploymentStatus>,
     pub framework: Option<String>,
     pub q: Option<String>,
     pub include_deleted: bool,
 }
 
+/// Where a page ends: the last row's place in the order (created_at, id, both descending) and the
+/// page's number, so the next page is found through the index however deep it is, and still
+/// knows its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub page: u64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// `<page>.<created_at in nanoseconds since 1970>.<id>`: opaque to clients, short, and safe
+    /// in a query string as it is. Nanoseconds, as stored: a coarser time could skip rows.
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.page,
+            self.created_at.timestamp_nanos_opt().unwrap_or(i64::MAX),
+            self.id.simple()
+        )
+    }
+
+    pub fn decode(text: &str) -> Option<Cursor> {
+        let mut parts = text.splitn(3, '.');
+        let page = parts.next()?.parse().ok().filter(|p| *p >= 1)?;
+        let created_at = chrono::DateTime::from_timestamp_nanos(parts.next()?.parse().ok()?);
+        let id = Uuid::try_parse(parts.next()?).ok()?;
+        Some(Cursor {
+            page,
+            created_at,
+            id,
+        })
+    }
+}
+
+/// One listed row with what its answer shows of its team, project and server, and how many rows
+/// the whole list has: one statement.
+struct Listed {
+    row: rows::Model,
+    team_name: String,
+    team_slug: String,
+    project: Option<(String, String)>,
+    server_name: Option<String>,
+    total: i64,
+}
+
+impl FromQueryResult for Listed {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        let project_name: Option<String> = res.try_get(pre, "project_name")?;
+        let project_url: Option<String> = res.try_get(pre, "project_url")?;
+        Ok(Listed {
+            row: rows::Model::from_query_result(res, pre)?,
+            team_name: res.try_get(pre, "team_name")?,
+            team_slug: res.try_get(pre, "team_slug")?,
+            project: project_name.zip(project_url),
+            server_name: res.try_get(pre, "server_name")?,
+            total: res.try_get(pre, "total")?,
+        })
+    }
+}
+
+/// A page of the caller's deployments, newest first. Rows, the names shown beside them and the
+/// total come back from one statement (the total as a subquery the database runs once); only a
+/// page past the end asks for the total again.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     auth: &AuthUser,
@@ -174,31 +263,120 @@ pub async fn list<C: ConnectionTrait>(
 ) -> ApiResult<DeploymentPage> {
     auth.require(Permission::DeploymentsManage)?;
     let per_page = query.per_page.clamp(1, 200);
-    let page = query.page.max(1);
-    let mut select = scope(db, auth).await?;
+    let mut filter = Condition::all();
+    if let Some(scope) = teams::scope_filter(auth, rows::Column::TeamId) {
+        filter = filter.add(scope);
+    }
     if let Some(status) = query.status {
-        select = select.filter(rows::Column::Status.eq(status.as_str()));
+        filter = filter.add(rows::Column::Status.eq(status.as_str()));
     } else if !query.include_deleted {
-        select = select.filter(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()));
+        filter = filter.add(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()));
     }
     if let Some(framework) = &query.framework {
-        select = select.filter(rows::Column::Framework.eq(framework.as_str()));
+        filter = filter.add(rows::Column::Framework.eq(framework.as_str()));
     }
     if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        select = select.filter(rows::Column::Name.contains(q.trim().to_lowercase()));
+        filter = filter.add(rows::Column::Name.contains(q.trim().to_lowercase()));
     }
-    let counting = select.clone().count(db);
-    let paging = select
+    let total = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(rows::Entity)
+        .cond_where(filter.clone())
+        .to_owned();
+    let mut select = rows::Entity::find()
+        .join(
+            JoinType::InnerJoin,
+            relation(
+                team_rows::Entity,
+                rows::Column::TeamId,
+                team_rows::Column::Id,
+            ),
+        )
+        .join(
+            JoinType::LeftJoin,
+            relation(
+                project_rows::Entity,
+                rows::Column::ProjectId,
+                project_rows::Column::Id,
+            ),
+        )
+        .join(
+            JoinType::LeftJoin,
+            relation(
+                server_rows::Entity,
+                rows::Column::ServerId,
+                server_rows::Column::Id,
+            ),
+        )
+        .column_as(team_rows::Column::Name, "team_name")
+        .column_as(team_rows::Column::Slug, "team_slug")
+        .column_as(project_rows::Column::Name, "project_name")
+        .column_as(project_rows::Column::Url, "project_url")
+        .column_as(server_rows::Column::Name, "server_name")
+        .column_as(
+            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
+            "total",
+        )
+        .filter(filter.clone())
         .order_by_desc(rows::Column::CreatedAt)
         .order_by_desc(rows::Column::Id)
-        .paginate(db, per_page);
-    let (total, found) = tokio::try_join!(counting, paging.fetch_page(page - 1))?;
+        .limit(per_page);
+    let page = match query.after {
+        Some(after) => {
+            select = select.filter(
+                Expr::tuple([
+                    Expr::col((rows::Entity, rows::Column::CreatedAt)).into(),
+                    Expr::col((rows::Entity, rows::Column::Id)).into(),
+                ])
+                .lt(Expr::tuple([
+                    Expr::value(after.created_at),
+                    Expr::value(after.id),
+                ])),
+            );
+            after.page + 1
+        }
+        None => {
+            let page = query.page.max(1);
+            select = select.offset((page - 1) * per_page);
+            page
+        }
+    };
+    let found = select.into_model::<Listed>().all(db).await?;
+    let total = match found.first() {
+        Some(listed) => listed.total.max(0) as u64,
+        None => rows::Entity::find().filter(filter).count(db).await?,
+    };
+    let next = (found.len() as u64 == per_page && page * per_page < total)
+        .then(|| found.last())
+        .flatten()
+        .map(|last| Cursor {
+            page,
+            created_at: last.row.created_at,
+            id: last.row.id,
+        });
+    let items = found
+        .into_iter()
+        .map(|listed| {
+            let team = TeamRef {
+                id: listed.row.team_id,
+                name: listed.team_name,
+                slug: listed.team_slug,
+            };
+            to_dto(listed.row, team, listed.project, listed.server_name)
+        })
+        .collect();
     Ok(DeploymentPage {
-        items: to_dtos(db, found).await?,
+        items,
         total,
         page,
         per_page,
+        next: next.map(|cursor| cursor.encode()),
     })
+}
+
+/// `deployments.from = target.to`, for a join the entities do not declare.
+fn relation<E: EntityTrait>(target: E, from: rows::Column, to: E::Column) -> RelationDef {
+    rows::Entity::belongs_to(target).from(from).to(to).into()
 }
 
 pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Statistics> {

@@ -1,5 +1,6 @@
 use crate::auth::AuthUser;
 use crate::entities::{team_memberships, teams};
+use sea_orm::sea_query::{Query, SimpleExpr};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect};
 use shared::Permission;
 use std::collections::HashMap;
@@ -20,8 +21,9 @@ pub async fn visible_team_ids<C: ConnectionTrait>(
 }
 
 /// `select` narrowed to the rows of the caller's teams (all rows for those who see every team).
+/// The caller's teams are a subquery of the same statement, not a query of their own.
 pub async fn scoped<C, E, Col>(
-    db: &C,
+    _db: &C,
     auth: &AuthUser,
     select: sea_orm::Select<E>,
     team_column: Col,
@@ -31,10 +33,26 @@ where
     E: sea_orm::EntityTrait,
     Col: ColumnTrait,
 {
-    Ok(match visible_team_ids(db, auth).await? {
+    Ok(match scope_filter(auth, team_column) {
         None => select,
-        Some(ids) => select.filter(team_column.is_in(ids)),
+        Some(filter) => select.filter(filter),
     })
+}
+
+/// The condition "`team_column` is one of the caller's teams", `None` for those who see every team.
+pub fn scope_filter<Col: ColumnTrait>(auth: &AuthUser, team_column: Col) -> Option<SimpleExpr> {
+    if auth.can(Permission::AllTeams) {
+        return None;
+    }
+    Some(
+        team_column.in_subquery(
+            Query::select()
+                .column(team_memberships::Column::TeamId)
+                .from(team_memberships::Entity)
+                .and_where(team_memberships::Column::UserId.eq(auth.id()))
+                .to_owned(),
+        ),
+    )
 }
 
 /// Whether the caller may put a row into `team`: an existing team they belong to, or any existing

@@ -116,21 +116,8 @@ pub async fn logout(
     security(("bearer" = []))
 )]
 #[get("/auth/me")]
-pub async fn me(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: AuthUser,
-) -> ApiResult<HttpResponse> {
-    state
-        .caches
-        .json(
-            &req,
-            "me",
-            auth.id(),
-            String::new(),
-            users::me(&state.db, &auth.user),
-        )
-        .await
+pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Me>> {
+    Ok(web::Json(users::me(&state.db, &auth.user).await?))
 }
 
 /// Changes the caller's own password; every other session ends.

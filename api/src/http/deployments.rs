@@ -7,7 +7,7 @@ use crate::domain::deployments::{self, ListQuery, UserAction};
 use crate::domain::executions;
 use crate::error::{retry_stale, ApiError, ApiResult};
 use crate::state::AppState;
-use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use actix_web::{delete, get, post, web, HttpResponse};
 use serde::Deserialize;
 use shared::deployments::{
     DeployRequest, Deployment, DeploymentLogs, DeploymentPage, DeploymentStatus, Redeploy,
@@ -54,7 +54,11 @@ pub async fn deploy(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct DeploymentQuery {
+    /// Ignored with `after`.
     pub page: Option<u64>,
+    /// The `next` of the previous page: continues right after its last row, as fast at page 200
+    /// as at page 1.
+    pub after: Option<String>,
     /// At most 200.
     pub per_page: Option<u64>,
     /// One status (upper case); without it DELETED ones are left out.
@@ -73,13 +77,10 @@ pub struct DeploymentQuery {
 )]
 #[get("/deployments")]
 pub async fn list(
-    req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
     query: web::Query<DeploymentQuery>,
-) -> ApiResult<HttpResponse> {
-    // Checked before a remembered answer can be given, as well as where the list is computed.
-    auth.require(Permission::DeploymentsManage)?;
+) -> ApiResult<web::Json<DeploymentPage>> {
     let query = query.into_inner();
     let (page, per_page) = super::paging(query.page, query.per_page)?;
     let status = match query.status.as_deref() {
@@ -91,26 +92,22 @@ pub async fn list(
         })?),
         None => None,
     };
+    let after = match query.after.as_deref() {
+        Some(text) => Some(deployments::Cursor::decode(text).ok_or_else(|| {
+            ApiError::field("after", "not a `next` value from a page of this list")
+        })?),
+        None => None,
+    };
     let query = ListQuery {
         page,
         per_page,
+        after,
         status,
         framework: query.framework,
         q: query.q,
         include_deleted: false,
     };
-    // The raw query string decides the parsed query: it keys the answer without formatting it.
-    let key = req.query_string().to_owned();
-    state
-        .caches
-        .json(
-            &req,
-            "deployments",
-            auth.id(),
-            key,
-            deployments::list(&state.db, &auth, query),
-        )
-        .await
+    Ok(web::Json(deployments::list(&state.db, &auth, query).await?))
 }
 
 #[utoipa::path(
@@ -258,19 +255,8 @@ pub async fn logs(
 )]
 #[get("/statistics")]
 pub async fn statistics(
-    req: HttpRequest,
     state: web::Data<AppState>,
     auth: AuthUser,
-) -> ApiResult<HttpResponse> {
-    auth.require(Permission::DeploymentsManage)?;
-    state
-        .caches
-        .json(
-            &req,
-            "statistics",
-            auth.id(),
-            String::new(),
-            deployments::statistics(&state.db, &auth),
-        )
-        .await
+) -> ApiResult<web::Json<Statistics>> {
+    Ok(web::Json(deployments::statistics(&state.db, &auth).await?))
 }

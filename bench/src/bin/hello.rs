@@ -14,7 +14,6 @@ async fn hello(body: Data<Bytes>) -> HttpResponse {
 
 fn main() -> std::io::Result<()> {
     // The same start-up as `provisio` (string functions off AVX-512 where that applies).
-    api::string_functions::prefer_avx2();
     actix_web::rt::System::new().block_on(serve())
 }
 
