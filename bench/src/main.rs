@@ -325,6 +325,28 @@ impl Backend {
         command
     }
 
+    /// The administrator the benchmarks sign in as (`PASSWORD`).
+    fn create_admin(&self) -> Result<()> {
+        let status = self
+            .command(
+                &[
+                    "create-admin",
+                    "--username",
+                    "benchadmin",
+                    "--email",
+                    "bench@example.com",
+                ],
+                0,
+                0,
+                "create-admin.log",
+            )
+            .status()?;
+        if !status.success() {
+            bail!("create-admin failed on {}", self.name);
+        }
+        Ok(())
+    }
+
     /// Starts `provisio serve` and returns once /readyz answers, with the time that took.
     async fn serve(&self, workers: usize) -> Result<(Server, Duration)> {
         let port = free_port();
@@ -398,23 +420,7 @@ async fn seed_deployments(db: &DatabaseConnection, team_id: uuid::Uuid) -> Resul
     let now = chrono::Utc::now();
     let txn = db.begin().await?;
     let project = uuid::Uuid::new_v4();
-    projects::Entity::insert(projects::ActiveModel {
-        id: Set(project),
-        team_id: Set(team_id),
-        name: Set("bench-project".into()),
-        url: Set("https://git.example.com/bench/app.git".into()),
-        default_branch: Set("main".into()),
-        deploy_key: Set(None),
-        status: Set("ready".into()),
-        error: Set(None),
-        last_commit: Set(None),
-        detected_framework: Set(Some("flask".into())),
-        last_synced_at: Set(Some(now)),
-        created_by: Set(None),
-        created_at: Set(now),
-    })
-    .exec(&txn)
-    .await?;
+    insert_project(&txn, project, team_id, "bench-project").await?;
     let statuses = [
         "RUNNING", "RUNNING", "RUNNING", "FAILED", "STOPPED", "RUNNING",
     ];
@@ -431,6 +437,34 @@ async fn seed_deployments(db: &DatabaseConnection, team_id: uuid::Uuid) -> Resul
         deployments::Entity::insert_many(rows).exec(&txn).await?;
     }
     txn.commit().await?;
+    Ok(())
+}
+
+/// A synced project `name` of `team_id`, for seeded deployments to belong to.
+async fn insert_project<C: ConnectionTrait>(
+    db: &C,
+    id: uuid::Uuid,
+    team_id: uuid::Uuid,
+    name: &str,
+) -> Result<()> {
+    let now = chrono::Utc::now();
+    projects::Entity::insert(projects::ActiveModel {
+        id: Set(id),
+        team_id: Set(team_id),
+        name: Set(name.into()),
+        url: Set(format!("https://git.example.com/bench/{name}.git")),
+        default_branch: Set("main".into()),
+        deploy_key: Set(None),
+        status: Set("ready".into()),
+        error: Set(None),
+        last_commit: Set(None),
+        detected_framework: Set(Some("flask".into())),
+        last_synced_at: Set(Some(now)),
+        created_by: Set(None),
+        created_at: Set(now),
+    })
+    .exec(db)
+    .await?;
     Ok(())
 }
 
@@ -453,7 +487,7 @@ fn deployment_row(
         commit_sha: Set(Some(format!("{n:040x}"))),
         framework: Set(frameworks[n % frameworks.len()].into()),
         module: Set(None),
-        deployment_type: Set(if n % 3 == 0 { "lxc" } else { "vm" }.into()),
+        deployment_type: Set(if n.is_multiple_of(3) { "lxc" } else { "vm" }.into()),
         cpu: Set(Some(2)),
         ram_mb: Set(Some(2048)),
         disk_gb: Set(Some(20)),
@@ -561,23 +595,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
         ..Results::default()
     };
     let started = Instant::now();
-    let status = backend
-        .command(
-            &[
-                "create-admin",
-                "--username",
-                "benchadmin",
-                "--email",
-                "bench@example.com",
-            ],
-            0,
-            0,
-            "create-admin.log",
-        )
-        .status()?;
-    if !status.success() {
-        bail!("create-admin failed on {}", backend.name);
-    }
+    backend.create_admin()?;
     results.first_start_ms = started.elapsed().as_secs_f64() * 1000.0;
     // The queue first, on a database nothing else has written to yet: after the HTTP
     // measurements, autovacuum and the checkpointer would still be busy with their writes.

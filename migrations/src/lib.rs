@@ -18,6 +18,7 @@ mod m20261126_000012_job_lease_index;
 mod m20261126_000013_queue_autovacuum;
 mod m20261127_000014_cache_changes;
 mod m20261206_000015_no_cache_changes;
+mod m20261206_000016_listing_indexes;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_queue_autovacuum::Migration),
             Box::new(m20261127_000014_cache_changes::Migration),
             Box::new(m20261206_000015_no_cache_changes::Migration),
+            Box::new(m20261206_000016_listing_indexes::Migration),
         ]
     }
 }

@@ -12,7 +12,7 @@ use crate::entities::{
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use sea_orm::sea_query::{Expr, Query, SimpleExpr};
+use sea_orm::sea_query::{Expr, Order, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef,
@@ -283,7 +283,37 @@ pub async fn list<C: ConnectionTrait>(
         .from(rows::Entity)
         .cond_where(filter.clone())
         .to_owned();
-    let mut select = rows::Entity::find()
+    // The page's ids first, from the listing index alone (rows skipped by OFFSET are never
+    // joined), then those rows with their names.
+    let mut ids = Query::select()
+        .column((rows::Entity, rows::Column::Id))
+        .from(rows::Entity)
+        .cond_where(filter.clone())
+        .order_by((rows::Entity, rows::Column::CreatedAt), Order::Desc)
+        .order_by((rows::Entity, rows::Column::Id), Order::Desc)
+        .limit(per_page)
+        .to_owned();
+    let page = match query.after {
+        Some(after) => {
+            ids.and_where(
+                Expr::tuple([
+                    Expr::col((rows::Entity, rows::Column::CreatedAt)).into(),
+                    Expr::col((rows::Entity, rows::Column::Id)).into(),
+                ])
+                .lt(Expr::tuple([
+                    Expr::value(after.created_at),
+                    Expr::value(after.id),
+                ])),
+            );
+            after.page + 1
+        }
+        None => {
+            let page = query.page.max(1);
+            ids.offset((page - 1) * per_page);
+            page
+        }
+    };
+    let select = rows::Entity::find()
         .join(
             JoinType::InnerJoin,
             relation(
@@ -317,30 +347,9 @@ pub async fn list<C: ConnectionTrait>(
             SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
             "total",
         )
-        .filter(filter.clone())
+        .filter(rows::Column::Id.in_subquery(ids))
         .order_by_desc(rows::Column::CreatedAt)
-        .order_by_desc(rows::Column::Id)
-        .limit(per_page);
-    let page = match query.after {
-        Some(after) => {
-            select = select.filter(
-                Expr::tuple([
-                    Expr::col((rows::Entity, rows::Column::CreatedAt)).into(),
-                    Expr::col((rows::Entity, rows::Column::Id)).into(),
-                ])
-                .lt(Expr::tuple([
-                    Expr::value(after.created_at),
-                    Expr::value(after.id),
-                ])),
-            );
-            after.page + 1
-        }
-        None => {
-            let page = query.page.max(1);
-            select = select.offset((page - 1) * per_page);
-            page
-        }
-    };
+        .order_by_desc(rows::Column::Id);
     let found = select.into_model::<Listed>().all(db).await?;
     let total = match found.first() {
         Some(listed) => listed.total.max(0) as u64,

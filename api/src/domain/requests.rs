@@ -4,7 +4,7 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::notify::{notify, NewNotification};
-use crate::domain::teams::{team_ids_of, to_ref, visible_team_ids};
+use crate::domain::teams::{team_ids_of, to_ref};
 use crate::domain::users::active_with_role;
 use crate::domain::{jobs, providers};
 use crate::entities::{
@@ -92,6 +92,7 @@ async fn may_approve<C: ConnectionTrait>(
     auth: &AuthUser,
     row: &rows::Model,
     policy: &ApprovalPolicy,
+    caller_teams: &mut Option<Vec<Uuid>>,
 ) -> Result<bool, DbErr> {
     if status_of(row) != RequestStatus::Pending {
         return Ok(false);
@@ -105,12 +106,17 @@ async fn may_approve<C: ConnectionTrait>(
     if auth.roles.contains(&Role::Admin) || matches!(step.approvers, Approvers::Users { .. }) {
         return Ok(true);
     }
-    Ok(team_ids_of(db, auth.id()).await?.contains(&row.team_id))
+    // Read once for a whole page of requests.
+    let teams = match caller_teams {
+        Some(teams) => teams,
+        None => caller_teams.insert(team_ids_of(db, auth.id()).await?),
+    };
+    Ok(teams.contains(&row.team_id))
 }
 
 /// Requests the caller may see: all (admins), their teams' (agents), or their own (requesters).
 pub async fn scope<C: ConnectionTrait>(
-    db: &C,
+    _db: &C,
     auth: &AuthUser,
 ) -> Result<Select<rows::Entity>, DbErr> {
     let select = rows::Entity::find();
@@ -118,12 +124,11 @@ pub async fn scope<C: ConnectionTrait>(
         return Ok(select);
     }
     if auth.can(Permission::RequestsReadTeam) {
-        let teams = visible_team_ids(db, auth).await?.unwrap_or_default();
-        return Ok(select.filter(
-            Condition::any()
-                .add(rows::Column::TeamId.is_in(teams))
-                .add(rows::Column::RequesterId.eq(auth.id())),
-        ));
+        let mut visible = Condition::any().add(rows::Column::RequesterId.eq(auth.id()));
+        if let Some(teams) = crate::domain::teams::scope_filter(auth, rows::Column::TeamId) {
+            visible = visible.add(teams);
+        }
+        return Ok(select.filter(visible));
     }
     Ok(select.filter(rows::Column::RequesterId.eq(auth.id())))
 }
@@ -185,6 +190,7 @@ pub async fn to_dtos<C: ConnectionTrait>(
         .map(|p| (p.id, p))
         .collect();
     let mut policies: HashMap<Uuid, ApprovalPolicy> = HashMap::new();
+    let mut caller_teams = None;
     let mut out = Vec::with_capacity(found.len());
     for row in found {
         let pending = status_of(&row) == RequestStatus::Pending;
@@ -195,7 +201,7 @@ pub async fn to_dtos<C: ConnectionTrait>(
                     e.insert(load_policy(db, row.team_id).await?)
                 }
             };
-            may_approve(db, auth, &row, policy).await?
+            may_approve(db, auth, &row, policy, &mut caller_teams).await?
         } else {
             false
         };
@@ -657,7 +663,7 @@ pub async fn approve_in(
         )));
     }
     let policy = load_policy(txn, row.team_id).await?;
-    if !may_approve(txn, auth, &row, &policy).await? {
+    if !may_approve(txn, auth, &row, &policy, &mut None).await? {
         return Err(ApiError::Forbidden);
     }
     let step_index = row.policy_step;
@@ -809,7 +815,9 @@ pub async fn reject(state: &AppState, auth: &AuthUser, id: Uuid, reason: String)
     let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let policy = load_policy(&txn, row.team_id).await?;
-    if status_of(&row) == RequestStatus::Pending && !may_approve(&txn, auth, &row, &policy).await? {
+    if status_of(&row) == RequestStatus::Pending
+        && !may_approve(&txn, auth, &row, &policy, &mut None).await?
+    {
         return Err(ApiError::Forbidden);
     }
     apply(
