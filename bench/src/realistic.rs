@@ -600,10 +600,18 @@ pub async fn run(
             left -= round;
         }
         let peak = sampler.await?;
-        let mut p99s: Vec<f64> = rounds.iter().map(|r| r.p99).collect();
-        p99s.sort_by(f64::total_cmp);
-        load.rps = rounds.iter().map(|r| r.rps).sum::<f64>() / rounds.len() as f64;
-        load.p99 = percentile(&p99s, 1.0);
+        // Rounds of up to 90 s (each with its logging job): the mean rate and CPU, the median
+        // round's p50 and the worst round's p99.
+        let of = |get: fn(&Load) -> f64| {
+            let mut values: Vec<f64> = rounds.iter().map(get).collect();
+            values.sort_by(f64::total_cmp);
+            values
+        };
+        let rounds_n = rounds.len() as f64;
+        load.rps = rounds.iter().map(|r| r.rps).sum::<f64>() / rounds_n;
+        load.server_us = rounds.iter().map(|r| r.server_us).sum::<f64>() / rounds_n;
+        load.p50 = percentile(&of(|r| r.p50), 0.5);
+        load.p99 = percentile(&of(|r| r.p99), 1.0);
         load.errors = rounds.iter().map(|r| r.errors).sum();
         stop.store(true, Ordering::Relaxed);
         tokio::time::sleep(Duration::from_secs(60)).await;
@@ -738,7 +746,7 @@ pub fn report(runs: &[(&str, Realistic)], seconds: u32) -> String {
         );
         row(
             &mut out,
-            "Soak RSS: idle before, peak, a minute after",
+            "Soak RSS: before (right after the rows above), peak, a minute after",
             &|r| match &r.soak {
                 Some(s) => format!(
                     "{:.1} / {:.1} / {:.1} MiB (peak {}, after {})",
