@@ -64,8 +64,10 @@ pg_status=0
 # The Ansible and app-deployment scenarios spend their time in ansible-playbook, git and nginx on
 # the test hosts, which no database changes: they run once, in the SQLite pass. The queue, leases,
 # crash take-over and everything else that talks to the database runs on both.
-PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run -p api --locked --no-fail-fast \
-  -E 'not (binary(ansible) | binary(deployments))' || pg_status=$?
+# The same package selection as the SQLite pass, so its build is reused as it is (`-p api` alone
+# unifies features differently and rebuilt the api crate and every test binary).
+PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run --locked --no-fail-fast \
+  -E 'package(api) & not (binary(ansible) | binary(deployments))' || pg_status=$?
 "$ROOT/scripts/postgres.sh" drop-test-databases
 [[ $pg_status -eq 0 ]] || exit "$pg_status"
 
