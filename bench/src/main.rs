@@ -110,6 +110,19 @@ fn rss_mib(pid: u32) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+/// The highest RSS of `pid` in MiB over the next `span`, sampled ten times a second.
+fn peak_rss(pid: u32, span: Duration) -> tokio::task::JoinHandle<f64> {
+    tokio::spawn(async move {
+        let mut peak: f64 = 0.0;
+        let started = Instant::now();
+        while started.elapsed() < span {
+            peak = peak.max(rss_mib(pid));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peak
+    })
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -711,14 +724,7 @@ async fn run_backend(backend: &Backend, args: &Args, render: bool) -> Result<Res
 
     let bearer = format!("Authorization: Bearer {token}");
     let pid = server.process.pid();
-    let sampler = tokio::spawn(async move {
-        let mut peak: f64 = 0.0;
-        for _ in 0..(WRK_SECONDS * 10) {
-            peak = peak.max(rss_mib(pid));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        peak
-    });
+    let sampler = peak_rss(pid, Duration::from_secs(WRK_SECONDS.into()));
     results.list = tokio::task::block_in_place(|| {
         warmed_wrk(
             pid,

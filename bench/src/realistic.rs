@@ -572,14 +572,7 @@ pub async fn run(
 
     if soak_seconds > 0 {
         let idle_before = rss_mib(pid);
-        let sampler = tokio::spawn(async move {
-            let mut peak: f64 = 0.0;
-            for _ in 0..(soak_seconds * 5) {
-                peak = peak.max(rss_mib(pid));
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            peak
-        });
+        let sampler = crate::peak_rss(pid, Duration::from_secs(soak_seconds));
         let mut load = Load::default();
         let mut left = soak_seconds;
         let mut rounds = Vec::new();
