@@ -19,9 +19,14 @@ async fn connect(url: &str) -> DatabaseConnection {
 
 async fn fill(db: &DatabaseConnection) {
     for i in 0..JOBS {
-        api::domain::jobs::enqueue(db, "bench", &format!("bench:{i}"), serde_json::json!({}))
-            .await
-            .unwrap();
+        api::domain::jobs::enqueue(
+            db,
+            api::domain::jobs::JobKind::Probe,
+            &format!("bench:{i}"),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
     }
 }
 

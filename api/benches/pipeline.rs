@@ -7,7 +7,7 @@
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use api::config::Config;
 use api::keys::Keys;
-use api::startup::{build_state, prepare_database};
+use api::server::startup::{build_state, prepare_database};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::json;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -172,7 +172,7 @@ async fn run(label: &str, database_url: String, endpoint: &str, workers: usize) 
         .unwrap();
         api::domain::jobs::enqueue(
             &db,
-            "provision",
+            api::domain::jobs::JobKind::Provision,
             &api::domain::jobs::provision_key(id),
             json!({"request_id": id}),
         )

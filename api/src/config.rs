@@ -37,7 +37,7 @@ pub struct Config {
     /// Bearer token for `/metrics` from other hosts (loopback callers need none).
     pub metrics_token: Option<String>,
     /// Which destinations Git and provider connections may reach (private networks, allowlist).
-    pub network: crate::domain::network_policy::NetworkPolicy,
+    pub network: crate::exec::network_policy::NetworkPolicy,
     pub http: HttpLimits,
 }
 
@@ -201,8 +201,8 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-fn network_policy() -> anyhow::Result<crate::domain::network_policy::NetworkPolicy> {
-    use crate::domain::network_policy::{Allowed, NetworkPolicy, PrivateNetworks};
+fn network_policy() -> anyhow::Result<crate::exec::network_policy::NetworkPolicy> {
+    use crate::exec::network_policy::{Allowed, NetworkPolicy, PrivateNetworks};
     let defaults = NetworkPolicy::default();
     let allowlist = var("PROVISIO_NETWORK_ALLOWLIST")
         .map(|v| {

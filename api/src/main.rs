@@ -1,8 +1,9 @@
 use anyhow::Context;
 use api::config::Config;
+use api::domain;
 use api::keys::Keys;
-use api::startup::{prepare_database, Application};
-use api::{domain, openapi, telemetry};
+use api::server::startup::{prepare_database, Application};
+use api::server::{openapi, telemetry};
 use clap::{Parser, Subcommand};
 use shared::dto::CreateUser;
 use shared::Role;
@@ -99,7 +100,7 @@ async fn run() -> anyhow::Result<()> {
             let count = count.unwrap_or(config.jobs.workers).max(1);
             let mut config = config.clone();
             config.jobs.workers = count;
-            let state = api::startup::build_state(config, db, keys);
+            let state = api::server::startup::build_state(config, db, keys);
             let stop = api::jobs::spawn_workers(&state, count);
             tracing::info!(count, "Provisio workers running; Ctrl-C stops them");
             tokio::signal::ctrl_c().await?;

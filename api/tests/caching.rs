@@ -308,3 +308,107 @@ async fn pages_followed_by_cursor_are_the_pages_by_number_within_the_callers_tea
         );
     }
 }
+
+/// The list's total and the statistics are sums over a count table that database triggers keep;
+/// they must follow every insert, status, framework and team change and delete, including writes
+/// that bypass this process, and stay within the caller's teams.
+#[tokio::test]
+async fn totals_and_statistics_follow_every_change_to_the_rows_even_behind_the_servers_back() {
+    let app = spawn_app().await;
+    let provider = provider(&app).await;
+    let blue = app.create_team("Blue").await;
+    let red = app.create_team("Red").await;
+    let agent = agent_of(&app, "counter", &blue).await;
+    for n in 1..=4 {
+        insert_deployment(&app, &blue, &provider, n).await;
+    }
+    for n in 5..=6 {
+        insert_deployment(&app, &red, &provider, n).await;
+    }
+    let read = |path: &'static str, token: String| {
+        let app = &app;
+        async move {
+            let res = app.get(path, &token).await;
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+            res.json::<Value>().await.unwrap()
+        }
+    };
+    let agents_stats = read("/api/statistics", agent.token.clone()).await;
+    assert_eq!(agents_stats["total"], 4);
+    assert_eq!(agents_stats["running"], 4);
+    assert_eq!(
+        read("/api/statistics", app.admin.token.clone()).await["total"],
+        6
+    );
+    assert_eq!(
+        read("/api/deployments?per_page=2", agent.token.clone()).await["total"],
+        4
+    );
+
+    for sql in [
+        "UPDATE deployments SET status = 'STOPPED' WHERE name = 'matrix-app-1'",
+        "UPDATE deployments SET framework = 'django' WHERE name = 'matrix-app-2'",
+        "UPDATE deployments SET status = 'DELETED' WHERE name = 'matrix-app-3'",
+        "UPDATE deployments SET team_id = (SELECT team_id FROM deployments WHERE name = 'matrix-app-4') \
+         WHERE name = 'matrix-app-5'",
+        "DELETE FROM deployments WHERE name = 'matrix-app-4'",
+        // Changes nothing the counts depend on.
+        "UPDATE deployments SET branch = 'next' WHERE name = 'matrix-app-6'",
+    ] {
+        behind_the_servers_back(&app, sql).await;
+    }
+    // Blue now: 1 STOPPED flask, 2 RUNNING django, 3 DELETED flask, 5 RUNNING flask (moved).
+    let total = |query: &'static str| {
+        let token = agent.token.clone();
+        let read = &read;
+        async move { read(query, token).await["total"].clone() }
+    };
+    assert_eq!(total("/api/deployments").await, 3);
+    assert_eq!(total("/api/deployments?status=STOPPED").await, 1);
+    assert_eq!(total("/api/deployments?status=DELETED").await, 1);
+    assert_eq!(total("/api/deployments?framework=django").await, 1);
+    assert_eq!(
+        total("/api/deployments?framework=flask&status=RUNNING").await,
+        1
+    );
+    assert_eq!(total("/api/deployments?q=app-5").await, 1);
+    let stats = read("/api/statistics", agent.token.clone()).await;
+    assert_eq!(stats["total"], 4);
+    assert_eq!(stats["running"], 2);
+    assert_eq!(
+        stats["by_status"],
+        json!({"DELETED": 1, "RUNNING": 2, "STOPPED": 1})
+    );
+    let frameworks: Vec<(String, u64)> = stats["by_framework"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["framework"].as_str().unwrap().to_owned(),
+                f["total"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert!(frameworks.contains(&("django".into(), 1)), "{frameworks:?}");
+    assert!(frameworks.contains(&("flask".into(), 3)), "{frameworks:?}");
+    // A status or framework none is left in is not shown with a zero.
+    behind_the_servers_back(
+        &app,
+        "DELETE FROM deployments WHERE name IN ('matrix-app-1', 'matrix-app-2')",
+    )
+    .await;
+    let stats = read("/api/statistics", agent.token.clone()).await;
+    assert_eq!(stats["by_status"], json!({"DELETED": 1, "RUNNING": 1}));
+    assert_eq!(
+        stats["by_framework"].as_array().unwrap().len(),
+        1,
+        "{stats}"
+    );
+    let everyone = read("/api/statistics", app.admin.token.clone()).await;
+    assert_eq!(everyone["total"], 3);
+    assert_eq!(
+        read("/api/deployments?per_page=1", app.admin.token.clone()).await["total"],
+        2
+    );
+}

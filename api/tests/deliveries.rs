@@ -267,7 +267,7 @@ async fn e_mail_notifications_go_out_over_smtp() {
 async fn webhooks_to_private_networks_are_refused_on_save_and_before_sending() {
     use sea_orm::{ActiveModelTrait, Set};
     let app = spawn_app_with(Options {
-        network: api::domain::network_policy::NetworkPolicy::default(),
+        network: api::exec::network_policy::NetworkPolicy::default(),
         ..Options::default()
     })
     .await;

@@ -33,7 +33,7 @@ async fn page_numbers_too_large_for_an_offset_are_rejected_per_field() {
     }
     let last_allowed = app
         .get(
-            &format!("/api/teams?page={}", api::http::PAGE_MAX),
+            &format!("/api/teams?page={}", api::domain::listing::PAGE_MAX),
             &app.admin.token,
         )
         .await;

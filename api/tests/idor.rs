@@ -816,7 +816,7 @@ async fn build_team_a(app: &TestApp, team: &str, provider: &str, users: &[Sessio
     .unwrap();
     api::domain::jobs::enqueue_with_execution(
         &app.db,
-        "server_op",
+        api::domain::jobs::JobKind::ServerOp,
         &api::domain::jobs::server_op_key(execution),
         json!({"op": "power", "action": "reboot", "server_id": server}),
         Some(execution),
@@ -1202,7 +1202,7 @@ async fn another_teams_rows_answer_404_and_stay_unchanged() {
 
 #[test]
 fn the_table_covers_every_operation_with_a_path_parameter() {
-    let spec = serde_json::to_value(api::openapi::spec()).unwrap();
+    let spec = serde_json::to_value(api::server::openapi::spec()).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in spec["paths"].as_object().unwrap() {
         if !path.contains('{') {

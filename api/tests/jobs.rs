@@ -3,7 +3,8 @@
 
 mod common;
 
-use api::jobs::{claim, heartbeat, release, request_cancel, SUCCEEDED};
+use api::domain::jobs::request_cancel;
+use api::jobs::{claim, heartbeat, release, SUCCEEDED};
 use common::spawn_app;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -14,7 +15,7 @@ async fn concurrent_workers_claim_each_job_exactly_once() {
     for i in 0..60 {
         api::domain::jobs::enqueue(
             &app.db,
-            "bench",
+            api::domain::jobs::JobKind::Probe,
             &format!("once:{i}"),
             serde_json::json!({}),
         )
@@ -62,9 +63,14 @@ async fn concurrent_workers_claim_each_job_exactly_once() {
 #[tokio::test]
 async fn a_lapsed_lease_is_taken_over_and_the_old_owner_can_no_longer_finish() {
     let app = spawn_app().await;
-    api::domain::jobs::enqueue(&app.db, "bench", "lease:1", serde_json::json!({}))
-        .await
-        .unwrap();
+    api::domain::jobs::enqueue(
+        &app.db,
+        api::domain::jobs::JobKind::Probe,
+        "lease:1",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
     let job = claim(&app.db, "old", Duration::from_millis(200))
         .await
         .unwrap()
@@ -100,9 +106,14 @@ async fn a_lapsed_lease_is_taken_over_and_the_old_owner_can_no_longer_finish() {
 #[tokio::test]
 async fn cancelling_stops_a_queued_job_at_once_and_a_running_one_at_its_heartbeat() {
     let app = spawn_app().await;
-    api::domain::jobs::enqueue(&app.db, "bench", "cancel:queued", serde_json::json!({}))
-        .await
-        .unwrap();
+    api::domain::jobs::enqueue(
+        &app.db,
+        api::domain::jobs::JobKind::Probe,
+        "cancel:queued",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
     let queued = app
         .count("SELECT COUNT(*) AS n FROM jobs WHERE status = 'queued'")
         .await;
@@ -122,9 +133,14 @@ async fn cancelling_stops_a_queued_job_at_once_and_a_running_one_at_its_heartbea
         "the worker learns of the cancellation"
     );
 
-    api::domain::jobs::enqueue(&app.db, "bench", "cancel:waiting", serde_json::json!({}))
-        .await
-        .unwrap();
+    api::domain::jobs::enqueue(
+        &app.db,
+        api::domain::jobs::JobKind::Probe,
+        "cancel:waiting",
+        serde_json::json!({}),
+    )
+    .await
+    .unwrap();
     let waiting: uuid::Uuid = {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
         api::entities::jobs::Entity::find()
@@ -315,7 +331,7 @@ async fn a_closing_log_line_is_stored_with_the_finish_or_flushed_on_failure() {
         .await
         .unwrap();
     let execution = api::domain::executions::create(&app.db, new).await.unwrap();
-    let sink = api::domain::executions::LogSink::new(app.db.clone(), execution, vec![]);
+    let sink = api::exec::log::LogSink::new(app.db.clone(), execution, vec![]);
     sink.closing("all done");
     assert_eq!(
         lines(execution, "all done").await,

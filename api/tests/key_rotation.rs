@@ -552,7 +552,7 @@ async fn rotation_reseals_every_value_survives_interruption_and_the_restarted_se
     assert_ne!(stale.status(), StatusCode::OK);
     // Restarted with the key file, it can.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let restarted = api::startup::Application::with_listener(
+    let restarted = api::server::startup::Application::with_listener(
         (*app.state.config).clone(),
         Keys::load(&key_file).unwrap(),
         app.db.clone(),

@@ -5,7 +5,7 @@
 
 mod common;
 
-use api::domain::network_policy::{Allowed, NetworkPolicy, PrivateNetworks};
+use api::exec::network_policy::{Allowed, NetworkPolicy, PrivateNetworks};
 use common::{git, spawn_app_with, Options, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

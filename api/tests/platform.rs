@@ -285,7 +285,7 @@ async fn served_openapi_matches_the_committed_file_and_docs_ui_is_offline() {
 fn committed_openapi_document_is_up_to_date() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
     let committed = std::fs::read_to_string(path).unwrap_or_default();
-    let generated = api::openapi::spec_json();
+    let generated = api::server::openapi::spec_json();
     assert!(
         committed == generated,
         "openapi/openapi.json is stale: run `cargo run -p api -- openapi > openapi/openapi.json`"

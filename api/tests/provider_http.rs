@@ -166,7 +166,7 @@ async fn hetzner_snapshot_and_backups_send_the_documented_actions() {
     )
     .unwrap();
     let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
-    let sink = api::domain::executions::LogSink::new(db, uuid::Uuid::new_v4(), vec![]);
+    let sink = api::exec::log::LogSink::new(db, uuid::Uuid::new_v4(), vec![]);
     provider
         .snapshot("42", "before upgrade", &sink)
         .await

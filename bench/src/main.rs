@@ -528,7 +528,13 @@ async fn queue_probes(db: &DatabaseConnection, count: usize) -> Result<()> {
         let execution = api::domain::probes::new_execution(&txn, None)
             .await
             .map_err(|e| anyhow!("{e}"))?;
-        api::domain::executions::create_with_job(&txn, execution, json!({})).await?;
+        api::domain::executions::create_with_job(
+            &txn,
+            api::domain::jobs::JobKind::Probe,
+            execution,
+            json!({}),
+        )
+        .await?;
     }
     txn.commit().await?;
     Ok(())

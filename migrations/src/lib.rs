@@ -19,6 +19,8 @@ mod m20261126_000013_queue_autovacuum;
 mod m20261127_000014_cache_changes;
 mod m20261206_000015_no_cache_changes;
 mod m20261206_000016_listing_indexes;
+mod m20261206_000017_deployment_counts;
+mod m20261206_000018_log_stages;
 
 pub struct Migrator;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000014_cache_changes::Migration),
             Box::new(m20261206_000015_no_cache_changes::Migration),
             Box::new(m20261206_000016_listing_indexes::Migration),
+            Box::new(m20261206_000017_deployment_counts::Migration),
+            Box::new(m20261206_000018_log_stages::Migration),
         ]
     }
 }

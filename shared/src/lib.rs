@@ -12,6 +12,7 @@ pub mod requests;
 pub mod roles;
 pub mod scripts;
 pub mod servers;
+pub mod stages;
 pub mod terminal;
 pub mod validation;
 pub mod workflow;

@@ -396,6 +396,9 @@ pub struct LogLine {
     /// `info`, `error`, `stdout`, `stderr`, `step`.
     pub stream: String,
     pub text: String,
+    /// The pipeline stage a `step` line starts, for progress trackers (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<crate::stages::Stage>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

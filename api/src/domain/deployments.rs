@@ -5,18 +5,18 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
+use crate::domain::jobs::JobKind;
 use crate::domain::{frameworks, projects, servers, teams};
 use crate::entities::{
-    deployments as rows, executions as execution_rows, projects as project_rows,
-    servers as server_rows, teams as team_rows,
+    deployment_counts as counts, deployments as rows, executions as execution_rows,
+    projects as project_rows, servers as server_rows, teams as team_rows,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::{Expr, Order, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef,
-    Select, Set,
+    JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef, Select, Set,
 };
 use shared::deployments::{
     next_status, DeployRequest, Deployment, DeploymentAction, DeploymentPage, DeploymentStatus,
@@ -263,26 +263,43 @@ pub async fn list<C: ConnectionTrait>(
 ) -> ApiResult<DeploymentPage> {
     auth.require(Permission::DeploymentsManage)?;
     let per_page = query.per_page.clamp(1, 200);
-    let mut filter = Condition::all();
-    if let Some(scope) = teams::scope_filter(auth, rows::Column::TeamId) {
-        filter = filter.add(scope);
-    }
-    if let Some(status) = query.status {
-        filter = filter.add(rows::Column::Status.eq(status.as_str()));
-    } else if !query.include_deleted {
-        filter = filter.add(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()));
-    }
-    if let Some(framework) = &query.framework {
-        filter = filter.add(rows::Column::Framework.eq(framework.as_str()));
-    }
-    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        filter = filter.add(rows::Column::Name.contains(q.trim().to_lowercase()));
-    }
-    let total = Query::select()
-        .expr(Expr::cust("COUNT(*)"))
-        .from(rows::Entity)
-        .cond_where(filter.clone())
-        .to_owned();
+    let filter = listing_filter(auth, &query, rows::Column::TeamId, rows::Column::Status)
+        .add_option(
+            query
+                .framework
+                .as_deref()
+                .map(|f| rows::Column::Framework.eq(f)),
+        );
+    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let total = match search {
+        Some(q) => Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from(rows::Entity)
+            .cond_where(
+                filter
+                    .clone()
+                    .add(rows::Column::Name.contains(q.to_lowercase())),
+            )
+            .to_owned(),
+        // Without a name search the total is a sum over the count table's few rows.
+        None => Query::select()
+            .expr(Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"))
+            .from(counts::Entity)
+            .cond_where(
+                listing_filter(auth, &query, counts::Column::TeamId, counts::Column::Status)
+                    .add_option(
+                        query
+                            .framework
+                            .as_deref()
+                            .map(|f| counts::Column::Framework.eq(f)),
+                    ),
+            )
+            .to_owned(),
+    };
+    let filter = match search {
+        Some(q) => filter.add(rows::Column::Name.contains(q.to_lowercase())),
+        None => filter,
+    };
     // The page's ids first, from the listing index alone (rows skipped by OFFSET are never
     // joined), then those rows with their names.
     let mut ids = Query::select()
@@ -344,7 +361,7 @@ pub async fn list<C: ConnectionTrait>(
         .column_as(project_rows::Column::Url, "project_url")
         .column_as(server_rows::Column::Name, "server_name")
         .column_as(
-            SimpleExpr::SubQuery(None, Box::new(total.into_sub_query_statement())),
+            SimpleExpr::SubQuery(None, Box::new(total.clone().into_sub_query_statement())),
             "total",
         )
         .filter(rows::Column::Id.in_subquery(ids))
@@ -353,7 +370,13 @@ pub async fn list<C: ConnectionTrait>(
     let found = select.into_model::<Listed>().all(db).await?;
     let total = match found.first() {
         Some(listed) => listed.total.max(0) as u64,
-        None => rows::Entity::find().filter(filter).count(db).await?,
+        None => {
+            let row = db
+                .query_one(db.get_database_backend().build(&total))
+                .await?
+                .ok_or(DbErr::RecordNotFound("a count".into()))?;
+            row.try_get_by_index::<i64>(0)?.max(0) as u64
+        }
     };
     let next = (found.len() as u64 == per_page && page * per_page < total)
         .then(|| found.last())
@@ -388,20 +411,38 @@ fn relation<E: EntityTrait>(target: E, from: rows::Column, to: E::Column) -> Rel
     rows::Entity::belongs_to(target).from(from).to(to).into()
 }
 
+/// What a list shows of the caller's teams and of the statuses, on the deployments or on the
+/// count table (the same column names on both).
+fn listing_filter<Col: ColumnTrait>(
+    auth: &AuthUser,
+    query: &ListQuery,
+    team: Col,
+    status: Col,
+) -> Condition {
+    Condition::all()
+        .add_option(teams::scope_filter(auth, team))
+        .add(match query.status {
+            Some(wanted) => status.eq(wanted.as_str()),
+            None if query.include_deleted => Expr::value(true),
+            None => status.ne(DeploymentStatus::Deleted.as_str()),
+        })
+}
+
 pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Statistics> {
     auth.require(Permission::DeploymentsManage)?;
-    // Counted by the database: one row per status and framework, not one per deployment.
-    let found: Vec<(String, String, i64)> = scope(db, auth)
-        .await?
+    // Sums over the count table the triggers keep: a few rows per team, not one per deployment.
+    let mut counted = counts::Entity::find()
         .select_only()
-        .column(rows::Column::Status)
-        .column(rows::Column::Framework)
-        .column_as(Expr::cust("COUNT(*)"), "count")
-        .group_by(rows::Column::Status)
-        .group_by(rows::Column::Framework)
-        .into_tuple()
-        .all(db)
-        .await?;
+        .column(counts::Column::Status)
+        .column(counts::Column::Framework)
+        .column_as(Expr::cust("CAST(SUM(n) AS BIGINT)"), "count")
+        .group_by(counts::Column::Status)
+        .group_by(counts::Column::Framework)
+        .having(Expr::cust("SUM(n) > 0"));
+    if let Some(scope) = teams::scope_filter(auth, counts::Column::TeamId) {
+        counted = counted.filter(scope);
+    }
+    let found: Vec<(String, String, i64)> = counted.into_tuple().all(db).await?;
     Ok(tally(found.iter().map(|(status, framework, count)| {
         (
             DeploymentStatus::parse(status).unwrap_or(DeploymentStatus::Failed),
@@ -505,6 +546,7 @@ async fn enqueue<C: ConnectionTrait>(
 ) -> Result<Uuid, DbErr> {
     let execution = executions::create_with_job(
         db,
+        JobKind::Deploy,
         NewExecution {
             kind: "deploy",
             target_type: "deployment",

@@ -1,13 +1,16 @@
 //! Executions: one run of background work with a persisted, redacted, streamable log.
 
-use crate::entities::{execution_logs, executions as rows};
+use crate::auth::AuthUser;
+use crate::entities::{execution_logs, executions as rows, jobs};
+use crate::error::{ApiError, ApiResult};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use shared::servers::{Execution, ExecutionStatus, LogLine};
-use std::sync::{Arc, Mutex};
+use shared::stages::Stage;
+use shared::Permission;
 use uuid::Uuid;
 
 pub struct NewExecution<'a> {
@@ -49,6 +52,7 @@ pub async fn create<C: ConnectionTrait>(db: &C, new: NewExecution<'_>) -> Result
 /// the job's dedupe key names its kind, target and execution, so each press is one job.
 pub async fn create_with_job<C: ConnectionTrait>(
     db: &C,
+    job: crate::domain::jobs::JobKind,
     new: NewExecution<'_>,
     payload: serde_json::Value,
 ) -> Result<Uuid, DbErr> {
@@ -56,7 +60,7 @@ pub async fn create_with_job<C: ConnectionTrait>(
     let execution = create(db, new).await?;
     crate::domain::jobs::enqueue_with_execution(
         db,
-        kind,
+        job,
         &format!("{kind}:{target}:{execution}"),
         payload,
         Some(execution),
@@ -128,6 +132,7 @@ pub fn line_dto(row: execution_logs::Model) -> LogLine {
         at: row.at,
         stream: row.stream,
         text: row.text,
+        stage: row.stage.as_deref().and_then(Stage::parse),
     }
 }
 
@@ -171,126 +176,77 @@ pub async fn lines_after<C: ConnectionTrait>(
         .collect())
 }
 
-/// The longest log line stored; longer ones are cut.
-pub const MAX_LINE_CHARS: usize = 8000;
-
-/// A log line of `execution`, ready to insert (`text` already redacted and cut).
-pub fn log_row(
-    execution: Uuid,
-    at: chrono::DateTime<chrono::Utc>,
-    stream: &str,
-    text: String,
-) -> execution_logs::ActiveModel {
-    execution_logs::ActiveModel {
-        id: Default::default(),
-        execution_id: Set(execution),
-        at: Set(at),
-        stream: Set(stream.to_owned()),
-        text: Set(text),
-    }
+pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<rows::Model> {
+    rows::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::NotFound)
 }
 
-/// Where a running job writes its log. Secrets are replaced before anything is stored.
-#[derive(Clone)]
-pub struct LogSink {
-    writer: crate::live::Writer,
-    pub execution_id: Uuid,
-    secrets: Vec<String>,
-    /// See [`LogSink::closing`]; shared by the sinks derived with [`LogSink::with_secrets`].
-    closing: Arc<Mutex<Option<String>>>,
+/// An execution the caller may read: through the request, server or playbook run it belongs to.
+pub async fn visible<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<rows::Model> {
+    let row = find(db, id).await?;
+    match row.target_type.as_str() {
+        "server_request" => {
+            super::requests::visible(db, auth, row.target_id).await?;
+        }
+        "server" => {
+            super::servers::visible(db, auth, row.target_id).await?;
+        }
+        "project" => {
+            super::projects::visible(db, auth, row.target_id).await?;
+        }
+        "deployment" => {
+            auth.require(shared::Permission::DeploymentsManage)?;
+            super::deployments::visible(db, auth, row.target_id).await?;
+        }
+        "script" => {
+            super::scripts::visible_run(db, auth, row.id).await?;
+        }
+        _ if auth.can(shared::Permission::AllTeams) => {}
+        _ => return Err(ApiError::NotFound),
+    }
+    Ok(row)
 }
 
-impl LogSink {
-    pub fn new(db: DatabaseConnection, execution_id: Uuid, secrets: Vec<String>) -> Self {
-        Self::with_writer(crate::live::Writer::notifying(db), execution_id, secrets)
+/// Stops the job behind a queued or running execution (a running one stops at its next
+/// heartbeat); a queued one's execution ends as cancelled at once.
+pub async fn cancel<C: ConnectionTrait>(db: &C, auth: &AuthUser, id: Uuid) -> ApiResult<Uuid> {
+    auth.require(Permission::ServersOperate)?;
+    let row = visible(db, auth, id).await?;
+    let job = jobs::Entity::find()
+        .filter(jobs::Column::ExecutionId.eq(row.id))
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("this execution has no job to cancel".into()))?;
+    if !super::jobs::request_cancel(db, job.id).await? {
+        return Err(ApiError::Conflict("the execution already finished".into()));
     }
-
-    pub fn with_writer(
-        writer: crate::live::Writer,
-        execution_id: Uuid,
-        secrets: Vec<String>,
-    ) -> Self {
-        LogSink {
-            writer,
-            execution_id,
-            secrets: secrets.into_iter().filter(|s| s.len() >= 4).collect(),
-            closing: Arc::default(),
-        }
+    if job.status == super::jobs::QUEUED {
+        set_status(
+            db,
+            row.id,
+            ExecutionStatus::Cancelled,
+            Some("cancelled before it started"),
+        )
+        .await?;
     }
-
-    /// The same sink, also redacting `more` (values opened while the job runs).
-    pub fn with_secrets(&self, more: impl IntoIterator<Item = String>) -> Self {
-        let mut sink = self.clone();
-        sink.secrets
-            .extend(more.into_iter().filter(|s| s.len() >= 4));
-        sink
-    }
-
-    pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_owned();
-        for secret in &self.secrets {
-            out = out.replace(secret.as_str(), "[redacted]");
-        }
-        out
-    }
-
-    /// The line that ends a successful run: stored in the same commit as the job's finish (one
-    /// commit less per job); should the job not succeed, stored on its own before the failure.
-    pub fn closing(&self, text: &str) {
-        *self.closing.lock().unwrap_or_else(|e| e.into_inner()) = Some(self.prepared(text));
-    }
-
-    /// The closing line, for the statement that finishes the job.
-    pub(crate) fn take_closing(&self) -> Option<String> {
-        self.closing
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .take()
-    }
-
-    /// Stores the closing line now (the job ends some other way than by succeeding).
-    pub async fn flush_closing(&self) {
-        if let Some(text) = self.take_closing() {
-            self.store("info", text).await;
-        }
-    }
-
-    pub async fn line(&self, stream: &str, text: &str) {
-        self.store(stream, self.prepared(text)).await
-    }
-
-    /// What is stored of `text`: secrets replaced, cut at [`MAX_LINE_CHARS`].
-    fn prepared(&self, text: &str) -> String {
-        self.redact(text).chars().take(MAX_LINE_CHARS).collect()
-    }
-
-    async fn store(&self, stream: &str, text: String) {
-        let stored = log_row(self.execution_id, chrono::Utc::now(), stream, text)
-            .insert(&self.writer.db)
-            .await;
-        match stored {
-            Ok(_) => self.writer.publish(),
-            Err(e) => {
-                tracing::warn!(execution = %self.execution_id, error = %e, "log line not stored")
-            }
-        }
-    }
-
-    pub async fn info(&self, text: &str) {
-        self.line("info", text).await
-    }
-
-    pub async fn error(&self, text: &str) {
-        self.line("error", text).await
-    }
-
-    /// Names the step under way on the execution and logs it.
-    pub async fn step(&self, text: &str) {
-        let _ = rows::Entity::update_many()
-            .col_expr(rows::Column::Step, Expr::value(text.to_owned()))
-            .filter(rows::Column::Id.eq(self.execution_id))
-            .exec(&self.writer.db)
-            .await;
-        self.line("step", text).await
-    }
+    super::audit::record(
+        db,
+        &auth.context,
+        super::audit::AuditEntry {
+            actor: Some(auth.id()),
+            action: "execution.cancel",
+            target_type: "execution",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: None,
+        },
+    )
+    .await?;
+    Ok(row.id)
 }

@@ -10,13 +10,68 @@ use sea_orm::{
 use shared::requests::JobSummary;
 use uuid::Uuid;
 
+/// A job's `status`.
 pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+pub const CANCELLED: &str = "cancelled";
+
+/// What a job does; stored as its `kind` and dispatched on in one place (`crate::jobs`), where a
+/// kind without a handler does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Creates the server a request asked for and waits until it answers over SSH.
+    Provision,
+    /// Power, snapshot, backup or delete on an existing server.
+    ServerOp,
+    /// Runs a playbook (also backups and system updates) on servers.
+    Playbook,
+    /// Clones or fetches a project's repository and detects its framework.
+    ProjectSync,
+    /// Pushes a generated scaffold to a project's repository.
+    ProjectPush,
+    /// Deploys, starts, stops, redeploys or deletes an app.
+    Deploy,
+    /// Only proves a worker answers.
+    Probe,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 7] = [
+        JobKind::Provision,
+        JobKind::ServerOp,
+        JobKind::Playbook,
+        JobKind::ProjectSync,
+        JobKind::ProjectPush,
+        JobKind::Deploy,
+        JobKind::Probe,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Provision => "provision",
+            JobKind::ServerOp => "server_op",
+            JobKind::Playbook => "playbook",
+            JobKind::ProjectSync => "project_sync",
+            JobKind::ProjectPush => "project_push",
+            JobKind::Deploy => "deploy",
+            JobKind::Probe => "probe",
+        }
+    }
+
+    pub fn parse(stored: &str) -> Option<JobKind> {
+        JobKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == stored)
+    }
+}
 const PROVISION_KEY_PREFIX: &str = "provision:";
 
 /// Inserts the job unless a row with the same dedupe key exists (then nothing changes).
 pub async fn enqueue<C: ConnectionTrait>(
     db: &C,
-    kind: &str,
+    kind: JobKind,
     dedupe_key: &str,
     payload: serde_json::Value,
 ) -> Result<(), DbErr> {
@@ -26,7 +81,7 @@ pub async fn enqueue<C: ConnectionTrait>(
 /// `enqueue` for work whose execution (and log) exists before it runs, e.g. a pressed button.
 pub async fn enqueue_with_execution<C: ConnectionTrait>(
     db: &C,
-    kind: &str,
+    kind: JobKind,
     dedupe_key: &str,
     payload: serde_json::Value,
     execution_id: Option<Uuid>,
@@ -34,7 +89,7 @@ pub async fn enqueue_with_execution<C: ConnectionTrait>(
     let now = chrono::Utc::now();
     jobs::Entity::insert(jobs::ActiveModel {
         id: Set(Uuid::new_v4()),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind.as_str().to_owned()),
         dedupe_key: Set(dedupe_key.to_owned()),
         payload: Set(payload),
         status: Set(QUEUED.into()),
@@ -121,7 +176,7 @@ pub async fn open_count<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<u
         .await?;
     let waiting_requests: Vec<Uuid> = open
         .filter(jobs::Column::ExecutionId.is_null())
-        .filter(jobs::Column::Kind.eq("provision"))
+        .filter(jobs::Column::Kind.eq(JobKind::Provision.as_str()))
         .select_only()
         .column(jobs::Column::DedupeKey)
         .into_tuple::<String>()
@@ -149,4 +204,40 @@ pub fn provision_key(request_id: Uuid) -> String {
 /// Power and delete jobs are keyed by their execution: each press is its own job.
 pub fn server_op_key(execution_id: Uuid) -> String {
     format!("server-op:{execution_id}")
+}
+
+/// Asks for a job to stop: a queued one is cancelled at once, a running one at its next heartbeat.
+pub async fn request_cancel<C: ConnectionTrait>(db: &C, job_id: Uuid) -> Result<bool, DbErr> {
+    let queued = jobs::Entity::update_many()
+        .col_expr(jobs::Column::Status, Expr::value(CANCELLED))
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::Status.eq(QUEUED))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if queued == 1 {
+        return Ok(true);
+    }
+    Ok(jobs::Entity::update_many()
+        .col_expr(jobs::Column::CancelRequested, Expr::value(true))
+        .filter(jobs::Column::Id.eq(job_id))
+        .filter(jobs::Column::Status.eq(RUNNING))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// How many jobs there are of each kind in each status, for the metrics.
+pub async fn queue_depth<C: ConnectionTrait>(db: &C) -> Result<Vec<(String, String, i64)>, DbErr> {
+    jobs::Entity::find()
+        .select_only()
+        .column(jobs::Column::Kind)
+        .column(jobs::Column::Status)
+        .column_as(Expr::col(jobs::Column::Id).count(), "n")
+        .group_by(jobs::Column::Kind)
+        .group_by(jobs::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await
 }

@@ -3,14 +3,18 @@
 
 pub mod audit;
 pub mod billing;
+pub mod catalog;
+pub mod dashboard;
 pub mod deployments;
 pub mod executions;
 pub mod frameworks;
+pub mod inbox;
 pub mod jobs;
 pub mod key_rotation;
+pub mod listing;
 pub mod maintenance;
-pub mod network_policy;
 pub mod notify;
+pub mod policies;
 pub mod probes;
 pub mod projects;
 pub mod providers;
@@ -22,4 +26,6 @@ pub mod sessions;
 pub mod ssh_keys;
 pub mod teams;
 pub mod terminal;
+pub mod tokens;
 pub mod users;
+pub mod webhooks;

@@ -1,8 +1,8 @@
 //! Notifications: an in-app row per recipient, written in the caller's transaction, plus one
 //! delivery row per outside channel (webhooks, e-mail) that `deliver_due` sends and retries.
 
-use crate::domain::network_policy::{self, Purpose};
 use crate::entities::{notification_deliveries as deliveries, notifications, users, webhooks};
+use crate::exec::network_policy::{self, Purpose};
 use crate::state::AppState;
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};

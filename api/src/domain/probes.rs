@@ -4,12 +4,17 @@ use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
 use crate::error::{ApiError, ApiResult};
-use crate::jobs::probe::{MAX_INTERVAL_MS, MAX_LINES, MAX_WAIT_MS};
 use crate::state::AppState;
 use sea_orm::ConnectionTrait;
 use shared::servers::SendProbe;
 use shared::validation::Validator;
 use uuid::Uuid;
+
+/// The longest a probe may hold a worker before answering.
+pub const MAX_WAIT_MS: u32 = 60_000;
+/// The most log lines a probe prints, and the longest pause between them.
+pub const MAX_LINES: u32 = 10_000;
+pub const MAX_INTERVAL_MS: u32 = 1_000;
 
 /// Queues one probe in the Global team; its execution tells who answered and when.
 pub async fn send(state: &AppState, auth: &AuthUser, probe: SendProbe) -> ApiResult<Uuid> {
@@ -31,6 +36,7 @@ pub async fn send(state: &AppState, auth: &AuthUser, probe: SendProbe) -> ApiRes
     let txn = crate::db::begin_write(&state.db).await?;
     let execution = executions::create_with_job(
         &txn,
+        crate::domain::jobs::JobKind::Probe,
         new_execution(&txn, Some(auth.id())).await?,
         payload.clone(),
     )

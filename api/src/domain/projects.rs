@@ -3,12 +3,14 @@
 
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
-use crate::domain::executions::{self, LogSink, NewExecution};
-use crate::domain::network_policy::{self, Purpose};
+use crate::domain::executions::{self, NewExecution};
+use crate::domain::jobs::JobKind;
 use crate::domain::teams;
 use crate::entities::projects as rows;
 use crate::error::{ApiError, ApiResult};
 use crate::exec::git;
+use crate::exec::log::LogSink;
+use crate::exec::network_policy::{self, Purpose};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -102,6 +104,7 @@ async fn enqueue_sync<C: ConnectionTrait>(
 ) -> Result<Uuid, DbErr> {
     executions::create_with_job(
         db,
+        JobKind::ProjectSync,
         NewExecution {
             kind: "project_sync",
             target_type: "project",
@@ -398,6 +401,7 @@ pub async fn push(
     shared::projects::branch_name(&branch).map_err(|e| ApiError::field("branch", e))?;
     let execution = executions::create_with_job(
         &txn,
+        JobKind::ProjectPush,
         NewExecution {
             kind: "project_push",
             target_type: "project",

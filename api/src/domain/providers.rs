@@ -1,12 +1,22 @@
-use crate::entities::provider_accounts as rows;
+use crate::auth::AuthUser;
+use crate::domain::audit::{self, AuditEntry};
+use crate::domain::servers::{remote_resources, sync_account};
+use crate::domain::teams::global_team;
+use crate::entities::{provider_accounts as rows, server_requests, teams};
 use crate::error::{ApiError, ApiResult};
 use crate::keys::Keys;
 use crate::providers::{build, AccountConfig, ComputeProvider, ProviderError};
 use crate::state::AppState;
-use sea_orm::EntityTrait;
-use shared::requests::{
-    Catalog, ProviderAccount, ProviderCredentials, ProviderKind, ProviderSettings,
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
 };
+use shared::requests::{
+    Catalog, CreateProviderAccount, ProviderAccount, ProviderCredentials, ProviderKind,
+    ProviderSettings,
+};
+use shared::servers::{ConnectionReport, RemoteServer, SyncReport, SyncRequest};
+use shared::Permission;
 use uuid::Uuid;
 
 pub fn catalog_of(row: &rows::Model) -> Catalog {
@@ -87,7 +97,7 @@ pub async fn check_endpoint(state: &AppState, endpoint: &str) -> Result<(), Stri
     state
         .config
         .network
-        .check_url_on_save(crate::domain::network_policy::Purpose::Provider, endpoint)
+        .check_url_on_save(crate::exec::network_policy::Purpose::Provider, endpoint)
         .await
         .map_err(|refused| refused.0)
 }
@@ -183,4 +193,293 @@ pub async fn secrets_for_job(state: &AppState, job: &crate::entities::jobs::Mode
         }
     }
     secrets
+}
+
+/// Never the credentials: only whether some are stored.
+pub fn audit_view(row: &rows::Model) -> serde_json::Value {
+    serde_json::json!({"name": row.name, "kind": row.kind, "endpoint": row.endpoint,
+        "settings": row.settings, "has_credentials": row.credentials.is_some()})
+}
+
+pub async fn save(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Option<Uuid>,
+    body: CreateProviderAccount,
+) -> ApiResult<ProviderAccount> {
+    auth.require(Permission::ProvidersManage)?;
+    body.validate()?;
+    check_endpoint(state, &body.endpoint)
+        .await
+        .map_err(|e| ApiError::field("endpoint", e))?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let mut clash = rows::Entity::find().filter(rows::Column::Name.eq(body.name.trim()));
+    if let Some(id) = id {
+        clash = clash.filter(rows::Column::Id.ne(id));
+    }
+    if clash.one(&txn).await?.is_some() {
+        return Err(ApiError::field(
+            "name",
+            "a provider account with this name exists",
+        ));
+    }
+    let now = chrono::Utc::now();
+    let catalog = serde_json::to_value(&body.catalog).map_err(|e| ApiError::Internal(e.into()))?;
+    let settings =
+        serde_json::to_value(&body.settings).map_err(|e| ApiError::Internal(e.into()))?;
+    let sealed = body
+        .credentials
+        .as_ref()
+        .map(|c| seal_credentials(&state.keys, c))
+        .transpose()?;
+    let (before, saved) = match id {
+        None => (
+            None,
+            rows::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                name: Set(body.name.trim().to_owned()),
+                kind: Set(body.kind.as_str().to_owned()),
+                endpoint: Set(body.endpoint.trim().to_owned()),
+                catalog: Set(catalog),
+                settings: Set(Some(settings)),
+                credentials: Set(sealed),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&txn)
+            .await?,
+        ),
+        Some(id) => {
+            let row = rows::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            let before = audit_view(&row);
+            let mut active: rows::ActiveModel = row.into();
+            active.name = Set(body.name.trim().to_owned());
+            active.kind = Set(body.kind.as_str().to_owned());
+            active.endpoint = Set(body.endpoint.trim().to_owned());
+            active.catalog = Set(catalog);
+            active.settings = Set(Some(settings));
+            if let Some(sealed) = sealed {
+                active.credentials = Set(Some(sealed));
+            }
+            active.updated_at = Set(now);
+            (Some(before), active.update(&txn).await?)
+        }
+    };
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: if id.is_some() {
+                "provider_account.update"
+            } else {
+                "provider_account.create"
+            },
+            target_type: "provider_account",
+            target_id: Some(saved.id.to_string()),
+            before,
+            after: Some(audit_view(&saved)),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(to_dto(saved))
+}
+
+pub async fn sync_team(state: &AppState, team_id: Option<Uuid>) -> ApiResult<Uuid> {
+    match team_id {
+        Some(id) => Ok(teams::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::field("team_id", "no such team"))?
+            .id),
+        None => Ok(global_team(&state.db)
+            .await?
+            .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("the Global team is missing")))?
+            .id),
+    }
+}
+
+pub async fn list(state: &AppState, auth: &AuthUser) -> ApiResult<Vec<ProviderAccount>> {
+    auth.require(Permission::RequestsCreate)?;
+    let found = rows::Entity::find()
+        .order_by_asc(rows::Column::Name)
+        .all(&state.db)
+        .await?;
+    Ok(found.into_iter().map(to_dto).collect())
+}
+
+pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
+    auth.require(Permission::ProvidersManage)?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let row = rows::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let used = server_requests::Entity::find()
+        .filter(server_requests::Column::ProviderAccountId.eq(row.id))
+        .count(&txn)
+        .await?;
+    if used > 0 {
+        return Err(ApiError::Conflict(format!(
+            "{used} server request(s) refer to this account"
+        )));
+    }
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "provider_account.delete",
+            target_type: "provider_account",
+            target_id: Some(row.id.to_string()),
+            before: Some(audit_view(&row)),
+            after: None,
+        },
+    )
+    .await?;
+    row.delete(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+pub async fn test_connection(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<ConnectionReport> {
+    auth.require(Permission::ProvidersManage)?;
+    rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let provider = provider_for(state, id).await?;
+    let report = provider.test_connection().await;
+    audit::record(
+        &state.db,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "provider_account.test",
+            target_type: "provider_account",
+            target_id: Some(id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"ok": report.ok})),
+        },
+    )
+    .await?;
+    Ok(report)
+}
+
+pub async fn resources(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<Vec<RemoteServer>> {
+    auth.require(Permission::ProvidersManage)?;
+    rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    remote_resources(state, id).await
+}
+
+pub async fn sync(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    body: SyncRequest,
+) -> ApiResult<SyncReport> {
+    auth.require(Permission::ProvidersManage)?;
+    rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let team = sync_team(state, body.team_id).await?;
+    sync_account(state, auth, id, team, body.dry_run).await
+}
+
+pub async fn accounts(
+    state: &AppState,
+    kind: ProviderKind,
+    only: Option<Uuid>,
+) -> ApiResult<Vec<Uuid>> {
+    let mut select = rows::Entity::find()
+        .filter(rows::Column::Kind.eq(kind.as_str()))
+        .order_by_asc(rows::Column::Name);
+    if let Some(id) = only {
+        select = select.filter(rows::Column::Id.eq(id));
+    }
+    // Accounts without credentials cannot be asked; they are skipped unless named.
+    let found: Vec<Uuid> = select
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|a| only.is_some() || a.credentials.is_some())
+        .map(|a| a.id)
+        .collect();
+    if only.is_some() && found.is_empty() {
+        return Err(ApiError::field(
+            "provider_account_id",
+            format!("not a {} account", kind.as_str()),
+        ));
+    }
+    Ok(found)
+}
+
+pub async fn resources_of(
+    state: &AppState,
+    auth: &AuthUser,
+    kind: ProviderKind,
+    only: Option<Uuid>,
+) -> ApiResult<Vec<RemoteServer>> {
+    auth.require(Permission::ProvidersManage)?;
+    let mut all = Vec::new();
+    for id in accounts(state, kind, only).await? {
+        all.extend(remote_resources(state, id).await?);
+    }
+    Ok(all)
+}
+
+pub async fn sync_of(
+    state: &AppState,
+    auth: &AuthUser,
+    kind: ProviderKind,
+    body: SyncRequest,
+) -> ApiResult<SyncReport> {
+    auth.require(Permission::ProvidersManage)?;
+    let team = sync_team(state, body.team_id).await?;
+    let mut merged = SyncReport {
+        dry_run: body.dry_run,
+        ..Default::default()
+    };
+    for id in accounts(state, kind, body.provider_account_id).await? {
+        let r = sync_account(state, auth, id, team, body.dry_run).await?;
+        merged.new.extend(r.new);
+        merged.changed.extend(r.changed);
+        merged.gone.extend(r.gone);
+        merged.unchanged += r.unchanged;
+    }
+    if !body.dry_run {
+        crate::domain::audit::record(
+            &state.db,
+            &auth.context,
+            crate::domain::audit::AuditEntry {
+                actor: Some(auth.id()),
+                action: "provider.sync_all",
+                target_type: "provider_kind",
+                target_id: Some(kind.as_str().to_owned()),
+                before: None,
+                after: Some(serde_json::json!({
+                    "new": merged.new.len(), "changed": merged.changed.len(),
+                    "gone": merged.gone.len(), "unchanged": merged.unchanged
+                })),
+            },
+        )
+        .await?;
+    }
+    Ok(merged)
 }

@@ -3,6 +3,7 @@
 
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::listing::{like_pattern, paging};
 use crate::domain::notify::{notify, NewNotification};
 use crate::domain::teams::{team_ids_of, to_ref};
 use crate::domain::users::active_with_role;
@@ -14,11 +15,14 @@ use crate::entities::{
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
+use sea_orm::PaginatorTrait;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
     EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
+use shared::dto::Page;
 use shared::requests::policy::{auto_approves, is_eligible, step_done};
+use shared::requests::RequestListQuery;
 use shared::requests::{
     ApprovalPolicy, ApprovalStep, ApprovalStepView, Approvers, CreateServerRequest, Money,
     ProviderRef, RequestEvent, ServerRequest, ServerRequestDetail, UserRef,
@@ -601,7 +605,7 @@ pub async fn create_in(
         .await?;
         jobs::enqueue(
             txn,
-            "provision",
+            jobs::JobKind::Provision,
             &jobs::provision_key(id),
             serde_json::json!({"request_id": id}),
         )
@@ -778,7 +782,7 @@ pub async fn approve_in(
         .await?;
         jobs::enqueue(
             txn,
-            "provision",
+            jobs::JobKind::Provision,
             &jobs::provision_key(row.id),
             serde_json::json!({"request_id": row.id}),
         )
@@ -972,4 +976,61 @@ pub async fn comment(state: &AppState, auth: &AuthUser, id: Uuid, body: String) 
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+pub async fn page(
+    state: &AppState,
+    auth: &AuthUser,
+    query: RequestListQuery,
+) -> ApiResult<Page<ServerRequest>> {
+    let (page, per_page) = paging(query.page, query.per_page)?;
+    let mut select = scope(&state.db, auth).await?;
+    if let Some(status) = query.status {
+        select = select.filter(rows::Column::Status.eq(status.as_str()));
+    }
+    if let Some(team) = query.team_id {
+        select = select.filter(rows::Column::TeamId.eq(team));
+    }
+    if let Some(requester) = query.requester_id {
+        select = select.filter(rows::Column::RequesterId.eq(requester));
+    }
+    if let Some(provider) = query.provider_account_id {
+        select = select.filter(rows::Column::ProviderAccountId.eq(provider));
+    }
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let pattern = like_pattern(q);
+        select = select.filter(
+            Condition::any()
+                .add(rows::Column::Hostname.like(pattern.clone()))
+                .add(
+                    sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
+                        sea_orm::sea_query::Expr::col(rows::Column::Purpose),
+                    ))
+                    .like(pattern),
+                ),
+        );
+    }
+    select = match query.sort.as_deref().unwrap_or("-created_at") {
+        "created_at" => select.order_by_asc(rows::Column::CreatedAt),
+        "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
+        "hostname" => select.order_by_asc(rows::Column::Hostname),
+        "-hostname" => select.order_by_desc(rows::Column::Hostname),
+        "status" => select.order_by_asc(rows::Column::Status),
+        _ => {
+            return Err(ApiError::field(
+                "sort",
+                "must be one of created_at, hostname, status, optionally prefixed with -",
+            ))
+        }
+    }
+    .order_by_asc(rows::Column::Id);
+    let paginator = select.paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let found = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items: to_dtos(&state.db, auth, found).await?,
+        total,
+        page,
+        per_page,
+    })
 }

@@ -222,10 +222,10 @@ pub async fn list<C: ConnectionTrait>(
     auth: &AuthUser,
     query: &PageQuery,
 ) -> ApiResult<Page<ScriptSummary>> {
-    let (page, per_page) = crate::http::paging(query.page, query.per_page)?;
+    let (page, per_page) = super::listing::paging(query.page, query.per_page)?;
     let mut select = scope(db, auth).await?;
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        select = select.filter(rows::Column::Name.like(crate::http::like_pattern(q)));
+        select = select.filter(rows::Column::Name.like(super::listing::like_pattern(q)));
     }
     let total = select.clone().count(db).await?;
     let found = select
@@ -684,7 +684,7 @@ pub async fn enqueue_run<C: ConnectionTrait>(db: &C, plan: &RunPlan) -> Result<U
     .await?;
     jobs::enqueue_with_execution(
         db,
-        "playbook",
+        jobs::JobKind::Playbook,
         &format!("playbook:{execution_id}"),
         serde_json::json!({"execution_id": execution_id, "timeout_secs": plan.timeout_secs}),
         Some(execution_id),
@@ -885,7 +885,7 @@ pub async fn list_runs<C: ConnectionTrait>(
     auth: &AuthUser,
     filter: &RunFilter,
 ) -> ApiResult<Page<PlaybookRun>> {
-    let (page, per_page) = crate::http::paging(filter.page, filter.per_page)?;
+    let (page, per_page) = super::listing::paging(filter.page, filter.per_page)?;
     let mut select = runs_scope(db, auth).await?;
     if let Some(script) = filter.script_id {
         let versions: Vec<Uuid> = script_versions::Entity::find()

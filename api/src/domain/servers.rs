@@ -4,6 +4,7 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, NewExecution};
+use crate::domain::listing::paging;
 use crate::domain::teams::{to_ref, visible_team_ids};
 use crate::domain::{jobs, providers as accounts};
 use crate::entities::{provider_accounts, server_requests, servers as rows, teams};
@@ -14,13 +15,17 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     QuerySelect, Select, Set,
 };
+use sea_orm::{PaginatorTrait, QueryOrder};
+use shared::dto::Page;
 use shared::requests::{ProviderKind, ProviderRef};
 use shared::servers::{
     PowerAction, RemoteServer, Server, ServerDetail, ServerOrigin, ServerStatus, SyncChange,
     SyncReport,
 };
+use shared::servers::{RegisterHost, ServerListQuery, UpdateServerLabels};
 use shared::Permission;
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 use uuid::Uuid;
 
 pub fn status_of(row: &rows::Model) -> ServerStatus {
@@ -475,7 +480,7 @@ pub async fn enqueue_op<C: ConnectionTrait>(
     .await?;
     jobs::enqueue_with_execution(
         db,
-        "server_op",
+        jobs::JobKind::ServerOp,
         &jobs::server_op_key(execution_id),
         payload,
         Some(execution_id),
@@ -716,10 +721,212 @@ pub async fn sync_account(
 
 /// Text search over name, provider id and addresses.
 pub fn matches(q: &str) -> Condition {
-    let pattern = crate::http::like_pattern(q);
+    let pattern = super::listing::like_pattern(q);
     Condition::any()
         .add(rows::Column::Name.like(pattern.clone()))
         .add(rows::Column::ProviderId.like(pattern.clone()))
         .add(rows::Column::Ipv4.like(pattern.clone()))
         .add(rows::Column::Ipv6.like(pattern))
+}
+
+pub async fn page(
+    state: &AppState,
+    auth: &AuthUser,
+    query: ServerListQuery,
+) -> ApiResult<Page<Server>> {
+    let (page, per_page) = paging(query.page, query.per_page)?;
+    let mut select = scope(&state.db, auth).await?;
+    select = match query.status {
+        Some(status) => select.filter(rows::Column::Status.eq(status.as_str())),
+        None => select.filter(rows::Column::Status.ne(ServerStatus::Deleted.as_str())),
+    };
+    if let Some(team) = query.team_id {
+        select = select.filter(rows::Column::TeamId.eq(team));
+    }
+    if let Some(account) = query.provider_account_id {
+        select = select.filter(rows::Column::ProviderAccountId.eq(account));
+    }
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        select = select.filter(matches(q));
+    }
+    let label = query
+        .label
+        .as_deref()
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            l.split_once('=')
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| ApiError::field("label", "must be key=value"))
+        })
+        .transpose()?;
+    select = match query.sort.as_deref().unwrap_or("name") {
+        "name" => select.order_by_asc(rows::Column::Name),
+        "-name" => select.order_by_desc(rows::Column::Name),
+        "created_at" => select.order_by_asc(rows::Column::CreatedAt),
+        "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
+        "status" => select.order_by_asc(rows::Column::Status),
+        _ => {
+            return Err(ApiError::field(
+                "sort",
+                "must be one of name, created_at, status, optionally prefixed with -",
+            ))
+        }
+    }
+    .order_by_asc(rows::Column::Id);
+    if let Some((key, value)) = label {
+        // Labels are JSON: filtered here, after the SQL filters, over the caller's scope.
+        let all = select.all(&state.db).await?;
+        let matching: Vec<rows::Model> = all
+            .into_iter()
+            .filter(|s| s.labels.get(&key).and_then(|v| v.as_str()) == Some(value.as_str()))
+            .collect();
+        let total = matching.len() as u64;
+        let items: Vec<rows::Model> = matching
+            .into_iter()
+            .skip(((page - 1) * per_page) as usize)
+            .take(per_page as usize)
+            .collect();
+        return Ok(Page {
+            items: to_dtos(&state.db, items).await?,
+            total,
+            page,
+            per_page,
+        });
+    }
+    let paginator = select.paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let found = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items: to_dtos(&state.db, found).await?,
+        total,
+        page,
+        per_page,
+    })
+}
+
+pub async fn set_labels(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    body: UpdateServerLabels,
+) -> ApiResult<Server> {
+    auth.require(Permission::ServersOperate)?;
+    body.validate()?;
+    let txn = crate::db::begin_write(&state.db).await?;
+    let row = visible(&txn, auth, id).await?;
+    let before = row.labels.clone();
+    let after = serde_json::to_value(&body.labels).map_err(|e| ApiError::Internal(e.into()))?;
+    rows::Entity::update_many()
+        .col_expr(rows::Column::Labels, Expr::value(after.clone()))
+        .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()))
+        .filter(rows::Column::Id.eq(row.id))
+        .exec(&txn)
+        .await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "server.labels",
+            target_type: "server",
+            target_id: Some(row.id.to_string()),
+            before: Some(before),
+            after: Some(after),
+        },
+    )
+    .await?;
+    let row = rows::Entity::find_by_id(row.id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    txn.commit().await?;
+    Ok(to_dtos(&state.db, vec![row]).await?.remove(0))
+}
+
+pub async fn register(
+    state: &AppState,
+    auth: &AuthUser,
+    body: RegisterHost,
+) -> ApiResult<ServerDetail> {
+    auth.require(Permission::ServersOperate)?;
+    body.validate()?;
+    let teams = crate::domain::teams::visible_team_ids(&state.db, auth).await?;
+    if teams.is_some_and(|t| !t.contains(&body.team_id)) {
+        return Err(ApiError::field(
+            "team_id",
+            "you are not a member of this team",
+        ));
+    }
+    let account = provider_accounts::Entity::find_by_id(body.provider_account_id)
+        .one(&state.db)
+        .await?
+        .filter(|a| a.kind == ProviderKind::Ssh.as_str())
+        .ok_or_else(|| ApiError::field("provider_account_id", "must be an SSH host account"))?;
+    let credentials = crate::domain::providers::credentials_of(&state.keys, &account)
+        .map_err(ApiError::Unavailable)?;
+    let login = credentials.private_key.map(|k| (body.user.clone(), k));
+    let key = crate::exec::ssh::probe(
+        body.address.clone(),
+        body.port,
+        Duration::from_secs(10),
+        login,
+    )
+    .await
+    .map_err(|e| ApiError::BadGateway(format!("the host could not be verified: {e}")))?;
+    let provider_id = format!("{}:{}", body.address, body.port);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let clash = rows::Entity::find()
+        .filter(rows::Column::ProviderAccountId.eq(account.id))
+        .filter(rows::Column::ProviderId.eq(provider_id.clone()))
+        .filter(rows::Column::Status.ne(ServerStatus::Deleted.as_str()))
+        .one(&txn)
+        .await?;
+    if clash.is_some() {
+        return Err(ApiError::Conflict(format!(
+            "{provider_id} is already registered"
+        )));
+    }
+    let is_v6 = body.address.parse::<std::net::Ipv6Addr>().is_ok();
+    let now = chrono::Utc::now();
+    let row = rows::ActiveModel {
+        id: Set(Uuid::new_v4()),
+        team_id: Set(body.team_id),
+        provider_account_id: Set(account.id),
+        provider_id: Set(provider_id),
+        name: Set(body.name.clone()),
+        status: Set(ServerStatus::Running.as_str().into()),
+        origin: Set(ServerOrigin::Registered.as_str().into()),
+        ipv4: Set((!is_v6).then(|| body.address.clone())),
+        ipv6: Set(is_v6.then(|| body.address.clone())),
+        cpu: Set(0),
+        ram_mb: Set(0),
+        disk_gb: Set(0),
+        image: Set(String::new()),
+        location: Set(String::new()),
+        labels: Set(serde_json::to_value(&body.labels).unwrap_or_default()),
+        ssh_user: Set(body.user.clone()),
+        ssh_port: Set(body.port as i32),
+        host_key_fingerprint: Set(Some(key.fingerprint.clone())),
+        request_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        last_synced_at: Set(Some(now)),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: "server.register",
+            target_type: "server",
+            target_id: Some(row.id.to_string()),
+            before: None,
+            after: Some(serde_json::json!({"name": row.name, "address": body.address, "port": body.port, "host_key": key.fingerprint})),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(detail(&state.db, row).await?)
 }

@@ -1,15 +1,22 @@
 use crate::auth::{password, AuthUser, RequestContext};
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::listing::{like_pattern, paging};
 use crate::domain::teams::{global_team, to_ref};
+use crate::entities::users as rows;
 use crate::entities::{refresh_tokens, team_memberships, teams, users};
 use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
 use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::Func;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
     Set, TransactionTrait,
 };
+use sea_orm::{PaginatorTrait, QueryOrder};
 use shared::dto::{CreateUser, Me, TeamRef, UpdateUser, User};
+use shared::dto::{Page, UserListQuery};
 use shared::roles::{format_role_list, parse_role_list, permissions_of};
+use shared::Permission;
 use shared::Role;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -360,4 +367,74 @@ pub async fn set_password<C: TransactionTrait + ConnectionTrait>(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+pub async fn page(
+    state: &AppState,
+    auth: &AuthUser,
+    query: UserListQuery,
+) -> ApiResult<Page<User>> {
+    auth.require(Permission::UsersManage)?;
+    let (page, per_page) = paging(query.page, query.per_page)?;
+    let mut select = rows::Entity::find();
+    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let pattern = like_pattern(q);
+        select = select.filter(
+            Condition::any()
+                .add(rows::Column::Username.like(pattern.clone()))
+                .add(rows::Column::Email.like(pattern.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(rows::Column::FullName))).like(pattern)),
+        );
+    }
+    if let Some(role) = query.role {
+        select = select.filter(rows::Column::Roles.contains(role.as_str()));
+    }
+    if let Some(active) = query.active {
+        select = select.filter(rows::Column::Active.eq(active));
+    }
+    select =
+        match query.sort.as_deref().unwrap_or("username") {
+            "username" => select.order_by_asc(rows::Column::Username),
+            "-username" => select.order_by_desc(rows::Column::Username),
+            "created_at" => select.order_by_asc(rows::Column::CreatedAt),
+            "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
+            "last_login_at" => select.order_by_asc(rows::Column::LastLoginAt),
+            "-last_login_at" => select.order_by_desc(rows::Column::LastLoginAt),
+            _ => return Err(ApiError::field(
+                "sort",
+                "must be one of username, created_at, last_login_at, optionally prefixed with -",
+            )),
+        }
+        .order_by_asc(rows::Column::Id);
+    let paginator = select.paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let found = paginator.fetch_page(page - 1).await?;
+    let ids: Vec<Uuid> = found.iter().map(|u| u.id).collect();
+    let mut teams = teams_by_user(&state.db, &ids).await?;
+    let items = found
+        .into_iter()
+        .map(|u| {
+            let t = teams.remove(&u.id).unwrap_or_default();
+            to_dto(u, t)
+        })
+        .collect();
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+pub async fn get(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<User> {
+    auth.require(Permission::UsersManage)?;
+    let user = rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let teams = teams_by_user(&state.db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(to_dto(user, teams))
 }

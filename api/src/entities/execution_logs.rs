@@ -10,6 +10,8 @@ pub struct Model {
     pub at: DateTimeUtc,
     pub stream: String,
     pub text: String,
+    /// The pipeline stage a `step` line starts (`shared::stages::Stage`).
+    pub stage: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -4,6 +4,7 @@ pub mod api_tokens;
 pub mod approval_policies;
 pub mod audit_events;
 pub mod clients;
+pub mod deployment_counts;
 pub mod deployments;
 pub mod execution_logs;
 pub mod execution_targets;

@@ -3,7 +3,7 @@
 //! against a known_hosts file we write); the process in its own group so cancel and timeout kill
 //! it with every ssh child; per-host recap from a callback plugin's JSON events.
 
-use crate::domain::executions::LogSink;
+use crate::exec::log::LogSink;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 use crate::auth::{password, AuthUser, RequestContext};
 use crate::domain::{sessions, users};
 use crate::error::{ApiError, ApiResult};
+use crate::server::web_security::{over_tls, require_same_origin};
 use crate::state::AppState;
-use crate::web_security::{over_tls, require_same_origin};
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
 use shared::dto::{ChangePassword, LoginRequest, Me, Problem, TokenResponse};

@@ -82,7 +82,7 @@ pub async fn list(
     query: web::Query<DeploymentQuery>,
 ) -> ApiResult<web::Json<DeploymentPage>> {
     let query = query.into_inner();
-    let (page, per_page) = super::paging(query.page, query.per_page)?;
+    let (page, per_page) = crate::domain::listing::paging(query.page, query.per_page)?;
     let status = match query.status.as_deref() {
         Some(s) => Some(DeploymentStatus::parse(s).ok_or_else(|| {
             ApiError::field(

@@ -5,12 +5,10 @@
 
 use crate::auth::AuthUser;
 use crate::domain::{executions, requests, servers};
-use crate::entities::executions as execution_rows;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
-use sea_orm::EntityTrait;
 use shared::servers::ServerStatus;
 use shared::workflow::RequestStatus;
 use std::collections::VecDeque;
@@ -65,11 +63,7 @@ impl Follow {
         // object and its executions), whose log lines to follow, and whether the stream ends.
         let (event, data, fingerprint, execution_ids, done) = match self.watch {
             Watch::Execution(id) => {
-                let row = execution_rows::Entity::find_by_id(id)
-                    .one(db)
-                    .await?
-                    .ok_or(ApiError::NotFound)?;
-                let dto = executions::to_dto(row);
+                let dto = executions::to_dto(executions::find(db, id).await?);
                 let data = serde_json::to_string(&dto).unwrap_or_default();
                 (
                     "execution",
@@ -246,39 +240,6 @@ fn stream(state: &AppState, auth: AuthUser, watch: Watch, req: &HttpRequest) -> 
         .streaming(body)
 }
 
-/// An execution the caller may read: through the request, server or playbook run it belongs to.
-pub async fn visible_execution(
-    state: &AppState,
-    auth: &AuthUser,
-    id: Uuid,
-) -> ApiResult<execution_rows::Model> {
-    let row = execution_rows::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    match row.target_type.as_str() {
-        "server_request" => {
-            requests::visible(&state.db, auth, row.target_id).await?;
-        }
-        "server" => {
-            servers::visible(&state.db, auth, row.target_id).await?;
-        }
-        "project" => {
-            crate::domain::projects::visible(&state.db, auth, row.target_id).await?;
-        }
-        "deployment" => {
-            auth.require(shared::Permission::DeploymentsManage)?;
-            crate::domain::deployments::visible(&state.db, auth, row.target_id).await?;
-        }
-        "script" => {
-            crate::domain::scripts::visible_run(&state.db, auth, row.id).await?;
-        }
-        _ if auth.can(shared::Permission::AllTeams) => {}
-        _ => return Err(ApiError::NotFound),
-    }
-    Ok(row)
-}
-
 /// Live log and status of one execution (SSE; `?access_token=` accepted).
 #[utoipa::path(
     tag = "executions",
@@ -294,7 +255,7 @@ pub async fn execution_events(
     req: HttpRequest,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    visible_execution(&state, &auth, id).await?;
+    executions::visible(&state.db, &auth, id).await?;
     Ok(stream(&state, auth, Watch::Execution(id), &req))
 }
 

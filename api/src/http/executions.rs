@@ -1,14 +1,10 @@
 //! Executions: one run of background work with its log.
 
-use super::events::visible_execution;
 use crate::auth::AuthUser;
-use crate::domain::audit::{self, AuditEntry};
 use crate::domain::executions::{self, lines_after};
-use crate::entities::jobs;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use shared::dto::Problem;
 use shared::servers::{Accepted, ExecutionDetail, SendProbe};
 use shared::Permission;
@@ -27,7 +23,7 @@ pub async fn get(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<ExecutionDetail>> {
-    let row = visible_execution(&state, &auth, id.into_inner()).await?;
+    let row = executions::visible(&state.db, &auth, id.into_inner()).await?;
     let lines = lines_after(&state.db, &[row.id], 0, 20_000).await?;
     Ok(web::Json(ExecutionDetail {
         execution: executions::to_dto(row),
@@ -48,41 +44,8 @@ pub async fn cancel(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
-    auth.require(Permission::ServersOperate)?;
-    let row = visible_execution(&state, &auth, id.into_inner()).await?;
-    let job = jobs::Entity::find()
-        .filter(jobs::Column::ExecutionId.eq(row.id))
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| ApiError::Conflict("this execution has no job to cancel".into()))?;
-    if !crate::jobs::request_cancel(&state.db, job.id).await? {
-        return Err(ApiError::Conflict("the execution already finished".into()));
-    }
-    if job.status == "queued" {
-        executions::set_status(
-            &state.db,
-            row.id,
-            shared::servers::ExecutionStatus::Cancelled,
-            Some("cancelled before it started"),
-        )
-        .await?;
-    }
-    audit::record(
-        &state.db,
-        &auth.context,
-        AuditEntry {
-            actor: Some(auth.id()),
-            action: "execution.cancel",
-            target_type: "execution",
-            target_id: Some(row.id.to_string()),
-            before: None,
-            after: None,
-        },
-    )
-    .await?;
-    Ok(HttpResponse::Accepted().json(Accepted {
-        execution_id: row.id,
-    }))
+    let execution_id = executions::cancel(&state.db, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }
 
 /// Sends a probe through the job queue (administrators): a worker claims it, waits `wait_ms`,

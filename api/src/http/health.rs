@@ -46,7 +46,6 @@ pub async fn metrics(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
 ) -> crate::error::ApiResult<HttpResponse> {
-    use sea_orm::{EntityTrait, QuerySelect};
     let token = state.config.metrics_token.as_deref();
     let presented = req
         .headers()
@@ -65,18 +64,8 @@ pub async fn metrics(
             "metrics need the metrics token (or a loopback caller)",
         ));
     }
-    use crate::entities::jobs;
-    let queue: Vec<(String, String, i64)> = jobs::Entity::find()
-        .select_only()
-        .column(jobs::Column::Kind)
-        .column(jobs::Column::Status)
-        .column_as(sea_orm::sea_query::Expr::col(jobs::Column::Id).count(), "n")
-        .group_by(jobs::Column::Kind)
-        .group_by(jobs::Column::Status)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
+    let queue = crate::domain::jobs::queue_depth(&state.db).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(crate::metrics::render(&queue)))
+        .body(crate::server::metrics::render(&queue)))
 }

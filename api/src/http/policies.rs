@@ -1,16 +1,10 @@
 use crate::auth::AuthUser;
-use crate::domain::audit::{self, AuditEntry};
-use crate::domain::requests::load_policy;
-use crate::domain::teams::visible_team_ids;
-use crate::entities::{approval_policies, teams, users};
-use crate::error::{ApiError, ApiResult};
+use crate::domain::policies;
+use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, put, web};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use shared::dto::Problem;
-use shared::requests::{ApprovalPolicy, Approvers};
-use shared::Permission;
+use shared::requests::ApprovalPolicy;
 use uuid::Uuid;
 
 /// The team's approval policy (the default one-step admin policy when none is set).
@@ -26,18 +20,9 @@ pub async fn get(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<ApprovalPolicy>> {
-    auth.require(Permission::TeamsRead)?;
-    let id = id.into_inner();
-    teams::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if let Some(ids) = visible_team_ids(&state.db, &auth).await? {
-        if !ids.contains(&id) {
-            return Err(ApiError::NotFound);
-        }
-    }
-    Ok(web::Json(load_policy(&state.db, id).await?))
+    Ok(web::Json(
+        policies::get(&state.db, &auth, id.into_inner()).await?,
+    ))
 }
 
 /// Replaces the team's approval policy: ordered steps with approvers and an any/all rule,
@@ -56,63 +41,6 @@ pub async fn put(
     id: web::Path<Uuid>,
     body: web::Json<ApprovalPolicy>,
 ) -> ApiResult<web::Json<ApprovalPolicy>> {
-    auth.require(Permission::TeamsManage)?;
-    let id = id.into_inner();
-    let policy = body.into_inner();
-    policy.validate()?;
-    let txn = crate::db::begin_write(&state.db).await?;
-    teams::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    for (i, step) in policy.steps.iter().enumerate() {
-        if let Approvers::Users { user_ids } = &step.approvers {
-            let found = users::Entity::find()
-                .filter(users::Column::Id.is_in(user_ids.clone()))
-                .count(&txn)
-                .await?;
-            if found as usize != user_ids.len() {
-                return Err(ApiError::field(
-                    &format!("steps[{i}].approvers"),
-                    "names a user that does not exist",
-                ));
-            }
-        }
-    }
-    let before = load_policy(&txn, id).await?;
-    approval_policies::Entity::insert(approval_policies::ActiveModel {
-        team_id: Set(id),
-        steps: Set(serde_json::to_value(&policy.steps).map_err(|e| ApiError::Internal(e.into()))?),
-        auto_approve: Set(policy
-            .auto_approve
-            .as_ref()
-            .map(|r| serde_json::to_value(r).unwrap_or_default())),
-        updated_at: Set(chrono::Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::column(approval_policies::Column::TeamId)
-            .update_columns([
-                approval_policies::Column::Steps,
-                approval_policies::Column::AutoApprove,
-                approval_policies::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec(&txn)
-    .await?;
-    audit::record(
-        &txn,
-        &auth.context,
-        AuditEntry {
-            actor: Some(auth.id()),
-            action: "team.approval_policy",
-            target_type: "team",
-            target_id: Some(id.to_string()),
-            before: serde_json::to_value(&before).ok(),
-            after: serde_json::to_value(&policy).ok(),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(web::Json(policy))
+    let saved = policies::put(&state.db, &auth, id.into_inner(), body.into_inner()).await?;
+    Ok(web::Json(saved))
 }

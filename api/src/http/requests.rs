@@ -1,11 +1,8 @@
-use super::{like_pattern, paging};
 use crate::auth::AuthUser;
-use crate::domain::requests::{self, scope, to_dtos, visible};
-use crate::entities::server_requests as rows;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::requests::{self, visible};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use sea_orm::{ColumnTrait, Condition, PaginatorTrait, QueryFilter, QueryOrder};
 use shared::dto::{Page, Problem};
 use shared::requests::{
     CommentRequest, CreateServerRequest, RejectRequest, RequestListQuery, ServerRequest,
@@ -26,57 +23,9 @@ pub async fn list(
     auth: AuthUser,
     query: web::Query<RequestListQuery>,
 ) -> ApiResult<web::Json<Page<ServerRequest>>> {
-    let query = query.into_inner();
-    let (page, per_page) = paging(query.page, query.per_page)?;
-    let mut select = scope(&state.db, &auth).await?;
-    if let Some(status) = query.status {
-        select = select.filter(rows::Column::Status.eq(status.as_str()));
-    }
-    if let Some(team) = query.team_id {
-        select = select.filter(rows::Column::TeamId.eq(team));
-    }
-    if let Some(requester) = query.requester_id {
-        select = select.filter(rows::Column::RequesterId.eq(requester));
-    }
-    if let Some(provider) = query.provider_account_id {
-        select = select.filter(rows::Column::ProviderAccountId.eq(provider));
-    }
-    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let pattern = like_pattern(q);
-        select = select.filter(
-            Condition::any()
-                .add(rows::Column::Hostname.like(pattern.clone()))
-                .add(
-                    sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::lower(
-                        sea_orm::sea_query::Expr::col(rows::Column::Purpose),
-                    ))
-                    .like(pattern),
-                ),
-        );
-    }
-    select = match query.sort.as_deref().unwrap_or("-created_at") {
-        "created_at" => select.order_by_asc(rows::Column::CreatedAt),
-        "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
-        "hostname" => select.order_by_asc(rows::Column::Hostname),
-        "-hostname" => select.order_by_desc(rows::Column::Hostname),
-        "status" => select.order_by_asc(rows::Column::Status),
-        _ => {
-            return Err(ApiError::field(
-                "sort",
-                "must be one of created_at, hostname, status, optionally prefixed with -",
-            ))
-        }
-    }
-    .order_by_asc(rows::Column::Id);
-    let paginator = select.paginate(&state.db, per_page);
-    let total = paginator.num_items().await?;
-    let found = paginator.fetch_page(page - 1).await?;
-    Ok(web::Json(Page {
-        items: to_dtos(&state.db, &auth, found).await?,
-        total,
-        page,
-        per_page,
-    }))
+    Ok(web::Json(
+        requests::page(&state, &auth, query.into_inner()).await?,
+    ))
 }
 
 /// Files a server request; it waits for the approvals of the team's policy (or is auto-approved).

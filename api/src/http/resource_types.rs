@@ -1,12 +1,9 @@
 use crate::auth::AuthUser;
-use crate::domain::seed::parse_category;
-use crate::entities::resource_types as rows;
+use crate::domain::catalog;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, web};
-use sea_orm::{EntityTrait, QueryOrder};
 use shared::dto::{Problem, ResourceType};
-use shared::Permission;
 
 /// The catalog of resource types (storage, database, big data) a request can name.
 #[utoipa::path(
@@ -22,22 +19,5 @@ pub async fn list(
     state: web::Data<AppState>,
     auth: AuthUser,
 ) -> ApiResult<web::Json<Vec<ResourceType>>> {
-    auth.require(Permission::ResourceTypesRead)?;
-    let found = rows::Entity::find()
-        .order_by_asc(rows::Column::Category)
-        .order_by_asc(rows::Column::Slug)
-        .all(&state.db)
-        .await?;
-    Ok(web::Json(
-        found
-            .into_iter()
-            .map(|r| ResourceType {
-                id: r.id,
-                category: parse_category(&r.category),
-                slug: r.slug,
-                name: r.name,
-                description: r.description,
-            })
-            .collect(),
-    ))
+    Ok(web::Json(catalog::resource_types(&state.db, &auth).await?))
 }

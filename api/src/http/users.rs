@@ -1,12 +1,8 @@
-use super::{like_pattern, paging};
 use crate::auth::AuthUser;
-use crate::domain::users::{self, teams_by_user, to_dto};
-use crate::entities::users as rows;
-use crate::error::{ApiError, ApiResult};
+use crate::domain::users::{self};
+use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, patch, post, web, HttpResponse};
-use sea_orm::sea_query::{Expr, Func};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use shared::dto::{CreateUser, Page, Problem, ResetPassword, UpdateUser, User, UserListQuery};
 use shared::Permission;
 use uuid::Uuid;
@@ -29,57 +25,9 @@ pub async fn list(
     auth: AuthUser,
     query: web::Query<UserListQuery>,
 ) -> ApiResult<web::Json<Page<User>>> {
-    auth.require(Permission::UsersManage)?;
-    let query = query.into_inner();
-    let (page, per_page) = paging(query.page, query.per_page)?;
-    let mut select = rows::Entity::find();
-    if let Some(q) = query.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let pattern = like_pattern(q);
-        select = select.filter(
-            Condition::any()
-                .add(rows::Column::Username.like(pattern.clone()))
-                .add(rows::Column::Email.like(pattern.clone()))
-                .add(Expr::expr(Func::lower(Expr::col(rows::Column::FullName))).like(pattern)),
-        );
-    }
-    if let Some(role) = query.role {
-        select = select.filter(rows::Column::Roles.contains(role.as_str()));
-    }
-    if let Some(active) = query.active {
-        select = select.filter(rows::Column::Active.eq(active));
-    }
-    select =
-        match query.sort.as_deref().unwrap_or("username") {
-            "username" => select.order_by_asc(rows::Column::Username),
-            "-username" => select.order_by_desc(rows::Column::Username),
-            "created_at" => select.order_by_asc(rows::Column::CreatedAt),
-            "-created_at" => select.order_by_desc(rows::Column::CreatedAt),
-            "last_login_at" => select.order_by_asc(rows::Column::LastLoginAt),
-            "-last_login_at" => select.order_by_desc(rows::Column::LastLoginAt),
-            _ => return Err(ApiError::field(
-                "sort",
-                "must be one of username, created_at, last_login_at, optionally prefixed with -",
-            )),
-        }
-        .order_by_asc(rows::Column::Id);
-    let paginator = select.paginate(&state.db, per_page);
-    let total = paginator.num_items().await?;
-    let found = paginator.fetch_page(page - 1).await?;
-    let ids: Vec<Uuid> = found.iter().map(|u| u.id).collect();
-    let mut teams = teams_by_user(&state.db, &ids).await?;
-    let items = found
-        .into_iter()
-        .map(|u| {
-            let t = teams.remove(&u.id).unwrap_or_default();
-            to_dto(u, t)
-        })
-        .collect();
-    Ok(web::Json(Page {
-        items,
-        total,
-        page,
-        per_page,
-    }))
+    Ok(web::Json(
+        users::page(&state, &auth, query.into_inner()).await?,
+    ))
 }
 
 /// Creates an account with its roles and teams (the Global team when none is given).
@@ -123,17 +71,7 @@ pub async fn get(
     auth: AuthUser,
     id: web::Path<Uuid>,
 ) -> ApiResult<web::Json<User>> {
-    auth.require(Permission::UsersManage)?;
-    let id = id.into_inner();
-    let user = rows::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let teams = teams_by_user(&state.db, &[id])
-        .await?
-        .remove(&id)
-        .unwrap_or_default();
-    Ok(web::Json(to_dto(user, teams)))
+    Ok(web::Json(users::get(&state, &auth, id.into_inner()).await?))
 }
 
 /// Changes e-mail, name or roles, or (de)activates an account. Deactivation ends its sessions at once.

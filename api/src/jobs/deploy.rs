@@ -20,6 +20,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use shared::deployments::{DeploymentAction, DeploymentStatus};
 use shared::frameworks::Framework;
+use shared::stages::Stage;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -52,10 +53,11 @@ async fn load(state: &AppState, id: Uuid) -> Result<rows::Model, JobError> {
         .ok_or_else(|| JobError::permanent("the deployment no longer exists"))
 }
 
-/// Remembers the step under way, so a failure names it.
-async fn step(ctx: &JobContext, name: &str, line: &str) -> Result<(), JobError> {
+/// Remembers the step under way, so a failure names it (`failed_step`), and logs the line with
+/// the pipeline stage it starts.
+async fn step(ctx: &JobContext, name: &str, stage: Stage, line: &str) -> Result<(), JobError> {
     super::save_progress(&ctx.state.db, ctx.job.id, "step", name).await?;
-    ctx.log.step(line).await;
+    ctx.log.stage(stage, line).await;
     Ok(())
 }
 
@@ -235,7 +237,7 @@ fn detect_module(framework: &Framework, dir: &Path) -> Option<String> {
 
 async fn run_playbook(
     ctx: &JobContext,
-    log: &crate::domain::executions::LogSink,
+    log: &crate::exec::log::LogSink,
     target: &Target,
     variables: &BTreeMap<String, Value>,
 ) -> Result<(), JobError> {
@@ -365,7 +367,13 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     // The server checked while provisioning is the one deployed to: its host key is read once.
     let mut checked = None;
     if status_of(&row) == DeploymentStatus::Provisioning {
-        step(ctx, "provisioning", "checking the server").await?;
+        step(
+            ctx,
+            "provisioning",
+            Stage::Provisioning,
+            "checking the server",
+        )
+        .await?;
         let target = target(ctx, &row).await?;
         ctx.log
             .info(&format!(
@@ -389,7 +397,7 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
         return Ok(());
     }
 
-    step(ctx, "fetching", "fetching the repository").await?;
+    step(ctx, "fetching", Stage::Fetching, "fetching the repository").await?;
     let project = project_rows::Entity::find_by_id(row.project_id)
         .one(&state.db)
         .await?
@@ -452,7 +460,13 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
         ))
         .await;
 
-    step(ctx, "deploying", "running the app playbook").await?;
+    step(
+        ctx,
+        "deploying",
+        Stage::Deploying,
+        "running the app playbook",
+    )
+    .await?;
     let target = match checked {
         Some(target) => target,
         None => target(ctx, &row).await?,
@@ -470,7 +484,13 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     );
     run_playbook(ctx, &log, &target, &vars).await?;
 
-    step(ctx, "health check", "checking the app over HTTP").await?;
+    step(
+        ctx,
+        "health check",
+        Stage::HealthCheck,
+        "checking the app over HTTP",
+    )
+    .await?;
     let (url, health) = health_url(&target, &row, framework);
     health_check(ctx, &health).await?;
 
@@ -501,7 +521,9 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     )
     .await?;
     txn.commit().await?;
-    ctx.log.step(&format!("running at {url}")).await;
+    ctx.log
+        .stage(Stage::Running, &format!("running at {url}"))
+        .await;
     Ok(())
 }
 
@@ -549,7 +571,13 @@ async fn operate(ctx: &JobContext, row: rows::Model, action: &str) -> Result<(),
             .await;
         return Ok(());
     }
-    step(ctx, action, &format!("{action}: running the app playbook")).await?;
+    step(
+        ctx,
+        action,
+        Stage::Deploying,
+        &format!("{action}: running the app playbook"),
+    )
+    .await?;
     let framework = framework_of(&row).ok();
     let server_gone = match row.server_id {
         Some(id) => server_rows::Entity::find_by_id(id)
@@ -580,7 +608,13 @@ async fn operate(ctx: &JobContext, row: rows::Model, action: &str) -> Result<(),
             );
             run_playbook(ctx, &ctx.log, &target, &vars).await?;
             if action == "start" {
-                step(ctx, "health check", "checking the app over HTTP").await?;
+                step(
+                    ctx,
+                    "health check",
+                    Stage::HealthCheck,
+                    "checking the app over HTTP",
+                )
+                .await?;
                 let (_, health) = health_url(&target, &row, framework);
                 health_check(ctx, &health).await?;
             }

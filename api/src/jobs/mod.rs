@@ -11,8 +11,10 @@ pub mod project_sync;
 pub mod provision;
 pub mod server_ops;
 
-use crate::domain::executions::{self, LogSink};
+use crate::domain::executions;
+use crate::domain::jobs::JobKind;
 use crate::entities::jobs;
+use crate::exec::log::LogSink;
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -23,10 +25,7 @@ use shared::servers::ExecutionStatus;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub const RUNNING: &str = "running";
-pub const SUCCEEDED: &str = "succeeded";
-pub const FAILED: &str = "failed";
-pub const CANCELLED: &str = "cancelled";
+pub use crate::domain::jobs::{CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED};
 
 /// How `last_error` of a job taken over from a lapsed lease begins (see [`claim`]).
 pub const INTERRUPTED: &str = "interrupted: worker ";
@@ -250,28 +249,6 @@ pub async fn save_progress<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Asks for a job to stop: a queued one is cancelled at once, a running one at its next heartbeat.
-pub async fn request_cancel<C: ConnectionTrait>(db: &C, job_id: Uuid) -> Result<bool, DbErr> {
-    let queued = jobs::Entity::update_many()
-        .col_expr(jobs::Column::Status, Expr::value(CANCELLED))
-        .filter(jobs::Column::Id.eq(job_id))
-        .filter(jobs::Column::Status.eq("queued"))
-        .exec(db)
-        .await?
-        .rows_affected;
-    if queued == 1 {
-        return Ok(true);
-    }
-    Ok(jobs::Entity::update_many()
-        .col_expr(jobs::Column::CancelRequested, Expr::value(true))
-        .filter(jobs::Column::Id.eq(job_id))
-        .filter(jobs::Column::Status.eq(RUNNING))
-        .exec(db)
-        .await?
-        .rows_affected
-        == 1)
-}
-
 /// What a job handler receives.
 pub struct JobContext {
     pub state: AppState,
@@ -315,15 +292,16 @@ async fn start_execution(
             return Ok(id);
         }
     }
-    let id = match job.kind.as_str() {
-        "provision" => provision::new_execution(state, job).await?,
-        "probe" => {
+    let id = match kind_of(job)? {
+        JobKind::Provision => provision::new_execution(state, job).await?,
+        JobKind::Probe => {
             let new = crate::domain::probes::new_execution(&state.db, None).await?;
             executions::create(&state.db, new).await?
         }
         other => {
             return Err(JobError::permanent(format!(
-                "job kind `{other}` has no execution"
+                "job kind `{}` has no execution",
+                other.as_str()
             )))
         }
     };
@@ -382,7 +360,7 @@ async fn finish_succeeded(
     }
     let txn = crate::db::begin_write(&state.live_writer.db).await?;
     if let Some(text) = closing {
-        executions::log_row(execution_id, now, "info", text)
+        crate::exec::log::log_row(execution_id, now, "info", text, None)
             .insert(&txn)
             .await?;
     }
@@ -394,27 +372,34 @@ async fn finish_succeeded(
     Ok(())
 }
 
+/// The job's kind; a row of a kind this build does not know fails for good.
+fn kind_of(job: &jobs::Model) -> Result<JobKind, JobError> {
+    JobKind::parse(&job.kind)
+        .ok_or_else(|| JobError::permanent(format!("unknown job kind `{}`", job.kind)))
+}
+
+/// The one place a job's kind chooses its handler.
 async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
-    match ctx.job.kind.as_str() {
-        "provision" => provision::run(ctx).await,
-        "server_op" => server_ops::run(ctx).await,
-        "playbook" => playbook::run(ctx).await,
-        "project_sync" => project_sync::run(ctx).await,
-        "deploy" => deploy::run(ctx).await,
-        "project_push" => project_sync::push(ctx).await,
-        "probe" => probe::run(ctx).await,
-        other => Err(JobError::permanent(format!("unknown job kind `{other}`"))),
+    match kind_of(&ctx.job)? {
+        JobKind::Provision => provision::run(ctx).await,
+        JobKind::ServerOp => server_ops::run(ctx).await,
+        JobKind::Playbook => playbook::run(ctx).await,
+        JobKind::ProjectSync => project_sync::run(ctx).await,
+        JobKind::Deploy => deploy::run(ctx).await,
+        JobKind::ProjectPush => project_sync::push(ctx).await,
+        JobKind::Probe => probe::run(ctx).await,
     }
 }
 
 /// Called once a job is final (failed for good or cancelled): lets the handler record the outcome.
 async fn on_final_failure(ctx: &JobContext, message: &str) {
-    let result = match ctx.job.kind.as_str() {
-        "provision" => provision::on_failure(ctx, message).await,
-        "server_op" => server_ops::on_failure(ctx, message).await,
-        "project_sync" => project_sync::on_failure(ctx, message).await,
-        "deploy" => deploy::on_failure(ctx, message).await,
-        _ => Ok(()),
+    let result = match JobKind::parse(&ctx.job.kind) {
+        Some(JobKind::Provision) => provision::on_failure(ctx, message).await,
+        Some(JobKind::ServerOp) => server_ops::on_failure(ctx, message).await,
+        Some(JobKind::ProjectSync) => project_sync::on_failure(ctx, message).await,
+        Some(JobKind::Deploy) => deploy::on_failure(ctx, message).await,
+        // Their executions carry the failure; nothing else records it.
+        Some(JobKind::Playbook | JobKind::ProjectPush | JobKind::Probe) | None => Ok(()),
     };
     if let Err(e) = result {
         tracing::error!(job = %ctx.job.id, error = %e.message, "recording a failed job");
@@ -479,7 +464,7 @@ async fn run_job(state: &AppState, worker: &str, job: jobs::Model, execution_sta
         Some(Err(_)) => "failed",
         None => "interrupted",
     };
-    crate::metrics::observe_job(&job.kind, observed, started.elapsed().as_secs_f64());
+    crate::server::metrics::observe_job(&job.kind, observed, started.elapsed().as_secs_f64());
     if !matches!(outcome, Some(Ok(()))) {
         ctx.log.flush_closing().await;
     }
@@ -582,7 +567,7 @@ async fn run_job(state: &AppState, worker: &str, job: jobs::Model, execution_sta
 
 /// Strings no log line may show: the credentials of the account the job touches.
 async fn state_secrets(state: &AppState, job: &jobs::Model) -> Vec<String> {
-    if job.kind == "probe" {
+    if JobKind::parse(&job.kind) == Some(JobKind::Probe) {
         // A probe touches no account, runs no playbook and prints nothing it was given.
         return Vec::new();
     }

@@ -111,7 +111,7 @@ pub(super) async fn checked_host_key(
     state: &AppState,
     server: &server_rows::Model,
     address: &str,
-    log: &crate::domain::executions::LogSink,
+    log: &crate::exec::log::LogSink,
 ) -> Result<String, String> {
     let port = u16::try_from(server.ssh_port).unwrap_or(22);
     let key = crate::exec::ssh::probe(address.to_owned(), port, Duration::from_secs(10), None)

@@ -3,13 +3,8 @@
 //! (`POST /api/probes`); the benchmarks and the scale-out test measure the queue with them.
 
 use super::{JobContext, JobError};
+use crate::domain::probes::{MAX_INTERVAL_MS, MAX_LINES, MAX_WAIT_MS};
 use std::time::Duration;
-
-/// The longest a probe may hold a worker before answering.
-pub const MAX_WAIT_MS: u32 = 60_000;
-/// The most log lines a probe prints, and the longest pause between them.
-pub const MAX_LINES: u32 = 10_000;
-pub const MAX_INTERVAL_MS: u32 = 1_000;
 
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let number = |key: &str, max: u32| ctx.job.payload[key].as_u64().unwrap_or(0).min(max.into());

@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use shared::servers::{ServerOrigin, ServerStatus, REQUEST_LABEL};
+use shared::stages::Stage;
 use shared::workflow::{RequestAction, RequestStatus};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -131,8 +132,11 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         reserved_id: ctx.progress("vmid"),
     };
 
-    log.step(&format!("creating {} at the provider", row.hostname))
-        .await;
+    log.stage(
+        Stage::Creating,
+        &format!("creating {} at the provider", row.hostname),
+    )
+    .await;
     let created = provider
         .create(&spec, &JobCheckpoint { ctx }, log)
         .await
@@ -156,8 +160,11 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     .await;
 
     let timeout = Duration::from_secs(settings.ready_timeout_secs.unwrap_or(600) as u64);
-    log.step("waiting for the server to run and report an address")
-        .await;
+    log.stage(
+        Stage::WaitingForAddress,
+        "waiting for the server to run and report an address",
+    )
+    .await;
     let ready = provider
         .wait_ready(&created.provider_id, timeout, log)
         .await
@@ -171,8 +178,11 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     log.info(&format!("address {address}")).await;
 
     if settings.wait_for_ssh.unwrap_or(true) {
-        log.step(&format!("waiting for SSH on {address}:{ssh_port}"))
-            .await;
+        log.stage(
+            Stage::WaitingForSsh,
+            &format!("waiting for SSH on {address}:{ssh_port}"),
+        )
+        .await;
         let started = Instant::now();
         let mut last_error = String::new();
         let key = loop {
@@ -234,7 +244,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     )
     .await?;
     txn.commit().await?;
-    log.step("deployed").await;
+    log.stage(Stage::Provisioned, "deployed").await;
     Ok(())
 }
 

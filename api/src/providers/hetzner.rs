@@ -4,7 +4,7 @@ use super::http::{Body, RestClient};
 use super::{
     AccountConfig, Checkpoint, ComputeProvider, CreateSpec, ProviderError, ProviderResult, Tuning,
 };
-use crate::domain::executions::LogSink;
+use crate::exec::log::LogSink;
 use async_trait::async_trait;
 use md5::{Digest, Md5};
 use reqwest::Method;
@@ -122,12 +122,12 @@ impl Hetzner {
         } else {
             account.endpoint.trim().to_owned()
         };
-        let client = crate::domain::network_policy::guard_client(
+        let client = crate::exec::network_policy::guard_client(
             reqwest::Client::builder()
                 .timeout(tuning.request_timeout)
                 .connect_timeout(Duration::from_secs(10)),
             &tuning.network,
-            crate::domain::network_policy::Purpose::Provider,
+            crate::exec::network_policy::Purpose::Provider,
         )
         .build()
         .map_err(|e| ProviderError::Config(format!("HTTP client: {e}")))?;

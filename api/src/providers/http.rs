@@ -74,7 +74,7 @@ impl RestClient {
                 ProviderError::Rejected(_) => "rejected",
                 _ => "other",
             };
-            crate::metrics::provider_error(&host, kind);
+            crate::server::metrics::provider_error(&host, kind);
         }
         result
     }
@@ -104,7 +104,7 @@ impl RestClient {
             let (wait, error) = match outcome {
                 Err(e) => {
                     // The network policy refused the destination: no retry will change that.
-                    if let Some(refused) = crate::domain::network_policy::refusal_in(&e) {
+                    if let Some(refused) = crate::exec::network_policy::refusal_in(&e) {
                         return Err(ProviderError::Config(refused));
                     }
                     let error = ProviderError::Unavailable(self.transport_failure(

@@ -7,8 +7,8 @@ pub mod proxmox;
 pub mod ssh_host;
 pub mod terraform;
 
-use crate::domain::executions::LogSink;
-use crate::domain::network_policy::Purpose;
+use crate::exec::log::LogSink;
+use crate::exec::network_policy::Purpose;
 use async_trait::async_trait;
 use shared::requests::{ProviderCredentials, ProviderKind, ProviderSettings};
 use shared::servers::{ConnectionReport, PowerAction, RemoteServer};
@@ -130,7 +130,7 @@ pub struct Tuning {
     pub terraform_root: std::path::PathBuf,
     pub database_url: Option<String>,
     /// Copied from `Config::network` at startup: which endpoints the adapters may reach.
-    pub network: crate::domain::network_policy::NetworkPolicy,
+    pub network: crate::exec::network_policy::NetworkPolicy,
 }
 
 impl Default for Tuning {

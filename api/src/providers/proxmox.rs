@@ -5,7 +5,7 @@ use super::http::{lenient_bool, lenient_i64, lenient_str, Body, RestClient};
 use super::{
     AccountConfig, Checkpoint, ComputeProvider, CreateSpec, ProviderError, ProviderResult, Tuning,
 };
-use crate::domain::executions::LogSink;
+use crate::exec::log::LogSink;
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value;
@@ -116,12 +116,12 @@ fn gb(bytes: Option<i64>) -> i32 {
 }
 
 pub fn http_client(account: &AccountConfig, tuning: &Tuning) -> ProviderResult<reqwest::Client> {
-    let mut builder = crate::domain::network_policy::guard_client(
+    let mut builder = crate::exec::network_policy::guard_client(
         reqwest::Client::builder()
             .timeout(tuning.request_timeout)
             .connect_timeout(Duration::from_secs(10)),
         &tuning.network,
-        crate::domain::network_policy::Purpose::Provider,
+        crate::exec::network_policy::Purpose::Provider,
     );
     if let Some(fingerprint) = &account.settings.tls_fingerprint {
         builder = builder.use_preconfigured_tls(pinned::config(fingerprint)?);

@@ -4,7 +4,7 @@
 use super::{
     AccountConfig, Checkpoint, ComputeProvider, CreateSpec, ProviderError, ProviderResult,
 };
-use crate::domain::executions::LogSink;
+use crate::exec::log::LogSink;
 use async_trait::async_trait;
 use shared::servers::{ConnectionCheck, ConnectionReport, PowerAction, RemoteServer};
 use std::time::Duration;

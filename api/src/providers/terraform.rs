@@ -5,7 +5,7 @@
 use super::{
     AccountConfig, Checkpoint, ComputeProvider, CreateSpec, ProviderError, ProviderResult, Tuning,
 };
-use crate::domain::executions::LogSink;
+use crate::exec::log::LogSink;
 use crate::exec::terraform::{Backend, LogLine, TerraformRunner, Workspace};
 use async_trait::async_trait;
 use rust_embed::RustEmbed;
@@ -28,7 +28,7 @@ pub struct TerraformProvider {
     root: PathBuf,
     rest: Option<Box<dyn ComputeProvider>>,
     database_url: Option<String>,
-    network: crate::domain::network_policy::NetworkPolicy,
+    network: crate::exec::network_policy::NetworkPolicy,
 }
 
 /// `provider_id` of a Terraform server: `<workspace>/<the REST provider's id>`.
@@ -72,14 +72,10 @@ impl TerraformProvider {
     /// right before terraform runs.
     async fn clear_endpoint(&self) -> ProviderResult<()> {
         if let Some((host, port)) =
-            crate::domain::network_policy::url_destination(&self.account.endpoint)
+            crate::exec::network_policy::url_destination(&self.account.endpoint)
         {
             self.network
-                .resolve(
-                    crate::domain::network_policy::Purpose::Provider,
-                    &host,
-                    port,
-                )
+                .resolve(crate::exec::network_policy::Purpose::Provider, &host, port)
                 .await
                 .map_err(|refused| ProviderError::Config(refused.0))?;
         }

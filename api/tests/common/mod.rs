@@ -5,7 +5,7 @@
 
 use api::config::{Config, LoginLimits};
 use api::keys::Keys;
-use api::startup::{prepare_database, Application};
+use api::server::startup::{prepare_database, Application};
 use reqwest::header::{HeaderMap, SET_COOKIE};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -74,7 +74,7 @@ pub struct Options {
     pub adjust_config: fn(&mut Config),
     /// The Git hosts and provider fakes of the tests listen on loopback, which the default
     /// policy refuses for Git: loopback is allowed explicitly.
-    pub network: api::domain::network_policy::NetworkPolicy,
+    pub network: api::exec::network_policy::NetworkPolicy,
 }
 
 impl Default for Options {
@@ -116,8 +116,8 @@ impl Default for Options {
 }
 
 /// The default network policy plus loopback (IPv4 and IPv6) on the allowlist.
-pub fn loopback_allowed() -> api::domain::network_policy::NetworkPolicy {
-    use api::domain::network_policy::{Allowed, NetworkPolicy};
+pub fn loopback_allowed() -> api::exec::network_policy::NetworkPolicy {
+    use api::exec::network_policy::{Allowed, NetworkPolicy};
     NetworkPolicy {
         allowlist: vec![
             Allowed::parse("127.0.0.0/8").unwrap(),

@@ -35,6 +35,7 @@ use shared::dto::{Page, Team};
 use shared::frameworks::Framework;
 use shared::projects::Project;
 use shared::servers::{Execution, LogLine, Server};
+use shared::stages::Stage;
 use shared::validation::FieldErrors;
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -1042,19 +1043,12 @@ const PIPELINE: [&str; 5] = [
 
 /// The stage a failed pipeline stopped in, from the step the job had reached.
 fn failed_stage(step: Option<&str>, ever_deployed: bool) -> usize {
-    let step = step.unwrap_or_default().trim().to_ascii_lowercase();
-    if step.starts_with("provision") {
-        1
-    } else if step.starts_with("deploying") {
-        2
-    } else if step.starts_with("health") {
-        3
-    } else if step == "deploy" || !ever_deployed {
+    match step.and_then(Stage::parse).and_then(Stage::deployment_step) {
+        Some(stage) => stage,
         // The job failed before its first step.
-        0
-    } else {
-        // A deletion that could not finish, after the app had run.
-        4
+        None if step == Some("deploy") || !ever_deployed => 0,
+        // A deletion, stop or start that could not finish, after the app had run.
+        None => 4,
     }
 }
 
@@ -1099,11 +1093,7 @@ fn Pipeline(shown: Shown, lines: RwSignal<Vec<LogLine>>) -> impl IntoView {
         })
     });
     let checking_health = Memo::new(move |_| {
-        lines.with(|all| {
-            all.iter().any(|l| {
-                l.stream == "step" && l.text.to_ascii_lowercase().contains("checking the app")
-            })
-        })
+        lines.with(|all| all.iter().any(|l| l.stage == Some(Stage::HealthCheck)))
     });
     let states = Memo::new(move |_| match facts.get() {
         Some((status, step, _, deployed)) => {
@@ -1368,6 +1358,14 @@ mod tests {
         assert_eq!(
             stage_states(S::Failed, Some("health check"), false, false),
             ["done", "done", "done", "failed", "pending"]
+        );
+        assert_eq!(
+            stage_states(S::Failed, Some("fetching"), false, false),
+            ["done", "done", "failed", "pending", "pending"]
+        );
+        assert_eq!(
+            stage_states(S::Failed, Some("stop"), true, false),
+            ["done", "done", "done", "done", "failed"]
         );
         assert_eq!(stage_states(S::Running, None, true, false), ["done"; 5]);
     }

@@ -34,6 +34,7 @@ use shared::requests::{
 use shared::roles::Permission;
 use shared::scripts::SshKey;
 use shared::servers::LogLine;
+use shared::stages::Stage;
 use shared::validation::FieldErrors;
 use shared::workflow::{RequestAction, RequestStatus};
 use uuid::Uuid;
@@ -1076,7 +1077,9 @@ fn TimelineCard(events: Vec<RequestEvent>) -> impl IntoView {
     }
 }
 
-/// The provisioning pipeline as the job logs it: each `step` line moves the tracker on.
+/// The provisioning pipeline: each `step` line that starts a stage (`Stage::provisioning_step`)
+/// moves the tracker on; provider-specific steps (cloning a template, terraform apply, …) carry
+/// no stage and happen while the server is being created.
 const PIPELINE: [&str; 5] = [
     "Queued",
     "Creating at the provider",
@@ -1084,21 +1087,6 @@ const PIPELINE: [&str; 5] = [
     "Waiting for SSH",
     "Deployed",
 ];
-
-/// Which pipeline stage a `step` line belongs to; provider-specific steps (cloning a
-/// template, terraform apply, …) happen while the server is being created.
-fn stage_of(text: &str) -> usize {
-    let t = text.trim().to_ascii_lowercase();
-    if t == "deployed" {
-        4
-    } else if t.starts_with("waiting for ssh") {
-        3
-    } else if t.starts_with("waiting for the server") || t.starts_with("waiting for an address") {
-        2
-    } else {
-        1
-    }
-}
 
 /// `done`, `current`, `failed` or `pending` for each stage of the latest attempt.
 fn stage_states(
@@ -1108,8 +1096,8 @@ fn stage_states(
 ) -> [&'static str; 5] {
     let reached = lines
         .iter()
-        .filter(|l| l.stream == "step" && execution.is_none_or(|e| l.execution_id == e))
-        .map(|l| stage_of(&l.text))
+        .filter(|l| execution.is_none_or(|e| l.execution_id == e))
+        .filter_map(|l| l.stage.and_then(Stage::provisioning_step))
         .max()
         .unwrap_or(0);
     let mut states = ["pending"; 5];
@@ -1240,5 +1228,48 @@ pub fn ApprovalsPage() -> impl IntoView {
                 }
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(execution: Uuid, stage: Option<Stage>, text: &str) -> LogLine {
+        LogLine {
+            id: 0,
+            execution_id: execution,
+            at: chrono::Utc::now(),
+            stream: "step".into(),
+            text: text.into(),
+            stage,
+        }
+    }
+
+    #[test]
+    fn the_tracker_follows_the_stages_of_the_latest_attempt_not_the_wording() {
+        let (old, new) = (Uuid::new_v4(), Uuid::new_v4());
+        let lines = [
+            step(
+                old,
+                Some(Stage::WaitingForSsh),
+                "waiting for SSH on 10.0.0.5:22",
+            ),
+            step(new, Some(Stage::Creating), "creating web-1 at the provider"),
+            // A provider's own step, reworded or not, moves nothing.
+            step(new, None, "Waiting for SSH, said the template"),
+        ];
+        assert_eq!(
+            stage_states(RequestStatus::Provisioning, &lines, Some(new)),
+            ["done", "current", "pending", "pending", "pending"]
+        );
+        assert_eq!(
+            stage_states(RequestStatus::Failed, &lines, Some(old)),
+            ["done", "done", "done", "failed", "pending"]
+        );
+        assert_eq!(
+            stage_states(RequestStatus::Deployed, &lines, Some(new)),
+            ["done"; 5]
+        );
     }
 }

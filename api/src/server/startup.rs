@@ -1,14 +1,15 @@
 //! Wiring: database connection and migrations, application state, and the HTTP server.
 
+use super::{openapi, spa, telemetry};
 use crate::auth::jwt::JwtKeys;
 use crate::auth::rate_limit::LoginLimiter;
 use crate::config::{Config, HttpLimits};
 use crate::error::ApiError;
 use crate::keys::Keys;
-use crate::spa::WebAssets;
+use crate::server::spa::WebAssets;
+use crate::server::web_security::{self, DefaultPolicy};
 use crate::state::AppState;
-use crate::web_security::{self, DefaultPolicy};
-use crate::{domain, http, openapi, spa, telemetry};
+use crate::{domain, http};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpResponse, HttpServer};
@@ -19,6 +20,9 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 use utoipa_swagger_ui::SwaggerUi;
+
+/// The most of the database file SQLite maps; only the pages read take memory.
+const SQLITE_MMAP_BYTES: u64 = 1 << 30;
 
 pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(config.database_url.clone());
@@ -35,8 +39,17 @@ pub async fn connect(config: &Config) -> anyhow::Result<DatabaseConnection> {
         .sqlx_logging(false);
     // Per connection (a PRAGMA on one pooled connection does not reach the others): WAL so
     // readers proceed while a writer commits, and writers wait for each other instead of failing.
+    // In WAL mode `synchronous = NORMAL` loses no committed transaction on a process crash and
+    // never corrupts the file (SQLite's documented pairing); only the last commits before a power
+    // cut may roll back. The database file is read through a memory map: every commit (a job's
+    // log line, 100 a second while a job runs) empties each connection's page cache, and without
+    // the map every read after it copied pages in with a pread call (14 % of the server's CPU
+    // under the realistic benchmark). The map is shared by all connections and the kernel's page
+    // cache, so it also spares each connection its own copies of the pages.
     options.map_sqlx_sqlite_opts(|o| {
         o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            .pragma("mmap_size", SQLITE_MMAP_BYTES.to_string())
             .busy_timeout(Duration::from_secs(10))
     });
     let db = Database::connect(options)

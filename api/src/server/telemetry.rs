@@ -54,7 +54,7 @@ pub async fn request_span(
     let mut res = next.call(req).instrument(span.clone()).await?;
     let status = res.status().as_u16();
     let elapsed = started.elapsed();
-    crate::metrics::observe_http(
+    crate::server::metrics::observe_http(
         method,
         res.request()
             .match_pattern()

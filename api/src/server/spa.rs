@@ -179,7 +179,7 @@ pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpRespon
         Some(body) => HttpResponse::Ok()
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-cache"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, crate::web_security::app_policy(&body)))
+            .insert_header((header::CONTENT_SECURITY_POLICY, crate::server::web_security::app_policy(&body)))
             .body(body.into_owned()),
         None => HttpResponse::ServiceUnavailable()
             .content_type("text/plain")
