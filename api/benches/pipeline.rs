@@ -119,7 +119,7 @@ async fn run(label: &str, database_url: String, endpoint: &str, workers: usize) 
     let now = chrono::Utc::now();
     let credentials = api::domain::providers::seal_credentials(
         &state.keys,
-        &shared::requests::ProviderCredentials {
+        &shared::providers::ProviderCredentials {
             api_token: Some("bench-token".into()),
             private_key: None,
         },

@@ -9,6 +9,14 @@ use shared::dto::CreateUser;
 use shared::Role;
 use std::io::BufRead;
 
+/// mimalloc for every allocation in the process: Rust's through this, and C's (SQLite, OpenSSL)
+/// through the `override` feature, which replaces `malloc`/`free` at link time. Under the
+/// realistic benchmark glibc's allocator was ~15 % of the server's CPU (`_int_malloc`,
+/// `malloc_consolidate`, `unlink_chunk`, arena lock waits between SQLite's worker threads), and
+/// its per-thread arenas kept memory after a burst; see bench/RESULTS.md for the A/B.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "provisio",

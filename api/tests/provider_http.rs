@@ -151,10 +151,10 @@ async fn hetzner_snapshot_and_backups_send_the_documented_actions() {
     tokio::spawn(server.run());
     let provider = build(
         AccountConfig {
-            kind: shared::requests::ProviderKind::Hetzner,
+            kind: shared::providers::ProviderKind::Hetzner,
             endpoint: format!("http://127.0.0.1:{port}/v1"),
             settings: Default::default(),
-            credentials: shared::requests::ProviderCredentials {
+            credentials: shared::providers::ProviderCredentials {
                 api_token: Some("t0ken".into()),
                 private_key: None,
             },

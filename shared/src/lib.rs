@@ -2,12 +2,17 @@
 //! DTOs and the validation rules applied on both sides of the wire.
 //! Everything here is pure and compiles to wasm32.
 
+pub mod audit;
 pub mod billing;
+pub mod dashboard;
 pub mod deployments;
 pub mod dto;
 pub mod frameworks;
 pub mod nav;
+pub mod notifications;
+pub mod policies;
 pub mod projects;
+pub mod providers;
 pub mod requests;
 pub mod roles;
 pub mod scripts;

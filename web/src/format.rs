@@ -158,7 +158,7 @@ pub fn money(cents: i64, currency: &str) -> String {
     }
 }
 
-pub fn estimate(m: Option<&shared::requests::Money>) -> String {
+pub fn estimate(m: Option<&shared::billing::Money>) -> String {
     m.map(|m| money(m.cents, &m.currency))
         .unwrap_or_else(|| "—".into())
 }

@@ -9,8 +9,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 use serde_json::Value;
+use shared::audit::{AuditEvent, AuditQuery};
 use shared::dto::Page;
-use shared::requests::{AuditEvent, AuditQuery, UserRef};
+use shared::requests::UserRef;
 use shared::Permission;
 use std::collections::HashMap;
 use uuid::Uuid;

@@ -9,8 +9,8 @@ use crate::error::ApiResult;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
+use shared::dashboard::{status_counts, CountBy, DashboardStats};
 use shared::dto::Overview;
-use shared::requests::{status_counts, CountBy, DashboardStats};
 use shared::workflow::RequestStatus;
 use shared::{Permission, Role};
 use std::collections::{BTreeMap, HashMap};

@@ -41,12 +41,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    scope(db, auth)
-        .await?
-        .filter(rows::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
 }
 
 /// The service's environment at rest: name → value sealed with the master key.
@@ -645,7 +640,7 @@ async fn request_server(
         .await?
         .ok_or_else(|| ApiError::field("provider_account_id", "no such provider account"))?;
     let image = input.image.clone().unwrap_or_default();
-    let settings: shared::requests::ProviderSettings =
+    let settings: shared::providers::ProviderSettings =
         serde_json::from_value(account.settings.clone().unwrap_or_default()).unwrap_or_default();
     let provider_image = settings
         .images
@@ -653,12 +648,12 @@ async fn request_server(
         .cloned()
         .unwrap_or(image.clone());
     let container = provider_image.contains("vztmpl");
-    let kind = shared::requests::ProviderKind::parse(&account.kind);
+    let kind = shared::providers::ProviderKind::parse(&account.kind);
     let proxmox = matches!(
         kind,
         Some(
-            shared::requests::ProviderKind::Proxmox
-                | shared::requests::ProviderKind::TerraformProxmox
+            shared::providers::ProviderKind::Proxmox
+                | shared::providers::ProviderKind::TerraformProxmox
         )
     );
     match input.deployment_type {

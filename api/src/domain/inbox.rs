@@ -9,7 +9,7 @@ use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use shared::requests::{Notification, NotificationList};
+use shared::notifications::{Notification, NotificationList};
 use uuid::Uuid;
 
 /// How many of the latest notifications the inbox shows.

@@ -117,135 +117,83 @@ async fn visit_all<C: ConnectionTrait>(
     write: bool,
 ) -> anyhow::Result<Vec<Tally>> {
     Ok(vec![
-        provider_credentials(db, keys, write).await?,
-        webhook_secrets(db, keys, write).await?,
-        deploy_keys(db, keys, write).await?,
-        private_keys(db, keys, write).await?,
+        sealed_column::<_, provider_accounts::Entity>(
+            db,
+            keys,
+            write,
+            "provider credentials",
+            (
+                provider_accounts::Column::Id,
+                provider_accounts::Column::Credentials,
+            ),
+            |id| format!("the credentials of provider account {id}"),
+        )
+        .await?,
+        sealed_column::<_, webhooks::Entity>(
+            db,
+            keys,
+            write,
+            "webhook secrets",
+            (webhooks::Column::Id, webhooks::Column::Secret),
+            |id| format!("the secret of webhook {id}"),
+        )
+        .await?,
+        sealed_column::<_, projects::Entity>(
+            db,
+            keys,
+            write,
+            "project deploy keys",
+            (projects::Column::Id, projects::Column::DeployKey),
+            |id| format!("the deploy key of project {id}"),
+        )
+        .await?,
+        sealed_column::<_, ssh_keys::Entity>(
+            db,
+            keys,
+            write,
+            "SSH private keys",
+            (ssh_keys::Column::Id, ssh_keys::Column::PrivateKey),
+            |id| format!("the private half of SSH key {id}"),
+        )
+        .await?,
         deployment_environments(db, keys, write).await?,
         schedule_variables(db, keys, write).await?,
         secret_variables(db, keys, write).await?,
     ])
 }
 
-async fn provider_credentials<C: ConnectionTrait>(
+/// Re-seals one column of sealed text in every row of `E` (rows where it is NULL are skipped):
+/// provider credentials, webhook secrets, deploy keys and SSH private keys are each one such
+/// column; `what` names a row's value in errors.
+async fn sealed_column<C, E>(
     db: &C,
     keys: &Keys,
     write: bool,
-) -> anyhow::Result<Tally> {
-    use provider_accounts::{Column, Entity};
+    kind: &'static str,
+    (id_column, column): (E::Column, E::Column),
+    what: fn(Uuid) -> String,
+) -> anyhow::Result<Tally>
+where
+    C: ConnectionTrait,
+    E: EntityTrait,
+{
     let mut tally = Tally {
-        kind: "provider credentials",
+        kind,
         ..Tally::default()
     };
-    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
+    let rows: Vec<(Uuid, Option<String>)> = E::find()
         .select_only()
-        .columns([Column::Id, Column::Credentials])
+        .columns([id_column, column])
         .into_tuple()
         .all(db)
         .await?;
     for (id, sealed) in rows {
         let Some(sealed) = sealed else { continue };
-        let what = format!("the credentials of provider account {id}");
-        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
+        if let Some(new) = reseal(keys, &sealed, &mut tally, &what(id))? {
             if write {
-                Entity::update_many()
-                    .col_expr(Column::Credentials, Expr::value(new))
-                    .filter(Column::Id.eq(id))
-                    .exec(db)
-                    .await?;
-            }
-        }
-    }
-    Ok(tally)
-}
-
-async fn webhook_secrets<C: ConnectionTrait>(
-    db: &C,
-    keys: &Keys,
-    write: bool,
-) -> anyhow::Result<Tally> {
-    use webhooks::{Column, Entity};
-    let mut tally = Tally {
-        kind: "webhook secrets",
-        ..Tally::default()
-    };
-    let rows: Vec<(Uuid, String)> = Entity::find()
-        .select_only()
-        .columns([Column::Id, Column::Secret])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, sealed) in rows {
-        let what = format!("the secret of webhook {id}");
-        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
-            if write {
-                Entity::update_many()
-                    .col_expr(Column::Secret, Expr::value(new))
-                    .filter(Column::Id.eq(id))
-                    .exec(db)
-                    .await?;
-            }
-        }
-    }
-    Ok(tally)
-}
-
-async fn deploy_keys<C: ConnectionTrait>(
-    db: &C,
-    keys: &Keys,
-    write: bool,
-) -> anyhow::Result<Tally> {
-    use projects::{Column, Entity};
-    let mut tally = Tally {
-        kind: "project deploy keys",
-        ..Tally::default()
-    };
-    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
-        .select_only()
-        .columns([Column::Id, Column::DeployKey])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, sealed) in rows {
-        let Some(sealed) = sealed else { continue };
-        let what = format!("the deploy key of project {id}");
-        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
-            if write {
-                Entity::update_many()
-                    .col_expr(Column::DeployKey, Expr::value(new))
-                    .filter(Column::Id.eq(id))
-                    .exec(db)
-                    .await?;
-            }
-        }
-    }
-    Ok(tally)
-}
-
-async fn private_keys<C: ConnectionTrait>(
-    db: &C,
-    keys: &Keys,
-    write: bool,
-) -> anyhow::Result<Tally> {
-    use ssh_keys::{Column, Entity};
-    let mut tally = Tally {
-        kind: "SSH private keys",
-        ..Tally::default()
-    };
-    let rows: Vec<(Uuid, Option<String>)> = Entity::find()
-        .select_only()
-        .columns([Column::Id, Column::PrivateKey])
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, sealed) in rows {
-        let Some(sealed) = sealed else { continue };
-        let what = format!("the private half of SSH key {id}");
-        if let Some(new) = reseal(keys, &sealed, &mut tally, &what)? {
-            if write {
-                Entity::update_many()
-                    .col_expr(Column::PrivateKey, Expr::value(new))
-                    .filter(Column::Id.eq(id))
+                E::update_many()
+                    .col_expr(column, Expr::value(new))
+                    .filter(id_column.eq(id))
                     .exec(db)
                     .await?;
             }

@@ -14,7 +14,7 @@ use sea_orm::{
     Set,
 };
 use serde_json::Value;
-use shared::requests::ProviderKind;
+use shared::providers::ProviderKind;
 use shared::scripts::{Maintenance, RunMaintenance, RunScript, SaveSchedule, Schedule};
 use std::collections::BTreeMap;
 use uuid::Uuid;

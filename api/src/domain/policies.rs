@@ -9,7 +9,7 @@ use crate::entities::{approval_policies, teams, users};
 use crate::error::{ApiError, ApiResult};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, Set};
-use shared::requests::{ApprovalPolicy, Approvers};
+use shared::policies::{ApprovalPolicy, Approvers};
 use shared::Permission;
 use uuid::Uuid;
 

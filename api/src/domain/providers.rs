@@ -11,7 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
-use shared::requests::{
+use shared::providers::{
     Catalog, CreateProviderAccount, ProviderAccount, ProviderCredentials, ProviderKind,
     ProviderSettings,
 };
@@ -45,7 +45,7 @@ pub fn to_dto(row: rows::Model) -> ProviderAccount {
 
 /// The catalog of the demo Hetzner account: public list prices of a few shared-vCPU types.
 pub fn demo_hetzner_catalog() -> Catalog {
-    use shared::requests::ServerTypeOffer;
+    use shared::providers::ServerTypeOffer;
     let offer = |name: &str, cpu, ram_mb, disk_gb, cents| ServerTypeOffer {
         name: name.into(),
         cpu,
@@ -69,7 +69,7 @@ pub fn demo_hetzner_catalog() -> Catalog {
 
 /// The catalog of the demo Proxmox account: custom sizes within limits, internal unit prices.
 pub fn demo_proxmox_catalog() -> Catalog {
-    use shared::requests::{SizeLimits, UnitPrices};
+    use shared::providers::{SizeLimits, UnitPrices};
     Catalog {
         currency: "EUR".into(),
         locations: vec!["pve1".into()],

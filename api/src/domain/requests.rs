@@ -20,12 +20,14 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
     EntityTrait, QueryFilter, QueryOrder, Select, Set,
 };
+use shared::billing::Money;
 use shared::dto::Page;
-use shared::requests::policy::{auto_approves, is_eligible, step_done};
+use shared::policies::policy::{auto_approves, is_eligible, step_done};
+use shared::policies::{ApprovalPolicy, ApprovalStep, Approvers};
 use shared::requests::RequestListQuery;
 use shared::requests::{
-    ApprovalPolicy, ApprovalStep, ApprovalStepView, Approvers, CreateServerRequest, Money,
-    ProviderRef, RequestEvent, ServerRequest, ServerRequestDetail, UserRef,
+    ApprovalStepView, CreateServerRequest, ProviderRef, RequestEvent, ServerRequest,
+    ServerRequestDetail, UserRef,
 };
 use shared::workflow::{allowed_actions, transition, RequestAction, RequestStatus, Viewer};
 use shared::{Permission, Role};
@@ -142,12 +144,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    scope(db, auth)
-        .await?
-        .filter(rows::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    super::teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
 }
 
 fn user_ref(u: &users::Model) -> UserRef {
@@ -236,8 +233,8 @@ pub async fn to_dtos<C: ConnectionTrait>(
                 id: row.provider_account_id,
                 name: provider.map(|p| p.name.clone()).unwrap_or_default(),
                 kind: provider
-                    .and_then(|p| shared::requests::ProviderKind::parse(&p.kind))
-                    .unwrap_or(shared::requests::ProviderKind::Ssh),
+                    .and_then(|p| shared::providers::ProviderKind::parse(&p.kind))
+                    .unwrap_or(shared::providers::ProviderKind::Ssh),
             },
             location: row.location.clone(),
             server_type: row.server_type.clone(),

@@ -142,12 +142,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    scope(db, auth)
-        .await?
-        .filter(rows::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
 }
 
 fn variables_of(row: &script_versions::Model) -> Vec<VariableSpec> {

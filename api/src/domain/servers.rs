@@ -17,7 +17,8 @@ use sea_orm::{
 };
 use sea_orm::{PaginatorTrait, QueryOrder};
 use shared::dto::Page;
-use shared::requests::{ProviderKind, ProviderRef};
+use shared::providers::ProviderKind;
+use shared::requests::ProviderRef;
 use shared::servers::{
     PowerAction, RemoteServer, Server, ServerDetail, ServerOrigin, ServerStatus, SyncChange,
     SyncReport,
@@ -61,12 +62,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    scope(db, auth)
-        .await?
-        .filter(rows::Column::Id.eq(id))
-        .one(db)
-        .await?
-        .ok_or(ApiError::NotFound)
+    super::teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
 }
 
 pub async fn to_dtos<C: ConnectionTrait>(

@@ -49,6 +49,25 @@ where
     })
 }
 
+/// Row `id` of `visible` (a select already narrowed to what the caller may see), or 404: another
+/// team's row answers as if it did not exist.
+pub async fn find_visible<C, E>(
+    db: &C,
+    visible: sea_orm::Select<E>,
+    id_column: E::Column,
+    id: Uuid,
+) -> crate::error::ApiResult<E::Model>
+where
+    C: ConnectionTrait,
+    E: sea_orm::EntityTrait,
+{
+    visible
+        .filter(id_column.eq(id))
+        .one(db)
+        .await?
+        .ok_or(crate::error::ApiError::NotFound)
+}
+
 /// The condition "`team_column` is one of the caller's teams", `None` for those who see every team.
 pub fn scope_filter<Col: ColumnTrait>(auth: &AuthUser, team_column: Col) -> Option<SimpleExpr> {
     if auth.can(Permission::AllTeams) {

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::exec::network_policy::Purpose;
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, EntityTrait, ModelTrait, QueryOrder, QuerySelect, Set};
-use shared::requests::{CreateWebhook, Delivery, Webhook};
+use shared::notifications::{CreateWebhook, Delivery, Webhook};
 use shared::Permission;
 use uuid::Uuid;
 

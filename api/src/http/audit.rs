@@ -1,16 +1,17 @@
+use super::responses::{Forbidden, Invalid, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::audit;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, web, HttpResponse};
-use shared::dto::{Page, Problem};
-use shared::requests::{AuditEvent, AuditQuery};
+use shared::audit::{AuditEvent, AuditQuery};
+use shared::dto::Page;
 
 /// The audit trail, newest first, with filters.
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
-    responses((status = 200, body = Page<AuditEvent>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<AuditEvent>), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[get("/audit")]
@@ -36,7 +37,7 @@ fn csv_field(value: &str) -> String {
 #[utoipa::path(
     tag = "audit",
     params(AuditQuery),
-    responses((status = 200, content_type = "text/csv", body = String), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, content_type = "text/csv", body = String), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/audit/export.csv")]

@@ -1,3 +1,4 @@
+use super::responses::{Invalid, Unauthenticated};
 use crate::auth::{password, AuthUser, RequestContext};
 use crate::domain::{sessions, users};
 use crate::error::{ApiError, ApiResult};
@@ -46,9 +47,9 @@ fn session_response(
     request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse, description = "Signed in; the refresh token is set as an httpOnly cookie"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, body = Problem, content_type = "application/problem+json", description = "Sent by a page of another site"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
         (status = 429, body = Problem, content_type = "application/problem+json", description = "Too many attempts; see Retry-After"),
     )
 )]
@@ -69,7 +70,7 @@ pub async fn login(
     tag = "auth",
     responses(
         (status = 200, body = TokenResponse),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, body = Problem, content_type = "application/problem+json", description = "Sent by a page of another site"),
     )
 )]
@@ -112,7 +113,7 @@ pub async fn logout(
 /// The signed-in user with their roles, permissions and teams.
 #[utoipa::path(
     tag = "auth",
-    responses((status = 200, body = Me), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Me), Unauthenticated),
     security(("bearer" = []))
 )]
 #[get("/auth/me")]
@@ -126,8 +127,8 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Js
     request_body = ChangePassword,
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Invalid,
     ),
     security(("bearer" = []))
 )]

@@ -1,6 +1,7 @@
 //! Clients, subscriptions and revenue (sales agents and administrators; sales agents see their
 //! teams' rows only).
 
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::billing;
 use crate::error::ApiResult;
@@ -11,12 +12,11 @@ use shared::billing::{
     Client, Revenue, SaveClient, SaveSubscription, Subscription, SubscriptionChange,
     SubscriptionDetail,
 };
-use shared::dto::Problem;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 /// The caller's teams' clients, by company.
-#[utoipa::path(tag = "billing", responses((status = 200, body = Vec<Client>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", responses((status = 200, body = Vec<Client>), Unauthenticated, Forbidden), security(("bearer" = [])))]
 #[get("/clients")]
 pub async fn list_clients(
     state: web::Data<AppState>,
@@ -25,7 +25,7 @@ pub async fn list_clients(
     Ok(web::Json(billing::list_clients(&state.db, &auth).await?))
 }
 
-#[utoipa::path(tag = "billing", request_body = SaveClient, responses((status = 201, body = Client), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", request_body = SaveClient, responses((status = 201, body = Client), Unauthenticated, Forbidden, Invalid), security(("bearer" = [])))]
 #[post("/clients")]
 pub async fn create_client(
     state: web::Data<AppState>,
@@ -38,7 +38,7 @@ pub async fn create_client(
         .json(client))
 }
 
-#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 200, body = Client), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 200, body = Client), Unauthenticated, Forbidden, NotFound), security(("bearer" = [])))]
 #[get("/clients/{id}")]
 pub async fn get_client(
     state: web::Data<AppState>,
@@ -50,7 +50,7 @@ pub async fn get_client(
     ))
 }
 
-#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), request_body = SaveClient, responses((status = 200, body = Client), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), request_body = SaveClient, responses((status = 200, body = Client), Unauthenticated, Forbidden, NotFound, Invalid), security(("bearer" = [])))]
 #[put("/clients/{id}")]
 pub async fn update_client(
     state: web::Data<AppState>,
@@ -64,7 +64,7 @@ pub async fn update_client(
 }
 
 /// Deletes a client that has no subscriptions (409 otherwise: cancel them instead).
-#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 204), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
 #[delete("/clients/{id}")]
 pub async fn delete_client(
     state: web::Data<AppState>,
@@ -82,7 +82,7 @@ pub struct SubscriptionQuery {
 }
 
 /// Subscriptions of the caller's teams, soonest end first.
-#[utoipa::path(tag = "billing", params(SubscriptionQuery), responses((status = 200, body = Vec<Subscription>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(SubscriptionQuery), responses((status = 200, body = Vec<Subscription>), Unauthenticated, Forbidden), security(("bearer" = [])))]
 #[get("/subscriptions")]
 pub async fn list_subscriptions(
     state: web::Data<AppState>,
@@ -96,7 +96,7 @@ pub async fn list_subscriptions(
 
 /// A client's subscription: plan, monthly price in cents and an ISO currency, period, dates,
 /// auto-renew, the servers and deployments it pays for.
-#[utoipa::path(tag = "billing", request_body = SaveSubscription, responses((status = 201, body = SubscriptionDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", request_body = SaveSubscription, responses((status = 201, body = SubscriptionDetail), Unauthenticated, Forbidden, Invalid), security(("bearer" = [])))]
 #[post("/subscriptions")]
 pub async fn create_subscription(
     state: web::Data<AppState>,
@@ -113,7 +113,7 @@ pub async fn create_subscription(
 }
 
 /// A subscription with its history of changes and renewal steps.
-#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 200, body = SubscriptionDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 200, body = SubscriptionDetail), Unauthenticated, Forbidden, NotFound), security(("bearer" = [])))]
 #[get("/subscriptions/{id}")]
 pub async fn get_subscription(
     state: web::Data<AppState>,
@@ -125,7 +125,7 @@ pub async fn get_subscription(
     ))
 }
 
-#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), request_body = SaveSubscription, responses((status = 200, body = SubscriptionDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), request_body = SaveSubscription, responses((status = 200, body = SubscriptionDetail), Unauthenticated, Forbidden, NotFound, Invalid), security(("bearer" = [])))]
 #[put("/subscriptions/{id}")]
 pub async fn update_subscription(
     state: web::Data<AppState>,
@@ -139,7 +139,7 @@ pub async fn update_subscription(
 }
 
 /// `cancel`, `suspend` or `resume` a subscription (409 from a state that does not allow it).
-#[utoipa::path(tag = "billing", params(("id" = Uuid, Path), ("action" = String, Path, description = "cancel | suspend | resume")), request_body = SubscriptionChange, responses((status = 200, body = SubscriptionDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path), ("action" = String, Path, description = "cancel | suspend | resume")), request_body = SubscriptionChange, responses((status = 200, body = SubscriptionDetail), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
 #[post("/subscriptions/{id}/{action}")]
 pub async fn change_subscription(
     state: web::Data<AppState>,
@@ -157,7 +157,7 @@ pub async fn change_subscription(
 /// MRR and ARR now, revenue of the last 12 months (prorated by day) with churn, by client, by
 /// plan, and each billed subscription's margin over its servers' catalog cost. Amounts are integer
 /// cents per currency; currencies are never added together.
-#[utoipa::path(tag = "billing", responses((status = 200, body = Revenue), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", responses((status = 200, body = Revenue), Unauthenticated, Forbidden), security(("bearer" = [])))]
 #[get("/revenue")]
 pub async fn revenue(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Json<Revenue>> {
     let today = chrono::Utc::now().date_naive();
@@ -165,7 +165,7 @@ pub async fn revenue(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<we
 }
 
 /// The revenue figures as CSV (months, MRR, margins).
-#[utoipa::path(tag = "billing", responses((status = 200, description = "text/csv", content_type = "text/csv", body = String), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")), security(("bearer" = [])))]
+#[utoipa::path(tag = "billing", responses((status = 200, description = "text/csv", content_type = "text/csv", body = String), Unauthenticated, Forbidden), security(("bearer" = [])))]
 #[get("/revenue.csv")]
 pub async fn revenue_csv(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<HttpResponse> {
     let today = chrono::Utc::now().date_naive();

@@ -2,6 +2,7 @@
 //! `GET|DELETE /api/deployments/{id}`, `GET /api/deployments/{id}/logs`, `GET /api/statistics`;
 //! plus stop, start and redeploy. Every step is a job; its execution streams over SSE.
 
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::deployments::{self, ListQuery, UserAction};
 use crate::domain::executions;
@@ -13,7 +14,6 @@ use shared::deployments::{
     DeployRequest, Deployment, DeploymentLogs, DeploymentPage, DeploymentStatus, Redeploy,
     Statistics,
 };
-use shared::dto::Problem;
 use shared::Permission;
 use utoipa::IntoParams;
 use uuid::Uuid;
@@ -31,7 +31,7 @@ fn accepted(deployment: Deployment, execution: Uuid) -> HttpResponse {
 #[utoipa::path(
     tag = "deployments",
     request_body = DeployRequest,
-    responses((status = 201, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = Deployment), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[post("/deploy")]
@@ -72,7 +72,7 @@ pub struct DeploymentQuery {
 #[utoipa::path(
     tag = "deployments",
     params(DeploymentQuery),
-    responses((status = 200, body = DeploymentPage), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = DeploymentPage), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[get("/deployments")]
@@ -113,7 +113,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Deployment), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/deployments/{id}")]
@@ -131,7 +131,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Deployment), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[delete("/deployments/{id}")]
@@ -150,7 +150,7 @@ pub async fn remove(
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Deployment), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/deployments/{id}/stop")]
@@ -169,7 +169,7 @@ pub async fn stop(
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Deployment), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/deployments/{id}/start")]
@@ -189,7 +189,7 @@ pub async fn start(
     tag = "deployments",
     params(("id" = Uuid, Path)),
     request_body = Redeploy,
-    responses((status = 202, body = Deployment), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Deployment), Unauthenticated, Forbidden, NotFound, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[post("/deployments/{id}/redeploy")]
@@ -218,7 +218,7 @@ pub struct LogsQuery {
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path), LogsQuery),
-    responses((status = 200, body = DeploymentLogs), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = DeploymentLogs), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/deployments/{id}/logs")]
@@ -250,7 +250,7 @@ pub async fn logs(
 /// Totals of the caller's deployments: active, running, failed, success rate, by framework.
 #[utoipa::path(
     tag = "deployments",
-    responses((status = 200, body = Statistics), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Statistics), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/statistics")]

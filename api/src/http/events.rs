@@ -3,6 +3,7 @@
 //! the watched object's status whenever it changes. Reads the database, so every process of a
 //! scaled-out deployment serves the same stream; `crate::live` says when to read again.
 
+use super::responses::{Forbidden, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::{executions, requests, servers};
 use crate::error::{ApiError, ApiResult};
@@ -244,7 +245,7 @@ fn stream(state: &AppState, auth: AuthUser, watch: Watch, req: &HttpRequest) -> 
 #[utoipa::path(
     tag = "executions",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "text/event-stream of `log`, `execution` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "text/event-stream of `log`, `execution` and `end` events", content_type = "text/event-stream", body = String), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/executions/{id}/events")]
@@ -263,7 +264,7 @@ pub async fn execution_events(
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "text/event-stream of `request`, `log` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "text/event-stream of `request`, `log` and `end` events", content_type = "text/event-stream", body = String), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/requests/{id}/events")]
@@ -282,7 +283,7 @@ pub async fn request_events(
 #[utoipa::path(
     tag = "servers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "text/event-stream of `server`, `log` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "text/event-stream of `server`, `log` and `end` events", content_type = "text/event-stream", body = String), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/servers/{id}/events")]
@@ -302,7 +303,7 @@ pub async fn server_events(
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path)),
-    responses((status = 200, description = "text/event-stream of `deployment`, `log` and `end` events", content_type = "text/event-stream", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 403, body = shared::dto::Problem, content_type = "application/problem+json"), (status = 404, body = shared::dto::Problem, content_type = "application/problem+json")),
+    responses((status = 200, description = "text/event-stream of `deployment`, `log` and `end` events", content_type = "text/event-stream", body = String), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/deployments/{id}/events")]

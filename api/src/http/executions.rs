@@ -1,11 +1,11 @@
 //! Executions: one run of background work with its log.
 
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::executions::{self, lines_after};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use shared::dto::Problem;
 use shared::servers::{Accepted, ExecutionDetail, SendProbe};
 use shared::Permission;
 use uuid::Uuid;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 #[utoipa::path(
     tag = "executions",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ExecutionDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ExecutionDetail), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/executions/{id}")]
@@ -35,7 +35,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "executions",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/executions/{id}/cancel")]
@@ -53,7 +53,7 @@ pub async fn cancel(
 #[utoipa::path(
     tag = "executions",
     request_body = SendProbe,
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[post("/probes")]

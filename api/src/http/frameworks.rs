@@ -1,10 +1,10 @@
 //! Framework presets for app deployments.
 
+use super::responses::Unauthenticated;
 use crate::auth::AuthUser;
 use crate::domain::frameworks;
 use crate::error::ApiResult;
 use actix_web::{get, web};
-use shared::dto::Problem;
 use shared::frameworks::Framework;
 use shared::Permission;
 
@@ -12,7 +12,7 @@ use shared::Permission;
 /// detection rules), by name.
 #[utoipa::path(
     tag = "deployments",
-    responses((status = 200, body = Vec<Framework>), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<Framework>), Unauthenticated),
     security(("bearer" = []))
 )]
 #[get("/frameworks")]

@@ -1,3 +1,4 @@
+use super::responses::Unauthenticated;
 use crate::state::AppState;
 use actix_web::{get, web, HttpResponse};
 use shared::dto::Health;
@@ -40,7 +41,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus metrics: HTTP latency by route, job durations by kind, provider errors, queue
 /// depth. Open to loopback callers; others need `Authorization: Bearer $PROVISIO_METRICS_TOKEN`.
-#[utoipa::path(tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), (status = 401, body = shared::dto::Problem, content_type = "application/problem+json")))]
+#[utoipa::path(tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String), Unauthenticated))]
 #[get("/metrics")]
 pub async fn metrics(
     state: web::Data<AppState>,

@@ -1,11 +1,11 @@
 //! Backups and system updates of a server, now or on cron schedules.
 
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::maintenance;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::dto::Problem;
 use shared::scripts::{RunMaintenance, SaveSchedule, Schedule};
 use shared::servers::Accepted;
 use shared::Permission;
@@ -16,7 +16,7 @@ use uuid::Uuid;
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = RunMaintenance,
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[post("/servers/{id}/maintenance")]
@@ -36,7 +36,7 @@ pub async fn run(
 #[utoipa::path(
     tag = "servers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<Schedule>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<Schedule>), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/servers/{id}/schedules")]
@@ -56,7 +56,7 @@ pub async fn list(
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = SaveSchedule,
-    responses((status = 201, body = Schedule), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = Schedule), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[post("/servers/{id}/schedules")]
@@ -76,7 +76,7 @@ pub async fn create(
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = SaveSchedule,
-    responses((status = 200, body = Schedule), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Schedule), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[put("/schedules/{id}")]
@@ -96,7 +96,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "servers",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[delete("/schedules/{id}")]

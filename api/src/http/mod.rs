@@ -18,6 +18,7 @@ pub mod provider_sync;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod responses;
 pub mod scripts;
 pub mod servers;
 pub mod ssh_keys;

@@ -1,16 +1,16 @@
+use super::responses::{NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::inbox;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use shared::dto::Problem;
-use shared::requests::NotificationList;
+use shared::notifications::NotificationList;
 use uuid::Uuid;
 
 /// The caller's latest 50 notifications and their unread count.
 #[utoipa::path(
     tag = "notifications",
-    responses((status = 200, body = NotificationList), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = NotificationList), Unauthenticated),
     security(("bearer" = []))
 )]
 #[get("/notifications")]
@@ -25,7 +25,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "notifications",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[post("/notifications/{id}/read")]
@@ -41,7 +41,7 @@ pub async fn read(
 /// Marks all of the caller's notifications read.
 #[utoipa::path(
     tag = "notifications",
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated),
     security(("bearer" = []))
 )]
 #[post("/notifications/read-all")]

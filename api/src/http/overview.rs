@@ -1,16 +1,17 @@
+use super::responses::Unauthenticated;
 use crate::auth::AuthUser;
 use crate::domain::dashboard;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, web};
-use shared::dto::{Overview, Problem};
+use shared::dto::Overview;
 
 /// Counts for the caller's dashboard, limited to what their roles may see.
 #[utoipa::path(
     tag = "dashboard",
     responses(
         (status = 200, body = Overview),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]

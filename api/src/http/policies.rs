@@ -1,17 +1,17 @@
+use super::responses::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::policies;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, put, web};
-use shared::dto::Problem;
-use shared::requests::ApprovalPolicy;
+use shared::policies::ApprovalPolicy;
 use uuid::Uuid;
 
 /// The team's approval policy (the default one-step admin policy when none is set).
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ApprovalPolicy), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ApprovalPolicy), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/teams/{id}/approval-policy")]
@@ -31,7 +31,7 @@ pub async fn get(
     tag = "requests",
     params(("id" = Uuid, Path)),
     request_body = ApprovalPolicy,
-    responses((status = 200, body = ApprovalPolicy), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ApprovalPolicy), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[put("/teams/{id}/approval-policy")]

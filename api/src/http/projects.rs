@@ -1,12 +1,12 @@
 //! A team's Git projects: list, create (clones in a job), detail with branches and commits,
 //! sync (pull in a job), delete.
 
+use super::responses::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::projects;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
-use shared::dto::Problem;
 use shared::projects::{CreateProject, Project, ProjectDetail, PushBranch};
 use shared::servers::Accepted;
 use shared::Permission;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 /// Projects of the caller's teams (all for admins), by name.
 #[utoipa::path(
     tag = "projects",
-    responses((status = 200, body = Vec<Project>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<Project>), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/projects")]
@@ -32,7 +32,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "projects",
     request_body = CreateProject,
-    responses((status = 201, body = ProjectDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = ProjectDetail), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[post("/projects")]
@@ -53,7 +53,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "projects",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ProjectDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ProjectDetail), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/projects/{id}")]
@@ -71,7 +71,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "projects",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[post("/projects/{id}/sync")]
@@ -92,7 +92,7 @@ pub async fn sync(
     tag = "projects",
     params(("id" = Uuid, Path)),
     request_body(content = Option<PushBranch>, description = "Optional: without it the checkout's current branch is pushed."),
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[post("/projects/{id}/push")]
@@ -112,7 +112,7 @@ pub async fn push(
 #[utoipa::path(
     tag = "projects",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[delete("/projects/{id}")]

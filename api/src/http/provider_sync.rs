@@ -1,14 +1,14 @@
 //! The seed-compatible endpoints `GET /api/proxmox/resources` and `POST /api/proxmox/sync`, and
 //! their Hetzner twins: the same as the per-account calls, over every account of the kind.
 
+use super::responses::{BadGateway, Forbidden, Invalid, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::providers::{resources_of, sync_of};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, post, web};
 use serde::Deserialize;
-use shared::dto::Problem;
-use shared::requests::ProviderKind;
+use shared::providers::ProviderKind;
 use shared::servers::{RemoteServer, SyncReport, SyncRequest};
 use uuid::Uuid;
 
@@ -23,7 +23,7 @@ pub struct AccountFilter {
 #[utoipa::path(
     tag = "providers",
     params(AccountFilter),
-    responses((status = 200, body = Vec<RemoteServer>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<RemoteServer>), Unauthenticated, Forbidden, Invalid, BadGateway),
     security(("bearer" = []))
 )]
 #[get("/proxmox/resources")]
@@ -41,7 +41,7 @@ pub async fn proxmox_resources(
 #[utoipa::path(
     tag = "providers",
     request_body = SyncRequest,
-    responses((status = 200, body = SyncReport), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SyncReport), Unauthenticated, Forbidden, Invalid, BadGateway),
     security(("bearer" = []))
 )]
 #[post("/proxmox/sync")]
@@ -59,7 +59,7 @@ pub async fn proxmox_sync(
 #[utoipa::path(
     tag = "providers",
     params(AccountFilter),
-    responses((status = 200, body = Vec<RemoteServer>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<RemoteServer>), Unauthenticated, Forbidden, Invalid, BadGateway),
     security(("bearer" = []))
 )]
 #[get("/hetzner/resources")]
@@ -77,7 +77,7 @@ pub async fn hetzner_resources(
 #[utoipa::path(
     tag = "providers",
     request_body = SyncRequest,
-    responses((status = 200, body = SyncReport), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SyncReport), Unauthenticated, Forbidden, Invalid, BadGateway),
     security(("bearer" = []))
 )]
 #[post("/hetzner/sync")]

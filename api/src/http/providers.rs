@@ -1,17 +1,17 @@
+use super::responses::{BadGateway, Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::providers::{self, save};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::dto::Problem;
-use shared::requests::{CreateProviderAccount, ProviderAccount};
+use shared::providers::{CreateProviderAccount, ProviderAccount};
 use shared::servers::{ConnectionReport, RemoteServer, SyncReport, SyncRequest};
 use uuid::Uuid;
 
 /// Provider accounts and their catalogs (locations, images, sizes, prices), for the request form.
 #[utoipa::path(
     tag = "providers",
-    responses((status = 200, body = Vec<ProviderAccount>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<ProviderAccount>), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/provider-accounts")]
@@ -26,7 +26,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "providers",
     request_body = CreateProviderAccount,
-    responses((status = 201, body = ProviderAccount), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = ProviderAccount), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[post("/provider-accounts")]
@@ -44,7 +44,7 @@ pub async fn create(
     tag = "providers",
     params(("id" = Uuid, Path)),
     request_body = CreateProviderAccount,
-    responses((status = 200, body = ProviderAccount), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ProviderAccount), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[put("/provider-accounts/{id}")]
@@ -63,7 +63,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "providers",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[delete("/provider-accounts/{id}")]
@@ -80,7 +80,7 @@ pub async fn remove(
 #[utoipa::path(
     tag = "providers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ConnectionReport), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ConnectionReport), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/provider-accounts/{id}/test")]
@@ -98,7 +98,7 @@ pub async fn test_connection(
 #[utoipa::path(
     tag = "providers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Vec<RemoteServer>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<RemoteServer>), Unauthenticated, Forbidden, NotFound, BadGateway),
     security(("bearer" = []))
 )]
 #[get("/provider-accounts/{id}/resources")]
@@ -118,7 +118,7 @@ pub async fn resources(
     tag = "providers",
     params(("id" = Uuid, Path)),
     request_body = SyncRequest,
-    responses((status = 200, body = SyncReport), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = SyncReport), Unauthenticated, Forbidden, NotFound, Invalid, BadGateway),
     security(("bearer" = []))
 )]
 #[post("/provider-accounts/{id}/sync")]

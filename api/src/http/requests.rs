@@ -1,9 +1,10 @@
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::requests::{self, visible};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
-use shared::dto::{Page, Problem};
+use shared::dto::Page;
 use shared::requests::{
     CommentRequest, CreateServerRequest, RejectRequest, RequestListQuery, ServerRequest,
     ServerRequestDetail,
@@ -14,7 +15,7 @@ use uuid::Uuid;
 #[utoipa::path(
     tag = "requests",
     params(RequestListQuery),
-    responses((status = 200, body = Page<ServerRequest>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<ServerRequest>), Unauthenticated, Invalid),
     security(("bearer" = []))
 )]
 #[get("/requests")]
@@ -32,7 +33,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "requests",
     request_body = CreateServerRequest,
-    responses((status = 201, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = ServerRequestDetail), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[post("/requests")]
@@ -49,7 +50,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServerRequestDetail), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/requests/{id}")]
@@ -71,7 +72,7 @@ async fn detail_of(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Ser
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServerRequestDetail), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/requests/{id}/approve")]
@@ -90,7 +91,7 @@ pub async fn approve(
     tag = "requests",
     params(("id" = Uuid, Path)),
     request_body = RejectRequest,
-    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServerRequestDetail), Unauthenticated, Forbidden, NotFound, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[post("/requests/{id}/reject")]
@@ -109,7 +110,7 @@ pub async fn reject(
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServerRequestDetail), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/requests/{id}/cancel")]
@@ -127,7 +128,7 @@ pub async fn cancel(
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServerRequestDetail), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/requests/{id}/retry")]
@@ -146,7 +147,7 @@ pub async fn retry(
     tag = "requests",
     params(("id" = Uuid, Path)),
     request_body = CommentRequest,
-    responses((status = 201, body = ServerRequestDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = ServerRequestDetail), Unauthenticated, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[post("/requests/{id}/comments")]

@@ -1,16 +1,17 @@
+use super::responses::Unauthenticated;
 use crate::auth::AuthUser;
 use crate::domain::catalog;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, web};
-use shared::dto::{Problem, ResourceType};
+use shared::dto::ResourceType;
 
 /// The catalog of resource types (storage, database, big data) a request can name.
 #[utoipa::path(
     tag = "catalog",
     responses(
         (status = 200, body = Vec<ResourceType>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]

@@ -1,11 +1,12 @@
 //! Deployment scripts and their runs: CRUD with versions, validation, run, re-run, run history.
 
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated, Unavailable};
 use crate::auth::AuthUser;
 use crate::domain::scripts::{self, RunFilter};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::dto::{Page, PageQuery, Problem};
+use shared::dto::{Page, PageQuery};
 use shared::scripts::{PlaybookRun, RunScript, SaveScript, Script, ScriptSummary, ScriptVersion};
 use shared::servers::Accepted;
 use shared::Permission;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 #[utoipa::path(
     tag = "scripts",
     params(PageQuery),
-    responses((status = 200, body = Page<ScriptSummary>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<ScriptSummary>), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/scripts")]
@@ -32,7 +33,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "scripts",
     request_body = SaveScript,
-    responses((status = 201, body = Script), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = Script), Unauthenticated, Forbidden, Invalid, Unavailable),
     security(("bearer" = []))
 )]
 #[post("/scripts")]
@@ -50,7 +51,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "scripts",
     request_body = SaveScript,
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, Forbidden, Invalid, Unavailable),
     security(("bearer" = []))
 )]
 #[post("/scripts/validate")]
@@ -68,7 +69,7 @@ pub async fn validate(
 #[utoipa::path(
     tag = "scripts",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = Script), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Script), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/scripts/{id}")]
@@ -87,7 +88,7 @@ pub async fn get(
     tag = "scripts",
     params(("id" = Uuid, Path)),
     request_body = SaveScript,
-    responses((status = 200, body = Script), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 503, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Script), Unauthenticated, Forbidden, NotFound, Conflict, Invalid, Unavailable),
     security(("bearer" = []))
 )]
 #[put("/scripts/{id}")]
@@ -107,7 +108,7 @@ pub async fn update(
 #[utoipa::path(
     tag = "scripts",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[delete("/scripts/{id}")]
@@ -125,7 +126,7 @@ pub async fn remove(
 #[utoipa::path(
     tag = "scripts",
     params(("id" = Uuid, Path), ("version" = i32, Path)),
-    responses((status = 200, body = ScriptVersion), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ScriptVersion), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/scripts/{id}/versions/{version}")]
@@ -146,7 +147,7 @@ pub async fn version(
     tag = "scripts",
     params(("id" = Uuid, Path)),
     request_body = RunScript,
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[post("/scripts/{id}/run")]
@@ -166,7 +167,7 @@ pub async fn run(
 #[utoipa::path(
     tag = "scripts",
     params(RunFilter),
-    responses((status = 200, body = Page<PlaybookRun>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<PlaybookRun>), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[get("/playbook-runs")]
@@ -185,7 +186,7 @@ pub async fn runs(
 #[utoipa::path(
     tag = "scripts",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = PlaybookRun), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = PlaybookRun), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[get("/playbook-runs/{id}")]
@@ -205,7 +206,7 @@ pub async fn get_run(
 #[utoipa::path(
     tag = "scripts",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[post("/playbook-runs/{id}/rerun")]

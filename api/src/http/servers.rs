@@ -1,11 +1,12 @@
 //! The managed inventory: list, detail, labels, power, delete, SSH host registration.
 
+use super::responses::{BadGateway, Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::servers::{self, visible, Operation};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
-use shared::dto::{Page, Problem};
+use shared::dto::Page;
 use shared::servers::{
     Accepted, DeleteServer, PowerRequest, RegisterHost, Server, ServerDetail, ServerListQuery,
     SnapshotRequest, UpdateServerLabels,
@@ -16,7 +17,7 @@ use uuid::Uuid;
 #[utoipa::path(
     tag = "servers",
     params(ServerListQuery),
-    responses((status = 200, body = Page<Server>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Page<Server>), Unauthenticated, Invalid),
     security(("bearer" = []))
 )]
 #[get("/servers")]
@@ -34,7 +35,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "servers",
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = ServerDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = ServerDetail), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[get("/servers/{id}")]
@@ -52,7 +53,7 @@ pub async fn get(
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = PowerRequest,
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/servers/{id}/power")]
@@ -77,7 +78,7 @@ pub async fn power(
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = SnapshotRequest,
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[post("/servers/{id}/snapshot")]
@@ -98,7 +99,7 @@ pub async fn snapshot(
 #[utoipa::path(
     tag = "servers",
     params(("id" = Uuid, Path)),
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[post("/servers/{id}/backups")]
@@ -118,7 +119,7 @@ pub async fn enable_backups(
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = DeleteServer,
-    responses((status = 202, body = Accepted), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 202, body = Accepted), Unauthenticated, Forbidden, NotFound, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[delete("/servers/{id}")]
@@ -145,7 +146,7 @@ pub async fn remove(
     tag = "servers",
     params(("id" = Uuid, Path)),
     request_body = UpdateServerLabels,
-    responses((status = 200, body = Server), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Server), Unauthenticated, Forbidden, NotFound, Invalid),
     security(("bearer" = []))
 )]
 #[put("/servers/{id}/labels")]
@@ -165,7 +166,7 @@ pub async fn labels(
 #[utoipa::path(
     tag = "servers",
     request_body = RegisterHost,
-    responses((status = 201, body = ServerDetail), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), (status = 502, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = ServerDetail), Unauthenticated, Forbidden, Conflict, Invalid, BadGateway),
     security(("bearer" = []))
 )]
 #[post("/servers/register")]

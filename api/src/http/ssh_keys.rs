@@ -1,11 +1,11 @@
 //! The caller's SSH public keys and the platform's service key (public half only).
 
+use super::responses::{Conflict, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::ssh_keys;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
-use shared::dto::Problem;
 use shared::scripts::{AddSshKey, SshKey};
 use shared::Permission;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// The caller's keys, then the platform's service key (`service: true`).
 #[utoipa::path(
     tag = "ssh-keys",
-    responses((status = 200, body = Vec<SshKey>), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<SshKey>), Unauthenticated),
     security(("bearer" = []))
 )]
 #[get("/ssh-keys")]
@@ -27,7 +27,7 @@ pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::
 #[utoipa::path(
     tag = "ssh-keys",
     request_body = AddSshKey,
-    responses((status = 201, body = SshKey), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = SshKey), Unauthenticated, Conflict, Invalid),
     security(("bearer" = []))
 )]
 #[post("/ssh-keys")]
@@ -45,7 +45,7 @@ pub async fn add(
 #[utoipa::path(
     tag = "ssh-keys",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, NotFound),
     security(("bearer" = []))
 )]
 #[delete("/ssh-keys/{id}")]

@@ -1,14 +1,14 @@
+use super::responses::Unauthenticated;
 use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, web};
-use shared::dto::Problem;
-use shared::requests::DashboardStats;
+use shared::dashboard::DashboardStats;
 
 /// Figures for the caller's dashboard; each section only for the roles that may see it.
 #[utoipa::path(
     tag = "dashboard",
-    responses((status = 200, body = DashboardStats), (status = 401, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = DashboardStats), Unauthenticated),
     security(("bearer" = []))
 )]
 #[get("/stats/dashboard")]

@@ -1,9 +1,10 @@
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::teams;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
-use shared::dto::{CreateTeam, Page, PageQuery, Problem, Team, TeamMember, UpdateTeam};
+use shared::dto::{CreateTeam, Page, PageQuery, Team, TeamMember, UpdateTeam};
 use uuid::Uuid;
 
 /// Teams the caller may see (all of them for administrators), with member counts.
@@ -12,8 +13,8 @@ use uuid::Uuid;
     params(PageQuery),
     responses(
         (status = 200, body = Page<Team>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
     ),
     security(("bearer" = []))
 )]
@@ -34,9 +35,9 @@ pub async fn list(
     request_body = CreateTeam,
     responses(
         (status = 201, body = Team),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        Invalid,
     ),
     security(("bearer" = []))
 )]
@@ -56,9 +57,9 @@ pub async fn create(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Team),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     ),
     security(("bearer" = []))
 )]
@@ -78,10 +79,10 @@ pub async fn get(
     request_body = UpdateTeam,
     responses(
         (status = 200, body = Team),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        Invalid,
     ),
     security(("bearer" = []))
 )]
@@ -103,10 +104,10 @@ pub async fn update(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        Conflict,
     ),
     security(("bearer" = []))
 )]
@@ -126,9 +127,9 @@ pub async fn delete(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = Vec<TeamMember>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     ),
     security(("bearer" = []))
 )]
@@ -149,9 +150,9 @@ pub async fn members(
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     ),
     security(("bearer" = []))
 )]
@@ -172,9 +173,9 @@ pub async fn add_member(
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     ),
     security(("bearer" = []))
 )]

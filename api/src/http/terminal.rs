@@ -1,11 +1,11 @@
 //! Project terminals: the allowlist (administrators) and the WebSocket session.
 
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::terminal;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{get, put, web, HttpRequest, HttpResponse};
-use shared::dto::Problem;
 use shared::terminal::TerminalSettings;
 use shared::Permission;
 use uuid::Uuid;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 /// The programs terminals may start and the idle timeout.
 #[utoipa::path(
     tag = "projects",
-    responses((status = 200, body = TerminalSettings), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = TerminalSettings), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/terminal/settings")]
@@ -29,7 +29,7 @@ pub async fn get_settings(
 #[utoipa::path(
     tag = "projects",
     request_body = TerminalSettings,
-    responses((status = 200, body = TerminalSettings), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = TerminalSettings), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[put("/terminal/settings")]
@@ -53,7 +53,7 @@ const TERMINAL_MAX_FRAME_BYTES: usize = 64 * 1024;
 #[utoipa::path(
     tag = "projects",
     params(("id" = Uuid, Path)),
-    responses((status = 101, description = "WebSocket upgrade"), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json")),
+    responses((status = 101, description = "WebSocket upgrade"), Unauthenticated, Forbidden, NotFound, Conflict),
     security(("bearer" = []))
 )]
 #[get("/projects/{id}/terminal")]

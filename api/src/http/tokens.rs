@@ -1,3 +1,4 @@
+use super::responses::{Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::tokens;
 use crate::error::ApiResult;
@@ -11,7 +12,7 @@ use uuid::Uuid;
     tag = "tokens",
     responses(
         (status = 200, body = Vec<ApiToken>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
     ),
     security(("bearer" = []))
 )]
@@ -29,9 +30,9 @@ pub async fn list(
     request_body = CreateApiToken,
     responses(
         (status = 201, body = CreatedApiToken),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
         (status = 403, description = "Called with an API token: tokens do not mint tokens", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ),
     security(("bearer" = []))
 )]
@@ -51,8 +52,8 @@ pub async fn create(
     params(("id" = Uuid, Path)),
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        NotFound,
     ),
     security(("bearer" = []))
 )]

@@ -1,3 +1,4 @@
+use super::responses::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::users::{self};
 use crate::error::ApiResult;
@@ -13,9 +14,9 @@ use uuid::Uuid;
     params(UserListQuery),
     responses(
         (status = 200, body = Page<User>),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        Invalid,
     ),
     security(("bearer" = []))
 )]
@@ -36,9 +37,9 @@ pub async fn list(
     request_body = CreateUser,
     responses(
         (status = 201, body = User),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        Invalid,
     ),
     security(("bearer" = []))
 )]
@@ -59,9 +60,9 @@ pub async fn create(
     params(("id" = Uuid, Path)),
     responses(
         (status = 200, body = User),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
     ),
     security(("bearer" = []))
 )]
@@ -81,11 +82,11 @@ pub async fn get(
     request_body = UpdateUser,
     responses(
         (status = 200, body = User),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
         (status = 409, body = Problem, content_type = "application/problem+json", description = "Would leave no active administrator"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Invalid,
     ),
     security(("bearer" = []))
 )]
@@ -109,10 +110,10 @@ pub async fn update(
     request_body = ResetPassword,
     responses(
         (status = 204),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
+        Unauthenticated,
+        Forbidden,
+        NotFound,
+        Invalid,
     ),
     security(("bearer" = []))
 )]

@@ -1,15 +1,15 @@
+use super::responses::{Forbidden, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::webhooks;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
-use shared::dto::Problem;
-use shared::requests::{CreateWebhook, Delivery, Webhook};
+use shared::notifications::{CreateWebhook, Delivery, Webhook};
 use uuid::Uuid;
 /// Webhooks that receive every notification, signed with HMAC-SHA256.
 #[utoipa::path(
     tag = "notifications",
-    responses((status = 200, body = Vec<Webhook>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<Webhook>), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/webhooks")]
@@ -24,7 +24,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "notifications",
     request_body = CreateWebhook,
-    responses((status = 201, body = Webhook), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json")),
+    responses((status = 201, body = Webhook), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
 #[post("/webhooks")]
@@ -41,7 +41,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "notifications",
     params(("id" = Uuid, Path)),
-    responses((status = 204), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json"), (status = 404, body = Problem, content_type = "application/problem+json")),
+    responses((status = 204), Unauthenticated, Forbidden, NotFound),
     security(("bearer" = []))
 )]
 #[delete("/webhooks/{id}")]
@@ -57,7 +57,7 @@ pub async fn remove(
 /// The latest 200 delivery attempts of notifications to webhooks and e-mail, with their results.
 #[utoipa::path(
     tag = "notifications",
-    responses((status = 200, body = Vec<Delivery>), (status = 401, body = Problem, content_type = "application/problem+json"), (status = 403, body = Problem, content_type = "application/problem+json")),
+    responses((status = 200, body = Vec<Delivery>), Unauthenticated, Forbidden),
     security(("bearer" = []))
 )]
 #[get("/notification-deliveries")]

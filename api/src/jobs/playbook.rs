@@ -11,7 +11,7 @@ use crate::exec::ansible::{self, Host};
 use crate::state::AppState;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
-use shared::requests::ProviderKind;
+use shared::providers::ProviderKind;
 use std::collections::BTreeMap;
 use std::time::Duration;
 use uuid::Uuid;

@@ -10,7 +10,7 @@ pub mod terraform;
 use crate::exec::log::LogSink;
 use crate::exec::network_policy::Purpose;
 use async_trait::async_trait;
-use shared::requests::{ProviderCredentials, ProviderKind, ProviderSettings};
+use shared::providers::{ProviderCredentials, ProviderKind, ProviderSettings};
 use shared::servers::{ConnectionReport, PowerAction, RemoteServer};
 use std::collections::BTreeMap;
 use std::time::Duration;

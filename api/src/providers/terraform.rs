@@ -10,7 +10,7 @@ use crate::exec::terraform::{Backend, LogLine, TerraformRunner, Workspace};
 use async_trait::async_trait;
 use rust_embed::RustEmbed;
 use serde_json::{json, Value};
-use shared::requests::ProviderKind;
+use shared::providers::ProviderKind;
 use shared::servers::{
     ConnectionCheck, ConnectionReport, PowerAction, RemoteServer, ServerStatus, REQUEST_LABEL,
 };

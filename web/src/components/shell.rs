@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate};
 use shared::nav::{nav_for, NAV_ITEMS};
-use shared::requests::NotificationList;
+use shared::notifications::NotificationList;
 use shared::roles::roles_grant;
 
 /// `/login?next=<path>` so the user lands back where they were.

@@ -14,7 +14,7 @@ use shared::dto::Page;
 use shared::requests::UserRef;
 use wasm_bindgen::JsCast;
 
-/// `shared::requests::AuditEvent` as the web app reads it: the before/after states stay raw
+/// `shared::audit::AuditEvent` as the web app reads it: the before/after states stay raw
 /// JSON text, so the bundle needs no `serde_json::Value` (and no float parsing).
 #[derive(Clone, Deserialize)]
 pub struct AuditRow {

@@ -8,10 +8,10 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::Deserialize;
+use shared::dashboard::CountBy;
 use shared::dto::{Me, Overview};
-use shared::requests::CountBy;
 
-/// `shared::requests::DashboardStats`, with the activity read as [`AuditRow`]s.
+/// `shared::dashboard::DashboardStats`, with the activity read as [`AuditRow`]s.
 #[derive(Clone, Deserialize)]
 struct DashboardStats {
     pending_approvals: Option<u64>,

@@ -18,9 +18,10 @@ use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::dto::{Page, Team};
-use shared::requests::{
-    Catalog, CreateProviderAccount, CreateWebhook, Delivery, ProviderAccount, ProviderCredentials,
-    ProviderKind, ProviderSettings, ServerTypeOffer, SizeLimits, UnitPrices, Webhook,
+use shared::notifications::{CreateWebhook, Delivery, Webhook};
+use shared::providers::{
+    Catalog, CreateProviderAccount, ProviderAccount, ProviderCredentials, ProviderKind,
+    ProviderSettings, ServerTypeOffer, SizeLimits, UnitPrices,
 };
 use shared::servers::{ConnectionReport, RemoteServer, SyncChange, SyncReport, SyncRequest};
 use shared::validation::FieldErrors;

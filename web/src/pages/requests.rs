@@ -27,9 +27,11 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::billing::{Subscription, SubscriptionStatus};
 use shared::dto::{Page, Team};
+use shared::policies::{ApprovalRule, Approvers};
+use shared::providers::ProviderAccount;
 use shared::requests::{
-    ApprovalRule, Approvers, CommentRequest, CreateServerRequest, ProviderAccount, RejectRequest,
-    RequestEvent, ServerRequest, ServerRequestDetail,
+    CommentRequest, CreateServerRequest, RejectRequest, RequestEvent, ServerRequest,
+    ServerRequestDetail,
 };
 use shared::roles::Permission;
 use shared::scripts::SshKey;
@@ -371,7 +373,7 @@ fn NewRequestForm(
             .find(|a| a.id.to_string() == id)
             .map(|a| a.catalog)
     };
-    let list_opts = |f: fn(&shared::requests::Catalog) -> Vec<(String, String)>| {
+    let list_opts = |f: fn(&shared::providers::Catalog) -> Vec<(String, String)>| {
         Signal::derive(move || catalog().as_ref().map(f).unwrap_or_default())
     };
     let location_opts = list_opts(|c| c.locations.iter().map(|l| (l.clone(), l.clone())).collect());

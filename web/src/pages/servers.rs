@@ -25,7 +25,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 use shared::dto::{Page, Team};
-use shared::requests::{ProviderAccount, ProviderKind};
+use shared::providers::{ProviderAccount, ProviderKind};
 use shared::roles::Permission;
 use shared::servers::{
     Accepted, DeleteServer, Execution, ExecutionStatus, LogLine, PowerAction, PowerRequest,
@@ -690,8 +690,8 @@ fn ServerHeader(
                         s.origin == shared::servers::ServerOrigin::Registered,
                         matches!(
                             s.provider.kind,
-                            shared::requests::ProviderKind::Hetzner
-                                | shared::requests::ProviderKind::TerraformHcloud
+                            shared::providers::ProviderKind::Hetzner
+                                | shared::providers::ProviderKind::TerraformHcloud
                         ),
                     )
                 })

@@ -15,7 +15,7 @@ use crate::session::use_session;
 use crate::task;
 use leptos::prelude::*;
 use shared::dto::{CreateTeam, Page, Team, TeamMember, UpdateTeam, User};
-use shared::requests::{ApprovalPolicy, ApprovalRule, ApprovalStep, Approvers, AutoApproveRule};
+use shared::policies::{ApprovalPolicy, ApprovalRule, ApprovalStep, Approvers, AutoApproveRule};
 use shared::roles::{Permission, Role};
 use shared::validation::FieldErrors;
 use uuid::Uuid;
