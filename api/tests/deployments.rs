@@ -263,6 +263,30 @@ async fn a_flask_app_runs_behind_nginx_is_redeployed_stopped_started_and_deleted
     ] {
         assert!(log.contains(step), "{step} missing from\n{log}");
     }
+    // The tracker's stages, in order, each on the step line that starts it.
+    let lines = json_of(
+        app.get(&format!("/api/deployments/{id}/logs"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let stages: Vec<String> = lines["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.get("stage").and_then(|s| s.as_str()).map(str::to_owned))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "provisioning",
+            "fetching",
+            "deploying",
+            "health_check",
+            "running"
+        ],
+        "{log}"
+    );
     assert!(
         !log.contains("sesame-open-4711"),
         "the environment value leaked into the log"

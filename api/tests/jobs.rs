@@ -377,3 +377,63 @@ async fn a_closing_log_line_is_stored_with_the_finish_or_flushed_on_failure() {
         "its closing line, once"
     );
 }
+
+/// Progress trackers read the stage a step line carries, never its wording: the stage a job
+/// writes reaches clients on the line; other lines carry none.
+#[tokio::test]
+async fn step_lines_carry_their_pipeline_stage_to_clients() {
+    use shared::stages::Stage;
+    let app = spawn_app().await;
+    let team = api::domain::teams::global_team(&app.db)
+        .await
+        .unwrap()
+        .expect("the Global team");
+    let execution = api::domain::executions::create(
+        &app.db,
+        api::domain::executions::NewExecution {
+            kind: "probe",
+            target_type: "probe",
+            target_id: uuid::Uuid::new_v4(),
+            team_id: team.id,
+            created_by: None,
+            script_version_id: None,
+            variables: None,
+        },
+    )
+    .await
+    .unwrap();
+    let log = api::exec::log::LogSink::new(app.db.clone(), execution, vec![]);
+    log.stage(Stage::WaitingForSsh, "waiting for SSH on 10.0.0.5:22")
+        .await;
+    // A provider's own step, worded like a stage, is not one.
+    log.step("Waiting for SSH, said the template").await;
+    log.info("not reachable yet").await;
+
+    let res = app
+        .get(&format!("/api/executions/{execution}"), &app.admin.token)
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let lines = body["lines"].as_array().unwrap();
+    let seen: Vec<(&str, Option<&str>)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["stream"].as_str().unwrap(),
+                l.get("stage").and_then(|s| s.as_str()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("step", Some("waiting_for_ssh")),
+            ("step", None),
+            ("info", None),
+        ]
+    );
+    assert_eq!(
+        body["execution"]["step"],
+        "Waiting for SSH, said the template"
+    );
+}

@@ -385,6 +385,20 @@ async fn an_approved_proxmox_request_becomes_a_running_server_with_a_pinned_host
         "{steps:?}"
     );
     assert_eq!(steps.last().map(String::as_str), Some("deployed"));
+    // The tracker's stages, in order, each on the step line that starts it.
+    let stages: Vec<&str> = lines
+        .iter()
+        .filter_map(|l| l.get("stage").and_then(|s| s.as_str()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            "creating",
+            "waiting_for_address",
+            "waiting_for_ssh",
+            "provisioned"
+        ]
+    );
     let secret = f.pve_token.split_once('=').unwrap().1;
     assert!(lines
         .iter()
