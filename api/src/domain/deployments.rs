@@ -258,42 +258,37 @@ pub async fn list<C: ConnectionTrait>(
 ) -> ApiResult<DeploymentPage> {
     auth.require(Permission::DeploymentsManage)?;
     let per_page = query.per_page.clamp(1, 200);
-    let filter = listing_filter(auth, &query, rows::Column::TeamId, rows::Column::Status)
-        .add_option(
-            query
-                .framework
-                .as_deref()
-                .map(|f| rows::Column::Framework.eq(f)),
-        );
     let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let filter = listing_filter(
+        auth,
+        &query,
+        (
+            rows::Column::TeamId,
+            rows::Column::Status,
+            rows::Column::Framework,
+        ),
+    )
+    .add_option(search.map(|q| rows::Column::Name.contains(q.to_lowercase())));
     let total = match search {
-        Some(q) => Query::select()
+        Some(_) => Query::select()
             .expr(Expr::cust("COUNT(*)"))
             .from(rows::Entity)
-            .cond_where(
-                filter
-                    .clone()
-                    .add(rows::Column::Name.contains(q.to_lowercase())),
-            )
+            .cond_where(filter.clone())
             .to_owned(),
         // Without a name search the total is a sum over the count table's few rows.
         None => Query::select()
             .expr(Expr::cust("CAST(COALESCE(SUM(n), 0) AS BIGINT)"))
             .from(counts::Entity)
-            .cond_where(
-                listing_filter(auth, &query, counts::Column::TeamId, counts::Column::Status)
-                    .add_option(
-                        query
-                            .framework
-                            .as_deref()
-                            .map(|f| counts::Column::Framework.eq(f)),
-                    ),
-            )
+            .cond_where(listing_filter(
+                auth,
+                &query,
+                (
+                    counts::Column::TeamId,
+                    counts::Column::Status,
+                    counts::Column::Framework,
+                ),
+            ))
             .to_owned(),
-    };
-    let filter = match search {
-        Some(q) => filter.add(rows::Column::Name.contains(q.to_lowercase())),
-        None => filter,
     };
     // The page's ids first, from the listing index alone (rows skipped by OFFSET are never
     // joined), then those rows with their names.
@@ -406,21 +401,21 @@ fn relation<E: EntityTrait>(target: E, from: rows::Column, to: E::Column) -> Rel
     rows::Entity::belongs_to(target).from(from).to(to).into()
 }
 
-/// What a list shows of the caller's teams and of the statuses, on the deployments or on the
-/// count table (the same column names on both).
+/// What a list shows of the caller's teams, the statuses and the framework, on the deployments
+/// or on the count table (the same column names on both).
 fn listing_filter<Col: ColumnTrait>(
     auth: &AuthUser,
     query: &ListQuery,
-    team: Col,
-    status: Col,
+    (team, status, framework): (Col, Col, Col),
 ) -> Condition {
     Condition::all()
         .add_option(teams::scope_filter(auth, team))
-        .add(match query.status {
-            Some(wanted) => status.eq(wanted.as_str()),
-            None if query.include_deleted => Expr::value(true),
-            None => status.ne(DeploymentStatus::Deleted.as_str()),
+        .add_option(match query.status {
+            Some(wanted) => Some(status.eq(wanted.as_str())),
+            None if query.include_deleted => None,
+            None => Some(status.ne(DeploymentStatus::Deleted.as_str())),
         })
+        .add_option(query.framework.as_deref().map(|f| framework.eq(f)))
 }
 
 pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Statistics> {
