@@ -399,10 +399,20 @@ async fn a_server_killed_during_provisioning_resumes_the_job_without_a_second_gu
         "the request never settled",
         Duration::from_secs(90),
         || async {
+            // The request settles a moment before its job row is closed: wait for both.
             let detail = server.get(&format!("/api/requests/{id}")).await;
-            match detail["request"]["status"].as_str() {
-                Some("deployed" | "failed") => Ok(detail),
-                _ => Err(detail.to_string()),
+            let request_settled = matches!(
+                detail["request"]["status"].as_str(),
+                Some("deployed" | "failed")
+            );
+            let job_settled = matches!(
+                detail["job"]["status"].as_str(),
+                Some("succeeded" | "failed" | "cancelled")
+            );
+            if request_settled && job_settled {
+                Ok(detail)
+            } else {
+                Err(detail.to_string())
             }
         },
     )
@@ -1104,8 +1114,10 @@ async fn a_provider_that_never_answers_is_retried_with_growing_back_off_then_fai
                 .json()
                 .await
                 .unwrap();
+            // The request settles a moment before its job row is closed: wait for both.
+            let job_open = matches!(detail["job"]["status"].as_str(), Some("queued" | "running"));
             match detail["request"]["status"].as_str() {
-                Some("deployed" | "failed") => Ok(detail),
+                Some("deployed" | "failed") if !job_open => Ok(detail),
                 _ => Err(detail.to_string()),
             }
         },
