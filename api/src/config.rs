@@ -300,6 +300,9 @@ impl Config {
                     "PROVISIO_PROVIDER_POLL_MS",
                     2000u64,
                 )?),
+                // Retries of one provider call on a transport error, 429 or gateway answer, with
+                // back-off doubling from 0.5 s (0.5 + 1 + 2 + 4 s for the default 4).
+                max_retries: parse_var("PROVISIO_PROVIDER_RETRIES", 4u32)?,
                 terraform_root: PathBuf::from(
                     var("PROVISIO_TERRAFORM_DIR").unwrap_or_else(|| "provisio-terraform".into()),
                 ),
