@@ -1,0 +1,173 @@
+//! Stop, start, redeploy and delete: conditional UPDATEs plus the job that does the work.
+
+use super::{dto, enqueue, status_of, visible};
+use crate::auth::AuthUser;
+use crate::domain::audit::{self, AuditEntry};
+use crate::entities::{deployments as rows, executions as execution_rows};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use shared::deployments::{next_status, Deployment, DeploymentAction, DeploymentStatus, Redeploy};
+use shared::Permission;
+use uuid::Uuid;
+
+/// One conditional UPDATE: the row moves only from the state `action` allows.
+pub async fn transition<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    action: DeploymentAction,
+    extra: Vec<(rows::Column, SimpleExpr)>,
+) -> ApiResult<DeploymentStatus> {
+    let from = status_of(row);
+    let to = next_status(from, action).ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "the deployment is {}; {:?} is not possible now",
+            from.as_str(),
+            action
+        ))
+    })?;
+    let mut update = rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value(to.as_str()))
+        .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()));
+    for (column, value) in extra {
+        update = update.col_expr(column, value);
+    }
+    let moved = update
+        .filter(rows::Column::Id.eq(row.id))
+        .filter(rows::Column::Status.eq(from.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if moved == 1 {
+        Ok(to)
+    } else {
+        Err(ApiError::Conflict(
+            "the deployment changed meanwhile; reload it".into(),
+        ))
+    }
+}
+
+/// A step (stop, start) already queued or running for the deployment.
+async fn busy<C: ConnectionTrait>(db: &C, row: &rows::Model) -> Result<bool, DbErr> {
+    let Some(id) = row.execution_id else {
+        return Ok(false);
+    };
+    Ok(execution_rows::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .is_some_and(|e| {
+            !shared::servers::ExecutionStatus::parse(&e.status).is_some_and(|s| s.is_finished())
+        }))
+}
+
+#[derive(Debug, Clone)]
+pub enum UserAction {
+    Stop,
+    Start,
+    Redeploy(Redeploy),
+    Delete,
+}
+
+/// Stop, start, redeploy or delete: checks the state, moves it where the action moves it at once
+/// (redeploy → DEPLOYING, delete → DELETING) and queues the job that does the work.
+pub async fn act(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    action: UserAction,
+) -> ApiResult<(Deployment, Uuid)> {
+    auth.require(Permission::DeploymentsManage)?;
+    if let UserAction::Redeploy(r) = &action {
+        r.validate()?;
+    }
+    let txn = crate::db::begin_write(&state.db).await?;
+    let row = visible(&txn, auth, id).await?;
+    let from = status_of(&row);
+    if busy(&txn, &row).await? {
+        return Err(ApiError::Conflict(
+            "another step of this deployment is still running".into(),
+        ));
+    }
+    if row.server_id.is_none() && !matches!(action, UserAction::Delete) {
+        return Err(ApiError::Conflict(
+            "the deployment has no server yet: follow (or retry) its server request".into(),
+        ));
+    }
+    let (name, job_action) = match &action {
+        UserAction::Stop => ("deployment.stop", "stop"),
+        UserAction::Start => ("deployment.start", "start"),
+        UserAction::Redeploy(_) => ("deployment.redeploy", "deploy"),
+        UserAction::Delete => ("deployment.delete", "remove"),
+    };
+    match &action {
+        UserAction::Stop => {
+            next_status(from, DeploymentAction::Stop).ok_or_else(|| not_now(from, "stopped"))?;
+        }
+        UserAction::Start => {
+            next_status(from, DeploymentAction::Start).ok_or_else(|| not_now(from, "started"))?;
+        }
+        UserAction::Redeploy(r) => {
+            let mut extra = vec![
+                (rows::Column::CommitSha, Expr::value(r.commit.clone())),
+                (
+                    rows::Column::FailedStep,
+                    Expr::value(Option::<String>::None),
+                ),
+                (rows::Column::Error, Expr::value(Option::<String>::None)),
+            ];
+            if let Some(branch) = &r.branch {
+                extra.push((rows::Column::Branch, Expr::value(branch.clone())));
+            }
+            transition(&txn, &row, DeploymentAction::Redeploy, extra).await?;
+        }
+        UserAction::Delete => {
+            transition(&txn, &row, DeploymentAction::Delete, vec![]).await?;
+        }
+    }
+    let execution = enqueue(&txn, &row, job_action, Some(auth.id())).await?;
+    audit::record(
+        &txn,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action: name,
+            target_type: "deployment",
+            target_id: Some(row.id.to_string()),
+            before: Some(serde_json::json!({"status": from.as_str(), "commit": row.commit_sha})),
+            after: match &action {
+                UserAction::Redeploy(r) => {
+                    Some(serde_json::json!({"commit": r.commit, "branch": r.branch}))
+                }
+                _ => None,
+            },
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    let row = rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((dto(&state.db, row).await?, execution))
+}
+
+fn not_now(from: DeploymentStatus, what: &str) -> ApiError {
+    ApiError::Conflict(format!(
+        "a {} deployment cannot be {what}",
+        from.as_str().to_lowercase()
+    ))
+}
+
+/// The executions of a deployment, newest first.
+pub async fn executions_of<C: ConnectionTrait>(
+    db: &C,
+    id: Uuid,
+) -> Result<Vec<execution_rows::Model>, DbErr> {
+    execution_rows::Entity::find()
+        .filter(execution_rows::Column::TargetType.eq("deployment"))
+        .filter(execution_rows::Column::TargetId.eq(id))
+        .order_by_desc(execution_rows::Column::CreatedAt)
+        .all(db)
+        .await
+}

@@ -1,0 +1,176 @@
+//! A deployment onto a new guest waits for the server request filed with it and follows it.
+
+use super::{enqueue, free_port, lifecycle::transition, ports_in_use, APP_PORT_OFFSET};
+use crate::auth::AuthUser;
+use crate::entities::deployments as rows;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use shared::deployments::{DeployRequest, DeploymentAction, DeploymentStatus, DeploymentType};
+use shared::Permission;
+use uuid::Uuid;
+
+/// Files (and when the caller may, approves) the server request a deployment onto a new VM or
+/// LXC guest waits for. VM or LXC follows the image: a Proxmox LXC template (`…vztmpl…`) makes
+/// a container.
+pub(super) async fn request_server(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    auth: &AuthUser,
+    input: &DeployRequest,
+    team_id: Uuid,
+    account_id: Uuid,
+) -> ApiResult<Uuid> {
+    let account = crate::entities::provider_accounts::Entity::find_by_id(account_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| ApiError::field("provider_account_id", "no such provider account"))?;
+    let image = input.image.clone().unwrap_or_default();
+    let settings: shared::providers::ProviderSettings =
+        serde_json::from_value(account.settings.clone().unwrap_or_default()).unwrap_or_default();
+    let provider_image = settings
+        .images
+        .get(&image)
+        .cloned()
+        .unwrap_or(image.clone());
+    let container = provider_image.contains("vztmpl");
+    let kind = shared::providers::ProviderKind::parse(&account.kind);
+    let proxmox = matches!(
+        kind,
+        Some(
+            shared::providers::ProviderKind::Proxmox
+                | shared::providers::ProviderKind::TerraformProxmox
+        )
+    );
+    match input.deployment_type {
+        DeploymentType::Lxc if !proxmox => {
+            return Err(ApiError::field(
+                "deployment_type",
+                "LXC containers need a Proxmox account",
+            ))
+        }
+        DeploymentType::Lxc if !container => {
+            return Err(ApiError::field(
+                "image",
+                "choose an LXC template for an LXC deployment",
+            ))
+        }
+        DeploymentType::Vm if container => {
+            return Err(ApiError::field(
+                "image",
+                "this image is an LXC template; choose a VM image or deployment type lxc",
+            ))
+        }
+        _ => {}
+    }
+    let request = shared::requests::CreateServerRequest {
+        hostname: input.name.clone(),
+        team_id,
+        provider_account_id: account_id,
+        location: input.location.clone().unwrap_or_default(),
+        server_type: None,
+        cpu: input.cpu,
+        ram_mb: input.ram_mb,
+        disk_gb: input.disk_gb,
+        image,
+        purpose: format!("App deployment {}", input.name),
+        ssh_public_keys: vec![],
+        notes: String::new(),
+        subscription_id: None,
+    };
+    let id = crate::domain::requests::create_in(txn, state, auth, request).await?;
+    let pending = crate::entities::server_requests::Entity::find_by_id(id)
+        .one(txn)
+        .await?
+        .is_some_and(|r| r.status == shared::workflow::RequestStatus::Pending.as_str());
+    if pending && auth.can(Permission::RequestsApprove) {
+        match crate::domain::requests::approve_in(txn, state, auth, id).await {
+            // The team's policy may want someone else's approval too.
+            Ok(()) | Err(ApiError::Forbidden) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(id)
+}
+
+/// Deployments still waiting for the server of a request.
+async fn waiting_for<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+) -> Result<Vec<rows::Model>, DbErr> {
+    rows::Entity::find()
+        .filter(rows::Column::RequestId.eq(request_id))
+        .filter(rows::Column::Status.is_in([
+            DeploymentStatus::Pending.as_str(),
+            DeploymentStatus::Provisioning.as_str(),
+        ]))
+        .all(db)
+        .await
+}
+
+/// Keeps deployments that wait for a server request in step with it: provisioning started, or
+/// the request failed, was rejected or cancelled (the deployment fails at "provisioning").
+pub async fn follow_request<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    to: shared::workflow::RequestStatus,
+    reason: &str,
+) -> Result<(), DbErr> {
+    use shared::workflow::RequestStatus as R;
+    let waiting = waiting_for(db, request_id).await?;
+    for row in waiting {
+        let moved = match to {
+            R::Provisioning => {
+                transition(db, &row, DeploymentAction::StartProvisioning, vec![]).await
+            }
+            R::Failed | R::Rejected | R::Cancelled => {
+                let error = if reason.is_empty() {
+                    format!("the server request was {}", to.as_str())
+                } else {
+                    format!("the server request was {}: {reason}", to.as_str())
+                };
+                transition(
+                    db,
+                    &row,
+                    DeploymentAction::MarkFailed,
+                    vec![
+                        (rows::Column::FailedStep, Expr::value("provisioning")),
+                        (rows::Column::Error, Expr::value(error)),
+                    ],
+                )
+                .await
+            }
+            _ => continue,
+        };
+        if let Err(ApiError::Internal(e)) = moved {
+            return Err(DbErr::Custom(e.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// The server a deployment waited for is ready: it gets its ports and the deploy job starts.
+pub async fn server_ready<C: ConnectionTrait>(
+    db: &C,
+    state: &AppState,
+    request_id: Uuid,
+    server_id: Uuid,
+) -> Result<(), DbErr> {
+    let waiting = waiting_for(db, request_id).await?;
+    for row in waiting {
+        let used = ports_in_use(db, server_id).await?;
+        let Ok(port) = free_port(state.config.deploy.first_port, &used, None) else {
+            continue;
+        };
+        rows::Entity::update_many()
+            .col_expr(rows::Column::ServerId, Expr::value(server_id))
+            .col_expr(rows::Column::Port, Expr::value(port))
+            .col_expr(rows::Column::AppPort, Expr::value(port + APP_PORT_OFFSET))
+            .filter(rows::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+        enqueue(db, &row, "deploy", row.created_by).await?;
+    }
+    Ok(())
+}
