@@ -1,150 +1,23 @@
-//! Deployment scripts: the list, and the editor of one script (playbook, variable schema, the
-//! server-side check, versions) from which it is run.
+//! The script editor (playbook, variables, the server-side check, saving) and what it holds
+//! as a plain draft.
 
+use super::versions::{VersionDialog, VersionsCard};
 use crate::api::{self, ApiErrorView};
 use crate::components::code_editor::CodeEditor;
-use crate::components::feedback::{use_toasts, ErrorBanner, LoadStates, SkeletonRows};
+use crate::components::feedback::use_toasts;
 use crate::components::form::{apply_problem, Errors, FormBanner, TeamPicker, TextArea, TextField};
-use crate::components::list::{paged_list, paged_remote, PageHeader, SearchBar};
-use crate::components::modal::Modal;
 use crate::components::removal::{use_removal, RemoveButton};
-use crate::components::table::{Col, DataTable};
-use crate::format::{datetime, relative};
 use crate::pages::script_run::{RunScriptDialog, RunTarget};
-use crate::pages::script_schema::{kind_label, rows_of, value_text, VariableRow, VariablesEditor};
-use crate::remote::{failure_of, remote, use_route_id};
-use crate::search::use_search;
+use crate::pages::script_schema::{rows_of, VariableRow, VariablesEditor};
 use crate::session::use_session;
 use crate::task;
 use leptos::prelude::*;
-use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 use shared::roles::Permission;
-use shared::scripts::{SaveScript, Script, ScriptSummary, ScriptVersion, ScriptVersionRef};
+use shared::scripts::{SaveScript, Script, ScriptVersion};
 use shared::validation::FieldErrors;
 use uuid::Uuid;
-
-const PER_PAGE: u64 = 20;
-
-#[component]
-pub fn ScriptsPage() -> impl IntoView {
-    let q = RwSignal::new(String::new());
-    let page = RwSignal::new(1u64);
-    let scripts =
-        paged_remote::<ScriptSummary>("/api/scripts", page, PER_PAGE, move || vec![("q", q.get())]);
-    let search = use_search(q, page);
-
-    view! {
-        <section class="page">
-            <PageHeader
-                title="Scripts"
-                description="Ansible playbooks with typed variables, versioned and run on your servers."
-            >
-                <A href="/scripts/new" attr:class="btn btn-primary" attr:data-testid="script-new">
-                    <span aria-hidden="true">"+ "</span>
-                    "New script"
-                </A>
-            </PageHeader>
-            <SearchBar
-                search=search
-                id="script-search"
-                label="Search scripts"
-                placeholder="Name or description"
-                name="q"
-            />
-            {paged_list(
-                scripts,
-                page,
-                ("script", "scripts"),
-                move || {
-                    if q.with(String::is_empty) {
-                        ("No scripts yet", "Write a playbook with “New script”, then run it on your servers.")
-                    } else {
-                        ("No scripts match", "Try another search term.")
-                    }
-                },
-                |items| view! { <ScriptTable items=items /> },
-            )}
-        </section>
-    }
-}
-
-#[component]
-fn ScriptTable(items: Vec<ScriptSummary>) -> impl IntoView {
-    let rows = items
-        .into_iter()
-        .map(|s| {
-            let updated = s.updated_at;
-            let row_name = s.name.clone();
-            view! {
-                <tr data-testid="script-row" data-name=row_name>
-                    <td>
-                        <A href=format!("/scripts/{}", s.id)>{s.name}</A>
-                        {s.builtin.then(|| view! { <span class="badge badge-muted">"built-in"</span> })}
-                        {(!s.description.is_empty())
-                            .then(|| view! { <p class="muted small cell-desc">{s.description}</p> })}
-                    </td>
-                    <td>{s.team.name}</td>
-                    <td class="num">{format!("v{}", s.version)}</td>
-                    <td class="num">{s.variables}</td>
-                    <td title=datetime(&updated)>{relative(&updated)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <DataTable columns=&[
-                Col::Text("Name"), Col::Text("Team"), Col::Num("Version"), Col::Num("Variables"),
-                Col::Text("Updated")
-            ] testid="scripts-table">
-            {rows}
-        </DataTable>
-    }
-}
-
-#[component]
-pub fn NewScriptPage() -> impl IntoView {
-    view! {
-        <section class="page">
-            <A href="/scripts" attr:class="back-link">
-                "← Scripts"
-            </A>
-            <ScriptEditor initial=None show_version=None />
-        </section>
-    }
-}
-
-#[component]
-pub fn ScriptPage() -> impl IntoView {
-    let query = use_query_map();
-    let id = use_route_id();
-    let script = remote::<Script>(move || format!("/api/scripts/{}", api::encode(&id.get())));
-    // The editor is built once per script, so a reload never throws away what is typed.
-    let loaded_id = Memo::new(move |_| match script.get() {
-        Some(Ok(s)) => Some(s.id),
-        _ => None,
-    });
-    let failure = failure_of(script);
-    let retry = Callback::new(move |_| script.refetch());
-    view! {
-        <section class="page">
-            <A href="/scripts" attr:class="back-link">
-                "← Scripts"
-            </A>
-            <LoadStates failure=failure loaded=Signal::derive(move || loaded_id.get().is_some()) on_retry=retry />
-            {move || {
-                loaded_id
-                    .get()
-                    .map(|_| {
-                        let show_version = query
-                            .with_untracked(|q| q.get("version").and_then(|v| v.parse::<i32>().ok()));
-                        view! { <ScriptEditor initial=script.loaded_untracked() show_version=show_version /> }
-                    })
-            }}
-        </section>
-    }
-}
 
 /// Fields of [`SaveScript`] that have an input of their own; `variables[i].…` go on their row.
 const SCRIPT_FIELDS: &[&str] = &["name", "description", "content", "team_id", "variables"];
@@ -170,31 +43,17 @@ fn differs(saved: &Script, draft: &SaveScript) -> bool {
 }
 
 #[component]
-fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl IntoView {
+pub(super) fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl IntoView {
     let session = use_session();
     let toasts = use_toasts();
     let navigate = use_navigate();
     let is_new = initial.is_none();
-    let name = RwSignal::new(initial.as_ref().map(|s| s.name.clone()).unwrap_or_default());
-    let description = RwSignal::new(
-        initial
-            .as_ref()
-            .map(|s| s.description.clone())
-            .unwrap_or_default(),
-    );
-    let content = RwSignal::new(
-        initial
-            .as_ref()
-            .map(|s| s.current.content.clone())
-            .unwrap_or_else(|| STARTER_PLAYBOOK.to_owned()),
-    );
-    let rows = RwSignal::new(
-        initial
-            .as_ref()
-            .map(|s| rows_of(&s.current.variables))
-            .unwrap_or_default(),
-    );
-    let team = RwSignal::new(String::new());
+    let start = ScriptDraft::from_dto(initial.as_ref());
+    let name = RwSignal::new(start.name);
+    let description = RwSignal::new(start.description);
+    let content = RwSignal::new(start.content);
+    let rows = RwSignal::new(start.rows);
+    let team = RwSignal::new(start.team);
     let saved = RwSignal::new(initial);
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
@@ -206,21 +65,15 @@ fn ScriptEditor(initial: Option<Script>, show_version: Option<i32>) -> impl Into
     let running = RwSignal::new(false);
     let removal = use_removal::<Uuid>();
 
-    let draft = Memo::new(move |_| SaveScript {
-        name: name.get().trim().to_owned(),
-        description: description.get().trim().to_owned(),
-        content: content.get(),
-        variables: rows.with(|r| {
-            r.iter()
-                .filter(|r| !r.is_blank())
-                .map(VariableRow::to_spec)
-                .collect()
-        }),
-        team_id: if is_new {
-            team.get().parse().ok()
-        } else {
-            None
-        },
+    let draft = Memo::new(move |_| {
+        ScriptDraft {
+            name: name.get(),
+            description: description.get(),
+            content: content.get(),
+            rows: rows.get(),
+            team: team.get(),
+        }
+        .to_request(is_new)
     });
     let unsaved = Memo::new(move |_| {
         saved.with(|s| s.as_ref().is_none_or(|s| draft.with(|d| differs(s, d))))
@@ -505,152 +358,132 @@ const STARTER_PLAYBOOK: &str = "- name: Describe what this play does
         msg: \"Hello from {{ inventory_hostname }}\"
 ";
 
-#[component]
-fn VersionsCard(saved: RwSignal<Option<Script>>, viewing: RwSignal<Option<i32>>) -> impl IntoView {
-    let versions = Memo::new(move |_| {
-        saved.with(|s| {
-            s.as_ref()
-                .map(|s| (s.current.version, s.versions.clone()))
-                .unwrap_or_default()
-        })
-    });
-    view! {
-        <aside class="card versions-card" aria-labelledby="versions-title">
-            <h2 class="card-title" id="versions-title">
-                "Versions"
-            </h2>
-            {move || {
-                let (current, list) = versions.get();
-                if list.is_empty() {
-                    return view! { <p class="muted small">"Saved versions appear here, newest first."</p> }.into_any();
-                }
-                view! {
-                    <ol class="version-list" data-testid="script-versions">
-                        {list
-                            .into_iter()
-                            .map(|v: ScriptVersionRef| {
-                                let number = v.version;
-                                let at = v.created_at;
-                                view! {
-                                    <li>
-                                        <button
-                                            type="button"
-                                            class="version-item"
-                                            aria-pressed=move || (viewing.get() == Some(number)).to_string()
-                                            on:click=move |_| viewing.set(Some(number))
-                                        >
-                                            <span class="version-number">
-                                                {format!("Version {number}")}
-                                                {(number == current)
-                                                    .then(|| view! { <span class="badge badge-new">"current"</span> })}
-                                            </span>
-                                            <span class="muted small" title=datetime(&at)>
-                                                {relative(&at)}
-                                                {v.created_by.map(|who| format!(" · {who}"))}
-                                            </span>
-                                        </button>
-                                    </li>
-                                }
-                            })
-                            .collect_view()}
-                    </ol>
-                }
-                    .into_any()
-            }}
-        </aside>
+/// What the script editor holds: the variables as typed rows.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct ScriptDraft {
+    pub name: String,
+    pub description: String,
+    pub content: String,
+    pub rows: Vec<VariableRow>,
+    pub team: String,
+}
+
+impl ScriptDraft {
+    /// The editor for `script`, or a new script starting from the starter playbook.
+    pub fn from_dto(script: Option<&Script>) -> Self {
+        Self {
+            name: script.map(|s| s.name.clone()).unwrap_or_default(),
+            description: script.map(|s| s.description.clone()).unwrap_or_default(),
+            content: script
+                .map(|s| s.current.content.clone())
+                .unwrap_or_else(|| STARTER_PLAYBOOK.to_owned()),
+            rows: script
+                .map(|s| rows_of(&s.current.variables))
+                .unwrap_or_default(),
+            team: String::new(),
+        }
+    }
+
+    /// The script as it would be saved, valid or not: the editor compares it with what is
+    /// stored and with what last passed the check. The team is only chosen for a new script.
+    pub fn to_request(&self, is_new: bool) -> SaveScript {
+        SaveScript {
+            name: self.name.trim().to_owned(),
+            description: self.description.trim().to_owned(),
+            content: self.content.clone(),
+            variables: self
+                .rows
+                .iter()
+                .filter(|r| !r.is_blank())
+                .map(VariableRow::to_spec)
+                .collect(),
+            team_id: if is_new { self.team.parse().ok() } else { None },
+        }
     }
 }
 
-#[component]
-fn VersionDialog(
-    script_id: Uuid,
-    version: i32,
-    current: bool,
-    #[prop(into)] on_restore: Callback<ScriptVersion>,
-    #[prop(into)] on_close: Callback<()>,
-) -> impl IntoView {
-    let loaded =
-        remote::<ScriptVersion>(move || format!("/api/scripts/{script_id}/versions/{version}"));
-    let retry = Callback::new(move |_| loaded.refetch());
-    view! {
-        <Modal title=format!("Version {version}") on_close=on_close wide=true>
-            {move || match loaded.get() {
-                None => view! { <SkeletonRows rows=6 /> }.into_any(),
-                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
-                Some(Ok(v)) => {
-                    let content = RwSignal::new(v.content.clone());
-                    let restored = v.clone();
-                    let at = v.created_at;
-                    view! {
-                        <div class="form" data-testid="version-view">
-                            <p class="muted small">
-                                {format!("Saved {}", datetime(&at))}
-                                {v.created_by.clone().map(|who| format!(" by {who}"))}
-                                {current.then_some(" · the current version")}
-                            </p>
-                            <CodeEditor id="version-content" label="Playbook (read-only)" value=content readonly=true />
-                            <VariablesSummary variables=v.variables.clone() />
-                            <div class="form-actions">
-                                {(!current)
-                                    .then(|| {
-                                        view! {
-                                            <button
-                                                type="button"
-                                                class="btn btn-ghost"
-                                                on:click=move |_| on_restore.run(restored.clone())
-                                            >
-                                                "Load into editor"
-                                            </button>
-                                        }
-                                    })}
-                                <button type="button" class="btn btn-primary" on:click=move |_| on_close.run(())>
-                                    "Close"
-                                </button>
-                            </div>
-                        </div>
-                    }
-                        .into_any()
-                }
-            }}
-        </Modal>
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::dto::TeamRef;
+    use shared::scripts::{VariableKind, VariableSpec};
 
-#[component]
-fn VariablesSummary(variables: Vec<shared::scripts::VariableSpec>) -> impl IntoView {
-    if variables.is_empty() {
-        return view! { <p class="muted small">"No variables."</p> }.into_any();
+    fn script() -> Script {
+        let now = chrono::Utc::now();
+        Script {
+            id: Uuid::new_v4(),
+            team: TeamRef {
+                id: Uuid::new_v4(),
+                name: "Ops".into(),
+                slug: "ops".into(),
+            },
+            name: "nginx".into(),
+            description: "Installs nginx".into(),
+            builtin: false,
+            current: ScriptVersion {
+                version: 3,
+                content: "- hosts: all\n".into(),
+                variables: vec![
+                    VariableSpec {
+                        name: "port".into(),
+                        kind: VariableKind::Int,
+                        required: true,
+                        default: Some(80.into()),
+                        options: Vec::new(),
+                        description: "Listen port".into(),
+                    },
+                    VariableSpec {
+                        name: "flavour".into(),
+                        kind: VariableKind::Choice,
+                        required: false,
+                        default: None,
+                        options: vec!["light".into(), "full".into()],
+                        description: String::new(),
+                    },
+                ],
+                created_by: None,
+                created_at: now,
+            },
+            versions: Vec::new(),
+            created_at: now,
+            updated_at: now,
+        }
     }
-    view! {
-        <DataTable
-            columns=&[
-                Col::Text("Variable"), Col::Text("Kind"), Col::Text("Required"), Col::Text("Default"),
-                Col::Text("Description")
-            ]
-            compact=true
-            flat=true
-            caption="Variables of this version"
-        >
-                {variables
-                    .into_iter()
-                    .map(|v| {
-                        let kind = if v.options.is_empty() {
-                            kind_label(v.kind).to_string()
-                        } else {
-                            format!("{}: {}", kind_label(v.kind), v.options.join(", "))
-                        };
-                        view! {
-                            <tr>
-                                <td class="mono">{v.name}</td>
-                                <td>{kind}</td>
-                                <td>{if v.required { "yes" } else { "no" }}</td>
-                                <td class="mono">{v.default.as_ref().map(value_text).unwrap_or_else(|| "—".into())}</td>
-                                <td class="muted">{v.description}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-        </DataTable>
+
+    #[test]
+    fn an_opened_script_converts_back_to_what_is_stored() {
+        let script = script();
+        let draft = ScriptDraft::from_dto(Some(&script));
+        assert_eq!(draft.rows.len(), 2);
+        assert_eq!(draft.rows[0].default, "80");
+        assert_eq!(draft.rows[1].options, "light, full");
+        let body = draft.to_request(false);
+        assert_eq!(body.variables, script.current.variables);
+        assert!(!differs(&script, &body));
     }
-    .into_any()
+
+    #[test]
+    fn a_new_script_starts_from_the_starter_playbook_and_only_it_names_a_team() {
+        let mut draft = ScriptDraft::from_dto(None);
+        assert_eq!(draft.content, STARTER_PLAYBOOK);
+        assert!(draft.rows.is_empty());
+        let team = Uuid::new_v4();
+        draft.team = team.to_string();
+        assert_eq!(draft.to_request(true).team_id, Some(team));
+        assert_eq!(draft.to_request(false).team_id, None);
+    }
+
+    #[test]
+    fn names_are_trimmed_blank_rows_dropped_and_edits_count_as_unsaved() {
+        let script = script();
+        let mut draft = ScriptDraft::from_dto(Some(&script));
+        draft.name = "  nginx  ".into();
+        draft.rows.push(VariableRow::blank());
+        let body = draft.to_request(false);
+        assert_eq!(body.name, "nginx");
+        assert_eq!(body.variables.len(), 2);
+        assert!(!differs(&script, &body));
+        draft.description = "Installs and configures nginx".into();
+        assert!(differs(&script, &draft.to_request(false)));
+    }
 }
