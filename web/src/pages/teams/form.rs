@@ -43,6 +43,7 @@ impl TeamDraft {
         let body = UpdateTeam {
             name: (name != original.name).then_some(name),
             description: (description != original.description).then_some(description),
+            ..UpdateTeam::default()
         };
         if body == UpdateTeam::default() {
             return Ok(None);
@@ -137,20 +138,21 @@ pub(super) fn TeamForm(
 #[cfg(test)]
 mod tests {
     use super::TeamDraft;
-    use chrono::Utc;
     use shared::dto::Team;
     use uuid::Uuid;
 
+    // Read from JSON as the API sends it, so fields this form does not edit keep their defaults.
     fn ops() -> Team {
-        Team {
-            id: Uuid::nil(),
-            name: "Operations".into(),
-            slug: "operations".into(),
-            description: "Keeps the lights on".into(),
-            is_global: false,
-            member_count: 3,
-            created_at: Utc::now(),
-        }
+        serde_json::from_value(serde_json::json!({
+            "id": Uuid::nil(),
+            "name": "Operations",
+            "slug": "operations",
+            "description": "Keeps the lights on",
+            "is_global": false,
+            "member_count": 3,
+            "created_at": "2026-01-01T00:00:00Z",
+        }))
+        .unwrap()
     }
 
     #[test]
