@@ -2,6 +2,7 @@
 //! the workflow actions and timeline, and the approvals queue.
 
 mod detail;
+mod draft;
 mod form;
 mod list;
 mod tracker;

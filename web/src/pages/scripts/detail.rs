@@ -1,7 +1,7 @@
 //! The script pages: a new script, and one script opened at its current or a named version.
 
 use super::form::ScriptEditor;
-use crate::api::{self};
+use crate::api;
 use crate::components::feedback::LoadStates;
 use crate::remote::{failure_of, remote, use_route_id};
 use leptos::prelude::*;

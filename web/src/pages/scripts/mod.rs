@@ -2,6 +2,7 @@
 //! server-side check, versions) from which it is run.
 
 mod detail;
+mod draft;
 mod form;
 mod list;
 mod versions;
