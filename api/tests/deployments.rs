@@ -629,9 +629,27 @@ async fn deploy_requests_are_validated_and_scoped_to_teams() {
         )
         .await;
     let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-    for field in ["name", "git_url", "module", "port", "env", "server_id"] {
+    for field in ["name", "git_url", "module", "port", "env"] {
         assert!(problem["errors"][field].is_array(), "{field}: {problem:#}");
     }
+    // Neither a server nor an account, and the team names no default account for new guests.
+    let problem = assert_problem(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"git_url": "https://git.example.com/a.git", "team_id": team}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        problem["errors"]["provider_account_id"][0]
+            .as_str()
+            .unwrap()
+            .contains("this team has no default account"),
+        "{problem:#}"
+    );
     for (body, field) in [
         (
             json!({"name": "app", "git_url": "https://git.example.com/a.git", "server_id": uuid::Uuid::new_v4(), "team_id": team}),
@@ -770,16 +788,35 @@ async fn pve_guest_names(f: &Pve) -> Vec<String> {
         .collect()
 }
 
-/// PROVISIONING at a provider: the Proxmox fake creates the LXC guest (its address and SSH port
-/// lead to the sshd test host), then the app is deployed onto it; deleting the deployment
-/// destroys the guest.
-#[tokio::test]
-async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destroys_it() {
-    let (Some(h), Some(f)) = (host(), pve()) else {
-        return;
-    };
-    let app = app(Duration::from_secs(30)).await;
-    // Provisioned servers are reached with the platform's service key.
+/// A Proxmox account at the fake whose guests are reached at the sshd test host; `images` is
+/// the catalog's order of `debian-12` (a VM template) and `debian-ct` (an LXC template).
+async fn pve_account(app: &TestApp, h: &Host, f: &Pve, name: &str, images: &[&str]) -> String {
+    let pin = f
+        .url
+        .starts_with("https")
+        .then(|| common::pem_sha256(&f.ca));
+    json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": name, "kind": "proxmox", "endpoint": f.url,
+                   "catalog": {"currency": "EUR", "locations": [f.node], "images": images,
+                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                   "settings": {"images": {"debian-12": f.template, "debian-ct": f.ct_template},
+                                "ssh_port": h.port, "ready_timeout_secs": 30, "tls_fingerprint": pin},
+                   "credentials": {"api_token": f.token}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Provisioned servers are reached with the platform's service key: the test host accepts it.
+async fn authorize_service_key(app: &TestApp) {
     let (service_public, _) = api::domain::ssh_keys::service_key(&app.state)
         .await
         .unwrap();
@@ -792,28 +829,203 @@ async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destro
         keys.push_str(&format!("{}\n", service_public.trim()));
         std::fs::write(&authorized, keys).unwrap();
     }
-    let pin = f
-        .url
-        .starts_with("https")
-        .then(|| common::pem_sha256(&f.ca));
-    let account = json_of(
-        app.post(
-            "/api/provider-accounts",
+}
+
+/// The six fields of the PaaS description, as a client written from it sends them: the type in
+/// upper case, the framework by its name, `github_url`, `cpu_cores`, `memory_mb`, no name, no
+/// team, no branch, no account. The team's default account builds a VM at the Proxmox fake, the
+/// repository's default branch (`master`) is deployed, and the answer shows the guest's address
+/// and VM id. A second one, deleted while it waits for approval, cancels its server request.
+#[tokio::test]
+async fn the_six_fields_of_the_paas_form_deploy_a_repository_onto_a_new_vm() {
+    let (Some(h), Some(f)) = (host(), pve()) else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    authorize_service_key(&app).await;
+    // The container template first: a VM deployment must skip it for the first VM image.
+    let account = pve_account(&app, &h, &f, "PVE six fields", &["debian-ct", "debian-12"]).await;
+    let team = app.create_team("Six fields").await;
+    let set = json_of(
+        app.patch(
+            &format!("/api/teams/{team}"),
             &app.admin.token,
-            json!({"name": "PVE apps", "kind": "proxmox", "endpoint": f.url,
-                   "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12", "debian-ct"],
-                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-                   "settings": {"images": {"debian-12": f.template, "debian-ct": f.ct_template},
-                                "ssh_port": h.port, "ready_timeout_secs": 30, "tls_fingerprint": pin},
-                   "credentials": {"api_token": f.token}}),
+            json!({"default_provider_account_id": account}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(set["default_provider_account_id"], account.as_str());
+    let agent = app
+        .user_with(
+            "sixfields",
+            &[Role::TechnicalAgent],
+            std::slice::from_ref(&team),
+        )
+        .await;
+
+    // A repository whose default branch is master; its project names no branch.
+    let root =
+        std::env::temp_dir().join(format!("provisio-deploy-{}", uuid::Uuid::new_v4().simple()));
+    let (bare, work) = (root.join("hello-paas.git"), root.join("work"));
+    std::fs::create_dir_all(&work).unwrap();
+    git(
+        &root,
+        &["init", "-q", "--bare", "-b", "master", "hello-paas.git"],
+    );
+    git(&work, &["init", "-q", "-b", "master"]);
+    commit(
+        &work,
+        &[
+            ("app.py", &flask_app("master")),
+            ("requirements.txt", "Flask>=3\n"),
+        ],
+        "first",
+    );
+    git(&work, &["remote", "add", "origin", bare.to_str().unwrap()]);
+    git(&work, &["push", "-q", "origin", "master"]);
+    let url = format!("ssh://root@127.0.0.1:{}{}", h.port, bare.display());
+    json_of(
+        app.post(
+            "/api/projects",
+            &app.admin.token,
+            json!({"name": "hello-paas", "url": url, "team_id": team, "deploy_key": h.client_key}),
         )
         .await,
         StatusCode::CREATED,
     )
-    .await["id"]
-        .as_str()
+    .await;
+
+    let six = json!({"deployment_type": "VM", "framework": "Flask", "github_url": url,
+                     "cpu_cores": 2, "memory_mb": 2048, "disk_gb": 20});
+    // A wrong value is reported under its own field, an unknown field is refused.
+    let mut wrong = six.clone();
+    wrong["deployment_type"] = json!("docker");
+    let problem = assert_problem(
+        app.post("/api/deploy", &agent.token, wrong).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        problem["errors"]["deployment_type"].is_array(),
+        "{problem:#}"
+    );
+    let mut unknown = six.clone();
+    unknown["memory_gb"] = json!(2);
+    let problem = assert_problem(
+        app.post("/api/deploy", &agent.token, unknown).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        problem["errors"]
+            .to_string()
+            .contains("unknown field `memory_gb`"),
+        "{problem:#}"
+    );
+
+    let created = json_of(
+        app.post("/api/deploy", &agent.token, six.clone()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(created["name"], "hello-paas", "{created:#}");
+    assert_eq!(created["team"]["id"], team.as_str());
+    assert_eq!(created["framework"], "flask");
+    assert_eq!(created["deployment_type"], "vm");
+    assert_eq!(
+        (
+            created["cpu"].clone(),
+            created["ram_mb"].clone(),
+            created["disk_gb"].clone()
+        ),
+        (json!(2), json!(2048), json!(20))
+    );
+    assert_eq!(created["status"], "PENDING");
+    let id = created["id"].as_str().unwrap().to_owned();
+    let request = created["request_id"].as_str().unwrap().to_owned();
+
+    // A second one waits for approval too; deleting it cancels its server request.
+    let second = json_of(
+        app.post("/api/deploy", &agent.token, six).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(second["name"], "hello-paas-2");
+    let second_request = second["request_id"].as_str().unwrap().to_owned();
+    let gone = json_of(
+        app.delete(
+            &format!("/api/deployments/{}", second["id"].as_str().unwrap()),
+            &agent.token,
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(gone["status"], "DELETED");
+    let cancelled = json_of(
+        app.get(&format!("/api/requests/{second_request}"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cancelled["request"]["status"], "cancelled", "{cancelled:#}");
+
+    // The agent may not approve; an administrator does, and the pipeline runs to the end.
+    json_of(
+        app.post(
+            &format!("/api/requests/{request}/approve"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let running = settle(&app, &id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    assert_eq!(
+        running["status"],
+        "RUNNING",
+        "{running:#}\n{}",
+        log_text(&app, &id).await
+    );
+    assert_eq!(running["branch"], "master");
+    assert!(fetch(running["url"].as_str().unwrap())
+        .await
         .unwrap()
-        .to_owned();
+        .1
+        .starts_with("hello from master"));
+    assert!(running["ip_address"].is_string(), "{running:#}");
+    assert!(running["vmid"].as_u64().is_some(), "{running:#}");
+    assert!(
+        running["provider_guest_id"]
+            .as_str()
+            .unwrap()
+            .contains("/qemu/"),
+        "{running:#}"
+    );
+    assert!(pve_guest_names(&f).await.contains(&"hello-paas".to_owned()));
+    json_of(
+        app.delete(&format!("/api/deployments/{id}"), &agent.token)
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+}
+
+/// PROVISIONING at a provider: the Proxmox fake creates the LXC guest (its address and SSH port
+/// lead to the sshd test host), then the app is deployed onto it; deleting the deployment
+/// destroys the guest.
+#[tokio::test]
+async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destroys_it() {
+    let (Some(h), Some(f)) = (host(), pve()) else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    authorize_service_key(&app).await;
+    let account = pve_account(&app, &h, &f, "PVE apps", &["debian-12", "debian-ct"]).await;
     let (bare, _work) = repository(&[
         ("app.py", &flask_app("lxc")),
         ("requirements.txt", "Flask>=3\n"),

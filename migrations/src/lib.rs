@@ -21,6 +21,7 @@ mod m20261206_000015_no_cache_changes;
 mod m20261206_000016_listing_indexes;
 mod m20261206_000017_deployment_counts;
 mod m20261206_000018_log_stages;
+mod m20261206_000019_team_default_account;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_listing_indexes::Migration),
             Box::new(m20261206_000017_deployment_counts::Migration),
             Box::new(m20261206_000018_log_stages::Migration),
+            Box::new(m20261206_000019_team_default_account::Migration),
         ]
     }
 }

@@ -88,6 +88,8 @@ pub enum DeploymentAction {
     Redeploy,
     Delete,
     MarkDeleted,
+    /// DELETE of a deployment still waiting for its server: nothing to remove anywhere.
+    Discard,
 }
 
 /// The one table of allowed transitions.
@@ -106,6 +108,9 @@ pub fn next_status(from: DeploymentStatus, action: DeploymentAction) -> Option<D
         (S::Stopped, A::Start) => Some(S::Running),
         (S::Running | S::Stopped | S::Failed, A::Redeploy) => Some(S::Deploying),
         (S::Running | S::Stopped | S::Failed, A::Delete) => Some(S::Deleting),
+        // Nothing was deployed yet: gone at once (the server request it waited for is cancelled
+        // with it).
+        (S::Pending, A::Discard) => Some(S::Deleted),
         (S::Deleting, A::MarkDeleted) => Some(S::Deleted),
         _ => None,
     }
@@ -124,7 +129,8 @@ pub fn user_actions(status: DeploymentStatus) -> Vec<DeploymentAction> {
     .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// Written in lower case; read in any case (`VM`, `lxc`), as clients of the PaaS description send it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum DeploymentType {
@@ -150,55 +156,113 @@ impl DeploymentType {
     }
 }
 
+impl<'de> Deserialize<'de> for DeploymentType {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        DeploymentType::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not vm or lxc")))
+    }
+}
+
 /// `POST /api/deploy`. The app comes from a project of the team (`project_id`) or a Git URL (a
 /// project is created for it, or the team's project with that URL reused). It lands on an
-/// existing server (`server_id`) or on a new VM/LXC provisioned at `provider_account_id`.
+/// existing server (`server_id`), on a new VM/LXC guest at `provider_account_id`, or, naming
+/// neither, on a new guest at the team's default provider account. The six fields of the
+/// original PaaS form are enough: `deployment_type`, `framework`, `github_url`, `cpu_cores`,
+/// `memory_mb`, `disk_gb`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct DeployRequest {
-    /// Lower-case letters, digits and `-`; names the service and the new server.
-    pub name: String,
-    #[serde(default)]
+    /// Lower-case letters, digits and `-`; names the service and the new server. Default: the
+    /// repository's name, made unique in the team.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Default: the caller's team when they belong to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team_id: Option<Uuid>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project_id: Option<Uuid>,
-    #[serde(default)]
+    /// An https or ssh Git URL; also accepted as `github_url`.
+    #[serde(default, alias = "github_url", skip_serializing_if = "Option::is_none")]
     pub git_url: Option<String>,
-    /// Branch to deploy (default: the project's default branch).
-    #[serde(default)]
+    /// Branch to deploy. Default: the project's default branch, which for a new project is the
+    /// remote's default branch (its HEAD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     /// A commit of that branch (default: its head).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
-    /// A framework slug from `GET /api/frameworks` (default: detected from the repository).
-    #[serde(default)]
+    /// A framework from `GET /api/frameworks`, by slug (`nextjs`) or name (`Next.js`,
+    /// `Express.js`, `Vue.js`, in any case). Default: detected from the repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub framework: Option<String>,
     /// Python module or Node entry file the start command names (`app` for `app:app`,
     /// `server.js`); the framework's default when absent.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub module: Option<String>,
+    /// `vm` or `lxc`, in any case.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = String, pattern = "^([vV][mM]|[lL][xX][cC])$", example = "VM")
+    )]
     pub deployment_type: DeploymentType,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_id: Option<Uuid>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_account_id: Option<Uuid>,
-    #[serde(default)]
+    /// Default: the account catalog's first location.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<String>,
-    #[serde(default)]
+    /// A catalog image. Default: the account catalog's first image of the deployment's type (a
+    /// VM image, or an LXC template).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    #[serde(default)]
+    /// A fixed size of the account's catalog (Hetzner server types). Default for such accounts:
+    /// the cheapest type with at least the cores, memory and disk asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_type: Option<String>,
+    /// Cores of a new guest; also accepted as `cpu_cores`.
+    #[serde(default, alias = "cpu_cores", skip_serializing_if = "Option::is_none")]
     pub cpu: Option<u32>,
-    #[serde(default)]
+    /// Memory of a new guest in MiB; also accepted as `memory_mb`.
+    #[serde(default, alias = "memory_mb", skip_serializing_if = "Option::is_none")]
     pub ram_mb: Option<u32>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disk_gb: Option<u32>,
     /// Public port nginx listens on (default: the first free one from 8000 on that server).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
     /// Environment of the app's service (names in upper case).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+}
+
+/// A deployment name from a Git URL: the repository's last path segment without `.git`, in
+/// lower case, other characters as `-`, cut to the length a name may have (`My_App.git` →
+/// `my-app`). None when nothing usable is left.
+pub fn name_from_url(url: &str) -> Option<String> {
+    let last = url
+        .trim()
+        .trim_end_matches('/')
+        .rsplit(['/', ':'])
+        .next()?
+        .trim_end_matches(".git");
+    let mut name = String::new();
+    for c in last.chars() {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name = name.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
+    // Room for a "-NN" suffix that makes it unique in the team.
+    let name: String = name.chars().take(36).collect();
+    let name = name.trim_end_matches('-');
+    deployment_name(name).is_ok().then(|| name.to_owned())
 }
 
 pub fn deployment_name(name: &str) -> Result<(), String> {
@@ -256,7 +320,9 @@ pub fn env_name(name: &str) -> Result<(), String> {
 impl DeployRequest {
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut v = Validator::new();
-        v.check("name", deployment_name(&self.name));
+        if let Some(name) = &self.name {
+            v.check("name", deployment_name(name));
+        }
         match (&self.project_id, &self.git_url) {
             (None, None) => v.check("git_url", Err("give a Git URL or a project".into())),
             (Some(_), Some(_)) => v.check(
@@ -275,35 +341,12 @@ impl DeployRequest {
         if let Some(module) = &self.module {
             v.check("module", module_name(module));
         }
-        match (&self.server_id, &self.provider_account_id) {
-            (None, None) => v.check(
-                "server_id",
-                Err("choose a server, or a provider account for a new one".into()),
-            ),
-            (Some(_), Some(_)) => v.check(
+        if self.server_id.is_some() && self.provider_account_id.is_some() {
+            v.check(
                 "server_id",
                 Err("choose a server or a provider account, not both".into()),
-            ),
-            (None, Some(_)) => {
-                v.check(
-                    "location",
-                    if self.location.as_deref().is_some_and(|l| !l.is_empty()) {
-                        Ok(())
-                    } else {
-                        Err("required for a new server".into())
-                    },
-                );
-                v.check(
-                    "image",
-                    if self.image.as_deref().is_some_and(|l| !l.is_empty()) {
-                        Ok(())
-                    } else {
-                        Err("required for a new server".into())
-                    },
-                )
-            }
-            (Some(_), None) => &mut v,
-        };
+            );
+        }
         if let Some(port) = self.port {
             v.check(
                 "port",
@@ -356,6 +399,15 @@ pub struct Deployment {
     pub error: Option<String>,
     pub server_id: Option<Uuid>,
     pub server_name: Option<String>,
+    /// The server's IPv4 address (once it has one).
+    #[serde(default)]
+    pub ip_address: Option<String>,
+    /// The provider's id of the guest (`node/qemu/104` on Proxmox, the server id on Hetzner).
+    #[serde(default)]
+    pub provider_guest_id: Option<String>,
+    /// The Proxmox VM id of the guest (VM or container).
+    #[serde(default)]
+    pub vmid: Option<u32>,
     /// The server request a new server was provisioned through.
     pub request_id: Option<Uuid>,
     /// Public port (nginx) and the app's own port behind it.
@@ -496,15 +548,15 @@ mod tests {
     #[test]
     fn a_deploy_request_names_its_source_and_target() {
         let mut input = DeployRequest {
-            name: "shop".into(),
+            name: Some("shop".into()),
             git_url: Some("https://git.example.com/acme/shop.git".into()),
             server_id: Some(Uuid::nil()),
             ..Default::default()
         };
         assert_eq!(input.validate(), Ok(()));
         input.git_url = Some("ext::sh -c id".into());
-        input.server_id = None;
-        input.name = "-x".into();
+        input.provider_account_id = Some(Uuid::nil());
+        input.name = Some("-x".into());
         input.module = Some("--config=/etc/passwd".into());
         input.env.insert("lower".into(), "x".into());
         input.port = Some(80);
@@ -512,6 +564,68 @@ mod tests {
         for field in ["name", "git_url", "server_id", "module", "env", "port"] {
             assert!(errors.contains_key(field), "{field}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn the_six_fields_of_the_paas_form_are_read_as_they_are_written() {
+        let input: DeployRequest = serde_json::from_value(serde_json::json!({
+            "deployment_type": "VM", "framework": "Flask",
+            "github_url": "https://github.com/acme/hello.git",
+            "cpu_cores": 2, "memory_mb": 2048, "disk_gb": 20
+        }))
+        .unwrap();
+        assert_eq!(input.deployment_type, DeploymentType::Vm);
+        assert_eq!(input.framework.as_deref(), Some("Flask"));
+        assert_eq!(
+            input.git_url.as_deref(),
+            Some("https://github.com/acme/hello.git")
+        );
+        assert_eq!(
+            (input.cpu, input.ram_mb, input.disk_gb),
+            (Some(2), Some(2048), Some(20))
+        );
+        assert_eq!(input.name, None);
+        assert_eq!(input.validate(), Ok(()));
+        let lxc: DeployRequest = serde_json::from_value(
+            serde_json::json!({"deployment_type": "Lxc", "git_url": "https://x.example/a.git"}),
+        )
+        .unwrap();
+        assert_eq!(lxc.deployment_type, DeploymentType::Lxc);
+        // Still refused: other types, unknown fields, the same field under both names.
+        for bad in [
+            serde_json::json!({"deployment_type": "docker"}),
+            serde_json::json!({"deployment_type": 1}),
+            serde_json::json!({"gitub_url": "https://x.example/a.git"}),
+            serde_json::json!({"git_url": "https://x.example/a.git", "github_url": "https://x.example/b.git"}),
+        ] {
+            assert!(
+                serde_json::from_value::<DeployRequest>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_deployment_is_named_after_its_repository() {
+        assert_eq!(
+            name_from_url("https://github.com/acme/Hello_World.git").as_deref(),
+            Some("hello-world")
+        );
+        assert_eq!(
+            name_from_url("git@github.com:acme/shop-api").as_deref(),
+            Some("shop-api")
+        );
+        assert_eq!(
+            name_from_url("ssh://git@host:2222/srv/app.git/").as_deref(),
+            Some("app")
+        );
+        assert_eq!(
+            name_from_url("https://host/acme/2048-game.git").as_deref(),
+            Some("game")
+        );
+        assert_eq!(name_from_url("https://host/acme/x.git"), None);
+        let long = name_from_url(&format!("https://host/{}.git", "a".repeat(80))).unwrap();
+        assert_eq!(long.len(), 36);
     }
 
     #[test]

@@ -216,6 +216,10 @@ pub struct Team {
     pub is_global: bool,
     pub member_count: u64,
     pub created_at: DateTime<Utc>,
+    /// Where a deployment of this team goes when it names neither a server nor a provider
+    /// account.
+    #[serde(default)]
+    pub default_provider_account_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -248,6 +252,15 @@ fn team_name(name: &str) -> Result<(), String> {
 pub struct UpdateTeam {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The provider account new guests of this team's deployments go to when a deployment names
+    /// neither a server nor an account; `null` clears it, absent leaves it as it is.
+    #[serde(
+        default,
+        deserialize_with = "crate::validation::present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Uuid>))]
+    pub default_provider_account_id: Option<Option<Uuid>>,
 }
 
 impl UpdateTeam {

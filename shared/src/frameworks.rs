@@ -150,6 +150,30 @@ impl Framework {
     }
 }
 
+/// The preset a client names: its slug (`nextjs`) or its name (`Next.js`, `MERN (MongoDB, …)`),
+/// in any case, punctuation ignored, and a `.js` ending optional (`Express.js`, `Vue.js`).
+pub fn find<'a>(frameworks: &'a [Framework], given: &str) -> Option<&'a Framework> {
+    let key = |text: &str| -> String {
+        text.chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_lowercase())
+            .collect()
+    };
+    let wanted = key(given);
+    if wanted.is_empty() {
+        return None;
+    }
+    let short = wanted.strip_suffix("js").unwrap_or(&wanted);
+    frameworks.iter().find(|f| {
+        let (slug, name) = (key(&f.slug), key(&f.name));
+        // The short name of "MERN (MongoDB, Express, React, Node)" is "mern".
+        let first_word = key(f.name.split(" (").next().unwrap_or_default());
+        [slug, name, first_word]
+            .iter()
+            .any(|k| *k == wanted || *k == short)
+    })
+}
+
 /// The best-matching framework for a repository, if any.
 pub fn detect<'a>(frameworks: &'a [Framework], facts: &RepoFacts) -> Option<&'a Framework> {
     frameworks
@@ -283,5 +307,25 @@ mod tests {
                 "{facts:?}"
             );
         }
+    }
+
+    #[test]
+    fn presets_are_found_by_slug_or_by_the_names_people_write() {
+        let all = [
+            framework("nextjs", 1, &[], &[]),
+            framework("express", 1, &[], &[]),
+            framework("vue", 1, &[], &[]),
+            framework("flask", 1, &[], &[]),
+        ];
+        let named = |given: &str| find(&all, given).map(|f| f.slug.as_str());
+        assert_eq!(named("Next.js"), Some("nextjs"));
+        assert_eq!(named("nextjs"), Some("nextjs"));
+        assert_eq!(named("Express.js"), Some("express"));
+        assert_eq!(named("EXPRESS"), Some("express"));
+        assert_eq!(named("Vue.js"), Some("vue"));
+        assert_eq!(named("Flask"), Some("flask"));
+        assert_eq!(named("Rails"), None);
+        assert_eq!(named(".js"), None);
+        assert_eq!(named(""), None);
     }
 }

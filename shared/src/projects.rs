@@ -162,7 +162,8 @@ pub struct Project {
 pub struct CreateProject {
     pub name: String,
     pub url: String,
-    #[serde(default = "main_branch")]
+    /// Empty or absent: the remote's default branch (its HEAD), learnt at the first sync.
+    #[serde(default)]
     pub default_branch: String,
     pub team_id: Uuid,
     /// OpenSSH private key with read access to a private repository.
@@ -170,16 +171,14 @@ pub struct CreateProject {
     pub deploy_key: Option<String>,
 }
 
-fn main_branch() -> String {
-    "main".into()
-}
-
 impl CreateProject {
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut val = Validator::new();
         val.check("name", v::display_text(&self.name, 2, 80))
-            .check("url", git_url(self.url.trim()))
-            .check("default_branch", branch_name(&self.default_branch));
+            .check("url", git_url(self.url.trim()));
+        if !self.default_branch.is_empty() {
+            val.check("default_branch", branch_name(&self.default_branch));
+        }
         if let Some(key) = &self.deploy_key {
             let looks_like_key = key.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
                 || key.contains("-----BEGIN RSA PRIVATE KEY-----")

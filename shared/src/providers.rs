@@ -110,6 +110,23 @@ impl Catalog {
         Ok(())
     }
 
+    /// The cheapest fixed size with at least the cores, memory and disk asked for (what is not
+    /// asked for does not count); a type without a price comes after every priced one.
+    pub fn cheapest_fitting(
+        &self,
+        cpu: Option<u32>,
+        ram_mb: Option<u32>,
+        disk_gb: Option<u32>,
+    ) -> Option<&ServerTypeOffer> {
+        let at_least = |have: u32, want: Option<u32>| want.is_none_or(|w| have >= w);
+        self.server_types
+            .iter()
+            .filter(|t| {
+                at_least(t.cpu, cpu) && at_least(t.ram_mb, ram_mb) && at_least(t.disk_gb, disk_gb)
+            })
+            .min_by_key(|t| (t.monthly_price_cents.unwrap_or(i64::MAX), t.cpu, t.ram_mb))
+    }
+
     /// The resolved size and monthly estimate of a request, or a field error.
     pub fn resolve(
         &self,
@@ -402,6 +419,30 @@ mod tests {
                 disk_gb_cents: 5,
             }),
         }
+    }
+
+    #[test]
+    fn the_cheapest_server_type_that_fits_is_chosen() {
+        let offer = |name: &str, cpu, ram_mb, disk_gb, price| ServerTypeOffer {
+            name: name.into(),
+            cpu,
+            ram_mb,
+            disk_gb,
+            monthly_price_cents: price,
+        };
+        let mut c = catalog();
+        c.server_types = vec![
+            offer("big", 8, 16384, 160, Some(3000)),
+            offer("unpriced", 2, 4096, 40, None),
+            offer("cx22", 2, 4096, 40, Some(459)),
+            offer("cx32", 4, 8192, 80, Some(799)),
+        ];
+        let fit = |cpu, ram, disk| c.cheapest_fitting(cpu, ram, disk).map(|t| t.name.as_str());
+        assert_eq!(fit(None, None, None), Some("cx22"));
+        assert_eq!(fit(Some(2), Some(2048), Some(20)), Some("cx22"));
+        assert_eq!(fit(Some(3), None, None), Some("cx32"));
+        assert_eq!(fit(None, Some(9000), None), Some("big"));
+        assert_eq!(fit(Some(16), None, None), None);
     }
 
     #[test]

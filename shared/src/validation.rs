@@ -123,6 +123,16 @@ pub fn slugify(name: &str) -> String {
     slug
 }
 
+/// For a field that may be absent (leave as it is), `null` (clear) or a value (set): absent
+/// comes from `#[serde(default)]`, anything present, `null` included, through here.
+pub fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -153,7 +153,7 @@ mod deployments {
         next_status, user_actions, DeploymentAction as A, DeploymentStatus as S,
     };
 
-    const ACTIONS: [A; 9] = [
+    const ACTIONS: [A; 10] = [
         A::StartProvisioning,
         A::StartDeploying,
         A::MarkRunning,
@@ -163,6 +163,7 @@ mod deployments {
         A::Redeploy,
         A::Delete,
         A::MarkDeleted,
+        A::Discard,
     ];
     const USER_ACTIONS: [A; 4] = [A::Stop, A::Start, A::Redeploy, A::Delete];
 

@@ -21,6 +21,12 @@ pub fn all() -> &'static [Framework] {
     })
 }
 
+/// The preset a client names, by slug (`nextjs`) or name (`Next.js`), in any case and with or
+/// without a `.js` ending (`Express.js`, `Vue.js`, `React.js`).
+pub fn find(given: &str) -> Option<&'static Framework> {
+    shared::frameworks::find(all(), given)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

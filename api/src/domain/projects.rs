@@ -319,11 +319,18 @@ pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result
         known_hosts: &root.join("known_hosts"),
         pin: pin.as_ref(),
     };
-    let fresh = !dir.join(".git").is_dir();
-    log.step(&if fresh {
-        format!("cloning {} ({})", row.url, row.default_branch)
+    // No default branch yet: the remote's, which only a fresh clone learns.
+    let learn_branch = row.default_branch.is_empty();
+    let fresh = learn_branch || !dir.join(".git").is_dir();
+    let branch_shown = if learn_branch {
+        "its default branch"
     } else {
-        format!("pulling {} ({})", row.url, row.default_branch)
+        &row.default_branch
+    };
+    log.step(&if fresh {
+        format!("cloning {} ({branch_shown})", row.url)
+    } else {
+        format!("pulling {} ({branch_shown})", row.url)
     })
     .await;
     if fresh && dir.exists() {
@@ -339,6 +346,18 @@ pub async fn fetch(state: &AppState, row: &rows::Model, log: &LogSink) -> Result
         if !line.trim().is_empty() {
             log.line("stdout", line).await;
         }
+    }
+    if learn_branch {
+        let branch = git::remote_default_branch(&dir).await?;
+        log.info(&format!("default branch: {branch}")).await;
+        // Only while it is still unknown: a branch someone set meanwhile stays.
+        rows::Entity::update_many()
+            .col_expr(rows::Column::DefaultBranch, Expr::value(branch))
+            .filter(rows::Column::Id.eq(row.id))
+            .filter(rows::Column::DefaultBranch.eq(""))
+            .exec(&state.db)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     Ok(dir)
 }

@@ -341,6 +341,15 @@ pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
         },
     )
     .await?;
+    // Teams that sent new guests here by default name no account any more.
+    teams::Entity::update_many()
+        .col_expr(
+            teams::Column::DefaultProviderAccountId,
+            sea_orm::sea_query::Expr::value(Option::<Uuid>::None),
+        )
+        .filter(teams::Column::DefaultProviderAccountId.eq(row.id))
+        .exec(&txn)
+        .await?;
     row.delete(&txn).await?;
     txn.commit().await?;
     Ok(())

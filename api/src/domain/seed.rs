@@ -125,6 +125,7 @@ pub async fn seed_baseline(db: &DatabaseConnection) -> Result<(), DbErr> {
         slug: Set(GLOBAL_TEAM_SLUG.into()),
         description: Set("Default team every account belongs to unless placed elsewhere".into()),
         is_global: Set(true),
+        default_provider_account_id: Set(None),
         created_at: Set(chrono::Utc::now()),
     };
     teams::Entity::insert(global)

@@ -139,6 +139,7 @@ pub fn to_dto(team: teams::Model, member_count: u64) -> shared::dto::Team {
         description: team.description,
         is_global: team.is_global,
         member_count,
+        default_provider_account_id: team.default_provider_account_id,
         created_at: team.created_at,
     }
 }
@@ -307,6 +308,7 @@ pub async fn create(state: &AppState, auth: &AuthUser, body: CreateTeam) -> ApiR
         slug: Set(slugify(&body.name)),
         description: Set(body.description.trim().to_owned()),
         is_global: Set(false),
+        default_provider_account_id: Set(None),
         created_at: Set(chrono::Utc::now()),
     }
     .insert(&txn)
@@ -362,6 +364,17 @@ pub async fn update(
     }
     if let Some(d) = &body.description {
         active.description = Set(d.trim().to_owned());
+    }
+    if let Some(account) = body.default_provider_account_id {
+        if let Some(account) = account {
+            crate::entities::provider_accounts::Entity::find_by_id(account)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::field("default_provider_account_id", "no such provider account")
+                })?;
+        }
+        active.default_provider_account_id = Set(account);
     }
     let after = active.update(&txn).await?;
     audit::record(

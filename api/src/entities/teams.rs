@@ -10,6 +10,7 @@ pub struct Model {
     pub description: String,
     pub is_global: bool,
     pub created_at: DateTimeUtc,
+    pub default_provider_account_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -142,15 +142,31 @@ async fn run(mut cmd: Command) -> Result<Output, String> {
     }
 }
 
-/// Clones `branch` of the remote into `dir` (which must not exist yet).
+/// Clones `branch` of the remote into `dir` (which must not exist yet); an empty `branch` means
+/// the remote's default branch (its HEAD).
 pub async fn clone(remote: &Remote<'_>, branch: &str, dir: &Path) -> Result<Output, String> {
     let parent = dir.parent().ok_or("the checkout has no parent folder")?;
     let mut cmd = base(parent, Some(remote));
     let name = dir.file_name().ok_or("the checkout has no folder name")?;
-    cmd.args(["clone", "--branch", branch, "--no-tags", "--"])
-        .arg(remote.url)
-        .arg(name);
+    cmd.arg("clone");
+    if !branch.is_empty() {
+        cmd.args(["--branch", branch]);
+    }
+    cmd.args(["--no-tags", "--"]).arg(remote.url).arg(name);
     run(cmd).await
+}
+
+/// The remote's default branch as the clone recorded it (`origin/HEAD`).
+pub async fn remote_default_branch(dir: &Path) -> Result<String, String> {
+    let mut cmd = base(dir, None);
+    cmd.args(["symbolic-ref", "--short", "refs/remotes/origin/HEAD"]);
+    let out = run(cmd).await?;
+    out.stdout
+        .trim()
+        .strip_prefix("origin/")
+        .filter(|b| !b.is_empty())
+        .map(str::to_owned)
+        .ok_or_else(|| "the remote names no default branch".to_owned())
 }
 
 /// Fetches every branch and moves the checkout to the remote's `branch`.

@@ -18,10 +18,13 @@ use shared::Permission;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-fn accepted(deployment: Deployment, execution: Uuid) -> HttpResponse {
-    HttpResponse::Accepted()
-        .insert_header(("X-Execution-Id", execution.to_string()))
-        .json(deployment)
+/// 202 with the step's execution; a deployment deleted before anything was deployed has none.
+fn accepted(deployment: Deployment, execution: Option<Uuid>) -> HttpResponse {
+    let mut response = HttpResponse::Accepted();
+    if let Some(execution) = execution {
+        response.insert_header(("X-Execution-Id", execution.to_string()));
+    }
+    response.json(deployment)
 }
 
 /// Deploys a Git repository (a project of the team or a URL) with a framework preset onto an
@@ -30,7 +33,35 @@ fn accepted(deployment: Deployment, execution: Uuid) -> HttpResponse {
 /// `execution_id` (also `X-Execution-Id`) streams the progress at `/api/executions/{id}/events`.
 #[utoipa::path(
     tag = "deployments",
-    request_body = DeployRequest,
+    request_body(
+        content = DeployRequest,
+        examples(
+            ("The six fields of the PaaS form" = (
+                summary = "A new VM at the team's default provider account",
+                value = json!({"deployment_type": "VM", "framework": "Flask",
+                               "github_url": "https://github.com/example/hello-flask.git",
+                               "cpu_cores": 2, "memory_mb": 2048, "disk_gb": 20})
+            )),
+            ("An LXC container at a named account" = (
+                value = json!({"name": "shop-api", "team_id": "6f1c2b8e-2f44-4f7e-9a51-0c3e1d2a9b10",
+                               "git_url": "https://github.com/example/shop-api.git", "branch": "main",
+                               "framework": "express", "deployment_type": "lxc",
+                               "provider_account_id": "0b7e4c1a-58d2-4b8f-a0f3-7d9e2c6b1a44",
+                               "location": "pve1", "image": "debian-12-ct",
+                               "cpu": 1, "ram_mb": 1024, "disk_gb": 8})
+            )),
+            ("A Hetzner server type" = (
+                value = json!({"git_url": "https://github.com/example/site.git", "framework": "Next.js",
+                               "provider_account_id": "0b7e4c1a-58d2-4b8f-a0f3-7d9e2c6b1a44",
+                               "server_type": "cx22"})
+            )),
+            ("A project onto a running server" = (
+                value = json!({"project_id": "2a9d7c5e-1b3f-4e6a-8c0d-9f8e7d6c5b4a",
+                               "server_id": "7c3e5a1f-9b2d-4c8e-a6f0-1d2e3f4a5b6c",
+                               "env": {"DATABASE_URL": "postgres://db/shop"}})
+            ))
+        )
+    ),
     responses((status = 201, body = Deployment), Unauthenticated, Forbidden, Invalid),
     security(("bearer" = []))
 )]
@@ -38,9 +69,9 @@ fn accepted(deployment: Deployment, execution: Uuid) -> HttpResponse {
 pub async fn deploy(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<DeployRequest>,
+    body: web::Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
-    let input = body.into_inner();
+    let input: DeployRequest = super::decode(body.into_inner())?;
     let (deployment, execution) =
         retry_stale(|| deployments::create(&state, &auth, input.clone())).await?;
     let mut response = HttpResponse::Created();
@@ -127,7 +158,9 @@ pub async fn get(
     Ok(web::Json(deployments::dto(&state.db, row).await?))
 }
 
-/// Removes the app from its server (service, nginx site, files): DELETING, then DELETED.
+/// Removes the app from its server (service, nginx site, files): DELETING, then DELETED. A
+/// deployment still waiting for its server (PENDING) is DELETED at once and the server request it
+/// waited for is cancelled.
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path)),

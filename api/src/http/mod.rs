@@ -254,6 +254,24 @@ pub fn configure<R: Routes>(cfg: &mut R) {
     });
 }
 
+/// Decodes a body read as a JSON value, naming the field a wrong value is in
+/// (`deployment_type`), where serde's own message names only a line and column of the body.
+pub fn decode<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+) -> crate::error::ApiResult<T> {
+    // serde reads a struct from an array of its fields too: `[1, 2]` is no body of ours.
+    if !value.is_object() {
+        return Err(ApiError::field("body", "must be a JSON object"));
+    }
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let field = match error.path().to_string() {
+            path if path == "." => "body".to_owned(),
+            path => path,
+        };
+        ApiError::field(&field, error.into_inner().to_string())
+    })
+}
+
 /// A JSON body that may be left out. Unlike `Option<web::Json<T>>`, which turns any body it
 /// cannot decode into `None`, a body that is present must decode (422 on `body` otherwise).
 pub struct OptionalJson<T>(pub Option<T>);

@@ -405,6 +405,17 @@ async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     let dir = projects::fetch(state, &project, &ctx.log)
         .await
         .map_err(JobError::permanent)?;
+    if row.branch.is_empty() {
+        // Deployed from the remote's default branch, which the fetch has just learnt.
+        let learnt = project_rows::Entity::find_by_id(row.project_id)
+            .one(&state.db)
+            .await?
+            .map(|p| p.default_branch)
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| JobError::permanent("the remote's default branch is unknown"))?;
+        set(&state.db, row.id, rows::Column::Branch, learnt).await?;
+        row = load(state, row.id).await?;
+    }
     let head = git::log(&dir, 1).await.ok().and_then(|mut l| l.pop());
     let facts = projects::facts_of(&dir);
     let detected = shared::frameworks::detect(frameworks::all(), &facts).map(|f| f.slug.clone());

@@ -10,7 +10,9 @@ use crate::domain::{frameworks, projects, servers, teams};
 use crate::entities::{deployments as rows, projects as project_rows};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use shared::deployments::{DeployRequest, Deployment, DeploymentStatus};
 use shared::projects::CreateProject;
 use shared::Permission;
@@ -40,7 +42,11 @@ async fn project_for<C: ConnectionTrait>(
     {
         return Ok(found);
     }
-    let mut name = input.name.clone();
+    let mut name = input
+        .name
+        .clone()
+        .or_else(|| shared::deployments::name_from_url(url))
+        .unwrap_or_else(|| "app".into());
     let taken = project_rows::Entity::find()
         .filter(project_rows::Column::TeamId.eq(team_id))
         .filter(project_rows::Column::Name.eq(name.as_str()))
@@ -53,7 +59,8 @@ async fn project_for<C: ConnectionTrait>(
     let create = CreateProject {
         name,
         url: url.to_owned(),
-        default_branch: input.branch.clone().unwrap_or_else(|| "main".into()),
+        // Empty: the remote's default branch, learnt at the first fetch.
+        default_branch: input.branch.clone().unwrap_or_default(),
         team_id,
         deploy_key: None,
     };
@@ -91,15 +98,17 @@ pub async fn create(
             .await
             .map_err(|e| ApiError::field("git_url", e))?;
     }
-    if let Some(slug) = &input.framework {
-        if !frameworks::all().iter().any(|f| &f.slug == slug) {
-            let known: Vec<&str> = frameworks::all().iter().map(|f| f.slug.as_str()).collect();
-            return Err(ApiError::field(
-                "framework",
-                format!("must be one of {}", known.join(", ")),
-            ));
-        }
-    }
+    let framework =
+        match &input.framework {
+            Some(given) => Some(frameworks::find(given).map(|f| f.slug.clone()).ok_or_else(
+                || {
+                    let known: Vec<&str> =
+                        frameworks::all().iter().map(|f| f.name.as_str()).collect();
+                    ApiError::field("framework", format!("must be one of {}", known.join(", ")))
+                },
+            )?),
+            None => None,
+        };
     let txn = crate::db::begin_write(&state.db).await?;
     let server = match input.server_id {
         Some(id) => Some(
@@ -109,7 +118,13 @@ pub async fn create(
         ),
         None => None,
     };
-    let team_id = input.team_id.or(server.as_ref().map(|s| s.team_id));
+    let mut team_id = input.team_id.or(server.as_ref().map(|s| s.team_id));
+    if team_id.is_none() && input.project_id.is_none() {
+        // A caller in one team need not name it.
+        if let [only] = teams::team_ids_of(&txn, auth.id()).await?[..] {
+            team_id = Some(only);
+        }
+    }
     let project = project_for(&txn, auth, &input, team_id).await?;
     let team_id = team_id.unwrap_or(project.team_id);
     if !teams::may_use_team(&txn, auth, team_id).await? {
@@ -146,32 +161,35 @@ pub async fn create(
                 .map_err(|e| ApiError::field("port", e))?,
         );
     }
-    let taken = rows::Entity::find()
-        .filter(rows::Column::TeamId.eq(team_id))
-        .filter(rows::Column::Name.eq(input.name.as_str()))
-        .filter(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()))
-        .one(&txn)
-        .await?
-        .is_some();
-    if taken {
-        return Err(ApiError::field(
-            "name",
-            "a deployment of this team already has this name",
-        ));
-    }
+    let name = match &input.name {
+        Some(name) => {
+            if name_taken(&txn, team_id, name).await? {
+                return Err(ApiError::field(
+                    "name",
+                    "a deployment of this team already has this name",
+                ));
+            }
+            name.clone()
+        }
+        None => free_name(&txn, team_id, &project).await?,
+    };
     // A new server: a server request in the same transaction, approved at once when the caller
     // may approve; the deployment waits PENDING for it and follows it (see `follow_request`).
-    let request_id = match input.provider_account_id {
-        Some(account_id) => {
-            Some(request_server(&txn, state, auth, &input, team_id, account_id).await?)
+    let request_id = match &server {
+        Some(_) => None,
+        None => {
+            let account_id = match input.provider_account_id {
+                Some(id) => id,
+                None => default_account(&txn, team_id).await?,
+            };
+            Some(request_server(&txn, state, auth, &input, &name, team_id, account_id).await?)
         }
-        None => None,
     };
     let now = chrono::Utc::now();
     let row = rows::ActiveModel {
         id: Set(Uuid::new_v4()),
         team_id: Set(team_id),
-        name: Set(input.name.clone()),
+        name: Set(name),
         project_id: Set(project.id),
         branch: Set(input
             .branch
@@ -179,9 +197,7 @@ pub async fn create(
             .unwrap_or_else(|| project.default_branch.clone())),
         commit_sha: Set(input.commit.clone()),
         // Empty: detected from the checkout when the job runs.
-        framework: Set(input
-            .framework
-            .clone()
+        framework: Set(framework
             .or(project.detected_framework.clone())
             .unwrap_or_default()),
         module: Set(input.module.clone()),
@@ -234,4 +250,54 @@ pub async fn create(
         .await?
         .ok_or(ApiError::NotFound)?;
     Ok((dto(&state.db, row).await?, execution))
+}
+
+async fn name_taken<C: ConnectionTrait>(db: &C, team_id: Uuid, name: &str) -> Result<bool, DbErr> {
+    Ok(rows::Entity::find()
+        .filter(rows::Column::TeamId.eq(team_id))
+        .filter(rows::Column::Name.eq(name))
+        .filter(rows::Column::Status.ne(DeploymentStatus::Deleted.as_str()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// A name for a deployment that gave none: the repository's, then with `-2`, `-3`, … until no
+/// live deployment of the team has it.
+async fn free_name<C: ConnectionTrait>(
+    db: &C,
+    team_id: Uuid,
+    project: &project_rows::Model,
+) -> ApiResult<String> {
+    let base = shared::deployments::name_from_url(&project.url).unwrap_or_else(|| "app".into());
+    for n in 1..100 {
+        let candidate = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        if !name_taken(db, team_id, &candidate).await? {
+            return Ok(candidate);
+        }
+    }
+    Err(ApiError::field(
+        "name",
+        format!("{base} to {base}-99 are taken in this team: name the deployment"),
+    ))
+}
+
+/// The account new guests of the team go to when a deployment names neither a server nor an
+/// account.
+async fn default_account<C: ConnectionTrait>(db: &C, team_id: Uuid) -> ApiResult<Uuid> {
+    crate::entities::teams::Entity::find_by_id(team_id)
+        .one(db)
+        .await?
+        .and_then(|team| team.default_provider_account_id)
+        .ok_or_else(|| {
+            ApiError::field(
+                "provider_account_id",
+                "choose a server, or a provider account for a new one (this team has no default \
+                 account for new guests; an administrator can set one on the team)",
+            )
+        })
 }

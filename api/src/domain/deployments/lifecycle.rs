@@ -76,7 +76,7 @@ pub async fn act(
     auth: &AuthUser,
     id: Uuid,
     action: UserAction,
-) -> ApiResult<(Deployment, Uuid)> {
+) -> ApiResult<(Deployment, Option<Uuid>)> {
     auth.require(Permission::DeploymentsManage)?;
     if let UserAction::Redeploy(r) = &action {
         r.validate()?;
@@ -121,11 +121,23 @@ pub async fn act(
             }
             transition(&txn, &row, DeploymentAction::Redeploy, extra).await?;
         }
+        UserAction::Delete if from == DeploymentStatus::Pending => {
+            transition(&txn, &row, DeploymentAction::Discard, vec![]).await?;
+        }
         UserAction::Delete => {
             transition(&txn, &row, DeploymentAction::Delete, vec![]).await?;
         }
     }
-    let execution = enqueue(&txn, &row, job_action, Some(auth.id())).await?;
+    // A deployment still waiting for its server is gone already: no job, and the request it
+    // waited for goes with it.
+    let execution = if matches!(action, UserAction::Delete) && from == DeploymentStatus::Pending {
+        if let Some(request) = row.request_id {
+            crate::domain::requests::cancel_in(&txn, state, auth, request).await?;
+        }
+        None
+    } else {
+        Some(enqueue(&txn, &row, job_action, Some(auth.id())).await?)
+    };
     audit::record(
         &txn,
         &auth.context,

@@ -1,6 +1,6 @@
 //! Pages of deployments and their totals and statistics (the count table).
 
-use super::to_dto;
+use super::{to_dto, GuestFacts};
 use crate::auth::AuthUser;
 use crate::domain::teams;
 use crate::entities::{
@@ -74,7 +74,7 @@ struct Listed {
     team_name: String,
     team_slug: String,
     project: Option<(String, String)>,
-    server_name: Option<String>,
+    server: Option<GuestFacts>,
     total: i64,
 }
 
@@ -87,7 +87,16 @@ impl FromQueryResult for Listed {
             team_name: res.try_get(pre, "team_name")?,
             team_slug: res.try_get(pre, "team_slug")?,
             project: project_name.zip(project_url),
-            server_name: res.try_get(pre, "server_name")?,
+            server: res
+                .try_get::<Option<String>>(pre, "server_name")?
+                .map(|name| -> Result<GuestFacts, DbErr> {
+                    Ok(GuestFacts {
+                        name,
+                        ipv4: res.try_get(pre, "server_ipv4")?,
+                        provider_id: res.try_get(pre, "server_provider_id")?,
+                    })
+                })
+                .transpose()?,
             total: res.try_get(pre, "total")?,
         })
     }
@@ -195,6 +204,8 @@ pub async fn list<C: ConnectionTrait>(
         .column_as(project_rows::Column::Name, "project_name")
         .column_as(project_rows::Column::Url, "project_url")
         .column_as(server_rows::Column::Name, "server_name")
+        .column_as(server_rows::Column::Ipv4, "server_ipv4")
+        .column_as(server_rows::Column::ProviderId, "server_provider_id")
         .column_as(
             SimpleExpr::SubQuery(None, Box::new(total.clone().into_sub_query_statement())),
             "total",
@@ -229,7 +240,7 @@ pub async fn list<C: ConnectionTrait>(
                 name: listed.team_name,
                 slug: listed.team_slug,
             };
-            to_dto(listed.row, team, listed.project, listed.server_name)
+            to_dto(listed.row, team, listed.project, listed.server)
         })
         .collect();
     Ok(DeploymentPage {

@@ -102,7 +102,7 @@ pub async fn to_dtos<C: ConnectionTrait>(
         .map(|p| (p.id, p))
         .collect();
     let server_ids: Vec<Uuid> = found.iter().filter_map(|d| d.server_id).collect();
-    let servers: HashMap<Uuid, String> = if server_ids.is_empty() {
+    let servers: HashMap<Uuid, GuestFacts> = if server_ids.is_empty() {
         HashMap::new()
     } else {
         server_rows::Entity::find()
@@ -110,7 +110,14 @@ pub async fn to_dtos<C: ConnectionTrait>(
             .all(db)
             .await?
             .into_iter()
-            .map(|s| (s.id, s.name))
+            .map(|s| {
+                let facts = GuestFacts {
+                    name: s.name,
+                    ipv4: s.ipv4,
+                    provider_id: s.provider_id,
+                };
+                (s.id, facts)
+            })
             .collect()
     };
     Ok(found
@@ -118,23 +125,42 @@ pub async fn to_dtos<C: ConnectionTrait>(
         .filter_map(|row| {
             let project = projects.get(&row.project_id);
             let team = teams.get(&row.team_id)?.clone();
-            let server_name = row.server_id.and_then(|id| servers.get(&id).cloned());
+            let server = row.server_id.and_then(|id| servers.get(&id).cloned());
             Some(to_dto(
                 row,
                 team,
                 project.map(|p| (p.name.clone(), p.url.clone())),
-                server_name,
+                server,
             ))
         })
         .collect())
 }
 
-/// The answer for one row, given its team, its project's name and URL, and its server's name.
+/// What a deployment's answer shows of the server it runs on.
+#[derive(Debug, Clone)]
+pub(super) struct GuestFacts {
+    pub name: String,
+    pub ipv4: Option<String>,
+    /// `node/qemu|lxc/vmid` for Proxmox guests, the server id for Hetzner, `ssh:…` for hosts.
+    pub provider_id: String,
+}
+
+/// The Proxmox VM id in a `node/qemu|lxc/vmid` provider id.
+fn vmid_of(provider_id: &str) -> Option<u32> {
+    let mut parts = provider_id.split('/');
+    let (_node, kind, vmid) = (parts.next()?, parts.next()?, parts.next()?);
+    matches!(kind, "qemu" | "lxc")
+        .then(|| vmid.parse().ok())
+        .flatten()
+        .filter(|_| parts.next().is_none())
+}
+
+/// The answer for one row, given its team, its project's name and URL, and its server.
 pub(super) fn to_dto(
     row: rows::Model,
     team: TeamRef,
     project: Option<(String, String)>,
-    server_name: Option<String>,
+    server: Option<GuestFacts>,
 ) -> Deployment {
     let env = env_names(&row);
     let status = status_of(&row);
@@ -157,7 +183,10 @@ pub(super) fn to_dto(
         failed_step: row.failed_step,
         error: row.error,
         server_id: row.server_id,
-        server_name,
+        ip_address: server.as_ref().and_then(|s| s.ipv4.clone()),
+        vmid: server.as_ref().and_then(|s| vmid_of(&s.provider_id)),
+        provider_guest_id: server.as_ref().map(|s| s.provider_id.clone()),
+        server_name: server.map(|s| s.name),
         request_id: row.request_id,
         port: row.port,
         app_port: row.app_port,
@@ -251,6 +280,15 @@ pub(super) async fn enqueue<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_vm_id_is_read_from_proxmox_guests_only() {
+        assert_eq!(vmid_of("pve1/qemu/104"), Some(104));
+        assert_eq!(vmid_of("pve1/lxc/230"), Some(230));
+        assert_eq!(vmid_of("53219876"), None);
+        assert_eq!(vmid_of("ssh:10.0.0.5"), None);
+        assert_eq!(vmid_of("pve1/qemu/104/x"), None);
+    }
 
     #[test]
     fn ports_are_handed_out_in_order_and_never_twice() {

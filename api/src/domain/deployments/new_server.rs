@@ -13,12 +13,15 @@ use uuid::Uuid;
 
 /// Files (and when the caller may, approves) the server request a deployment onto a new VM or
 /// LXC guest waits for. VM or LXC follows the image: a Proxmox LXC template (`…vztmpl…`) makes
-/// a container.
+/// a container. What the deployment leaves out comes from the account's catalog: its first
+/// location, its first image of the deployment's type, and for fixed sizes the cheapest server
+/// type with the cores, memory and disk asked for.
 pub(super) async fn request_server(
     txn: &sea_orm::DatabaseTransaction,
     state: &AppState,
     auth: &AuthUser,
     input: &DeployRequest,
+    name: &str,
     team_id: Uuid,
     account_id: Uuid,
 ) -> ApiResult<Uuid> {
@@ -26,15 +29,16 @@ pub(super) async fn request_server(
         .one(txn)
         .await?
         .ok_or_else(|| ApiError::field("provider_account_id", "no such provider account"))?;
-    let image = input.image.clone().unwrap_or_default();
+    let catalog = crate::domain::providers::catalog_of(&account);
     let settings: shared::providers::ProviderSettings =
         serde_json::from_value(account.settings.clone().unwrap_or_default()).unwrap_or_default();
-    let provider_image = settings
-        .images
-        .get(&image)
-        .cloned()
-        .unwrap_or(image.clone());
-    let container = provider_image.contains("vztmpl");
+    let is_container = |image: &str| {
+        settings
+            .images
+            .get(image)
+            .map_or(image, String::as_str)
+            .contains("vztmpl")
+    };
     let kind = shared::providers::ProviderKind::parse(&account.kind);
     let proxmox = matches!(
         kind,
@@ -43,20 +47,39 @@ pub(super) async fn request_server(
                 | shared::providers::ProviderKind::TerraformProxmox
         )
     );
-    match input.deployment_type {
-        DeploymentType::Lxc if !proxmox => {
-            return Err(ApiError::field(
-                "deployment_type",
-                "LXC containers need a Proxmox account",
-            ))
-        }
-        DeploymentType::Lxc if !container => {
+    if input.deployment_type == DeploymentType::Lxc && !proxmox {
+        return Err(ApiError::field(
+            "deployment_type",
+            "LXC containers need a Proxmox account",
+        ));
+    }
+    let wants_container = input.deployment_type == DeploymentType::Lxc;
+    let image = match &input.image {
+        Some(image) => image.clone(),
+        None => catalog
+            .images
+            .iter()
+            .find(|i| is_container(i) == wants_container)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::field(
+                    "image",
+                    if wants_container {
+                        "this account offers no LXC template: choose another account or a VM"
+                    } else {
+                        "this account offers no VM image: choose another account"
+                    },
+                )
+            })?,
+    };
+    match (wants_container, is_container(&image)) {
+        (true, false) => {
             return Err(ApiError::field(
                 "image",
                 "choose an LXC template for an LXC deployment",
             ))
         }
-        DeploymentType::Vm if container => {
+        (false, true) => {
             return Err(ApiError::field(
                 "image",
                 "this image is an LXC template; choose a VM image or deployment type lxc",
@@ -64,17 +87,43 @@ pub(super) async fn request_server(
         }
         _ => {}
     }
+    let location = match &input.location {
+        Some(location) => location.clone(),
+        None => catalog.locations.first().cloned().ok_or_else(|| {
+            ApiError::field("location", "this account's catalog offers no location")
+        })?,
+    };
+    // Fixed sizes only (Hetzner): the cheapest that fits what was asked.
+    let server_type = match &input.server_type {
+        Some(name) => Some(name.clone()),
+        None if catalog.custom_limits.is_none() => Some(
+            catalog
+                .cheapest_fitting(input.cpu, input.ram_mb, input.disk_gb)
+                .map(|t| t.name.clone())
+                .ok_or_else(|| {
+                    ApiError::field(
+                        "server_type",
+                        "no server type of this account has the cores, memory and disk asked for",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let (cpu, ram_mb, disk_gb) = match server_type {
+        Some(_) => (None, None, None),
+        None => (input.cpu, input.ram_mb, input.disk_gb),
+    };
     let request = shared::requests::CreateServerRequest {
-        hostname: input.name.clone(),
+        hostname: name.to_owned(),
         team_id,
         provider_account_id: account_id,
-        location: input.location.clone().unwrap_or_default(),
-        server_type: None,
-        cpu: input.cpu,
-        ram_mb: input.ram_mb,
-        disk_gb: input.disk_gb,
+        location,
+        server_type,
+        cpu,
+        ram_mb,
+        disk_gb,
         image,
-        purpose: format!("App deployment {}", input.name),
+        purpose: format!("App deployment {name}"),
         ssh_public_keys: vec![],
         notes: String::new(),
         subscription_id: None,

@@ -228,12 +228,25 @@ pub async fn reject(state: &AppState, auth: &AuthUser, id: Uuid, reason: String)
 
 pub async fn cancel(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
     let txn = crate::db::begin_write(&state.db).await?;
-    let row = visible(&txn, auth, id).await?;
+    cancel_in(&txn, state, auth, id).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Cancels inside the caller's transaction (a deployment deleted while its server request
+/// still waits cancels that request with it).
+pub async fn cancel_in(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<()> {
+    let row = visible(txn, auth, id).await?;
     if row.requester_id != auth.id() && !auth.can(Permission::RequestsApprove) {
         return Err(ApiError::Forbidden);
     }
     apply(
-        &txn,
+        txn,
         &row,
         RequestAction::Cancel,
         Some(auth.id()),
@@ -241,14 +254,14 @@ pub async fn cancel(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
         "",
     )
     .await?;
-    let policy = load_policy(&txn, row.team_id).await?;
+    let policy = load_policy(txn, row.team_id).await?;
     let mut concerned = match policy.steps.get(row.policy_step as usize) {
-        Some(step) => eligible_users(&txn, step, row.team_id).await?,
+        Some(step) => eligible_users(txn, step, row.team_id).await?,
         None => vec![],
     };
     concerned.push(row.requester_id);
     notify(
-        &txn,
+        txn,
         state.config.smtp_url.is_some(),
         &concerned,
         Some(auth.id()),
@@ -260,8 +273,7 @@ pub async fn cancel(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
         },
     )
     .await?;
-    audit_change(&txn, auth, "request.cancel", Some(&row), row.id).await?;
-    txn.commit().await?;
+    audit_change(txn, auth, "request.cancel", Some(&row), row.id).await?;
     Ok(())
 }
 

@@ -17,7 +17,7 @@ use crate::entities::server_requests as rows;
 use shared::workflow::RequestStatus;
 use uuid::Uuid;
 
-pub use actions::{approve, approve_in, cancel, comment, reject, retry};
+pub use actions::{approve, approve_in, cancel, cancel_in, comment, reject, retry};
 pub use creation::{create, create_in};
 pub use policy::{eligible_users, load_policy};
 pub(crate) use transitions::{apply, event};

@@ -99,7 +99,7 @@ impl DeployDraft {
         // unsent even when they still hold text.
         let by_url = project_id.is_none();
         let body = DeployRequest {
-            name: self.name.trim().to_owned(),
+            name: given(&self.name),
             team_id: self.team.parse().ok().filter(|_| by_url),
             project_id,
             git_url: given(&self.git_url).filter(|_| by_url),
@@ -116,6 +116,13 @@ impl DeployDraft {
             for (field, messages) in found {
                 problems.entry(field).or_default().extend(messages);
             }
+        }
+        // This form deploys onto a running server; a new guest is filed through a request.
+        if body.server_id.is_none() {
+            problems
+                .entry("server_id".into())
+                .or_default()
+                .push("choose the server the app runs on".into());
         }
         if problems.is_empty() {
             Ok(body)
@@ -293,8 +300,7 @@ pub(super) fn DeployForm(
                     field="name"
                     autocomplete="off"
                     placeholder="e.g. shop"
-                    hint="Lower-case letters, digits and '-'; it names the app's service."
-                    required=true
+                    hint="Lower-case letters, digits and '-'; it names the app's service. Blank: the repository's name."
                     autofocus=true
                     testid="deploy-name"
                 />
@@ -512,7 +518,7 @@ mod tests {
             "postgres://db".into(),
         ])];
         let body = draft.to_request().unwrap();
-        assert_eq!(body.name, "shop");
+        assert_eq!(body.name.as_deref(), Some("shop"));
         assert_eq!(
             body.git_url.as_deref(),
             Some("https://git.example.com/team/shop.git")
@@ -548,7 +554,14 @@ mod tests {
         let problems = draft.to_request().unwrap_err();
         assert_eq!(problems["port"], ["a number from 1024 to 65535"]);
         assert_eq!(problems["env"], ["every variable needs a name"]);
-        assert!(problems.contains_key("server_id"));
+        assert_eq!(problems["server_id"], ["choose the server the app runs on"]);
+    }
+
+    #[test]
+    fn a_blank_name_is_left_to_the_server_which_takes_the_repositorys() {
+        let mut draft = draft();
+        draft.name = "  ".into();
+        assert_eq!(draft.to_request().unwrap().name, None);
     }
 
     #[test]

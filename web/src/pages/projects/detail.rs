@@ -186,7 +186,7 @@ fn ProjectFacts(shown: Shown, names: FrameworkNames) -> impl IntoView {
                         <dt>"Repository"</dt>
                         <dd class="mono">{p.url}</dd>
                         <dt>"Default branch"</dt>
-                        <dd class="mono">{p.default_branch}</dd>
+                        <dd class="mono">{super::branch_shown(p.default_branch)}</dd>
                         <dt>"Team"</dt>
                         <dd>{p.team.name}</dd>
                         <dt>"Status"</dt>

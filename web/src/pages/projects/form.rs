@@ -105,7 +105,8 @@ pub(super) fn CreateForm(
                     errors=errors
                     field="default_branch"
                     autocomplete="off"
-                    required=true
+                    placeholder="e.g. main"
+                    hint="Blank: the repository's own default branch, read at the first sync."
                     testid="project-branch"
                 />
             </div>
@@ -133,25 +134,13 @@ pub(super) fn CreateForm(
 }
 
 /// What the new-project form holds.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct ProjectDraft {
     pub name: String,
     pub team: String,
     pub url: String,
     pub branch: String,
     pub deploy_key: String,
-}
-
-impl Default for ProjectDraft {
-    fn default() -> Self {
-        Self {
-            name: String::new(),
-            team: String::new(),
-            url: String::new(),
-            branch: "main".into(),
-            deploy_key: String::new(),
-        }
-    }
 }
 
 impl ProjectDraft {
@@ -188,12 +177,14 @@ mod tests {
     }
 
     #[test]
-    fn a_new_project_trims_its_fields_and_starts_on_main() {
-        let draft = draft();
+    fn a_new_project_trims_its_fields_and_leaves_the_branch_to_the_repository() {
+        let mut draft = draft();
         let body = draft.to_request().unwrap();
         assert_eq!(body.name, "Shop front");
         assert_eq!(body.url, "https://git.example.com/team/shop.git");
-        assert_eq!(body.default_branch, "main");
+        assert_eq!(body.default_branch, "", "the remote's default branch");
+        draft.branch = " release/2 ".into();
+        assert_eq!(draft.to_request().unwrap().default_branch, "release/2");
         assert_eq!(body.team_id.to_string(), draft.team);
         assert_eq!(body.deploy_key, None);
     }

@@ -78,7 +78,7 @@ fn ProjectTable(items: Vec<Project>, names: FrameworkNames) -> impl IntoView {
                     </td>
                     <td>{p.team.name}</td>
                     <td class="mono cell-desc">{p.url}</td>
-                    <td class="mono">{p.default_branch}</td>
+                    <td class="mono">{super::branch_shown(p.default_branch)}</td>
                     <td>
                         <ProjectBadge status=p.status />
                     </td>

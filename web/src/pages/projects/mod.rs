@@ -80,3 +80,12 @@ fn framework_label(names: FrameworkNames, slug: Option<String>) -> impl IntoView
         None => view! { <span class="muted">"none detected"</span> }.into_any(),
     }
 }
+
+/// A project created without a branch learns the remote's default one at its first sync.
+pub(super) fn branch_shown(branch: String) -> String {
+    if branch.is_empty() {
+        "the repository's default (read at the first sync)".into()
+    } else {
+        branch
+    }
+}
