@@ -93,3 +93,36 @@ fn handlers_leave_entity_queries_to_the_domain() {
         "handler modules querying entities (move the queries into domain/): {querying:?}"
     );
 }
+
+/// A newcomer reads a file whole: no source file of the workspace grows past ~700 lines (split
+/// by topic into a folder instead, as `domain/deployments/` is). Tests are left out: a scenario
+/// file reads top to bottom.
+#[test]
+fn no_source_file_is_longer_than_a_reader_can_hold() {
+    const MAX_LINES: usize = 700;
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut too_long = Vec::new();
+    for crate_src in [
+        "api/src",
+        "shared/src",
+        "web/src",
+        "bench/src",
+        "migrations/src",
+    ] {
+        let mut stack = vec![workspace.join(crate_src)];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let lines = std::fs::read_to_string(&path).unwrap().lines().count();
+                    if lines > MAX_LINES {
+                        too_long.push(format!("{}: {lines} lines", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(too_long.is_empty(), "{too_long:#?}");
+}

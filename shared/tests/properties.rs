@@ -942,7 +942,7 @@ mod periods_and_renewals {
             )
     }
 
-    /// What `renew_due` writes for a step (api/src/domain/billing.rs `apply_step`).
+    /// What `renew_due` writes for a step (api/src/domain/billing/renewals.rs `apply_step`).
     fn apply(f: &mut RenewalFacts, step: &RenewalStep) {
         match step {
             RenewalStep::Notify { end } => {

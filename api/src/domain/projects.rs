@@ -23,8 +23,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
-async fn scope<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<Select<rows::Entity>, DbErr> {
-    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await
+fn scope(auth: &AuthUser) -> Select<rows::Entity> {
+    teams::scoped(auth, rows::Entity::find(), rows::Column::TeamId)
 }
 
 pub async fn visible<C: ConnectionTrait>(
@@ -32,7 +32,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
+    teams::find_visible(db, scope(auth), rows::Column::Id, id).await
 }
 
 async fn to_dtos<C: ConnectionTrait>(
@@ -62,11 +62,7 @@ async fn to_dtos<C: ConnectionTrait>(
 }
 
 pub async fn list<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Vec<Project>> {
-    let found = scope(db, auth)
-        .await?
-        .order_by_asc(rows::Column::Name)
-        .all(db)
-        .await?;
+    let found = scope(auth).order_by_asc(rows::Column::Name).all(db).await?;
     Ok(to_dtos(db, found).await?)
 }
 

@@ -32,21 +32,19 @@ pub async fn visible_team_ids<C: ConnectionTrait>(
 
 /// `select` narrowed to the rows of the caller's teams (all rows for those who see every team).
 /// The caller's teams are a subquery of the same statement, not a query of their own.
-pub async fn scoped<C, E, Col>(
-    _db: &C,
+pub fn scoped<E, Col>(
     auth: &AuthUser,
     select: sea_orm::Select<E>,
     team_column: Col,
-) -> Result<sea_orm::Select<E>, DbErr>
+) -> sea_orm::Select<E>
 where
-    C: ConnectionTrait,
     E: sea_orm::EntityTrait,
     Col: ColumnTrait,
 {
-    Ok(match scope_filter(auth, team_column) {
+    match scope_filter(auth, team_column) {
         None => select,
         Some(filter) => select.filter(filter),
-    })
+    }
 }
 
 /// Row `id` of `visible` (a select already narrowed to what the caller may see), or 404: another

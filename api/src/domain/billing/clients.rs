@@ -21,12 +21,10 @@ pub async fn visible_client<C: ConnectionTrait>(
     id: Uuid,
 ) -> ApiResult<client_rows::Model> {
     teams::scoped(
-        db,
         auth,
         client_rows::Entity::find(),
         client_rows::Column::TeamId,
     )
-    .await?
     .filter(client_rows::Column::Id.eq(id))
     .one(db)
     .await?
@@ -73,12 +71,10 @@ async fn client_dtos<C: ConnectionTrait>(
 pub async fn list_clients<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Vec<Client>> {
     auth.require(Permission::ClientsManage)?;
     let found = teams::scoped(
-        db,
         auth,
         client_rows::Entity::find(),
         client_rows::Column::TeamId,
     )
-    .await?
     .order_by_asc(client_rows::Column::Company)
     .all(db)
     .await?;

@@ -33,8 +33,7 @@ pub async fn revenue<C: ConnectionTrait>(
     today: NaiveDate,
 ) -> ApiResult<Revenue> {
     auth.require(Permission::RevenueRead)?;
-    let found = teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId)
-        .await?
+    let found = teams::scoped(auth, rows::Entity::find(), rows::Column::TeamId)
         .order_by_asc(rows::Column::CreatedAt)
         .all(db)
         .await?;

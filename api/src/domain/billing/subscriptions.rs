@@ -20,8 +20,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId)
-        .await?
+    teams::scoped(auth, rows::Entity::find(), rows::Column::TeamId)
         .filter(rows::Column::Id.eq(id))
         .one(db)
         .await?
@@ -122,7 +121,7 @@ pub async fn list<C: ConnectionTrait>(
     client: Option<Uuid>,
 ) -> ApiResult<Vec<Subscription>> {
     auth.require(Permission::SubscriptionsManage)?;
-    let mut query = teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await?;
+    let mut query = teams::scoped(auth, rows::Entity::find(), rows::Column::TeamId);
     if let Some(client) = client {
         query = query.filter(rows::Column::ClientId.eq(client));
     }

@@ -33,8 +33,8 @@ pub fn status_of(row: &rows::Model) -> DeploymentStatus {
     DeploymentStatus::parse(&row.status).unwrap_or(DeploymentStatus::Failed)
 }
 
-async fn scope<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<Select<rows::Entity>, DbErr> {
-    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await
+fn scope(auth: &AuthUser) -> Select<rows::Entity> {
+    teams::scoped(auth, rows::Entity::find(), rows::Column::TeamId)
 }
 
 pub async fn visible<C: ConnectionTrait>(
@@ -42,7 +42,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
+    teams::find_visible(db, scope(auth), rows::Column::Id, id).await
 }
 
 /// The service's environment at rest: name → value sealed with the master key.

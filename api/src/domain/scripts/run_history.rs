@@ -21,13 +21,10 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Executions of playbook runs the caller may see.
-async fn runs_scope<C: ConnectionTrait>(
-    db: &C,
-    auth: &AuthUser,
-) -> Result<Select<execution_rows::Entity>, DbErr> {
+fn runs_scope(auth: &AuthUser) -> Select<execution_rows::Entity> {
     let select =
         execution_rows::Entity::find().filter(execution_rows::Column::Kind.is_in(RUN_KINDS));
-    teams::scoped(db, auth, select, execution_rows::Column::TeamId).await
+    teams::scoped(auth, select, execution_rows::Column::TeamId)
 }
 
 pub async fn visible_run<C: ConnectionTrait>(
@@ -35,8 +32,7 @@ pub async fn visible_run<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<execution_rows::Model> {
-    runs_scope(db, auth)
-        .await?
+    runs_scope(auth)
         .filter(execution_rows::Column::Id.eq(id))
         .filter(execution_rows::Column::ScriptVersionId.is_not_null())
         .one(db)
@@ -116,7 +112,7 @@ pub async fn list_runs<C: ConnectionTrait>(
     filter: &RunFilter,
 ) -> ApiResult<Page<PlaybookRun>> {
     let (page, per_page) = crate::domain::listing::paging(filter.page, filter.per_page)?;
-    let mut select = runs_scope(db, auth).await?;
+    let mut select = runs_scope(auth);
     if let Some(script) = filter.script_id {
         let versions: Vec<Uuid> = script_versions::Entity::find()
             .select_only()

@@ -14,8 +14,8 @@ use shared::scripts::{Script, ScriptSummary, ScriptVersion, ScriptVersionRef, Va
 use std::collections::HashMap;
 use uuid::Uuid;
 
-async fn scope<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> Result<Select<rows::Entity>, DbErr> {
-    teams::scoped(db, auth, rows::Entity::find(), rows::Column::TeamId).await
+fn scope(auth: &AuthUser) -> Select<rows::Entity> {
+    teams::scoped(auth, rows::Entity::find(), rows::Column::TeamId)
 }
 
 pub async fn visible<C: ConnectionTrait>(
@@ -23,7 +23,7 @@ pub async fn visible<C: ConnectionTrait>(
     auth: &AuthUser,
     id: Uuid,
 ) -> ApiResult<rows::Model> {
-    teams::find_visible(db, scope(db, auth).await?, rows::Column::Id, id).await
+    teams::find_visible(db, scope(auth), rows::Column::Id, id).await
 }
 
 pub(super) fn variables_of(row: &script_versions::Model) -> Vec<VariableSpec> {
@@ -99,7 +99,7 @@ pub async fn list<C: ConnectionTrait>(
     query: &PageQuery,
 ) -> ApiResult<Page<ScriptSummary>> {
     let (page, per_page) = crate::domain::listing::paging(query.page, query.per_page)?;
-    let mut select = scope(db, auth).await?;
+    let mut select = scope(auth);
     if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
         select = select.filter(rows::Column::Name.like(crate::domain::listing::like_pattern(q)));
     }
