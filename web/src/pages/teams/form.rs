@@ -1,12 +1,15 @@
-//! Creating and editing a team's name and description.
+//! Creating and editing a team: its name, description and, once it exists, the provider account
+//! its deployments' new guests go to by default.
 
 use crate::api::{self, ApiErrorView};
 use crate::components::form::{
-    apply_problem, Errors, FormActions, FormBanner, TextArea, TextField,
+    apply_problem, Errors, FormActions, FormBanner, PickField, TextArea, TextField,
 };
+use crate::remote::remote;
 use crate::task;
 use leptos::prelude::*;
 use shared::dto::{CreateTeam, Team, UpdateTeam};
+use shared::providers::ProviderAccount;
 use shared::validation::FieldErrors;
 
 /// The team form's fields as typed.
@@ -14,6 +17,8 @@ use shared::validation::FieldErrors;
 pub(super) struct TeamDraft {
     pub name: String,
     pub description: String,
+    /// The default provider account's id as text; blank for none.
+    pub default_account: String,
 }
 
 impl TeamDraft {
@@ -22,6 +27,10 @@ impl TeamDraft {
         team.map(|t| Self {
             name: t.name.clone(),
             description: t.description.clone(),
+            default_account: t
+                .default_provider_account_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
         })
         .unwrap_or_default()
     }
@@ -40,10 +49,12 @@ impl TeamDraft {
     pub fn to_update(&self, original: &Team) -> Result<Option<UpdateTeam>, FieldErrors> {
         let name = self.name.trim().to_owned();
         let description = self.description.trim().to_owned();
+        let account = self.default_account.parse().ok();
         let body = UpdateTeam {
             name: (name != original.name).then_some(name),
             description: (description != original.description).then_some(description),
-            ..UpdateTeam::default()
+            default_provider_account_id: (account != original.default_provider_account_id)
+                .then_some(account),
         };
         if body == UpdateTeam::default() {
             return Ok(None);
@@ -64,13 +75,28 @@ pub(super) fn TeamForm(
     let draft = TeamDraft::from_dto(team.as_ref());
     let name = RwSignal::new(draft.name);
     let description = RwSignal::new(draft.description);
+    let default_account = RwSignal::new(draft.default_account);
+    // Only an existing team has a default account; the list is read for the edit form only.
+    let accounts =
+        (!is_new).then(|| remote::<Vec<ProviderAccount>>(|| "/api/provider-accounts".into()));
+    let account_options = Signal::derive(move || {
+        let mut options = vec![(String::new(), "None".to_owned())];
+        if let Some(Ok(found)) = accounts.as_ref().and_then(|a| a.get()) {
+            options.extend(found.into_iter().map(|a| (a.id.to_string(), a.name)));
+        }
+        options
+    });
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
 
     let pending = RwSignal::new(false);
     let finish = move |result: Result<Team, ApiErrorView>| match result {
         Ok(team) => on_done.run((team, is_new)),
-        Err(e) => banner.set(apply_problem(&e, errors, &["name", "description"])),
+        Err(e) => banner.set(apply_problem(
+            &e,
+            errors,
+            &["name", "description", "default_provider_account_id"],
+        )),
     };
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -81,6 +107,7 @@ pub(super) fn TeamForm(
         let draft = TeamDraft {
             name: name.get_untracked(),
             description: description.get_untracked(),
+            default_account: default_account.get_untracked(),
         };
         let problems = match original.try_get_value().flatten() {
             None => match draft.to_create() {
@@ -130,6 +157,19 @@ pub(super) fn TeamForm(
                 required=true
             />
             <TextArea id="team-description" label="Description" value=description errors=errors field="description" />
+            <Show when=move || !is_new>
+                <PickField
+                    id="team-default-account"
+                    label="Default provider account"
+                    field="default_provider_account_id"
+                    errors=errors
+                    value=default_account
+                    options=account_options
+                    hint=Signal::derive(|| {
+                        "Where a deployment of this team gets its new VM or container when it names neither a server nor an account.".to_owned()
+                    })
+                />
+            </Show>
             <FormActions pending=pending label=submit_label busy="Saving…" on_cancel=on_cancel />
         </form>
     }
@@ -168,6 +208,7 @@ mod tests {
         let draft = TeamDraft {
             name: "  Sales ".into(),
             description: " Sells things\n".into(),
+            ..TeamDraft::default()
         };
         let body = draft.to_create().unwrap();
         assert_eq!(body.name, "Sales");
@@ -179,6 +220,7 @@ mod tests {
         let draft = TeamDraft {
             name: "x".into(),
             description: String::new(),
+            ..TeamDraft::default()
         };
         let errors = draft.to_create().unwrap_err();
         assert!(errors.contains_key("name"));
@@ -192,8 +234,30 @@ mod tests {
         let padded = TeamDraft {
             name: " Operations ".into(),
             description: "Keeps the lights on ".into(),
+            ..TeamDraft::default()
         };
         assert_eq!(padded.to_update(&team), Ok(None));
+    }
+
+    #[test]
+    fn the_default_account_is_sent_when_chosen_and_cleared_when_blanked() {
+        let mut team = ops();
+        let account = Uuid::new_v4();
+        let draft = TeamDraft {
+            default_account: account.to_string(),
+            ..TeamDraft::from_dto(Some(&team))
+        };
+        let body = draft.to_update(&team).unwrap().unwrap();
+        assert_eq!(body.default_provider_account_id, Some(Some(account)));
+        assert_eq!(body.name, None);
+        team.default_provider_account_id = Some(account);
+        assert_eq!(TeamDraft::from_dto(Some(&team)).to_update(&team), Ok(None));
+        let cleared = TeamDraft {
+            default_account: String::new(),
+            ..TeamDraft::from_dto(Some(&team))
+        };
+        let body = cleared.to_update(&team).unwrap().unwrap();
+        assert_eq!(body.default_provider_account_id, Some(None));
     }
 
     #[test]
