@@ -620,6 +620,47 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
   }
 });
 
+await test('a technical agent chooses a new VM in the deploy form, sees its cost, and the deployment waits for its server request', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const accounts = await api('/api/provider-accounts', { token: admin.access_token });
+  const account = accounts.find((a) => a.name === pveName);
+  assert(account, 'the Proxmox account from the provider test exists');
+  await signIn(page, newUser, newPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deployments' }).click();
+  await page.getByRole('button', { name: 'Deploy an app' }).click();
+  const form = page.getByTestId('deploy-form');
+  await form.waitFor({ timeout: 10000 });
+  // No name: the repository's. The URL is only checked against the network policy here.
+  await page.locator('#deploy-git-url').fill(`ssh://git@127.0.0.1:${fakes.sshPort}/srv/new-vm-app.git`);
+  await page.locator('#deploy-target').selectOption('vm');
+  await page.locator(`#deploy-account option[value="${account.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await page.locator('#deploy-account').selectOption(account.id);
+  await page.locator('#deploy-image option[value="debian-12"]').waitFor({ state: 'attached', timeout: 10000 });
+  await page.getByTestId('deploy-cpu').fill('2');
+  await page.getByTestId('deploy-ram').fill('2048');
+  await page.getByTestId('deploy-disk').fill('20');
+  const estimate = await page.getByTestId('deploy-estimate').innerText();
+  assert(/a month|no prices/.test(estimate), `the cost is estimated: ${estimate}`);
+  await page.screenshot({ path: `${artifacts}/deploy-new-vm.png`, fullPage: true });
+  await form.getByRole('button', { name: 'Deploy', exact: true }).click();
+  await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/, { timeout: 10000 });
+  const id = page.url().split('/').pop();
+  await page.getByRole('heading', { name: 'new-vm-app', exact: true }).waitFor({ timeout: 10000 });
+  const guest = await page.getByTestId('deployment-guest').innerText();
+  assert(guest.startsWith('VM · 2 cores, 2048 MB, 20 GB'), `the guest is described: ${guest}`);
+  const deployment = await api(`/api/deployments/${id}`, { token: admin.access_token });
+  assert(deployment.request_id, 'a server request was filed for the new VM');
+  await page.screenshot({ path: `${artifacts}/deploy-new-vm-waiting.png`, fullPage: true });
+  // Deleted while it waits (the request may already be approved by the team's policy: then the
+  // deployment follows it and is no longer PENDING, and the request is left to run).
+  if (deployment.status === 'PENDING') {
+    const res = await fetch(`${base}/api/deployments/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin.access_token}` } });
+    assert(res.status === 202, `DELETE answered ${res.status}`);
+    const request = await api(`/api/requests/${deployment.request_id}`, { token: admin.access_token });
+    assert(request.request.status === 'cancelled', `the request was cancelled: ${request.request.status}`);
+  }
+});
+
 // --- Clients and revenue: a sales agent signs a client up and sees the revenue follow.
 
 const salesName = `sales${Date.now().toString(36)}`;

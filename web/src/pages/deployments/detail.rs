@@ -128,7 +128,11 @@ pub fn DeploymentPage() -> impl IntoView {
                             lines=lines
                             link=stream.link
                             title=Signal::derive(|| "Current step".to_string())
-                            empty="Waiting for the step to start…"
+                            empty=if d.server_id.is_none() && d.request_id.is_some() {
+                                "Waiting for the new server: its request needs an approval first (see Server above)."
+                            } else {
+                                "Waiting for the step to start…"
+                            }
                             on_retry=Callback::new(move |_| stream.restart())
                         />
                         <PastSteps id=deployment_id logs=logs current=execution />
@@ -310,12 +314,34 @@ fn DeploymentHeader(
     }
 }
 
+/// What the provider knows the guest by: its type, size, address and (Proxmox) VM id.
+fn guest_text(d: &Deployment) -> String {
+    let kind = match d.deployment_type {
+        shared::deployments::DeploymentType::Vm => "VM",
+        shared::deployments::DeploymentType::Lxc => "LXC container",
+    };
+    let mut parts = vec![kind.to_owned()];
+    if let (Some(cpu), Some(ram), Some(disk)) = (d.cpu, d.ram_mb, d.disk_gb) {
+        parts.push(format!("{cpu} cores, {ram} MB, {disk} GB"));
+    }
+    match &d.ip_address {
+        Some(ip) => parts.push(ip.clone()),
+        None if d.server_id.is_none() => parts.push("no address yet".into()),
+        None => {}
+    }
+    if let Some(vmid) = d.vmid {
+        parts.push(format!("VM id {vmid}"));
+    }
+    parts.join(" · ")
+}
+
 #[component]
 fn DeploymentFacts(shown: Shown) -> impl IntoView {
     let names = framework_names();
     move || {
         shown.get().map(|d| {
             let server = server_cell(&d);
+            let guest = guest_text(&d);
             let url = url_cell(d.status, d.url.clone());
             let commit = match &d.commit {
                 Some(sha) => view! {
@@ -358,13 +384,21 @@ fn DeploymentFacts(shown: Shown) -> impl IntoView {
                         <dt>"Git URL"</dt>
                         <dd class="mono">{d.git_url.clone()}</dd>
                         <dt>"Branch"</dt>
-                        <dd class="mono">{d.branch.clone()}</dd>
+                        <dd class="mono">
+                            {if d.branch.is_empty() {
+                                "the repository's default (read when deployed)".to_owned()
+                            } else {
+                                d.branch.clone()
+                            }}
+                        </dd>
                         <dt>"Commit"</dt>
                         <dd>{commit}</dd>
                         <dt>"Framework"</dt>
                         <dd data-testid="deployment-framework">{framework_text(names, d.framework.clone())}</dd>
                         <dt>"Server"</dt>
                         <dd>{server}</dd>
+                        <dt>"Guest"</dt>
+                        <dd data-testid="deployment-guest">{guest}</dd>
                         <dt>"Port"</dt>
                         <dd class="mono">{port}</dd>
                         <dt>"URL"</dt>

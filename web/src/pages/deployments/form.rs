@@ -1,19 +1,21 @@
 //! The deploy dialog and the redeploy dialog, with what their fields hold as plain drafts.
 
+use super::draft::{DeployDraft, RedeployDraft, Target};
+use super::guest::{GuestFields, GuestSignals};
 use crate::api::{self, ApiErrorView};
 use crate::components::form::{
-    rows_to_pairs, send_form, show_problems, Errors, FormActions, FormBanner, PickField, Row,
-    RowsEditor, TextField,
+    send_form, show_problems, Errors, FormActions, FormBanner, PickField, Row, RowsEditor,
+    TextField,
 };
 use crate::remote::remote;
 use leptos::prelude::*;
-use shared::deployments::{DeployRequest, Deployment, Redeploy};
+use shared::deployments::Deployment;
 use shared::dto::{Page, Team};
 use shared::frameworks::Framework;
 use shared::projects::Project;
+use shared::providers::ProviderAccount;
 use shared::servers::Server;
 use shared::validation::FieldErrors;
-use std::collections::BTreeMap;
 use std::future::Future;
 use uuid::Uuid;
 
@@ -30,13 +32,15 @@ const DEPLOY_FIELDS: &[&str] = &[
     "server_id",
     "port",
     "env",
+    "deployment_type",
+    "provider_account_id",
+    "location",
+    "image",
+    "server_type",
+    "cpu",
+    "ram_mb",
+    "disk_gb",
 ];
-
-/// The trimmed text of an input, `None` when blank.
-fn given(value: &str) -> Option<String> {
-    let text = value.trim();
-    (!text.is_empty()).then(|| text.to_owned())
-}
 
 /// Sends the request a draft converted to, or shows the problems that kept it back.
 fn send_draft<B, T: 'static, F: Future<Output = Result<T, ApiErrorView>> + 'static>(
@@ -62,93 +66,6 @@ fn send_draft<B, T: 'static, F: Future<Output = Result<T, ApiErrorView>> + 'stat
     }
 }
 
-/// What the deploy form's inputs hold: ids of the picked options as their text, blank for
-/// none.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(super) struct DeployDraft {
-    pub name: String,
-    pub project: String,
-    pub git_url: String,
-    pub team: String,
-    pub branch: String,
-    pub commit: String,
-    pub framework: String,
-    pub module: String,
-    pub server: String,
-    pub port: String,
-    pub env: Vec<Row>,
-}
-
-impl DeployDraft {
-    /// The request to send, or every problem found, the server's own rules included.
-    pub fn to_request(&self) -> Result<DeployRequest, FieldErrors> {
-        let mut problems = FieldErrors::new();
-        let env = rows_to_pairs(&self.env, "variable").unwrap_or_else(|e| {
-            problems.insert("env".into(), vec![e]);
-            BTreeMap::new()
-        });
-        let port = given(&self.port).and_then(|p| match p.parse::<u16>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                problems.insert("port".into(), vec!["a number from 1024 to 65535".into()]);
-                None
-            }
-        });
-        let project_id = self.project.parse::<Uuid>().ok();
-        // A project brings its own repository and team; the URL and team fields then stay
-        // unsent even when they still hold text.
-        let by_url = project_id.is_none();
-        let body = DeployRequest {
-            name: given(&self.name),
-            team_id: self.team.parse().ok().filter(|_| by_url),
-            project_id,
-            git_url: given(&self.git_url).filter(|_| by_url),
-            branch: given(&self.branch),
-            commit: given(&self.commit),
-            framework: given(&self.framework),
-            module: given(&self.module),
-            server_id: self.server.parse().ok(),
-            port,
-            env,
-            ..Default::default()
-        };
-        if let Err(found) = body.validate() {
-            for (field, messages) in found {
-                problems.entry(field).or_default().extend(messages);
-            }
-        }
-        // This form deploys onto a running server; a new guest is filed through a request.
-        if body.server_id.is_none() {
-            problems
-                .entry("server_id".into())
-                .or_default()
-                .push("choose the server the app runs on".into());
-        }
-        if problems.is_empty() {
-            Ok(body)
-        } else {
-            Err(problems)
-        }
-    }
-}
-
-/// What the redeploy form's inputs hold.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(super) struct RedeployDraft {
-    pub commit: String,
-    pub branch: String,
-}
-
-impl RedeployDraft {
-    pub fn to_request(&self) -> Result<Redeploy, FieldErrors> {
-        let body = Redeploy {
-            commit: given(&self.commit),
-            branch: given(&self.branch),
-        };
-        body.validate().map(|()| body)
-    }
-}
-
 #[component]
 pub(super) fn DeployForm(
     #[prop(into)] on_done: Callback<Deployment>,
@@ -158,6 +75,26 @@ pub(super) fn DeployForm(
     let frameworks = remote::<Vec<Framework>>(|| "/api/frameworks".into());
     let servers = remote::<Page<Server>>(|| "/api/servers?status=running&per_page=200".into());
     let teams = remote::<Page<Team>>(|| "/api/teams?per_page=200".into());
+    let accounts = remote::<Vec<ProviderAccount>>(|| "/api/provider-accounts".into());
+    let target_key = RwSignal::new(Target::Server.key().to_owned());
+    let target = Memo::new(move |_| Target::parse(&target_key.get()));
+    let guest = GuestSignals::new();
+    let target_options = Signal::derive(|| {
+        Target::ALL
+            .into_iter()
+            .map(|t| (t.key().to_owned(), t.label().to_owned()))
+            .collect::<Vec<_>>()
+    });
+    // With no running server to offer, a new guest is what is left.
+    Effect::new(move |_| {
+        if let Some(Ok(page)) = servers.get() {
+            if page.items.iter().all(|s| s.ipv4.is_none())
+                && target.get_untracked() == Target::Server
+            {
+                target_key.set(Target::NewVm.key().to_owned());
+            }
+        }
+    });
 
     let name = RwSignal::new(String::new());
     let project = RwSignal::new(String::new());
@@ -264,6 +201,14 @@ pub(super) fn DeployForm(
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let draft = DeployDraft {
+            target: target.get_untracked(),
+            account: guest.account.get_untracked(),
+            location: guest.location.get_untracked(),
+            image: guest.image.get_untracked(),
+            server_type: guest.server_type.get_untracked(),
+            cpu: guest.cpu.get_untracked(),
+            ram_mb: guest.ram_mb.get_untracked(),
+            disk_gb: guest.disk_gb.get_untracked(),
             name: name.get_untracked(),
             project: project.get_untracked(),
             git_url: git_url.get_untracked(),
@@ -384,13 +329,12 @@ pub(super) fn DeployForm(
                     testid="deploy-module"
                 />
                 <PickField
-                    id="deploy-server"
-                    label="Server"
-                    field="server_id"
+                    id="deploy-target"
+                    label="Where it runs"
+                    field="deployment_type"
                     errors=errors
-                    value=server
-                    options=server_options
-                    hint=server_hint
+                    value=target_key
+                    options=target_options
                 />
                 <TextField
                     id="deploy-port"
@@ -405,6 +349,22 @@ pub(super) fn DeployForm(
                     testid="deploy-port"
                 />
             </div>
+            <Show
+                when=move || target.get() == Target::Server
+                fallback=move || view! { <GuestFields target=target accounts=accounts fields=guest errors=errors /> }
+            >
+                <div class="form-grid">
+                    <PickField
+                        id="deploy-server"
+                        label="Server"
+                        field="server_id"
+                        errors=errors
+                        value=server
+                        options=server_options
+                        hint=server_hint
+                    />
+                </div>
+            </Show>
             <RowsEditor
                 legend="Environment variables"
                 columns=&[("env_name", "Name", "text"), ("env_value", "Value", "text")]
@@ -492,91 +452,5 @@ pub(super) fn RedeployForm(
                 testid="redeploy-submit"
             />
         </form>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn draft() -> DeployDraft {
-        DeployDraft {
-            name: " shop ".into(),
-            git_url: "https://git.example.com/team/shop.git".into(),
-            server: "6f2c6a9e-3b1c-4d6e-9a57-0c7b7e3f1a11".into(),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn a_deploy_from_a_git_url_sends_the_trimmed_fields_and_leaves_blanks_unset() {
-        let mut draft = draft();
-        draft.branch = "  main ".into();
-        draft.port = "8080".into();
-        draft.env = vec![Row::new(vec![
-            "DATABASE_URL".into(),
-            "postgres://db".into(),
-        ])];
-        let body = draft.to_request().unwrap();
-        assert_eq!(body.name.as_deref(), Some("shop"));
-        assert_eq!(
-            body.git_url.as_deref(),
-            Some("https://git.example.com/team/shop.git")
-        );
-        assert_eq!(body.branch.as_deref(), Some("main"));
-        assert_eq!(body.commit, None);
-        assert_eq!(body.framework, None);
-        assert_eq!(body.port, Some(8080));
-        assert_eq!(body.server_id.unwrap().to_string(), draft.server);
-        assert_eq!(
-            body.env.get("DATABASE_URL").map(String::as_str),
-            Some("postgres://db")
-        );
-    }
-
-    #[test]
-    fn a_chosen_project_drops_the_git_url_and_team_still_typed_in() {
-        let mut draft = draft();
-        draft.project = "0b6d1c52-58f1-4b8e-b0e4-4c9d3c7c2a10".into();
-        draft.team = "9d1f7c3a-2e4b-4f1a-8c6d-5b3a2e1f0c9d".into();
-        let body = draft.to_request().unwrap();
-        assert_eq!(body.project_id.unwrap().to_string(), draft.project);
-        assert_eq!(body.git_url, None);
-        assert_eq!(body.team_id, None);
-    }
-
-    #[test]
-    fn a_bad_port_and_a_nameless_variable_are_reported_with_the_servers_rules() {
-        let mut draft = draft();
-        draft.port = "eighty".into();
-        draft.server.clear();
-        draft.env = vec![Row::new(vec![String::new(), "value".into()])];
-        let problems = draft.to_request().unwrap_err();
-        assert_eq!(problems["port"], ["a number from 1024 to 65535"]);
-        assert_eq!(problems["env"], ["every variable needs a name"]);
-        assert_eq!(problems["server_id"], ["choose the server the app runs on"]);
-    }
-
-    #[test]
-    fn a_blank_name_is_left_to_the_server_which_takes_the_repositorys() {
-        let mut draft = draft();
-        draft.name = "  ".into();
-        assert_eq!(draft.to_request().unwrap().name, None);
-    }
-
-    #[test]
-    fn a_redeploy_sends_only_what_was_typed() {
-        let draft = RedeployDraft {
-            commit: " 0a1b2c3d ".into(),
-            branch: String::new(),
-        };
-        let body = draft.to_request().unwrap();
-        assert_eq!(body.commit.as_deref(), Some("0a1b2c3d"));
-        assert_eq!(body.branch, None);
-        let bad = RedeployDraft {
-            commit: "not-a-sha".into(),
-            branch: String::new(),
-        };
-        assert!(bad.to_request().unwrap_err().contains_key("commit"));
     }
 }

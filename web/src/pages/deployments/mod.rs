@@ -3,7 +3,9 @@
 //! logs of the earlier ones.
 
 mod detail;
+mod draft;
 mod form;
+mod guest;
 mod list;
 mod steps;
 mod tracker;

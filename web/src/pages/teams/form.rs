@@ -157,7 +157,9 @@ pub(super) fn TeamForm(
                 required=true
             />
             <TextArea id="team-description" label="Description" value=description errors=errors field="description" />
-            <Show when=move || !is_new>
+            // Shown once the accounts are in: a select without its options would fall back to
+            // its first one ("None") and clear the setting on save.
+            <Show when=move || accounts.as_ref().is_some_and(|a| a.get().is_some())>
                 <PickField
                     id="team-default-account"
                     label="Default provider account"
