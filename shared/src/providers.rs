@@ -236,6 +236,15 @@ pub struct ProviderSettings {
 }
 
 impl ProviderSettings {
+    /// Whether the catalog image makes an LXC container here: it maps to a Proxmox LXC
+    /// template volume (`local:vztmpl/…`), or is named as one itself.
+    pub fn is_container_image(&self, image: &str) -> bool {
+        self.images
+            .get(image)
+            .map_or(image, String::as_str)
+            .contains("vztmpl")
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         if let Some(fp) = &self.tls_fingerprint {
             let hex: String = fp.chars().filter(|c| *c != ':').collect();

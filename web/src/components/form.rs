@@ -72,6 +72,30 @@ pub fn send_form<T: 'static>(
     });
 }
 
+/// Sends the request a draft converted to, or shows the problems that kept it back.
+pub fn send_draft<B, T: 'static, F: Future<Output = Result<T, ApiErrorView>> + 'static>(
+    request: Result<B, FieldErrors>,
+    (pending, errors, banner): (RwSignal<bool>, Errors, RwSignal<Option<String>>),
+    known: &'static [&'static str],
+    call: impl FnOnce(B) -> F,
+    done: impl FnOnce(T) + 'static,
+) {
+    match request {
+        Ok(body) => send_form(
+            FieldErrors::new(),
+            pending,
+            errors,
+            banner,
+            known,
+            call(body),
+            done,
+        ),
+        Err(problems) => {
+            show_problems(problems, errors, banner);
+        }
+    }
+}
+
 /// The `aria-describedby` of an input: its hint, when it has one, and its message while one is shown.
 pub fn described_by(
     hint_id: Option<String>,

@@ -32,13 +32,6 @@ pub(super) async fn request_server(
     let catalog = crate::domain::providers::catalog_of(&account);
     let settings: shared::providers::ProviderSettings =
         serde_json::from_value(account.settings.clone().unwrap_or_default()).unwrap_or_default();
-    let is_container = |image: &str| {
-        settings
-            .images
-            .get(image)
-            .map_or(image, String::as_str)
-            .contains("vztmpl")
-    };
     let kind = shared::providers::ProviderKind::parse(&account.kind);
     let proxmox = matches!(
         kind,
@@ -59,7 +52,7 @@ pub(super) async fn request_server(
         None => catalog
             .images
             .iter()
-            .find(|i| is_container(i) == wants_container)
+            .find(|i| settings.is_container_image(i) == wants_container)
             .cloned()
             .ok_or_else(|| {
                 ApiError::field(
@@ -72,7 +65,7 @@ pub(super) async fn request_server(
                 )
             })?,
     };
-    match (wants_container, is_container(&image)) {
+    match (wants_container, settings.is_container_image(&image)) {
         (true, false) => {
             return Err(ApiError::field(
                 "image",

@@ -2,10 +2,9 @@
 
 use super::draft::{DeployDraft, RedeployDraft, Target};
 use super::guest::{GuestFields, GuestSignals};
-use crate::api::{self, ApiErrorView};
+use crate::api;
 use crate::components::form::{
-    send_form, show_problems, Errors, FormActions, FormBanner, PickField, Row, RowsEditor,
-    TextField,
+    send_draft, Errors, FormActions, FormBanner, PickField, Row, RowsEditor, TextField,
 };
 use crate::remote::remote;
 use leptos::prelude::*;
@@ -16,7 +15,6 @@ use shared::projects::Project;
 use shared::providers::ProviderAccount;
 use shared::servers::Server;
 use shared::validation::FieldErrors;
-use std::future::Future;
 use uuid::Uuid;
 
 /// Fields of [`DeployRequest`] that have an input of their own.
@@ -41,30 +39,6 @@ const DEPLOY_FIELDS: &[&str] = &[
     "ram_mb",
     "disk_gb",
 ];
-
-/// Sends the request a draft converted to, or shows the problems that kept it back.
-fn send_draft<B, T: 'static, F: Future<Output = Result<T, ApiErrorView>> + 'static>(
-    request: Result<B, FieldErrors>,
-    (pending, errors, banner): (RwSignal<bool>, Errors, RwSignal<Option<String>>),
-    known: &'static [&'static str],
-    call: impl FnOnce(B) -> F,
-    done: impl FnOnce(T) + 'static,
-) {
-    match request {
-        Ok(body) => send_form(
-            FieldErrors::new(),
-            pending,
-            errors,
-            banner,
-            known,
-            call(body),
-            done,
-        ),
-        Err(problems) => {
-            show_problems(problems, errors, banner);
-        }
-    }
-}
 
 #[component]
 pub(super) fn DeployForm(

@@ -34,16 +34,6 @@ impl GuestSignals {
     }
 }
 
-/// Whether the catalog image is an LXC template (`…vztmpl…`) at this account.
-pub(super) fn is_container(account: &ProviderAccount, image: &str) -> bool {
-    account
-        .settings
-        .images
-        .get(image)
-        .map_or(image, String::as_str)
-        .contains("vztmpl")
-}
-
 /// The images of the account that make the guest `target` asks for.
 pub(super) fn images_for(account: &ProviderAccount, target: Target) -> Vec<String> {
     let container = target == Target::NewContainer;
@@ -51,7 +41,7 @@ pub(super) fn images_for(account: &ProviderAccount, target: Target) -> Vec<Strin
         .catalog
         .images
         .iter()
-        .filter(|i| is_container(account, i) == container)
+        .filter(|i| account.settings.is_container_image(i) == container)
         .cloned()
         .collect()
 }

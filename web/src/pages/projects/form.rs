@@ -2,7 +2,7 @@
 
 use crate::api;
 use crate::components::form::{
-    send_form, show_problems, Errors, FormActions, FormBanner, TeamPicker, TextArea, TextField,
+    send_draft, Errors, FormActions, FormBanner, TeamPicker, TextArea, TextField,
 };
 use leptos::prelude::*;
 use shared::projects::{CreateProject, ProjectDetail};
@@ -41,29 +41,18 @@ pub(super) fn CreateForm(
             branch: branch.get_untracked(),
             deploy_key: deploy_key.get_untracked(),
         };
-        match draft.to_request() {
-            Ok(body) => send_form(
-                FieldErrors::new(),
-                pending,
-                errors,
-                banner,
-                CREATE_FIELDS,
-                async move {
-                    api::post_with_header::<_, ProjectDetail>(
-                        "/api/projects",
-                        &body,
-                        EXECUTION_HEADER,
-                    )
+        send_draft(
+            draft.to_request(),
+            (pending, errors, banner),
+            CREATE_FIELDS,
+            |body| async move {
+                api::post_with_header::<_, ProjectDetail>("/api/projects", &body, EXECUTION_HEADER)
                     .await
-                },
-                move |(detail, execution)| {
-                    on_done.run((detail, execution.and_then(|e| e.parse().ok())))
-                },
-            ),
-            Err(problems) => {
-                show_problems(problems, errors, banner);
-            }
-        }
+            },
+            move |(detail, execution)| {
+                on_done.run((detail, execution.and_then(|e| e.parse().ok())))
+            },
+        );
     };
 
     view! {

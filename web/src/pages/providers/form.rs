@@ -4,8 +4,8 @@ use super::draft::AccountDraft;
 use super::KINDS;
 use crate::api;
 use crate::components::form::{
-    field_message, send_form, show_problems, Column, Errors, FieldError, FormActions, FormBanner,
-    RowsEditor, Select, TextArea, TextField,
+    field_message, send_draft, Column, Errors, FieldError, FormActions, FormBanner, RowsEditor,
+    Select, TextArea, TextField,
 };
 use leptos::prelude::*;
 use shared::providers::{ProviderAccount, ProviderKind};
@@ -130,33 +130,24 @@ pub(super) fn AccountForm(
             ram_price: ram_price.get_untracked(),
             disk_price: disk_price.get_untracked(),
         };
-        match draft.to_request() {
-            Ok(body) => send_form(
-                FieldErrors::new(),
-                pending,
-                errors,
-                banner,
-                ACCOUNT_FIELDS,
-                async move {
-                    match editing {
-                        Some(id) => {
-                            api::put::<_, ProviderAccount>(
-                                &format!("/api/provider-accounts/{id}"),
-                                &body,
-                            )
-                            .await
-                        }
-                        None => {
-                            api::post::<_, ProviderAccount>("/api/provider-accounts", &body).await
-                        }
+        send_draft(
+            draft.to_request(),
+            (pending, errors, banner),
+            ACCOUNT_FIELDS,
+            move |body| async move {
+                match editing {
+                    Some(id) => {
+                        api::put::<_, ProviderAccount>(
+                            &format!("/api/provider-accounts/{id}"),
+                            &body,
+                        )
+                        .await
                     }
-                },
-                move |a| on_done.run(a),
-            ),
-            Err(problems) => {
-                show_problems(problems, errors, banner);
-            }
-        }
+                    None => api::post::<_, ProviderAccount>("/api/provider-accounts", &body).await,
+                }
+            },
+            move |a| on_done.run(a),
+        );
     };
 
     view! {

@@ -4,8 +4,8 @@ use super::labels::LABEL_COLUMNS;
 use crate::api;
 use crate::components::feedback::Alert;
 use crate::components::form::{
-    pick, rows_to_pairs, send_form, show_problems, Errors, FormActions, FormBanner, Row,
-    RowsEditor, Select, TextField,
+    pick, rows_to_pairs, send_draft, Errors, FormActions, FormBanner, Row, RowsEditor, Select,
+    TextField,
 };
 use crate::remote::remote;
 use leptos::prelude::*;
@@ -152,20 +152,11 @@ pub(super) fn RegisterForm(
             user: user.get_untracked(),
             labels: labels.get_untracked(),
         };
-        let body = match draft.to_request() {
-            Ok(body) => body,
-            Err(problems) => {
-                show_problems(problems, errors, banner);
-                return;
-            }
-        };
-        send_form(
-            FieldErrors::new(),
-            pending,
-            errors,
-            banner,
+        send_draft(
+            draft.to_request(),
+            (pending, errors, banner),
             REGISTER_FIELDS,
-            async move { api::post::<_, ServerDetail>("/api/servers/register", &body).await },
+            |body| async move { api::post::<_, ServerDetail>("/api/servers/register", &body).await },
             move |d| on_done.run(d),
         );
     };

@@ -1,9 +1,7 @@
 //! The form that creates or edits a client's subscription.
 
 use crate::api;
-use crate::components::form::{
-    send_form, show_problems, Errors, FormActions, FormBanner, PickField, TextField,
-};
+use crate::components::form::{send_draft, Errors, FormActions, FormBanner, PickField, TextField};
 use chrono::{Local, NaiveDate};
 use leptos::prelude::*;
 use shared::billing::{
@@ -234,20 +232,11 @@ pub fn SubscriptionForm(
             server_ids,
             deployment_ids,
         };
-        let body = match draft.to_request(client_id, today) {
-            Ok(body) => body,
-            Err(problems) => {
-                show_problems(problems, errors, banner);
-                return;
-            }
-        };
-        send_form(
-            FieldErrors::new(),
-            pending,
-            errors,
-            banner,
+        send_draft(
+            draft.to_request(client_id, today),
+            (pending, errors, banner),
             SUBSCRIPTION_FIELDS,
-            async move {
+            move |body| async move {
                 match existing {
                     None => api::post::<_, SubscriptionDetail>("/api/subscriptions", &body).await,
                     Some(id) => {
