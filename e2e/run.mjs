@@ -76,7 +76,7 @@ async function test(name, fn) {
 function assert(cond, message) { if (!cond) throw new Error(message); }
 
 async function signIn(page, login, password) {
-  await page.goto(base + '/', { waitUntil: 'domcontentloaded' });
+  await page.goto(base + '/dashboard', { waitUntil: 'domcontentloaded' });
   await page.getByLabel('Username or e-mail').waitFor({ timeout: 15000 });
   assert(new URL(page.url()).pathname === '/login', `expected /login, got ${page.url()}`);
   await page.getByLabel('Username or e-mail').fill(login);
@@ -139,6 +139,32 @@ await test('the new technical agent sees only their role navigation and no users
   await page.getByText("You don't have access to this page").waitFor({ timeout: 15000 });
 });
 
+await test('signed out, / shows what Provisio does and its frameworks; signing in leads to the dashboard and signing out back here', async (page) => {
+  await page.goto(base + '/', { waitUntil: 'domcontentloaded' });
+  await page.getByRole('heading', { name: /Servers and apps for your teams/ }).waitFor({ timeout: 15000 });
+  const frameworks = await page.getByTestId('landing-framework').allInnerTexts();
+  for (const name of ['Flask', 'Next.js', 'Laravel']) {
+    assert(frameworks.some((f) => f.startsWith(name)), `${name} is among ${frameworks.join(', ')}`);
+  }
+  assert(await page.getByTestId('landing-statistics').count() === 0, 'no statistics unless an administrator shows them');
+  await page.screenshot({ path: `${artifacts}/landing.png`, fullPage: true });
+  await page.setViewportSize({ width: 390, height: 844 });
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert(!sideways, 'the landing page does not scroll sideways on a phone');
+  await page.screenshot({ path: `${artifacts}/landing-phone.png`, fullPage: true });
+  await page.setViewportSize({ width: 1360, height: 900 });
+  await page.getByTestId('landing-sign-in').click();
+  await page.getByLabel('Username or e-mail').fill(adminUser);
+  await page.getByLabel('Password', { exact: true }).fill(adminPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 15000 });
+  assert(new URL(page.url()).pathname === '/dashboard', `signed in at ${page.url()}`);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByTestId('landing-sign-in').waitFor({ timeout: 15000 });
+  const after = new URL(page.url());
+  assert(after.pathname === '/' && after.search === '', `signed out at ${page.url()}`);
+});
+
 await test('a reload keeps the session through the refresh cookie', async (page) => {
   await signIn(page, adminUser, adminPassword);
   await page.reload({ waitUntil: 'domcontentloaded' });
@@ -180,8 +206,8 @@ await test('the app runs under its Content-Security-Policy and the policy has no
   const scripts = policy.split(';').map((d) => d.trim()).find((d) => d.startsWith('script-src ')) ?? '';
   assert(scripts && !scripts.includes("'unsafe-inline'"), `script-src was ${JSON.stringify(scripts)}`);
   assert(policy.includes("frame-ancestors 'none'"), `policy was ${policy}`);
-  // The wasm started (the sign-in form is rendered by it), so the inline bootstrap's hash matched.
-  await page.getByLabel('Username or e-mail').waitFor({ timeout: 15000 });
+  // The wasm started (the landing page is rendered by it), so the inline bootstrap's hash matched.
+  await page.getByTestId('landing-sign-in').waitFor({ timeout: 15000 });
   // A script injected the way an XSS would be is refused, and the refusal is seen as a violation.
   const ran = await page.evaluate(() => new Promise((resolve) => {
     window.__injected = false;
@@ -572,16 +598,18 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
 
     const name = `flask-${suffix}`;
     const port = await freeDeployPort();
+    // From the project's page: its Deploy button opens /deploy with the project chosen.
     await signIn(page, newUser, newPassword);
-    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Deployments' }).click();
-    await page.getByRole('heading', { name: 'Deployments' }).waitFor({ timeout: 10000 });
-    await page.getByRole('button', { name: 'Deploy an app' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('link', { name: `e2e-flask-${suffix}`, exact: true }).click();
+    await page.getByTestId('project-deploy').click();
+    await page.waitForURL(new RegExp(`/deploy\\?project=${projectId}$`), { timeout: 10000 });
     const form = page.getByTestId('deploy-form');
     await form.waitFor({ timeout: 10000 });
     await page.locator('#deploy-name').fill(name);
     // The selects fill as their data loads: pick once the option is there.
     await page.locator(`#deploy-project option[value="${projectId}"]`).waitFor({ state: 'attached', timeout: 10000 });
-    await page.locator('#deploy-project').selectOption(projectId);
+    assert(await page.locator('#deploy-project').inputValue() === projectId, 'the project is chosen already');
     await page.locator('#deploy-framework option[value="flask"]').waitFor({ state: 'attached', timeout: 10000 });
     await page.locator('#deploy-framework').selectOption('flask');
     await page.locator(`#deploy-server option[value="${host.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
@@ -650,6 +678,20 @@ await test('a technical agent chooses a new VM in the deploy form, sees its cost
   assert(guest.startsWith('VM · 2 cores, 2048 MB, 20 GB'), `the guest is described: ${guest}`);
   const deployment = await api(`/api/deployments/${id}`, { token: admin.access_token });
   assert(deployment.request_id, 'a server request was filed for the new VM');
+  // It waits for its server request (unless the team's policy approved it at once) and offers
+  // the generated private key, once.
+  if (deployment.status === 'PENDING') {
+    const waiting = await page.getByTestId('deployment-waiting').innerText();
+    assert(/Waiting for approval by/.test(waiting), `the wait is explained: ${waiting}`);
+  }
+  assert(deployment.private_key_available, 'a key pair was generated for the new VM');
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 10000 }),
+    page.getByTestId('deployment-key-download').click(),
+  ]);
+  const keyFile = await download.path();
+  assert(readFileSync(keyFile, 'utf8').startsWith('-----BEGIN OPENSSH PRIVATE KEY-----'), 'the download is the private key');
+  await page.getByTestId('deployment-key-download').waitFor({ state: 'detached', timeout: 10000 });
   await page.screenshot({ path: `${artifacts}/deploy-new-vm-waiting.png`, fullPage: true });
   // Deleted while it waits (the request may already be approved by the team's policy: then the
   // deployment follows it and is no longer PENDING, and the request is left to run).

@@ -10,7 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 source "$ROOT/scripts/env.sh"
 cd "$ROOT"
 
-step() { printf '\n\033[1;32m==> %s\033[0m\n' "$*"; }
+# Each step says when it starts (seconds since the suite began), so a slow one shows in the log.
+step() { printf '\n\033[1;32m==> %s\033[0m (at %ds)\n' "$*" "$SECONDS"; }
 RUNTIME="$ROOT/.test-runtime"
 rm -rf "$RUNTIME" && mkdir -p "$RUNTIME"
 # Every temporary file of this run (test scratch directories, Git clones, Ansible run directories,

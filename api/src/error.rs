@@ -23,6 +23,9 @@ pub enum ApiError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Given out once and not kept (a generated private key after its download).
+    #[error("gone: {0}")]
+    Gone(String),
     #[error("bad request: {0}")]
     BadRequest(String),
     #[error("validation failed")]
@@ -150,6 +153,7 @@ impl ResponseError for ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -180,6 +184,7 @@ impl ResponseError for ApiError {
             ),
             ApiError::NotFound => (Some("no such resource".to_owned()), None),
             ApiError::Conflict(d)
+            | ApiError::Gone(d)
             | ApiError::BadRequest(d)
             | ApiError::Unavailable(d)
             | ApiError::BadGateway(d) => (Some(d.clone()), None),

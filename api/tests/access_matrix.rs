@@ -708,6 +708,36 @@ fn rows() -> Vec<Row> {
             expect: ADMIN_OK,
         },
         Row {
+            method: M::GET,
+            template: "/api/landing",
+            path: "/api/landing",
+            body: none,
+            expect: [200; 5],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/landing/settings",
+            path: "/api/landing/settings",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/landing/settings",
+            path: "/api/landing/settings",
+            body: |_| Some(json!({"show_statistics": false})),
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/deployments/{id}/private-key",
+            // Only the person who made the deployment may take its generated key, once: to
+            // anyone else it does not exist.
+            path: "/api/deployments/{deployment}/private-key",
+            body: none,
+            expect: [401, 404, 404, 403, 403],
+        },
+        Row {
             method: M::POST,
             template: "/api/deploy",
             // The query only makes the cell create a server of its team; the body names it.

@@ -195,6 +195,30 @@ async fn fetch(url: &str) -> Result<(StatusCode, String), reqwest::Error> {
     Ok((status, res.text().await.unwrap_or_default()))
 }
 
+/// Waits for the deployment to run and checks that its URL answers with `greeting`; the answer.
+async fn running_app(app: &TestApp, id: &str, greeting: &str) -> Value {
+    let running = settle(app, id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
+    assert_eq!(
+        running["status"],
+        "RUNNING",
+        "{running:#}\n{}",
+        log_text(app, id).await
+    );
+    let (_, body) = fetch(running["url"].as_str().unwrap()).await.unwrap();
+    assert!(body.starts_with(greeting), "{body}");
+    running
+}
+
+/// Deletes the deployment and waits until it is DELETED.
+async fn delete_deployment(app: &TestApp, id: &str, token: &str) {
+    json_of(
+        app.delete(&format!("/api/deployments/{id}"), token).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    settle(app, id, &["DELETED"], Duration::from_secs(60)).await;
+}
+
 async fn act(app: &TestApp, id: &str, action: &str, body: Value) -> Value {
     json_of(
         app.post(
@@ -353,6 +377,20 @@ async fn a_flask_app_runs_behind_nginx_is_redeployed_stopped_started_and_deleted
     act(&app, &id, "start", json!({})).await;
     settle(&app, &id, &["RUNNING"], Duration::from_secs(60)).await;
     assert!(fetch(&url).await.unwrap().1.starts_with("hello from v1"));
+    // Each step is listed by what it did, newest first.
+    let steps = json_of(
+        app.get(&format!("/api/deployments/{id}/logs"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let kinds: Vec<&str> = steps["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["start", "stop", "deploy", "deploy", "deploy"]);
 
     // The list, the statistics and the steps.
     let page = json_of(
@@ -537,7 +575,12 @@ async fn a_failing_build_and_a_failing_health_check_end_failed_naming_the_step()
     let app = app(Duration::from_secs(4)).await;
     let (bare, work) = repository(&[
         ("app.py", &flask_app("v1")),
-        ("requirements.txt", "provisio-no-such-distribution==9.9.9\n"),
+        // A line pip refuses before asking any index: the build fails at once, not after
+        // pip's network retries.
+        (
+            "requirements.txt",
+            "provisio-no-such-distribution (==9.9.9\n",
+        ),
     ]);
     let (_, server, project) = team_server_project(&app, &h, "broken", &bare).await;
     let created = json_of(
@@ -604,13 +647,7 @@ async fn a_failing_build_and_a_failing_health_check_end_failed_naming_the_step()
 
     // A failed deployment can be deleted; what it installed goes.
     let port = failed["port"].as_i64().unwrap();
-    json_of(
-        app.delete(&format!("/api/deployments/{id}"), &app.admin.token)
-            .await,
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+    delete_deployment(&app, &id, &app.admin.token).await;
     assert!(fetch(&format!("http://127.0.0.1:{port}/")).await.is_err());
 }
 
@@ -1006,6 +1043,39 @@ async fn the_six_fields_of_the_paas_form_deploy_a_repository_onto_a_new_vm() {
         "{running:#}"
     );
     assert!(pve_guest_names(&f).await.contains(&"hello-paas".to_owned()));
+
+    // Its provisioning is in its logs, before the deploy steps.
+    let logs = json_of(
+        app.get(&format!("/api/deployments/{id}/logs"), &agent.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let kinds: Vec<&str> = logs["executions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["deploy", "provision"], "{logs:#}");
+    let provision = logs["executions"][1]["id"].as_str().unwrap();
+    let lines = logs["lines"].as_array().unwrap();
+    let first_deploy_line = lines
+        .iter()
+        .position(|l| l["execution_id"] != provision)
+        .expect("deploy lines follow");
+    assert!(first_deploy_line > 0, "the provisioning lines come first");
+    assert!(lines[first_deploy_line..]
+        .iter()
+        .all(|l| l["execution_id"] != provision));
+
+    // No public key was given: a generated pair's public half went to the guest, the private
+    // half waits for its one download by the agent who deployed.
+    let public = running["ssh_public_key"].as_str().unwrap().to_owned();
+    assert!(public.starts_with("ssh-ed25519 "), "{running:#}");
+    assert_eq!(running["private_key_available"], true);
+    login_with_generated_key(&app, &agent, &h, &f, &running, &public).await;
+
     json_of(
         app.delete(&format!("/api/deployments/{id}"), &agent.token)
             .await,
@@ -1013,6 +1083,167 @@ async fn the_six_fields_of_the_paas_form_deploy_a_repository_onto_a_new_vm() {
     )
     .await;
     settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+}
+
+/// The generated key pair of a deployment onto a new guest: the fake received its public half
+/// in the guest's cloud-init (which the test applies to the sshd host standing in for the guest,
+/// as cloud-init would), the private key is downloaded once and logs in, a second download is
+/// refused, and the key is nowhere in the database, logs or audit rows in clear.
+async fn login_with_generated_key(
+    app: &TestApp,
+    agent: &common::Session,
+    h: &Host,
+    f: &Pve,
+    running: &Value,
+    public: &str,
+) {
+    let id = running["id"].as_str().unwrap();
+    let guest = running["provider_guest_id"].as_str().unwrap();
+    let config = common::fakepve_get(
+        &f.direct_url,
+        &f.token,
+        &f.ca,
+        &format!(
+            "/nodes/{}/qemu/{}/config",
+            guest.split('/').next().unwrap(),
+            running["vmid"]
+        ),
+    )
+    .await;
+    let injected = percent_decode(config["sshkeys"].as_str().expect("cloud-init keys"));
+    assert!(injected.contains(public.trim()), "{injected}");
+    let authorized = Path::new(&std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY").unwrap())
+        .parent()
+        .unwrap()
+        .join("authorized_keys");
+    let mut keys = std::fs::read_to_string(&authorized).unwrap();
+    keys.push_str(&format!("{}\n", public.trim()));
+    std::fs::write(&authorized, keys).unwrap();
+
+    let url = format!("/api/deployments/{id}/private-key");
+    // Someone else of the team may see the deployment but not take its key.
+    let hidden = app.post(&url, &app.admin.token, json!({})).await;
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    let res = app.post(&url, &agent.token, json!({})).await;
+    assert_eq!(
+        res.headers()
+            .get("cache-control")
+            .map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    let download = json_of(res, StatusCode::OK).await;
+    let pem = download["private_key"].as_str().unwrap().to_owned();
+    assert!(pem.starts_with("-----BEGIN OPENSSH PRIVATE KEY-----"));
+    let again = assert_problem(
+        app.post(&url, &agent.token, json!({})).await,
+        StatusCode::GONE,
+    )
+    .await;
+    assert!(
+        again["detail"]
+            .as_str()
+            .unwrap()
+            .contains("downloaded once"),
+        "{again:#}"
+    );
+    let shown = json_of(
+        app.get(&format!("/api/deployments/{id}"), &agent.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shown["private_key_available"], false);
+
+    let file = std::env::temp_dir().join(format!("provisio-key-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&file, &pem).unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let login = Command::new("ssh")
+        .args(["-i", file.to_str().unwrap(), "-p", &h.port.to_string()])
+        .args(["-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes"])
+        .args([
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+        ])
+        .arg(format!(
+            "{}@{}",
+            download["login_user"].as_str().unwrap(),
+            download["ip_address"].as_str().unwrap()
+        ))
+        .arg("echo logged-in")
+        .output()
+        .unwrap();
+    std::fs::remove_file(&file).ok();
+    assert_eq!(
+        String::from_utf8_lossy(&login.stdout).trim(),
+        "logged-in",
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
+
+    // A random line of the key's body: in clear nowhere the server writes.
+    let needle = pem.lines().nth(2).unwrap().to_owned();
+    for sql in [
+        "SELECT COUNT(*) AS n FROM deployments WHERE ssh_private_key IS NOT NULL OR \
+         CAST(env AS TEXT) LIKE $1",
+        "SELECT COUNT(*) AS n FROM audit_events WHERE CAST(\"before\" AS TEXT) LIKE $1 \
+         OR CAST(\"after\" AS TEXT) LIKE $1",
+        "SELECT COUNT(*) AS n FROM execution_logs WHERE text LIKE $1",
+        "SELECT COUNT(*) AS n FROM jobs WHERE CAST(payload AS TEXT) LIKE $1",
+        "SELECT COUNT(*) AS n FROM server_requests WHERE CAST(ssh_public_keys AS TEXT) LIKE $1",
+    ] {
+        use sea_orm::ConnectionTrait;
+        let backend = app.state.db.get_database_backend();
+        let sql = match backend {
+            sea_orm::DatabaseBackend::Postgres => sql.to_owned(),
+            _ => sql.replace("$1", "?"),
+        };
+        let row = app
+            .state
+            .db
+            .query_one(sea_orm::Statement::from_sql_and_values(
+                backend,
+                &sql,
+                [format!("%{needle}%").into()],
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let n: i64 = row.try_get("", "n").unwrap();
+        assert_eq!(n, 0, "{sql}");
+    }
+    let audit = json_of(
+        app.get(
+            "/api/audit?action=deployment.private_key_downloaded",
+            &app.admin.token,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        audit.to_string().contains(id),
+        "the download is audited: {audit:#}"
+    );
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
 }
 
 /// PROVISIONING at a provider: the Proxmox fake creates the LXC guest (its address and SSH port
@@ -1074,18 +1305,7 @@ async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destro
         .expect("a server request was filed")
         .to_owned();
     let id = created["id"].as_str().unwrap().to_owned();
-    let running = settle(&app, &id, &["RUNNING", "FAILED"], DEPLOY_TIME).await;
-    assert_eq!(
-        running["status"],
-        "RUNNING",
-        "{running:#}\n{}",
-        log_text(&app, &id).await
-    );
-    assert!(fetch(running["url"].as_str().unwrap())
-        .await
-        .unwrap()
-        .1
-        .starts_with("hello from lxc"));
+    let running = running_app(&app, &id, "hello from lxc").await;
     let req = json_of(
         app.get(&format!("/api/requests/{request}"), &app.admin.token)
             .await,
@@ -1110,18 +1330,129 @@ async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destro
     assert!(pve_guest_names(&f).await.contains(&name));
 
     // Deleting the deployment removes the app and destroys the guest built for it.
-    json_of(
-        app.delete(&format!("/api/deployments/{id}"), &app.admin.token)
-            .await,
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    settle(&app, &id, &["DELETED"], Duration::from_secs(60)).await;
+    delete_deployment(&app, &id, &app.admin.token).await;
     let started = Instant::now();
     while pve_guest_names(&f).await.contains(&name) {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the guest was never destroyed"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// A new VM built by a Terraform account (the offline built-in module standing in for the
+/// bpg/proxmox one): the deployment's logs hold Terraform's init, plan and apply before the deploy
+/// steps, and deleting the deployment destroys what Terraform built.
+#[tokio::test]
+async fn a_deployment_onto_a_terraform_built_vm_shows_the_plan_and_apply_in_its_logs() {
+    let (Some(h), Some(_)) = (host(), pve()) else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    authorize_service_key(&app).await;
+    let module = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../terraform-templates/testing/builtin-server")
+        .canonicalize()
+        .unwrap();
+    let account = json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "Terraform apps", "kind": "terraform_proxmox", "endpoint": "",
+                   "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
+                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                   "settings": {"terraform_module": module.display().to_string(),
+                                "ssh_port": h.port, "wait_for_ssh": true, "ready_timeout_secs": 30}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (bare, _work) = repository(&[
+        ("app.py", &flask_app("terraform")),
+        ("requirements.txt", "Flask>=3\n"),
+    ]);
+    let team = app.create_team("Terraform apps").await;
+    let url = format!("ssh://root@127.0.0.1:{}{}", h.port, bare.display());
+    json_of(
+        app.post(
+            "/api/projects",
+            &app.admin.token,
+            json!({"name": "tf-repo", "url": url, "team_id": team, "deploy_key": h.client_key}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let created = json_of(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"git_url": url, "team_id": team, "provider_account_id": account,
+                   "framework": "flask", "deployment_type": "vm",
+                   "cpu_cores": 1, "memory_mb": 1024, "disk_gb": 8}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let running = running_app(&app, &id, "hello from terraform").await;
+
+    let logs = json_of(
+        app.get(&format!("/api/deployments/{id}/logs"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let texts: Vec<&str> = logs["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    let at = |wanted: &str| {
+        texts
+            .iter()
+            .position(|t| *t == wanted)
+            .unwrap_or_else(|| panic!("no line {wanted:?} in {texts:#?}"))
+    };
+    let (init, plan, apply) = (
+        at("terraform init"),
+        at("terraform plan"),
+        at("terraform apply"),
+    );
+    let first_deploy = logs["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|l| l["execution_id"] == logs["execution_id"])
+        .expect("the deploy step's lines follow");
+    assert!(
+        init < plan && plan < apply && apply < first_deploy,
+        "{texts:#?}"
+    );
+
+    delete_deployment(&app, &id, &app.admin.token).await;
+    let server_id = running["server_id"].as_str().unwrap();
+    let started = Instant::now();
+    loop {
+        let server = json_of(
+            app.get(&format!("/api/servers/{server_id}"), &app.admin.token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if server["server"]["status"] == "deleted" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the Terraform-built server was never destroyed: {server:#}"
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }

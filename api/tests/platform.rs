@@ -1,8 +1,85 @@
 mod common;
 
-use common::{assert_problem, spawn_app};
-use reqwest::StatusCode;
-use serde_json::Value;
+use common::{assert_problem, insert_deployment, provider_body, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// The signed-out landing page's data: the framework presets for anyone; the platform's figures
+/// only once an administrator shows them (and only administrators may), every change audited.
+#[tokio::test]
+async fn the_landing_page_shows_frameworks_to_anyone_and_figures_only_when_an_admin_says_so() {
+    let app = spawn_app().await;
+    let provider = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            provider_body("Landing"),
+        )
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team = app.create_team("Landing").await;
+    insert_deployment(&app, &team, &provider, 1).await;
+    let anonymous = || app.request(Method::GET, "/api/landing", None, None);
+
+    let landing: Value = anonymous().await.json().await.unwrap();
+    let names: Vec<&str> = landing["frameworks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Flask") && names.contains(&"Next.js"),
+        "{names:?}"
+    );
+    assert_eq!(landing["statistics"], Value::Null, "hidden by default");
+
+    let agent = app
+        .user_with("landing-tech", &[shared::Role::TechnicalAgent], &[team])
+        .await;
+    let on = json!({"show_statistics": true});
+    assert_problem(
+        app.put("/api/landing/settings", &agent.token, on.clone())
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert_problem(
+        app.put(
+            "/api/landing/settings",
+            &app.admin.token,
+            json!({"show_stats": true}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let res = app.put("/api/landing/settings", &app.admin.token, on).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    let landing: Value = anonymous().await.json().await.unwrap();
+    assert_eq!(landing["statistics"]["total"], 1, "{landing:#}");
+    assert_eq!(landing["statistics"]["running"], 1, "{landing:#}");
+    assert_eq!(
+        landing["statistics"]["by_framework"][0]["framework"],
+        "flask"
+    );
+    let audit: Value = app
+        .get("/api/audit?action=landing.settings", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        audit.to_string().contains("show_statistics"),
+        "the change is audited: {audit:#}"
+    );
+}
 
 #[tokio::test]
 async fn health_and_readiness_answer() {

@@ -92,6 +92,8 @@ pub fn deployment_row(
         url: Set(Some(format!("http://10.0.0.{}:8000/", n % 250))),
         env: Set(None),
         execution_id: Set(None),
+        ssh_public_key: Set(None),
+        ssh_private_key: Set(None),
         created_by: Set(None),
         created_at: Set(at),
         updated_at: Set(at),

@@ -7,43 +7,81 @@ server request, approve it, read it back, list deployments. Every call goes thro
 typed functions; the responses are parsed into the generated models, so a response that no longer
 matches openapi/openapi.json fails here too.
 
+Then the six fields of the original PaaS form deploy a repository onto a new VM: a Proxmox account
+at the Proxmox fake as a new team's default, a technical agent of that team, a bare Git repository
+(default branch master, a Flask app) served by the sshd test host, and `POST /api/deploy` with
+nothing but `deployment_type`, `framework`, `github_url`, `cpu_cores`, `memory_mb`, `disk_gb`. An
+administrator approves the server request; the deployment runs, answers over HTTP, and is deleted.
+
 Environment: PROVISIO_URL (e.g. http://127.0.0.1:8080), PROVISIO_ADMIN_USER, PROVISIO_ADMIN_PASSWORD.
+The deploy part also needs the Proxmox fake (PROVISIO_FAKEPVE_URL, PROVISIO_FAKEPVE_TOKEN,
+PROVISIO_FAKEPVE_NODE, PROVISIO_FAKEPVE_TEMPLATE_VMID, PROVISIO_FAKEPVE_CA when the URL is https) and
+the sshd test host (PROVISIO_TEST_SSH_PORT, PROVISIO_TEST_SSH_CLIENT_KEY) on this machine, as
+scripts/fakes.sh and scripts/sshd.sh write them; without them it is skipped, or fails when
+PROVISIO_REQUIRE_FAKES is set.
 The generated package `provisio_client` must be importable (scripts/clients.sh sets PYTHONPATH).
 Exit status 0 when every step passed, 1 with a message naming the failed step otherwise.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import secrets
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
 from typing import Any, Callable, NoReturn, TypeVar
 
 try:
     import httpx
     from provisio_client import AuthenticatedClient, Client
     from provisio_client.api.auth import login
-    from provisio_client.api.deployments import list_deployments
+    from provisio_client.api.deployments import get_deployments, list_deployments, remove_deployments
+    from provisio_client.api.deployments import logs as deployment_logs
+    from provisio_client.api.projects import create_projects
     from provisio_client.api.providers import create_provider_accounts, list_provider_accounts
     from provisio_client.api.requests import approve, create_requests, get_requests
-    from provisio_client.api.teams import create_teams
+    from provisio_client.api.ssh_keys import list_ssh_keys
+    from provisio_client.api.teams import create_teams, update_teams
+    from provisio_client.api.users import create_users
     from provisio_client.models import (
         Catalog,
+        CreateProject,
         CreateProviderAccount,
         CreateServerRequest,
         CreateTeam,
+        CreateUser,
+        Deployment,
+        DeploymentLogs,
         DeploymentPage,
+        DeploymentStatus,
+        DeploymentType,
         LoginRequest,
         Problem,
+        ProjectDetail,
         ProviderAccount,
+        ProviderCredentials,
         ProviderKind,
+        ProviderSettings,
+        ProviderSettingsImages,
         RequestAction,
         RequestStatus,
+        Role,
         ServerRequestDetail,
         ServerTypeOffer,
+        SizeLimits,
+        SshKey,
         Team,
         TokenResponse,
+        UpdateTeam,
+        User,
     )
     from provisio_client.types import Response
 except ImportError as exc:  # the generated client is missing or lacks an operation the scenario uses
@@ -207,6 +245,298 @@ def run() -> None:
         fail(f"list deployments: inconsistent page page={page.page} per_page={page.per_page} "
              f"items={len(page.items)} total={page.total}")
     step("list deployments", f"total={page.total} on this page={len(page.items)}")
+
+    paas = paas_environment()
+    if paas is None:
+        return
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="provisio-py-scenario-") as scratch:
+        deploy_six_fields(base_url, client, paas, suffix, Path(scratch))
+    step("six fields: total", f"the deploy part took {time.monotonic() - started:.1f}s")
+
+
+# --- The six fields of the original PaaS form deploy a repository onto a new VM ------------------
+
+DEPLOY_TIMEOUT = 240.0
+DELETE_TIMEOUT = 90.0
+# Tools the sshd test host (this machine) needs to build and serve the Flask app, as the API tests
+# check before deploying there.
+HOST_TOOLS = ("git", "nginx", "start-stop-daemon", "python3")
+
+
+@dataclass(frozen=True)
+class PaasEnvironment:
+    pve_url: str
+    pve_token: str
+    pve_node: str
+    pve_template_vmid: str
+    pve_ca: str | None
+    ssh_port: int
+    ssh_client_key: Path
+
+
+def paas_environment() -> PaasEnvironment | None:
+    """The Proxmox fake and the sshd test host; None (skipped, said so) when they are not there."""
+    env = {k: os.environ.get(k, "").strip() for k in (
+        "PROVISIO_FAKEPVE_URL", "PROVISIO_FAKEPVE_TOKEN", "PROVISIO_FAKEPVE_NODE",
+        "PROVISIO_FAKEPVE_TEMPLATE_VMID", "PROVISIO_FAKEPVE_CA",
+        "PROVISIO_TEST_SSH_PORT", "PROVISIO_TEST_SSH_CLIENT_KEY")}
+    problems = [k for k, v in env.items() if not v and k != "PROVISIO_FAKEPVE_CA"]
+    if env["PROVISIO_FAKEPVE_URL"].startswith("https") and not env["PROVISIO_FAKEPVE_CA"]:
+        problems.append("PROVISIO_FAKEPVE_CA (the Proxmox fake's URL is https)")
+    if env["PROVISIO_TEST_SSH_PORT"] and not env["PROVISIO_TEST_SSH_PORT"].isdigit():
+        problems.append(f"PROVISIO_TEST_SSH_PORT is not a port ({env['PROVISIO_TEST_SSH_PORT']!r})")
+    if env["PROVISIO_TEST_SSH_CLIENT_KEY"] and not Path(env["PROVISIO_TEST_SSH_CLIENT_KEY"]).is_file():
+        problems.append(f"PROVISIO_TEST_SSH_CLIENT_KEY names no file ({env['PROVISIO_TEST_SSH_CLIENT_KEY']})")
+    problems += [f"{tool} (not on PATH)" for tool in HOST_TOOLS if shutil.which(tool) is None]
+    if problems:
+        message = ("the six-field deploy needs the Proxmox fake (scripts/fakes.sh) and the sshd test host "
+                   f"(scripts/sshd.sh): missing {', '.join(problems)}")
+        if os.environ.get("PROVISIO_REQUIRE_FAKES"):
+            fail(f"six fields: PROVISIO_REQUIRE_FAKES is set but {message}")
+        print(f"  --  six fields           SKIPPED: {message}", flush=True)
+        return None
+    return PaasEnvironment(
+        pve_url=env["PROVISIO_FAKEPVE_URL"],
+        pve_token=env["PROVISIO_FAKEPVE_TOKEN"],
+        pve_node=env["PROVISIO_FAKEPVE_NODE"],
+        pve_template_vmid=env["PROVISIO_FAKEPVE_TEMPLATE_VMID"],
+        pve_ca=env["PROVISIO_FAKEPVE_CA"] or None,
+        ssh_port=int(env["PROVISIO_TEST_SSH_PORT"]),
+        ssh_client_key=Path(env["PROVISIO_TEST_SSH_CLIENT_KEY"]),
+    )
+
+
+def pem_sha256(path: str) -> str:
+    """The TLS pin of a PEM certificate: hex SHA-256 of its DER (as api/tests/common pem_sha256)."""
+    body = "".join(line for line in Path(path).read_text().splitlines() if not line.startswith("-----"))
+    return hashlib.sha256(base64.b64decode(body, validate=True)).hexdigest()
+
+
+def flask_app(version: str) -> str:
+    """The Flask app of api/tests/deployments.rs fn flask_app."""
+    return ("import os\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef index():\n"
+            f"    return 'hello from {version}, greeting=' + os.environ.get('GREETING', '?')\n")
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Runs git with a fixed identity in `cwd`; its stdout, trimmed."""
+    argv = ["git", "-c", "user.name=Provisio scenario", "-c", "user.email=scenario@example.com", *args]
+    done = subprocess.run(argv, check=False, cwd=cwd, capture_output=True, text=True, timeout=60)
+    if done.returncode != 0:
+        fail(f"git {' '.join(args)}: {done.stderr.strip() or done.stdout.strip()}")
+    return done.stdout.strip()
+
+
+def bare_repository(root: Path, dir_name: str) -> Path:
+    """A bare repository whose default branch is master, holding the Flask app in one commit."""
+    bare, work = root / dir_name, root / "work"
+    work.mkdir(parents=True)
+    git(root, "init", "-q", "--bare", "-b", "master", dir_name)
+    git(work, "init", "-q", "-b", "master")
+    (work / "app.py").write_text(flask_app("master"))
+    (work / "requirements.txt").write_text("Flask>=3\n")
+    git(work, "add", ".")
+    git(work, "commit", "-q", "-m", "first")
+    git(work, "remote", "add", "origin", str(bare))
+    git(work, "push", "-q", "origin", "master")
+    return bare
+
+
+def six_field_deploy(client: AuthenticatedClient, body: dict[str, Any]) -> Response[Deployment | Problem]:
+    """`POST /api/deploy` with the PaaS description's field names.
+
+    `github_url`, `cpu_cores` and `memory_mb` are serde aliases of `git_url`, `cpu` and `ram_mb`: the
+    server accepts them but the OpenAPI schema (and so the generated DeployRequest, which has no
+    additional properties) knows only the canonical names. A client written from the PaaS
+    description sends exactly these six fields, so this sends the JSON through the generated
+    client's own httpx client (same base URL, token and timeout) and parses the answer with the
+    generated models, as the generated `deploy` operation would.
+    """
+    raw = client.get_httpx_client().post("/api/deploy", json=body)
+    parsed: Deployment | Problem | None = None
+    if raw.status_code == HTTPStatus.CREATED:
+        parsed = Deployment.from_dict(raw.json())
+    elif raw.headers.get("content-type", "").startswith(("application/problem+json", "application/json")):
+        parsed = Problem.from_dict(raw.json())
+    return Response(status_code=HTTPStatus(raw.status_code), content=raw.content, headers=raw.headers, parsed=parsed)
+
+
+def log_report(client: AuthenticatedClient, deployment_id: Any) -> str:
+    """Every execution of a deployment with its lines, oldest first, for a failure message."""
+    first = expect(call("deployment logs", lambda: deployment_logs.sync_detailed(deployment_id, client=client)),
+                   200, DeploymentLogs, "deployment logs")
+    out: list[str] = []
+    for execution in reversed(first.executions):
+        out.append(f"--- {execution.kind} {execution.status} {execution.error or ''}".rstrip())
+        res = call("deployment logs", lambda execution_id=execution.id: deployment_logs.sync_detailed(
+            deployment_id, client=client, execution_id=execution_id))
+        these = expect(res, 200, DeploymentLogs, "deployment logs")
+        out += [f"    [{line.stream}] {line.text}" for line in these.lines]
+    return "\n".join(out)
+
+
+def settle(client: AuthenticatedClient, deployment_id: Any, statuses: set[DeploymentStatus], within: float,
+           what: str) -> Deployment:
+    """Polls the deployment (generated get) until it reaches one of `statuses`."""
+    deadline = time.monotonic() + within
+    while True:
+        d = expect(call(what, lambda: get_deployments.sync_detailed(deployment_id, client=client)),
+                   200, Deployment, what)
+        if d.status in statuses:
+            return d
+        if time.monotonic() > deadline:
+            fail(f"{what}: still {d.status} after {within:.0f}s (expected {', '.join(sorted(statuses))}); "
+                 f"error={d.error!r}\n{log_report(client, deployment_id)}")
+        time.sleep(0.5)
+
+
+def deploy_six_fields(base_url: str, admin: AuthenticatedClient, paas: PaasEnvironment, suffix: str,
+                      scratch: Path) -> None:
+    # 1. A Proxmox account at the fake, as api/tests/deployments.rs fn pve_account builds it.
+    pin = pem_sha256(paas.pve_ca) if paas.pve_url.startswith("https") and paas.pve_ca else None
+    pve = expect(
+        call("six: pve account", lambda: create_provider_accounts.sync_detailed(client=admin, body=CreateProviderAccount(
+            name=f"Clients py PVE {suffix}",
+            kind=ProviderKind.PROXMOX,
+            endpoint=paas.pve_url,
+            catalog=Catalog(
+                currency="EUR",
+                locations=[paas.pve_node],
+                images=["debian-12"],
+                custom_limits=SizeLimits(max_cpu=8, max_ram_mb=16384, max_disk_gb=200),
+            ),
+            settings=ProviderSettings(
+                images=ProviderSettingsImages.from_dict({"debian-12": paas.pve_template_vmid}),
+                ssh_port=paas.ssh_port,
+                ready_timeout_secs=30,
+                tls_fingerprint=pin,
+            ),
+            credentials=ProviderCredentials(api_token=paas.pve_token),
+        ))),
+        201, ProviderAccount, "six: pve account")
+    if pve.kind != ProviderKind.PROXMOX or not pve.has_credentials:
+        fail(f"six: pve account: expected a proxmox account with credentials, got {pve.kind} "
+             f"has_credentials={pve.has_credentials}")
+    step("six: pve account", f"{pve.name} ({pve.id}) at {paas.pve_url}{' pinned' if pin else ''}")
+
+    # 2. A team deploying to it by default, and a technical agent of that team only.
+    team = expect(
+        call("six: team", lambda: create_teams.sync_detailed(
+            client=admin, body=CreateTeam(name=f"Clients py six {suffix}", description="six-field PaaS deploy"))),
+        201, Team, "six: team")
+    team = expect(
+        call("six: team default", lambda: update_teams.sync_detailed(
+            team.id, client=admin, body=UpdateTeam(default_provider_account_id=pve.id))),
+        200, Team, "six: team default")
+    if team.default_provider_account_id != pve.id:
+        fail(f"six: team default: expected {pve.id}, got {team.default_provider_account_id}")
+    username, agent_password = f"py-agent-{suffix}", f"py-agent-{secrets.token_urlsafe(12)}"
+    agent_user = expect(
+        call("six: agent", lambda: create_users.sync_detailed(client=admin, body=CreateUser(
+            username=username,
+            email=f"{username}@example.com",
+            full_name=f"Python scenario agent {suffix}",
+            password=agent_password,
+            roles=[Role.TECHNICAL_AGENT],
+            team_ids=[team.id],
+        ))),
+        201, User, "six: agent")
+    if [t.id for t in agent_user.teams] != [team.id]:
+        fail(f"six: agent: expected to belong to {team.id} only, got {[t.id for t in agent_user.teams]}")
+    agent_token = sign_in(base_url, username, agent_password)
+    agent = AuthenticatedClient(base_url=base_url, token=agent_token.access_token, timeout=httpx.Timeout(30.0))
+    step("six: team and agent", f"{team.name} default={pve.id}; {agent_token.user.username} "
+         f"roles={','.join(str(r) for r in agent_token.user.roles)}")
+
+    # 3. New servers are reached with Provisio's service key: the sshd test host accepts it.
+    keys = expect(call("six: service key", lambda: list_ssh_keys.sync_detailed(client=admin)),
+                  200, list, "six: service key")
+    service = next((k for k in keys if isinstance(k, SshKey) and k.service), None)
+    if service is None:
+        fail(f"six: service key: GET /api/ssh-keys lists no service key ({len(keys)} keys)")
+    authorized = paas.ssh_client_key.parent / "authorized_keys"
+    present = authorized.read_text() if authorized.exists() else ""
+    added = service.public_key.strip() not in present
+    if added:
+        with authorized.open("a") as f:
+            f.write(("" if present.endswith("\n") or not present else "\n") + service.public_key.strip() + "\n")
+    step("six: service key", f"{service.fingerprint_sha256} {'added to' if added else 'already in'} {authorized}")
+
+    # 4. A bare repository (default branch master) served by the sshd test host, and its project.
+    repo_dir = f"hello-paas-{suffix}.git"
+    bare = bare_repository(scratch, repo_dir)
+    url = f"ssh://root@127.0.0.1:{paas.ssh_port}{bare}"
+    project = expect(
+        call("six: project", lambda: create_projects.sync_detailed(client=admin, body=CreateProject(
+            name=f"hello-paas-{suffix}", team_id=team.id, url=url, deploy_key=paas.ssh_client_key.read_text()))),
+        201, ProjectDetail, "six: project")
+    step("six: project", f"{project.project.name} ({project.project.id}) {url} status={project.project.status}")
+
+    # 5. The six fields of the PaaS form, as the technical agent: no name, team, branch or account.
+    six = {"deployment_type": "VM", "framework": "Flask", "github_url": url,
+           "cpu_cores": 2, "memory_mb": 2048, "disk_gb": 20}
+    created = expect(call("six: deploy", lambda: six_field_deploy(agent, six)), 201, Deployment, "six: deploy")
+    if created.status != DeploymentStatus.PENDING:
+        fail(f"six: deploy: expected PENDING, got {created.status}")
+    if not created.name.startswith("hello-paas"):
+        fail(f"six: deploy: expected a name derived from {repo_dir}, got {created.name!r}")
+    if created.team.id != team.id:
+        fail(f"six: deploy: expected the agent's team {team.id}, got {created.team.id}")
+    if created.project_id != project.project.id:
+        fail(f"six: deploy: expected the project {project.project.id} found by its URL, got {created.project_id}")
+    if created.deployment_type != DeploymentType.VM or created.framework != "flask":
+        fail(f"six: deploy: expected a vm/flask deployment, got {created.deployment_type}/{created.framework}")
+    if (created.cpu, created.ram_mb, created.disk_gb) != (2, 2048, 20):
+        fail(f"six: deploy: expected 2 cores, 2048 MiB, 20 GB, got {created.cpu}, {created.ram_mb}, {created.disk_gb}")
+    if not created.request_id:
+        fail("six: deploy: no server request was filed (request_id is empty)")
+    request_id = created.request_id
+    step("six: deploy", f"{created.name} ({created.id}) status={created.status} request={request_id}")
+
+    # 6. An administrator approves the server request; the pipeline runs to the end.
+    approved = expect(call("six: approve", lambda: approve.sync_detailed(request_id, client=admin)),
+                      200, ServerRequestDetail, "six: approve")
+    if approved.request.status not in AFTER_APPROVAL:
+        fail(f"six: approve: expected an approved state, got {approved.request.status}")
+    step("six: approve", f"request status={approved.request.status}")
+
+    t0 = time.monotonic()
+    running = settle(agent, created.id, {DeploymentStatus.RUNNING, DeploymentStatus.FAILED}, DEPLOY_TIMEOUT,
+                     "six: running")
+    if running.status != DeploymentStatus.RUNNING:
+        fail(f"six: running: FAILED at {running.failed_step!r}: {running.error}\n{log_report(agent, created.id)}")
+    if running.branch != "master":
+        fail(f"six: running: expected the default branch master, got {running.branch!r}")
+    if not isinstance(running.ip_address, str) or not running.ip_address:
+        fail(f"six: running: no ip_address ({running.to_dict()})")
+    if not isinstance(running.vmid, int):
+        fail(f"six: running: no vmid ({running.to_dict()})")
+    if not isinstance(running.url, str) or not running.url:
+        fail(f"six: running: no url ({running.to_dict()})")
+    app_url = running.url
+    try:
+        answer = httpx.get(app_url, timeout=10.0)
+    except httpx.HTTPError as exc:
+        fail(f"six: running: GET {app_url}: {type(exc).__name__}: {exc}")
+    if not answer.text.startswith("hello from master"):
+        fail(f"six: running: GET {app_url} answered HTTP {answer.status_code}: {answer.text[:200]!r}")
+    step("six: running", f"in {time.monotonic() - t0:.1f}s: {running.ip_address} vmid={running.vmid} "
+         f"branch={running.branch} {app_url} -> {answer.text.strip()!r}")
+
+    logs = expect(call("six: logs", lambda: deployment_logs.sync_detailed(created.id, client=agent)),
+                  200, DeploymentLogs, "six: logs")
+    kinds = [e.kind for e in logs.executions]
+    if "provision" not in kinds or "deploy" not in kinds:
+        fail(f"six: logs: expected a provision and a deploy execution, got {kinds}")
+    step("six: logs", f"executions {kinds}, {len(logs.lines)} lines of the newest")
+
+    # 7. Deleting it takes the guest down too.
+    t0 = time.monotonic()
+    expect(call("six: delete", lambda: remove_deployments.sync_detailed(created.id, client=agent)),
+           202, Deployment, "six: delete")
+    gone = settle(agent, created.id, {DeploymentStatus.DELETED}, DELETE_TIMEOUT, "six: deleted")
+    step("six: deleted", f"status={gone.status} in {time.monotonic() - t0:.1f}s")
 
 
 def main() -> int:

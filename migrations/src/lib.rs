@@ -22,6 +22,7 @@ mod m20261206_000016_listing_indexes;
 mod m20261206_000017_deployment_counts;
 mod m20261206_000018_log_stages;
 mod m20261206_000019_team_default_account;
+mod m20261206_000020_deployment_keys;
 
 pub struct Migrator;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_deployment_counts::Migration),
             Box::new(m20261206_000018_log_stages::Migration),
             Box::new(m20261206_000019_team_default_account::Migration),
+            Box::new(m20261206_000020_deployment_keys::Migration),
         ]
     }
 }

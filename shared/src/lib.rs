@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod deployments;
 pub mod dto;
 pub mod frameworks;
+pub mod landing;
 pub mod nav;
 pub mod notifications;
 pub mod policies;

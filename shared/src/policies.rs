@@ -27,6 +27,24 @@ pub enum Approvers {
     Users { user_ids: Vec<Uuid> },
 }
 
+/// Who a step waits for, as a sentence part: "any administrator", "all 2 named approvers".
+pub fn approvers_text(approvers: &Approvers, rule: ApprovalRule) -> String {
+    let all = rule == ApprovalRule::All;
+    match approvers {
+        Approvers::Role { role } => format!(
+            "{} {}",
+            if all { "every" } else { "any" },
+            role.label().to_ascii_lowercase()
+        ),
+        Approvers::Users { user_ids } => format!(
+            "{} {} named approver{}",
+            if all { "all" } else { "one of" },
+            user_ids.len(),
+            if user_ids.len() == 1 { "" } else { "s" }
+        ),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ApprovalStep {

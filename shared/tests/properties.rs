@@ -165,7 +165,7 @@ mod deployments {
         A::MarkDeleted,
         A::Discard,
     ];
-    const USER_ACTIONS: [A; 4] = [A::Stop, A::Start, A::Redeploy, A::Delete];
+    const USER_ACTIONS: [A; 5] = [A::Stop, A::Start, A::Redeploy, A::Delete, A::Discard];
 
     fn status() -> impl Strategy<Value = S> {
         proptest::sample::select(S::ALL.to_vec())
@@ -223,7 +223,10 @@ mod deployments {
                 prop_assert_eq!(offered.contains(&a), next_status(from, a).is_some(), "{:?} {:?}", from, a);
             }
             check!(offered.iter().all(|a| USER_ACTIONS.contains(a)));
-            if from.is_busy() || from == S::Deleted {
+            // Work under way offers nothing, except giving up a deployment still waiting.
+            if from == S::Pending {
+                check!(offered == [A::Discard], "{:?} offers {:?}", from, offered);
+            } else if from.is_busy() || from == S::Deleted {
                 check!(offered.is_empty(), "{:?} offers {:?}", from, offered);
             }
             for a in offered {

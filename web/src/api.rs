@@ -174,15 +174,24 @@ pub async fn send_public<T: DeserializeOwned>(
     url: &str,
     body: Option<String>,
 ) -> Result<T, ApiErrorView> {
-    parse(public_text(url, body).await?)
+    parse(public_text(Method::POST, url, body).await?)
 }
 
 pub async fn post_public_empty(url: &str) -> Result<(), ApiErrorView> {
-    public_text(url, None).await.map(drop)
+    public_text(Method::POST, url, None).await.map(drop)
 }
 
-async fn public_text(url: &str, body: Option<String>) -> Result<(u16, String), ApiErrorView> {
-    let response = send_once(&Method::POST, url, body.as_deref(), None).await?;
+/// A GET that needs no sign-in (the landing page's data).
+pub async fn get_public<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
+    parse(public_text(Method::GET, url, None).await?)
+}
+
+async fn public_text(
+    method: Method,
+    url: &str,
+    body: Option<String>,
+) -> Result<(u16, String), ApiErrorView> {
+    let response = send_once(&method, url, body.as_deref(), None).await?;
     if response.ok() {
         Ok((response.status(), response.text().await.unwrap_or_default()))
     } else {

@@ -52,6 +52,12 @@ fn App() -> impl IntoView {
                     <Route path=path!("/projects/:id/terminal") view={Lazy::<TerminalRoute>::new()} />
                     <Route path=path!("/deployments") view={Lazy::<DeploymentsRoute>::new()} />
                     <Route path=path!("/deployments/:id") view={Lazy::<DeploymentRoute>::new()} />
+                    // The original PaaS's addresses of the deploy form and the dashboard.
+                    <Route path=path!("/deploy") view={Lazy::<DeployRoute>::new()} />
+                    <Route
+                        path=path!("/dashboard")
+                        view=|| view! { <Guard path="/"><Dashboard /></Guard> }
+                    />
                     // Runs happen on servers: whoever sees servers may follow them.
                     <Route path=path!("/runs/:id") view={Lazy::<RunRoute>::new()} />
                     <Route path=path!("/clients") view={Lazy::<ClientsRoute>::new()} />

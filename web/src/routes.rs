@@ -155,6 +155,7 @@ pub enum ProjectPages {
     Terminal,
     Deployments,
     Deployment,
+    Deploy,
 }
 
 #[wasm_split(project_pages, wasm_split_path = ::leptos::wasm_split, preload(preload_project_pages))]
@@ -174,6 +175,9 @@ fn project_pages(page: ProjectPages) -> AnyView {
         }
         ProjectPages::Deployment => {
             view! { <Guard path="/deployments"><deployments::DeploymentPage /></Guard> }.into_any()
+        }
+        ProjectPages::Deploy => {
+            view! { <Guard path="/deployments"><deployments::DeployPage /></Guard> }.into_any()
         }
     }
 }
@@ -207,6 +211,12 @@ split_route!(
     project_pages,
     preload_project_pages,
     ProjectPages::Deployment
+);
+split_route!(
+    DeployRoute,
+    project_pages,
+    preload_project_pages,
+    ProjectPages::Deploy
 );
 
 /// Pages of clients, subscriptions and revenue.

@@ -8,7 +8,8 @@
 //! 2. `finish`: drops the previous keys from the key file, but only once no value needs them.
 //!
 //! Sealed values live in: provider account credentials, webhook secrets, project deploy keys,
-//! deployment environments (name → sealed value), the service key's private half and the secret
+//! deployment environments (name → sealed value), generated deployment keys waiting for their
+//! download, the service key's private half and the secret
 //! variables of script runs and maintenance schedules (`{"$sealed": …}` inside
 //! `executions.variables` and `schedules.variables`).
 
@@ -154,6 +155,15 @@ async fn visit_all<C: ConnectionTrait>(
             "SSH private keys",
             (ssh_keys::Column::Id, ssh_keys::Column::PrivateKey),
             |id| format!("the private half of SSH key {id}"),
+        )
+        .await?,
+        sealed_column::<_, deployments::Entity>(
+            db,
+            keys,
+            write,
+            "generated deployment keys",
+            (deployments::Column::Id, deployments::Column::SshPrivateKey),
+            |id| format!("the generated private key of deployment {id}"),
         )
         .await?,
         deployment_environments(db, keys, write).await?,

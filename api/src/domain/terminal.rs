@@ -5,13 +5,12 @@
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
 use crate::domain::projects;
-use crate::entities::{projects as project_rows, settings as setting_rows};
+use crate::entities::projects as project_rows;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_ws::Message;
 use portable_pty::{ChildKiller, CommandBuilder, MasterPty, PtySize};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, DbErr};
 use shared::terminal::{ClientMessage, ServerMessage, TerminalSettings};
 use shared::Permission;
 use std::io::{Read, Write};
@@ -22,11 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 const KEY: &str = "terminal";
 
 pub async fn settings<C: ConnectionTrait>(db: &C) -> Result<TerminalSettings, DbErr> {
-    Ok(setting_rows::Entity::find_by_id(KEY)
-        .one(db)
-        .await?
-        .and_then(|row| serde_json::from_value(row.value).ok())
-        .unwrap_or_default())
+    crate::domain::settings::load(db, KEY).await
 }
 
 pub async fn save_settings(
@@ -37,38 +32,7 @@ pub async fn save_settings(
     // Administrators only: the allowlist decides what people can run on this machine.
     auth.require(Permission::UsersManage)?;
     input.validate()?;
-    let before = settings(&state.db).await?;
-    let value = serde_json::to_value(&input).map_err(anyhow::Error::from)?;
-    setting_rows::Entity::insert(setting_rows::ActiveModel {
-        key: Set(KEY.into()),
-        value: Set(value.clone()),
-        updated_by: Set(Some(auth.id())),
-        updated_at: Set(chrono::Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::column(setting_rows::Column::Key)
-            .update_columns([
-                setting_rows::Column::Value,
-                setting_rows::Column::UpdatedBy,
-                setting_rows::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec(&state.db)
-    .await?;
-    audit::record(
-        &state.db,
-        &auth.context,
-        AuditEntry {
-            actor: Some(auth.id()),
-            action: "terminal.settings",
-            target_type: "settings",
-            target_id: Some(KEY.into()),
-            before: serde_json::to_value(&before).ok(),
-            after: Some(value),
-        },
-    )
-    .await?;
+    crate::domain::settings::save(state, auth, KEY, "terminal.settings", &input).await?;
     Ok(input)
 }
 

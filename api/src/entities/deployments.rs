@@ -26,6 +26,9 @@ pub struct Model {
     pub url: Option<String>,
     pub env: Option<String>,
     pub execution_id: Option<Uuid>,
+    pub ssh_public_key: Option<String>,
+    /// Sealed under the master key; cleared by its one download.
+    pub ssh_private_key: Option<String>,
     pub created_by: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -2,17 +2,16 @@
 //! `GET|DELETE /api/deployments/{id}`, `GET /api/deployments/{id}/logs`, `GET /api/statistics`;
 //! plus stop, start and redeploy. Every step is a job; its execution streams over SSE.
 
-use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
+use super::responses::{Conflict, Forbidden, Gone, Invalid, NotFound, Unauthenticated};
 use crate::auth::AuthUser;
 use crate::domain::deployments::{self, ListQuery, UserAction};
-use crate::domain::executions;
 use crate::error::{retry_stale, ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
 use serde::Deserialize;
 use shared::deployments::{
-    DeployRequest, Deployment, DeploymentLogs, DeploymentPage, DeploymentStatus, Redeploy,
-    Statistics,
+    DeployRequest, Deployment, DeploymentLogs, DeploymentPage, DeploymentStatus,
+    PrivateKeyDownload, Redeploy, Statistics,
 };
 use shared::Permission;
 use utoipa::IntoParams;
@@ -240,14 +239,35 @@ pub async fn redeploy(
     Ok(accepted(deployment, execution))
 }
 
+/// The private key Provisio generated for the new guest, once, to the person who made the
+/// deployment; the server forgets it as it answers (a second call gets 410).
+#[utoipa::path(
+    tag = "deployments",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = PrivateKeyDownload), Unauthenticated, Forbidden, NotFound, Gone),
+    security(("bearer" = []))
+)]
+#[post("/deployments/{id}/private-key")]
+pub async fn private_key(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let key = deployments::take_private_key(&state, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(key))
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LogsQuery {
-    /// One of the deployment's executions (default: the newest).
+    /// One of the deployment's executions (default: the newest, after the server's provisioning).
     pub execution_id: Option<Uuid>,
 }
 
-/// The deployment's steps and the log lines of one of them.
+/// The deployment's steps and the log lines of one of them. Naming none: the newest step's, after
+/// the provisioning of the deployment's own new server (Terraform plan/apply lines included).
 #[utoipa::path(
     tag = "deployments",
     params(("id" = Uuid, Path), LogsQuery),
@@ -261,23 +281,9 @@ pub async fn logs(
     id: web::Path<Uuid>,
     query: web::Query<LogsQuery>,
 ) -> ApiResult<web::Json<DeploymentLogs>> {
-    auth.require(Permission::DeploymentsManage)?;
-    let row = deployments::visible(&state.db, &auth, id.into_inner()).await?;
-    let found = deployments::executions_of(&state.db, row.id).await?;
-    let chosen = match query.execution_id {
-        Some(id) if found.iter().any(|e| e.id == id) => Some(id),
-        Some(_) => return Err(ApiError::NotFound),
-        None => found.first().map(|e| e.id),
-    };
-    let lines = match chosen {
-        Some(id) => executions::lines_after(&state.db, &[id], 0, 20_000).await?,
-        None => vec![],
-    };
-    Ok(web::Json(DeploymentLogs {
-        executions: found.into_iter().map(executions::to_dto).collect(),
-        execution_id: chosen,
-        lines,
-    }))
+    Ok(web::Json(
+        deployments::logs(&state.db, &auth, id.into_inner(), query.execution_id).await?,
+    ))
 }
 
 /// Totals of the caller's deployments: active, running, failed, success rate, by framework.

@@ -9,6 +9,7 @@ pub mod events;
 pub mod executions;
 pub mod frameworks;
 pub mod health;
+pub mod landing;
 pub mod maintenance;
 pub mod notifications;
 pub mod overview;
@@ -180,6 +181,11 @@ pub fn configure<R: Routes>(cfg: &mut R) {
     cfg.group("frameworks", |g| {
         g.service(frameworks::list);
     });
+    cfg.group("landing", |g| {
+        g.service(landing::get)
+            .service(landing::get_settings)
+            .service(landing::put_settings);
+    });
     cfg.group("projects", |g| {
         g.service(projects::list)
             .service(projects::create)
@@ -224,6 +230,7 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(deployments::start)
             .service(deployments::redeploy)
             .service(deployments::logs)
+            .service(deployments::private_key)
             .service(events::deployment_events);
     });
     cfg.group("statistics", |g| {

@@ -42,6 +42,8 @@ problem_responses! {
     NotFound => "404";
     /// 409: the row is not in a state that allows it.
     Conflict => "409";
+    /// 410: what was asked for was given out once and is not kept.
+    Gone => "410";
     /// 422: the input is invalid, with a message per field.
     Invalid => "422";
     /// 502: a provider or host did not answer as expected.

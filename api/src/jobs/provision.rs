@@ -85,13 +85,19 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
             )
             .await
             .map_err(JobError::from)?;
+            crate::domain::deployments::follow_provisioning(&txn, id, log.execution_id).await?;
             txn.commit().await?;
             server_requests::Entity::find_by_id(id)
                 .one(&state.db)
                 .await?
                 .ok_or_else(|| JobError::permanent("request vanished"))?
         }
-        RequestStatus::Provisioning => row,
+        RequestStatus::Provisioning => {
+            // Resumed after an interruption: the deployments follow this attempt.
+            crate::domain::deployments::follow_provisioning(&state.db, id, log.execution_id)
+                .await?;
+            row
+        }
         other => {
             log.info(&format!(
                 "the request is {}; nothing to provision",

@@ -740,6 +740,8 @@ pub async fn insert_deployment(app: &TestApp, team: &str, provider: &str, n: usi
         url: Set(Some("http://10.0.0.5:8000/".into())),
         env: Set(None),
         execution_id: Set(None),
+        ssh_public_key: Set(None),
+        ssh_private_key: Set(None),
         created_by: Set(None),
         created_at: Set(now),
         updated_at: Set(now),

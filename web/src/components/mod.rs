@@ -1,6 +1,7 @@
 pub mod cancel;
 pub mod chart;
 pub mod code_editor;
+pub mod download;
 pub mod feedback;
 pub mod form;
 pub mod list;

@@ -77,6 +77,9 @@ pub fn Shell() -> impl IntoView {
     move || match session.state.get() {
         AuthState::Checking => view! { <Splash /> }.into_any(),
         AuthState::Unreachable(message) => view! { <Unreachable message=message /> }.into_any(),
+        AuthState::SignedOut if location.pathname.get_untracked() == "/" => {
+            view! { <crate::pages::landing::LandingPage /> }.into_any()
+        }
         AuthState::SignedOut => {
             let here = location.pathname.get_untracked();
             let search = location.search.get_untracked();
@@ -155,8 +158,12 @@ fn Sidebar() -> impl IntoView {
 fn TopBar() -> impl IntoView {
     let session = use_session();
     let signing_out = RwSignal::new(false);
+    let navigate = use_navigate();
     let sign_out = move |_| {
         signing_out.set(true);
+        // Leave the page first: the next person to sign in on this browser starts at the
+        // landing page, not on this user's last page.
+        navigate("/", Default::default());
         spawn_local(async move {
             session::logout(None).await;
             signing_out.set(false);

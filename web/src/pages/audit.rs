@@ -12,7 +12,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use shared::dto::Page;
 use shared::requests::UserRef;
-use wasm_bindgen::JsCast;
 
 /// `shared::audit::AuditEvent` as the web app reads it: the before/after states stay raw
 /// JSON text, so the bundle needs no `serde_json::Value` (and no float parsing).
@@ -35,24 +34,6 @@ fn json(v: &Option<Box<RawValue>>) -> String {
     v.as_ref()
         .map(|v| v.get().to_owned())
         .unwrap_or_else(|| "—".into())
-}
-
-/// Offers `text` as a file download without leaving the page.
-fn download(name: &str, text: &str) {
-    let doc = document();
-    let Ok(a) = doc.create_element("a") else {
-        return;
-    };
-    let _ = a.set_attribute(
-        "href",
-        &format!("data:text/csv;charset=utf-8,{}", api::encode(text)),
-    );
-    let _ = a.set_attribute("download", name);
-    if let (Some(body), Ok(el)) = (doc.body(), a.dyn_into::<web_sys::HtmlElement>()) {
-        let _ = body.append_child(&el);
-        el.click();
-        el.remove();
-    }
 }
 
 #[component]
@@ -95,7 +76,15 @@ pub fn AuditPage() -> impl IntoView {
             exporting,
             async move { api::get_text(&url).await },
             move |result| match result {
-                Ok(csv) => download("audit.csv", &csv),
+                Ok(csv) => {
+                    if let Err(e) = crate::components::download::offer_file(
+                        "audit.csv",
+                        "text/csv;charset=utf-8",
+                        &csv,
+                    ) {
+                        toasts.error(e);
+                    }
+                }
                 Err(e) => toasts.error(e.message()),
             },
         );

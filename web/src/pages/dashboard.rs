@@ -10,6 +10,7 @@ use leptos_router::components::A;
 use serde::Deserialize;
 use shared::dashboard::CountBy;
 use shared::dto::{Me, Overview};
+use shared::landing::LandingSettings;
 
 /// `shared::dashboard::DashboardStats`, with the activity read as [`AuditRow`]s.
 #[derive(Clone, Deserialize)]
@@ -370,6 +371,13 @@ fn AdminShortcuts() -> impl IntoView {
                         <span class="muted small">"Create teams and manage members"</span>
                     </span>
                 </A>
+                <A href="/providers" attr:class="shortcut">
+                    <span class="shortcut-icon" aria-hidden="true">"☁"</span>
+                    <span>
+                        <strong>"Providers"</strong>
+                        <span class="muted small">"Proxmox and Hetzner accounts servers are built on"</span>
+                    </span>
+                </A>
                 <A href="/resource-types" attr:class="shortcut">
                     <span class="shortcut-icon" aria-hidden="true">"▤"</span>
                     <span>
@@ -378,7 +386,53 @@ fn AdminShortcuts() -> impl IntoView {
                     </span>
                 </A>
             </div>
+            <LandingToggle />
         </div>
+    }
+}
+
+/// Whether the public landing page shows the platform's deployment figures.
+#[component]
+fn LandingToggle() -> impl IntoView {
+    let toasts = crate::components::feedback::use_toasts();
+    let current = remote::<LandingSettings>(|| "/api/landing/settings".into());
+    let saving = RwSignal::new(false);
+    let on_change = move |ev: leptos::ev::Event| {
+        let show = event_target_checked(&ev);
+        crate::task::run(
+            saving,
+            async move {
+                crate::api::put::<_, LandingSettings>(
+                    "/api/landing/settings",
+                    &LandingSettings {
+                        show_statistics: show,
+                    },
+                )
+                .await
+            },
+            move |result| match result {
+                Ok(saved) => {
+                    toasts.success(if saved.show_statistics {
+                        "The landing page shows the platform's figures"
+                    } else {
+                        "The landing page no longer shows the platform's figures"
+                    });
+                    current.set(saved);
+                }
+                Err(e) => toasts.error(e.message()),
+            },
+        );
+    };
+    view! {
+        <label class="check" data-testid="landing-statistics-toggle">
+            <input
+                type="checkbox"
+                prop:checked=move || matches!(current.get(), Some(Ok(s)) if s.show_statistics)
+                disabled=move || saving.get() || !matches!(current.get(), Some(Ok(_)))
+                on:change=on_change
+            />
+            " Show the number of deployments, by framework, on the public landing page (seen without signing in)"
+        </label>
     }
 }
 

@@ -2,6 +2,7 @@ pub mod audit;
 pub mod clients;
 pub mod dashboard;
 pub mod deployments;
+pub mod landing;
 pub mod login;
 pub mod maintenance;
 pub mod profile;

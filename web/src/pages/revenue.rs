@@ -13,7 +13,6 @@ use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::billing::{MarginRow, Money, MonthRevenue, Revenue, RevenueShare};
-use wasm_bindgen::JsCast;
 
 const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -72,31 +71,6 @@ fn columns(months: &[MonthRevenue], currency: &str) -> Vec<Column> {
         .collect()
 }
 
-/// Offers `text` as a file download: a Blob behind an object URL, clicked through a link.
-fn download_csv(name: &str, text: &str) -> Result<(), String> {
-    let parts = web_sys::js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type("text/csv;charset=utf-8");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)
-        .map_err(|_| "the browser refused to build the file".to_string())?;
-    let url = web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|_| "the browser refused to offer the file".to_string())?;
-    let doc = document();
-    let link = doc
-        .create_element("a")
-        .ok()
-        .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok());
-    if let (Some(link), Some(body)) = (link, doc.body()) {
-        let _ = link.set_attribute("href", &url);
-        let _ = link.set_attribute("download", name);
-        let _ = body.append_child(&link);
-        link.click();
-        link.remove();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
-    Ok(())
-}
-
 #[component]
 pub fn RevenuePage() -> impl IntoView {
     let toasts = use_toasts();
@@ -111,10 +85,9 @@ pub fn RevenuePage() -> impl IntoView {
         task::run(
             exporting,
             async move { api::get_text("/api/revenue.csv").await },
-            move |result| match result
-                .map_err(|e| e.message())
-                .and_then(|csv| download_csv(&name, &csv))
-            {
+            move |result| match result.map_err(|e| e.message()).and_then(|csv| {
+                crate::components::download::offer_file(&name, "text/csv;charset=utf-8", &csv)
+            }) {
                 Ok(()) => toasts.success("Revenue exported"),
                 Err(m) => toasts.error(m),
             },

@@ -1,8 +1,9 @@
 //! `POST /api/deploy`: the project, the deployment row and its first job in one transaction.
 
 use super::{
-    dto, enqueue, env_names, free_port, new_server::request_server, ports_in_use, seal_env,
-    APP_PORT_OFFSET,
+    dto, enqueue, env_names, free_port,
+    new_server::{guest_key, request_server, NewGuest},
+    ports_in_use, seal_env, APP_PORT_OFFSET,
 };
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};
@@ -13,7 +14,7 @@ use crate::state::AppState;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
-use shared::deployments::{DeployRequest, Deployment, DeploymentStatus};
+use shared::deployments::{AppStep, DeployRequest, Deployment, DeploymentStatus};
 use shared::projects::CreateProject;
 use shared::Permission;
 use uuid::Uuid;
@@ -175,15 +176,27 @@ pub async fn create(
     };
     // A new server: a server request in the same transaction, approved at once when the caller
     // may approve; the deployment waits PENDING for it and follows it (see `follow_request`).
-    let request_id = match &server {
-        Some(_) => None,
+    let (request_id, key) = match &server {
+        Some(_) => (None, None),
         None => {
             let account_id = match input.provider_account_id {
                 Some(id) => id,
                 None => default_account(&txn, team_id).await?,
             };
-            Some(request_server(&txn, state, auth, &input, &name, team_id, account_id).await?)
+            let key = guest_key(state, input.ssh_public_key.as_deref(), &name)?;
+            let guest = NewGuest {
+                name: &name,
+                team_id,
+                account_id,
+                login_key: &key.public,
+            };
+            let request = request_server(&txn, state, auth, &input, guest).await?;
+            (Some(request), Some(key))
         }
+    };
+    let (ssh_public_key, ssh_private_key) = match key {
+        Some(key) => (Some(key.public), key.sealed_private),
+        None => (None, None),
     };
     let now = chrono::Utc::now();
     let row = rows::ActiveModel {
@@ -215,6 +228,8 @@ pub async fn create(
         url: Set(None),
         env: Set(seal_env(state, &input.env)?),
         execution_id: Set(None),
+        ssh_public_key: Set(ssh_public_key),
+        ssh_private_key: Set(ssh_private_key),
         created_by: Set(Some(auth.id())),
         created_at: Set(now),
         updated_at: Set(now),
@@ -223,7 +238,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let execution = match request_id {
-        None => Some(enqueue(&txn, &row, "deploy", Some(auth.id())).await?),
+        None => Some(enqueue(&txn, &row, AppStep::Deploy, Some(auth.id())).await?),
         Some(_) => None,
     };
     audit::record(

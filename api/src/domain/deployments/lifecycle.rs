@@ -7,8 +7,10 @@ use crate::entities::{deployments as rows, executions as execution_rows};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-use shared::deployments::{next_status, Deployment, DeploymentAction, DeploymentStatus, Redeploy};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use shared::deployments::{
+    next_status, AppStep, Deployment, DeploymentAction, DeploymentStatus, Redeploy,
+};
 use shared::Permission;
 use uuid::Uuid;
 
@@ -22,9 +24,9 @@ pub async fn transition<C: ConnectionTrait>(
     let from = status_of(row);
     let to = next_status(from, action).ok_or_else(|| {
         ApiError::Conflict(format!(
-            "the deployment is {}; {:?} is not possible now",
-            from.as_str(),
-            action
+            "a {} deployment cannot be {} now",
+            from.as_str().to_lowercase(),
+            action.past_tense()
         ))
     })?;
     let mut update = rows::Entity::update_many()
@@ -32,6 +34,10 @@ pub async fn transition<C: ConnectionTrait>(
         .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()));
     for (column, value) in extra {
         update = update.col_expr(column, value);
+    }
+    if to == DeploymentStatus::Deleted {
+        // A key nobody downloaded is of no use once its server is gone.
+        update = update.col_expr(rows::Column::SshPrivateKey, Expr::value(None::<String>));
     }
     let moved = update
         .filter(rows::Column::Id.eq(row.id))
@@ -95,10 +101,10 @@ pub async fn act(
         ));
     }
     let (name, job_action) = match &action {
-        UserAction::Stop => ("deployment.stop", "stop"),
-        UserAction::Start => ("deployment.start", "start"),
-        UserAction::Redeploy(_) => ("deployment.redeploy", "deploy"),
-        UserAction::Delete => ("deployment.delete", "remove"),
+        UserAction::Stop => ("deployment.stop", AppStep::Stop),
+        UserAction::Start => ("deployment.start", AppStep::Start),
+        UserAction::Redeploy(_) => ("deployment.redeploy", AppStep::Deploy),
+        UserAction::Delete => ("deployment.delete", AppStep::Remove),
     };
     match &action {
         UserAction::Stop => {
@@ -169,17 +175,4 @@ fn not_now(from: DeploymentStatus, what: &str) -> ApiError {
         "a {} deployment cannot be {what}",
         from.as_str().to_lowercase()
     ))
-}
-
-/// The executions of a deployment, newest first.
-pub async fn executions_of<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-) -> Result<Vec<execution_rows::Model>, DbErr> {
-    execution_rows::Entity::find()
-        .filter(execution_rows::Column::TargetType.eq("deployment"))
-        .filter(execution_rows::Column::TargetId.eq(id))
-        .order_by_desc(execution_rows::Column::CreatedAt)
-        .all(db)
-        .await
 }

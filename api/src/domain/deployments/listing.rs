@@ -276,6 +276,19 @@ fn listing_filter<Col: ColumnTrait>(
 
 pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Statistics> {
     auth.require(Permission::DeploymentsManage)?;
+    counted(db, teams::scope_filter(auth, counts::Column::TeamId)).await
+}
+
+/// The statistics of every team together, for the public landing page when an administrator
+/// shows them there.
+pub async fn platform_statistics<C: ConnectionTrait>(db: &C) -> ApiResult<Statistics> {
+    counted(db, None).await
+}
+
+async fn counted<C: ConnectionTrait>(
+    db: &C,
+    scope: Option<sea_orm::sea_query::SimpleExpr>,
+) -> ApiResult<Statistics> {
     // Sums over the count table the triggers keep: a few rows per team, not one per deployment.
     let mut counted = counts::Entity::find()
         .select_only()
@@ -285,7 +298,7 @@ pub async fn statistics<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResul
         .group_by(counts::Column::Status)
         .group_by(counts::Column::Framework)
         .having(Expr::cust("SUM(n) > 0"));
-    if let Some(scope) = teams::scope_filter(auth, counts::Column::TeamId) {
+    if let Some(scope) = scope {
         counted = counted.filter(scope);
     }
     let found: Vec<(String, String, i64)> = counted.into_tuple().all(db).await?;

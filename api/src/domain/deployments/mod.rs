@@ -6,14 +6,18 @@
 //! `new_server`), `lifecycle` moves them.
 
 mod create;
+mod keys;
 mod lifecycle;
 mod listing;
 mod new_server;
+mod steps;
 
 pub use create::create;
-pub use lifecycle::{act, executions_of, transition, UserAction};
-pub use listing::{list, statistics, tally, Cursor, ListQuery};
-pub use new_server::{follow_request, server_ready};
+pub use keys::take_private_key;
+pub use lifecycle::{act, transition, UserAction};
+pub use listing::{list, platform_statistics, statistics, tally, Cursor, ListQuery};
+pub use new_server::{follow_provisioning, follow_request, server_ready};
+pub use steps::logs;
 
 use crate::auth::AuthUser;
 use crate::domain::executions::{self, NewExecution};
@@ -24,7 +28,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Select};
-use shared::deployments::{Deployment, DeploymentStatus, DeploymentType};
+use shared::deployments::{AppStep, Deployment, DeploymentStatus, DeploymentType};
 use shared::dto::TeamRef;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -193,6 +197,8 @@ pub(super) fn to_dto(
         url: row.url,
         env,
         execution_id: row.execution_id,
+        private_key_available: row.ssh_private_key.is_some(),
+        ssh_public_key: row.ssh_public_key,
         created_by: row.created_by,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -250,14 +256,14 @@ pub fn free_port(first: u16, used: &[i32], wanted: Option<u16>) -> Result<i32, S
 pub(super) async fn enqueue<C: ConnectionTrait>(
     db: &C,
     row: &rows::Model,
-    action: &str,
+    action: AppStep,
     created_by: Option<Uuid>,
 ) -> Result<Uuid, DbErr> {
     let execution = executions::create_with_job(
         db,
         JobKind::Deploy,
         NewExecution {
-            kind: "deploy",
+            kind: action.execution_kind(),
             target_type: "deployment",
             target_id: row.id,
             team_id: row.team_id,
@@ -265,7 +271,7 @@ pub(super) async fn enqueue<C: ConnectionTrait>(
             script_version_id: None,
             variables: None,
         },
-        serde_json::json!({"deployment_id": row.id, "action": action}),
+        serde_json::json!({"deployment_id": row.id, "action": action.as_str()}),
     )
     .await?;
     rows::Entity::update_many()

@@ -7,7 +7,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
-use shared::deployments::{DeployRequest, DeploymentAction, DeploymentStatus, DeploymentType};
+use shared::deployments::{
+    AppStep, DeployRequest, DeploymentAction, DeploymentStatus, DeploymentType,
+};
 use shared::Permission;
 use uuid::Uuid;
 
@@ -16,15 +18,28 @@ use uuid::Uuid;
 /// a container. What the deployment leaves out comes from the account's catalog: its first
 /// location, its first image of the deployment's type, and for fixed sizes the cheapest server
 /// type with the cores, memory and disk asked for.
+/// The guest a deployment asks for: its name, the team and account it belongs to, and the public
+/// key that logs in to it.
+pub(super) struct NewGuest<'a> {
+    pub name: &'a str,
+    pub team_id: Uuid,
+    pub account_id: Uuid,
+    pub login_key: &'a str,
+}
+
 pub(super) async fn request_server(
     txn: &sea_orm::DatabaseTransaction,
     state: &AppState,
     auth: &AuthUser,
     input: &DeployRequest,
-    name: &str,
-    team_id: Uuid,
-    account_id: Uuid,
+    guest: NewGuest<'_>,
 ) -> ApiResult<Uuid> {
+    let NewGuest {
+        name,
+        team_id,
+        account_id,
+        login_key,
+    } = guest;
     let account = crate::entities::provider_accounts::Entity::find_by_id(account_id)
         .one(txn)
         .await?
@@ -117,7 +132,7 @@ pub(super) async fn request_server(
         disk_gb,
         image,
         purpose: format!("App deployment {name}"),
-        ssh_public_keys: vec![],
+        ssh_public_keys: vec![login_key.to_owned()],
         notes: String::new(),
         subscription_id: None,
     };
@@ -134,6 +149,37 @@ pub(super) async fn request_server(
         }
     }
     Ok(id)
+}
+
+/// The key that logs in to a new guest: the caller's public key, or a fresh ed25519 pair whose
+/// private half stays sealed under the master key until its one download.
+pub(super) struct GuestKey {
+    pub public: String,
+    pub sealed_private: Option<String>,
+}
+
+pub(super) fn guest_key(state: &AppState, given: Option<&str>, name: &str) -> ApiResult<GuestKey> {
+    if let Some(given) = given {
+        let parsed = crate::domain::ssh_keys::parse_public_key(given)
+            .map_err(|e| ApiError::field("ssh_public_key", e))?;
+        return Ok(GuestKey {
+            public: parsed.canonical,
+            sealed_private: None,
+        });
+    }
+    let private = ssh_key::PrivateKey::random(&mut rand::rngs::OsRng, ssh_key::Algorithm::Ed25519)
+        .map_err(|e| anyhow::anyhow!("generating a key pair: {e}"))?;
+    let mut public = private.public_key().clone();
+    public.set_comment(format!("provisio-{name}"));
+    let pem = private
+        .to_openssh(ssh_key::LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("encoding the private key: {e}"))?;
+    Ok(GuestKey {
+        public: public
+            .to_openssh()
+            .map_err(|e| anyhow::anyhow!("encoding the public key: {e}"))?,
+        sealed_private: Some(crate::crypto::seal(&state.keys.master_key, pem.as_str())?),
+    })
 }
 
 /// Deployments still waiting for the server of a request.
@@ -192,6 +238,22 @@ pub async fn follow_request<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The server request's provisioning started as `execution`: the deployments waiting for it show
+/// its live log as their current step.
+pub async fn follow_provisioning<C: ConnectionTrait>(
+    db: &C,
+    request_id: Uuid,
+    execution: Uuid,
+) -> Result<(), DbErr> {
+    rows::Entity::update_many()
+        .col_expr(rows::Column::ExecutionId, Expr::value(execution))
+        .filter(rows::Column::RequestId.eq(request_id))
+        .filter(rows::Column::Status.eq(DeploymentStatus::Provisioning.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The server a deployment waited for is ready: it gets its ports and the deploy job starts.
 pub async fn server_ready<C: ConnectionTrait>(
     db: &C,
@@ -212,7 +274,7 @@ pub async fn server_ready<C: ConnectionTrait>(
             .filter(rows::Column::Id.eq(row.id))
             .exec(db)
             .await?;
-        enqueue(db, &row, "deploy", row.created_by).await?;
+        enqueue(db, &row, AppStep::Deploy, row.created_by).await?;
     }
     Ok(())
 }

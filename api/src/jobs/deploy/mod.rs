@@ -18,7 +18,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
-use shared::deployments::{DeploymentAction, DeploymentStatus};
+use shared::deployments::{AppStep, DeploymentAction, DeploymentStatus};
 use shared::frameworks::Framework;
 use shared::stages::Stage;
 use std::collections::BTreeMap;
@@ -36,7 +36,7 @@ use pipeline::deploy;
 
 pub const APP_PLAYBOOK: &str = include_str!("../../../../playbooks/app/deploy.yml");
 
-fn payload(ctx: &JobContext) -> Result<(Uuid, String), JobError> {
+fn payload(ctx: &JobContext) -> Result<(Uuid, AppStep), JobError> {
     let id = ctx
         .job
         .payload
@@ -44,13 +44,11 @@ fn payload(ctx: &JobContext) -> Result<(Uuid, String), JobError> {
         .and_then(|v| v.as_str())
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| JobError::permanent("the job names no deployment"))?;
-    let action = ctx
-        .job
-        .payload
-        .get("action")
-        .and_then(|v| v.as_str())
-        .unwrap_or("deploy")
-        .to_owned();
+    let action = match ctx.job.payload.get("action").and_then(|v| v.as_str()) {
+        None => AppStep::Deploy,
+        Some(text) => AppStep::parse(text)
+            .ok_or_else(|| JobError::permanent(format!("unknown deployment step `{text}`")))?,
+    };
     Ok((id, action))
 }
 
@@ -86,12 +84,9 @@ async fn set<C: sea_orm::ConnectionTrait>(
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let (id, action) = payload(ctx)?;
     let row = load(&ctx.state, id).await?;
-    match action.as_str() {
-        "deploy" => deploy(ctx, row).await,
-        "stop" | "start" | "remove" => operate(ctx, row, &action).await,
-        other => Err(JobError::permanent(format!(
-            "unknown deployment step `{other}`"
-        ))),
+    match action {
+        AppStep::Deploy => deploy(ctx, row).await,
+        AppStep::Stop | AppStep::Start | AppStep::Remove => operate(ctx, row, action).await,
     }
 }
 
@@ -171,9 +166,9 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
         .await?
         .and_then(|j| j.progress)
         .and_then(|p| p.get("step").and_then(|s| s.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| action.clone());
+        .unwrap_or_else(|| action.as_str().to_owned());
     let error: String = message.chars().take(2000).collect();
-    if matches!(action.as_str(), "stop" | "start") {
+    if matches!(action, AppStep::Stop | AppStep::Start) {
         set(&state.db, id, rows::Column::Error, error).await?;
         return Ok(());
     }

@@ -7,14 +7,15 @@ use super::*;
 pub(super) async fn operate(
     ctx: &JobContext,
     row: rows::Model,
-    action: &str,
+    step_of: AppStep,
 ) -> Result<(), JobError> {
     let state = &ctx.state;
     let status = status_of(&row);
-    let wanted = match action {
-        "stop" => DeploymentStatus::Running,
-        "start" => DeploymentStatus::Stopped,
-        _ => DeploymentStatus::Deleting,
+    let action = step_of.as_str();
+    let wanted = match step_of {
+        AppStep::Stop => DeploymentStatus::Running,
+        AppStep::Start => DeploymentStatus::Stopped,
+        AppStep::Remove | AppStep::Deploy => DeploymentStatus::Deleting,
     };
     if status != wanted {
         ctx.log
@@ -43,7 +44,9 @@ pub(super) async fn operate(
     match framework {
         // Nothing was ever installed (it failed before the framework was known), or the server
         // is gone: there is nothing to remove on a host.
-        None | Some(_) if action == "remove" && (server_gone || row.commit_sha.is_none()) => {
+        None | Some(_)
+            if step_of == AppStep::Remove && (server_gone || row.commit_sha.is_none()) =>
+        {
             ctx.log.info("nothing is installed on a server").await;
         }
         None => return Err(JobError::permanent("the deployment has no framework")),
@@ -61,7 +64,7 @@ pub(super) async fn operate(
                 BTreeMap::new(),
             );
             run_playbook(ctx, &ctx.log, &target, &vars).await?;
-            if action == "start" {
+            if step_of == AppStep::Start {
                 step(
                     ctx,
                     "health check",
@@ -74,10 +77,10 @@ pub(super) async fn operate(
             }
         }
     }
-    let (move_by, done) = match action {
-        "stop" => (DeploymentAction::Stop, "stopped"),
-        "start" => (DeploymentAction::Start, "running again"),
-        _ => (DeploymentAction::MarkDeleted, "deleted"),
+    let (move_by, done) = match step_of {
+        AppStep::Stop => (DeploymentAction::Stop, "stopped"),
+        AppStep::Start => (DeploymentAction::Start, "running again"),
+        AppStep::Remove | AppStep::Deploy => (DeploymentAction::MarkDeleted, "deleted"),
     };
     let txn = crate::db::begin_write(&state.db).await?;
     transition(
@@ -90,7 +93,7 @@ pub(super) async fn operate(
     .map_err(|e| JobError::permanent(e.to_string()))?;
     // A guest built for this deployment goes with it.
     let mut destroying = None;
-    if action == "remove" && row.request_id.is_some() {
+    if step_of == AppStep::Remove && row.request_id.is_some() {
         if let Some(server) = match row.server_id {
             Some(id) => server_rows::Entity::find_by_id(id).one(&txn).await?,
             None => None,

@@ -1,6 +1,7 @@
 //! The detail page of a deployment: its header with the actions the state allows, its facts
 //! and the live log of the current step.
 
+use super::access::SshAccess;
 use super::form::RedeployForm;
 use super::steps::PastSteps;
 use super::tracker::Pipeline;
@@ -124,6 +125,7 @@ pub fn DeploymentPage() -> impl IntoView {
                         />
                         <Pipeline shown=shown lines=lines />
                         <DeploymentFacts shown=shown />
+                        <SshAccess shown=shown deployment=deployment />
                         <LogPanel
                             lines=lines
                             link=stream.link
@@ -145,11 +147,14 @@ pub fn DeploymentPage() -> impl IntoView {
                     move |_| {
                         let name = shown
                             .with_untracked(|d| d.as_ref().map(|d| d.name.clone()).unwrap_or_default());
-                        (
-                            format!("Delete {name}?"),
+                        let waiting = shown
+                            .with_untracked(|d| d.as_ref().is_some_and(|d| d.status == DeploymentStatus::Pending));
+                        let what = if waiting {
+                            "Nothing was deployed yet: the deployment is removed, and the server request it waits for is cancelled."
+                        } else {
                             "The app's service, its nginx site and its files are removed from the server. The project and the server stay."
-                                .into(),
-                        )
+                        };
+                        (format!("Delete {name}?"), what.into())
                     },
                     delete,
                 )}
@@ -259,7 +264,7 @@ fn DeploymentHeader(
                                             .into_any(),
                                     );
                                 }
-                                DeploymentAction::Delete => {
+                                DeploymentAction::Delete | DeploymentAction::Discard => {
                                     return Some(
                                         view! {
                                             <RemoveButton

@@ -36,6 +36,8 @@ pub(super) struct DeployDraft {
     pub cpu: String,
     pub ram_mb: String,
     pub disk_gb: String,
+    /// The public key that logs in to a new guest; blank: Provisio generates a pair.
+    pub ssh_public_key: String,
 }
 
 /// Where the app runs: a server that runs already, or a new guest built for it.
@@ -136,6 +138,7 @@ impl DeployDraft {
             location: guest(&self.location),
             image: guest(&self.image),
             server_type: guest(&self.server_type),
+            ssh_public_key: guest(&self.ssh_public_key),
             cpu: sizes.0,
             ram_mb: sizes.1,
             disk_gb: sizes.2,

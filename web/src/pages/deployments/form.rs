@@ -38,13 +38,22 @@ const DEPLOY_FIELDS: &[&str] = &[
     "cpu",
     "ram_mb",
     "disk_gb",
+    "ssh_public_key",
 ];
 
 #[component]
 pub(super) fn DeployForm(
     #[prop(into)] on_done: Callback<Deployment>,
     #[prop(into)] on_cancel: Callback<()>,
+    /// A project to deploy, chosen already (the project page's Deploy button).
+    #[prop(default = None)]
+    project: Option<Uuid>,
+    /// A server to deploy onto, chosen already (the server page's Deploy button).
+    #[prop(default = None)]
+    server: Option<Uuid>,
 ) -> impl IntoView {
+    let preset_project = project;
+    let preset_server = server;
     let projects = remote::<Vec<Project>>(|| "/api/projects".into());
     let frameworks = remote::<Vec<Framework>>(|| "/api/frameworks".into());
     let servers = remote::<Page<Server>>(|| "/api/servers?status=running&per_page=200".into());
@@ -62,7 +71,8 @@ pub(super) fn DeployForm(
     // With no running server to offer, a new guest is what is left.
     Effect::new(move |_| {
         if let Some(Ok(page)) = servers.get() {
-            if page.items.iter().all(|s| s.ipv4.is_none())
+            if preset_server.is_none()
+                && page.items.iter().all(|s| s.ipv4.is_none())
                 && target.get_untracked() == Target::Server
             {
                 target_key.set(Target::NewVm.key().to_owned());
@@ -71,14 +81,14 @@ pub(super) fn DeployForm(
     });
 
     let name = RwSignal::new(String::new());
-    let project = RwSignal::new(String::new());
+    let project = RwSignal::new(preset_project.map(|p| p.to_string()).unwrap_or_default());
     let git_url = RwSignal::new(String::new());
     let team = RwSignal::new(String::new());
     let branch = RwSignal::new(String::new());
     let commit = RwSignal::new(String::new());
     let framework = RwSignal::new(String::new());
     let module = RwSignal::new(String::new());
-    let server = RwSignal::new(String::new());
+    let server = RwSignal::new(preset_server.map(|s| s.to_string()).unwrap_or_default());
     let port = RwSignal::new(String::new());
     let env = RwSignal::new(Vec::<Row>::new());
     let errors: Errors = RwSignal::new(FieldErrors::new());
@@ -183,6 +193,7 @@ pub(super) fn DeployForm(
             cpu: guest.cpu.get_untracked(),
             ram_mb: guest.ram_mb.get_untracked(),
             disk_gb: guest.disk_gb.get_untracked(),
+            ssh_public_key: guest.public_key(),
             name: name.get_untracked(),
             project: project.get_untracked(),
             git_url: git_url.get_untracked(),

@@ -4,9 +4,10 @@
 
 use super::draft::Target;
 use crate::components::form::{Errors, PickField, TextField};
-use crate::remote::Remote;
+use crate::remote::{remote, Remote};
 use leptos::prelude::*;
 use shared::providers::{Catalog, ProviderAccount};
+use shared::scripts::SshKey;
 
 /// The guest fields' signals, owned by the deploy dialog.
 #[derive(Clone, Copy)]
@@ -18,6 +19,10 @@ pub(super) struct GuestSignals {
     pub cpu: RwSignal<String>,
     pub ram_mb: RwSignal<String>,
     pub disk_gb: RwSignal<String>,
+    /// A saved public key picked (its text), blank for a generated pair.
+    pub saved_key: RwSignal<String>,
+    /// A public key pasted; it wins over the saved one.
+    pub pasted_key: RwSignal<String>,
 }
 
 impl GuestSignals {
@@ -30,6 +35,19 @@ impl GuestSignals {
             cpu: RwSignal::new("2".into()),
             ram_mb: RwSignal::new("2048".into()),
             disk_gb: RwSignal::new("20".into()),
+            saved_key: RwSignal::new(String::new()),
+            pasted_key: RwSignal::new(String::new()),
+        }
+    }
+
+    /// The public key to send: the pasted one, else the saved one picked, else blank (a pair
+    /// is generated).
+    pub fn public_key(&self) -> String {
+        let pasted = self.pasted_key.get_untracked();
+        if pasted.trim().is_empty() {
+            self.saved_key.get_untracked()
+        } else {
+            pasted
         }
     }
 }
@@ -157,6 +175,22 @@ pub(super) fn GuestFields(
                 }
             },
         );
+    let saved_keys = remote::<Vec<SshKey>>(|| "/api/ssh-keys".into());
+    let key_options = Signal::derive(move || {
+        let mut options = vec![(
+            String::new(),
+            "Generate a key pair for me (download the private key once)".to_string(),
+        )];
+        if let Some(Ok(keys)) = saved_keys.get() {
+            options.extend(keys.into_iter().filter(|k| !k.service).map(|k| {
+                (
+                    k.public_key,
+                    format!("Your key {} ({})", k.name, k.key_type),
+                )
+            }));
+        }
+        options
+    });
     let estimate_text = Signal::derive(move || match chosen.get() {
         Some(a) => {
             let server_type = if fixed_sizes.get() {
@@ -225,6 +259,28 @@ pub(super) fn GuestFields(
             </Show>
         </div>
         <p class="muted" data-testid="deploy-estimate" aria-live="polite">{move || estimate_text.get()}</p>
+        <div class="form-grid">
+            <PickField
+                id="deploy-ssh-key"
+                label="SSH access to the new server"
+                field="ssh_public_key"
+                errors=errors
+                value=fields.saved_key
+                options=key_options
+                hint="Your saved keys are on your profile page."
+            />
+            <TextField
+                id="deploy-ssh-paste"
+                label="Or paste a public key (optional)"
+                value=fields.pasted_key
+                errors=errors
+                field="ssh_public_key"
+                autocomplete="off"
+                placeholder="ssh-ed25519 AAAA… you@laptop"
+                hint="The .pub file's line. It wins over the choice above."
+                testid="deploy-ssh-paste"
+            />
+        </div>
     }
 }
 

@@ -2,16 +2,19 @@
 //! pipeline tracker, the buttons the state allows, the live log of the current step and the
 //! logs of the earlier ones.
 
+mod access;
 mod detail;
 mod draft;
 mod form;
 mod guest;
 mod list;
+mod new;
 mod steps;
 mod tracker;
 
 pub use detail::DeploymentPage;
 pub use list::DeploymentsPage;
+pub use new::DeployPage;
 
 use crate::pages::projects::FrameworkNames;
 use leptos::prelude::*;

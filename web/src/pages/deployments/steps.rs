@@ -14,6 +14,18 @@ use shared::deployments::DeploymentLogs;
 use shared::servers::{Execution, LogLine};
 use uuid::Uuid;
 
+/// What a step did, from its execution's kind.
+fn kind_label(kind: &str) -> String {
+    match kind {
+        "provision" => "Build the server".into(),
+        "deploy" => "Deploy".into(),
+        "stop" => "Stop".into(),
+        "start" => "Start".into(),
+        "delete" => "Delete".into(),
+        other => other.to_owned(),
+    }
+}
+
 /// Every step the deployment went through, newest first; the log of one of them on demand.
 #[component]
 pub(super) fn PastSteps(
@@ -64,9 +76,11 @@ pub(super) fn PastSteps(
                             let is_current = current.get_untracked() == Some(e.id);
                             let exec_id = e.id.to_string();
                             let step = e.step.clone().unwrap_or_else(|| "—".into());
+                            let kind = kind_label(&e.kind);
                             let chosen = e.clone();
                             view! {
                                 <tr data-testid="deployment-step" data-execution=exec_id>
+                                    <td>{kind}</td>
                                     <td class="nowrap" title=datetime(&started)>
                                         {relative(&started)}
                                         {is_current.then(|| view! { <span class="badge badge-new">"current"</span> })}
@@ -101,7 +115,7 @@ pub(super) fn PastSteps(
                     view! {
                         <DataTable
                             columns=&[
-                                Col::Text("Started"), Col::Text("Status"), Col::Text("Last step"),
+                                Col::Text("Step"), Col::Text("Started"), Col::Text("Status"), Col::Text("Last stage"),
                                 Col::Text("Took"), Col::Text("Error"), Col::Actions
                             ]
                             compact=true

@@ -3,10 +3,15 @@
 
 use super::Shown;
 use crate::components::tracker::Tracker;
+use crate::remote::remote;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use shared::deployments::DeploymentStatus;
+use shared::policies::approvers_text;
+use shared::requests::ServerRequestDetail;
 use shared::servers::LogLine;
 use shared::stages::Stage;
+use uuid::Uuid;
 
 /// The pipeline as the tracker shows it.
 const PIPELINE: [&str; 5] = [
@@ -105,6 +110,14 @@ pub(super) fn Pipeline(shown: Shown, lines: RwSignal<Vec<LogLine>>) -> impl Into
             })
         })
     };
+    // A new server's request still waits for someone's approval.
+    let waiting_request = Memo::new(move |_| {
+        shown.with(|d| {
+            d.as_ref()
+                .filter(|d| d.status == DeploymentStatus::Pending && d.server_id.is_none())
+                .and_then(|d| d.request_id)
+        })
+    });
     view! {
         <div class="card" data-testid="deployment-pipeline">
             <h2 class="card-title">"Pipeline"</h2>
@@ -113,7 +126,39 @@ pub(super) fn Pipeline(shown: Shown, lines: RwSignal<Vec<LogLine>>) -> impl Into
                 steps=&PIPELINE
                 states=Signal::derive(move || states.get().to_vec())
             />
+            {move || waiting_request.get().map(|id| view! { <WaitingForApproval request_id=id /> })}
             {problem}
+        </div>
+    }
+}
+
+/// "Waiting for approval by any administrator", with a link to the server request.
+#[component]
+fn WaitingForApproval(request_id: Uuid) -> impl IntoView {
+    let request = remote::<ServerRequestDetail>(move || format!("/api/requests/{request_id}"));
+    let who = move || match request.get() {
+        Some(Ok(d)) => d
+            .approval_steps
+            .iter()
+            .find(|s| !s.done)
+            .map(|s| {
+                format!(
+                    "Waiting for approval by {}",
+                    approvers_text(&s.approvers, s.rule)
+                )
+            })
+            .unwrap_or_else(|| "Waiting for the server request to be approved".into()),
+        _ => "Waiting for the server request to be approved".into(),
+    };
+    view! {
+        <div class="alert alert-info" role="status" data-testid="deployment-waiting">
+            <div class="alert-body">
+                <strong>{who}</strong>
+                <p>
+                    "The new server is built once its request is approved; then the app is deployed onto it. "
+                    <A href=format!("/requests/{request_id}")>"Open the server request"</A>
+                </p>
+            </div>
         </div>
     }
 }

@@ -151,9 +151,16 @@ fn ProjectHeader(
     view! {
         <PageHeader title=project.name description=format!("{} · {}", project.team.name, project.url)>
             <div class="actions">
+                <A
+                    href=format!("/deploy?project={project_id}")
+                    attr:class="btn btn-primary"
+                    attr:data-testid="project-deploy"
+                >
+                    "Deploy"
+                </A>
                 <button
                     type="button"
-                    class="btn btn-primary"
+                    class="btn btn-ghost"
                     data-testid="project-sync"
                     disabled=move || pending.get() || syncing.get()
                     aria-busy=move || (pending.get() || syncing.get()).then_some("true")

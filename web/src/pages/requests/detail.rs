@@ -16,7 +16,6 @@ use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::billing::Subscription;
-use shared::policies::{ApprovalRule, Approvers};
 use shared::requests::{CommentRequest, RequestEvent, ServerRequestDetail};
 use shared::roles::Permission;
 use shared::servers::LogLine;
@@ -197,23 +196,6 @@ fn CommentForm(remote: Remote<ServerRequestDetail>) -> impl IntoView {
     }
 }
 
-fn step_text(a: &Approvers, rule: ApprovalRule) -> String {
-    let all = rule == ApprovalRule::All;
-    match a {
-        Approvers::Role { role } => format!(
-            "{} {}",
-            if all { "every" } else { "any" },
-            role.label().to_ascii_lowercase()
-        ),
-        Approvers::Users { user_ids } => format!(
-            "{} {} named approver{}",
-            if all { "all" } else { "one of" },
-            user_ids.len(),
-            if user_ids.len() == 1 { "" } else { "s" }
-        ),
-    }
-}
-
 #[component]
 fn Detail(
     d: ServerRequestDetail,
@@ -300,7 +282,7 @@ fn Detail(
                     {format!(
                         "Step {}: {}{who}{}",
                         s.index + 1,
-                        step_text(&s.approvers, s.rule),
+                        shared::policies::approvers_text(&s.approvers, s.rule),
                         if s.done { " (done)" } else if current { " (waiting)" } else { "" },
                     )}
                 </li>

@@ -206,7 +206,30 @@ pub(super) fn ServerHeader(
                         }
                     })
             }}
-            <div class="actions">{buttons}</div>
+            <div class="actions">
+                {move || {
+                    let may_deploy = crate::session::use_session()
+                        .can(shared::Permission::DeploymentsManage);
+                    server
+                        .get()
+                        .filter(|s| {
+                            may_deploy && s.status == shared::servers::ServerStatus::Running
+                                && s.ipv4.is_some()
+                        })
+                        .map(|s| {
+                            view! {
+                                <leptos_router::components::A
+                                    href=format!("/deploy?server={}", s.id)
+                                    attr:class="btn btn-primary"
+                                    attr:data-testid="server-deploy"
+                                >
+                                    "Deploy an app"
+                                </leptos_router::components::A>
+                            }
+                        })
+                }}
+                {buttons}
+            </div>
         </header>
         {move || {
             confirming
