@@ -1,12 +1,12 @@
 // Browser end-to-end tests in Debian's headless Chromium, driven by playwright-core.
 // Env: E2E_BASE_URL, E2E_ADMIN_USER, E2E_ADMIN_PASSWORD, E2E_ARTIFACTS (screenshots).
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const base = process.env.E2E_BASE_URL ?? 'http://127.0.0.1:18080';
 const adminUser = process.env.E2E_ADMIN_USER ?? 'e2eadmin';
@@ -111,6 +111,11 @@ await test('admin signs in, sees the admin navigation and creates a technical ag
   const labels = await navLabels(page);
   assert(sameList(labels, NAV.admin), `admin nav was ${JSON.stringify(labels)}`);
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  // A fresh install: the first steps, none done, each leading to its screen.
+  const firstSteps = page.getByTestId('first-steps');
+  await firstSteps.waitFor({ timeout: 10000 });
+  assert((await firstSteps.innerText()).includes('4 of 4 left'), await firstSteps.innerText());
+  await firstSteps.getByRole('link', { name: 'Add a provider account and test its connection' }).waitFor();
   await page.waitForTimeout(300);
   await page.screenshot({ path: `${artifacts}/dashboard-admin.png` });
 
@@ -126,7 +131,7 @@ await test('admin signs in, sees the admin navigation and creates a technical ag
   await page.screenshot({ path: `${artifacts}/users.png` });
 
   await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel('Username or e-mail').waitFor({ timeout: 10000 });
+  await page.getByTestId('landing-sign-in').waitFor({ timeout: 10000 });
 });
 
 await test('the new technical agent sees only their role navigation and no users page', async (page) => {
@@ -559,6 +564,21 @@ app = Flask(__name__)
 def index():
     return '${flaskGreeting}'
 `;
+// A bare repository `name` under `root` whose main branch holds the e2e Flask app; its path.
+function flaskRepository(root, name) {
+  const bare = join(root, name);
+  const work = join(root, `${name}-work`);
+  mkdirSync(work);
+  git(root, ['init', '-q', '--bare', '-b', 'main', name]);
+  git(work, ['init', '-q', '-b', 'main']);
+  writeFileSync(join(work, 'app.py'), flaskApp);
+  writeFileSync(join(work, 'requirements.txt'), 'Flask>=3\n');
+  git(work, ['add', '.']);
+  git(work, ['commit', '-q', '-m', 'A Flask app']);
+  git(work, ['remote', 'add', 'origin', bare]);
+  git(work, ['push', '-q', 'origin', 'main']);
+  return bare;
+}
 
 await test('a technical agent deploys a Flask app from the deploy form, watches it reach RUNNING, opens it and deletes it', async (page) => {
   const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
@@ -574,17 +594,7 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
   // A bare repository with the app, cloned by Provisio over SSH from the test host.
   const root = mkdtempSync(join(tmpdir(), 'provisio-e2e-deploy-'));
   try {
-    const bare = join(root, 'app.git');
-    const work = join(root, 'work');
-    mkdirSync(work);
-    git(root, ['init', '-q', '--bare', '-b', 'main', 'app.git']);
-    git(work, ['init', '-q', '-b', 'main']);
-    writeFileSync(join(work, 'app.py'), flaskApp);
-    writeFileSync(join(work, 'requirements.txt'), 'Flask>=3\n');
-    git(work, ['add', '.']);
-    git(work, ['commit', '-q', '-m', 'A Flask app']);
-    git(work, ['remote', 'add', 'origin', bare]);
-    git(work, ['push', '-q', 'origin', 'main']);
+    const bare = flaskRepository(root, 'app.git');
     const suffix = Date.now().toString(36);
     const created = await api('/api/projects', { token: admin.access_token, method: 'POST', body: {
       name: `e2e-flask-${suffix}`, url: `ssh://root@127.0.0.1:${process.env.PROVISIO_TEST_SSH_PORT}${bare}`,
@@ -703,6 +713,90 @@ await test('a technical agent chooses a new VM in the deploy form, sees its cost
   }
 });
 
+await test('from a project page a technical agent deploys onto a new VM at the Proxmox fake, watches it built and deployed, opens the app, and deleting it removes the VM', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const accounts = await api('/api/provider-accounts', { token: admin.access_token });
+  const account = accounts.find((a) => a.name === pveName);
+  assert(account, 'the Proxmox account from the provider test exists');
+  const teams = await api('/api/teams?per_page=200', { token: admin.access_token });
+  const global = teams.items.find((t) => t.is_global);
+  // The guest is the sshd test host: Provisio logs in to it with its service key, which cloud-init
+  // would have put there; the test host takes it from its authorized_keys file.
+  const keys = await api('/api/ssh-keys', { token: admin.access_token });
+  const service = keys.find((k) => k.service);
+  const authorized = join(dirname(process.env.PROVISIO_TEST_SSH_CLIENT_KEY), 'authorized_keys');
+  if (!readFileSync(authorized, 'utf8').includes(service.public_key.trim())) {
+    appendFileSync(authorized, `${service.public_key.trim()}\n`);
+  }
+  const root = mkdtempSync(join(tmpdir(), 'provisio-e2e-vm-'));
+  try {
+    const bare = flaskRepository(root, 'vm-app.git');
+    const suffix = Date.now().toString(36);
+    const projectName = `e2e-vm-${suffix}`;
+    const created = await api('/api/projects', { token: admin.access_token, method: 'POST', body: {
+      name: projectName, url: `ssh://root@127.0.0.1:${process.env.PROVISIO_TEST_SSH_PORT}${bare}`,
+      team_id: global.id, deploy_key: readFileSync(process.env.PROVISIO_TEST_SSH_CLIENT_KEY, 'utf8') } });
+    const projectId = created.project.id;
+
+    await signIn(page, newUser, newPassword);
+    await page.goto(`${base}/projects/${projectId}`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('project-deploy').click();
+    const form = page.getByTestId('deploy-form');
+    await form.waitFor({ timeout: 10000 });
+    const name = `vm-${suffix}`;
+    await page.locator('#deploy-name').fill(name);
+    await page.locator('#deploy-framework option[value="flask"]').waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('#deploy-framework').selectOption('flask');
+    await page.locator('#deploy-target').selectOption('vm');
+    await page.locator(`#deploy-account option[value="${account.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('#deploy-account').selectOption(account.id);
+    await page.locator('#deploy-image option[value="debian-12"]').waitFor({ state: 'attached', timeout: 10000 });
+    await page.getByTestId('deploy-cpu').fill('2');
+    await page.getByTestId('deploy-ram').fill('2048');
+    await page.getByTestId('deploy-disk').fill('20');
+    await form.getByRole('button', { name: 'Deploy', exact: true }).click();
+    await page.waitForURL(/\/deployments\/[0-9a-f-]{36}$/, { timeout: 10000 });
+    const id = page.url().split('/').pop();
+    const deployment = await api(`/api/deployments/${id}`, { token: admin.access_token });
+    if (deployment.status === 'PENDING') {
+      await api(`/api/requests/${deployment.request_id}/approve`, { token: admin.access_token, method: 'POST', body: {} });
+    }
+    // One tracker: the server is built (at the fake that takes a second or two), then the app is
+    // deployed with its live log.
+    await page.getByTestId('log-panel').first().locator('[data-testid=log-line]').first().waitFor({ timeout: 60000 });
+    await page.screenshot({ path: `${artifacts}/deploy-new-vm-live.png`, fullPage: true });
+    const status = page.locator('.status');
+    await status.filter({ hasText: /^RUNNING$/ }).waitFor({ timeout: 240000 });
+    assert(await page.locator('[data-testid=step][data-state=done]').count() === 5, 'every pipeline stage is done');
+    const guest = await page.getByTestId('deployment-guest').innerText();
+    assert(/^VM · 2 cores, 2048 MB, 20 GB · [0-9.]+ · VM id \d+$/.test(guest), `the guest shows its address and VM id: ${guest}`);
+    await page.screenshot({ path: `${artifacts}/deploy-new-vm-running.png`, fullPage: true });
+    // The server's provisioning is one of the deployment's steps, its log one click away.
+    const built = page.getByTestId('deployment-step').filter({ hasText: 'Build the server' });
+    await built.getByRole('button', { name: 'View log' }).click();
+    await page.getByTestId('log-panel').last().getByText(/deployed|SSH/).first().waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${artifacts}/deploy-new-vm-provisioning-log.png`, fullPage: true });
+    const open = page.getByTestId('deployment-open');
+    const [app] = await Promise.all([page.context().waitForEvent('page'), open.click()]);
+    await app.waitForLoadState('domcontentloaded');
+    await app.getByText(flaskGreeting).waitFor({ timeout: 15000 });
+    await app.close();
+
+    const running = await api(`/api/deployments/${id}`, { token: admin.access_token });
+    const vms = async () => {
+      const res = await fetch(`${fakes.pveUrl}/cluster/resources?type=vm`, { headers: { authorization: `PVEAPIToken=${fakes.pveToken}` } });
+      return (await res.json()).data.map((g) => g.vmid);
+    };
+    assert((await vms()).includes(running.vmid), `VM ${running.vmid} is at the fake`);
+    await page.getByTestId('deployment-delete').click();
+    await page.getByRole('button', { name: 'Delete deployment' }).click();
+    await status.filter({ hasText: /^DELETED$/ }).waitFor({ timeout: 60000 });
+    await eventually(`VM ${running.vmid} is removed at the fake`, 60000, async () => !(await vms()).includes(running.vmid));
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 // --- Clients and revenue: a sales agent signs a client up and sees the revenue follow.
 
 const salesName = `sales${Date.now().toString(36)}`;
@@ -784,6 +878,40 @@ await test('a sales agent creates a client and a subscription and sees MRR chang
   await page.getByTestId('revenue-margins').getByRole('link', { name: plan }).click();
   await page.getByRole('heading', { name: plan }).waitFor({ timeout: 10000 });
   await page.locator('[data-testid=subscription-event][data-kind=created]', { hasText: 'Sam Sales' }).waitFor({ timeout: 10000 });
+});
+
+await test('every page of the admin navigation fits a phone (390 px) and a desktop (1360 px): no sideways scroll, its header actions on screen', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  const problems = [];
+  for (const [width, height] of [[390, 844], [1360, 860]]) {
+    await page.setViewportSize({ width, height });
+    for (const label of NAV.admin) {
+      const nav = page.getByRole('navigation', { name: 'Main' });
+      const menu = page.getByRole('button', { name: 'Menu' });
+      if (width < 900) {
+        // Folded behind the menu button on a phone; the button opens it.
+        assert(!(await nav.isVisible()), `the navigation is folded at ${width} px`);
+        await menu.click();
+      } else {
+        assert(!(await menu.isVisible()), `no menu button at ${width} px`);
+      }
+      await nav.getByRole('link', { name: label, exact: true }).click();
+      await page.locator('main h1').first().waitFor({ timeout: 15000 });
+      // Let the page's data arrive: tables and charts set the width.
+      await page.waitForLoadState('networkidle');
+      const measured = await page.evaluate(() => ({
+        sideways: document.documentElement.scrollWidth - window.innerWidth,
+        offscreen: [...document.querySelectorAll('main .page-header .actions :is(a, button)')]
+          .filter((el) => el.getClientRects().length)
+          .filter((el) => { const r = el.getBoundingClientRect(); return r.right > window.innerWidth + 1 || r.left < -1; })
+          .map((el) => el.textContent.trim()),
+      }));
+      if (measured.sideways > 0) problems.push(`${label} at ${width} px scrolls ${measured.sideways} px sideways`);
+      if (measured.offscreen.length) problems.push(`${label} at ${width} px has actions off screen: ${measured.offscreen.join(', ')}`);
+      if (width < 900) await page.screenshot({ path: `${artifacts}/phone-${label.replace(/\W+/g, '-').toLowerCase()}.png`, fullPage: true });
+    }
+  }
+  assert(problems.length === 0, problems.join('; '));
 });
 
 await browser.close();

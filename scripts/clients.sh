@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Generates a Python client (openapi-python-client) and a TypeScript client (openapi-typescript +
 # openapi-fetch) from openapi/openapi.json and runs the same small scenario with each against a
-# live server: log in, create a server request, approve it, list deployments.
+# live server: log in, create a server request, approve it, list deployments; the Python one then
+# deploys a repository onto a new VM at the Proxmox fake with the six fields of the PaaS form.
 #
 #   scripts/clients.sh [all|install|generate|scenario]      (default: all)
 #     install   .venv-clients (clients/python/requirements.txt) and clients/typescript/node_modules

@@ -135,6 +135,8 @@ async fn run(label: &str, database_url: String, endpoint: &str, workers: usize) 
         credentials: Set(Some(credentials)),
         created_at: Set(now),
         updated_at: Set(now),
+        last_tested_at: Set(None),
+        last_test_ok: Set(None),
     }
     .insert(&db)
     .await

@@ -709,6 +709,13 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/stats/setup",
+            path: "/api/stats/setup",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
             template: "/api/landing",
             path: "/api/landing",
             body: none,

@@ -1458,6 +1458,91 @@ async fn a_deployment_onto_a_terraform_built_vm_shows_the_plan_and_apply_in_its_
     }
 }
 
+/// The administrator's first steps on a fresh install tick themselves from the data: a provider
+/// account counts once its connection test passed, a team once it has people, then a policy and
+/// the administrator's own SSH key.
+#[tokio::test]
+async fn the_first_steps_tick_themselves_from_the_data() {
+    let (Some(h), Some(f)) = (host(), pve()) else {
+        return;
+    };
+    let app = app(Duration::from_secs(30)).await;
+    let progress = || async {
+        json_of(
+            app.get("/api/stats/setup", &app.admin.token).await,
+            StatusCode::OK,
+        )
+        .await
+    };
+    let nothing = json!({"provider_tested": false, "team_with_members": false,
+                         "approval_policy": false, "ssh_key": false});
+    assert_eq!(progress().await, nothing);
+
+    let account = pve_account(&app, &h, &f, "First steps", &["debian-12"]).await;
+    assert_eq!(progress().await["provider_tested"], false, "not tested yet");
+    let report = json_of(
+        app.post(
+            &format!("/api/provider-accounts/{account}/test"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(report["ok"], true, "{report:#}");
+    assert_eq!(progress().await["provider_tested"], true);
+    let listed = json_of(
+        app.get("/api/provider-accounts", &app.admin.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    let shown = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == account.as_str())
+        .unwrap();
+    assert_eq!(shown["last_test_ok"], true);
+    assert!(shown["last_tested_at"].is_string());
+
+    let team = app.create_team("First steps").await;
+    assert_eq!(progress().await["team_with_members"], false, "no one in it");
+    app.user_with(
+        "first-steps",
+        &[Role::Requester],
+        std::slice::from_ref(&team),
+    )
+    .await;
+    assert_eq!(progress().await["team_with_members"], true);
+    json_of(
+        app.put(
+            &format!("/api/teams/{team}/approval-policy"),
+            &app.admin.token,
+            json!({"steps": [{"approvers": {"kind": "role", "role": "admin"}, "rule": "any"}],
+                   "auto_approve": null}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    json_of(
+        app.post(
+            "/api/ssh-keys",
+            &app.admin.token,
+            json!({"name": "laptop", "public_key": common::public_key(1)}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        progress().await,
+        json!({"provider_tested": true, "team_with_members": true,
+               "approval_policy": true, "ssh_key": true})
+    );
+}
+
 #[tokio::test]
 async fn the_app_playbook_passes_ansibles_syntax_check() {
     let binary = api::config::AnsibleSettings::default().playbook_bin;

@@ -23,6 +23,7 @@ mod m20261206_000017_deployment_counts;
 mod m20261206_000018_log_stages;
 mod m20261206_000019_team_default_account;
 mod m20261206_000020_deployment_keys;
+mod m20261206_000021_provider_last_test;
 
 pub struct Migrator;
 
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_log_stages::Migration),
             Box::new(m20261206_000019_team_default_account::Migration),
             Box::new(m20261206_000020_deployment_keys::Migration),
+            Box::new(m20261206_000021_provider_last_test::Migration),
         ]
     }
 }

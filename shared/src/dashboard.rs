@@ -43,3 +43,24 @@ pub fn status_counts(counts: &BTreeMap<RequestStatus, u64>) -> Vec<CountBy> {
         })
         .collect()
 }
+
+/// `GET /api/setup`: the administrator's first steps on a fresh install, each ticked from what
+/// the database holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SetupProgress {
+    /// A provider account whose last connection test passed.
+    pub provider_tested: bool,
+    /// A team besides Global with at least one member.
+    pub team_with_members: bool,
+    /// A team with an approval policy of its own.
+    pub approval_policy: bool,
+    /// The administrator asking has an SSH public key saved.
+    pub ssh_key: bool,
+}
+
+impl SetupProgress {
+    pub fn done(&self) -> bool {
+        self.provider_tested && self.team_with_members && self.approval_policy && self.ssh_key
+    }
+}

@@ -204,6 +204,11 @@ pub struct ProviderAccount {
     /// Credentials are write-only: the API only says whether some are stored.
     pub has_credentials: bool,
     pub created_at: DateTime<Utc>,
+    /// When its connection was last tested, and whether every check passed then.
+    #[serde(default)]
+    pub last_tested_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_test_ok: Option<bool>,
 }
 
 /// How Provisio talks to a provider account and builds servers there (nothing secret).

@@ -68,8 +68,11 @@ impl CreateServerRequest {
 
 /// RFC 1123 host name: labels of 1–63 letters, digits and inner hyphens, 253 characters at most.
 pub fn hostname(value: &str) -> Result<(), String> {
-    if value.is_empty() || value.len() > 253 {
-        return Err("must be 1 to 253 characters".into());
+    if value.is_empty() {
+        return Err("is required: a name for the server, such as web-1".into());
+    }
+    if value.len() > 253 {
+        return Err("is too long: at most 253 characters".into());
     }
     for label in value.split('.') {
         let ok = !label.is_empty()

@@ -39,13 +39,22 @@ pub const PASSWORD_MAX: usize = 128;
 
 pub fn username(value: &str) -> Result<(), String> {
     let len = value.chars().count();
+    if len == 0 {
+        return Err("is required: 3 to 32 lower-case letters, digits, '.', '_' or '-'".into());
+    }
     if !(3..=32).contains(&len) {
         return Err("must be 3 to 32 characters".into());
+    }
+    if value.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err(format!(
+            "use lower-case letters only, e.g. {}",
+            value.to_ascii_lowercase()
+        ));
     }
     let mut chars = value.chars();
     let first = chars.next().unwrap_or(' ');
     if !first.is_ascii_lowercase() && !first.is_ascii_digit() {
-        return Err("must start with a lowercase letter or a digit".into());
+        return Err("must start with a letter or a digit".into());
     }
     if !value
         .chars()

@@ -54,6 +54,26 @@ impl ApiErrorView {
     }
 }
 
+/// The headline of a refusal in a person's words, by what the status means for them (the HTTP
+/// reason phrase, "Conflict" or "Bad Gateway", says nothing to most people).
+pub fn headline(status: u16) -> &'static str {
+    match status {
+        0 => "Can't reach the Provisio server",
+        400 | 422 => "Some of this needs correcting",
+        401 => "You are signed out",
+        403 => "Your roles do not allow this",
+        404 => "This does not exist, or is not yours to see",
+        409 => "This cannot be done right now",
+        410 => "This is no longer available",
+        413 => "This is too large to send",
+        429 => "Too many attempts",
+        502 => "The provider or host did not answer as expected",
+        503 => "Provisio is unavailable for a moment",
+        s if s >= 500 => "Something went wrong on the server",
+        _ => "The request was refused",
+    }
+}
+
 fn capitalize(s: &str) -> String {
     let mut chars = s.chars();
     match chars.next() {
@@ -125,14 +145,14 @@ async fn problem_of(response: Response) -> ApiErrorView {
     let mut view = match serde_json::from_str::<Problem>(&text) {
         Ok(p) => ApiErrorView {
             status,
-            title: p.title,
+            title: headline(status).into(),
             detail: p.detail,
             fields: p.errors.unwrap_or_default(),
             retry_after: None,
         },
         Err(_) => ApiErrorView {
             status,
-            title: response.status_text(),
+            title: headline(status).into(),
             detail: None,
             ..ApiErrorView::default()
         },
@@ -307,4 +327,23 @@ pub async fn put_no_content<B: Serialize>(url: &str, body: Option<&B>) -> Result
 
 pub async fn delete(url: &str) -> Result<(), ApiErrorView> {
     send(Method::DELETE, url, None).await.map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::headline;
+
+    #[test]
+    fn refusals_are_headed_in_plain_words_not_reason_phrases() {
+        for (status, reason) in [
+            (409, "Conflict"),
+            (502, "Bad Gateway"),
+            (422, "Unprocessable"),
+        ] {
+            assert!(!headline(status).contains(reason), "{status}");
+        }
+        assert_eq!(headline(409), "This cannot be done right now");
+        assert_eq!(headline(500), "Something went wrong on the server");
+        assert_eq!(headline(418), "The request was refused");
+    }
 }

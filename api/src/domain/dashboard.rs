@@ -4,12 +4,15 @@ use crate::auth::AuthUser;
 use crate::domain::requests::scope;
 use crate::domain::teams::visible_team_ids;
 use crate::domain::users::roles_of;
-use crate::entities::{api_tokens, resource_types, server_requests as rows, teams, users};
+use crate::entities::{
+    api_tokens, approval_policies, provider_accounts, resource_types, server_requests as rows,
+    ssh_keys, team_memberships, teams, users,
+};
 use crate::error::ApiResult;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
-use shared::dashboard::{status_counts, CountBy, DashboardStats};
+use shared::dashboard::{status_counts, CountBy, DashboardStats, SetupProgress};
 use shared::dto::Overview;
 use shared::workflow::RequestStatus;
 use shared::{Permission, Role};
@@ -149,5 +152,40 @@ pub async fn stats<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<Das
         running_jobs,
         requests_by_team,
         my_requests: status_counts(&mine),
+    })
+}
+
+/// The first steps of a fresh install, for the administrator's checklist.
+pub async fn setup<C: ConnectionTrait>(db: &C, auth: &AuthUser) -> ApiResult<SetupProgress> {
+    auth.require(Permission::UsersManage)?;
+    let provider_tested = provider_accounts::Entity::find()
+        .filter(provider_accounts::Column::LastTestOk.eq(true))
+        .count(db)
+        .await?
+        > 0;
+    let teams_of_people: Vec<uuid::Uuid> = teams::Entity::find()
+        .select_only()
+        .column(teams::Column::Id)
+        .filter(teams::Column::IsGlobal.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let team_with_members = !teams_of_people.is_empty()
+        && team_memberships::Entity::find()
+            .filter(team_memberships::Column::TeamId.is_in(teams_of_people))
+            .count(db)
+            .await?
+            > 0;
+    let approval_policy = approval_policies::Entity::find().count(db).await? > 0;
+    let ssh_key = ssh_keys::Entity::find()
+        .filter(ssh_keys::Column::UserId.eq(auth.id()))
+        .count(db)
+        .await?
+        > 0;
+    Ok(SetupProgress {
+        provider_tested,
+        team_with_members,
+        approval_policy,
+        ssh_key,
     })
 }

@@ -7,6 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::keys::Keys;
 use crate::providers::{build, AccountConfig, ComputeProvider, ProviderError};
 use crate::state::AppState;
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
@@ -40,6 +41,8 @@ pub fn to_dto(row: rows::Model) -> ProviderAccount {
         name: row.name,
         endpoint: row.endpoint,
         created_at: row.created_at,
+        last_tested_at: row.last_tested_at,
+        last_test_ok: row.last_test_ok,
     }
 }
 
@@ -245,6 +248,8 @@ pub async fn save(
                 credentials: Set(sealed),
                 created_at: Set(now),
                 updated_at: Set(now),
+                last_tested_at: Set(None),
+                last_test_ok: Set(None),
             }
             .insert(&txn)
             .await?,
@@ -264,6 +269,9 @@ pub async fn save(
             if let Some(sealed) = sealed {
                 active.credentials = Set(Some(sealed));
             }
+            // Whatever changed, the last test said nothing about it.
+            active.last_tested_at = Set(None);
+            active.last_test_ok = Set(None);
             active.updated_at = Set(now);
             (Some(before), active.update(&txn).await?)
         }
@@ -367,6 +375,12 @@ pub async fn test_connection(
         .ok_or(ApiError::NotFound)?;
     let provider = provider_for(state, id).await?;
     let report = provider.test_connection().await;
+    rows::Entity::update_many()
+        .col_expr(rows::Column::LastTestedAt, Expr::value(chrono::Utc::now()))
+        .col_expr(rows::Column::LastTestOk, Expr::value(report.ok))
+        .filter(rows::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
     audit::record(
         &state.db,
         &auth.context,

@@ -208,6 +208,8 @@ pub async fn seed_demo_providers(db: &DatabaseConnection) -> Result<(), DbErr> {
             credentials: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            last_tested_at: Set(None),
+            last_test_ok: Set(None),
         },
     );
     provider_accounts::Entity::insert_many(rows)

@@ -14,6 +14,9 @@ pub struct Model {
     pub credentials: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// When the connection was last tested, and whether every check passed.
+    pub last_tested_at: Option<DateTimeUtc>,
+    pub last_test_ok: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

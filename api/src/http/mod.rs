@@ -110,7 +110,7 @@ pub fn configure<R: Routes>(cfg: &mut R) {
         g.service(overview::overview);
     });
     cfg.group("stats", |g| {
-        g.service(stats::dashboard);
+        g.service(stats::dashboard).service(stats::setup);
     });
     cfg.group("provider-accounts", |g| {
         g.service(providers::list)

@@ -112,18 +112,35 @@ pub fn Shell() -> impl IntoView {
 #[component]
 fn Sidebar() -> impl IntoView {
     let session = use_session();
+    let location = use_location();
+    // Below ~900 px the navigation folds behind a menu button; it folds again on every move.
+    let open = RwSignal::new(false);
+    Effect::new(move |_| {
+        location.pathname.track();
+        open.set(false);
+    });
     let items = Memo::new(move |_| {
         session
             .me
             .with(|m| m.as_ref().map(|m| nav_for(&m.roles)).unwrap_or_default())
     });
     view! {
-        <aside class="sidebar">
+        <aside class="sidebar" class:nav-open=move || open.get()>
             <A href="/" exact=true attr:class="brand">
                 <span class="brand-mark" aria-hidden="true">"P"</span>
                 <span class="brand-name">"Provisio"</span>
             </A>
-            <nav aria-label="Main" class="nav">
+            <button
+                type="button"
+                class="btn btn-ghost btn-sm nav-toggle"
+                aria-controls="main-nav"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                <span aria-hidden="true">"☰ "</span>
+                "Menu"
+            </button>
+            <nav aria-label="Main" class="nav" id="main-nav">
                 <ul>
                     {move || {
                         items

@@ -8,7 +8,7 @@ use crate::session::use_session;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use serde::Deserialize;
-use shared::dashboard::CountBy;
+use shared::dashboard::{CountBy, SetupProgress};
 use shared::dto::{Me, Overview};
 use shared::landing::LandingSettings;
 
@@ -53,6 +53,8 @@ pub fn Dashboard() -> impl IntoView {
                     <p class="muted">{greeting}</p>
                 </div>
             </header>
+            // First, while a fresh install still lacks them: the steps everything else needs.
+            {move || session.can(Permission::UsersManage).then(|| view! { <FirstSteps /> })}
             {move || match overview.get() {
                     None => view! { <StatSkeleton /> }.into_any(),
                         Some(Ok(o)) => view! { <Stats overview=o /> }.into_any(),
@@ -222,8 +224,10 @@ fn WorkflowStats(stats: DashboardStats) -> impl IntoView {
     let cards = (stats.pending_approvals.is_some() || stats.running_jobs.is_some()).then(|| {
         view! {
             <div class="stats">
+                // Only for those who may approve: for anyone else it would always be 0.
                 {stats
                     .pending_approvals
+                    .filter(|_| approvals_link.is_some())
                     .map(|n| {
                         view! {
                             <StatCard
@@ -289,7 +293,7 @@ fn WorkflowStats(stats: DashboardStats) -> impl IntoView {
                 .map(|c| view! { <ChartCard title="Requests by team" counts=c status_colours=false /> })}
             {stats
                 .servers_by_status
-                .map(|c| view! { <ChartCard title="Servers by status" counts=c status_colours=true /> })}
+                .map(|c| view! { <ChartCard title="Approved server requests by progress" counts=c status_colours=true /> })}
             <ChartCard title="My requests" counts=stats.my_requests status_colours=true />
             {activity}
         </div>
@@ -388,6 +392,70 @@ fn AdminShortcuts() -> impl IntoView {
             </div>
             <LandingToggle />
         </div>
+    }
+}
+
+/// The steps of a fresh install, each with the screen that does it; shown until all are done.
+const FIRST_STEPS: [(&str, &str, &str); 4] = [
+    (
+        "Add a provider account and test its connection",
+        "Proxmox VE or Hetzner Cloud: where servers are built.",
+        "/providers",
+    ),
+    (
+        "Create a team and add people to it",
+        "Requests, servers and deployments belong to teams.",
+        "/teams",
+    ),
+    (
+        "Set an approval policy",
+        "Who approves a team's requests, and what is approved at once (Teams → Members).",
+        "/teams",
+    ),
+    (
+        "Add your SSH public key",
+        "It is put on the servers you request, so you can log in.",
+        "/profile",
+    ),
+];
+
+#[component]
+fn FirstSteps() -> impl IntoView {
+    let progress = remote::<SetupProgress>(|| "/api/stats/setup".into());
+    move || match progress.get() {
+        Some(Ok(p)) if !p.done() => {
+            let ticks = [
+                p.provider_tested,
+                p.team_with_members,
+                p.approval_policy,
+                p.ssh_key,
+            ];
+            let left = ticks.iter().filter(|t| !**t).count();
+            let steps = FIRST_STEPS
+                .iter()
+                .zip(ticks)
+                .map(|((title, why, href), done)| {
+                    view! {
+                        <li class=if done { "first-step done" } else { "first-step" } data-done=done.to_string()>
+                            <span class="first-step-mark" aria-hidden="true">{if done { "✓" } else { "○" }}</span>
+                            <span class="sr-only">{if done { "Done: " } else { "To do: " }}</span>
+                            <A href=*href>
+                                <strong>{*title}</strong>
+                            </A>
+                            <span class="muted small">{*why}</span>
+                        </li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <section class="card first-steps" data-testid="first-steps">
+                    <h2 class="card-title">{format!("First steps · {left} of 4 left")}</h2>
+                    <ol class="first-step-list">{steps}</ol>
+                </section>
+            }
+            .into_any()
+        }
+        _ => ().into_any(),
     }
 }
 

@@ -131,7 +131,7 @@ pub fn DeploymentPage() -> impl IntoView {
                             link=stream.link
                             title=Signal::derive(|| "Current step".to_string())
                             empty=if d.server_id.is_none() && d.request_id.is_some() {
-                                "Waiting for the new server: its request needs an approval first (see Server above)."
+                                "Nothing runs until the new server's request is approved (see Pipeline above)."
                             } else {
                                 "Waiting for the step to start…"
                             }

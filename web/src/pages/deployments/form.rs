@@ -114,11 +114,15 @@ pub(super) fn DeployForm(
 
     let project_options = Signal::derive(move || {
         let mut options = vec![(String::new(), "None: deploy from a Git URL".to_string())];
-        if let Some(Ok(list)) = projects.get() {
-            options.extend(
+        match projects.get() {
+            Some(Ok(list)) => options.extend(
                 list.into_iter()
                     .map(|p| (p.id.to_string(), format!("{} ({})", p.name, p.team.name))),
-            );
+            ),
+            // The project chosen on its page stays chosen while the list loads.
+            _ => options.extend(
+                preset_project.map(|p| (p.to_string(), "Loading the project…".to_string())),
+            ),
         }
         options
     });
@@ -160,7 +164,12 @@ pub(super) fn DeployForm(
                 .filter(|s| s.ipv4.is_some())
                 .filter(|s| team_of_app.get().is_none_or(|t| s.team.id == t))
                 .collect(),
-            _ => Vec::new(),
+            // The server chosen on its page stays chosen while the list loads.
+            _ => {
+                return std::iter::once((String::new(), "Loading servers…".to_string()))
+                    .chain(preset_server.map(|s| (s.to_string(), "Loading the server…".into())))
+                    .collect();
+            }
         };
         let first = if usable.is_empty() {
             "No running server available"

@@ -362,6 +362,8 @@ mod tests {
             },
             has_credentials: true,
             created_at: chrono::Utc::now(),
+            last_tested_at: None,
+            last_test_ok: None,
         }
     }
 

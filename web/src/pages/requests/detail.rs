@@ -255,7 +255,10 @@ fn Detail(
         .approval_steps
         .iter()
         .map(|s| {
-            let current = !s.done && s.index == d.current_step;
+            // Only a pending request waits for anyone; a rejected or cancelled one waits no more.
+            let current = !s.done
+                && s.index == d.current_step
+                && r.status == shared::workflow::RequestStatus::Pending;
             let who = if s.approved_by.is_empty() {
                 String::new()
             } else {
