@@ -333,6 +333,13 @@ fn ops() -> Vec<Op> {
             |_| Some(json!({})),
         ),
         op(
+            M::POST,
+            "/api/deployments/{id}/private-key",
+            "/api/deployments/{deployment}/private-key",
+            Some(P::DeploymentsManage),
+            none,
+        ),
+        op(
             M::DELETE,
             "/api/deployments/{id}",
             "/api/deployments/{deployment}",
