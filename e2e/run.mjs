@@ -691,8 +691,10 @@ await test('a technical agent chooses a new VM in the deploy form, sees its cost
   // It waits for its server request (unless the team's policy approved it at once) and offers
   // the generated private key, once.
   if (deployment.status === 'PENDING') {
-    const waiting = await page.getByTestId('deployment-waiting').innerText();
-    assert(/Waiting for approval by/.test(waiting), `the wait is explained: ${waiting}`);
+    // The approvers are named once the server request's policy has loaded.
+    const waiting = page.getByTestId('deployment-waiting');
+    await waiting.getByText(/^Waiting for approval by /).waitFor({ timeout: 10000 })
+      .catch(async () => assert(false, `the wait is explained: ${await waiting.innerText()}`));
   }
   assert(deployment.private_key_available, 'a key pair was generated for the new VM');
   const [download] = await Promise.all([
