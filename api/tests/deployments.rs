@@ -1110,7 +1110,11 @@ async fn login_with_generated_key(
         ),
     )
     .await;
-    let injected = percent_decode(config["sshkeys"].as_str().expect("cloud-init keys"));
+    let injected =
+        percent_encoding::percent_decode_str(config["sshkeys"].as_str().expect("cloud-init keys"))
+            .decode_utf8()
+            .unwrap()
+            .into_owned();
     assert!(injected.contains(public.trim()), "{injected}");
     let authorized = Path::new(&std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY").unwrap())
         .parent()
@@ -1226,24 +1230,6 @@ async fn login_with_generated_key(
         audit.to_string().contains(id),
         "the download is audited: {audit:#}"
     );
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(out).unwrap()
 }
 
 /// PROVISIONING at a provider: the Proxmox fake creates the LXC guest (its address and SSH port

@@ -22,13 +22,7 @@ pub async fn transition<C: ConnectionTrait>(
     extra: Vec<(rows::Column, SimpleExpr)>,
 ) -> ApiResult<DeploymentStatus> {
     let from = status_of(row);
-    let to = next_status(from, action).ok_or_else(|| {
-        ApiError::Conflict(format!(
-            "a {} deployment cannot be {} now",
-            from.as_str().to_lowercase(),
-            action.past_tense()
-        ))
-    })?;
+    let to = next_status(from, action).ok_or_else(|| not_now(from, action))?;
     let mut update = rows::Entity::update_many()
         .col_expr(rows::Column::Status, Expr::value(to.as_str()))
         .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()));
@@ -108,10 +102,12 @@ pub async fn act(
     };
     match &action {
         UserAction::Stop => {
-            next_status(from, DeploymentAction::Stop).ok_or_else(|| not_now(from, "stopped"))?;
+            next_status(from, DeploymentAction::Stop)
+                .ok_or_else(|| not_now(from, DeploymentAction::Stop))?;
         }
         UserAction::Start => {
-            next_status(from, DeploymentAction::Start).ok_or_else(|| not_now(from, "started"))?;
+            next_status(from, DeploymentAction::Start)
+                .ok_or_else(|| not_now(from, DeploymentAction::Start))?;
         }
         UserAction::Redeploy(r) => {
             let mut extra = vec![
@@ -170,9 +166,11 @@ pub async fn act(
     Ok((dto(&state.db, row).await?, execution))
 }
 
-fn not_now(from: DeploymentStatus, what: &str) -> ApiError {
+/// "a running deployment cannot be started": the refusal of every move the state does not allow.
+fn not_now(from: DeploymentStatus, action: DeploymentAction) -> ApiError {
     ApiError::Conflict(format!(
-        "a {} deployment cannot be {what}",
-        from.as_str().to_lowercase()
+        "a {} deployment cannot be {}",
+        from.as_str().to_lowercase(),
+        action.past_tense()
     ))
 }
