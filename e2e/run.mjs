@@ -280,6 +280,54 @@ const AFTER_APPROVAL = /^(approved|provisioning|deployed)$/;
 const requesterName = `req${Date.now().toString(36)}`;
 const requesterPassword = 'requester-password-42';
 const hostname = `web-${Date.now().toString(36)}`;
+const pveName = `PVE ${requesterName}`;
+const vmName = `vm-${Date.now().toString(36)}`;
+
+await test('from the first steps an admin sets up a Proxmox account from what the cluster offers, typing no catalogue', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  await page.goto(base + '/dashboard', { waitUntil: 'domcontentloaded' });
+  const firstSteps = page.getByTestId('first-steps');
+  await firstSteps.getByRole('link', { name: 'Add a provider account and test its connection' }).click();
+  await page.getByTestId('provider-add').click();
+  const form = page.getByTestId('provider-form');
+  await form.waitFor({ timeout: 10000 });
+  await form.locator('[name=name]').fill(pveName);
+  await form.locator('[name=kind]').selectOption('proxmox');
+  await form.locator('[name=endpoint]').fill(fakes.pveUrl);
+  await form.locator('[name=api_token]').fill(fakes.pveToken);
+  await form.locator('[name=ssh_port]').fill(String(fakes.sshPort));
+  if (fakes.pveUrl.startsWith('https')) {
+    await form.locator('[name=tls_fingerprint]').fill(pinOf(process.env.PROVISIO_FAKEPVE_CA));
+  }
+  // The cluster says what it has: its node, the template VM and the LXC template, storages, bridges.
+  await form.getByTestId('discover-run').click();
+  await form.locator('[data-testid=connection-report][data-ok=true]').waitFor({ timeout: 15000 });
+  const found = form.getByTestId('discovered');
+  await found.getByTestId('discovered-locations').getByLabel(new RegExp(`^${fakes.pveNode} `)).waitFor();
+  const vmTemplate = found.getByTestId('discovered-images').getByLabel(new RegExp(`VM template ${fakes.pveTemplate}$`));
+  assert(await vmTemplate.isChecked(), 'the template VM is ticked');
+  // Only VMs from the template are offered here: untick the LXC template.
+  await found.getByTestId('discovered-images').getByLabel(/LXC template/).uncheck();
+  assert((await found.locator('#discovered-bridge').inputValue()) === 'vmbr0', 'the bridge is read from the node');
+  await page.screenshot({ path: `${artifacts}/provider-discovered.png`, fullPage: true });
+  await found.getByTestId('discover-apply').click();
+  assert((await form.locator('[name=locations]').inputValue()) === fakes.pveNode, 'locations filled from the cluster');
+  assert((await form.locator('[name=images]').inputValue()) === 'debian12-cloudinit', 'images filled from the cluster');
+  assert((await form.locator('[name="image_map.provider"]').last().inputValue()) === fakes.pveTemplate, 'the image maps to the template');
+  assert(Number(await form.locator('[name=max_cpu]').inputValue()) >= 1, 'custom sizes bounded by the node');
+  await form.getByRole('button', { name: 'Add account' }).click();
+  const card = page.locator(`[data-testid=provider-card][data-name="${pveName}"]`);
+  await card.waitFor({ timeout: 10000 });
+  // Saving tested it: requesters are offered it at once.
+  await card.getByTestId('provider-ready').waitFor({ timeout: 10000 });
+  await card.getByTestId('provider-test').click();
+  await page.locator('[data-testid=connection-report][data-ok=true]').waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${artifacts}/provider-test.png`, fullPage: true });
+  assert(await page.locator('[data-testid=connection-check][data-ok=false]').count() === 0, 'a connection check failed');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByTestId('first-steps').locator('[data-done=true]', { hasText: 'Add a provider account' }).waitFor({ timeout: 10000 });
+});
+
 {
   const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
   const team = await api('/api/teams', { token: admin.access_token, method: 'POST', body: { name: `Shop ${requesterName}` } });
@@ -294,6 +342,24 @@ const hostname = `web-${Date.now().toString(36)}`;
     settings: { images: { 'debian-12': 'debian-13' }, wait_for_ssh: false },
     credentials: { api_token: fakes.hcloudToken } } });
 }
+
+await test('signed out on an admin page, the next person to sign in lands on their own dashboard', async (page) => {
+  await signIn(page, adminUser, adminPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+  await page.getByRole('heading', { name: 'Audit log' }).waitFor({ timeout: 10000 });
+  // The log reads as sentences, with the target's name linked to its page and what changed.
+  const created = page.getByTestId('audit-row').filter({ hasText: 'Provider account created' }).filter({ hasText: pveName });
+  await created.first().waitFor({ timeout: 10000 });
+  assert(await created.first().getByRole('link', { name: pveName }).getAttribute('href') === '/providers', 'the account links to Providers');
+  assert((await created.first().getByTestId('audit-changes').innerText()).includes('name: — → ' + pveName), 'the created fields are listed');
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByTestId('landing-sign-in').click();
+  await page.getByLabel('Username or e-mail').fill(requesterName);
+  await page.getByLabel('Password', { exact: true }).fill(requesterPassword);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 15000 });
+  assert(new URL(page.url()).pathname === '/dashboard', `the requester landed on ${page.url()}`);
+});
 
 await test('a requester files a server request through the form', async (page) => {
   await signIn(page, requesterName, requesterPassword);
@@ -365,38 +431,24 @@ await test('with the new policy a small request is approved at once', async (pag
   await page.getByText(AFTER_APPROVAL).first().waitFor({ timeout: 10000 });
 });
 
-const pveName = `PVE ${requesterName}`;
-const vmName = `vm-${Date.now().toString(36)}`;
 
-await test('an admin adds a Proxmox account through the form and its connection test passes', async (page) => {
+await test('a Proxmox account with a wrong token is saved but not offered to requesters', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const wrong = `PVE wrong ${requesterName}`;
+  await api('/api/provider-accounts', { token: admin.access_token, method: 'POST', body: {
+    name: wrong, kind: 'proxmox', endpoint: fakes.pveUrl,
+    catalog: { currency: 'EUR', locations: [fakes.pveNode], images: ['debian-12'],
+      custom_limits: { max_cpu: 2, max_ram_mb: 2048, max_disk_gb: 20 } },
+    settings: { images: { 'debian-12': fakes.pveTemplate } },
+    credentials: { api_token: 'root@pam!ci=00000000-0000-0000-0000-000000000000' } } });
   await signIn(page, adminUser, adminPassword);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Providers' }).click();
-  await page.getByTestId('provider-add').click();
-  const form = page.getByTestId('provider-form');
-  await form.waitFor({ timeout: 10000 });
-  await form.locator('[name=name]').fill(pveName);
-  await form.locator('[name=kind]').selectOption('proxmox');
-  await form.locator('[name=endpoint]').fill(fakes.pveUrl);
-  await form.locator('[name=api_token]').fill(fakes.pveToken);
-  await form.locator('[name=locations]').fill(fakes.pveNode);
-  await form.locator('[name=images]').fill('debian-12');
-  await form.getByRole('button', { name: 'Map an image' }).click();
-  await form.locator('[name="image_map.catalog"]').last().fill('debian-12');
-  await form.locator('[name="image_map.provider"]').last().fill(fakes.pveTemplate);
-  await form.locator('[name=ssh_port]').fill(String(fakes.sshPort));
-  if (fakes.pveUrl.startsWith('https')) {
-    await form.locator('[name=tls_fingerprint]').fill(pinOf(process.env.PROVISIO_FAKEPVE_CA));
-  }
-  await form.locator('[name=max_cpu]').fill('8');
-  await form.locator('[name=max_ram_mb]').fill('16384');
-  await form.locator('[name=max_disk_gb]').fill('200');
-  await form.getByRole('button', { name: 'Add account' }).click();
-  const card = page.locator(`[data-testid=provider-card][data-name="${pveName}"]`);
-  await card.waitFor({ timeout: 10000 });
-  await card.getByTestId('provider-test').click();
-  await page.locator('[data-testid=connection-report][data-ok=true]').waitFor({ timeout: 15000 });
-  await page.screenshot({ path: `${artifacts}/provider-test.png`, fullPage: true });
-  assert(await page.locator('[data-testid=connection-check][data-ok=false]').count() === 0, 'a connection check failed');
+  const card = page.locator(`[data-testid=provider-card][data-name="${wrong}"]`);
+  await card.getByTestId('provider-not-ready').filter({ hasText: 'its last connection test failed' }).waitFor({ timeout: 10000 });
+  const requester = await api('/api/auth/login', { method: 'POST', body: { login: requesterName, password: requesterPassword } });
+  const offered = await api('/api/provider-accounts', { token: requester.access_token });
+  assert(!offered.some((a) => a.name === wrong), `offered to requesters: ${offered.map((a) => a.name)}`);
+  assert(offered.some((a) => a.name === pveName), 'the working account is offered');
 });
 
 await test('an approved request shows its provisioning steps live and lands in the inventory with its IP', async (page) => {
@@ -410,12 +462,14 @@ await test('an approved request shows its provisioning steps live and lands in t
   // 4 vCPU is over the team's auto-approval limit: a person approves it.
   const filed = await api('/api/requests', { token: requester.access_token, method: 'POST', body: {
     hostname: vmName, team_id: team.id, provider_account_id: account.id, location: fakes.pveNode,
-    cpu: 4, ram_mb: 2048, disk_gb: 10, image: 'debian-12', purpose: 'live progress' } });
+    cpu: 4, ram_mb: 2048, disk_gb: 10, image: 'debian12-cloudinit', purpose: 'live progress' } });
   const id = filed.request.id;
 
   await signIn(page, adminUser, adminPassword);
   await page.goto(`${base}/requests/${id}`, { waitUntil: 'domcontentloaded' });
   await page.getByRole('heading', { name: vmName }).waitFor({ timeout: 15000 });
+  // Before Approve can be clicked, the cluster confirms it has what the request needs.
+  await page.getByTestId('preflight-ok').waitFor({ timeout: 15000 });
   await page.getByRole('button', { name: 'Approve', exact: true }).click();
   // The tracker moves while we watch: some step is current before all are done.
   await page.locator('[data-testid=step][data-state=current]').first().waitFor({ timeout: 20000 });
@@ -673,7 +727,7 @@ await test('a technical agent chooses a new VM in the deploy form, sees its cost
   await page.locator('#deploy-target').selectOption('vm');
   await page.locator(`#deploy-account option[value="${account.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
   await page.locator('#deploy-account').selectOption(account.id);
-  await page.locator('#deploy-image option[value="debian-12"]').waitFor({ state: 'attached', timeout: 10000 });
+  await page.locator('#deploy-image option[value="debian12-cloudinit"]').waitFor({ state: 'attached', timeout: 10000 });
   await page.getByTestId('deploy-cpu').fill('2');
   await page.getByTestId('deploy-ram').fill('2048');
   await page.getByTestId('deploy-disk').fill('20');
@@ -752,7 +806,7 @@ await test('from a project page a technical agent deploys onto a new VM at the P
     await page.locator('#deploy-target').selectOption('vm');
     await page.locator(`#deploy-account option[value="${account.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
     await page.locator('#deploy-account').selectOption(account.id);
-    await page.locator('#deploy-image option[value="debian-12"]').waitFor({ state: 'attached', timeout: 10000 });
+    await page.locator('#deploy-image option[value="debian12-cloudinit"]').waitFor({ state: 'attached', timeout: 10000 });
     await page.getByTestId('deploy-cpu').fill('2');
     await page.getByTestId('deploy-ram').fill('2048');
     await page.getByTestId('deploy-disk').fill('20');
@@ -874,20 +928,42 @@ await test('a sales agent creates a client and a subscription and sees MRR chang
   await bar.waitFor({ state: 'attached', timeout: 10000 });
   const value = Number(await bar.getAttribute('data-value'));
   assert(value > 0, `the bar of ${thisMonth} is ${value}`);
+  // Each column says its value, and the axis its scale.
+  assert(/EUR [\d,]+\.\d\d/.test(await bar.getByTestId('bar-value').textContent()), 'the column shows its value');
+  assert((await page.locator('[data-testid=revenue-chart] .chart-axis').count()) === 2, 'the chart has a value axis');
   await page.screenshot({ path: `${artifacts}/revenue.png`, fullPage: true });
 
   // The margins table leads to the subscription, whose history starts with its creation.
   await page.getByTestId('revenue-margins').getByRole('link', { name: plan }).click();
   await page.getByRole('heading', { name: plan }).waitFor({ timeout: 10000 });
   await page.locator('[data-testid=subscription-event][data-kind=created]', { hasText: 'Sam Sales' }).waitFor({ timeout: 10000 });
+
+  // The server it pays for is linked from the subscription's own page, by name (a sales agent
+  // has no server pages).
+  const hosts = (await api('/api/provider-accounts', { token: admin.access_token })).find((a) => a.name === 'E2E lab hosts');
+  assert(hosts, 'the SSH hosts account of the script test exists');
+  const billed = `billed-${salesName}`;
+  await api('/api/servers/register', { token: admin.access_token, method: 'POST', body: {
+    // By name: the host's 127.0.0.1 address is already registered to the script test's team.
+    name: billed, team_id: team.id, provider_account_id: hosts.id, address: 'localhost',
+    port: Number(process.env.PROVISIO_TEST_SSH_PORT), user: 'root' } });
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  const links = page.getByTestId('subscription-links');
+  await links.getByTestId('link-servers').getByLabel(new RegExp(billed)).check({ timeout: 15000 });
+  await links.getByTestId('links-save').click();
+  await page.getByTestId('subscription-facts').getByText('1 server', { exact: true }).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/subscription-links.png`, fullPage: true });
 });
 
-await test('every page of the admin navigation fits a phone (390 px) and a desktop (1360 px): no sideways scroll, its header actions on screen', async (page) => {
-  await signIn(page, adminUser, adminPassword);
+// Every page of a role's navigation at phone and desktop width: no sideways scroll, the page's
+// header actions on screen (measured, not looked at).
+async function walkEveryPage(page, login, password, shotPrefix) {
+  await signIn(page, login, password);
+  const labels = await navLabels(page);
   const problems = [];
   for (const [width, height] of [[390, 844], [1360, 860]]) {
     await page.setViewportSize({ width, height });
-    for (const label of NAV.admin) {
+    for (const label of labels) {
       const nav = page.getByRole('navigation', { name: 'Main' });
       const menu = page.getByRole('button', { name: 'Menu' });
       if (width < 900) {
@@ -910,10 +986,27 @@ await test('every page of the admin navigation fits a phone (390 px) and a deskt
       }));
       if (measured.sideways > 0) problems.push(`${label} at ${width} px scrolls ${measured.sideways} px sideways`);
       if (measured.offscreen.length) problems.push(`${label} at ${width} px has actions off screen: ${measured.offscreen.join(', ')}`);
-      if (width < 900) await page.screenshot({ path: `${artifacts}/phone-${label.replace(/\W+/g, '-').toLowerCase()}.png`, fullPage: true });
+      if (width < 900 && shotPrefix) await page.screenshot({ path: `${artifacts}/${shotPrefix}-${label.replace(/\W+/g, '-').toLowerCase()}.png`, fullPage: true });
     }
   }
   assert(problems.length === 0, problems.join('; '));
+  return labels;
+}
+
+await test('every page of the admin navigation fits a phone (390 px) and a desktop (1360 px): no sideways scroll, its header actions on screen', async (page) => {
+  const labels = await walkEveryPage(page, adminUser, adminPassword, 'phone');
+  assert(sameList(labels, NAV.admin), `admin nav was ${JSON.stringify(labels)}`);
+});
+
+await test('every page fits a phone and a desktop for a technical agent, a sales agent and a requester too', async (page) => {
+  const tech = await walkEveryPage(page, newUser, newPassword, null);
+  assert(sameList(tech, NAV.technical_agent), `technical nav was ${JSON.stringify(tech)}`);
+  await page.context().clearCookies();
+  const sales = await walkEveryPage(page, salesName, salesPassword, null);
+  assert(sameList(sales, NAV.sales_agent), `sales nav was ${JSON.stringify(sales)}`);
+  await page.context().clearCookies();
+  const requester = await walkEveryPage(page, requesterName, requesterPassword, 'phone-requester');
+  assert(requester.includes('Requests') && !requester.includes('Users'), `requester nav was ${JSON.stringify(requester)}`);
 });
 
 await browser.close();

@@ -322,7 +322,7 @@ async fn renewal_steps_happen_once_with_notifications_and_power_off_after_grace(
         .await;
     let provider = json_of(
         app.post("/api/provider-accounts", &app.admin.token,
-                 json!({"name": "PVE", "kind": "proxmox", "endpoint": "https://pve.example.com:8006",
+                 json!({"name": "PVE", "kind": "proxmox", "endpoint": common::fake_var("PROVISIO_FAKEPVE_URL"), "credentials": {"api_token": common::fake_var("PROVISIO_FAKEPVE_TOKEN")}, "settings": {"images": {"debian-12": "9000"}},
                         "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
                                     "server_types": [{"name": "small", "cpu": 2, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 1500}]}}))
             .await,
@@ -433,7 +433,7 @@ async fn a_server_request_for_a_subscription_shows_the_margin_to_the_approver() 
         .await;
     let provider = json_of(
         app.post("/api/provider-accounts", &app.admin.token,
-                 json!({"name": "Priced", "kind": "proxmox", "endpoint": "https://pve.example.com:8006",
+                 json!({"name": "Priced", "kind": "proxmox", "endpoint": common::fake_var("PROVISIO_FAKEPVE_URL"), "credentials": {"api_token": common::fake_var("PROVISIO_FAKEPVE_TOKEN")}, "settings": {"images": {"debian-12": "9000"}},
                         "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
                                     "server_types": [{"name": "small", "cpu": 2, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 1500}]}}))
             .await,
@@ -567,4 +567,85 @@ async fn revenue_totals_that_do_not_fit_are_refused_not_wrapped() {
         StatusCode::INTERNAL_SERVER_ERROR,
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_sales_agent_links_the_teams_servers_from_the_subscription_page() {
+    let app = spawn_app().await;
+    let team = app.create_team("Linked").await;
+    let other = app.create_team("Elsewhere").await;
+    let sales = app
+        .user_with("linker", &[Role::SalesAgent], std::slice::from_ref(&team))
+        .await;
+    let outsider = app
+        .user_with(
+            "outsider",
+            &[Role::SalesAgent],
+            std::slice::from_ref(&other),
+        )
+        .await;
+    let provider = json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            common::provider_body("Linked PVE"),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let server = common::insert_server(&app, &team, &provider, "paid-vm", "pve1/qemu/4343").await;
+    common::insert_server(&app, &other, &provider, "not-theirs", "pve1/qemu/4344").await;
+    let acme = client(&app, &sales.token, &team, "Linkco").await;
+    let today = chrono::Utc::now().date_naive();
+    let created = subscribe(
+        &app,
+        &sales.token,
+        subscription(
+            &acme,
+            2500,
+            "EUR",
+            today,
+            today + chrono::Days::new(30),
+            true,
+        ),
+    )
+    .await;
+    let id = created["subscription"]["id"].as_str().unwrap().to_owned();
+
+    // The sales agent cannot open server pages, but sees the team's servers by name here.
+    let path = format!("/api/subscriptions/{id}/linkable");
+    let linkable = json_of(app.get(&path, &sales.token).await, StatusCode::OK).await;
+    assert_eq!(
+        linkable["servers"],
+        json!([{"id": server, "name": "paid-vm", "status": "running", "linked": false}])
+    );
+    assert_eq!(linkable["deployments"], json!([]));
+
+    let mut body = subscription(
+        &acme,
+        2500,
+        "EUR",
+        today,
+        today + chrono::Days::new(30),
+        true,
+    );
+    body["server_ids"] = json!([server]);
+    let saved = json_of(
+        app.put(&format!("/api/subscriptions/{id}"), &sales.token, body)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(saved["subscription"]["server_ids"], json!([server]));
+    let linkable = json_of(app.get(&path, &sales.token).await, StatusCode::OK).await;
+    assert_eq!(linkable["servers"][0]["linked"], true);
+    // Another team's sales agent learns nothing of it.
+    assert_eq!(
+        app.get(&path, &outsider.token).await.status(),
+        StatusCode::NOT_FOUND
+    );
 }

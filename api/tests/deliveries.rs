@@ -94,12 +94,11 @@ async fn trigger_notification(app: &TestApp) {
             std::slice::from_ref(&team),
         )
         .await;
-    let catalog = json!({"currency": "EUR", "locations": ["fsn1"], "images": ["debian-12"], "server_types": [{"name": "cx22", "cpu": 2, "ram_mb": 4096, "disk_gb": 40, "monthly_price_cents": 459}]});
     let provider: Value = app
         .post(
             "/api/provider-accounts",
             &app.admin.token,
-            json!({"name": "Provider P", "kind": "hetzner", "catalog": catalog}),
+            common::hetzner_body("Provider P"),
         )
         .await
         .json()
@@ -109,7 +108,7 @@ async fn trigger_notification(app: &TestApp) {
         .post(
             "/api/requests",
             &user.token,
-            json!({"hostname": "hook-1", "team_id": team, "provider_account_id": provider["id"], "location": "fsn1", "server_type": "cx22", "image": "debian-12", "purpose": "webhook test"}),
+            json!({"hostname": "hook-1", "team_id": team, "provider_account_id": provider["id"], "location": "abilian", "server_type": "medium", "image": "debian-12", "purpose": "webhook test"}),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);

@@ -1050,7 +1050,7 @@ fn silent_endpoint() -> (u16, Arc<AtomicUsize>) {
 async fn a_provider_that_never_answers_is_retried_with_growing_back_off_then_fails_clearly() {
     let (port, accepted) = silent_endpoint();
     let mut options = common::Options {
-        workers: 1,
+        workers: 0,
         ..common::Options::default()
     };
     options.providers.request_timeout = Duration::from_millis(300);
@@ -1062,10 +1062,7 @@ async fn a_provider_that_never_answers_is_retried_with_growing_back_off_then_fai
         .post(
             "/api/provider-accounts",
             &app.admin.token,
-            json!({"name": "Silent", "kind": "hetzner", "endpoint": format!("http://127.0.0.1:{port}/v1"),
-                   "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-13"],
-                               "server_types": [{"name": "small", "cpu": 1, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 400}]},
-                   "credentials": {"api_token": "token-of-a-silent-endpoint"}}),
+            common::hetzner_body("Silent"),
         )
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
@@ -1086,7 +1083,7 @@ async fn a_provider_that_never_answers_is_retried_with_growing_back_off_then_fai
             "/api/requests",
             &owner.token,
             json!({"hostname": "hz-silent", "team_id": team, "provider_account_id": account,
-                   "image": "debian-13", "location": "fsn1", "server_type": "small", "purpose": "timeouts",
+                   "image": "debian-12", "location": "abilian", "server_type": "medium", "purpose": "timeouts",
                    "ssh_public_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIJmC5nIuioju6g+QA2YkLz1TkxlBY1nMvpBhfQpgE9n test"]}),
         )
         .await;
@@ -1103,6 +1100,15 @@ async fn a_provider_that_never_answers_is_retried_with_growing_back_off_then_fai
         )
         .await;
     assert_eq!(res.status(), StatusCode::OK);
+    // Approved while the provider answered; then it falls silent.
+    common::break_provider_then_work(
+        &app,
+        &account,
+        &format!("http://127.0.0.1:{port}/v1"),
+        "token-of-a-silent-endpoint",
+        1,
+    )
+    .await;
 
     let detail = eventually(
         "the request never settled",

@@ -83,6 +83,13 @@ fn ops() -> Vec<Op> {
             |_| Some(json!({"body": "peek"})),
         ),
         op(
+            M::GET,
+            "/api/requests/{id}/preflight",
+            "/api/requests/{request}/preflight",
+            Some(P::RequestsApprove),
+            none,
+        ),
+        op(
             M::POST,
             "/api/requests/{id}/approve",
             "/api/requests/{request}/approve",
@@ -438,6 +445,13 @@ fn ops() -> Vec<Op> {
             M::GET,
             "/api/subscriptions/{id}",
             "/api/subscriptions/{subscription}",
+            Some(P::SubscriptionsManage),
+            none,
+        ),
+        op(
+            M::GET,
+            "/api/subscriptions/{id}/linkable",
+            "/api/subscriptions/{subscription}/linkable",
             Some(P::SubscriptionsManage),
             none,
         ),

@@ -135,7 +135,7 @@ async fn seal_one_of_each(app: &TestApp) -> (String, Vec<String>) {
             "/api/provider-accounts",
             admin,
             json!({"name": "hetzner", "kind": "hetzner", "endpoint": hcloud_url,
-                   "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-13"],
+                   "catalog": {"currency": "EUR", "locations": ["abilian"], "images": ["debian-13"],
                                "server_types": [{"name": "small", "cpu": 1, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 400}]},
                    "credentials": {"api_token": hcloud_token}}),
         )

@@ -365,7 +365,8 @@ async fn provider_connections_check_the_resolved_address_and_every_redirect() {
     );
     assert!(nobody_connected(&inside));
 
-    // A literal private address never reaches the resolver: refused when the adapter is built.
+    // A literal private address never reaches the resolver: refused when the adapter is built,
+    // and reported as the failed first check.
     let id = stored_account(&app, &format!("http://127.0.0.1:{port}")).await;
     let res = app
         .post(
@@ -374,13 +375,15 @@ async fn provider_connections_check_the_resolved_address_and_every_redirect() {
             json!({}),
         )
         .await;
-    let body = common::assert_problem(res, StatusCode::CONFLICT).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let report: Value = res.json().await.unwrap();
+    assert_eq!(report["ok"], false);
     assert!(
-        body["detail"]
+        report["checks"][0]["detail"]
             .as_str()
             .unwrap()
             .contains("PROVISIO_PROVIDER_PRIVATE_NETWORKS"),
-        "{body}"
+        "{report}"
     );
     assert!(nobody_connected(&inside));
 

@@ -82,11 +82,7 @@ async fn proxmox_account_with(
     settings: Value,
     token: &str,
 ) -> String {
-    // Through Prism the URL is plain http; straight to the fake it is TLS with a pinned certificate.
-    let pin = f
-        .pve_url
-        .starts_with("https")
-        .then(|| common::pem_sha256(&f.pve_ca));
+    let pin = pin_of(f);
     let mut merged = json!({"images": {"debian-12": f.template, "debian-ct": f.ct_template},
                             "ssh_port": f.ssh_port, "ready_timeout_secs": 30, "tls_fingerprint": pin});
     for (k, v) in settings.as_object().unwrap() {
@@ -122,7 +118,7 @@ async fn hetzner_account(app: &TestApp, f: &Fakes, name: &str, settings: Value) 
             &app.admin.token,
             json!({
                 "name": name, "kind": "hetzner", "endpoint": f.hcloud_url,
-                "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-13"],
+                "catalog": {"currency": "EUR", "locations": ["abilian"], "images": ["debian-13"],
                             "server_types": [{"name": "small", "cpu": 1, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 400}]},
                 "settings": settings,
                 "credentials": {"api_token": f.hcloud_token}
@@ -640,7 +636,7 @@ async fn a_provider_task_failure_fails_the_request_with_the_reason_and_retry_suc
 #[tokio::test]
 async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_good() {
     let Some(f) = fakes() else { return };
-    let app = spawn_app_with(options(1)).await;
+    let app = spawn_app_with(options(0)).await;
     let good = proxmox_account(&app, &f, "PVE good", false).await;
     let report: Value = connection_report(&app, &good).await;
     assert_eq!(report["ok"], true, "{report:#}");
@@ -662,12 +658,74 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
             .contains("401"),
         "{report:#}"
     );
+    // Saved, but not offered to requesters, and a request against it says why.
+    let team = app.create_team("Bad token team").await;
+    let requester = app
+        .user_with(
+            "badtokenuser",
+            &[Role::Requester],
+            std::slice::from_ref(&team),
+        )
+        .await;
+    let offered: Value = app
+        .get("/api/provider-accounts", &requester.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = offered
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["PVE good"], "{offered:#}");
+    let listed = get_json(&app, "/api/provider-accounts").await;
+    let bad_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == bad.as_str())
+        .unwrap();
+    assert_eq!(bad_row["ready"], false);
+    assert_eq!(
+        bad_row["not_ready_reason"],
+        "its last connection test failed"
+    );
+    let problem = common::assert_problem(
+        app.post(
+            "/api/requests",
+            &requester.token,
+            json!({"hostname": "pve-refused", "team_id": team, "provider_account_id": bad,
+                   "location": f.node, "image": "debian-12", "cpu": 1, "ram_mb": 1024,
+                   "disk_gb": 8, "purpose": "bad token"}),
+        )
+        .await,
+        reqwest::StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        problem["errors"]["provider_account_id"][0]
+            .as_str()
+            .unwrap()
+            .contains("connection test failed"),
+        "{problem:#}"
+    );
 
+    // A token revoked after approval fails the provisioning for good.
     let (id, _) = file_and_approve(
         &app,
-        &bad,
+        &good,
         "pve-badtoken",
         json!({"location": f.node, "cpu": 1, "ram_mb": 1024, "disk_gb": 8}),
+    )
+    .await;
+    common::break_provider_then_work(
+        &app,
+        &good,
+        &f.pve_url,
+        "root@pam!ci=00000000-0000-0000-0000-000000000000",
+        1,
     )
     .await;
     let detail = wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(30)).await;
@@ -692,7 +750,7 @@ async fn the_proxmox_api_is_reached_over_tls_with_a_pinned_certificate() {
         json!({"name": name, "kind": "proxmox", "endpoint": f.pve_direct_url,
                "catalog": {"currency": "EUR", "locations": [f.node], "images": ["debian-12"],
                            "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-               "settings": {"tls_fingerprint": fp},
+               "settings": {"tls_fingerprint": fp, "images": {"debian-12": "9000"}},
                "credentials": {"api_token": f.pve_token}})
     };
     let report_with = |name: &'static str, fp: String| {
@@ -873,7 +931,7 @@ async fn a_hetzner_server_that_never_answers_on_ssh_fails_and_is_cleaned_up() {
         &app,
         &account,
         "hz-unreachable",
-        json!({"location": "fsn1", "server_type": "small", "image": "debian-13"}),
+        json!({"location": "abilian", "server_type": "small", "image": "debian-13"}),
     )
     .await;
     let detail = wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(90)).await;
@@ -911,7 +969,7 @@ async fn a_hetzner_server_is_created_powered_and_deleted_through_the_api() {
         &app,
         &account,
         "hz-web-1",
-        json!({"location": "fsn1", "server_type": "small", "image": "debian-13"}),
+        json!({"location": "abilian", "server_type": "small", "image": "debian-13"}),
     )
     .await;
     let detail = wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(60)).await;
@@ -1188,31 +1246,27 @@ async fn an_existing_host_is_registered_over_ssh_with_its_host_key_pinned() {
 
 #[tokio::test]
 async fn an_unreachable_provider_is_retried_with_back_off_then_fails() {
-    let Some(_f) = fakes() else { return };
-    let app = spawn_app_with(options(1)).await;
+    let Some(f) = fakes() else { return };
+    let app = spawn_app_with(options(0)).await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let res = app
-        .post(
-            "/api/provider-accounts",
-            &app.admin.token,
-            json!({"name": "Down", "kind": "hetzner", "endpoint": format!("http://127.0.0.1:{closed}/v1"),
-                   "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-13"],
-                               "server_types": [{"name": "small", "cpu": 1, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 400}]},
-                   "credentials": {"api_token": "token-of-a-dead-endpoint"}}),
-        )
-        .await;
-    let account = res.json::<Value>().await.unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let account = hetzner_account(&app, &f, "Down", json!({})).await;
     let (id, _) = file_and_approve(
         &app,
         &account,
         "hz-down",
-        json!({"location": "fsn1", "server_type": "small", "image": "debian-13"}),
+        json!({"location": "abilian", "server_type": "small", "image": "debian-13"}),
+    )
+    .await;
+    // Approved while the provider answered; then its host goes away.
+    common::break_provider_then_work(
+        &app,
+        &account,
+        &format!("http://127.0.0.1:{closed}/v1"),
+        "token-of-a-dead-endpoint",
+        1,
     )
     .await;
     let detail = wait_for_status(&app, &id, &["failed", "deployed"], Duration::from_secs(60)).await;
@@ -1405,4 +1459,245 @@ async fn provider_credentials_are_sealed_at_rest_and_never_leave_the_server() {
         .await;
     let problem = common::assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
     assert!(problem["errors"]["credentials"].is_array(), "{problem:#}");
+}
+
+async fn pve_send(f: &Fakes, method: reqwest::Method, path: &str, form: &[(&str, &str)]) -> Value {
+    common::fakepve_send(
+        &f.pve_direct_url,
+        &f.pve_token,
+        &f.pve_ca,
+        method,
+        path,
+        form,
+    )
+    .await
+}
+
+/// Waits until VM `vmid` at the fake is as `wanted` says (None: not listed).
+async fn await_vm(f: &Fakes, vmid: &str, what: &str, wanted: impl Fn(Option<&Value>) -> bool) {
+    let started = Instant::now();
+    loop {
+        let listed = pve_get(f, &format!("/nodes/{}/qemu", f.node)).await;
+        let vm = listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|vm| vm["vmid"].to_string().trim_matches('"') == vmid)
+            .cloned();
+        if wanted(vm.as_ref()) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "VM {vmid}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn pin_of(f: &Fakes) -> Option<String> {
+    // Through Prism the URL is plain http; straight to the fake it is TLS with a pinned certificate.
+    f.pve_url
+        .starts_with("https")
+        .then(|| common::pem_sha256(&f.pve_ca))
+}
+
+#[tokio::test]
+async fn the_catalogue_is_read_from_the_provider_and_a_saved_one_must_match_it() {
+    let Some(f) = fakes() else { return };
+    let app = spawn_app_with(options(0)).await;
+    let pin = pin_of(&f);
+    let draft = |token: &str| {
+        json!({"kind": "proxmox", "endpoint": f.pve_url, "settings": {"tls_fingerprint": pin},
+               "credentials": {"api_token": token}})
+    };
+    let found = post_json(&app, "/api/provider-accounts/discover", draft(&f.pve_token)).await;
+    assert_eq!(found["report"]["ok"], true, "{found:#}");
+    let catalog = &found["catalog"];
+    assert!(catalog["locations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["name"] == f.node.as_str()));
+    let images = catalog["images"].as_array().unwrap();
+    let template = images
+        .iter()
+        .find(|i| i["reference"] == f.template.as_str())
+        .unwrap_or_else(|| panic!("template VM {} not offered: {catalog:#}", f.template));
+    assert_eq!(template["kind"], "vm_template");
+    assert!(images
+        .iter()
+        .any(|i| i["reference"] == f.ct_template.as_str() && i["kind"] == "container_template"));
+    assert!(catalog["storages"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("local-lvm")));
+    assert_eq!(catalog["bridges"], json!(["vmbr0"]));
+    assert!(catalog["largest"]["max_cpu"].as_u64().unwrap() >= 1);
+
+    // A wrong token: the report says so and nothing is read.
+    let refused = post_json(
+        &app,
+        "/api/provider-accounts/discover",
+        draft("root@pam!ci=00000000-0000-0000-0000-000000000000"),
+    )
+    .await;
+    assert_eq!(refused["report"]["ok"], false);
+    assert!(refused["catalog"].is_null());
+
+    // Hetzner: locations, server types and system images.
+    let hetzner = post_json(
+        &app,
+        "/api/provider-accounts/discover",
+        json!({"kind": "hetzner", "endpoint": f.hcloud_url, "credentials": {"api_token": f.hcloud_token}}),
+    )
+    .await;
+    assert_eq!(hetzner["report"]["ok"], true, "{hetzner:#}");
+    assert_eq!(hetzner["catalog"]["locations"][0]["name"], "abilian");
+    let medium = hetzner["catalog"]["server_types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "medium")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (medium["cpu"].clone(), medium["ram_mb"].clone()),
+        (json!(2), json!(4096))
+    );
+    assert!(hetzner["catalog"]["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["reference"] == "debian-13" && i["kind"] == "system_image"));
+
+    // Saving a catalogue the cluster does not have is refused, naming what is missing.
+    let res = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "Typo", "kind": "proxmox", "endpoint": f.pve_url,
+                   "catalog": {"currency": "EUR", "locations": [f.node, "pve9"], "images": ["debian-12"],
+                               "custom_limits": {"max_cpu": 2, "max_ram_mb": 2048, "max_disk_gb": 20}},
+                   "settings": {"tls_fingerprint": pin, "images": {"debian-12": "9999"}, "bridge": "vmbr7"},
+                   "credentials": {"api_token": f.pve_token}}),
+        )
+        .await;
+    let problem = common::assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let catalog_errors = problem["errors"]["catalog"].to_string();
+    assert!(
+        catalog_errors.contains("`pve9` is not a node"),
+        "{problem:#}"
+    );
+    assert!(catalog_errors.contains("maps to `9999`"), "{problem:#}");
+    assert!(
+        problem["errors"]["settings"].to_string().contains("vmbr7"),
+        "{problem:#}"
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM provider_accounts WHERE name = 'Typo'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_request_for_a_template_that_vanished_is_refused_before_approval() {
+    let Some(f) = fakes() else { return };
+    let app = spawn_app_with(options(0)).await;
+    // An operator adds a template at the cluster; the account offers it.
+    let vmid = pve_get(&f, "/cluster/nextid")
+        .await
+        .to_string()
+        .trim_matches('"')
+        .to_owned();
+    pve_send(
+        &f,
+        reqwest::Method::POST,
+        &format!("/nodes/{}/qemu/{}/clone", f.node, f.template),
+        &[("newid", &vmid), ("name", "web-template")],
+    )
+    .await;
+    await_vm(&f, &vmid, "cloned", |vm| vm.is_some()).await;
+    pve_send(
+        &f,
+        reqwest::Method::POST,
+        &format!("/nodes/{}/qemu/{vmid}/template", f.node),
+        &[],
+    )
+    .await;
+    await_vm(&f, &vmid, "a template", |vm| {
+        vm.is_some_and(|vm| vm["template"] == 1)
+    })
+    .await;
+    let pin = pin_of(&f);
+    let account = post_json(
+        &app,
+        "/api/provider-accounts",
+        json!({"name": "PVE templates", "kind": "proxmox", "endpoint": f.pve_url,
+               "catalog": {"currency": "EUR", "locations": [f.node], "images": ["web"],
+                           "custom_limits": {"max_cpu": 2, "max_ram_mb": 2048, "max_disk_gb": 20}},
+               "settings": {"tls_fingerprint": pin, "images": {"web": vmid}},
+               "credentials": {"api_token": f.pve_token}}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let team = app.create_team("Template team").await;
+    let owner = app
+        .user_with("tplowner", &[Role::Requester], std::slice::from_ref(&team))
+        .await;
+    let res = app
+        .post(
+            "/api/requests",
+            &owner.token,
+            json!({"hostname": "web-from-template", "team_id": team, "provider_account_id": account,
+                   "location": f.node, "image": "web", "cpu": 1, "ram_mb": 1024, "disk_gb": 8,
+                   "purpose": "template check"}),
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let id = res.json::<Value>().await.unwrap()["request"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let preflight = get_json(&app, &format!("/api/requests/{id}/preflight")).await;
+    assert_eq!(preflight, json!({"ok": true, "problems": []}));
+
+    // The template is removed at the cluster before anyone approves.
+    pve_send(
+        &f,
+        reqwest::Method::DELETE,
+        &format!("/nodes/{}/qemu/{vmid}", f.node),
+        &[],
+    )
+    .await;
+    await_vm(&f, &vmid, "removed", |vm| vm.is_none()).await;
+    let preflight = get_json(&app, &format!("/api/requests/{id}/preflight")).await;
+    assert_eq!(preflight["ok"], false);
+    let problem = preflight["problems"][0].as_str().unwrap();
+    assert!(
+        problem.contains("Image `web` maps to `") && problem.contains(&vmid),
+        "{preflight:#}"
+    );
+    let res = app
+        .post(
+            &format!("/api/requests/{id}/approve"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await;
+    let refused = common::assert_problem(res, StatusCode::CONFLICT).await;
+    assert!(
+        refused["detail"].as_str().unwrap().contains(&vmid),
+        "{refused:#}"
+    );
+    let detail = get_json(&app, &format!("/api/requests/{id}")).await;
+    assert_eq!(detail["request"]["status"], "pending");
 }

@@ -10,22 +10,7 @@ async fn provider(app: &TestApp) -> String {
         .post(
             "/api/provider-accounts",
             &app.admin.token,
-            json!({
-                "name": "Hetzner test",
-                "kind": "hetzner",
-                "endpoint": "https://api.hetzner.cloud/v1",
-                "catalog": {
-                    "currency": "EUR",
-                    "locations": ["fsn1", "nbg1"],
-                    "images": ["debian-12"],
-                    "server_types": [
-                        {"name": "cx22", "cpu": 2, "ram_mb": 4096, "disk_gb": 40, "monthly_price_cents": 459},
-                        {"name": "cx32", "cpu": 4, "ram_mb": 8192, "disk_gb": 80, "monthly_price_cents": 799}
-                    ],
-                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200},
-                    "unit_prices": {"cpu_cents": 300, "ram_gb_cents": 150, "disk_gb_cents": 5}
-                }
-            }),
+            common::hetzner_body("Hetzner test"),
         )
         .await;
     assert_eq!(
@@ -69,7 +54,7 @@ fn request_body(w: &World, hostname: &str, server_type: &str) -> Value {
         "hostname": hostname,
         "team_id": w.team,
         "provider_account_id": w.provider,
-        "location": "fsn1",
+        "location": "abilian",
         "server_type": server_type,
         "image": "debian-12",
         "purpose": "staging web server",
@@ -129,7 +114,7 @@ async fn notifications(app: &TestApp, session: &Session) -> Value {
 #[tokio::test]
 async fn requester_files_admin_approves_and_provisioning_is_queued_in_the_same_transaction() {
     let w = world().await;
-    let created = file(&w, &w.requester, "web-01", "cx22").await;
+    let created = file(&w, &w.requester, "web-01", "medium").await;
     let req = &created["request"];
     assert_eq!(req["status"], "pending");
     assert_eq!(
@@ -200,7 +185,7 @@ async fn requester_files_admin_approves_and_provisioning_is_queued_in_the_same_t
 #[tokio::test]
 async fn invalid_requests_get_per_field_errors_and_store_nothing() {
     let w = world().await;
-    let mut body = request_body(&w, "-bad_host-", "cx22");
+    let mut body = request_body(&w, "-bad_host-", "medium");
     body["location"] = json!("mars1");
     body["image"] = json!("windows");
     body["ssh_public_keys"] = json!(["not a key"]);
@@ -212,7 +197,7 @@ async fn invalid_requests_get_per_field_errors_and_store_nothing() {
     assert!(problem["errors"]["hostname"].is_array());
     assert!(problem["errors"]["ssh_public_keys[0]"].is_array());
 
-    let mut body = request_body(&w, "ok-host", "cx22");
+    let mut body = request_body(&w, "ok-host", "medium");
     body["location"] = json!("mars1");
     body["image"] = json!("windows");
     let problem = assert_problem(
@@ -223,10 +208,10 @@ async fn invalid_requests_get_per_field_errors_and_store_nothing() {
     assert!(problem["errors"]["location"][0]
         .as_str()
         .unwrap()
-        .contains("fsn1"));
+        .contains("abilian"));
     assert!(problem["errors"]["image"].is_array());
 
-    let mut custom = request_body(&w, "big", "cx22");
+    let mut custom = request_body(&w, "big", "medium");
     custom["server_type"] = Value::Null;
     custom["cpu"] = json!(64);
     custom["ram_mb"] = json!(4096);
@@ -250,7 +235,7 @@ async fn invalid_requests_get_per_field_errors_and_store_nothing() {
     assert_eq!(ok["request"]["estimated_monthly"]["cents"], 600 + 600 + 50);
 
     let other_team = w.app.create_team("Elsewhere").await;
-    let mut foreign = request_body(&w, "foreign", "cx22");
+    let mut foreign = request_body(&w, "foreign", "medium");
     foreign["team_id"] = json!(other_team);
     let problem = assert_problem(
         w.app
@@ -271,7 +256,7 @@ async fn invalid_requests_get_per_field_errors_and_store_nothing() {
 #[tokio::test]
 async fn reject_needs_a_reason_and_tells_the_requester() {
     let w = world().await;
-    let id = file(&w, &w.requester, "db-01", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "db-01", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -320,7 +305,7 @@ async fn requesters_cancel_their_own_pending_requests_and_never_see_others() {
         .app
         .user_with("otis", &[Role::Requester], std::slice::from_ref(&w.team))
         .await;
-    let id = file(&w, &w.requester, "app-01", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "app-01", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -371,7 +356,7 @@ async fn team_agents_see_their_teams_requests_but_not_other_teams() {
         .app
         .user_with("ola", &[Role::TechnicalAgent], &[outsider_team])
         .await;
-    let id = file(&w, &w.requester, "crm-01", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "crm-01", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -399,7 +384,11 @@ async fn team_agents_see_their_teams_requests_but_not_other_teams() {
 #[tokio::test]
 async fn list_filters_search_sort_and_paginate() {
     let w = world().await;
-    for (host, ty) in [("alpha", "cx22"), ("bravo", "cx32"), ("charlie", "cx22")] {
+    for (host, ty) in [
+        ("alpha", "medium"),
+        ("bravo", "large"),
+        ("charlie", "medium"),
+    ] {
         file(&w, &w.requester, host, ty).await;
     }
     let bravo: Value = w
@@ -455,7 +444,7 @@ async fn two_concurrent_approvals_give_exactly_one_success_and_one_conflict() {
     let w = world().await;
     let second_admin = w.app.user_with("ada", &[Role::Admin], &[]).await;
     for round in 0..5 {
-        let id = file(&w, &w.requester, &format!("race-{round}"), "cx22").await["request"]["id"]
+        let id = file(&w, &w.requester, &format!("race-{round}"), "medium").await["request"]["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -511,7 +500,7 @@ async fn multi_step_policy_with_named_approvers_then_admins() {
     });
     let res = set_policy(&w, policy).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let id = file(&w, &w.requester, "policy-01", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "policy-01", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -580,14 +569,14 @@ async fn auto_approval_rule_approves_small_cheap_requests_only() {
     });
     let res = set_policy(&w, policy).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let small = file(&w, &w.requester, "small", "cx22").await;
+    let small = file(&w, &w.requester, "small", "medium").await;
     assert_eq!(small["request"]["status"], "approved");
     assert_eq!(small["job"]["status"], "queued");
     assert!(small["timeline"][1]["body"]
         .as_str()
         .unwrap()
         .contains("auto-approved"));
-    let big = file(&w, &w.requester, "big", "cx32").await;
+    let big = file(&w, &w.requester, "big", "large").await;
     assert_eq!(big["request"]["status"], "pending");
     let stored: Value = w
         .app
@@ -633,7 +622,7 @@ async fn invalid_policies_are_refused() {
 #[tokio::test]
 async fn comments_join_the_timeline_and_notify_the_people_involved() {
     let w = world().await;
-    let id = file(&w, &w.requester, "cmt", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "cmt", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -677,7 +666,7 @@ async fn comments_join_the_timeline_and_notify_the_people_involved() {
 async fn notifications_mark_read_one_and_all_and_stay_private() {
     let w = world().await;
     for host in ["n1", "n2", "n3"] {
-        file(&w, &w.requester, host, "cx22").await;
+        file(&w, &w.requester, host, "medium").await;
     }
     let inbox = notifications(&w.app, &w.app.admin).await;
     assert_eq!(inbox["unread"], 3);
@@ -720,7 +709,7 @@ async fn notifications_mark_read_one_and_all_and_stay_private() {
 #[tokio::test]
 async fn retry_requeues_the_same_job_of_a_failed_request() {
     let w = world().await;
-    let id = file(&w, &w.requester, "flaky", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "flaky", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -777,7 +766,7 @@ async fn provider_accounts_are_admin_managed_and_validated() {
         .json()
         .await
         .unwrap();
-    assert_eq!(listed[0]["catalog"]["server_types"][0]["name"], "cx22");
+    assert_eq!(listed[0]["catalog"]["server_types"][0]["name"], "medium");
     let res = app
         .request(
             Method::DELETE,
@@ -800,11 +789,11 @@ async fn dashboard_stats_differ_by_role() {
             std::slice::from_ref(&w.team),
         )
         .await;
-    let id = file(&w, &w.requester, "s1", "cx22").await["request"]["id"]
+    let id = file(&w, &w.requester, "s1", "medium").await["request"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    file(&w, &w.requester, "s2", "cx22").await;
+    file(&w, &w.requester, "s2", "medium").await;
     act(&w.app, &w.app.admin, &id, "approve", json!({})).await;
     let admin: Value = w
         .app
@@ -858,7 +847,7 @@ async fn dashboard_stats_differ_by_role() {
 #[tokio::test]
 async fn audit_page_filters_and_exports_csv_without_secrets() {
     let w = world().await;
-    file(&w, &w.requester, "audited", "cx22").await;
+    file(&w, &w.requester, "audited", "medium").await;
     let page: Value = w
         .app
         .get("/api/audit?action=request.", &w.app.admin.token)

@@ -517,6 +517,7 @@ async fn no_secret_of_a_full_scenario_reaches_the_database_logs_streams_audit_or
             Some(json!({"name": "pve", "kind": "proxmox", "endpoint": env("PROVISIO_FAKEPVE_URL"),
                         "catalog": {"currency": "EUR", "locations": [env("PROVISIO_FAKEPVE_NODE")], "images": ["debian-12"],
                                     "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                        "settings": {"images": {"debian-12": env("PROVISIO_FAKEPVE_TEMPLATE_VMID")}},
                         "credentials": {"api_token": env("PROVISIO_FAKEPVE_TOKEN")}})),
             StatusCode::CREATED,
         )
@@ -542,6 +543,7 @@ async fn no_secret_of_a_full_scenario_reaches_the_database_logs_streams_audit_or
             Some(json!({"name": "pve-wrong", "kind": "proxmox", "endpoint": env("PROVISIO_FAKEPVE_URL"),
                         "catalog": {"currency": "EUR", "locations": [env("PROVISIO_FAKEPVE_NODE")], "images": ["debian-12"],
                                     "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+                        "settings": {"images": {"debian-12": env("PROVISIO_FAKEPVE_TEMPLATE_VMID")}},
                         "credentials": {"api_token": wrong_pve_token}})),
             StatusCode::CREATED,
         )
@@ -575,7 +577,7 @@ async fn no_secret_of_a_full_scenario_reaches_the_database_logs_streams_audit_or
             "/api/provider-accounts",
             &admin,
             Some(json!({"name": "hetzner", "kind": "hetzner", "endpoint": env("PROVISIO_HCLOUD_URL"),
-                        "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-13"],
+                        "catalog": {"currency": "EUR", "locations": ["abilian"], "images": ["debian-13"],
                                     "server_types": [{"name": "small", "cpu": 1, "ram_mb": 2048, "disk_gb": 20, "monthly_price_cents": 400}]},
                         "credentials": {"api_token": env("PROVISIO_HCLOUD_TOKEN")}})),
             StatusCode::CREATED,
@@ -592,7 +594,7 @@ async fn no_secret_of_a_full_scenario_reaches_the_database_logs_streams_audit_or
             "/api/requests",
             &admin,
             Some(json!({"hostname": "scan-1", "team_id": team, "provider_account_id": hetzner,
-                        "image": "debian-13", "location": "fsn1", "server_type": "small",
+                        "image": "debian-13", "location": "abilian", "server_type": "small",
                         "purpose": "secret scan",
                         "ssh_public_keys": ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIIJmC5nIuioju6g+QA2YkLz1TkxlBY1nMvpBhfQpgE9n test"]})),
             StatusCode::CREATED,

@@ -91,7 +91,7 @@ except ImportError as exc:  # the generated client is missing or lacks an operat
 T = TypeVar("T")
 
 # Statuses a request may have once it has been approved: provisioning may start at once and, with
-# the scenario's credential-less provider account, fail. Never pending, rejected or cancelled.
+# the scenario's account at the Hetzner fake, finish or fail. Never pending, rejected or cancelled.
 AFTER_APPROVAL = {
     RequestStatus.APPROVED,
     RequestStatus.PROVISIONING,
@@ -174,21 +174,32 @@ def run() -> None:
         201, Team, "create team")
     step("create team", f"{team.name} ({team.id})")
 
-    # A provider account of our own, so the catalog is known. Its endpoint is a closed local port and
-    # it has no credentials: provisioning after the approval fails without leaving the machine.
+    # A provider account of our own at the Hetzner fake, so the catalog is known: saving tests its
+    # token and compares the catalog with what the fake offers (location abilian, type medium).
+    hcloud_url = os.environ.get("PROVISIO_HCLOUD_URL", "").strip()
+    hcloud_token = os.environ.get("PROVISIO_HCLOUD_TOKEN", "").strip()
+    if not hcloud_url or not hcloud_token:
+        fail("create provider: PROVISIO_HCLOUD_URL and PROVISIO_HCLOUD_TOKEN (scripts/fakes.sh) are not set")
     account = expect(
         call("create provider", lambda: create_provider_accounts.sync_detailed(client=client, body=CreateProviderAccount(
             name=f"Clients py {suffix}",
             kind=ProviderKind.HETZNER,
-            endpoint="http://127.0.0.1:9/v1",
+            endpoint=hcloud_url,
             catalog=Catalog(
                 currency="EUR",
-                locations=["fsn1", "nbg1"],
+                locations=["abilian"],
                 images=["debian-12"],
-                server_types=[ServerTypeOffer(name="cx22", cpu=2, ram_mb=4096, disk_gb=40, monthly_price_cents=459)],
+                server_types=[ServerTypeOffer(name="medium", cpu=2, ram_mb=4096, disk_gb=40, monthly_price_cents=459)],
             ),
+            settings=ProviderSettings(
+                images=ProviderSettingsImages.from_dict({"debian-12": "debian-13"}),
+                wait_for_ssh=False,
+            ),
+            credentials=ProviderCredentials(api_token=hcloud_token),
         ))),
         201, ProviderAccount, "create provider")
+    if not account.ready:
+        fail(f"create provider: the account is not offered to requesters: {account.not_ready_reason}")
     step("create provider", f"{account.name} ({account.kind}, {account.id})")
 
     accounts = expect(call("read catalog", lambda: list_provider_accounts.sync_detailed(client=client)), 200, list, "read catalog")

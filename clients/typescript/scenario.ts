@@ -102,23 +102,29 @@ async function run(): Promise<void> {
   ));
   step("create team", `${team.name} (${team.id})`);
 
-  // A provider account of our own, so the catalog is known. Its endpoint is a closed local port and
-  // it has no credentials: provisioning after the approval fails without leaving the machine.
+  // A provider account of our own at the Hetzner fake, so the catalog is known: saving tests its
+  // token and compares the catalog with what the fake offers (location abilian, type medium).
+  const hcloudUrl = (process.env.PROVISIO_HCLOUD_URL ?? "").trim();
+  const hcloudToken = (process.env.PROVISIO_HCLOUD_TOKEN ?? "").trim();
+  if (!hcloudUrl || !hcloudToken) fail("create provider: PROVISIO_HCLOUD_URL and PROVISIO_HCLOUD_TOKEN (scripts/fakes.sh) are not set");
   const account = expect("create provider", 201, await call("create provider", () =>
     api.POST("/api/provider-accounts", {
       body: {
         name: `Clients ts ${suffix}`,
         kind: "hetzner",
-        endpoint: "http://127.0.0.1:9/v1",
+        endpoint: hcloudUrl,
         catalog: {
           currency: "EUR",
-          locations: ["fsn1", "nbg1"],
+          locations: ["abilian"],
           images: ["debian-12"],
-          server_types: [{ name: "cx22", cpu: 2, ram_mb: 4096, disk_gb: 40, monthly_price_cents: 459 }],
+          server_types: [{ name: "medium", cpu: 2, ram_mb: 4096, disk_gb: 40, monthly_price_cents: 459 }],
         },
+        settings: { images: { "debian-12": "debian-13" }, wait_for_ssh: false },
+        credentials: { api_token: hcloudToken },
       },
     }),
   ));
+  if (!account.ready) fail(`create provider: the account is not offered to requesters: ${account.not_ready_reason ?? ""}`);
   step("create provider", `${account.name} (${account.kind}, ${account.id})`);
 
   const accounts = expect("read catalog", 200, await call("read catalog", () => api.GET("/api/provider-accounts")));

@@ -256,3 +256,13 @@ mod tests {
         assert!(ssh_public_key("ssh-ed25519 $(reboot)").is_err());
     }
 }
+
+/// Whether the provider can build a pending request now, checked live before it is approved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RequestPreflight {
+    pub ok: bool,
+    /// What stands in the way, in sentences (a vanished template, a node gone, the account's
+    /// connection failing).
+    pub problems: Vec<String>,
+}

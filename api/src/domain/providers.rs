@@ -12,11 +12,14 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set,
 };
+use shared::providers::discovery::{
+    not_ready_reason, CatalogDiscovery, DiscoverCatalog, DiscoveredCatalog,
+};
 use shared::providers::{
     Catalog, CreateProviderAccount, ProviderAccount, ProviderCredentials, ProviderKind,
     ProviderSettings,
 };
-use shared::servers::{ConnectionReport, RemoteServer, SyncReport, SyncRequest};
+use shared::servers::{ConnectionCheck, ConnectionReport, RemoteServer, SyncReport, SyncRequest};
 use shared::Permission;
 use uuid::Uuid;
 
@@ -31,13 +34,25 @@ pub fn catalog_of(row: &rows::Model) -> Catalog {
     })
 }
 
+pub fn kind_of(row: &rows::Model) -> ProviderKind {
+    ProviderKind::parse(&row.kind).unwrap_or(ProviderKind::Ssh)
+}
+
+/// Why requesters are not offered this account, or None when they are.
+pub fn not_ready(row: &rows::Model) -> Option<&'static str> {
+    not_ready_reason(kind_of(row), row.credentials.is_some(), row.last_test_ok)
+}
+
 pub fn to_dto(row: rows::Model) -> ProviderAccount {
+    let not_ready_reason = not_ready(&row).map(str::to_owned);
     ProviderAccount {
         id: row.id,
         catalog: catalog_of(&row),
         settings: settings_of(&row),
         has_credentials: row.credentials.is_some(),
-        kind: ProviderKind::parse(&row.kind).unwrap_or(ProviderKind::Ssh),
+        kind: kind_of(&row),
+        ready: not_ready_reason.is_none(),
+        not_ready_reason,
         name: row.name,
         endpoint: row.endpoint,
         created_at: row.created_at,
@@ -215,6 +230,7 @@ pub async fn save(
     check_endpoint(state, &body.endpoint)
         .await
         .map_err(|e| ApiError::field("endpoint", e))?;
+    let tested = check_on_save(state, id, &body).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let mut clash = rows::Entity::find().filter(rows::Column::Name.eq(body.name.trim()));
     if let Some(id) = id {
@@ -248,8 +264,8 @@ pub async fn save(
                 credentials: Set(sealed),
                 created_at: Set(now),
                 updated_at: Set(now),
-                last_tested_at: Set(None),
-                last_test_ok: Set(None),
+                last_tested_at: Set(tested.map(|_| now)),
+                last_test_ok: Set(tested),
             }
             .insert(&txn)
             .await?,
@@ -269,9 +285,9 @@ pub async fn save(
             if let Some(sealed) = sealed {
                 active.credentials = Set(Some(sealed));
             }
-            // Whatever changed, the last test said nothing about it.
-            active.last_tested_at = Set(None);
-            active.last_test_ok = Set(None);
+            // The save's own check replaces the last test's result.
+            active.last_tested_at = Set(tested.map(|_| now));
+            active.last_test_ok = Set(tested);
             active.updated_at = Set(now);
             (Some(before), active.update(&txn).await?)
         }
@@ -297,6 +313,164 @@ pub async fn save(
     Ok(to_dto(saved))
 }
 
+/// The account as typed, with the stored credentials of `account_id` when none are given.
+async fn draft_config(state: &AppState, draft: &DiscoverCatalog) -> ApiResult<AccountConfig> {
+    let credentials = match (&draft.credentials, draft.account_id) {
+        (Some(given), _) => given.clone(),
+        (None, Some(id)) => {
+            let row = rows::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?
+                .ok_or(ApiError::NotFound)?;
+            credentials_of(&state.keys, &row).map_err(ApiError::Unavailable)?
+        }
+        (None, None) => ProviderCredentials::default(),
+    };
+    Ok(AccountConfig {
+        kind: draft.kind,
+        endpoint: draft.endpoint.trim().to_owned(),
+        settings: draft.settings.clone(),
+        credentials,
+    })
+}
+
+/// The connection test, then (whatever it said about single templates) the provider's catalogue.
+async fn inspect(state: &AppState, config: AccountConfig) -> CatalogDiscovery {
+    let provider = match build(config, &state.config.providers) {
+        Ok(provider) => provider,
+        Err(e) => {
+            return CatalogDiscovery {
+                report: ConnectionReport::of(vec![ConnectionCheck::of(
+                    "account settings",
+                    Err::<String, _>(e),
+                )]),
+                catalog: None,
+            }
+        }
+    };
+    let mut report = provider.test_connection().await;
+    let reachable = report.checks.first().is_some_and(|c| c.ok);
+    if !reachable {
+        return CatalogDiscovery {
+            report,
+            catalog: None,
+        };
+    }
+    let catalog = match provider.discover().await {
+        Ok(None) => None,
+        found => {
+            report.checks.push(ConnectionCheck::of(
+                "may read the catalogue",
+                found
+                    .as_ref()
+                    .map(|c| summary(c.as_ref()))
+                    .map_err(ToString::to_string),
+            ));
+            found.ok().flatten()
+        }
+    };
+    CatalogDiscovery {
+        report: ConnectionReport::of(report.checks),
+        catalog,
+    }
+}
+
+fn summary(found: Option<&DiscoveredCatalog>) -> String {
+    let Some(found) = found else {
+        return String::new();
+    };
+    format!(
+        "{} locations, {} images, {} server types",
+        found.locations.len(),
+        found.images.len(),
+        found.server_types.len()
+    )
+}
+
+/// The connection test of a saved account, with what of its catalogue the provider no longer
+/// has as failed checks.
+async fn live_report(state: &AppState, id: Uuid) -> ApiResult<ConnectionReport> {
+    let row = rows::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let config = open_account(state, id)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    let found = inspect(state, config).await;
+    let mut checks = found.report.checks;
+    if let Some(catalog) = &found.catalog {
+        for (_, message) in catalog.mismatches(kind_of(&row), &catalog_of(&row), &settings_of(&row))
+        {
+            checks.push(ConnectionCheck::of("catalogue", Err::<String, _>(message)));
+        }
+    }
+    Ok(ConnectionReport::of(checks))
+}
+
+/// Reads what the provider of a saved account offers now: Ok(None) when it has no catalogue to
+/// read, Err with the reason when the provider cannot be asked.
+pub async fn live_catalogue(
+    state: &AppState,
+    id: Uuid,
+) -> ApiResult<Result<Option<DiscoveredCatalog>, String>> {
+    let config = open_account(state, id)
+        .await
+        .map_err(ApiError::Unavailable)?;
+    let provider = match build(config, &state.config.providers) {
+        Ok(provider) => provider,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    Ok(provider.discover().await.map_err(|e| e.to_string()))
+}
+
+/// Tests the connection and reads the catalogue of an account being set up.
+pub async fn discover(
+    state: &AppState,
+    auth: &AuthUser,
+    draft: DiscoverCatalog,
+) -> ApiResult<CatalogDiscovery> {
+    auth.require(Permission::ProvidersManage)?;
+    check_endpoint(state, &draft.endpoint)
+        .await
+        .map_err(|e| ApiError::field("endpoint", e))?;
+    let config = draft_config(state, &draft).await?;
+    Ok(inspect(state, config).await)
+}
+
+/// Saving checks the account against the provider: a catalogue naming what the provider does
+/// not have is refused, field by field; a failed connection is saved but marks the account not
+/// ready. Returns the test result to store (None: nothing to test, e.g. no token yet).
+async fn check_on_save(
+    state: &AppState,
+    id: Option<Uuid>,
+    body: &CreateProviderAccount,
+) -> ApiResult<Option<bool>> {
+    if body.kind == ProviderKind::Ssh {
+        return Ok(None);
+    }
+    let config = draft_config(state, &DiscoverCatalog::of(body, id)).await?;
+    let terraform = matches!(
+        body.kind,
+        ProviderKind::TerraformHcloud | ProviderKind::TerraformProxmox
+    );
+    // A Terraform module may carry its own credentials; the REST kinds need a token.
+    if config.credentials.api_token.is_none() && !terraform {
+        return Ok(None);
+    }
+    let found = inspect(state, config).await;
+    if let Some(catalog) = &found.catalog {
+        let mut errors = shared::validation::FieldErrors::new();
+        for (field, message) in catalog.mismatches(body.kind, &body.catalog, &body.settings) {
+            errors.entry(field).or_default().push(message);
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+    }
+    Ok(Some(found.report.ok))
+}
+
 pub async fn sync_team(state: &AppState, team_id: Option<Uuid>) -> ApiResult<Uuid> {
     match team_id {
         Some(id) => Ok(teams::Entity::find_by_id(id)
@@ -317,7 +491,13 @@ pub async fn list(state: &AppState, auth: &AuthUser) -> ApiResult<Vec<ProviderAc
         .order_by_asc(rows::Column::Name)
         .all(&state.db)
         .await?;
-    Ok(found.into_iter().map(to_dto).collect())
+    // Requesters are offered only accounts that can build what they ask for.
+    let managing = auth.can(Permission::ProvidersManage);
+    Ok(found
+        .into_iter()
+        .filter(|row| managing || not_ready(row).is_none())
+        .map(to_dto)
+        .collect())
 }
 
 pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
@@ -373,8 +553,7 @@ pub async fn test_connection(
         .one(&state.db)
         .await?
         .ok_or(ApiError::NotFound)?;
-    let provider = provider_for(state, id).await?;
-    let report = provider.test_connection().await;
+    let report = live_report(state, id).await?;
     rows::Entity::update_many()
         .col_expr(rows::Column::LastTestedAt, Expr::value(chrono::Utc::now()))
         .col_expr(rows::Column::LastTestOk, Expr::value(report.ok))

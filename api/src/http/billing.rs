@@ -9,7 +9,7 @@ use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use shared::billing::{
-    Client, Revenue, SaveClient, SaveSubscription, Subscription, SubscriptionChange,
+    Client, Linkable, Revenue, SaveClient, SaveSubscription, Subscription, SubscriptionChange,
     SubscriptionDetail,
 };
 use utoipa::IntoParams;
@@ -122,6 +122,20 @@ pub async fn get_subscription(
 ) -> ApiResult<web::Json<SubscriptionDetail>> {
     Ok(web::Json(
         billing::detail(&state.db, &auth, id.into_inner()).await?,
+    ))
+}
+
+/// The subscription team's servers and deployments by name, each marked when the subscription
+/// names it: what its page offers to link.
+#[utoipa::path(tag = "billing", params(("id" = Uuid, Path)), responses((status = 200, body = Linkable), Unauthenticated, Forbidden, NotFound), security(("bearer" = [])))]
+#[get("/subscriptions/{id}/linkable")]
+pub async fn linkable(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Linkable>> {
+    Ok(web::Json(
+        billing::linkable(&state.db, &auth, id.into_inner()).await?,
     ))
 }
 

@@ -118,6 +118,7 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(providers::update)
             .service(providers::remove)
             .service(providers::test_connection)
+            .service(providers::discover)
             .service(providers::resources)
             .service(providers::sync);
     });
@@ -149,6 +150,7 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(requests::create)
             .service(requests::get)
             .service(requests::approve)
+            .service(requests::preflight)
             .service(requests::reject)
             .service(requests::cancel)
             .service(requests::retry)
@@ -206,6 +208,7 @@ pub fn configure<R: Routes>(cfg: &mut R) {
         g.service(billing::list_subscriptions)
             .service(billing::create_subscription)
             .service(billing::get_subscription)
+            .service(billing::linkable)
             .service(billing::update_subscription)
             .service(billing::change_subscription);
     });

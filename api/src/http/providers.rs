@@ -4,6 +4,7 @@ use crate::domain::providers::{self, save};
 use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, put, web, HttpResponse};
+use shared::providers::discovery::{CatalogDiscovery, DiscoverCatalog};
 use shared::providers::{CreateProviderAccount, ProviderAccount};
 use shared::servers::{ConnectionReport, RemoteServer, SyncReport, SyncRequest};
 use uuid::Uuid;
@@ -22,7 +23,9 @@ pub async fn list(
     Ok(web::Json(providers::list(&state, &auth).await?))
 }
 
-/// Adds a provider account with its catalog.
+/// Adds a provider account with its catalog. With an API token, the connection is tested and
+/// the catalog compared with what the provider has: what it does not have is refused by field;
+/// a failed connection is saved but the account is not offered to requesters.
 #[utoipa::path(
     tag = "providers",
     request_body = CreateProviderAccount,
@@ -91,6 +94,26 @@ pub async fn test_connection(
 ) -> ApiResult<web::Json<ConnectionReport>> {
     Ok(web::Json(
         providers::test_connection(&state, &auth, id.into_inner()).await?,
+    ))
+}
+
+/// Tests an account as typed in the form (credentials given, or those stored for `account_id`)
+/// and reads what its provider offers: locations, images and templates, sizes and prices, and
+/// for Proxmox the storages and bridges. Nothing is saved.
+#[utoipa::path(
+    tag = "providers",
+    request_body = DiscoverCatalog,
+    responses((status = 200, body = CatalogDiscovery), Unauthenticated, Forbidden, NotFound, Invalid),
+    security(("bearer" = []))
+)]
+#[post("/provider-accounts/discover")]
+pub async fn discover(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: web::Json<DiscoverCatalog>,
+) -> ApiResult<web::Json<CatalogDiscovery>> {
+    Ok(web::Json(
+        providers::discover(&state, &auth, body.into_inner()).await?,
     ))
 }
 

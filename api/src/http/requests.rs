@@ -6,8 +6,8 @@ use crate::state::AppState;
 use actix_web::{get, post, web, HttpResponse};
 use shared::dto::Page;
 use shared::requests::{
-    CommentRequest, CreateServerRequest, RejectRequest, RequestListQuery, ServerRequest,
-    ServerRequestDetail,
+    CommentRequest, CreateServerRequest, RejectRequest, RequestListQuery, RequestPreflight,
+    ServerRequest, ServerRequestDetail,
 };
 use uuid::Uuid;
 
@@ -84,6 +84,25 @@ pub async fn approve(
     let id = id.into_inner();
     requests::approve(&state, &auth, id).await?;
     Ok(web::Json(detail_of(&state, &auth, id).await?))
+}
+
+/// Asks the provider whether it can build the request now (its node, template or image, and
+/// the account's connection); approving runs the same check and refuses when it fails.
+#[utoipa::path(
+    tag = "requests",
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = RequestPreflight), Unauthenticated, Forbidden, NotFound),
+    security(("bearer" = []))
+)]
+#[get("/requests/{id}/preflight")]
+pub async fn preflight(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<RequestPreflight>> {
+    Ok(web::Json(
+        requests::preflight(&state, &auth, id.into_inner()).await?,
+    ))
 }
 
 /// Rejects a pending request; the reason is required and shown to the requester.

@@ -1,6 +1,6 @@
 //! Hetzner Cloud over its REST API with a bearer token: servers, actions, SSH keys, labels.
 
-use super::http::{Body, RestClient};
+use super::http::{lenient_bool, lenient_i64, Body, RestClient};
 use super::{
     AccountConfig, Checkpoint, ComputeProvider, CreateSpec, ProviderError, ProviderResult, Tuning,
 };
@@ -9,6 +9,10 @@ use async_trait::async_trait;
 use md5::{Digest, Md5};
 use reqwest::Method;
 use serde_json::{json, Value};
+use shared::providers::discovery::{
+    DiscoveredCatalog, DiscoveredImage, DiscoveredLocation, ImageKind,
+};
+use shared::providers::ServerTypeOffer;
 use shared::servers::{
     ConnectionCheck, ConnectionReport, PowerAction, RemoteServer, ServerStatus, REQUEST_LABEL,
 };
@@ -22,6 +26,32 @@ pub struct Hetzner {
     account: AccountConfig,
     poll: Duration,
     task_timeout: Duration,
+}
+
+/// A server type at its cheapest location's gross monthly price (Hetzner prices in EUR,
+/// as decimal strings).
+fn server_type_offer(t: &Value) -> ServerTypeOffer {
+    let cents = t
+        .get("prices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.pointer("/price_monthly/gross").and_then(Value::as_str))
+        .filter_map(|gross| gross.parse::<f64>().ok())
+        .map(|eur| (eur * 100.0).round() as i64)
+        .min();
+    let number = |key: &str| lenient_i64(t.get(key)).unwrap_or(0).max(0);
+    ServerTypeOffer {
+        name: t
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned(),
+        cpu: number("cores") as u32,
+        ram_mb: (t.get("memory").and_then(Value::as_f64).unwrap_or(0.0) * 1024.0) as u32,
+        disk_gb: number("disk") as u32,
+        monthly_price_cents: cents,
+    }
 }
 
 fn status_of(s: &str) -> ServerStatus {
@@ -327,6 +357,45 @@ impl ComputeProvider for Hetzner {
             }
         }
         ConnectionReport::of(checks)
+    }
+
+    async fn discover(&self) -> ProviderResult<Option<DiscoveredCatalog>> {
+        let text =
+            |v: &Value, key: &str| v.get(key).and_then(Value::as_str).unwrap_or("").to_owned();
+        let locations = self.all("locations", "locations", &[]).await?;
+        let types = self.all("server_types", "server_types", &[]).await?;
+        let images = self
+            .all("images", "images", &[("type", "system".into())])
+            .await?;
+        Ok(Some(DiscoveredCatalog {
+            locations: locations
+                .iter()
+                .map(|l| DiscoveredLocation {
+                    name: text(l, "name"),
+                    description: format!("{}, {}", text(l, "city"), text(l, "country")),
+                })
+                .collect(),
+            images: images
+                .iter()
+                .filter(|i| {
+                    text(i, "status") == "available"
+                        && i.get("deprecated").is_none_or(Value::is_null)
+                })
+                .map(|i| DiscoveredImage {
+                    reference: text(i, "name"),
+                    suggested_name: text(i, "name"),
+                    kind: ImageKind::SystemImage,
+                    description: text(i, "description"),
+                })
+                .collect(),
+            server_types: types
+                .iter()
+                .filter(|t| !lenient_bool(t.get("deprecated")))
+                .map(server_type_offer)
+                .collect(),
+            currency: Some("EUR".into()),
+            ..Default::default()
+        }))
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

@@ -10,6 +10,7 @@ pub mod terraform;
 use crate::exec::log::LogSink;
 use crate::exec::network_policy::Purpose;
 use async_trait::async_trait;
+use shared::providers::discovery::DiscoveredCatalog;
 use shared::providers::{ProviderCredentials, ProviderKind, ProviderSettings};
 use shared::servers::{ConnectionReport, PowerAction, RemoteServer};
 use std::collections::BTreeMap;
@@ -69,6 +70,13 @@ pub trait Checkpoint: Send + Sync {
 pub trait ComputeProvider: Send + Sync {
     /// Checks the endpoint, the credentials and the permissions the pipeline needs.
     async fn test_connection(&self) -> ConnectionReport;
+    /// What the provider offers the account: locations, images, sizes, and for Proxmox its
+    /// storages and bridges.
+    /// None when there is nothing to read (existing machines over SSH, a Terraform module
+    /// without the provider's API).
+    async fn discover(&self) -> ProviderResult<Option<DiscoveredCatalog>> {
+        Ok(None)
+    }
     /// Every machine the account can see (templates flagged).
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>>;
     async fn get(&self, provider_id: &str) -> ProviderResult<Option<RemoteServer>>;

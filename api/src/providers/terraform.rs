@@ -10,6 +10,7 @@ use crate::exec::terraform::{Backend, LogLine, TerraformRunner, Workspace};
 use async_trait::async_trait;
 use rust_embed::RustEmbed;
 use serde_json::{json, Value};
+use shared::providers::discovery::DiscoveredCatalog;
 use shared::providers::ProviderKind;
 use shared::servers::{
     ConnectionCheck, ConnectionReport, PowerAction, RemoteServer, ServerStatus, REQUEST_LABEL,
@@ -343,6 +344,13 @@ impl ComputeProvider for TerraformProvider {
             checks.extend(rest.test_connection().await.checks);
         }
         ConnectionReport::of(checks)
+    }
+
+    async fn discover(&self) -> ProviderResult<Option<DiscoveredCatalog>> {
+        match &self.rest {
+            Some(rest) => rest.discover().await,
+            None => Ok(None),
+        }
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

@@ -543,13 +543,50 @@ pub fn pem_sha256(path: &str) -> String {
 
 // Rows of a team written straight into the database, shared by the access-matrix and IDOR tests.
 
+/// A variable written by scripts/fakes.sh: the provider fakes must be running.
+pub fn fake_var(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| {
+            panic!("{name} is not set: start the provider fakes (scripts/fakes.sh start DIR, then source DIR/fakes.env)")
+        })
+}
+
+/// A Proxmox account at the fake cluster that passes the save-time check (node pve1, image
+/// debian-12 cloned from template 9000), so requests may be made and approved against it.
 pub fn provider_body(name: &str) -> Value {
     json!({
         "name": name,
         "kind": "proxmox",
-        "endpoint": "https://pve.example.com:8006",
+        "endpoint": fake_var("PROVISIO_FAKEPVE_URL"),
         "catalog": {"currency": "EUR", "locations": ["pve1"], "images": ["debian-12"],
-                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}}
+                    "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
+        "settings": {"images": {"debian-12": fake_var("PROVISIO_FAKEPVE_TEMPLATE_VMID")}},
+        "credentials": {"api_token": fake_var("PROVISIO_FAKEPVE_TOKEN")}
+    })
+}
+
+/// A Hetzner account at the fake (cloudalone: location abilian, types medium and large, image
+/// debian-13 offered as debian-12) with the admin's own prices.
+pub fn hetzner_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "kind": "hetzner",
+        "endpoint": fake_var("PROVISIO_HCLOUD_URL"),
+        "catalog": {
+            "currency": "EUR",
+            "locations": ["abilian"],
+            "images": ["debian-12"],
+            "server_types": [
+                {"name": "medium", "cpu": 2, "ram_mb": 4096, "disk_gb": 40, "monthly_price_cents": 459},
+                {"name": "large", "cpu": 4, "ram_mb": 8192, "disk_gb": 80, "monthly_price_cents": 799}
+            ],
+            "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200},
+            "unit_prices": {"cpu_cents": 300, "ram_gb_cents": 150, "disk_gb_cents": 5}
+        },
+        "settings": {"images": {"debian-12": "debian-13"}},
+        "credentials": {"api_token": fake_var("PROVISIO_HCLOUD_TOKEN")}
     })
 }
 
@@ -869,19 +906,61 @@ pub async fn wait_ready(client: &reqwest::Client, base: &str) {
 /// than through Provisio: `direct_url`, `token` and `ca` are its PROVISIO_FAKEPVE_DIRECT_URL,
 /// PROVISIO_FAKEPVE_TOKEN and PROVISIO_FAKEPVE_CA.
 pub async fn fakepve_get(direct_url: &str, token: &str, ca: &str, path: &str) -> Value {
+    fakepve_send(direct_url, token, ca, reqwest::Method::GET, path, &[]).await
+}
+
+/// A call to the Proxmox fake's own API (what an operator does there behind Provisio's back).
+pub async fn fakepve_send(
+    direct_url: &str,
+    token: &str,
+    ca: &str,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, &str)],
+) -> Value {
     let client = reqwest::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca).unwrap()).unwrap())
         .danger_accept_invalid_certs(true)
         .build()
         .unwrap();
-    let answer: Value = client
-        .get(format!("{direct_url}{path}"))
-        .header("Authorization", format!("PVEAPIToken={token}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let mut call = client
+        .request(method, format!("{direct_url}{path}"))
+        .header("Authorization", format!("PVEAPIToken={token}"));
+    if !form.is_empty() {
+        call = call.form(form);
+    }
+    let answer: Value = call.send().await.unwrap().json().await.unwrap();
+    answer["data"].clone()
+}
+
+/// The provider breaks after a request was approved (its token revoked, its host gone silent):
+/// the account's endpoint and token change in the database behind Provisio's back, then
+/// `workers` job workers start and meet the broken provider. The app must start with none.
+#[allow(dead_code)]
+pub async fn break_provider_then_work(
+    app: &TestApp,
+    account: &str,
+    endpoint: &str,
+    token: &str,
+    workers: usize,
+) {
+    use api::entities::provider_accounts as rows;
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let sealed = api::domain::providers::seal_credentials(
+        &app.state.keys,
+        &shared::providers::ProviderCredentials {
+            api_token: Some(token.into()),
+            private_key: None,
+        },
+    )
+    .unwrap();
+    rows::Entity::update_many()
+        .col_expr(rows::Column::Endpoint, Expr::value(endpoint))
+        .col_expr(rows::Column::Credentials, Expr::value(sealed))
+        .filter(rows::Column::Id.eq(account.parse::<uuid::Uuid>().unwrap()))
+        .exec(&app.db)
         .await
         .unwrap();
-    answer["data"].clone()
+    std::mem::forget(api::jobs::spawn_workers(&app.state, workers));
 }

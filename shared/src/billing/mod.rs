@@ -20,8 +20,9 @@ pub use lifecycle::{renewal_steps, RenewalFacts, RenewalStep, SubscriptionStatus
 pub use money::{add_to, currency_code, parse_amount, totals_list, Money, Totals};
 pub use revenue::{churn, months_back, revenue_by_month, Billed};
 pub use wire::{
-    Client, Contact, MarginRow, MonthRevenue, Revenue, RevenueShare, SaveClient, SaveSubscription,
-    Subscription, SubscriptionChange, SubscriptionDetail, SubscriptionEvent,
+    Client, Contact, LinkTarget, Linkable, MarginRow, MonthRevenue, Revenue, RevenueShare,
+    SaveClient, SaveSubscription, Subscription, SubscriptionChange, SubscriptionDetail,
+    SubscriptionEvent,
 };
 
 /// A date, for the unit tests.

@@ -216,6 +216,25 @@ pub struct SubscriptionDetail {
     pub events: Vec<SubscriptionEvent>,
 }
 
+/// A server or deployment of the subscription's team, and whether the subscription names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct LinkTarget {
+    pub id: Uuid,
+    pub name: String,
+    pub status: String,
+    pub linked: bool,
+}
+
+/// `GET /api/subscriptions/{id}/linkable`: what the subscription may name, by name, for the
+/// people who manage subscriptions (they need not see the servers' pages).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Linkable {
+    pub servers: Vec<LinkTarget>,
+    pub deployments: Vec<LinkTarget>,
+}
+
 /// `POST /api/subscriptions/{id}/{action}` body: why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

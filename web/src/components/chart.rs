@@ -78,8 +78,9 @@ pub struct Column {
     pub text: String,
 }
 
-/// A vertical column chart (one series over time) as inline SVG; each column carries
-/// `data-testid="bar"`, its key and its value.
+/// A vertical column chart (one series over time) as inline SVG with a value axis (zero, half
+/// and the largest value, with grid lines) and each column's value written above it; each
+/// column carries `data-testid="bar"`, its key and its value.
 #[component]
 pub fn ColumnChart(
     #[prop(into)] title: String,
@@ -89,13 +90,21 @@ pub fn ColumnChart(
     #[prop(optional)] testid: Option<&'static str>,
 ) -> impl IntoView {
     // Integer coordinates keep float formatting out of the wasm.
-    const COL: i64 = 56;
+    const COL: i64 = 64;
     const BAR: i64 = 34;
     const PLOT: i64 = 160;
-    const TOP: i64 = 18;
-    let width = COL * columns.len().max(1) as i64;
+    const TOP: i64 = 24;
+    // The value axis on the left, labelled with the columns' own formatted values.
+    const AXIS: i64 = 72;
+    let width = AXIS + COL * columns.len().max(1) as i64;
     let height = TOP + PLOT + 40;
     let max = columns.iter().map(|c| c.value).max().unwrap_or(0).max(1);
+    let top_text = columns
+        .iter()
+        .filter(|c| c.value == max)
+        .map(|c| c.text.clone())
+        .next()
+        .unwrap_or_default();
     let summary = format!(
         "{title}: {}",
         columns
@@ -105,6 +114,17 @@ pub fn ColumnChart(
             .join(", ")
     );
     let baseline = TOP + PLOT;
+    let grid = [(TOP, top_text), (baseline, "0".to_string())]
+        .into_iter()
+        .map(|(y, label)| {
+            view! {
+                <g class="chart-axis">
+                    <line x1=AXIS - 6 y1=y x2=width y2=y class="chart-grid"></line>
+                    <text x=AXIS - 10 y=y + 4 text-anchor="end" class="chart-label">{label}</text>
+                </g>
+            }
+        })
+        .collect_view();
     let bars = columns
         .into_iter()
         .enumerate()
@@ -116,14 +136,23 @@ pub fn ColumnChart(
                 // i128: cents of a large month times the plot height must not overflow.
                 ((i128::from(value) * i128::from(PLOT) / i128::from(max)) as i64).max(3)
             };
-            let x = i as i64 * COL + (COL - BAR) / 2;
-            let centre = i as i64 * COL + COL / 2;
+            let x = AXIS + i as i64 * COL + (COL - BAR) / 2;
+            let centre = AXIS + i as i64 * COL + COL / 2;
             let tip = format!("{}: {}", c.key, c.text);
             view! {
                 <g data-testid="bar" data-key=c.key.clone() data-value=value.to_string()>
                     <title>{tip}</title>
                     <rect x=x y=TOP width=BAR height=PLOT rx="4" class="chart-track"></rect>
                     <rect x=x y=baseline - h width=BAR height=h rx="4" class=class></rect>
+                    <text
+                        x=centre
+                        y=baseline - h - 5
+                        text-anchor="middle"
+                        class="chart-value chart-column-value"
+                        data-testid="bar-value"
+                    >
+                        {c.text.clone()}
+                    </text>
                     <text x=centre y=baseline + 17 text-anchor="middle" class="chart-label">
                         {c.label}
                     </text>
@@ -143,6 +172,7 @@ pub fn ColumnChart(
             aria-label=summary
             preserveAspectRatio="xMinYMin meet"
         >
+            {grid}
             {bars}
         </svg>
     }

@@ -152,7 +152,19 @@ pub fn TextField(
     let invalid = move || field_message(errors, field).is_some().then_some("true");
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            // The mark stays outside the label: the field's name is its label alone, and the
+            // input's `required` tells assistive technology.
+            {if required {
+                view! {
+                    <div class="field-head">
+                        <label for=id>{label}</label>
+                        <span class="required-mark" aria-hidden="true" title="required">"*"</span>
+                    </div>
+                }
+                    .into_any()
+            } else {
+                view! { <label for=id>{label}</label> }.into_any()
+            }}
             <input
                 id=id
                 name=field

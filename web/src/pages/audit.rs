@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::Deserialize;
 use serde_json::value::RawValue;
+use shared::audit::FieldChange;
 use shared::dto::Page;
 use shared::requests::UserRef;
 
@@ -26,9 +27,22 @@ pub struct AuditRow {
     pub after: Option<Box<RawValue>>,
     pub ip: Option<String>,
     pub request_id: Option<String>,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub target_name: Option<String>,
+    #[serde(default)]
+    pub target_link: Option<String>,
+    #[serde(default)]
+    pub changes: Vec<FieldChange>,
 }
 
 const PER_PAGE: u64 = 50;
+
+/// The first block of a UUID, enough to tell rows apart on screen.
+fn short_id(id: &str) -> String {
+    id.split('-').next().unwrap_or(id).to_owned()
+}
 
 fn json(v: &Option<Box<RawValue>>) -> String {
     v.as_ref()
@@ -142,24 +156,57 @@ pub fn AuditPage() -> impl IntoView {
                         .map(|e| {
                             let has_state = e.before.is_some() || e.after.is_some();
                             let (before, after) = (json(&e.before), json(&e.after));
-                            let target = match &e.target_id {
-                                Some(id) => format!("{} {id}", e.target_type),
-                                None => e.target_type.clone(),
+                            // The target by the name it had, linked to its page; the id stays
+                            // readable for searching.
+                            let kind = e.target_type.replace('_', " ");
+                            let label = e
+                                .target_name
+                                .clone()
+                                .or_else(|| e.target_id.as_ref().map(|id| short_id(id)))
+                                .unwrap_or_default();
+                            let title = e.target_id.clone().unwrap_or_default();
+                            let target = match e.target_link.clone() {
+                                Some(href) if !label.is_empty() => view! { <a href=href title=title>{label}</a> }.into_any(),
+                                _ => view! { <span title=title>{label}</span> }.into_any(),
                             };
+                            let changes = (!e.changes.is_empty()).then(|| {
+                                view! {
+                                    <ul class="audit-changes" data-testid="audit-changes">
+                                        {e.changes
+                                            .into_iter()
+                                            .map(|c| {
+                                                view! {
+                                                    <li>
+                                                        <span class="audit-field">{c.field}</span>": "
+                                                        <span class="audit-before">{c.before.unwrap_or_else(|| "—".into())}</span>
+                                                        " → "
+                                                        <span class="audit-after">{c.after.unwrap_or_else(|| "—".into())}</span>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ul>
+                                }
+                            });
                             view! {
-                                <tr>
+                                <tr data-testid="audit-row">
                                     <td class="nowrap">{datetime(&e.at)}</td>
                                     <td>{e.actor.as_ref().map(person).unwrap_or_else(|| "—".into())}</td>
-                                    <td class="mono">{e.action}</td>
-                                    <td class="mono cell-desc">{target}</td>
-                                    <td class="mono">{e.ip.unwrap_or_default()}</td>
-                                    <td class="mono small">{e.request_id.unwrap_or_default()}</td>
                                     <td>
+                                        <span data-testid="audit-summary">{e.summary}</span>
+                                        <span class="mono small muted audit-code">{e.action}</span>
+                                    </td>
+                                    <td class="cell-desc">
+                                        <span class="muted small">{kind}" "</span>
+                                        {target}
+                                    </td>
+                                    <td class="cell-desc">
+                                        {changes}
                                         {has_state
                                             .then(|| {
                                                 view! {
                                                     <details class="audit-state">
-                                                        <summary>"Changes"</summary>
+                                                        <summary>"Recorded state"</summary>
                                                         <p class="small muted">"Before"</p>
                                                         <pre>{before}</pre>
                                                         <p class="small muted">"After"</p>
@@ -168,6 +215,8 @@ pub fn AuditPage() -> impl IntoView {
                                                 }
                                             })}
                                     </td>
+                                    <td class="mono small">{e.ip.unwrap_or_default()}</td>
+                                    <td class="mono small">{e.request_id.unwrap_or_default()}</td>
                                 </tr>
                             }
                         })
@@ -178,12 +227,12 @@ pub fn AuditPage() -> impl IntoView {
                                 <thead>
                                     <tr>
                                         <th scope="col">"Time"</th>
-                                        <th scope="col">"Actor"</th>
-                                        <th scope="col">"Action"</th>
-                                        <th scope="col">"Target"</th>
+                                        <th scope="col">"Who"</th>
+                                        <th scope="col">"What"</th>
+                                        <th scope="col">"On"</th>
+                                        <th scope="col">"Changes"</th>
                                         <th scope="col">"IP"</th>
                                         <th scope="col">"Request id"</th>
-                                        <th scope="col">"State"</th>
                                     </tr>
                                 </thead>
                                 <tbody>{rows}</tbody>

@@ -23,7 +23,7 @@ pub use clients::{client, delete_client, list_clients, save_client, visible_clie
 pub use renewals::renew_due;
 pub use revenue::{revenue, revenue_csv};
 pub use subscription_changes::{change, save};
-pub use subscriptions::{detail, list, to_dtos, visible};
+pub use subscriptions::{detail, linkable, list, to_dtos, visible};
 
 pub fn status_of(row: &rows::Model) -> SubscriptionStatus {
     SubscriptionStatus::parse(&row.status).unwrap_or(SubscriptionStatus::Suspended)

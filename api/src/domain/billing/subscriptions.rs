@@ -5,12 +5,14 @@ use super::{ids, price_of, rows, status_of};
 use crate::auth::AuthUser;
 use crate::domain::teams;
 use crate::entities::{
-    clients as client_rows, server_requests, servers as server_rows,
-    subscription_events as event_rows,
+    clients as client_rows, deployments as deployment_rows, server_requests,
+    servers as server_rows, subscription_events as event_rows,
 };
 use crate::error::{ApiError, ApiResult};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
-use shared::billing::{Money, Subscription, SubscriptionDetail, SubscriptionEvent};
+use shared::billing::{
+    LinkTarget, Linkable, Money, Subscription, SubscriptionDetail, SubscriptionEvent,
+};
 use shared::Permission;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -127,6 +129,44 @@ pub async fn list<C: ConnectionTrait>(
     }
     let found = query.order_by_asc(rows::Column::EndDate).all(db).await?;
     Ok(to_dtos(db, found).await?)
+}
+
+/// The team's servers (not deleted) and deployments, each marked when the subscription names it.
+pub async fn linkable<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    id: Uuid,
+) -> ApiResult<Linkable> {
+    auth.require(Permission::SubscriptionsManage)?;
+    let row = visible(db, auth, id).await?;
+    let (servers, deployments) = (ids(&row.server_ids), ids(&row.deployment_ids));
+    let server_rows_found = server_rows::Entity::find()
+        .filter(server_rows::Column::TeamId.eq(row.team_id))
+        .filter(server_rows::Column::Status.ne("deleted"))
+        .order_by_asc(server_rows::Column::Name)
+        .all(db)
+        .await?;
+    let deployment_rows_found = deployment_rows::Entity::find()
+        .filter(deployment_rows::Column::TeamId.eq(row.team_id))
+        .order_by_asc(deployment_rows::Column::Name)
+        .all(db)
+        .await?;
+    let target = |linked: &[Uuid], id: Uuid, name: String, status: String| LinkTarget {
+        linked: linked.contains(&id),
+        id,
+        name,
+        status,
+    };
+    Ok(Linkable {
+        servers: server_rows_found
+            .into_iter()
+            .map(|s| target(&servers, s.id, s.name, s.status))
+            .collect(),
+        deployments: deployment_rows_found
+            .into_iter()
+            .map(|d| target(&deployments, d.id, d.name, d.status))
+            .collect(),
+    })
 }
 
 pub async fn detail<C: ConnectionTrait>(

@@ -21,6 +21,20 @@ use shared::{Permission, Role};
 use uuid::Uuid;
 
 pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {
+    // Asked before the write transaction: it talks to the provider.
+    let row = visible(&state.db, auth, id).await?;
+    if status_of(&row) == RequestStatus::Pending
+        && may_approve(
+            &state.db,
+            auth,
+            &row,
+            &load_policy(&state.db, row.team_id).await?,
+            &mut None,
+        )
+        .await?
+    {
+        super::preflight::ensure_buildable(state, &row).await?;
+    }
     let txn = crate::db::begin_write(&state.db).await?;
     approve_in(&txn, state, auth, id).await?;
     txn.commit().await?;

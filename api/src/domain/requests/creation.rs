@@ -51,6 +51,12 @@ pub async fn create_in(
         .one(txn)
         .await?;
     let mut resolved = None;
+    if let Some(reason) = account.as_ref().and_then(providers::not_ready) {
+        field(
+            "provider_account_id",
+            format!("this account cannot take requests now: {reason}; an administrator can fix it under Providers"),
+        );
+    }
     match account.as_ref().map(providers::catalog_of) {
         None => field("provider_account_id", "no such provider account".into()),
         Some(catalog) => {

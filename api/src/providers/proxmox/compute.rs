@@ -10,6 +10,7 @@ use crate::providers::{Checkpoint, ComputeProvider, CreateSpec, ProviderError, P
 use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::Value;
+use shared::providers::discovery::DiscoveredCatalog;
 use shared::servers::{
     ConnectionCheck, ConnectionReport, PowerAction, RemoteServer, ServerStatus, REQUEST_LABEL,
 };
@@ -71,6 +72,10 @@ impl ComputeProvider for Proxmox {
             }
         }
         ConnectionReport::of(checks)
+    }
+
+    async fn discover(&self) -> ProviderResult<Option<DiscoveredCatalog>> {
+        self.read_catalogue().await.map(Some)
     }
 
     async fn list(&self) -> ProviderResult<Vec<RemoteServer>> {

@@ -1,11 +1,13 @@
 //! Proxmox VE over its REST API with an API token: clones a cloud-init template VM or creates an
 //! LXC container, configures it, follows the UPID tasks, discovers its address and powers it.
 //!
+//! - `catalogue`: what the cluster offers (nodes, storages, bridges, templates);
 //! - `guests`: guest ids, tags as labels, and reading guests into `RemoteServer`s;
 //! - `tasks`: following UPID tasks, allocating VM ids and powering guests;
 //! - `compute`: the `ComputeProvider` implementation (create, wait, power, snapshot, delete);
 //! - `pinned`: TLS for self-signed clusters, trusting one certificate fingerprint.
 
+mod catalogue;
 mod compute;
 mod guests;
 mod pinned;

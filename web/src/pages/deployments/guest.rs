@@ -98,11 +98,11 @@ pub(super) fn GuestFields(
     fields: GuestSignals,
     errors: Errors,
 ) -> impl IntoView {
-    // Accounts that can build the guest asked for: containers only on Proxmox.
+    // Accounts that can build the guest asked for (ready, and containers only on Proxmox).
     let usable = Memo::new(move |_| match accounts.get() {
         Some(Ok(found)) => found
             .into_iter()
-            .filter(|a| !images_for(a, target.get()).is_empty())
+            .filter(|a| a.ready && !images_for(a, target.get()).is_empty())
             .collect::<Vec<_>>(),
         _ => Vec::new(),
     });

@@ -39,6 +39,22 @@ fn cents_text(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
+/// The server-type editor's rows for these offers.
+pub(super) fn type_rows(types: &[ServerTypeOffer]) -> Vec<Row> {
+    types
+        .iter()
+        .map(|t| {
+            Row::new(vec![
+                t.name.clone(),
+                t.cpu.to_string(),
+                t.ram_mb.to_string(),
+                t.disk_gb.to_string(),
+                t.monthly_price_cents.map(cents_text).unwrap_or_default(),
+            ])
+        })
+        .collect()
+}
+
 fn list_text(items: &[String]) -> String {
     items.join(", ")
 }
@@ -134,20 +150,7 @@ impl AccountDraft {
             images: c.as_ref().map(|c| list_text(&c.images)).unwrap_or_default(),
             types: c
                 .as_ref()
-                .map(|c| {
-                    c.server_types
-                        .iter()
-                        .map(|t| {
-                            Row::new(vec![
-                                t.name.clone(),
-                                t.cpu.to_string(),
-                                t.ram_mb.to_string(),
-                                t.disk_gb.to_string(),
-                                t.monthly_price_cents.map(cents_text).unwrap_or_default(),
-                            ])
-                        })
-                        .collect::<Vec<_>>()
-                })
+                .map(|c| type_rows(&c.server_types))
                 .unwrap_or_default(),
             max_cpu: opt_num(limits.as_ref().map(|l| l.max_cpu)),
             max_ram: opt_num(limits.as_ref().map(|l| l.max_ram_mb)),
@@ -362,6 +365,8 @@ mod tests {
             },
             has_credentials: true,
             created_at: chrono::Utc::now(),
+            ready: true,
+            not_ready_reason: None,
             last_tested_at: None,
             last_test_ok: None,
         }

@@ -1,14 +1,17 @@
 //! The create and edit form of a provider account.
 
-use super::draft::AccountDraft;
+use super::discover::{Applied, DiscoverPanel};
+use super::draft::{type_rows, AccountDraft};
 use super::KINDS;
 use crate::api;
+use crate::components::form::pair_rows;
 use crate::components::form::{
     field_message, send_draft, Column, Errors, FieldError, FormActions, FormBanner, RowsEditor,
     Select, TextArea, TextField,
 };
 use leptos::prelude::*;
-use shared::providers::{ProviderAccount, ProviderKind};
+use shared::providers::discovery::DiscoverCatalog;
+use shared::providers::{ProviderAccount, ProviderCredentials, ProviderKind, ProviderSettings};
 use shared::validation::FieldErrors;
 
 const IMAGE_MAP_COLUMNS: &[Column] = &[
@@ -97,6 +100,66 @@ pub(super) fn AccountForm(
     } else {
         ""
     };
+
+    // The account as typed so far, for the provider to be asked what it offers.
+    let discover_draft = Callback::new(move |()| {
+        let token = api_token.get_untracked().trim().to_owned();
+        let text = |s: String| {
+            let t = s.trim().to_owned();
+            (!t.is_empty()).then_some(t)
+        };
+        DiscoverCatalog {
+            kind: kind_of(),
+            endpoint: endpoint.get_untracked().trim().to_owned(),
+            settings: ProviderSettings {
+                tls_fingerprint: text(tls_fingerprint.get_untracked()),
+                ca_pem: text(ca_pem.get_untracked()),
+                terraform_module: text(terraform_module.get_untracked()),
+                ..Default::default()
+            },
+            credentials: (!token.is_empty()).then_some(ProviderCredentials {
+                api_token: Some(token),
+                private_key: None,
+            }),
+            account_id: editing,
+        }
+    });
+    let apply_discovered = Callback::new(move |applied: Applied| {
+        let Applied {
+            offer,
+            storage: picked_storage,
+            bridge: picked_bridge,
+            found,
+        } = applied;
+        locations.set(offer.locations.join(", "));
+        images.set(offer.images.join(", "));
+        image_map.set(pair_rows(&offer.image_map));
+        if !offer.server_types.is_empty() {
+            types.set(type_rows(&offer.server_types));
+        }
+        if let Some(s) = picked_storage {
+            storage.set(s);
+        }
+        if let Some(b) = picked_bridge {
+            bridge.set(b);
+        }
+        if let Some(c) = found.currency {
+            currency.set(c);
+        }
+        // Custom sizes up to the largest node, unless the admin set tighter bounds.
+        if let Some(l) = found
+            .largest
+            .filter(|_| max_cpu.get_untracked().trim().is_empty())
+        {
+            max_cpu.set(l.max_cpu.to_string());
+            max_ram.set(l.max_ram_mb.to_string());
+            max_disk.set(l.max_disk_gb.to_string());
+        }
+        errors.update(|e| {
+            e.remove("catalog");
+            e.remove("settings");
+        });
+    });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -227,6 +290,7 @@ pub(super) fn AccountForm(
                     })
             }}
             <FieldError errors=errors field="credentials" id="account-credentials-error".to_string() />
+            {move || (!is_ssh()).then(|| view! { <DiscoverPanel draft=discover_draft on_apply=apply_discovered /> })}
 
             {move || {
                 (!is_ssh())
@@ -346,8 +410,7 @@ pub(super) fn AccountForm(
                         value=locations
                         errors=errors
                         field="locations"
-                        placeholder="fsn1, nbg1"
-                        hint="Comma-separated."
+                        hint="Comma-separated: Hetzner locations or Proxmox nodes. Filled by \"Offer the ticked items\" above."
                     />
                     <TextField
                         id="account-images"

@@ -115,6 +115,20 @@ fn AccountCard(account: ProviderAccount, panel: RwSignal<Option<Panel>>) -> impl
     });
     let mapped = account.settings.images.len();
     let card_name = account.name.clone();
+    let readiness = if account.ready {
+        view! { <span class="badge badge-ok" data-testid="provider-ready">"Offered to requesters"</span> }.into_any()
+    } else {
+        let reason = account.not_ready_reason.clone().unwrap_or_default();
+        view! {
+            <p class="muted" data-testid="provider-not-ready">
+                <span class="badge badge-warn">"Not offered to requesters"</span>
+                " "
+                {reason}
+                {(!is_ssh).then_some(": fix it with Edit, or run Test connection.")}
+            </p>
+        }
+        .into_any()
+    };
     view! {
         <div class="card" data-testid="provider-card" data-name=card_name>
             <div class="card-title-row">
@@ -123,6 +137,7 @@ fn AccountCard(account: ProviderAccount, panel: RwSignal<Option<Panel>>) -> impl
                     {account.kind.as_str()}
                 </span>
             </div>
+            {readiness}
             <dl class="details">
                 <dt>"Endpoint"</dt>
                 <dd class="mono">
@@ -203,7 +218,7 @@ fn AccountCard(account: ProviderAccount, panel: RwSignal<Option<Panel>>) -> impl
 }
 
 #[component]
-fn ConnectionChecks(report: ConnectionReport) -> impl IntoView {
+pub(super) fn ConnectionChecks(report: ConnectionReport) -> impl IntoView {
     view! {
         <div class="checks" data-testid="connection-report" data-ok=report.ok.to_string() role="status">
             <p class=if report.ok { "checks-summary ok" } else { "checks-summary bad" }>

@@ -1,6 +1,7 @@
 //! Provider accounts: their catalogs, settings and credentials, connection tests, the
 //! machines the provider reports and the sync that imports them; webhooks.
 
+mod discover;
 mod draft;
 mod form;
 mod list;

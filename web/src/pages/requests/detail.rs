@@ -16,7 +16,7 @@ use crate::task;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::billing::Subscription;
-use shared::requests::{CommentRequest, RequestEvent, ServerRequestDetail};
+use shared::requests::{CommentRequest, RequestEvent, RequestPreflight, ServerRequestDetail};
 use shared::roles::Permission;
 use shared::servers::LogLine;
 use shared::validation::FieldErrors;
@@ -215,10 +215,42 @@ fn Detail(
             Err(e) => toasts.error(e.message()),
         }
     };
+    // Before approval can be clicked, the provider is asked whether it can build this now.
+    let preflight = r
+        .allowed_actions
+        .contains(&RequestAction::Approve)
+        .then(|| {
+            crate::remote::remote::<RequestPreflight>(move || {
+                format!("/api/requests/{id}/preflight")
+            })
+        });
+    let blocked =
+        move || preflight.is_some_and(|p| matches!(p.get(), Some(Ok(found)) if !found.ok));
+    let preflight_view = move || {
+        preflight.map(|p| match p.get() {
+            None => view! { <p class="muted preflight" role="status">"Checking with the provider that it can build this…"</p> }.into_any(),
+            Some(Ok(found)) if found.ok => view! {
+                <p class="muted preflight" data-testid="preflight-ok" role="status">
+                    "✓ The provider has the node, template and size this request needs."
+                </p>
+            }.into_any(),
+            Some(Ok(found)) => view! {
+                <div class="alert alert-warning preflight" data-testid="preflight-problems" role="alert">
+                    <div>
+                        <p><strong>"This request cannot be approved now:"</strong></p>
+                        {found.problems.into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}
+                        <p>"Fix the provider account under Providers, or reject the request with a reason."</p>
+                    </div>
+                </div>
+            }.into_any(),
+            Some(Err(e)) => view! { <ErrorBanner error=e /> }.into_any(),
+        })
+    };
     let buttons = r
         .allowed_actions
         .iter()
         .filter_map(|a| {
+            let approving = *a == RequestAction::Approve;
             let (label, path, verb, class) = match a {
                 RequestAction::Approve => ("Approve", "approve", "approved", "btn btn-primary"),
                 RequestAction::Reject => ("Reject", "", "", "btn btn-danger"),
@@ -230,7 +262,7 @@ fn Detail(
                 <button
                     type="button"
                     class=class
-                    disabled=move || pending.get()
+                    disabled=move || pending.get() || (approving && blocked())
                     on:click=move |_| {
                         if path.is_empty() {
                             rejecting.set(true);
@@ -321,6 +353,7 @@ fn Detail(
             </div>
             <div class="actions">{buttons}</div>
         </header>
+        {preflight_view}
         {r
             .rejection_reason
             .clone()

@@ -93,10 +93,13 @@ pub(super) fn NewRequestForm(
             .collect(),
         _ => Vec::new(),
     });
+    // Only accounts that can build what is asked for (administrators also receive the others).
     let account_list = move || match accounts.get() {
-        Some(Ok(list)) => list,
+        Some(Ok(list)) => list.into_iter().filter(|a| a.ready).collect(),
         _ => Vec::new(),
     };
+    let manages_providers = use_session().can(Permission::ProvidersManage);
+    let no_account = move || matches!(accounts.get(), Some(Ok(_))) && account_list().is_empty();
     let account_opts = Signal::derive(move || {
         account_list()
             .into_iter()
@@ -225,6 +228,18 @@ pub(super) fn NewRequestForm(
                 }
                 _ => None,
             }}
+            {move || no_account().then(|| view! {
+                <div class="alert alert-info" data-testid="no-provider" role="status">
+                    <p>
+                        "No provider account can take requests yet: one needs a token whose connection test passed. "
+                        {if manages_providers {
+                            view! { <a href="/providers">"Add or fix one under Providers."</a> }.into_any()
+                        } else {
+                            view! { <span>"Ask an administrator to set one up."</span> }.into_any()
+                        }}
+                    </p>
+                </div>
+            })}
             <div class="form-grid">
                 <TextField
                     id="req-hostname"

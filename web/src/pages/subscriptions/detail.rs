@@ -2,6 +2,7 @@
 
 use super::form::SubscriptionForm;
 use super::history::History;
+use super::links::SubscriptionLinks;
 use super::list::{amount, SubscriptionBadge};
 use crate::api;
 use crate::components::feedback::{detail_body, use_toasts};
@@ -123,6 +124,7 @@ pub fn SubscriptionPage() -> impl IntoView {
                             <SubscriptionFacts shown=shown />
                             <MoneyCard shown=shown />
                         </div>
+                        <SubscriptionLinks shown=shown remote_detail=remote />
                         <History shown=shown />
                     }
                 },

@@ -4,6 +4,7 @@
 mod detail;
 mod form;
 mod history;
+mod links;
 mod list;
 
 pub use detail::SubscriptionPage;

@@ -1,6 +1,8 @@
 //! Provider accounts and their catalog: kinds, server types and sizes with prices and limits,
 //! settings and credentials, and the form that creates or edits an account.
 
+pub mod discovery;
+
 use crate::validation::{self as v, FieldErrors, Validator};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -209,6 +211,12 @@ pub struct ProviderAccount {
     pub last_tested_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub last_test_ok: Option<bool>,
+    /// Offered to requesters: it orders new servers and its last connection test passed.
+    #[serde(default)]
+    pub ready: bool,
+    /// Why it is not offered, in words, when it is not.
+    #[serde(default)]
+    pub not_ready_reason: Option<String>,
 }
 
 /// How Provisio talks to a provider account and builds servers there (nothing secret).
