@@ -57,14 +57,18 @@ fn noun(target: &str) -> String {
 /// The action in words: `provider_account.create` → "Provider account created".
 pub fn describe(action: &str) -> String {
     let (target, verb) = action.split_once('.').unwrap_or((action, ""));
+    // A session is the person themselves.
+    match (target, verb) {
+        ("session", "login") => return "Signed in".into(),
+        ("session", "logout") => return "Signed out".into(),
+        _ => {}
+    }
     let done = match verb {
         "" => return noun(target),
         "create" => "created".to_owned(),
         "update" => "updated".to_owned(),
         "delete" => "deleted".to_owned(),
         "test" => "connection tested".to_owned(),
-        "login" => "signed in".to_owned(),
-        "logout" => "signed out".to_owned(),
         "comment" => "commented on".to_owned(),
         "revoke" => "revoked".to_owned(),
         "add" => "added".to_owned(),
@@ -165,7 +169,7 @@ mod tests {
             describe("provider_account.create"),
             "Provider account created"
         );
-        assert_eq!(describe("session.login"), "Session signed in");
+        assert_eq!(describe("session.login"), "Signed in");
         assert_eq!(
             describe("team.approval_policy"),
             "Team approval policy changed"

@@ -144,15 +144,21 @@ pub fn ColumnChart(
                     <title>{tip}</title>
                     <rect x=x y=TOP width=BAR height=PLOT rx="4" class="chart-track"></rect>
                     <rect x=x y=baseline - h width=BAR height=h rx="4" class=class></rect>
-                    <text
-                        x=centre
-                        y=baseline - h - 5
-                        text-anchor="middle"
-                        class="chart-value chart-column-value"
-                        data-testid="bar-value"
-                    >
-                        {c.text.clone()}
-                    </text>
+                    // An empty month says nothing: the axis already reads zero.
+                    {(value > 0)
+                        .then(|| {
+                            view! {
+                                <text
+                                    x=centre
+                                    y=baseline - h - 5
+                                    text-anchor="middle"
+                                    class="chart-value chart-column-value"
+                                    data-testid="bar-value"
+                                >
+                                    {c.text.clone()}
+                                </text>
+                            }
+                        })}
                     <text x=centre y=baseline + 17 text-anchor="middle" class="chart-label">
                         {c.label}
                     </text>
