@@ -99,7 +99,7 @@ done
 curl -fsS "$URL/readyz" >/dev/null || { tail -30 "$RUNTIME/server.log"; die "the server did not start"; }
 
 log "seeding $URL"
-seeded="$("$PYTHON" "$ROOT/scripts/schemathesis_seed.py" "$URL" st-root "$ADMIN_PASSWORD" "$RUNTIME/dictionaries")"
+seeded="$("$PYTHON" "$ROOT/scripts/schemathesis_seed.py" "$URL" st-root "$ADMIN_PASSWORD" "$RUNTIME/dictionaries" "$RUNTIME/provisio.db")"
 eval "$seeded"
 
 # Ids in paths: half of the examples name a seeded row, the others whatever schemathesis makes.

@@ -5,16 +5,20 @@ name: a team, a provider account (its endpoint a closed loopback port), a server
 client, a subscription, a project, a script, a webhook, an SSH key and a victim user. Ids go
 to dictionary files that scripts/schemathesis.sh binds to the path parameters.
 
-    python3 schemathesis_seed.py BASE_URL ADMIN_LOGIN ADMIN_PASSWORD OUT_DIR
+    python3 schemathesis_seed.py BASE_URL ADMIN_LOGIN ADMIN_PASSWORD OUT_DIR DATABASE_FILE
 """
 
 import json
+import sqlite3
 import sys
+import uuid
+from datetime import datetime, timezone
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 BASE, ADMIN, ADMIN_PASSWORD, OUT = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
+DATABASE = sys.argv[5]
 ROLES = ["admin", "technical_agent", "sales_agent", "requester"]
 PASSWORD = "schemathesis-role-password-1"
 
@@ -95,6 +99,17 @@ provider = call(
         },
     },
 )["id"]
+
+# The server reaches no provider (its outbound HTTP goes to a closed proxy port), so saving could
+# not pass the account's connection test, and requests are only filed against accounts whose test
+# passed. The passed test is written straight into the server's database, as an account that
+# worked before its provider went away would have it; approving its request then meets the live
+# check's refusal (409).
+with sqlite3.connect(DATABASE) as db:
+    db.execute(
+        "UPDATE provider_accounts SET last_test_ok = 1, last_tested_at = ? WHERE id = ?",
+        (datetime.now(timezone.utc).isoformat(), uuid.UUID(provider).bytes),
+    )
 
 request = call(
     "POST",
