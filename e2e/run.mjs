@@ -16,9 +16,9 @@ mkdirSync(artifacts, { recursive: true });
 
 // What each role must see in the main navigation (shared::nav with the shared permission matrix).
 const NAV = {
-  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Clients', 'Revenue', 'Teams', 'Resource types', 'Providers', 'Users', 'Audit log', 'API tokens'],
-  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types', 'API tokens'],
-  sales_agent: ['Dashboard', 'Requests', 'Clients', 'Revenue', 'Teams', 'Resource types', 'API tokens'],
+  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Clients', 'Revenue', 'Teams', 'Resource types', 'Administration', 'Providers', 'Users', 'Audit log'],
+  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types'],
+  sales_agent: ['Dashboard', 'Requests', 'Clients', 'Revenue', 'Teams', 'Resource types'],
 };
 
 const browser = await chromium.launch({
@@ -85,6 +85,12 @@ async function signIn(page, login, password) {
   await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 15000 });
 }
 
+// Signing out is in the account menu behind one's name.
+async function signOut(page) {
+  await page.getByRole('button', { name: 'Your account' }).click();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+}
+
 async function navLabels(page) {
   const nav = page.getByRole('navigation', { name: 'Main' });
   await nav.getByRole('link').first().waitFor();
@@ -130,7 +136,7 @@ await test('admin signs in, sees the admin navigation and creates a technical ag
   await page.getByRole('cell', { name: newUser, exact: true }).waitFor({ timeout: 10000 });
   await page.screenshot({ path: `${artifacts}/users.png` });
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signOut(page);
   await page.getByTestId('landing-sign-in').waitFor({ timeout: 10000 });
 });
 
@@ -164,7 +170,7 @@ await test('signed out, / shows what Provisio does and its frameworks; signing i
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { name: 'Dashboard' }).waitFor({ timeout: 15000 });
   assert(new URL(page.url()).pathname === '/dashboard', `signed in at ${page.url()}`);
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signOut(page);
   await page.getByTestId('landing-sign-in').waitFor({ timeout: 15000 });
   const after = new URL(page.url());
   assert(after.pathname === '/' && after.search === '', `signed out at ${page.url()}`);
@@ -352,7 +358,7 @@ await test('signed out on an admin page, the next person to sign in lands on the
   await created.first().waitFor({ timeout: 10000 });
   assert(await created.first().getByRole('link', { name: pveName }).getAttribute('href') === '/providers', 'the account links to Providers');
   assert((await created.first().getByTestId('audit-changes').innerText()).includes('name: — → ' + pveName), 'the created fields are listed');
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signOut(page);
   await page.getByTestId('landing-sign-in').click();
   await page.getByLabel('Username or e-mail').fill(requesterName);
   await page.getByLabel('Password', { exact: true }).fill(requesterPassword);
@@ -370,7 +376,8 @@ await test('a requester files a server request through the form', async (page) =
   await page.getByText('Estimated cost').filter({ hasText: '€4.59/mo' }).waitFor({ timeout: 10000 });
   await page.getByRole('button', { name: 'Submit request' }).click();
   await page.getByRole('heading', { name: hostname }).waitFor({ timeout: 10000 });
-  await page.getByText('pending', { exact: true }).first().waitFor();
+  // Statuses read in one casing; the code stays in data-status.
+  await page.locator('main .badge[data-status=pending]', { hasText: /^Pending$/ }).first().waitFor();
   await page.screenshot({ path: `${artifacts}/request-detail.png`, fullPage: true });
 });
 
@@ -397,27 +404,55 @@ await test('the requester sees the notification and the approved status', async 
   await page.getByText(AFTER_APPROVAL).first().waitFor({ timeout: 10000 });
 });
 
-await test('an admin sets a team approval policy with auto-approval and adds a webhook', async (page) => {
+await test('from Administration an admin sets a team approval policy with auto-approval, adds a webhook and allows a terminal program', async (page) => {
   await signIn(page, adminUser, adminPassword);
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Teams' }).click();
-  const row = page.getByRole('row').filter({ hasText: `Shop ${requesterName}` });
-  await row.getByRole('button', { name: 'Members' }).click();
-  await page.getByText('Step 1: any administrator').waitFor({ timeout: 10000 });
-  await page.getByRole('button', { name: 'Edit policy' }).click();
-  await page.getByText('Auto-approve small requests').click();
-  await page.getByLabel('Max vCPU').fill('2');
-  await page.getByLabel('Max monthly cost (€)').fill('5');
-  await page.getByRole('button', { name: 'Save policy' }).click();
-  await page.getByText('Auto-approve up to 2 vCPU and €5.00/month.').waitFor({ timeout: 10000 });
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Administration' }).click();
+  const areas = page.getByTestId('admin-areas');
+  await areas.getByText(/of \d+ offered to requesters/).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/administration.png`, fullPage: true });
+  await areas.getByRole('link', { name: 'Review approval policies' }).click();
+  const team = page.getByTestId('team-policy').filter({ hasText: `Shop ${requesterName}` });
+  await team.getByText('Step 1: any administrator').waitFor({ timeout: 10000 });
+  await team.getByRole('button', { name: 'Edit policy' }).click();
+  await team.getByText('Auto-approve small requests').click();
+  await team.getByLabel('Max vCPU').fill('2');
+  await team.getByLabel('Max monthly cost (€)').fill('5');
+  await team.getByRole('button', { name: 'Save policy' }).click();
+  await team.getByText('Auto-approve up to 2 vCPU and €5.00/month.').waitFor({ timeout: 10000 });
   await page.screenshot({ path: `${artifacts}/policy.png` });
 
-  await page.keyboard.press('Escape');
-  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Providers' }).click();
+  await page.getByRole('link', { name: '← Administration' }).click();
+  await areas.getByRole('link', { name: 'Manage notifications' }).click();
+  // This server sends no e-mail: the page says how to turn it on.
+  await page.getByTestId('email-channel').getByText('PROVISIO_SMTP_URL').waitFor({ timeout: 10000 });
   await page.getByLabel('Name', { exact: true }).fill('ops chat');
   await page.getByLabel('URL', { exact: true }).fill('http://127.0.0.1:9/hook');
   await page.getByLabel('Secret', { exact: true }).fill('an-hmac-secret-of-some-length');
   await page.getByRole('button', { name: 'Add webhook' }).click();
   await page.getByRole('cell', { name: 'ops chat', exact: true }).waitFor({ timeout: 10000 });
+
+  await page.getByRole('link', { name: '← Administration' }).click();
+  await areas.getByRole('link', { name: 'Edit the allowed programs' }).click();
+  const programs = page.getByTestId('terminal-programs');
+  await programs.getByText('git').waitFor({ timeout: 10000 });
+  // A path is refused where it was typed; a name is added with Enter and kept after a reload.
+  await page.getByLabel('Program to allow').fill('/bin/sh');
+  await page.getByLabel('Program to allow').press('Enter');
+  await page.getByText('a program name (letters, digits').waitFor();
+  await page.getByLabel('Program to allow').fill('npm');
+  await page.getByLabel('Program to allow').press('Enter');
+  await page.getByTestId('terminal-save').click();
+  await page.getByText('Terminal programs saved').waitFor({ timeout: 10000 });
+  await page.reload({ waitUntil: 'domcontentloaded' });
+  await programs.getByText('npm', { exact: true }).waitFor({ timeout: 15000 });
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const saved = await api('/api/terminal/settings', { token: admin.access_token });
+  assert(saved.allowed_commands.includes('npm') && !saved.allowed_commands.includes('/bin/sh'), `saved ${JSON.stringify(saved)}`);
+
+  await page.getByRole('link', { name: '← Administration' }).click();
+  await areas.getByRole('link', { name: 'See the security settings' }).click();
+  // The network policy this server was started with (PROVISIO_NETWORK_ALLOWLIST in test.sh).
+  await page.getByTestId('security-network').getByText('127.0.0.0/8, ::1', { exact: true }).waitFor({ timeout: 10000 });
 });
 
 await test('with the new policy a small request is approved at once', async (page) => {
@@ -476,7 +511,7 @@ await test('an approved request shows its provisioning steps live and lands in t
   await page.locator('[data-testid=log-line]').first().waitFor({ timeout: 20000 });
   await page.screenshot({ path: `${artifacts}/provisioning-live.png`, fullPage: true });
   await page.locator('[data-testid=log-line][data-stream=step]', { hasText: 'deployed' }).waitFor({ timeout: 60000 });
-  await page.getByText('deployed', { exact: true }).first().waitFor({ timeout: 20000 });
+  await page.locator('main .badge[data-status=deployed]', { hasText: /^Deployed$/ }).first().waitFor({ timeout: 20000 });
   assert(await page.locator('[data-testid=step][data-state=failed]').count() === 0, 'a step failed');
   assert(await page.locator('[data-testid=log-line]', { hasText: 'waiting for SSH' }).count() > 0, 'the SSH wait is logged');
   await page.screenshot({ path: `${artifacts}/provisioning-done.png`, fullPage: true });
@@ -560,7 +595,7 @@ await test('a technical agent edits a script, runs it on two hosts and sees the 
   await page.waitForURL(/\/runs\/[0-9a-f-]{36}$/, { timeout: 10000 });
   await page.getByTestId('log-panel').locator('[data-testid=log-line]').first().waitFor({ timeout: 30000 });
   await page.screenshot({ path: `${artifacts}/run-live.png`, fullPage: true });
-  await page.getByTestId('run-status').filter({ hasText: 'succeeded' }).waitFor({ timeout: 120000 });
+  await page.getByTestId('run-status').filter({ hasText: 'Succeeded' }).waitFor({ timeout: 120000 });
   for (const host of touchHosts) {
     const row = page.getByTestId(`recap-row-${host}`);
     await row.waitFor({ timeout: 15000 });
@@ -634,7 +669,7 @@ function flaskRepository(root, name) {
   return bare;
 }
 
-await test('a technical agent deploys a Flask app from the deploy form, watches it reach RUNNING, opens it and deletes it', async (page) => {
+await test('a technical agent deploys a Flask app from the deploy form, watches it reach Running, opens it and deletes it', async (page) => {
   const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
   // The technical agent belongs to the Global team: the host and the project live there.
   const teams = await api('/api/teams?per_page=200', { token: admin.access_token });
@@ -688,7 +723,7 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
     const logLines = page.getByTestId('log-panel').first().locator('[data-testid=log-line]');
     await logLines.first().waitFor({ timeout: 60000 });
     await page.screenshot({ path: `${artifacts}/deployment-live.png`, fullPage: true });
-    await status.filter({ hasText: /^RUNNING$/ }).waitFor({ timeout: 180000 });
+    await status.filter({ hasText: /^Running$/ }).waitFor({ timeout: 180000 });
     assert(await logLines.count() > 0, 'the live log shows the lines of the deploy');
     assert(await page.locator('[data-testid=step][data-state=done]').count() === 5, 'every pipeline step is done');
     await page.screenshot({ path: `${artifacts}/deployment-running.png`, fullPage: true });
@@ -703,7 +738,7 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
 
     await page.getByTestId('deployment-delete').click();
     await page.getByRole('button', { name: 'Delete deployment' }).click();
-    await status.filter({ hasText: /^DELETED$/ }).waitFor({ timeout: 60000 });
+    await status.filter({ hasText: /^Deleted$/ }).waitFor({ timeout: 60000 });
     await page.screenshot({ path: `${artifacts}/deployment-deleted.png`, fullPage: true });
     const answered = await fetch(url, { signal: AbortSignal.timeout(5000) }).then(() => true, () => false);
     assert(!answered, `${url} still answers after the deletion`);
@@ -822,7 +857,7 @@ await test('from a project page a technical agent deploys onto a new VM at the P
     await page.getByTestId('log-panel').first().locator('[data-testid=log-line]').first().waitFor({ timeout: 60000 });
     await page.screenshot({ path: `${artifacts}/deploy-new-vm-live.png`, fullPage: true });
     const status = page.locator('.status');
-    await status.filter({ hasText: /^RUNNING$/ }).waitFor({ timeout: 240000 });
+    await status.filter({ hasText: /^Running$/ }).waitFor({ timeout: 240000 });
     assert(await page.locator('[data-testid=step][data-state=done]').count() === 5, 'every pipeline stage is done');
     const guest = await page.getByTestId('deployment-guest').innerText();
     assert(/^VM · 2 cores, 2048 MB, 20 GB · [0-9.]+ · VM id \d+$/.test(guest), `the guest shows its address and VM id: ${guest}`);
@@ -846,7 +881,7 @@ await test('from a project page a technical agent deploys onto a new VM at the P
     assert((await vms()).includes(running.vmid), `VM ${running.vmid} is at the fake`);
     await page.getByTestId('deployment-delete').click();
     await page.getByRole('button', { name: 'Delete deployment' }).click();
-    await status.filter({ hasText: /^DELETED$/ }).waitFor({ timeout: 60000 });
+    await status.filter({ hasText: /^Deleted$/ }).waitFor({ timeout: 60000 });
     await eventually(`VM ${running.vmid} is removed at the fake`, 60000, async () => !(await vms()).includes(running.vmid));
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -919,7 +954,7 @@ await test('a sales agent creates a client and a subscription and sees MRR chang
   await subRow.waitFor({ timeout: 10000 });
   const price = (await subRow.getByTestId('subscription-price').innerText()).trim();
   assert(price === 'EUR 49.90', `the subscription costs ${price}`);
-  assert((await subRow.getByTestId('subscription-status').innerText()).trim() === 'active', 'the subscription is active');
+  assert((await subRow.getByTestId('subscription-status').innerText()).trim() === 'Active', 'the subscription is active');
   await page.screenshot({ path: `${artifacts}/client-detail.png`, fullPage: true });
 
   await nav.getByRole('link', { name: 'Revenue' }).click();
@@ -965,7 +1000,7 @@ async function walkEveryPage(page, login, password, shotPrefix) {
     await page.setViewportSize({ width, height });
     for (const label of labels) {
       const nav = page.getByRole('navigation', { name: 'Main' });
-      const menu = page.getByRole('button', { name: 'Menu' });
+      const menu = page.getByRole('button', { name: 'Menu', exact: true });
       if (width < 900) {
         // Folded behind the menu button on a phone; the button opens it.
         assert(!(await nav.isVisible()), `the navigation is folded at ${width} px`);
@@ -989,6 +1024,27 @@ async function walkEveryPage(page, login, password, shotPrefix) {
       if (width < 900 && shotPrefix) await page.screenshot({ path: `${artifacts}/${shotPrefix}-${label.replace(/\W+/g, '-').toLowerCase()}.png`, fullPage: true });
     }
   }
+  // The pages off the sidebar: the account menu's and, for administrators, the areas of the
+  // Administration page.
+  const extra = ['/profile', '/tokens'].concat(labels.includes('Administration')
+    ? ['/admin/policies', '/admin/webhooks', '/admin/terminal', '/admin/security'] : []);
+  for (const [width, height] of [[390, 844], [1360, 860]]) {
+    await page.setViewportSize({ width, height });
+    for (const path of extra) {
+      await page.goto(base + path, { waitUntil: 'domcontentloaded' });
+      await page.locator('main h1').first().waitFor({ timeout: 15000 });
+      await page.waitForLoadState('networkidle');
+      const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (sideways > 0) problems.push(`${path} at ${width} px scrolls ${sideways} px sideways`);
+      if (width < 900 && shotPrefix) await page.screenshot({ path: `${artifacts}/${shotPrefix}${path.replace(/\W+/g, '-')}.png`, fullPage: true });
+    }
+  }
+  // The account menu opens from the name at phone width too, and leads to one's account.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole('button', { name: 'Your account' }).click();
+  await page.locator('#account-menu').getByRole('link', { name: 'API tokens' }).click();
+  await page.getByRole('heading', { name: 'API tokens' }).waitFor({ timeout: 15000 });
+  await page.setViewportSize({ width: 1360, height: 860 });
   assert(problems.length === 0, problems.join('; '));
   return labels;
 }

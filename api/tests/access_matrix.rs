@@ -730,6 +730,13 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/settings",
+            path: "/api/settings",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
             template: "/api/stats/setup",
             path: "/api/stats/setup",
             body: none,

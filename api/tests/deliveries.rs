@@ -258,6 +258,32 @@ async fn e_mail_notifications_go_out_over_smtp() {
     assert_eq!(deliveries[0]["status"], "delivered");
 }
 
+/// Administrators see the e-mail channel and the limits in effect; the SMTP URL's credentials
+/// never leave the server.
+#[tokio::test]
+async fn the_settings_show_the_mail_server_without_its_password() {
+    let app = spawn_app_with(Options {
+        smtp_url: Some("smtps://mailer:hunter2-secret@mail.example.com:465".into()),
+        ..Options::default()
+    })
+    .await;
+    let answer = app.get("/api/settings", &app.admin.token).await;
+    assert_eq!(answer.status(), 200);
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["email"]["smtp_server"], "mail.example.com:465");
+    assert!(!body.to_string().contains("hunter2"), "{body}");
+    assert!(body["sign_in"]["account_failures"].as_u64().unwrap() > 0);
+    assert!(body["network"]["allowlist"].is_array());
+    let plain = spawn_app_with(Options::default()).await;
+    let body: serde_json::Value = plain
+        .get("/api/settings", &plain.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["email"]["smtp_server"], serde_json::Value::Null);
+}
+
 /// A webhook is a URL typed by an administrator that the server then POSTs to: under the default
 /// policy it may not point at loopback, the LAN or a metadata service, neither when it is saved
 /// nor when a delivery goes out (the policy may have changed since it was saved, or the name may

@@ -18,6 +18,7 @@ pub mod requests;
 pub mod roles;
 pub mod scripts;
 pub mod servers;
+pub mod settings;
 pub mod stages;
 pub mod terminal;
 pub mod validation;

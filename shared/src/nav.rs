@@ -1,7 +1,39 @@
 //! Navigation entries of the web app, each guarded by a permission of the shared matrix,
-//! so that what a role sees in the menu is exactly what the API lets it do.
+//! so that what a role sees in the menu is exactly what the API lets it do. The sidebar shows
+//! them under their section's heading; the account section is the menu behind one's name.
 
 use crate::roles::{roles_grant, Permission, Role};
+
+/// Where an entry is shown: a heading of the sidebar, or the account menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NavSection {
+    Work,
+    Sales,
+    Organisation,
+    Administration,
+    /// The menu behind the signed-in user's name, not the sidebar.
+    Account,
+}
+
+impl NavSection {
+    /// The sidebar's sections, in order.
+    pub const SIDEBAR: [NavSection; 4] = [
+        NavSection::Work,
+        NavSection::Sales,
+        NavSection::Organisation,
+        NavSection::Administration,
+    ];
+
+    pub fn heading(self) -> &'static str {
+        match self {
+            NavSection::Work => "Work",
+            NavSection::Sales => "Sales",
+            NavSection::Organisation => "Organisation",
+            NavSection::Administration => "Administration",
+            NavSection::Account => "Your account",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NavItem {
@@ -9,6 +41,7 @@ pub struct NavItem {
     pub path: &'static str,
     pub icon: &'static str,
     pub permission: Permission,
+    pub section: NavSection,
 }
 
 pub const NAV_ITEMS: &[NavItem] = &[
@@ -17,101 +50,147 @@ pub const NAV_ITEMS: &[NavItem] = &[
         path: "/",
         icon: "◧",
         permission: Permission::DashboardView,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Requests",
         path: "/requests",
         icon: "⧉",
         permission: Permission::RequestsCreate,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Approvals",
         path: "/approvals",
         icon: "✓",
         permission: Permission::RequestsApprove,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Servers",
         path: "/servers",
         icon: "▣",
         permission: Permission::ServersRead,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Scripts",
         path: "/scripts",
         icon: "❯",
         permission: Permission::ScriptsManage,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Projects",
         path: "/projects",
         icon: "⎇",
         permission: Permission::DeploymentsManage,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Deployments",
         path: "/deployments",
         icon: "⇪",
         permission: Permission::DeploymentsManage,
+        section: NavSection::Work,
     },
     NavItem {
         label: "Clients",
         path: "/clients",
         icon: "◉",
         permission: Permission::ClientsManage,
+        section: NavSection::Sales,
     },
     NavItem {
         label: "Revenue",
         path: "/revenue",
         icon: "↗",
         permission: Permission::RevenueRead,
+        section: NavSection::Sales,
     },
     NavItem {
         label: "Teams",
         path: "/teams",
         icon: "◎",
         permission: Permission::TeamsRead,
+        section: NavSection::Organisation,
     },
     NavItem {
         label: "Resource types",
         path: "/resource-types",
         icon: "▤",
         permission: Permission::ResourceTypesRead,
+        section: NavSection::Organisation,
+    },
+    NavItem {
+        label: "Administration",
+        path: "/admin",
+        icon: "⚙",
+        permission: Permission::UsersManage,
+        section: NavSection::Administration,
     },
     NavItem {
         label: "Providers",
         path: "/providers",
         icon: "☁",
         permission: Permission::ProvidersManage,
+        section: NavSection::Administration,
     },
     NavItem {
         label: "Users",
         path: "/users",
         icon: "☰",
         permission: Permission::UsersManage,
+        section: NavSection::Administration,
     },
     NavItem {
         label: "Audit log",
         path: "/audit",
         icon: "⌕",
         permission: Permission::AuditRead,
+        section: NavSection::Administration,
+    },
+    NavItem {
+        label: "Your account",
+        path: "/profile",
+        icon: "◌",
+        permission: Permission::DashboardView,
+        section: NavSection::Account,
     },
     NavItem {
         label: "API tokens",
         path: "/tokens",
         icon: "⚿",
         permission: Permission::ApiTokensOwn,
+        section: NavSection::Account,
     },
 ];
 
-/// The navigation entries visible to a holder of `roles`, in menu order.
+/// The entries of `section` visible to a holder of `roles`, in menu order.
+pub fn section_for(roles: &[Role], section: NavSection) -> Vec<NavItem> {
+    NAV_ITEMS
+        .iter()
+        .copied()
+        .filter(|item| item.section == section && roles_grant(roles, item.permission))
+        .collect()
+}
+
+/// The sidebar entries visible to a holder of `roles`, in menu order.
 pub fn nav_for(roles: &[Role]) -> Vec<NavItem> {
     NAV_ITEMS
         .iter()
         .copied()
-        .filter(|item| roles_grant(roles, item.permission))
+        .filter(|item| item.section != NavSection::Account && roles_grant(roles, item.permission))
         .collect()
 }
+
+/// The administration pages behind the Administration overview: guarded like it, titled here.
+pub const ADMIN_PAGES: &[(&str, &str)] = &[
+    ("/admin/policies", "Approval policies"),
+    ("/admin/webhooks", "Webhooks and e-mail"),
+    ("/admin/terminal", "Terminal programs"),
+    ("/admin/security", "Security"),
+];
 
 #[cfg(test)]
 mod tests {
@@ -122,15 +201,21 @@ mod tests {
         let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
         assert_eq!(
             labels(Role::Requester),
-            vec![
-                "Dashboard",
-                "Requests",
-                "Teams",
-                "Resource types",
-                "API tokens"
-            ]
+            vec!["Dashboard", "Requests", "Teams", "Resource types"]
         );
-        assert_eq!(labels(Role::Admin).len(), NAV_ITEMS.len());
+        let account = NAV_ITEMS
+            .iter()
+            .filter(|i| i.section == NavSection::Account)
+            .count();
+        assert_eq!(labels(Role::Admin).len(), NAV_ITEMS.len() - account);
+        for role in Role::ALL {
+            let mine = section_for(&[role], NavSection::Account);
+            assert_eq!(
+                mine.iter().map(|i| i.label).collect::<Vec<_>>(),
+                vec!["Your account", "API tokens"],
+                "{role}"
+            );
+        }
         assert!(!labels(Role::TechnicalAgent).contains(&"Approvals"));
     }
 
@@ -173,8 +258,7 @@ mod tests {
                 "Clients",
                 "Revenue",
                 "Teams",
-                "Resource types",
-                "API tokens"
+                "Resource types"
             ]
         );
         let admin = labels(Role::Admin);

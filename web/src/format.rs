@@ -231,3 +231,50 @@ pub fn percent_tenths(value: f64) -> String {
     let abs = tenths.unsigned_abs();
     format!("{sign}{}.{}%", abs / 10, abs % 10)
 }
+
+/// "15 min", "1 h 30 min", "45 s".
+pub fn span(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let parts = [(h, "h"), (m, "min"), (s, "s")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}"))
+        .collect::<Vec<_>>();
+    if parts.is_empty() {
+        "0 s".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// A status code as people read it, one casing everywhere: `PENDING` → "Pending",
+/// `system_update` → "System update". The code itself stays in `data-status` for scripts.
+pub fn status_label(code: &str) -> String {
+    let words = code.replace('_', " ").to_lowercase();
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{span, status_label};
+
+    #[test]
+    fn statuses_read_in_one_casing() {
+        assert_eq!(status_label("PENDING"), "Pending");
+        assert_eq!(status_label("pending"), "Pending");
+        assert_eq!(status_label("system_update"), "System update");
+        assert_eq!(status_label(""), "");
+    }
+
+    #[test]
+    fn spans_read_in_hours_minutes_and_seconds() {
+        assert_eq!(span(900), "15 min");
+        assert_eq!(span(5400), "1 h 30 min");
+        assert_eq!(span(45), "45 s");
+        assert_eq!(span(0), "0 s");
+    }
+}

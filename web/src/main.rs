@@ -67,6 +67,11 @@ fn App() -> impl IntoView {
                     <Route path=path!("/revenue") view={Lazy::<RevenueRoute>::new()} />
                     <Route path=path!("/teams") view={Lazy::<TeamsRoute>::new()} />
                     <Route path=path!("/resource-types") view={Lazy::<ResourceTypesRoute>::new()} />
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
+                    <Route path=path!("/admin/policies") view={Lazy::<PoliciesRoute>::new()} />
+                    <Route path=path!("/admin/webhooks") view={Lazy::<NotificationsRoute>::new()} />
+                    <Route path=path!("/admin/terminal") view={Lazy::<TerminalProgramsRoute>::new()} />
+                    <Route path=path!("/admin/security") view={Lazy::<SecurityRoute>::new()} />
                     <Route path=path!("/users") view={Lazy::<UsersRoute>::new()} />
                     <Route path=path!("/tokens") view={Lazy::<TokensRoute>::new()} />
                     <Route path=path!("/providers") view={Lazy::<ProvidersRoute>::new()} />

@@ -274,6 +274,11 @@ split_route!(
 /// Pages of administration.
 #[derive(Clone, Copy)]
 pub enum AdminPages {
+    Overview,
+    Policies,
+    Notifications,
+    TerminalPrograms,
+    Security,
     Teams,
     ResourceTypes,
     Users,
@@ -285,6 +290,21 @@ pub enum AdminPages {
 #[wasm_split(admin_pages, wasm_split_path = ::leptos::wasm_split, preload(preload_admin_pages))]
 fn admin_pages(page: AdminPages) -> AnyView {
     match page {
+        AdminPages::Overview => {
+            view! { <Guard path="/admin"><admin::AdminPage /></Guard> }.into_any()
+        }
+        AdminPages::Policies => {
+            view! { <Guard path="/admin"><admin::PoliciesPage /></Guard> }.into_any()
+        }
+        AdminPages::Notifications => {
+            view! { <Guard path="/admin"><admin::NotificationsPage /></Guard> }.into_any()
+        }
+        AdminPages::TerminalPrograms => {
+            view! { <Guard path="/admin"><admin::TerminalProgramsPage /></Guard> }.into_any()
+        }
+        AdminPages::Security => {
+            view! { <Guard path="/admin"><admin::SecurityPage /></Guard> }.into_any()
+        }
         AdminPages::Teams => view! { <Guard path="/teams"><teams::TeamsPage /></Guard> }.into_any(),
         AdminPages::ResourceTypes => {
             view! { <Guard path="/resource-types"><resource_types::ResourceTypesPage /></Guard> }
@@ -301,6 +321,36 @@ fn admin_pages(page: AdminPages) -> AnyView {
     }
 }
 
+split_route!(
+    AdminRoute,
+    admin_pages,
+    preload_admin_pages,
+    AdminPages::Overview
+);
+split_route!(
+    PoliciesRoute,
+    admin_pages,
+    preload_admin_pages,
+    AdminPages::Policies
+);
+split_route!(
+    NotificationsRoute,
+    admin_pages,
+    preload_admin_pages,
+    AdminPages::Notifications
+);
+split_route!(
+    TerminalProgramsRoute,
+    admin_pages,
+    preload_admin_pages,
+    AdminPages::TerminalPrograms
+);
+split_route!(
+    SecurityRoute,
+    admin_pages,
+    preload_admin_pages,
+    AdminPages::Security
+);
 split_route!(
     TeamsRoute,
     admin_pages,
@@ -367,9 +417,8 @@ pub fn preload_page(path: &'static str) {
             "/servers" | "/scripts" => preload_operations_pages().await,
             "/projects" | "/deployments" => preload_project_pages().await,
             "/clients" | "/revenue" => preload_sales_pages().await,
-            "/teams" | "/resource-types" | "/providers" | "/users" | "/audit" | "/tokens" => {
-                preload_admin_pages().await
-            }
+            "/teams" | "/resource-types" | "/providers" | "/users" | "/audit" | "/tokens"
+            | "/admin" => preload_admin_pages().await,
             "/profile" => preload_profile_page().await,
             _ => {}
         }

@@ -65,3 +65,55 @@ pub async fn save<T: Serialize + DeserializeOwned + Default>(
     .await?;
     Ok(())
 }
+
+/// What the server runs with from its environment, for the Administration pages. The SMTP URL is
+/// reduced to host and port: it may carry credentials.
+pub fn server_settings(config: &crate::config::Config) -> shared::settings::ServerSettings {
+    use crate::exec::network_policy::PrivateNetworks;
+    use shared::settings::{EmailSettings, NetworkSettings, ServerSettings, SignInSettings};
+    let limits = &config.login_limits;
+    let smtp_server = config.smtp_url.as_deref().map(|raw| {
+        reqwest::Url::parse(raw)
+            .ok()
+            .and_then(|url| {
+                let host = url.host_str()?.to_owned();
+                Some(match url.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host,
+                })
+            })
+            .unwrap_or_else(|| "(set, but not a URL this page can show)".into())
+    });
+    ServerSettings {
+        sign_in: SignInSettings {
+            access_token_secs: config.access_token_ttl.as_secs(),
+            session_days: config.refresh_token_ttl.as_secs() / 86_400,
+            secure_cookies: config.secure_cookies,
+            account_failures: limits.account_failures,
+            account_window_secs: limits.account_window.as_secs(),
+            address_attempts: limits.ip_attempts,
+            address_window_secs: limits.ip_window.as_secs(),
+            trusted_proxies: config
+                .trusted_proxies
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
+        email: EmailSettings {
+            smtp_server,
+            from: config.smtp_from.clone(),
+            public_url: config.public_url.clone(),
+        },
+        network: NetworkSettings {
+            git_private_networks: config.network.git == PrivateNetworks::Allow,
+            provider_private_networks: config.network.providers == PrivateNetworks::Allow,
+            webhook_private_networks: config.network.webhooks == PrivateNetworks::Allow,
+            allowlist: config
+                .network
+                .allowlist
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        },
+    }
+}

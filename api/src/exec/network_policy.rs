@@ -44,6 +44,27 @@ pub enum Allowed {
     Host(String),
 }
 
+fn full_width(ip: IpAddr) -> u32 {
+    if ip.is_ipv4() {
+        32
+    } else {
+        128
+    }
+}
+
+impl std::fmt::Display for Allowed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            // One address reads as itself, as it was most likely written.
+            Allowed::Network { base, prefix } if u32::from(*prefix) == full_width(*base) => {
+                write!(f, "{base}")
+            }
+            Allowed::Network { base, prefix } => write!(f, "{base}/{prefix}"),
+            Allowed::Host(name) => f.write_str(name),
+        }
+    }
+}
+
 impl Allowed {
     pub fn parse(entry: &str) -> Result<Allowed, String> {
         let entry = entry.trim();
@@ -413,6 +434,19 @@ mod tests {
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    #[test]
+    fn allowlist_entries_read_back_as_written() {
+        for entry in [
+            "127.0.0.0/8",
+            "::1",
+            "10.0.0.7",
+            "fd00::/8",
+            "git.example.com",
+        ] {
+            assert_eq!(Allowed::parse(entry).unwrap().to_string(), entry);
+        }
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod resource_types;
 pub mod responses;
 pub mod scripts;
 pub mod servers;
+pub mod settings;
 pub mod ssh_keys;
 pub mod stats;
 pub mod teams;
@@ -217,6 +218,9 @@ pub fn configure<R: Routes>(cfg: &mut R) {
     });
     cfg.group("revenue.csv", |g| {
         g.service(billing::revenue_csv);
+    });
+    cfg.group("settings", |g| {
+        g.service(settings::server);
     });
     cfg.group("terminal", |g| {
         g.service(terminal::get_settings)

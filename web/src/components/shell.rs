@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::components::{Outlet, Redirect, A};
 use leptos_router::hooks::{use_location, use_navigate};
-use shared::nav::{nav_for, NAV_ITEMS};
+use shared::nav::{section_for, NavSection, ADMIN_PAGES, NAV_ITEMS};
 use shared::notifications::NotificationList;
 use shared::roles::roles_grant;
 
@@ -59,10 +59,12 @@ fn Unreachable(message: String) -> impl IntoView {
 
 /// "Users · Provisio" in the tab and in the browser history.
 fn page_title(path: &str) -> String {
-    let name = match path {
-        "/profile" => Some("Your account"),
-        _ => NAV_ITEMS.iter().find(|i| i.path == path).map(|i| i.label),
-    };
+    let name = NAV_ITEMS
+        .iter()
+        .map(|i| (i.path, i.label))
+        .chain(ADMIN_PAGES.iter().copied())
+        .find(|(p, _)| *p == path)
+        .map(|(_, label)| label);
     match name {
         Some(name) => format!("{name} · Provisio"),
         None => "Provisio".into(),
@@ -119,10 +121,18 @@ fn Sidebar() -> impl IntoView {
         location.pathname.track();
         open.set(false);
     });
-    let items = Memo::new(move |_| {
-        session
-            .me
-            .with(|m| m.as_ref().map(|m| nav_for(&m.roles)).unwrap_or_default())
+    // The sidebar's sections with the entries the user's roles reach; empty sections are left out.
+    let sections = Memo::new(move |_| {
+        session.me.with(|m| {
+            let Some(m) = m.as_ref() else {
+                return Vec::new();
+            };
+            NavSection::SIDEBAR
+                .into_iter()
+                .map(|section| (section, section_for(&m.roles, section)))
+                .filter(|(_, items)| !items.is_empty())
+                .collect::<Vec<_>>()
+        })
     });
     view! {
         <aside class="sidebar" class:nav-open=move || open.get()>
@@ -141,30 +151,39 @@ fn Sidebar() -> impl IntoView {
                 "Menu"
             </button>
             <nav aria-label="Main" class="nav" id="main-nav">
-                <ul>
-                    {move || {
-                        items
-                            .get()
-                            .into_iter()
-                            .map(|item| {
-                                let path = item.path;
-                                view! {
-                                    <li
-                                        on:pointerenter=move |_| crate::routes::preload_page(path)
-                                        on:focusin=move |_| crate::routes::preload_page(path)
-                                    >
-                                        <A href=item.path exact=true>
-                                            // The icon is drawn by CSS from data-icon so it is in neither the
-                                            // link's accessible name nor its innerText.
-                                            <span class="nav-icon" aria-hidden="true" data-icon=item.icon></span>
-                                            <span class="nav-label">{item.label}</span>
-                                        </A>
-                                    </li>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </ul>
+                {move || {
+                    sections
+                        .get()
+                        .into_iter()
+                        .map(|(section, items)| {
+                            let heading = format!("nav-{section:?}").to_lowercase();
+                            view! {
+                                <h2 class="nav-heading" id=heading.clone()>{section.heading()}</h2>
+                                <ul aria-labelledby=heading>
+                                    {items
+                                        .into_iter()
+                                        .map(|item| {
+                                            let path = item.path;
+                                            view! {
+                                                <li
+                                                    on:pointerenter=move |_| crate::routes::preload_page(path)
+                                                    on:focusin=move |_| crate::routes::preload_page(path)
+                                                >
+                                                    <A href=item.path exact=true>
+                                                        // The icon is drawn by CSS from data-icon so it is in neither the
+                                                        // link's accessible name nor its innerText.
+                                                        <span class="nav-icon" aria-hidden="true" data-icon=item.icon></span>
+                                                        <span class="nav-label">{item.label}</span>
+                                                    </A>
+                                                </li>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </ul>
+                            }
+                        })
+                        .collect_view()
+                }}
             </nav>
             <div class="sidebar-foot muted">"Self-hosted infrastructure portal"</div>
         </aside>
@@ -209,36 +228,80 @@ fn TopBar() -> impl IntoView {
             .me
             .with(|m| m.as_ref().map(|m| m.roles.clone()).unwrap_or_default())
     };
+    // The account menu: a disclosure behind one's name, closed by Escape, a click elsewhere or
+    // moving to another page.
+    let menu_open = RwSignal::new(false);
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
+    let escape = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" {
+            menu_open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
+    let account_items = move || {
+        session.me.with(|m| {
+            m.as_ref()
+                .map(|m| section_for(&m.roles, NavSection::Account))
+                .unwrap_or_default()
+        })
+    };
     view! {
         <header class="topbar">
             <div class="topbar-spacer"></div>
             <NotificationBell />
-            <div class="user-chip">
-                <span class="avatar" aria-hidden="true">
-                    {move || name().chars().next().map(String::from).unwrap_or_default()}
-                </span>
-                <div class="user-meta">
-                    <A
-                        href="/profile"
-                        attr:class="user-name"
-                        attr:title="Your account"
-                        on:pointerenter=|_| crate::routes::preload_page("/profile")
-                        on:focusin=|_| crate::routes::preload_page("/profile")
-                    >
-                        {name}
-                    </A>
-                    <span class="muted user-login">"@" {username}</span>
-                </div>
-                {move || view! { <RoleBadges roles=roles() /> }}
+            <div class="account-wrap">
+                <button
+                    type="button"
+                    class="user-chip"
+                    aria-label="Your account"
+                    aria-expanded=move || menu_open.get().to_string()
+                    aria-controls="account-menu"
+                    on:click=move |_| menu_open.update(|o| *o = !*o)
+                    on:pointerenter=|_| crate::routes::preload_page("/profile")
+                >
+                    <span class="avatar" aria-hidden="true">
+                        {move || name().chars().next().map(String::from).unwrap_or_default()}
+                    </span>
+                    <span class="user-meta">
+                        <span class="user-name">{name}</span>
+                        <span class="muted user-login">"@" {username}</span>
+                    </span>
+                    {move || view! { <RoleBadges roles=roles() /> }}
+                    <span class="chevron" aria-hidden="true">"▾"</span>
+                </button>
+                <Show when=move || menu_open.get()>
+                    <div class="account-backdrop" on:click=move |_| menu_open.set(false)></div>
+                    <div class="account-menu" id="account-menu">
+                        <ul>
+                            {account_items()
+                                .into_iter()
+                                .map(|item| {
+                                    let path = item.path;
+                                    view! {
+                                        <li on:pointerenter=move |_| crate::routes::preload_page(path)>
+                                            <A href=item.path>{item.label}</A>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                            <li class="account-menu-sep">
+                                <button
+                                    type="button"
+                                    class="btn btn-ghost"
+                                    on:click=sign_out.clone()
+                                    disabled=move || signing_out.get()
+                                >
+                                    "Sign out"
+                                </button>
+                            </li>
+                        </ul>
+                    </div>
+                </Show>
             </div>
-            <button
-                type="button"
-                class="btn btn-ghost"
-                on:click=sign_out
-                disabled=move || signing_out.get()
-            >
-                "Sign out"
-            </button>
         </header>
     }
 }

@@ -9,6 +9,7 @@ use crate::components::list::{
 };
 use crate::components::modal::DialogWhile;
 use crate::components::table::{Col, DataTable};
+use crate::format::status_label;
 use crate::format::{datetime, relative};
 use crate::pages::projects::{framework_names, FrameworkNames};
 use crate::remote::{poll, remote, Remote};
@@ -85,7 +86,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                                     <option value="">"Any but deleted"</option>
                                     {DeploymentStatus::ALL
                                         .into_iter()
-                                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                                        .map(|s| view! { <option value=s.as_str()>{status_label(s.as_str())}</option> })
                                         .collect_view()}
                                 </FilterSelect>
                             </SearchBar>

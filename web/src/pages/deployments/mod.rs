@@ -16,6 +16,7 @@ pub use detail::DeploymentPage;
 pub use list::DeploymentsPage;
 pub use new::DeployPage;
 
+use crate::format::status_label;
 use crate::pages::projects::FrameworkNames;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -46,7 +47,7 @@ pub fn DeploymentBadge(status: DeploymentStatus) -> impl IntoView {
             data-testid="deployment-status"
             data-status=status.as_str()
         >
-            {status.as_str()}
+            {status_label(status.as_str())}
         </span>
     }
 }

@@ -8,6 +8,7 @@ mod list;
 pub use detail::ProjectPage;
 pub use list::ProjectsPage;
 
+use crate::format::status_label;
 use crate::format::{datetime, relative};
 use crate::remote::remote;
 use chrono::{DateTime, Utc};
@@ -41,7 +42,7 @@ fn ProjectBadge(status: String) -> impl IntoView {
             data-testid="project-status"
             data-status=data
         >
-            {status}
+            {status_label(&status)}
         </span>
     }
 }

@@ -4,7 +4,6 @@
 use super::form::AccountForm;
 use super::kind_label;
 use super::sync::{Resources, SyncPanel};
-use super::webhooks::Webhooks;
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Empty, ErrorBanner, Loading, SkeletonRows};
 use crate::components::list::{NewButton, PageHeader};
@@ -366,7 +365,6 @@ pub fn ProvidersPage() -> impl IntoView {
                         }
                     })
             }}
-            <Webhooks />
         </section>
     }
 }

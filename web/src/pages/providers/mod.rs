@@ -1,12 +1,11 @@
 //! Provider accounts: their catalogs, settings and credentials, connection tests, the
-//! machines the provider reports and the sync that imports them; webhooks.
+//! machines the provider reports and the sync that imports them.
 
 mod discover;
 mod draft;
 mod form;
 mod list;
 mod sync;
-mod webhooks;
 
 pub use list::ProvidersPage;
 

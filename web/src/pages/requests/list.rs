@@ -9,6 +9,7 @@ use crate::components::list::{
 };
 use crate::components::modal::DialogWhile;
 use crate::components::table::{Col, DataTable};
+use crate::format::status_label;
 use crate::format::{datetime, estimate, person, relative};
 use crate::remote::{remote, Remote};
 use crate::search::use_search;
@@ -50,7 +51,7 @@ pub fn RequestsPage() -> impl IntoView {
                     <option value="">"Any status"</option>
                     {RequestStatus::ALL
                         .into_iter()
-                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                        .map(|s| view! { <option value=s.as_str()>{status_label(s.as_str())}</option> })
                         .collect_view()}
                 </FilterSelect>
             </SearchBar>

@@ -14,6 +14,7 @@ use crate::api::{self, ApiErrorView};
 use crate::components::form::{apply_problem, Errors, FormBanner, TextArea};
 use crate::components::modal::Modal;
 use crate::format::size;
+use crate::format::status_label;
 use crate::task;
 use leptos::prelude::*;
 use shared::requests::{RejectRequest, ServerRequest, ServerRequestDetail};
@@ -23,7 +24,11 @@ use uuid::Uuid;
 
 #[component]
 pub fn StatusBadge(status: RequestStatus) -> impl IntoView {
-    view! { <span class=format!("badge req req-{}", status.as_str())>{status.as_str()}</span> }
+    view! {
+        <span class=format!("badge req req-{}", status.as_str()) data-status=status.as_str()>
+            {status_label(status.as_str())}
+        </span>
+    }
 }
 
 fn req_size(r: &ServerRequest) -> String {

@@ -6,6 +6,7 @@ use crate::components::cancel::CancelExecution;
 use crate::components::feedback::use_toasts;
 use crate::components::log_panel::LogPanel;
 use crate::components::table::{Col, DataTable};
+use crate::format::status_label;
 use crate::format::{datetime, relative};
 use crate::live::Link;
 use crate::task;
@@ -25,7 +26,7 @@ pub fn ExecutionBadge(status: ExecutionStatus) -> impl IntoView {
     };
     view! {
         <span class=format!("badge req req-{tone}") data-status=status.as_str()>
-            {status.as_str()}
+            {status_label(status.as_str())}
         </span>
     }
 }

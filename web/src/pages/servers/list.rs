@@ -8,6 +8,7 @@ use crate::components::list::{
 use crate::components::modal::Modal;
 use crate::components::table::{Col, DataTable};
 use crate::format::server_size;
+use crate::format::status_label;
 use crate::remote::remote;
 use crate::search::use_search;
 use crate::session::use_session;
@@ -39,7 +40,7 @@ pub fn ServerBadge(status: ServerStatus) -> impl IntoView {
             data-testid="server-status"
             data-status=status.as_str()
         >
-            {status.as_str()}
+            {status_label(status.as_str())}
         </span>
     }
 }
@@ -101,7 +102,7 @@ pub fn ServersPage() -> impl IntoView {
                     <option value="">"Any but deleted"</option>
                     {ServerStatus::ALL
                         .into_iter()
-                        .map(|s| view! { <option value=s.as_str()>{s.as_str()}</option> })
+                        .map(|s| view! { <option value=s.as_str()>{status_label(s.as_str())}</option> })
                         .collect_view()}
                 </FilterSelect>
                 <FilterSelect

@@ -2,6 +2,7 @@
 
 use crate::components::table::{Col, DataTable};
 use crate::format::period_text;
+use crate::format::status_label;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::billing::{Money, Subscription, SubscriptionStatus};
@@ -25,7 +26,7 @@ pub fn SubscriptionBadge(status: SubscriptionStatus) -> impl IntoView {
             data-testid="subscription-status"
             data-status=status.as_str()
         >
-            {status.as_str()}
+            {status_label(status.as_str())}
         </span>
     }
 }

@@ -7,3 +7,4 @@ mod policy;
 mod policy_form;
 
 pub use list::TeamsPage;
+pub use policy::PolicyPanel;

@@ -61,7 +61,7 @@ fn auto_text(rule: &Option<AutoApproveRule>) -> String {
 
 /// A team's approval chain in words; admins edit it inline.
 #[component]
-pub(super) fn PolicyPanel(team_id: Uuid, manage: bool) -> impl IntoView {
+pub fn PolicyPanel(team_id: Uuid, manage: bool) -> impl IntoView {
     let policy = remote::<ApprovalPolicy>(move || format!("/api/teams/{team_id}/approval-policy"));
     let users = manage.then(|| remote::<Page<User>>(|| "/api/users?per_page=200".into()));
     let user_list = move || {

@@ -3,27 +3,13 @@
 use super::history::History;
 use super::output::OutputParser;
 use super::session::{Link, Term, Tone, RULER_CHARS};
+use crate::format::span;
 use crate::remote::use_route_id;
 use leptos::ev;
 use leptos::html;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use shared::terminal::{split_command_line, ClientMessage};
-
-/// "15 min", "1 h 30 min", "45 s".
-fn duration_text(secs: u32) -> String {
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    let parts = [(h, "h"), (m, "min"), (s, "s")]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, unit)| format!("{n} {unit}"))
-        .collect::<Vec<_>>();
-    if parts.is_empty() {
-        "0 s".into()
-    } else {
-        parts.join(" ")
-    }
-}
 
 #[component]
 pub fn TerminalPage() -> impl IntoView {
@@ -192,7 +178,7 @@ pub fn TerminalPage() -> impl IntoView {
                 } else {
                     r.settings.allowed_commands.join(", ")
                 };
-                (list, duration_text(r.settings.idle_timeout_secs))
+                (list, span(u64::from(r.settings.idle_timeout_secs)))
             })
         });
         view! {
@@ -315,18 +301,5 @@ pub fn TerminalPage() -> impl IntoView {
                 </form>
             </div>
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::duration_text;
-
-    #[test]
-    fn idle_timeouts_read_in_hours_minutes_and_seconds() {
-        assert_eq!(duration_text(900), "15 min");
-        assert_eq!(duration_text(5400), "1 h 30 min");
-        assert_eq!(duration_text(45), "45 s");
-        assert_eq!(duration_text(0), "0 s");
     }
 }

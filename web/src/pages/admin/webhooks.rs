@@ -1,16 +1,19 @@
-//! Webhooks: where notifications are posted, and their last deliveries.
+//! Notifications beyond the bell: the e-mail channel as the server runs it, the webhooks
+//! notifications are posted to, and their last deliveries.
 
+use super::AdminHeader;
 use crate::api;
 use crate::components::feedback::{use_toasts, Empty};
 use crate::components::form::{apply_problem, Errors, FormActions, FormBanner, TextField};
 use crate::components::list::loaded_list;
 use crate::components::removal::{use_removal, RemoveButton};
 use crate::components::table::{Col, DataTable};
-use crate::format::{date, datetime};
+use crate::format::{date, datetime, status_label};
 use crate::remote::remote;
 use crate::task;
 use leptos::prelude::*;
 use shared::notifications::{CreateWebhook, Delivery, Webhook};
+use shared::settings::ServerSettings;
 use shared::validation::FieldErrors;
 
 fn delivery_badge(status: String) -> impl IntoView {
@@ -19,12 +22,12 @@ fn delivery_badge(status: String) -> impl IntoView {
         "failed" => "failed",
         _ => "pending",
     };
-    view! { <span class=format!("badge req req-{kind}")>{status}</span> }
+    view! { <span class=format!("badge req req-{kind}") data-status=status.clone()>{status_label(&status)}</span> }
 }
 
 /// Webhook endpoints notifications are posted to, and the latest delivery attempts.
 #[component]
-pub(super) fn Webhooks() -> impl IntoView {
+fn Webhooks() -> impl IntoView {
     let toasts = use_toasts();
     let hooks = remote::<Vec<Webhook>>(|| "/api/webhooks".into());
     let deliveries = remote::<Vec<Delivery>>(|| "/api/notification-deliveries".into());
@@ -167,5 +170,47 @@ pub(super) fn Webhooks() -> impl IntoView {
                 },
                 delete,
             )}
+    }
+}
+
+/// The page: the e-mail channel, then the webhooks.
+#[component]
+pub fn NotificationsPage() -> impl IntoView {
+    let settings = remote::<ServerSettings>(|| "/api/settings".into());
+    view! {
+        <section class="page">
+            <AdminHeader
+                title="Webhooks and e-mail"
+                intro="Everyone gets their notifications in the bell. E-mail sends them to each person's address as well; webhooks post every notification, signed, to a chat or another system."
+            />
+            <section class="card" data-testid="email-channel">
+                <h2 class="card-title">"E-mail"</h2>
+                {move || {
+                    settings
+                        .get()
+                        .map(|r| match r {
+                            Err(e) => view! { <p class="muted">{e.message()}</p> }.into_any(),
+                            Ok(s) => match s.email.smtp_server {
+                                Some(server) => view! {
+                                    <p>
+                                        "Sent through " <strong>{server}</strong> " from " <code>{s.email.from}</code>
+                                        "; links point to " <code>{s.email.public_url}</code> "."
+                                    </p>
+                                }
+                                    .into_any(),
+                                None => view! {
+                                    <p>
+                                        "Off. Set " <code>"PROVISIO_SMTP_URL"</code> " (and "
+                                        <code>"PROVISIO_SMTP_FROM"</code>
+                                        ") in the service's environment to send notifications by e-mail."
+                                    </p>
+                                }
+                                    .into_any(),
+                            },
+                        })
+                }}
+            </section>
+            <Webhooks />
+        </section>
     }
 }

@@ -1,0 +1,95 @@
+//! The security settings in effect. They come from the service's environment, so the page says
+//! which variable sets each one instead of offering a form that could not change it.
+
+use super::AdminHeader;
+use crate::components::feedback::{ErrorBanner, SkeletonRows};
+use crate::format::span;
+use crate::remote::remote;
+use leptos::prelude::*;
+use shared::settings::ServerSettings;
+
+fn allowed(yes: bool) -> &'static str {
+    if yes {
+        "allowed"
+    } else {
+        "refused"
+    }
+}
+
+/// One setting: its name, its value and the variable that sets it.
+fn row(name: &'static str, value: String, variable: &'static str) -> impl IntoView {
+    view! {
+        <dt>{name}</dt>
+        <dd>
+            {value} <br /> <code class="muted">{variable}</code>
+        </dd>
+    }
+}
+
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let settings = remote::<ServerSettings>(|| "/api/settings".into());
+    let retry = Callback::new(move |_| settings.refetch());
+    view! {
+        <section class="page">
+            <AdminHeader
+                title="Security"
+                intro="How sessions and sign-in are limited and where Provisio may connect on a user's behalf. These are set in the service's environment (for example its systemd unit) and take effect when it restarts."
+            />
+            {move || match settings.get() {
+                None => view! { <SkeletonRows rows=6 /> }.into_any(),
+                Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
+                Some(Ok(s)) => {
+                    let sign_in = s.sign_in;
+                    let network = s.network;
+                    view! {
+                        <section class="card">
+                            <h2 class="card-title">"Sessions and sign-in"</h2>
+                            <dl class="settings-list" data-testid="security-sign-in">
+                                {row("Access token lifetime", span(sign_in.access_token_secs), "PROVISIO_ACCESS_TOKEN_TTL_SECS")}
+                                {row("Session lifetime", format!("{} days", sign_in.session_days), "PROVISIO_REFRESH_TOKEN_TTL_DAYS")}
+                                {row(
+                                    "Cookies only over HTTPS",
+                                    if sign_in.secure_cookies { "yes".into() } else { "no: turn on when served over HTTPS".into() },
+                                    "PROVISIO_SECURE_COOKIES",
+                                )}
+                                {row(
+                                    "Failed sign-ins per account",
+                                    format!("{} in {}", sign_in.account_failures, span(sign_in.account_window_secs)),
+                                    "PROVISIO_LOGIN_MAX_FAILURES",
+                                )}
+                                {row(
+                                    "Sign-in attempts per address",
+                                    format!("{} in {}", sign_in.address_attempts, span(sign_in.address_window_secs)),
+                                    "PROVISIO_LOGIN_MAX_PER_IP",
+                                )}
+                                {row(
+                                    "Trusted reverse proxies",
+                                    if sign_in.trusted_proxies.is_empty() { "none: client addresses are taken from the connection".into() } else { sign_in.trusted_proxies.join(", ") },
+                                    "PROVISIO_TRUSTED_PROXIES",
+                                )}
+                            </dl>
+                        </section>
+                        <section class="card">
+                            <h2 class="card-title">"Where Provisio may connect"</h2>
+                            <p class="muted">
+                                "Git URLs, provider endpoints and webhook URLs are typed by people; private networks (loopback, the LAN, cloud metadata) are checked when they are saved and before every connection."
+                            </p>
+                            <dl class="settings-list" data-testid="security-network">
+                                {row("Git repositories on private networks", allowed(network.git_private_networks).into(), "PROVISIO_GIT_PRIVATE_NETWORKS")}
+                                {row("Providers on private networks", allowed(network.provider_private_networks).into(), "PROVISIO_PROVIDER_PRIVATE_NETWORKS")}
+                                {row("Webhooks to private networks", allowed(network.webhook_private_networks).into(), "PROVISIO_WEBHOOK_PRIVATE_NETWORKS")}
+                                {row(
+                                    "Always allowed",
+                                    if network.allowlist.is_empty() { "nothing beyond the above".into() } else { network.allowlist.join(", ") },
+                                    "PROVISIO_NETWORK_ALLOWLIST",
+                                )}
+                            </dl>
+                        </section>
+                    }
+                        .into_any()
+                }
+            }}
+        </section>
+    }
+}
