@@ -317,7 +317,7 @@ impl CreateApiToken {
                 if (1..=365).contains(&days) {
                     Ok(())
                 } else {
-                    Err("must be between 1 and 365".into())
+                    Err("choose 1 to 365 days, or no expiry".into())
                 },
             );
         }

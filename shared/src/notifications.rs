@@ -62,7 +62,7 @@ impl CreateWebhook {
             .check(
                 "secret",
                 if self.secret.len() < 16 || self.secret.len() > 200 {
-                    Err("must be 16 to 200 characters".into())
+                    Err("use 16 to 200 characters".into())
                 } else {
                     Ok(())
                 },

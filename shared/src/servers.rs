@@ -278,7 +278,7 @@ impl RegisterHost {
             .check(
                 "port",
                 if self.port == 0 {
-                    Err("must be 1–65535".into())
+                    Err("use a port from 1 to 65535".into())
                 } else {
                     Ok(())
                 },

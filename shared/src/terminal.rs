@@ -51,10 +51,16 @@ impl TerminalSettings {
             v.check("allowed_commands", program_name(name));
         }
         if self.allowed_commands.len() > 50 {
-            v.check("allowed_commands", Err("at most 50 programs".into()));
+            v.check(
+                "allowed_commands",
+                Err("allow at most 50 programs; remove some".into()),
+            );
         }
         if !(1..=86_400).contains(&self.idle_timeout_secs) {
-            v.check("idle_timeout_secs", Err("1 to 86400 seconds".into()));
+            v.check(
+                "idle_timeout_secs",
+                Err("choose from 1 second to 24 hours (86400 seconds)".into()),
+            );
         }
         v.finish()
     }

@@ -43,7 +43,7 @@ pub fn username(value: &str) -> Result<(), String> {
         return Err("is required: 3 to 32 lower-case letters, digits, '.', '_' or '-'".into());
     }
     if !(3..=32).contains(&len) {
-        return Err("must be 3 to 32 characters".into());
+        return Err("use 3 to 32 characters".into());
     }
     if value.chars().any(|c| c.is_ascii_uppercase()) {
         return Err(format!(

@@ -94,7 +94,7 @@ pub struct Catalog {
 impl Catalog {
     pub fn validate(&self) -> Result<(), String> {
         if self.currency.len() != 3 || !self.currency.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err("currency must be an ISO 4217 code like EUR".into());
+            return Err("use a three-letter currency code such as EUR or USD".into());
         }
         if self.locations.is_empty() || self.images.is_empty() {
             return Err("needs at least one location and one image".into());
@@ -270,7 +270,7 @@ impl ProviderSettings {
         }
         if let Some(pem) = &self.ca_pem {
             if !pem.contains("-----BEGIN CERTIFICATE-----") {
-                return Err("ca_pem must be a PEM certificate".into());
+                return Err("paste the CA certificate in PEM form, from -----BEGIN CERTIFICATE----- to the END line".into());
             }
         }
         for name in [&self.storage, &self.bridge].into_iter().flatten() {
@@ -289,7 +289,7 @@ impl ProviderSettings {
             .ready_timeout_secs
             .is_some_and(|t| !(10..=7200).contains(&t))
         {
-            return Err("ready_timeout_secs must be 10–7200".into());
+            return Err("choose 10 to 7200 seconds".into());
         }
         if let Some(module) = &self.terraform_module {
             // Terraform is run on it with -chdir: an absolute folder, named without tricks.
@@ -378,7 +378,7 @@ impl CreateProviderAccount {
                 .chars()
                 .any(|ch| ch.is_whitespace() || ch.is_control())
         {
-            return Err("api_token must be a single line without spaces".into());
+            return Err("paste the token as one line, without spaces".into());
         }
         match self.kind {
             ProviderKind::Proxmox | ProviderKind::TerraformProxmox if !token.is_empty() => {
@@ -396,7 +396,10 @@ impl CreateProviderAccount {
         }
         if let Some(key) = &c.private_key {
             if key.len() > 16_000 || !key.contains("PRIVATE KEY-----") {
-                return Err("private_key must be a PEM/OpenSSH private key".into());
+                return Err(
+                    "paste the whole private key, from its -----BEGIN line to its -----END line"
+                        .into(),
+                );
             }
         }
         Ok(())

@@ -199,7 +199,7 @@ impl AccountDraft {
         });
         let port = number(&self.ssh_port, "ssh_port", &mut problems);
         if port.is_some_and(|p| p == 0 || p > 65535) {
-            complain(&mut problems, "ssh_port", "must be 1–65535");
+            complain(&mut problems, "ssh_port", "use a port from 1 to 65535");
         }
         let settings = ProviderSettings {
             images: images_map,
@@ -461,7 +461,7 @@ mod tests {
             problems["unit_prices"],
             ["fill in all three prices (amounts like 0.50), or none"]
         );
-        assert_eq!(problems["ssh_port"], ["must be 1–65535"]);
+        assert_eq!(problems["ssh_port"], ["use a port from 1 to 65535"]);
         // The first problem of a field is the one shown.
         assert_eq!(
             problems["server_types"],

@@ -46,7 +46,7 @@ impl RegisterDraft {
     pub fn to_request(&self) -> Result<RegisterHost, FieldErrors> {
         let mut problems = FieldErrors::new();
         let port_number = self.port.trim().parse::<u16>().unwrap_or_else(|_| {
-            problems.insert("port".into(), vec!["must be 1–65535".into()]);
+            problems.insert("port".into(), vec!["use a port from 1 to 65535".into()]);
             0
         });
         let pairs = rows_to_pairs(&self.labels, "label").unwrap_or_else(|m| {
@@ -307,7 +307,10 @@ mod tests {
             ..filled()
         };
         let errors = draft.to_request().unwrap_err();
-        assert_eq!(errors["port"], vec!["must be 1–65535".to_string()]);
+        assert_eq!(
+            errors["port"],
+            vec!["use a port from 1 to 65535".to_string()]
+        );
         assert_eq!(
             errors["labels"],
             vec!["label `env` appears twice".to_string()]
