@@ -356,17 +356,22 @@ async fn inspect(state: &AppState, config: AccountConfig) -> CatalogDiscovery {
             catalog: None,
         };
     }
+    // Kinds without a catalogue to read (SSH hosts) add no check.
     let catalog = match provider.discover().await {
         Ok(None) => None,
-        found => {
+        Ok(Some(found)) => {
             report.checks.push(ConnectionCheck::of(
                 "may read the catalogue",
-                found
-                    .as_ref()
-                    .map(|c| summary(c.as_ref()))
-                    .map_err(ToString::to_string),
+                Ok::<_, String>(summary(&found)),
             ));
-            found.ok().flatten()
+            Some(found)
+        }
+        Err(e) => {
+            report.checks.push(ConnectionCheck::of(
+                "may read the catalogue",
+                Err::<String, _>(e.to_string()),
+            ));
+            None
         }
     };
     CatalogDiscovery {
@@ -375,10 +380,7 @@ async fn inspect(state: &AppState, config: AccountConfig) -> CatalogDiscovery {
     }
 }
 
-fn summary(found: Option<&DiscoveredCatalog>) -> String {
-    let Some(found) = found else {
-        return String::new();
-    };
+fn summary(found: &DiscoveredCatalog) -> String {
     format!(
         "{} locations, {} images, {} server types",
         found.locations.len(),
