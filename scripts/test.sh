@@ -93,12 +93,6 @@ step "end-to-end in headless Chromium"
 # The same package selection as the test passes, so the binary they built is reused as it is
 # (`-p api` alone unifies features differently and rebuilt everything: 2m23s).
 cargo build --workspace --locked --bin provisio
-# Schemathesis needs no provider, fake or test host (its server's outbound calls go to a closed
-# port): it runs beside the browser tests and the clients, against a server of its own, and is
-# waited for at the end.
-"$ROOT/scripts/schemathesis.sh" "$RUNTIME/schemathesis" >"$RUNTIME/schemathesis.log" 2>&1 &
-SCHEMATHESIS_PID=$!
-PIDS+=("$SCHEMATHESIS_PID")
 export PROVISIO_BIND=127.0.0.1:18080
 export PROVISIO_KEY_FILE="$RUNTIME/provisio.key"
 export DATABASE_URL="sqlite://$RUNTIME/e2e.db?mode=rwc"
@@ -107,6 +101,13 @@ export PROVISIO_PROVIDER_POLL_MS=200 PROVISIO_JOB_POLL_MS=200 PROVISIO_TERRAFORM
 export PROVISIO_PROJECTS_DIR="$RUNTIME/projects" PROVISIO_APPS_ROOT="$RUNTIME/apps" PROVISIO_DEPLOY_FIRST_PORT=22400
 # The e2e Git hosts and provider fakes listen on loopback, which the default policy refuses for Git.
 export PROVISIO_NETWORK_ALLOWLIST=127.0.0.0/8,::1
+# Schemathesis needs no provider, fake or test host (its server's outbound calls go to a closed
+# port): it runs beside the browser tests and the clients, against a server of its own, and is
+# waited for at the end. Started here, with the environment above (its seed registers a Git URL
+# on loopback, which the allowlist lets through).
+"$ROOT/scripts/schemathesis.sh" "$RUNTIME/schemathesis" >"$RUNTIME/schemathesis.log" 2>&1 &
+SCHEMATHESIS_PID=$!
+PIDS+=("$SCHEMATHESIS_PID")
 ./target/debug/provisio create-admin --username e2eadmin --email e2eadmin@example.com --full-name "E2E Admin" >/dev/null
 ./target/debug/provisio serve >"$RUNTIME/server.log" 2>&1 &
 PIDS+=($!)

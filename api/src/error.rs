@@ -11,6 +11,9 @@ pub enum ApiError {
     Unauthenticated(&'static str),
     #[error("forbidden")]
     Forbidden,
+    /// Refused for a reason other than the caller's roles, named in the answer.
+    #[error("forbidden: {0}")]
+    ForbiddenBecause(&'static str),
     /// A browser request from another site to an endpoint that uses the session cookie.
     #[error("cross-origin request refused")]
     CrossOrigin,
@@ -148,7 +151,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::CrossOrigin => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::ForbiddenBecause(_) | ApiError::CrossOrigin => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::NotFound => StatusCode::NOT_FOUND,
@@ -168,6 +173,7 @@ impl ResponseError for ApiError {
         let (detail, errors) = match self {
             ApiError::Unauthenticated(why) => (Some((*why).to_owned()), None),
             ApiError::Forbidden => (Some("your roles do not allow this action".to_owned()), None),
+            ApiError::ForbiddenBecause(why) => (Some((*why).to_owned()), None),
             ApiError::CrossOrigin => (
                 Some("requests from another site may not use the session cookie".to_owned()),
                 None,

@@ -173,6 +173,66 @@ async fn alg_none_forged_and_expired_tokens_are_rejected() {
     .await;
 }
 
+/// A personal API token of the holder of `session_token`: its secret.
+async fn new_api_token(app: &common::TestApp, session_token: &str) -> String {
+    let created: Value = app
+        .post("/api/me/tokens", session_token, json!({"name": "ci"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    created["secret"].as_str().unwrap().to_owned()
+}
+
+/// Moves every rotation into the past, beyond the window in which a rotated secret presented
+/// again still gets its successor back.
+async fn past_the_grace_window(app: &common::TestApp) {
+    use api::entities::refresh_tokens::{Column, Entity};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    Entity::update_many()
+        .col_expr(
+            Column::UsedAt,
+            Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+        )
+        .filter(Column::UsedAt.is_not_null())
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+/// Two tabs refresh with the same cookie at the same moment: both get the same new cookie and
+/// the session goes on; the same cookie once the window has passed ends the session.
+#[tokio::test]
+async fn two_tabs_refreshing_at_once_both_stay_signed_in() {
+    let app = spawn_app().await;
+    let user = app.user_with("tabby", &[Role::Requester], &[]).await;
+    let cookie = user.refresh_cookie.clone().unwrap();
+    let (a, b) = tokio::join!(app.refresh(&cookie), app.refresh(&cookie));
+    assert_eq!((a.status(), b.status()), (StatusCode::OK, StatusCode::OK));
+    let (next_a, next_b) = (
+        refresh_cookie_of(a.headers()).unwrap(),
+        refresh_cookie_of(b.headers()).unwrap(),
+    );
+    assert_eq!(next_a, next_b, "both tabs hold the same new cookie");
+    for answer in [a, b] {
+        let body: Value = answer.json().await.unwrap();
+        let token = body["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(
+            app.get("/api/auth/me", &token).await.status(),
+            StatusCode::OK
+        );
+    }
+    // The new cookie goes on working.
+    let again = app.refresh(&next_a).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let latest = refresh_cookie_of(again.headers()).unwrap();
+
+    past_the_grace_window(&app).await;
+    assert_problem(app.refresh(&cookie).await, StatusCode::UNAUTHORIZED).await;
+    assert_problem(app.refresh(&latest).await, StatusCode::UNAUTHORIZED).await;
+}
+
 #[tokio::test]
 async fn refresh_rotates_the_cookie_and_reusing_a_rotated_one_revokes_the_family() {
     let app = spawn_app().await;
@@ -189,7 +249,8 @@ async fn refresh_rotates_the_cookie_and_reusing_a_rotated_one_revokes_the_family
         StatusCode::OK
     );
 
-    // Replaying the first cookie is theft: both it and its successor die.
+    // Replaying the first cookie after the grace window is theft: both it and its successor die.
+    past_the_grace_window(&app).await;
     assert_problem(app.refresh(&first).await, StatusCode::UNAUTHORIZED).await;
     assert_problem(app.refresh(&second).await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(
@@ -226,19 +287,50 @@ async fn logout_revokes_the_refresh_cookie_and_clears_it() {
     let cleared = res.headers().get("set-cookie").unwrap().to_str().unwrap();
     assert!(cleared.starts_with("provisio_refresh=;") && cleared.contains("Max-Age=0"));
     assert_problem(app.refresh(&cookie).await, StatusCode::UNAUTHORIZED).await;
+    // The access token of that session ends with it, not when it expires.
+    assert_problem(
+        app.get("/api/auth/me", &app.admin.token).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_replayed_refresh_token_ends_the_access_tokens_of_its_session_but_not_other_sessions() {
+    let app = spawn_app().await;
+    let user = app.user_with("rita", &[Role::Requester], &[]).await;
+    let other = app.login("rita", &user.password).await;
+    let stolen = user.refresh_cookie.clone().unwrap();
+    let rotated = app.refresh(&stolen).await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    let fresh: Value = rotated.json().await.unwrap();
+    let fresh_token = fresh["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        app.get("/api/auth/me", &fresh_token).await.status(),
+        StatusCode::OK
+    );
+    // The old secret comes back later: someone holds a copy, and the whole session ends.
+    past_the_grace_window(&app).await;
+    assert_problem(app.refresh(&stolen).await, StatusCode::UNAUTHORIZED).await;
+    for token in [&user.token, &fresh_token] {
+        assert_problem(
+            app.get("/api/auth/me", token).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    assert_eq!(
+        app.get("/api/auth/me", &other.token).await.status(),
+        StatusCode::OK,
+        "a session signed in elsewhere goes on"
+    );
 }
 
 #[tokio::test]
 async fn deactivating_a_user_stops_their_access_token_refresh_and_api_tokens_at_once() {
     let app = spawn_app().await;
     let user = app.user_with("dora", &[Role::TechnicalAgent], &[]).await;
-    let created: Value = app
-        .post("/api/me/tokens", &user.token, json!({"name": "ci"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let api_token = created["secret"].as_str().unwrap().to_owned();
+    let api_token = new_api_token(&app, &user.token).await;
     assert_eq!(
         app.get("/api/auth/me", &api_token).await.status(),
         StatusCode::OK
@@ -273,6 +365,28 @@ async fn deactivating_a_user_stops_their_access_token_refresh_and_api_tokens_at_
     )
     .await;
     assert_eq!(body["detail"], "this account is deactivated");
+
+    // Reactivated, the account signs in again, but what it had before stays ended.
+    let res = app
+        .patch(
+            &format!("/api/users/{}", user.id),
+            &app.admin.token,
+            json!({"active": true}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    for token in [&api_token, &user.token] {
+        assert_problem(
+            app.get("/api/auth/me", token).await,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await;
+    }
+    let again = app.login("dora", &user.password).await;
+    assert_eq!(
+        app.get("/api/auth/me", &again.token).await.status(),
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -342,6 +456,79 @@ async fn account_is_locked_after_repeated_failures_with_retry_after() {
         .unwrap();
     assert!(retry_after > 0 && retry_after <= 900);
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test]
+async fn the_username_and_the_e_mail_share_one_budget_of_failures() {
+    let mut options = Options::default();
+    options.login_limits.account_failures = 4;
+    let app = spawn_app_with(options).await;
+    for login in ["root", "ROOT@example.com", "root@example.com", "Root"] {
+        assert_eq!(
+            app.try_login(login, "wrong-password!").await.status(),
+            StatusCode::UNAUTHORIZED,
+            "{login}"
+        );
+    }
+    assert_problem(
+        app.try_login("root@example.com", common::ADMIN_PASSWORD)
+            .await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn guessing_the_current_password_is_limited_like_signing_in() {
+    let mut options = Options::default();
+    options.login_limits.account_failures = 3;
+    let app = spawn_app_with(options).await;
+    let user = app.user_with("gus", &[Role::Requester], &[]).await;
+    let change = |current: &str| json!({"current_password": current, "new_password": "a-brand-new-password"});
+    for _ in 0..3 {
+        assert_problem(
+            app.put("/api/auth/password", &user.token, change("wrong-guess-123"))
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    let res = app
+        .put("/api/auth/password", &user.token, change(&user.password))
+        .await;
+    assert!(res.headers().contains_key("retry-after"));
+    assert_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // The guesses counted against the account: signing in waits too.
+    assert_problem(
+        app.try_login("gus", &user.password).await,
+        StatusCode::TOO_MANY_REQUESTS,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_api_token_cannot_change_the_password() {
+    let app = spawn_app().await;
+    let user = app.user_with("ivy", &[Role::Requester], &[]).await;
+    let api_token = new_api_token(&app, &user.token).await;
+    let body = json!({"current_password": user.password, "new_password": "a-brand-new-password"});
+    let problem = assert_problem(
+        app.put("/api/auth/password", &api_token, body.clone())
+            .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("API token"),
+        "{problem}"
+    );
+    // The same change in the signed-in session works.
+    assert_eq!(
+        app.put("/api/auth/password", &user.token, body)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
 }
 
 #[tokio::test]

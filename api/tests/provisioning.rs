@@ -680,6 +680,11 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
         .map(|a| a["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["PVE good"], "{offered:#}");
+    // They see what they may request from, not how Provisio reaches the provider.
+    let seen = &offered[0];
+    assert_eq!(seen["endpoint"], "", "{seen:#}");
+    assert_eq!(seen["settings"]["wait_for_ssh"], Value::Null, "{seen:#}");
+    assert!(!seen["catalog"]["locations"].as_array().unwrap().is_empty());
     let listed = get_json(&app, "/api/provider-accounts").await;
     let bad_row = listed
         .as_array()
@@ -688,6 +693,15 @@ async fn a_bad_token_is_reported_by_test_connection_and_fails_provisioning_for_g
         .find(|a| a["id"] == bad.as_str())
         .unwrap();
     assert_eq!(bad_row["ready"], false);
+    // Those who manage providers see the whole account.
+    let good_row = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == good.as_str())
+        .unwrap();
+    assert_eq!(good_row["settings"]["wait_for_ssh"], false, "{good_row:#}");
+    assert_ne!(good_row["endpoint"], "", "{good_row:#}");
     assert_eq!(
         bad_row["not_ready_reason"],
         "its last connection test failed"

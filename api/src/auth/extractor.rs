@@ -1,10 +1,11 @@
 use super::secrets;
-use crate::entities::{api_tokens, users};
+use crate::entities::{api_tokens, refresh_tokens, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use shared::roles::{parse_role_list, roles_grant};
 use shared::{Permission, Role};
@@ -172,7 +173,16 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
             .sub
             .parse()
             .map_err(|_| ApiError::Unauthenticated("the access token is invalid or expired"))?;
+        // The user and whether their session is still open, in one query: signing out or a
+        // replayed refresh token revokes the session's family, which ends this token at once.
+        let open_session = Query::select()
+            .expr(Expr::val(1))
+            .from(refresh_tokens::Entity)
+            .and_where(refresh_tokens::Column::FamilyId.eq(claims.sid))
+            .and_where(refresh_tokens::Column::RevokedAt.is_null())
+            .to_owned();
         let user = users::Entity::find_by_id(id)
+            .filter(Expr::exists(open_session))
             .one(&state.db)
             .await?
             .filter(|u| u.session_version == claims.sv)

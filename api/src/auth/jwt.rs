@@ -18,6 +18,9 @@ pub struct Claims {
     pub exp: i64,
     /// The user's session version when the token was issued; a bump ends the session.
     pub sv: i32,
+    /// The session (refresh-token family) the token was issued for: ending it (sign-out, a
+    /// replayed refresh token) ends the token at once, not when it expires.
+    pub sid: Uuid,
 }
 
 /// HS256 only: a token naming any other algorithm (including `none`) is rejected.
@@ -43,7 +46,12 @@ impl JwtKeys {
         }
     }
 
-    pub fn issue(&self, user_id: Uuid, session_version: i32) -> anyhow::Result<String> {
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_version: i32,
+        session_id: Uuid,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             iss: ISSUER.into(),
@@ -52,6 +60,7 @@ impl JwtKeys {
             iat: now,
             exp: now + self.ttl.as_secs() as i64,
             sv: session_version,
+            sid: session_id,
         };
         Ok(encode(
             &Header::new(Algorithm::HS256),
@@ -91,10 +100,13 @@ mod tests {
 
     #[test]
     fn issued_token_verifies_with_its_claims() {
-        let id = Uuid::new_v4();
-        let claims = keys().verify(&keys().issue(id, 3).unwrap()).unwrap();
+        let (id, session) = (Uuid::new_v4(), Uuid::new_v4());
+        let claims = keys()
+            .verify(&keys().issue(id, 3, session).unwrap())
+            .unwrap();
         assert_eq!(claims.sub, id.to_string());
         assert_eq!(claims.sv, 3);
+        assert_eq!(claims.sid, session);
         assert_eq!(claims.exp - claims.iat, 900);
     }
 
@@ -108,6 +120,7 @@ mod tests {
             iat: 0,
             exp: 0,
             sv: 0,
+            sid: Uuid::new_v4(),
         };
         claims.iat = chrono::Utc::now().timestamp() - 3600;
         claims.exp = claims.iat + 60;
@@ -121,14 +134,14 @@ mod tests {
             b"another-secret-another-secret-xx",
             Duration::from_secs(900),
         );
-        let token = other.issue(Uuid::new_v4(), 0).unwrap();
+        let token = other.issue(Uuid::new_v4(), 0, Uuid::new_v4()).unwrap();
         assert!(keys().verify(&token).is_none());
     }
 
     #[test]
     fn alg_none_token_is_rejected() {
         let now = chrono::Utc::now().timestamp();
-        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0});
+        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0, "sid": Uuid::new_v4()});
         assert!(keys()
             .verify(&forge(r#"{"alg":"none","typ":"JWT"}"#, &claims, ""))
             .is_none());
@@ -145,16 +158,24 @@ mod tests {
     #[test]
     fn an_altered_copy_of_a_valid_token_is_rejected() {
         let keys = keys();
-        let token = keys.issue(Uuid::new_v4(), 0).unwrap();
+        let token = keys.issue(Uuid::new_v4(), 0, Uuid::new_v4()).unwrap();
         assert!(keys.verify(&token).is_some());
         let (signed, signature) = token.rsplit_once('.').unwrap();
         let mut altered = signature.to_owned();
         let first = if altered.starts_with('A') { "B" } else { "A" };
         altered.replace_range(..1, first);
         assert!(keys.verify(&format!("{signed}.{altered}")).is_none());
-        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": 0, "exp": i64::MAX, "sv": 0});
+        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": 0, "exp": i64::MAX, "sv": 0, "sid": Uuid::new_v4()});
         let forged = forge(r#"{"alg":"HS256","typ":"JWT"}"#, &claims, signature);
         assert!(keys.verify(&forged).is_none());
+    }
+
+    #[test]
+    fn a_token_naming_no_session_is_rejected() {
+        let now = chrono::Utc::now().timestamp();
+        let claims = serde_json::json!({"iss": ISSUER, "aud": AUDIENCE, "sub": Uuid::new_v4().to_string(), "iat": now, "exp": now + 600, "sv": 0});
+        let token = encode(&Header::new(Algorithm::HS256), &claims, &keys().encoding).unwrap();
+        assert!(keys().verify(&token).is_none());
     }
 
     #[test]

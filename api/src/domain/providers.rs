@@ -493,13 +493,36 @@ pub async fn list(state: &AppState, auth: &AuthUser) -> ApiResult<Vec<ProviderAc
         .order_by_asc(rows::Column::Name)
         .all(&state.db)
         .await?;
-    // Requesters are offered only accounts that can build what they ask for.
+    // Requesters are offered only accounts that can build what they ask for, and see what they
+    // may request from, not how Provisio reaches the provider.
     let managing = auth.can(Permission::ProvidersManage);
     Ok(found
         .into_iter()
         .filter(|row| managing || not_ready(row).is_none())
         .map(to_dto)
+        .map(|account| {
+            if managing {
+                account
+            } else {
+                offered_view(account)
+            }
+        })
         .collect())
+}
+
+/// An account as those who request servers see it: its name, kind and catalogue. The endpoint
+/// and the settings (storage, bridge, TLS pins, SSH user and port, Terraform module) stay with
+/// those who manage providers; the image mapping stays because it says which images make
+/// containers, which the deploy form needs.
+fn offered_view(account: ProviderAccount) -> ProviderAccount {
+    ProviderAccount {
+        endpoint: String::new(),
+        settings: ProviderSettings {
+            images: account.settings.images.clone(),
+            ..ProviderSettings::default()
+        },
+        ..account
+    }
 }
 
 pub async fn remove(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()> {

@@ -8,7 +8,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, Set,
 };
 use shared::dto::{LoginRequest, TokenResponse};
 use uuid::Uuid;
@@ -28,8 +29,8 @@ async fn issue_refresh<C: ConnectionTrait>(
     state: &AppState,
     user_id: Uuid,
     family_id: Uuid,
+    secret: String,
 ) -> Result<String, DbErr> {
-    let secret = secrets::random_secret(REFRESH_PREFIX);
     let now = chrono::Utc::now();
     refresh_tokens::ActiveModel {
         id: Set(Uuid::new_v4()),
@@ -52,11 +53,12 @@ async fn session_for<C: ConnectionTrait>(
     db: &C,
     state: &AppState,
     user: &users::Model,
+    family_id: Uuid,
     refresh_secret: String,
 ) -> ApiResult<Session> {
     let access_token = state
         .jwt
-        .issue(user.id, user.session_version)
+        .issue(user.id, user.session_version, family_id)
         .map_err(ApiError::Internal)?;
     Ok(Session {
         response: TokenResponse {
@@ -95,9 +97,6 @@ pub async fn login(
         );
         v.finish()?;
     }
-    if let Some(retry_after_secs) = state.login_limiter.check(&login, context.ip) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
     let user = users::Entity::find()
         .filter(
             Condition::any()
@@ -106,6 +105,15 @@ pub async fn login(
         )
         .one(&state.db)
         .await?;
+    // Failures count against the account, not the text typed: its username and its e-mail
+    // share one budget. A name that is no account counts under itself.
+    let account = user
+        .as_ref()
+        .map(limiter_key)
+        .unwrap_or_else(|| format!("login:{}", login.to_lowercase()));
+    if let Some(retry_after_secs) = state.login_limiter.check(&account, context.ip) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
     let plain = input.password;
     let verified = match &user {
         Some(u) => {
@@ -124,19 +132,27 @@ pub async fn login(
     let user = match user {
         Some(u) if verified => u,
         _ => {
-            state.login_limiter.record_failure(&login);
+            state.login_limiter.record_failure(&account);
             return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
         }
     };
     if !user.active {
         return Err(ApiError::Unauthenticated("this account is deactivated"));
     }
-    state.login_limiter.record_success(&login);
+    state.login_limiter.record_success(&account);
     let txn = crate::db::begin_write(&state.db).await?;
     let mut active: users::ActiveModel = user.clone().into();
     active.last_login_at = Set(Some(chrono::Utc::now()));
     let user = active.update(&txn).await?;
-    let refresh = issue_refresh(&txn, state, user.id, Uuid::new_v4()).await?;
+    let family_id = Uuid::new_v4();
+    let refresh = issue_refresh(
+        &txn,
+        state,
+        user.id,
+        family_id,
+        secrets::random_secret(REFRESH_PREFIX),
+    )
+    .await?;
     audit::record(
         &txn,
         context,
@@ -150,7 +166,7 @@ pub async fn login(
         },
     )
     .await?;
-    let session = session_for(&txn, state, &user, refresh).await?;
+    let session = session_for(&txn, state, &user, family_id, refresh).await?;
     txn.commit().await?;
     Ok(session)
 }
@@ -170,8 +186,13 @@ async fn revoke_family<C: ConnectionTrait>(db: &C, family_id: Uuid) -> Result<()
 
 const SESSION_ENDED: &str = "the session has ended; sign in again";
 
+/// How long a rotated refresh secret, presented again, still gets its successor back instead of
+/// ending the session: two tabs (or a retried request) refreshing at the same moment.
+const REFRESH_GRACE_SECS: i64 = 10;
+
 /// Exchanges a refresh secret for a new access token and a new refresh secret.
-/// Presenting a secret that was already rotated revokes its whole family: someone holds a copy.
+/// Presenting a secret that was already rotated, after the grace window, revokes its whole
+/// family: someone holds a copy.
 pub async fn refresh(state: &AppState, secret: &str) -> ApiResult<Session> {
     let now = chrono::Utc::now();
     let row = refresh_tokens::Entity::find()
@@ -182,6 +203,7 @@ pub async fn refresh(state: &AppState, secret: &str) -> ApiResult<Session> {
     if row.revoked_at.is_some() || row.expires_at <= now {
         return Err(ApiError::Unauthenticated(SESSION_ENDED));
     }
+    let successor = secrets::successor_secret(&state.keys.jwt_secret, REFRESH_PREFIX, secret);
     let txn = crate::db::begin_write(&state.db).await?;
     // One conditional UPDATE decides which of two concurrent refreshes wins.
     let claimed = refresh_tokens::Entity::update_many()
@@ -193,6 +215,10 @@ pub async fn refresh(state: &AppState, secret: &str) -> ApiResult<Session> {
         .await?
         .rows_affected;
     if claimed == 0 {
+        if let Some(session) = replay_within_grace(&txn, state, row.id, &successor, now).await? {
+            txn.commit().await?;
+            return Ok(session);
+        }
         revoke_family(&txn, row.family_id).await?;
         txn.commit().await?;
         tracing::warn!(user_id = %row.user_id, family = %row.family_id, "refresh token reuse detected; family revoked");
@@ -203,10 +229,54 @@ pub async fn refresh(state: &AppState, secret: &str) -> ApiResult<Session> {
         .await?
         .filter(|u| u.active)
         .ok_or(ApiError::Unauthenticated(SESSION_ENDED))?;
-    let next = issue_refresh(&txn, state, user.id, row.family_id).await?;
-    let session = session_for(&txn, state, &user, next).await?;
+    let next = issue_refresh(&txn, state, user.id, row.family_id, successor).await?;
+    let session = session_for(&txn, state, &user, row.family_id, next).await?;
     txn.commit().await?;
     Ok(session)
+}
+
+/// The session a rotated secret already led to, when it is presented again within the grace
+/// window and its successor is still the family's live, unused secret; none otherwise.
+async fn replay_within_grace(
+    txn: &DatabaseTransaction,
+    state: &AppState,
+    rotated_id: Uuid,
+    successor: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<Option<Session>> {
+    let Some(rotated) = refresh_tokens::Entity::find_by_id(rotated_id)
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let fresh = rotated.revoked_at.is_none()
+        && rotated
+            .used_at
+            .is_some_and(|at| now - at <= chrono::Duration::seconds(REFRESH_GRACE_SECS));
+    if !fresh {
+        return Ok(None);
+    }
+    let Some(next) = refresh_tokens::Entity::find()
+        .filter(refresh_tokens::Column::TokenHash.eq(secrets::digest(successor)))
+        .filter(refresh_tokens::Column::FamilyId.eq(rotated.family_id))
+        .filter(refresh_tokens::Column::UsedAt.is_null())
+        .filter(refresh_tokens::Column::RevokedAt.is_null())
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = users::Entity::find_by_id(next.user_id)
+        .one(txn)
+        .await?
+        .filter(|u| u.active)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        session_for(txn, state, &user, next.family_id, successor.to_owned()).await?,
+    ))
 }
 
 /// Revokes the family of the presented refresh secret; unknown secrets are ignored.
@@ -235,4 +305,52 @@ pub async fn logout(state: &AppState, context: &RequestContext, secret: &str) ->
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The caller changes their own password. It takes the current one, so it is a way to guess
+/// passwords too: wrong ones count against the same per-account limit as sign-in's, and an API
+/// token (long-lived, used by scripts) may not do it at all.
+pub async fn change_own_password(
+    state: &AppState,
+    auth: &crate::auth::AuthUser,
+    input: shared::dto::ChangePassword,
+) -> ApiResult<()> {
+    if auth.api_token_id.is_some() {
+        return Err(ApiError::ForbiddenBecause(
+            "a password is changed when signed in with it, not with an API token",
+        ));
+    }
+    input.validate()?;
+    let account = limiter_key(&auth.user);
+    if let Some(retry_after_secs) = state.login_limiter.check(&account, auth.context.ip) {
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let hash = auth.user.password_hash.clone();
+    let current = input.current_password.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &hash))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
+    if !ok {
+        state.login_limiter.record_failure(&account);
+        return Err(ApiError::field(
+            "current_password",
+            "is not your current password",
+        ));
+    }
+    state.login_limiter.record_success(&account);
+    crate::domain::users::set_password(
+        &state.db,
+        &auth.context,
+        auth.id(),
+        auth.id(),
+        input.new_password,
+        "user.change_password",
+    )
+    .await
+}
+
+/// What the limiter counts an account's failures under: the account itself, whichever of its
+/// names (username or e-mail, in any case) was typed.
+fn limiter_key(user: &users::Model) -> String {
+    format!("user:{}", user.id)
 }

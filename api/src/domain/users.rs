@@ -3,7 +3,7 @@ use crate::domain::audit::{self, AuditEntry};
 use crate::domain::listing::{like_pattern, paging};
 use crate::domain::teams::{global_team, to_ref};
 use crate::entities::users as rows;
-use crate::entities::{refresh_tokens, team_memberships, teams, users};
+use crate::entities::{api_tokens, refresh_tokens, team_memberships, teams, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
@@ -283,6 +283,17 @@ pub async fn update<C: TransactionTrait + ConnectionTrait>(
     if deactivating {
         active.session_version = Set(before.session_version + 1);
         revoke_all_refresh_tokens(&txn, id).await?;
+        // Revoked, not only refused while inactive: reactivating the account must not bring
+        // tokens back that someone may have kept.
+        api_tokens::Entity::update_many()
+            .col_expr(
+                api_tokens::Column::RevokedAt,
+                Expr::value(chrono::Utc::now()),
+            )
+            .filter(api_tokens::Column::UserId.eq(id))
+            .filter(api_tokens::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
     }
     active.updated_at = Set(chrono::Utc::now());
     let after = active.update(&txn).await?;

@@ -1,5 +1,5 @@
-use super::responses::{Invalid, Unauthenticated};
-use crate::auth::{password, AuthUser, RequestContext};
+use super::responses::{Forbidden, Invalid, TooManyRequests, Unauthenticated};
+use crate::auth::{AuthUser, RequestContext};
 use crate::domain::{sessions, users};
 use crate::error::{ApiError, ApiResult};
 use crate::server::web_security::{over_tls, require_same_origin};
@@ -121,14 +121,18 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Js
     Ok(web::Json(users::me(&state.db, &auth.user).await?))
 }
 
-/// Changes the caller's own password; every other session ends.
+/// Changes the caller's own password; every other session ends. Only in a signed-in session
+/// (an API token gets 403), and wrong current passwords count against the same limit as
+/// wrong passwords at sign-in (429 once it is reached).
 #[utoipa::path(
     tag = "auth",
     request_body = ChangePassword,
     responses(
         (status = 204),
         Unauthenticated,
+        Forbidden,
         Invalid,
+        TooManyRequests,
     ),
     security(("bearer" = []))
 )]
@@ -138,27 +142,6 @@ pub async fn change_password(
     auth: AuthUser,
     body: web::Json<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    body.validate()?;
-    let hash = auth.user.password_hash.clone();
-    let current = body.current_password.clone();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&current, &hash))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
-    if !ok {
-        return Err(ApiError::field(
-            "current_password",
-            "is not your current password",
-        ));
-    }
-    users::set_password(
-        &state.db,
-        &auth.context,
-        auth.id(),
-        auth.id(),
-        body.new_password,
-        "user.change_password",
-    )
-    .await?;
+    sessions::change_own_password(&state, &auth, body.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
 }

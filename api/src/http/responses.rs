@@ -46,6 +46,8 @@ problem_responses! {
     Gone => "410";
     /// 422: the input is invalid, with a message per field.
     Invalid => "422";
+    /// 429: too many attempts; the Retry-After header says when to try again.
+    TooManyRequests => "429";
     /// 502: a provider or host did not answer as expected.
     BadGateway => "502";
     /// 503: the database or a needed program is out of reach.
