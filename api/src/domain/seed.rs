@@ -179,7 +179,6 @@ fn random_password() -> String {
 
 /// Demo provider accounts with catalogs, so requests can be filed right away.
 pub async fn seed_demo_providers(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use crate::domain::providers::{demo_hetzner_catalog, demo_proxmox_catalog};
     use crate::entities::provider_accounts;
     let now = chrono::Utc::now();
     let rows = [
@@ -339,4 +338,52 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiE
         });
     }
     Ok(accounts)
+}
+
+/// The catalog of the demo Hetzner account: public list prices of a few shared-vCPU types.
+fn demo_hetzner_catalog() -> shared::providers::Catalog {
+    use shared::providers::ServerTypeOffer;
+    let offer = |name: &str, cpu, ram_mb, disk_gb, cents| ServerTypeOffer {
+        name: name.into(),
+        cpu,
+        ram_mb,
+        disk_gb,
+        monthly_price_cents: Some(cents),
+    };
+    shared::providers::Catalog {
+        currency: "EUR".into(),
+        locations: vec!["fsn1".into(), "nbg1".into(), "hel1".into()],
+        images: vec!["debian-12".into(), "ubuntu-24.04".into()],
+        server_types: vec![
+            offer("cx22", 2, 4096, 40, 459),
+            offer("cx32", 4, 8192, 80, 799),
+            offer("cx42", 8, 16384, 160, 1899),
+        ],
+        custom_limits: None,
+        unit_prices: None,
+    }
+}
+
+/// The catalog of the demo Proxmox account: custom sizes within limits, internal unit prices.
+fn demo_proxmox_catalog() -> shared::providers::Catalog {
+    use shared::providers::{SizeLimits, UnitPrices};
+    shared::providers::Catalog {
+        currency: "EUR".into(),
+        locations: vec!["pve1".into()],
+        images: vec![
+            "debian-12-cloudinit".into(),
+            "ubuntu-24.04-cloudinit".into(),
+        ],
+        server_types: vec![],
+        custom_limits: Some(SizeLimits {
+            max_cpu: 16,
+            max_ram_mb: 65536,
+            max_disk_gb: 1000,
+        }),
+        unit_prices: Some(UnitPrices {
+            cpu_cents: 300,
+            ram_gb_cents: 150,
+            disk_gb_cents: 5,
+        }),
+    }
 }
