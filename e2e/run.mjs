@@ -30,6 +30,10 @@ const browser = await chromium.launch({
 
 const problems = [];
 const external = [];
+// Every live-stream and terminal URL Chromium opened: each must carry a single-use ticket and
+// never a token (URLs end up in proxy and browser logs).
+const streamUrls = [];
+const STREAM_URL = /\/api\/.+\/(events|terminal)(\?|$)/;
 let failures = 0;
 
 // Content-Security-Policy violations fail the test they happen in: Chromium logs them to the
@@ -56,7 +60,11 @@ async function test(name, fn) {
     if (CSP_CONSOLE.test(m.text())) cspViolations.push(`console: ${m.text()}`);
     else if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`[${name}] console: ${m.text()}`);
   });
-  page.on('request', (r) => { if (!r.url().startsWith(base) && !r.url().startsWith('data:')) external.push(r.url()); });
+  page.on('request', (r) => {
+    if (!r.url().startsWith(base) && !r.url().startsWith('data:')) external.push(r.url());
+    if (STREAM_URL.test(new URL(r.url()).pathname)) streamUrls.push(r.url());
+  });
+  page.on('websocket', (ws) => streamUrls.push(ws.url()));
   const started = Date.now();
   try {
     await fn(page, { takeCspViolations: () => cspViolations.splice(0) });
@@ -1067,6 +1075,10 @@ await test('every page fits a phone and a desktop for a technical agent, a sales
 
 await browser.close();
 
+const tokenInUrl = streamUrls.filter((u) => /access_token=|[?&]token=|Bearer/i.test(u) || !/[?&]ticket=pvt_/.test(u));
+if (tokenInUrl.length) { failures++; console.log('FAIL live streams opened without a ticket or with a token in the URL:\n  ' + tokenInUrl.join('\n  ')); }
+if (!streamUrls.some((u) => /\/events\?ticket=/.test(u))) { failures++; console.log('FAIL no live stream was opened during the run'); }
+else console.log(`ok   ${streamUrls.length} live-stream and terminal URLs carried a single-use ticket and no token`);
 if (external.length) { failures++; console.log('FAIL requests left the machine:', [...new Set(external)].join(', ')); }
 if (problems.length) { failures++; console.log('FAIL browser errors:\n  ' + problems.join('\n  ')); }
 console.log(failures ? `${failures} e2e failure(s)` : 'e2e: all passed');

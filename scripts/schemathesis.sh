@@ -34,7 +34,7 @@ MAX_EXAMPLES="${SCHEMATHESIS_MAX_EXAMPLES:-25}"
 # from a JSON array of its fields, so `[null, null]` is accepted by the three sync endpoints
 # (every field being optional, it means "no options"). The other finding, optional bodies that
 # did not decode being read as no body, is fixed (http::OptionalJson, tests/fuzzed_inputs.rs).
-CHECKS=status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance
+CHECKS=status_code_conformance,unsupported_method,content_type_conformance,response_headers_conformance,response_schema_conformance
 
 log() { printf '\033[1;34m[schemathesis]\033[0m %s\n' "$*"; }
 die() { printf '\033[1;31m[schemathesis]\033[0m %s\n' "$*" >&2; exit 1; }
@@ -77,6 +77,7 @@ server_env=(
   PROVISIO_PROJECTS_DIR="$RUNTIME/projects"
   # Fuzzed logins would otherwise lock the seeded accounts out; the limiter has tests of its own.
   PROVISIO_LOGIN_MAX_FAILURES=1000000
+  PROVISIO_LOGIN_FREE_FAILURES=1000000
   PROVISIO_LOGIN_MAX_PER_IP=1000000
   # Every provider call goes to the closed proxy port: retrying it with back-off only waits (the
   # admin run spent 7 of its 8 minutes there). The retry loop has tests of its own (faults.rs).

@@ -132,7 +132,12 @@ impl Default for JobSettings {
 
 #[derive(Clone, Copy, Debug)]
 pub struct LoginLimits {
-    /// Failed attempts allowed per account inside `account_window`.
+    /// Wrong passwords from one address for one account before each further try waits
+    /// (1 s, 2 s, 4 s … up to `max_delay`).
+    pub free_failures: u32,
+    pub max_delay: Duration,
+    /// Wrong passwords per account inside `account_window` from all addresses together; past
+    /// it only the addresses the account signed in from before may try.
     pub account_failures: u32,
     pub account_window: Duration,
     /// Attempts (failed or not) allowed per client IP inside `ip_window`.
@@ -143,8 +148,10 @@ pub struct LoginLimits {
 impl Default for LoginLimits {
     fn default() -> Self {
         Self {
-            account_failures: 5,
-            account_window: Duration::from_secs(15 * 60),
+            free_failures: 5,
+            max_delay: Duration::from_secs(15 * 60),
+            account_failures: 20,
+            account_window: Duration::from_secs(60 * 60),
             ip_attempts: 30,
             ip_window: Duration::from_secs(60),
         }
@@ -264,6 +271,8 @@ impl Config {
                 parse_var("PROVISIO_REFRESH_TOKEN_TTL_DAYS", 14u64)? * 86_400,
             ),
             login_limits: LoginLimits {
+                free_failures: parse_var("PROVISIO_LOGIN_FREE_FAILURES", defaults.free_failures)?,
+                max_delay: defaults.max_delay,
                 account_failures: parse_var(
                     "PROVISIO_LOGIN_MAX_FAILURES",
                     defaults.account_failures,

@@ -437,51 +437,128 @@ async fn changing_ones_own_password_checks_the_current_one() {
     app.login("fay", "another-long-password").await;
 }
 
+/// Options whose client address is taken from `X-Forwarded-For`, so one test can speak from
+/// many addresses.
+fn behind_a_proxy() -> Options {
+    Options {
+        adjust_config: |config| {
+            config.trusted_proxies = vec![std::net::IpAddr::from([127, 0, 0, 1])]
+        },
+        ..Options::default()
+    }
+}
+
+async fn login_from(
+    app: &common::TestApp,
+    address: &str,
+    login: &str,
+    password: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.url("/api/auth/login"))
+        .header("X-Forwarded-For", address)
+        .json(&json!({"login": login, "password": password}))
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn account_is_locked_after_repeated_failures_with_retry_after() {
-    let mut options = Options::default();
-    options.login_limits.account_failures = 3;
+async fn guesses_from_one_address_slow_it_down_without_locking_the_owner_out() {
+    let mut options = behind_a_proxy();
+    options.login_limits.free_failures = 5;
+    options.login_limits.account_failures = 20;
     let app = spawn_app_with(options).await;
-    for _ in 0..3 {
+    for _ in 0..5 {
         assert_eq!(
-            app.try_login("root", "wrong-password!").await.status(),
+            login_from(&app, "203.0.113.9", "root", "wrong-password!")
+                .await
+                .status(),
             StatusCode::UNAUTHORIZED
         );
     }
-    let res = app.try_login("root", common::ADMIN_PASSWORD).await;
+    // The guesser's next try must wait, growing with every further failure.
+    let res = login_from(&app, "203.0.113.9", "root", "wrong-password!").await;
     let retry_after: u64 = res.headers()["retry-after"]
         .to_str()
         .unwrap()
         .parse()
         .unwrap();
-    assert!(retry_after > 0 && retry_after <= 900);
+    assert!((1..=2).contains(&retry_after), "{retry_after}");
     assert_problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    // The owner, somewhere else, signs in with the right password.
+    let res = login_from(&app, "198.51.100.7", "root", common::ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
 }
 
 #[tokio::test]
-async fn the_username_and_the_e_mail_share_one_budget_of_failures() {
-    let mut options = Options::default();
-    options.login_limits.account_failures = 4;
+async fn guesses_over_every_name_and_address_are_bounded_per_account_and_reported() {
+    let mut options = behind_a_proxy();
+    options.login_limits.account_failures = 10;
     let app = spawn_app_with(options).await;
-    for login in ["root", "ROOT@example.com", "root@example.com", "Root"] {
-        assert_eq!(
-            app.try_login(login, "wrong-password!").await.status(),
-            StatusCode::UNAUTHORIZED,
-            "{login}"
-        );
+    let owner = app.user_with("hal", &[Role::Requester], &[]).await;
+    // The owner's usual place.
+    assert_eq!(
+        login_from(&app, "192.0.2.50", "hal", &owner.password)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let names = ["hal", "HAL", "hal@example.com", "Hal@Example.com"];
+    let mut refused = 0;
+    for i in 0..100 {
+        let res = login_from(
+            &app,
+            &format!("203.0.113.{i}"),
+            names[i % 4],
+            "guess-1234567",
+        )
+        .await;
+        match res.status() {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("guess {i}: {other}"),
+        }
     }
+    assert_eq!(
+        refused, 90,
+        "10 guesses an hour get an answer, the rest wait"
+    );
+    // A new address waits even with the right password; the owner's usual one does not.
     assert_problem(
-        app.try_login("root@example.com", common::ADMIN_PASSWORD)
-            .await,
+        login_from(&app, "198.51.100.1", "hal", &owner.password).await,
         StatusCode::TOO_MANY_REQUESTS,
     )
     .await;
+    assert_eq!(
+        login_from(&app, "192.0.2.50", "hal@example.com", &owner.password)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // The owner and the administrator were told once.
+    for who in ["hal", "root"] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT COUNT(*) AS n FROM notifications JOIN users ON users.id = notifications.user_id \
+                 WHERE kind = 'security.sign_in_burst' AND users.username = '{who}'"
+            ))
+            .await,
+            1,
+            "{who}"
+        );
+    }
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'session.guessing_burst'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn guessing_the_current_password_is_limited_like_signing_in() {
     let mut options = Options::default();
-    options.login_limits.account_failures = 3;
+    options.login_limits.free_failures = 3;
     let app = spawn_app_with(options).await;
     let user = app.user_with("gus", &[Role::Requester], &[]).await;
     let change = |current: &str| json!({"current_password": current, "new_password": "a-brand-new-password"});
@@ -651,4 +728,119 @@ async fn token_validation_errors_name_the_fields() {
     .await;
     assert!(body["errors"]["name"].is_array());
     assert!(body["errors"]["expires_in_days"].is_array());
+}
+
+/// Live streams are opened with single-use tickets: a ticket works once, only on its path,
+/// only before it expires and only while the session that asked for it is open.
+#[tokio::test]
+async fn stream_tickets_open_one_stream_once_and_end_with_their_session() {
+    let app = spawn_app().await;
+    // Nothing is watched here: an authenticated stream of an unknown server answers 404, a
+    // refused ticket 401.
+    let path = format!("/api/servers/{}/events", uuid::Uuid::new_v4());
+    let url = app.url(&app.ticketed(&path, &app.admin.token).await);
+    assert_problem(
+        app.client.get(&url).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_problem(
+        app.client.get(&url).send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    // Only stream paths can be asked for.
+    let res = app
+        .post(
+            "/api/auth/stream-tickets",
+            &app.admin.token,
+            json!({"path": "/api/users"}),
+        )
+        .await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(problem["errors"]["path"].is_array(), "{problem:#}");
+    // An expired ticket is refused.
+    let stale = app.url(&app.ticketed(&path, &app.admin.token).await);
+    assert_eq!(
+        app.count("SELECT COUNT(*) AS n FROM stream_tickets").await,
+        1,
+        "the spent ticket is gone"
+    );
+    {
+        use api::entities::stream_tickets::{Column, Entity};
+        use sea_orm::sea_query::Expr;
+        use sea_orm::EntityTrait;
+        Entity::update_many()
+            .col_expr(
+                Column::ExpiresAt,
+                Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            )
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    assert_problem(
+        app.client.get(&stale).send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    // API tokens may ask for tickets too; revoking the token refuses its unspent ticket.
+    let secret = new_api_token(&app, &app.admin.token).await;
+    let by_token = app.url(&app.ticketed(&path, &secret).await);
+    let tokens: Value = app
+        .get("/api/me/tokens", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token_id = tokens[0]["id"].as_str().unwrap().to_owned();
+    app.delete(&format!("/api/me/tokens/{token_id}"), &app.admin.token)
+        .await;
+    assert_problem(
+        app.client.get(&by_token).send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+    // A ticket of a session that signed out is refused.
+    let pending = app.url(&app.ticketed(&path, &app.admin.token).await);
+    let cookie = app.admin.refresh_cookie.clone().unwrap();
+    app.client
+        .post(app.url("/api/auth/logout"))
+        .header("Cookie", format!("provisio_refresh={cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(
+        app.client.get(&pending).send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_expired_api_token_is_refused() {
+    let app = spawn_app().await;
+    let secret = new_api_token(&app, &app.admin.token).await;
+    assert_eq!(
+        app.get("/api/auth/me", &secret).await.status(),
+        StatusCode::OK
+    );
+    {
+        use api::entities::api_tokens::{Column, Entity};
+        use sea_orm::sea_query::Expr;
+        use sea_orm::EntityTrait;
+        Entity::update_many()
+            .col_expr(
+                Column::ExpiresAt,
+                Expr::value(Some(chrono::Utc::now() - chrono::Duration::seconds(1))),
+            )
+            .exec(&app.db)
+            .await
+            .unwrap();
+    }
+    assert_problem(
+        app.get("/api/auth/me", &secret).await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
 }

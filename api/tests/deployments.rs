@@ -524,12 +524,11 @@ async fn a_react_app_is_built_on_the_host_and_served_by_nginx() {
     assert!(bundle.contains("Hello from a React build deployed by Provisio"));
     assert!(bundle.len() > 50_000, "the bundle holds React itself");
     // The deployment's own stream replays the steps' log lines and its state.
+    // Clients that can send headers use the bearer token on streams too.
     let events = app
         .client
-        .get(format!(
-            "{}/api/deployments/{id}/events?access_token={}",
-            app.address, app.admin.token
-        ))
+        .get(app.url(&format!("/api/deployments/{id}/events")))
+        .bearer_auth(&app.admin.token)
         .send()
         .await
         .unwrap();

@@ -314,6 +314,35 @@ async fn unknown_api_paths_are_problem_json_404() {
 }
 
 #[tokio::test]
+async fn a_method_an_endpoint_does_not_take_is_405_naming_the_ones_it_does() {
+    let app = spawn_app().await;
+    let res = app
+        .request(Method::DELETE, "/api/users", Some(&app.admin.token), None)
+        .await;
+    assert_eq!(res.headers()["allow"], "GET, POST");
+    let problem = assert_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("GET, POST"),
+        "{problem}"
+    );
+    // With a path parameter too; a path nothing answers stays 404.
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/deployments/{}", uuid::Uuid::new_v4()),
+            Some(&app.admin.token),
+            None,
+        )
+        .await;
+    assert_eq!(res.headers()["allow"], "DELETE, GET");
+    assert_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    let res = app
+        .request(Method::DELETE, "/api/nothing/here", None, None)
+        .await;
+    assert_problem(res, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
 async fn security_headers_are_set() {
     let app = spawn_app().await;
     let res = app.client.get(app.url("/")).send().await.unwrap();

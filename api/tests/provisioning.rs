@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{spawn_app_with, Options, Session, TestApp};
+use common::{assert_problem, spawn_app_with, Options, Session, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use shared::Role;
@@ -1046,11 +1046,10 @@ async fn the_request_event_stream_replays_after_last_event_id() {
     )
     .await;
     wait_for_status(&app, &id, &["deployed", "failed"], Duration::from_secs(60)).await;
-    // A finished request: the stream replays everything, then ends.
-    let url = app.url(&format!(
-        "/api/requests/{id}/events?access_token={}",
-        owner.token
-    ));
+    // A finished request: the stream replays everything, then ends. A browser opens it with a
+    // single-use ticket; no token travels in the URL.
+    let path = format!("/api/requests/{id}/events");
+    let url = app.url(&app.ticketed(&path, &owner.token).await);
     let full = app.client.get(&url).send().await.unwrap();
     assert_eq!(full.headers()["content-type"], "text/event-stream");
     let full = full.text().await.unwrap();
@@ -1063,11 +1062,33 @@ async fn the_request_event_stream_replays_after_last_event_id() {
         .collect();
     assert!(ids.len() > 3, "{full}");
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids increase");
+    // The ticket was spent; the access token in the query is not accepted any more.
+    let again = app.client.get(&url).send().await.unwrap();
+    assert_problem(again, StatusCode::UNAUTHORIZED).await;
+    let in_query = app
+        .client
+        .get(app.url(&format!("{path}?access_token={}", owner.token)))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(in_query, StatusCode::UNAUTHORIZED).await;
+    // A ticket opens only the path it was asked for.
+    let other = app
+        .ticketed(&format!("/api/servers/{id}/events"), &owner.token)
+        .await;
+    let ticket = other.split_once("?ticket=").unwrap().1;
+    let elsewhere = app
+        .client
+        .get(app.url(&format!("{path}?ticket={ticket}")))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(elsewhere, StatusCode::UNAUTHORIZED).await;
     // Reconnecting with Last-Event-ID replays only what came after it.
     let after = ids[ids.len() - 2];
     let rest = app
         .client
-        .get(&url)
+        .get(app.url(&app.ticketed(&path, &owner.token).await))
         .header("Last-Event-ID", after.to_string())
         .send()
         .await
@@ -1085,10 +1106,7 @@ async fn the_request_event_stream_replays_after_last_event_id() {
     let stranger = app.user_with("stranger-sse", &[Role::Requester], &[]).await;
     let res = app
         .client
-        .get(app.url(&format!(
-            "/api/requests/{id}/events?access_token={}",
-            stranger.token
-        )))
+        .get(app.url(&app.ticketed(&path, &stranger.token).await))
         .send()
         .await
         .unwrap();

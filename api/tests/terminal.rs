@@ -66,10 +66,13 @@ async fn project(app: &TestApp, port: u16, key: &str) -> (String, String) {
 }
 
 async fn connect(app: &TestApp, project: &str, token: &str) -> Result<Socket, u16> {
-    let url = format!(
-        "{}/api/projects/{project}/terminal?access_token={token}",
-        app.address.replacen("http", "ws", 1)
-    );
+    let path = format!("/api/projects/{project}/terminal");
+    let path = if token.is_empty() {
+        path
+    } else {
+        app.ticketed(&path, token).await
+    };
+    let url = format!("{}{path}", app.address.replacen("http", "ws", 1));
     match tokio_tungstenite::connect_async(url).await {
         Ok((socket, _)) => Ok(socket),
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {

@@ -34,6 +34,7 @@ impl Backend {
             .env("PROVISIO_ADMIN_PASSWORD", PASSWORD)
             .env("PROVISIO_LOGIN_MAX_PER_IP", "100000000")
             .env("PROVISIO_LOGIN_MAX_FAILURES", "100000000")
+            .env("PROVISIO_LOGIN_FREE_FAILURES", "100000000")
             .env("PROVISIO_PROJECTS_DIR", self.scratch.join("projects"))
             .env("PROVISIO_TERRAFORM_DIR", self.scratch.join("terraform"))
             .stdin(Stdio::null())

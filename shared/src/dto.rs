@@ -206,6 +206,50 @@ impl ChangePassword {
     }
 }
 
+/// Asks for a ticket that opens one live stream (`…/events`) or terminal (`…/terminal`) once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StreamTicketRequest {
+    /// The path the ticket opens, e.g. `/api/deployments/{id}/events`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(max_length = 300, pattern = "^/api/.+/(events|terminal)$")
+    )]
+    pub path: String,
+}
+
+impl StreamTicketRequest {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut val = Validator::new();
+        let path = &self.path;
+        val.check(
+            "path",
+            if path.len() <= 300
+                && path.starts_with("/api/")
+                && (path.ends_with("/events") || path.ends_with("/terminal"))
+                && !path.contains(['?', '#'])
+            {
+                Ok(())
+            } else {
+                Err(
+                    "name the path of a live stream or terminal, e.g. /api/deployments/{id}/events"
+                        .into(),
+                )
+            },
+        );
+        val.finish()
+    }
+}
+
+/// A single-use ticket: append `?ticket=…` to the path it was issued for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct StreamTicket {
+    pub ticket: String,
+    /// Seconds within which it must be used.
+    pub expires_in: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Team {

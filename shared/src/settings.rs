@@ -25,7 +25,12 @@ pub struct SignInSettings {
     pub session_days: u64,
     /// Whether cookies are sent only over HTTPS (`PROVISIO_SECURE_COOKIES`).
     pub secure_cookies: bool,
-    /// Failed sign-ins allowed per account inside `account_window_secs`
+    /// Wrong passwords from one address before each further try from it waits longer
+    /// (`PROVISIO_LOGIN_FREE_FAILURES`), up to `max_delay_secs`.
+    pub free_failures: u32,
+    pub max_delay_secs: u64,
+    /// Wrong passwords per account inside `account_window_secs` from all addresses together;
+    /// past it only addresses the account signed in from before may try
     /// (`PROVISIO_LOGIN_MAX_FAILURES`).
     pub account_failures: u32,
     pub account_window_secs: u64,

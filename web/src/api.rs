@@ -295,6 +295,18 @@ pub async fn delete_with<B: Serialize, T: DeserializeOwned>(
 }
 
 /// A POST without a body (workflow actions) that answers with JSON.
+/// `path?ticket=…`, which opens a live stream or terminal once. EventSource and WebSocket
+/// cannot send the access token as a header, and a token in a URL would end up in logs; the
+/// ticket is asked for with the token (refreshed first if it expired) and is spent on use.
+pub async fn with_ticket(path: &str) -> Result<String, ApiErrorView> {
+    let ticket: shared::dto::StreamTicket = post(
+        "/api/auth/stream-tickets",
+        &shared::dto::StreamTicketRequest { path: path.into() },
+    )
+    .await?;
+    Ok(format!("{path}?ticket={}", encode(&ticket.ticket)))
+}
+
 pub async fn post_empty<T: DeserializeOwned>(url: &str) -> Result<T, ApiErrorView> {
     parse(text(Method::POST, url, None).await?)
 }

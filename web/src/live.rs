@@ -1,11 +1,10 @@
 //! Live streams (Server-Sent Events) from the API: execution logs and status changes.
 //!
-//! `EventSource` cannot send headers, so the access token travels as `?access_token=`. After an
-//! error the source is rebuilt by hand (with the token the session holds then, refreshed first
-//! when the connection never opened) and `&last_event_id=` so the server resumes after the last
-//! log line seen instead of replaying the log.
+//! `EventSource` cannot send headers: each connection asks for a single-use ticket first
+//! (`?ticket=`, see `api::with_ticket`), so no token travels in a URL. After an error the
+//! source is rebuilt by hand, with a new ticket and `&last_event_id=` so the server resumes
+//! after the last log line seen instead of replaying the log.
 
-use crate::session;
 use leptos::leptos_dom::helpers::TimeoutHandle;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -72,8 +71,8 @@ struct Inner {
     last_id: Cell<i64>,
     failures: Cell<u32>,
     opened: Cell<bool>,
-    /// The token was refreshed since the last successful open.
-    refreshed: Cell<bool>,
+    /// Counts connections begun and closed, so a ticket that arrives late opens nothing.
+    attempt: Cell<u64>,
     timer: RefCell<Option<TimeoutHandle>>,
     link: RwSignal<Link>,
     /// Called with the event name and its data for every event but `open` and `error`.
@@ -93,7 +92,6 @@ impl Stream {
     pub fn restart(&self) {
         if let Some(Some(inner)) = self.inner.try_get_value() {
             inner.failures.set(0);
-            inner.refreshed.set(false);
             connect(&inner);
         }
     }
@@ -112,7 +110,7 @@ pub fn follow(
         last_id: Cell::new(0),
         failures: Cell::new(0),
         opened: Cell::new(false),
-        refreshed: Cell::new(false),
+        attempt: Cell::new(0),
         timer: RefCell::new(None),
         link,
         on_event: Box::new(on_event),
@@ -169,6 +167,7 @@ fn clear_timer(inner: &Inner) {
 /// one of them.
 fn close(inner: &Inner) {
     clear_timer(inner);
+    inner.attempt.set(inner.attempt.get() + 1);
     if let Some(conn) = inner.conn.borrow_mut().take() {
         conn.source.close();
         for (name, listener) in &conn.listeners {
@@ -180,35 +179,45 @@ fn close(inner: &Inner) {
     }
 }
 
-fn url_of(path: &str, last_id: i64) -> String {
-    let mut url = path.to_owned();
-    let mut sep = if url.contains('?') { '&' } else { '?' };
-    if let Some(token) = session::access_token() {
-        url.push(sep);
-        url.push_str("access_token=");
-        url.push_str(&crate::api::encode(&token));
-        sep = '&';
-    }
-    if last_id > 0 {
-        url.push(sep);
-        url.push_str(&format!("last_event_id={last_id}"));
-    }
-    url
-}
-
+/// Asks for a ticket, then opens the source with it. A 401 there means the session is over
+/// (the ticket request already tried a refresh); other failures are retried.
 fn connect(inner: &Rc<Inner>) {
     close(inner);
     let Some(path) = inner.path.borrow().clone() else {
-        return;
-    };
-    let Ok(source) = EventSource::new(&url_of(&path, inner.last_id.get())) else {
-        set_link(inner, Link::Failed);
         return;
     };
     if inner.failures.get() == 0 {
         set_link(inner, Link::Connecting);
     }
     inner.opened.set(false);
+    let attempt = inner.attempt.get();
+    let weak = Rc::downgrade(inner);
+    spawn_local(async move {
+        let ticketed = crate::api::with_ticket(&path).await;
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        if inner.attempt.get() != attempt {
+            return;
+        }
+        match ticketed {
+            Ok(url) => open(&inner, url),
+            // The session is over, or the stream is not the caller's to follow.
+            Err(e) if matches!(e.status, 401 | 403 | 404) => set_link(&inner, Link::Failed),
+            Err(_) => retry(&inner),
+        }
+    });
+}
+
+fn open(inner: &Rc<Inner>, mut url: String) {
+    let last_id = inner.last_id.get();
+    if last_id > 0 {
+        url.push_str(&format!("&last_event_id={last_id}"));
+    }
+    let Ok(source) = EventSource::new(&url) else {
+        set_link(inner, Link::Failed);
+        return;
+    };
     let weak = Rc::downgrade(inner);
     let listeners = EVENTS
         .into_iter()
@@ -233,7 +242,6 @@ fn dispatch(inner: &Rc<Inner>, name: &str, ev: web_sys::Event) {
     match (name, data) {
         ("open", _) => {
             inner.opened.set(true);
-            inner.refreshed.set(false);
             inner.failures.set(0);
             set_link(inner, Link::Live);
         }
@@ -267,11 +275,9 @@ fn dispatch(inner: &Rc<Inner>, name: &str, ev: web_sys::Event) {
 /// Gives up after this many failed connections in a row (the panel then offers a retry).
 const MAX_FAILURES: u32 = 10;
 
-/// Rebuilds the source after a delay that grows with consecutive failures (1 s … 15 s). When
-/// the connection never opened the access token may have expired: it is refreshed first, once
-/// per run of failures.
+/// Rebuilds the source, with a new ticket, after a delay that grows with consecutive failures
+/// (1 s … 15 s).
 fn retry(inner: &Rc<Inner>) {
-    let refresh_first = !inner.opened.get() && !inner.refreshed.get();
     close(inner);
     if inner.path.borrow().is_none() {
         return;
@@ -287,29 +293,9 @@ fn retry(inner: &Rc<Inner>) {
     let weak = Rc::downgrade(inner);
     let handle = set_timeout_with_handle(
         move || {
-            let Some(inner) = weak.upgrade() else {
-                return;
-            };
-            if !refresh_first {
+            if let Some(inner) = weak.upgrade() {
                 connect(&inner);
-                return;
             }
-            inner.refreshed.set(true);
-            let weak = Rc::downgrade(&inner);
-            spawn_local(async move {
-                let refreshed = session::refresh().await;
-                let Some(inner) = weak.upgrade() else {
-                    return;
-                };
-                match refreshed {
-                    Err(e) if e.status == 401 => {
-                        set_link(&inner, Link::Failed);
-                        session::expire();
-                    }
-                    // A network failure: try again anyway, with growing delays.
-                    _ => connect(&inner),
-                }
-            });
         },
         delay,
     )

@@ -1,12 +1,12 @@
 use super::secrets;
-use crate::entities::{api_tokens, refresh_tokens, users};
+use crate::entities::{api_tokens, refresh_tokens, stream_tickets, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use sea_orm::sea_query::{Expr, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use shared::roles::{parse_role_list, roles_grant};
 use shared::{Permission, Role};
 use std::future::Future;
@@ -81,6 +81,8 @@ impl FromRequest for RequestContext {
 pub struct AuthUser {
     pub user: Arc<users::Model>,
     pub roles: Vec<Role>,
+    /// The browser session (refresh-token family) the caller signed in with, if any.
+    pub session_id: Option<Uuid>,
     pub api_token_id: Option<Uuid>,
     pub context: RequestContext,
 }
@@ -113,93 +115,175 @@ fn bearer(req: &HttpRequest) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// Prefix of the single-use tickets that open a live stream or terminal.
+pub const STREAM_TICKET_PREFIX: &str = "pvt_";
+
+/// Whether `path` is one that browsers open without headers (EventSource, WebSocket).
+pub fn is_stream_path(path: &str) -> bool {
+    path.starts_with("/api/") && (path.ends_with("/events") || path.ends_with("/terminal"))
+}
+
 /// Browsers' EventSource and WebSocket cannot send headers: live streams and terminals (and only
-/// they) take the access token from `?access_token=`. The request log records paths without
-/// query strings.
-fn stream_token(req: &HttpRequest) -> Option<String> {
-    if !(req.path().ends_with("/events") || req.path().ends_with("/terminal")) {
+/// they) take a single-use ticket from `?ticket=`, asked for by an authenticated POST just
+/// before. A ticket in a proxy's log is already spent.
+fn stream_ticket(req: &HttpRequest) -> Option<String> {
+    if !is_stream_path(req.path()) {
         return None;
     }
     req.query_string()
         .split('&')
         .filter_map(|pair| pair.split_once('='))
-        .find(|(k, _)| *k == "access_token")
+        .find(|(k, _)| *k == "ticket")
         .map(|(_, v)| v.to_owned())
-        .filter(|v| {
-            !v.is_empty()
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        .filter(|v| v.starts_with(STREAM_TICKET_PREFIX) && v.len() <= 128)
+}
+
+/// Who a request speaks for, before the user row is read.
+struct Credential {
+    user_id: Uuid,
+    session: Session,
+}
+
+enum Session {
+    /// A browser session: its refresh-token family and the user's session version then.
+    Browser {
+        family_id: Uuid,
+        version: i32,
+    },
+    ApiToken(Uuid),
+}
+
+const ENDED: &str = "the account is inactive or the session has ended";
+
+/// Spends a stream ticket: only the first request that deletes its row gets in, and only on
+/// the path it was issued for, before it expires.
+async fn spend_ticket(state: &AppState, req: &HttpRequest, ticket: &str) -> ApiResult<Credential> {
+    const REFUSED: ApiError =
+        ApiError::Unauthenticated("the ticket is invalid, used or expired; ask for a new one");
+    let hash = secrets::digest(ticket);
+    let row = stream_tickets::Entity::find_by_id(hash.clone())
+        .one(&state.db)
+        .await?
+        .ok_or(REFUSED)?;
+    let spent = stream_tickets::Entity::delete_many()
+        .filter(stream_tickets::Column::TicketHash.eq(hash))
+        .exec(&state.db)
+        .await?;
+    if spent.rows_affected != 1 || row.path != req.path() || row.expires_at <= chrono::Utc::now() {
+        return Err(REFUSED);
+    }
+    let session = match (row.family_id, row.api_token_id) {
+        (Some(family_id), _) => Session::Browser {
+            family_id,
+            version: row.session_version,
+        },
+        (None, Some(token)) => Session::ApiToken(token),
+        (None, None) => return Err(REFUSED),
+    };
+    Ok(Credential {
+        user_id: row.user_id,
+        session,
+    })
+}
+
+async fn api_token_credential(state: &AppState, token: &str) -> ApiResult<Credential> {
+    let now = chrono::Utc::now();
+    let row = api_tokens::Entity::find()
+        .filter(api_tokens::Column::TokenHash.eq(secrets::digest(token)))
+        .filter(api_tokens::Column::RevokedAt.is_null())
+        .one(&state.db)
+        .await?
+        .filter(|t| t.expires_at.is_none_or(|e| e > now))
+        .ok_or(ApiError::Unauthenticated(
+            "the API token is invalid, expired or revoked",
+        ))?;
+    // Recording use at most once a minute keeps automation from writing on every call.
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+    {
+        api_tokens::Entity::update_many()
+            .col_expr(api_tokens::Column::LastUsedAt, Expr::value(now))
+            .filter(api_tokens::Column::Id.eq(row.id))
+            .exec(&state.db)
+            .await?;
+    }
+    Ok(Credential {
+        user_id: row.user_id,
+        session: Session::ApiToken(row.id),
+    })
+}
+
+/// The user behind a credential, in one query with whether its session is still open: signing
+/// out or a replayed refresh token revokes the family, revoking an API token ends it, a password
+/// change bumps the session version; each ends every token of that session at once.
+async fn user_of(state: &AppState, credential: &Credential) -> ApiResult<users::Model> {
+    let still_open = match credential.session {
+        Session::Browser { family_id, .. } => Query::select()
+            .expr(Expr::val(1))
+            .from(refresh_tokens::Entity)
+            .and_where(refresh_tokens::Column::FamilyId.eq(family_id))
+            .and_where(refresh_tokens::Column::RevokedAt.is_null())
+            .to_owned(),
+        Session::ApiToken(id) => Query::select()
+            .expr(Expr::val(1))
+            .from(api_tokens::Entity)
+            .and_where(api_tokens::Column::Id.eq(id))
+            .and_where(api_tokens::Column::RevokedAt.is_null())
+            .cond_where(
+                Condition::any()
+                    .add(api_tokens::Column::ExpiresAt.is_null())
+                    .add(api_tokens::Column::ExpiresAt.gt(chrono::Utc::now())),
+            )
+            .to_owned(),
+    };
+    users::Entity::find_by_id(credential.user_id)
+        .filter(Expr::exists(still_open))
+        .filter(users::Column::Active.eq(true))
+        .one(&state.db)
+        .await?
+        .filter(|u| match credential.session {
+            Session::Browser { version, .. } => u.session_version == version,
+            Session::ApiToken(_) => true,
         })
+        .ok_or(ApiError::Unauthenticated(ENDED))
 }
 
 async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<AuthUser> {
-    let token = bearer(&req)
-        .or_else(|| stream_token(&req))
-        .ok_or(ApiError::Unauthenticated("a bearer token is required"))?;
-    let context = RequestContext::of(&req, &state);
-    let (user, api_token_id) = if token.starts_with(secrets::API_TOKEN_PREFIX) {
-        let now = chrono::Utc::now();
-        let row = api_tokens::Entity::find()
-            .filter(api_tokens::Column::TokenHash.eq(secrets::digest(&token)))
-            .filter(api_tokens::Column::RevokedAt.is_null())
-            .one(&state.db)
-            .await?
-            .filter(|t| t.expires_at.is_none_or(|e| e > now))
-            .ok_or(ApiError::Unauthenticated(
-                "the API token is invalid, expired or revoked",
-            ))?;
-        let user = users::Entity::find_by_id(row.user_id)
-            .one(&state.db)
-            .await?
-            .map(Arc::new);
-        // Recording use at most once a minute keeps automation from writing on every call.
-        if row
-            .last_used_at
-            .is_none_or(|t| now - t > chrono::Duration::minutes(1))
-        {
-            let id = row.id;
-            let mut active: api_tokens::ActiveModel = row.into();
-            active.last_used_at = Set(Some(now));
-            active.update(&state.db).await?;
-            (user, Some(id))
-        } else {
-            (user, Some(row.id))
+    let credential = match bearer(&req) {
+        Some(token) if token.starts_with(secrets::API_TOKEN_PREFIX) => {
+            api_token_credential(&state, &token).await?
         }
-    } else {
-        let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthenticated(
-            "the access token is invalid or expired",
-        ))?;
-        let id: Uuid = claims
-            .sub
-            .parse()
-            .map_err(|_| ApiError::Unauthenticated("the access token is invalid or expired"))?;
-        // The user and whether their session is still open, in one query: signing out or a
-        // replayed refresh token revokes the session's family, which ends this token at once.
-        let open_session = Query::select()
-            .expr(Expr::val(1))
-            .from(refresh_tokens::Entity)
-            .and_where(refresh_tokens::Column::FamilyId.eq(claims.sid))
-            .and_where(refresh_tokens::Column::RevokedAt.is_null())
-            .to_owned();
-        let user = users::Entity::find_by_id(id)
-            .filter(Expr::exists(open_session))
-            .one(&state.db)
-            .await?
-            .filter(|u| u.session_version == claims.sv)
-            .map(Arc::new);
-        (user, None)
+        Some(token) => {
+            let invalid = || ApiError::Unauthenticated("the access token is invalid or expired");
+            let claims = state.jwt.verify(&token).ok_or_else(invalid)?;
+            Credential {
+                user_id: claims.sub.parse().map_err(|_| invalid())?,
+                session: Session::Browser {
+                    family_id: claims.sid,
+                    version: claims.sv,
+                },
+            }
+        }
+        None => match stream_ticket(&req) {
+            Some(ticket) => spend_ticket(&state, &req, &ticket).await?,
+            None => return Err(ApiError::Unauthenticated("a bearer token is required")),
+        },
     };
-    let user = user.filter(|u| u.active).ok_or(ApiError::Unauthenticated(
-        "the account is inactive or the session has ended",
-    ))?;
+    let user = user_of(&state, &credential).await?;
     let roles = parse_role_list(&user.roles).map_err(|e| {
         ApiError::Internal(anyhow::anyhow!("user {} has a bad role list: {e}", user.id))
     })?;
+    let (session_id, api_token_id) = match credential.session {
+        Session::Browser { family_id, .. } => (Some(family_id), None),
+        Session::ApiToken(id) => (None, Some(id)),
+    };
     Ok(AuthUser {
-        user,
+        user: Arc::new(user),
         roles,
+        session_id,
         api_token_id,
-        context,
+        context: RequestContext::of(&req, &state),
     })
 }
 

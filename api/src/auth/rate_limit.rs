@@ -1,5 +1,5 @@
-//! Login throttling per account (failed attempts) and per client IP (all attempts).
-//! In memory: each `serve` process limits on its own, which bounds guessing per process.
+//! Sign-in attempts per client address (all accounts), in memory: each `serve` process limits
+//! on its own. The per-account counts are shared, in the database (`domain::sign_in_guard`).
 
 use crate::config::LoginLimits;
 use std::collections::HashMap;
@@ -34,7 +34,6 @@ const PRUNE_ABOVE: usize = 10_000;
 
 pub struct LoginLimiter {
     limits: LoginLimits,
-    accounts: Mutex<HashMap<String, Window>>,
     ips: Mutex<HashMap<IpAddr, Window>>,
 }
 
@@ -42,13 +41,13 @@ impl LoginLimiter {
     pub fn new(limits: LoginLimits) -> Self {
         Self {
             limits,
-            accounts: Mutex::default(),
             ips: Mutex::default(),
         }
     }
 
-    /// Counts this attempt against the IP and returns Some(retry_after_secs) when it must be refused.
-    pub fn check(&self, account: &str, ip: IpAddr) -> Option<u64> {
+    /// Counts this attempt against the address and returns Some(retry_after_secs) when it must
+    /// be refused.
+    pub fn check_address(&self, ip: IpAddr) -> Option<u64> {
         let now = Instant::now();
         let mut ips = self.ips.lock().unwrap_or_else(|e| e.into_inner());
         // Forget idle clients now and then, so the map does not grow with every address ever seen.
@@ -66,29 +65,7 @@ impl LoginLimiter {
             return Some(wait);
         }
         ip_window.hits.push(now);
-        drop(ips);
-        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        accounts.get_mut(&account.to_lowercase()).and_then(|w| {
-            w.blocked_for(
-                now,
-                self.limits.account_window,
-                self.limits.account_failures,
-            )
-        })
-    }
-
-    pub fn record_failure(&self, account: &str) {
-        let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
-        let window = accounts.entry(account.to_lowercase()).or_default();
-        window.prune(Instant::now(), self.limits.account_window);
-        window.hits.push(Instant::now());
-    }
-
-    pub fn record_success(&self, account: &str) {
-        self.accounts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&account.to_lowercase());
+        None
     }
 }
 
@@ -96,51 +73,30 @@ impl LoginLimiter {
 mod tests {
     use super::*;
 
-    fn limiter(account_failures: u32, ip_attempts: u32) -> LoginLimiter {
+    fn limiter(ip_attempts: u32, ip_window: Duration) -> LoginLimiter {
         LoginLimiter::new(LoginLimits {
-            account_failures,
-            account_window: Duration::from_secs(900),
             ip_attempts,
-            ip_window: Duration::from_secs(60),
+            ip_window,
+            ..LoginLimits::default()
         })
     }
 
     #[test]
-    fn account_locks_after_the_allowed_failures_and_success_resets_it() {
-        let l = limiter(3, 100);
-        let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        for _ in 0..3 {
-            assert!(l.check("Ada", ip).is_none());
-            l.record_failure("ada");
-        }
-        let wait = l.check("ada", ip).expect("locked");
-        assert!(wait > 800 && wait <= 900, "{wait}");
-        assert!(l.check("bob", ip).is_none(), "other accounts unaffected");
-        l.record_success("ada");
-        assert!(l.check("ada", ip).is_none());
-    }
-
-    #[test]
     fn idle_addresses_are_forgotten() {
-        let l = LoginLimiter::new(LoginLimits {
-            account_failures: 5,
-            account_window: Duration::from_secs(900),
-            ip_attempts: 5,
-            ip_window: Duration::ZERO,
-        });
+        let l = limiter(5, Duration::ZERO);
         for i in 0..(PRUNE_ABOVE as u32 + 10) {
-            l.check("x", IpAddr::from(i.to_be_bytes()));
+            l.check_address(IpAddr::from(i.to_be_bytes()));
         }
         assert!(l.ips.lock().unwrap().len() <= PRUNE_ABOVE + 1);
     }
 
     #[test]
-    fn ip_is_limited_across_accounts() {
-        let l = limiter(100, 2);
+    fn an_address_is_limited_across_accounts() {
+        let l = limiter(2, Duration::from_secs(60));
         let ip: IpAddr = "10.0.0.2".parse().unwrap();
-        assert!(l.check("a", ip).is_none());
-        assert!(l.check("b", ip).is_none());
-        assert!(l.check("c", ip).is_some());
-        assert!(l.check("c", "10.0.0.3".parse().unwrap()).is_none());
+        assert!(l.check_address(ip).is_none());
+        assert!(l.check_address(ip).is_none());
+        assert!(l.check_address(ip).is_some());
+        assert!(l.check_address("10.0.0.3".parse().unwrap()).is_none());
     }
 }

@@ -25,6 +25,7 @@ pub mod seed;
 pub mod servers;
 pub mod sessions;
 pub mod settings;
+pub mod sign_in_guard;
 pub mod ssh_keys;
 pub mod teams;
 pub mod terminal;

@@ -2,8 +2,9 @@
 
 use crate::auth::{password, secrets, RequestContext};
 use crate::domain::audit::{self, AuditEntry};
+use crate::domain::sign_in_guard;
 use crate::domain::users::me;
-use crate::entities::{refresh_tokens, users};
+use crate::entities::{refresh_tokens, stream_tickets, users};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
@@ -107,13 +108,8 @@ pub async fn login(
         .await?;
     // Failures count against the account, not the text typed: its username and its e-mail
     // share one budget. A name that is no account counts under itself.
-    let account = user
-        .as_ref()
-        .map(limiter_key)
-        .unwrap_or_else(|| format!("login:{}", login.to_lowercase()));
-    if let Some(retry_after_secs) = state.login_limiter.check(&account, context.ip) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    let account = sign_in_guard::account_key(user.as_ref(), &login);
+    sign_in_guard::admit(state, &account, user.as_ref().map(|u| u.id), context.ip).await?;
     let plain = input.password;
     let verified = match &user {
         Some(u) => {
@@ -132,14 +128,14 @@ pub async fn login(
     let user = match user {
         Some(u) if verified => u,
         _ => {
-            state.login_limiter.record_failure(&account);
+            sign_in_guard::failed(state, context, &account, user.as_ref()).await?;
             return Err(ApiError::Unauthenticated(BAD_CREDENTIALS));
         }
     };
     if !user.active {
         return Err(ApiError::Unauthenticated("this account is deactivated"));
     }
-    state.login_limiter.record_success(&account);
+    sign_in_guard::succeeded(state, &account, user.id, context.ip).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let mut active: users::ActiveModel = user.clone().into();
     active.last_login_at = Set(Some(chrono::Utc::now()));
@@ -321,23 +317,21 @@ pub async fn change_own_password(
         ));
     }
     input.validate()?;
-    let account = limiter_key(&auth.user);
-    if let Some(retry_after_secs) = state.login_limiter.check(&account, auth.context.ip) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    let account = sign_in_guard::account_key(Some(&auth.user), "");
+    sign_in_guard::admit(state, &account, Some(auth.id()), auth.context.ip).await?;
     let hash = auth.user.password_hash.clone();
     let current = input.current_password.clone();
     let ok = tokio::task::spawn_blocking(move || password::verify(&current, &hash))
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("password check failed: {e}")))?;
     if !ok {
-        state.login_limiter.record_failure(&account);
+        sign_in_guard::failed(state, &auth.context, &account, Some(&auth.user)).await?;
         return Err(ApiError::field(
             "current_password",
             "is not your current password",
         ));
     }
-    state.login_limiter.record_success(&account);
+    sign_in_guard::succeeded(state, &account, auth.id(), auth.context.ip).await?;
     crate::domain::users::set_password(
         &state.db,
         &auth.context,
@@ -349,8 +343,38 @@ pub async fn change_own_password(
     .await
 }
 
-/// What the limiter counts an account's failures under: the account itself, whichever of its
-/// names (username or e-mail, in any case) was typed.
-fn limiter_key(user: &users::Model) -> String {
-    format!("user:{}", user.id)
+/// How long a stream ticket may wait before it is used: enough for the browser to open the
+/// connection right after asking, too little to be worth stealing from a log.
+const STREAM_TICKET_SECS: u64 = 30;
+
+/// Issues a single-use ticket for one stream path, tied to the caller's session (or API token)
+/// so that ending the session also refuses the ticket. Expired tickets are swept here, where
+/// new ones are written.
+pub async fn issue_stream_ticket(
+    state: &AppState,
+    auth: &crate::auth::AuthUser,
+    input: shared::dto::StreamTicketRequest,
+) -> ApiResult<shared::dto::StreamTicket> {
+    input.validate()?;
+    let now = chrono::Utc::now();
+    stream_tickets::Entity::delete_many()
+        .filter(stream_tickets::Column::ExpiresAt.lt(now))
+        .exec(&state.db)
+        .await?;
+    let ticket = secrets::random_secret(crate::auth::extractor::STREAM_TICKET_PREFIX);
+    stream_tickets::ActiveModel {
+        ticket_hash: Set(secrets::digest(&ticket)),
+        user_id: Set(auth.id()),
+        family_id: Set(auth.session_id),
+        api_token_id: Set(auth.api_token_id),
+        session_version: Set(auth.user.session_version),
+        path: Set(input.path),
+        expires_at: Set(now + chrono::Duration::seconds(STREAM_TICKET_SECS as i64)),
+    }
+    .insert(&state.db)
+    .await?;
+    Ok(shared::dto::StreamTicket {
+        ticket,
+        expires_in: STREAM_TICKET_SECS,
+    })
 }

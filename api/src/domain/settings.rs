@@ -89,6 +89,8 @@ pub fn server_settings(config: &crate::config::Config) -> shared::settings::Serv
             access_token_secs: config.access_token_ttl.as_secs(),
             session_days: config.refresh_token_ttl.as_secs() / 86_400,
             secure_cookies: config.secure_cookies,
+            free_failures: limits.free_failures,
+            max_delay_secs: limits.max_delay.as_secs(),
             account_failures: limits.account_failures,
             account_window_secs: limits.account_window.as_secs(),
             address_attempts: limits.ip_attempts,

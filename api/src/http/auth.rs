@@ -6,7 +6,9 @@ use crate::server::web_security::{over_tls, require_same_origin};
 use crate::state::AppState;
 use actix_web::cookie::{time, Cookie, SameSite};
 use actix_web::{get, post, put, web, HttpRequest, HttpResponse};
-use shared::dto::{ChangePassword, LoginRequest, Me, Problem, TokenResponse};
+use shared::dto::{
+    ChangePassword, LoginRequest, Me, Problem, StreamTicket, StreamTicketRequest, TokenResponse,
+};
 
 pub const REFRESH_COOKIE: &str = "provisio_refresh";
 
@@ -58,10 +60,10 @@ pub async fn login(
     state: web::Data<AppState>,
     context: RequestContext,
     req: HttpRequest,
-    body: web::Json<LoginRequest>,
+    body: super::Json<LoginRequest>,
 ) -> ApiResult<HttpResponse> {
     require_same_origin(&req, &state.config)?;
-    let session = sessions::login(&state, &context, body.into_inner()).await?;
+    let session = sessions::login(&state, &context, body.into_inner()?).await?;
     Ok(session_response(&state, &req, session))
 }
 
@@ -140,8 +142,29 @@ pub async fn me(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::Js
 pub async fn change_password(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<ChangePassword>,
+    body: super::Json<ChangePassword>,
 ) -> ApiResult<HttpResponse> {
-    sessions::change_own_password(&state, &auth, body.into_inner()).await?;
+    sessions::change_own_password(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A single-use ticket that opens one live stream or terminal within 30 seconds, for browsers,
+/// whose EventSource and WebSocket cannot send an `Authorization` header: open
+/// `{path}?ticket={ticket}`. The ticket ends with the session that asked for it.
+#[utoipa::path(
+    tag = "auth",
+    request_body = StreamTicketRequest,
+    responses((status = 201, body = StreamTicket), Unauthenticated, Invalid),
+    security(("bearer" = []))
+)]
+#[post("/auth/stream-tickets")]
+pub async fn stream_ticket(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: super::Json<StreamTicketRequest>,
+) -> ApiResult<HttpResponse> {
+    let ticket = sessions::issue_stream_ticket(&state, &auth, body.into_inner()?).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(ticket))
 }

@@ -12,6 +12,7 @@ use shared::billing::{
     Client, Linkable, Revenue, SaveClient, SaveSubscription, Subscription, SubscriptionChange,
     SubscriptionDetail,
 };
+use shared::Permission;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -30,9 +31,10 @@ pub async fn list_clients(
 pub async fn create_client(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SaveClient>,
+    body: super::Json<SaveClient>,
 ) -> ApiResult<HttpResponse> {
-    let client = billing::save_client(&state, &auth, None, body.into_inner()).await?;
+    auth.require(Permission::ClientsManage)?;
+    let client = billing::save_client(&state, &auth, None, body.into_inner()?).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/clients/{}", client.id)))
         .json(client))
@@ -56,10 +58,11 @@ pub async fn update_client(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SaveClient>,
+    body: super::Json<SaveClient>,
 ) -> ApiResult<web::Json<Client>> {
+    auth.require(Permission::ClientsManage)?;
     Ok(web::Json(
-        billing::save_client(&state, &auth, Some(id.into_inner()), body.into_inner()).await?,
+        billing::save_client(&state, &auth, Some(id.into_inner()), body.into_inner()?).await?,
     ))
 }
 
@@ -101,9 +104,10 @@ pub async fn list_subscriptions(
 pub async fn create_subscription(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SaveSubscription>,
+    body: super::Json<SaveSubscription>,
 ) -> ApiResult<HttpResponse> {
-    let detail = billing::save(&state, &auth, None, body.into_inner()).await?;
+    auth.require(Permission::SubscriptionsManage)?;
+    let detail = billing::save(&state, &auth, None, body.into_inner()?).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -145,10 +149,11 @@ pub async fn update_subscription(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SaveSubscription>,
+    body: super::Json<SaveSubscription>,
 ) -> ApiResult<web::Json<SubscriptionDetail>> {
+    auth.require(Permission::SubscriptionsManage)?;
     Ok(web::Json(
-        billing::save(&state, &auth, Some(id.into_inner()), body.into_inner()).await?,
+        billing::save(&state, &auth, Some(id.into_inner()), body.into_inner()?).await?,
     ))
 }
 
@@ -161,8 +166,9 @@ pub async fn change_subscription(
     path: web::Path<(Uuid, String)>,
     body: super::OptionalJson<SubscriptionChange>,
 ) -> ApiResult<web::Json<SubscriptionDetail>> {
+    auth.require(Permission::SubscriptionsManage)?;
     let (id, action) = path.into_inner();
-    let reason = body.0.map(|b| b.reason).unwrap_or_default();
+    let reason = body.into_inner()?.map(|b| b.reason).unwrap_or_default();
     Ok(web::Json(
         billing::change(&state, &auth, id, &action, &reason).await?,
     ))

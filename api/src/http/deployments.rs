@@ -68,9 +68,10 @@ fn accepted(deployment: Deployment, execution: Option<Uuid>) -> HttpResponse {
 pub async fn deploy(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<serde_json::Value>,
+    body: super::Json<serde_json::Value>,
 ) -> ApiResult<HttpResponse> {
-    let input: DeployRequest = super::decode(body.into_inner())?;
+    auth.require(Permission::DeploymentsManage)?;
+    let input: DeployRequest = super::decode(body.into_inner()?)?;
     let (deployment, execution) =
         retry_stale(|| deployments::create(&state, &auth, input.clone())).await?;
     let mut response = HttpResponse::Created();
@@ -231,7 +232,8 @@ pub async fn redeploy(
     id: web::Path<Uuid>,
     body: super::OptionalJson<Redeploy>,
 ) -> ApiResult<HttpResponse> {
-    let body = body.0.unwrap_or_default();
+    auth.require(Permission::DeploymentsManage)?;
+    let body = body.into_inner()?.unwrap_or_default();
     let id = id.into_inner();
     let (deployment, execution) =
         retry_stale(|| deployments::act(&state, &auth, id, UserAction::Redeploy(body.clone())))

@@ -241,7 +241,7 @@ fn stream(state: &AppState, auth: AuthUser, watch: Watch, req: &HttpRequest) -> 
         .streaming(body)
 }
 
-/// Live log and status of one execution (SSE; `?access_token=` accepted).
+/// Live log and status of one execution (SSE; a browser opens it with `?ticket=` from `POST /api/auth/stream-tickets`).
 #[utoipa::path(
     tag = "executions",
     params(("id" = Uuid, Path)),
@@ -260,7 +260,7 @@ pub async fn execution_events(
     Ok(stream(&state, auth, Watch::Execution(id), &req))
 }
 
-/// Live status and provisioning log of a request (SSE; `?access_token=` accepted).
+/// Live status and provisioning log of a request (SSE; a browser opens it with `?ticket=` from `POST /api/auth/stream-tickets`).
 #[utoipa::path(
     tag = "requests",
     params(("id" = Uuid, Path)),
@@ -279,7 +279,7 @@ pub async fn request_events(
     Ok(stream(&state, auth, Watch::Request(id), &req))
 }
 
-/// Live status and operation logs of a server (SSE; `?access_token=` accepted).
+/// Live status and operation logs of a server (SSE; a browser opens it with `?ticket=` from `POST /api/auth/stream-tickets`).
 #[utoipa::path(
     tag = "servers",
     params(("id" = Uuid, Path)),
@@ -298,7 +298,7 @@ pub async fn server_events(
     Ok(stream(&state, auth, Watch::Server(id), &req))
 }
 
-/// Live status and the logs of every step of a deployment (SSE; `?access_token=` accepted):
+/// Live status and the logs of every step of a deployment (SSE; a browser opens it with `?ticket=` from `POST /api/auth/stream-tickets`):
 /// `deployment` events when it changes, `log` lines of all its executions, `end` once deleted.
 #[utoipa::path(
     tag = "deployments",

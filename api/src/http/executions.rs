@@ -60,9 +60,9 @@ pub async fn cancel(
 pub async fn probe(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SendProbe>,
+    body: super::Json<SendProbe>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::AllTeams)?;
-    let execution_id = crate::domain::probes::send(&state, &auth, body.into_inner()).await?;
+    let execution_id = crate::domain::probes::send(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }

@@ -8,6 +8,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, put, web};
 use shared::landing::{Landing, LandingSettings};
+use shared::Permission;
 
 /// What Provisio offers (the framework presets) and, when an administrator turned it on, the
 /// totals of all deployments. No sign-in needed.
@@ -42,9 +43,10 @@ pub async fn get_settings(
 pub async fn put_settings(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<LandingSettings>,
+    body: super::Json<LandingSettings>,
 ) -> ApiResult<web::Json<LandingSettings>> {
+    auth.require(Permission::UsersManage)?;
     Ok(web::Json(
-        landing::save(&state, &auth, body.into_inner()).await?,
+        landing::save(&state, &auth, body.into_inner()?).await?,
     ))
 }

@@ -24,11 +24,11 @@ pub async fn run(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<RunMaintenance>,
+    body: super::Json<RunMaintenance>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::ServersOperate)?;
     let execution_id =
-        maintenance::start(&state, &auth, id.into_inner(), body.into_inner()).await?;
+        maintenance::start(&state, &auth, id.into_inner(), body.into_inner()?).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }
 
@@ -64,10 +64,10 @@ pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SaveSchedule>,
+    body: super::Json<SaveSchedule>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::ServersOperate)?;
-    let schedule = maintenance::create(&state, &auth, id.into_inner(), body.into_inner()).await?;
+    let schedule = maintenance::create(&state, &auth, id.into_inner(), body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(schedule))
 }
 
@@ -84,11 +84,11 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SaveSchedule>,
+    body: super::Json<SaveSchedule>,
 ) -> ApiResult<web::Json<Schedule>> {
     auth.require(Permission::ServersOperate)?;
     Ok(web::Json(
-        maintenance::update(&state, &auth, id.into_inner(), body.into_inner()).await?,
+        maintenance::update(&state, &auth, id.into_inner(), body.into_inner()?).await?,
     ))
 }
 

@@ -78,7 +78,8 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(auth::refresh)
             .service(auth::logout)
             .service(auth::me)
-            .service(auth::change_password);
+            .service(auth::change_password)
+            .service(auth::stream_ticket);
     });
     cfg.group("users", |g| {
         g.service(users::list)
@@ -287,8 +288,15 @@ pub fn decode<T: serde::de::DeserializeOwned>(
 }
 
 /// A JSON body that may be left out. Unlike `Option<web::Json<T>>`, which turns any body it
-/// cannot decode into `None`, a body that is present must decode (422 on `body` otherwise).
-pub struct OptionalJson<T>(pub Option<T>);
+/// cannot decode into `None`, a body that is present must decode (422 on `body` otherwise),
+/// reported like `Json`'s when the handler asks, after it has authorized the caller.
+pub struct OptionalJson<T>(Result<Option<T>, ApiError>);
+
+impl<T> OptionalJson<T> {
+    pub fn into_inner(self) -> Result<Option<T>, ApiError> {
+        self.0
+    }
+}
 
 impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for OptionalJson<T> {
     type Error = actix_web::Error;
@@ -302,11 +310,53 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
         Box::pin(async move {
             let bytes = bytes.await?;
             if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Ok(OptionalJson(None));
+                return Ok(OptionalJson(Ok(None)));
             }
-            serde_json::from_slice(&bytes)
-                .map(|value| OptionalJson(Some(value)))
-                .map_err(|e| ApiError::field("body", e.to_string()).into())
+            Ok(OptionalJson(
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| ApiError::field("body", e.to_string())),
+            ))
+        })
+    }
+}
+
+/// A JSON body read while the request is extracted, but decoded only when the handler asks for
+/// it with `into_inner()`, after it has authorized the caller: a caller without the permission
+/// gets 403 whatever they sent, and learns nothing of what the operation takes. (actix runs a
+/// handler's extractors together, so with `web::Json` a broken body answered 422 first.)
+pub struct Json<T>(Result<T, ApiError>);
+
+impl<T> Json<T> {
+    /// The decoded body, or the problem with it (422 naming the field, 413, 400).
+    pub fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T> {
+    type Error = actix_web::Error;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(
+        req: &actix_web::HttpRequest,
+        payload: &mut actix_web::dev::Payload,
+    ) -> Self::Future {
+        let Some(limits) = req
+            .app_data::<actix_web::web::Data<crate::state::AppState>>()
+            .map(|state| state.config.http)
+        else {
+            let missing = anyhow::anyhow!("application state missing");
+            return Box::pin(std::future::ready(Ok(Json(Err(ApiError::Internal(
+                missing,
+            ))))));
+        };
+        let body = actix_web::web::JsonBody::<T>::new(req, payload, None, true)
+            .limit(limits.max_body_bytes);
+        Box::pin(async move {
+            Ok(Json(body.await.map_err(|e| {
+                crate::server::startup::json_error(&e, limits)
+            })))
         })
     }
 }

@@ -5,6 +5,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{get, put, web};
 use shared::policies::ApprovalPolicy;
+use shared::Permission;
 use uuid::Uuid;
 
 /// The team's approval policy (the default one-step admin policy when none is set).
@@ -39,8 +40,9 @@ pub async fn put(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<ApprovalPolicy>,
+    body: super::Json<ApprovalPolicy>,
 ) -> ApiResult<web::Json<ApprovalPolicy>> {
-    let saved = policies::put(&state.db, &auth, id.into_inner(), body.into_inner()).await?;
+    auth.require(Permission::TeamsManage)?;
+    let saved = policies::put(&state.db, &auth, id.into_inner(), body.into_inner()?).await?;
     Ok(web::Json(saved))
 }

@@ -39,10 +39,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateProject>,
+    body: super::Json<CreateProject>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
-    let (detail, execution) = projects::create(&state, &auth, body.into_inner()).await?;
+    let (detail, execution) = projects::create(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/projects/{}", detail.project.id)))
         .insert_header(("X-Execution-Id", execution.to_string()))
@@ -103,7 +103,7 @@ pub async fn push(
     body: super::OptionalJson<PushBranch>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
-    let branch = body.0.and_then(|b| b.branch);
+    let branch = body.into_inner()?.and_then(|b| b.branch);
     let execution_id = projects::push(&state, &auth, id.into_inner(), branch).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }

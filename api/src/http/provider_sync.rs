@@ -10,6 +10,7 @@ use actix_web::{get, post, web};
 use serde::Deserialize;
 use shared::providers::ProviderKind;
 use shared::servers::{RemoteServer, SyncReport, SyncRequest};
+use shared::Permission;
 use uuid::Uuid;
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -48,10 +49,11 @@ pub async fn proxmox_resources(
 pub async fn proxmox_sync(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SyncRequest>,
+    body: super::Json<SyncRequest>,
 ) -> ApiResult<web::Json<SyncReport>> {
+    auth.require(Permission::ProvidersManage)?;
     Ok(web::Json(
-        sync_of(&state, &auth, ProviderKind::Proxmox, body.into_inner()).await?,
+        sync_of(&state, &auth, ProviderKind::Proxmox, body.into_inner()?).await?,
     ))
 }
 
@@ -84,9 +86,10 @@ pub async fn hetzner_resources(
 pub async fn hetzner_sync(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SyncRequest>,
+    body: super::Json<SyncRequest>,
 ) -> ApiResult<web::Json<SyncReport>> {
+    auth.require(Permission::ProvidersManage)?;
     Ok(web::Json(
-        sync_of(&state, &auth, ProviderKind::Hetzner, body.into_inner()).await?,
+        sync_of(&state, &auth, ProviderKind::Hetzner, body.into_inner()?).await?,
     ))
 }

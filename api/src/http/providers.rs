@@ -7,6 +7,7 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use shared::providers::discovery::{CatalogDiscovery, DiscoverCatalog};
 use shared::providers::{CreateProviderAccount, ProviderAccount};
 use shared::servers::{ConnectionReport, RemoteServer, SyncReport, SyncRequest};
+use shared::Permission;
 use uuid::Uuid;
 
 /// Provider accounts and their catalogs (locations, images, sizes, prices), for the request form.
@@ -36,9 +37,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateProviderAccount>,
+    body: super::Json<CreateProviderAccount>,
 ) -> ApiResult<HttpResponse> {
-    let saved = save(&state, &auth, None, body.into_inner()).await?;
+    auth.require(Permission::ProvidersManage)?;
+    let saved = save(&state, &auth, None, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(saved))
 }
 
@@ -55,10 +57,11 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<CreateProviderAccount>,
+    body: super::Json<CreateProviderAccount>,
 ) -> ApiResult<web::Json<ProviderAccount>> {
+    auth.require(Permission::ProvidersManage)?;
     Ok(web::Json(
-        save(&state, &auth, Some(id.into_inner()), body.into_inner()).await?,
+        save(&state, &auth, Some(id.into_inner()), body.into_inner()?).await?,
     ))
 }
 
@@ -110,10 +113,11 @@ pub async fn test_connection(
 pub async fn discover(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<DiscoverCatalog>,
+    body: super::Json<DiscoverCatalog>,
 ) -> ApiResult<web::Json<CatalogDiscovery>> {
+    auth.require(Permission::ProvidersManage)?;
     Ok(web::Json(
-        providers::discover(&state, &auth, body.into_inner()).await?,
+        providers::discover(&state, &auth, body.into_inner()?).await?,
     ))
 }
 
@@ -149,9 +153,10 @@ pub async fn sync(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SyncRequest>,
+    body: super::Json<SyncRequest>,
 ) -> ApiResult<web::Json<SyncReport>> {
+    auth.require(Permission::ProvidersManage)?;
     Ok(web::Json(
-        providers::sync(&state, &auth, id.into_inner(), body.into_inner()).await?,
+        providers::sync(&state, &auth, id.into_inner(), body.into_inner()?).await?,
     ))
 }

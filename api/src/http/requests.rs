@@ -40,9 +40,9 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateServerRequest>,
+    body: super::Json<CreateServerRequest>,
 ) -> ApiResult<HttpResponse> {
-    let id = requests::create(&state, &auth, body.into_inner()).await?;
+    let id = requests::create(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(detail_of(&state, &auth, id).await?))
 }
 
@@ -118,10 +118,10 @@ pub async fn reject(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<RejectRequest>,
+    body: super::Json<RejectRequest>,
 ) -> ApiResult<web::Json<ServerRequestDetail>> {
     let id = id.into_inner();
-    requests::reject(&state, &auth, id, body.into_inner().reason).await?;
+    requests::reject(&state, &auth, id, body.into_inner().map(|b| b.reason)).await?;
     Ok(web::Json(detail_of(&state, &auth, id).await?))
 }
 
@@ -174,9 +174,9 @@ pub async fn comment(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<CommentRequest>,
+    body: super::Json<CommentRequest>,
 ) -> ApiResult<HttpResponse> {
     let id = id.into_inner();
-    requests::comment(&state, &auth, id, body.into_inner().body).await?;
+    requests::comment(&state, &auth, id, body.into_inner()?.body).await?;
     Ok(HttpResponse::Created().json(detail_of(&state, &auth, id).await?))
 }

@@ -40,10 +40,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SaveScript>,
+    body: super::Json<SaveScript>,
 ) -> ApiResult<HttpResponse> {
     scripts::require_scripts(&auth)?;
-    let script = scripts::create(&state, &auth, body.into_inner()).await?;
+    let script = scripts::create(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(script))
 }
 
@@ -58,10 +58,10 @@ pub async fn create(
 pub async fn validate(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<SaveScript>,
+    body: super::Json<SaveScript>,
 ) -> ApiResult<HttpResponse> {
     scripts::require_scripts(&auth)?;
-    scripts::check(&state, &body).await?;
+    scripts::check(&state, &body.into_inner()?).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -96,11 +96,11 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SaveScript>,
+    body: super::Json<SaveScript>,
 ) -> ApiResult<web::Json<Script>> {
     scripts::require_scripts(&auth)?;
     Ok(web::Json(
-        scripts::update(&state, &auth, id.into_inner(), body.into_inner()).await?,
+        scripts::update(&state, &auth, id.into_inner(), body.into_inner()?).await?,
     ))
 }
 
@@ -155,11 +155,11 @@ pub async fn run(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<RunScript>,
+    body: super::Json<RunScript>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::ExecutionsRun)?;
     let execution_id =
-        scripts::start_run(&state, &auth, id.into_inner(), body.into_inner()).await?;
+        scripts::start_run(&state, &auth, id.into_inner(), body.into_inner()?).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
 }
 

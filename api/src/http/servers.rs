@@ -11,6 +11,7 @@ use shared::servers::{
     Accepted, DeleteServer, PowerRequest, RegisterHost, Server, ServerDetail, ServerListQuery,
     SnapshotRequest, UpdateServerLabels,
 };
+use shared::Permission;
 use uuid::Uuid;
 
 /// Servers the caller may see, filtered, sorted and paginated (deleted ones only when asked for).
@@ -61,13 +62,14 @@ pub async fn power(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<PowerRequest>,
+    body: super::Json<PowerRequest>,
 ) -> ApiResult<HttpResponse> {
+    auth.require(Permission::ServersOperate)?;
     let execution_id = servers::start_operation(
         &state,
         &auth,
         id.into_inner(),
-        Operation::Power(body.action),
+        Operation::Power(body.into_inner()?.action),
     )
     .await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
@@ -86,10 +88,11 @@ pub async fn snapshot(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<SnapshotRequest>,
+    body: super::Json<SnapshotRequest>,
 ) -> ApiResult<HttpResponse> {
+    auth.require(Permission::ServersOperate)?;
     let op = Operation::Snapshot {
-        description: body.into_inner().description,
+        description: body.into_inner()?.description,
     };
     let execution_id = servers::start_operation(&state, &auth, id.into_inner(), op).await?;
     Ok(HttpResponse::Accepted().json(Accepted { execution_id }))
@@ -127,14 +130,15 @@ pub async fn remove(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<DeleteServer>,
+    body: super::Json<DeleteServer>,
 ) -> ApiResult<HttpResponse> {
+    auth.require(Permission::ServersOperate)?;
     let execution_id = servers::start_operation(
         &state,
         &auth,
         id.into_inner(),
         Operation::Delete {
-            confirm_name: body.into_inner().confirm_name,
+            confirm_name: body.into_inner()?.confirm_name,
         },
     )
     .await?;
@@ -154,10 +158,11 @@ pub async fn labels(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateServerLabels>,
+    body: super::Json<UpdateServerLabels>,
 ) -> ApiResult<web::Json<Server>> {
+    auth.require(Permission::ServersOperate)?;
     Ok(web::Json(
-        servers::set_labels(&state, &auth, id.into_inner(), body.into_inner()).await?,
+        servers::set_labels(&state, &auth, id.into_inner(), body.into_inner()?).await?,
     ))
 }
 
@@ -173,8 +178,9 @@ pub async fn labels(
 pub async fn register(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<RegisterHost>,
+    body: super::Json<RegisterHost>,
 ) -> ApiResult<HttpResponse> {
-    let answer = servers::register(&state, &auth, body.into_inner()).await?;
+    auth.require(Permission::ServersOperate)?;
+    let answer = servers::register(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(answer))
 }

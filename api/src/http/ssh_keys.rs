@@ -34,10 +34,10 @@ pub async fn list(state: web::Data<AppState>, auth: AuthUser) -> ApiResult<web::
 pub async fn add(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<AddSshKey>,
+    body: super::Json<AddSshKey>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::DashboardView)?;
-    let key = ssh_keys::add(&state, &auth, body.into_inner()).await?;
+    let key = ssh_keys::add(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(key))
 }
 

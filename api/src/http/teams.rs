@@ -5,6 +5,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, patch, post, put, web, HttpResponse};
 use shared::dto::{CreateTeam, Page, PageQuery, Team, TeamMember, UpdateTeam};
+use shared::Permission;
 use uuid::Uuid;
 
 /// Teams the caller may see (all of them for administrators), with member counts.
@@ -45,9 +46,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateTeam>,
+    body: super::Json<CreateTeam>,
 ) -> ApiResult<HttpResponse> {
-    let answer = teams::create(&state, &auth, body.into_inner()).await?;
+    auth.require(Permission::TeamsManage)?;
+    let answer = teams::create(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(answer))
 }
 
@@ -91,10 +93,11 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateTeam>,
+    body: super::Json<UpdateTeam>,
 ) -> ApiResult<web::Json<Team>> {
+    auth.require(Permission::TeamsManage)?;
     Ok(web::Json(
-        teams::update(&state, &auth, id.into_inner(), body.into_inner()).await?,
+        teams::update(&state, &auth, id.into_inner(), body.into_inner()?).await?,
     ))
 }
 

@@ -36,17 +36,19 @@ pub async fn get_settings(
 pub async fn put_settings(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<TerminalSettings>,
+    body: super::Json<TerminalSettings>,
 ) -> ApiResult<web::Json<TerminalSettings>> {
+    auth.require(Permission::UsersManage)?;
     Ok(web::Json(
-        terminal::save_settings(&state, &auth, body.into_inner()).await?,
+        terminal::save_settings(&state, &auth, body.into_inner()?).await?,
     ))
 }
 
 /// Terminal messages are keystrokes and small JSON commands; a larger frame ends the session.
 const TERMINAL_MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// A terminal in the project's checkout over a WebSocket (`?access_token=` accepted). Messages
+/// A terminal in the project's checkout over a WebSocket (a browser opens it with `?ticket=` from
+/// `POST /api/auth/stream-tickets`). Messages
 /// are JSON: the browser sends `run {argv}`, `input {data}`, `resize {cols, rows}`, `interrupt`;
 /// the server sends `ready`, `started`, `output {data}`, `exit {code, signal}`, `error`, `closed`.
 /// Only programs on the allowlist start; every start, refusal and exit is audited.

@@ -40,9 +40,9 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateApiToken>,
+    body: super::Json<CreateApiToken>,
 ) -> ApiResult<HttpResponse> {
-    let created = tokens::create(&state.db, &auth, body.into_inner()).await?;
+    let created = tokens::create(&state.db, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(created))
 }
 

@@ -47,10 +47,16 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateUser>,
+    body: super::Json<CreateUser>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::UsersManage)?;
-    let user = users::create(&state.db, &auth.context, Some(auth.id()), body.into_inner()).await?;
+    let user = users::create(
+        &state.db,
+        &auth.context,
+        Some(auth.id()),
+        body.into_inner()?,
+    )
+    .await?;
     Ok(HttpResponse::Created().json(user))
 }
 
@@ -95,11 +101,11 @@ pub async fn update(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateUser>,
+    body: super::Json<UpdateUser>,
 ) -> ApiResult<web::Json<User>> {
     auth.require(Permission::UsersManage)?;
     Ok(web::Json(
-        users::update(&state.db, &auth, id.into_inner(), body.into_inner()).await?,
+        users::update(&state.db, &auth, id.into_inner(), body.into_inner()?).await?,
     ))
 }
 
@@ -122,10 +128,10 @@ pub async fn reset_password(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
-    body: web::Json<ResetPassword>,
+    body: super::Json<ResetPassword>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::UsersManage)?;
-    let body = body.into_inner();
+    let body = body.into_inner()?;
     body.validate()?;
     users::set_password(
         &state.db,

@@ -5,6 +5,7 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 use actix_web::{delete, get, post, web, HttpResponse};
 use shared::notifications::{CreateWebhook, Delivery, Webhook};
+use shared::Permission;
 use uuid::Uuid;
 /// Webhooks that receive every notification, signed with HMAC-SHA256.
 #[utoipa::path(
@@ -31,9 +32,10 @@ pub async fn list(
 pub async fn create(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: web::Json<CreateWebhook>,
+    body: super::Json<CreateWebhook>,
 ) -> ApiResult<HttpResponse> {
-    let answer = webhooks::create(&state, &auth, body.into_inner()).await?;
+    auth.require(Permission::ProvidersManage)?;
+    let answer = webhooks::create(&state, &auth, body.into_inner()?).await?;
     Ok(HttpResponse::Created().json(answer))
 }
 

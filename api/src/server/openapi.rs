@@ -63,8 +63,9 @@ pub fn spec() -> utoipa::openapi::OpenApi {
 
 /// The extractors answer before any handler runs (`json_config`, `query_config` and
 /// `path_config` in startup.rs), so their answers are declared here for every operation they
-/// guard instead of in each `#[utoipa::path]`: 400 for a body that is not JSON, 422 for a body
-/// or query string that does not fit its type, 404 for a malformed id in the path.
+/// guard instead of in each `#[utoipa::path]`: 400 for a body that is not JSON, 413 for one over
+/// the size limit, 422 for a body or query string that does not fit its type, 404 for a
+/// malformed id in the path.
 fn extractor_responses(spec: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     each_operation(spec, |_, _, op| {
@@ -77,7 +78,7 @@ fn extractor_responses(spec: &mut utoipa::openapi::OpenApi) {
             .any(|p| matches!(p.parameter_in, ParameterIn::Query));
         let mut answers = Vec::new();
         if op.request_body.is_some() {
-            answers.extend(["400", "422"]);
+            answers.extend(["400", "413", "422"]);
         }
         if in_query {
             answers.push("422");
@@ -167,6 +168,42 @@ fn each_operation(
             }
         }
     }
+}
+
+/// The methods the document names for the operation at `path`, when some operation matches it
+/// with another method than the one asked: the answer is then 405 with `Allow`, not 404.
+pub fn methods_at(path: &str) -> Option<Vec<&'static str>> {
+    static ROUTES: std::sync::LazyLock<Vec<(actix_web::dev::ResourceDef, Vec<&'static str>)>> =
+        std::sync::LazyLock::new(|| {
+            let mut spec = spec();
+            let mut routes = Vec::new();
+            let paths: Vec<String> = spec.paths.paths.keys().cloned().collect();
+            for template in paths {
+                let mut methods = Vec::new();
+                each_operation(&mut spec, |p, method, _| {
+                    if p == template {
+                        methods.push(match method {
+                            "get" => "GET",
+                            "put" => "PUT",
+                            "post" => "POST",
+                            "delete" => "DELETE",
+                            "patch" => "PATCH",
+                            _ => "OPTIONS",
+                        });
+                    }
+                });
+                routes.push((actix_web::dev::ResourceDef::new(template), methods));
+            }
+            routes
+        });
+    let mut allowed: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|(def, _)| def.is_match(path))
+        .flat_map(|(_, methods)| methods.iter().copied())
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    (!allowed.is_empty()).then_some(allowed)
 }
 
 /// `GET /api/openapi.json`: the document, serialized once.

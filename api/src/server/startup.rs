@@ -93,19 +93,21 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
 fn json_config(limits: HttpLimits) -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(limits.max_body_bytes)
-        .error_handler(move |err, _req| {
-            use actix_web::error::JsonPayloadError as E;
-            let api_error = match &err {
-                E::Deserialize(e) => ApiError::field("body", e.to_string()),
-                E::ContentType => ApiError::BadRequest("the body must be application/json".into()),
-                E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge {
-                    limit: limits.max_body_bytes,
-                },
-                E::Payload(e) => web_security::payload_error(e, limits),
-                other => ApiError::BadRequest(format!("the body could not be read: {other}")),
-            };
-            api_error.into()
-        })
+        .error_handler(move |err, _req| json_error(&err, limits).into())
+}
+
+/// What a JSON body that cannot be read or decoded answers.
+pub fn json_error(err: &actix_web::error::JsonPayloadError, limits: HttpLimits) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match err {
+        E::Deserialize(e) => ApiError::field("body", e.to_string()),
+        E::ContentType => ApiError::BadRequest("the body must be application/json".into()),
+        E::OverflowKnownLength { .. } | E::Overflow { .. } => ApiError::PayloadTooLarge {
+            limit: limits.max_body_bytes,
+        },
+        E::Payload(e) => web_security::payload_error(e, limits),
+        other => ApiError::BadRequest(format!("the body could not be read: {other}")),
+    }
 }
 
 /// No handler reads forms or raw bodies today; these keep any that does inside the same limits.

@@ -81,6 +81,8 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             login_limits: LoginLimits {
+                free_failures: 1000,
+                max_delay: Duration::from_secs(900),
                 account_failures: 1000,
                 account_window: Duration::from_secs(900),
                 ip_attempts: 10_000,
@@ -342,6 +344,17 @@ impl TestApp {
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.request(Method::PATCH, path, Some(token), Some(body))
             .await
+    }
+
+    /// `path?ticket=…` with a fresh single-use ticket, the way a browser opens a live stream or
+    /// terminal (it cannot send an Authorization header there).
+    pub async fn ticketed(&self, path: &str, token: &str) -> String {
+        let res = self
+            .post("/api/auth/stream-tickets", token, json!({ "path": path }))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let body: Value = res.json().await.unwrap();
+        format!("{path}?ticket={}", body["ticket"].as_str().unwrap())
     }
 
     pub async fn try_login(&self, login: &str, password: &str) -> reqwest::Response {

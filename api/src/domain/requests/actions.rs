@@ -197,14 +197,15 @@ pub async fn approve_in(
     Ok(())
 }
 
-pub async fn reject(state: &AppState, auth: &AuthUser, id: Uuid, reason: String) -> ApiResult<()> {
-    let reason = reason.trim().to_owned();
-    if reason.is_empty() || reason.chars().count() > 1000 {
-        return Err(ApiError::field(
-            "reason",
-            "a reason of 1 to 1000 characters is required",
-        ));
-    }
+/// Rejects a request with a reason. Whether the caller may decide depends on the request's
+/// policy step, so the reason comes as the body's outcome and is looked at only after that:
+/// a caller who may not decide gets 403 (or 404) whatever they sent.
+pub async fn reject(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    reason: ApiResult<String>,
+) -> ApiResult<()> {
     let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     let policy = load_policy(&txn, row.team_id).await?;
@@ -212,6 +213,13 @@ pub async fn reject(state: &AppState, auth: &AuthUser, id: Uuid, reason: String)
         && !may_approve(&txn, auth, &row, &policy, &mut None).await?
     {
         return Err(ApiError::Forbidden);
+    }
+    let reason = reason?.trim().to_owned();
+    if reason.is_empty() || reason.chars().count() > 1000 {
+        return Err(ApiError::field(
+            "reason",
+            "a reason of 1 to 1000 characters is required",
+        ));
     }
     apply(
         &txn,

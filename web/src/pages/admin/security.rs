@@ -54,8 +54,21 @@ pub fn SecurityPage() -> impl IntoView {
                                     "PROVISIO_SECURE_COOKIES",
                                 )}
                                 {row(
-                                    "Failed sign-ins per account",
-                                    format!("{} in {}", sign_in.account_failures, span(sign_in.account_window_secs)),
+                                    "Wrong passwords before tries slow down",
+                                    format!(
+                                        "{} per address, then 1 s, 2 s, 4 s … up to {} between tries",
+                                        sign_in.free_failures,
+                                        span(sign_in.max_delay_secs),
+                                    ),
+                                    "PROVISIO_LOGIN_FREE_FAILURES",
+                                )}
+                                {row(
+                                    "Wrong passwords per account",
+                                    format!(
+                                        "{} in {} from all addresses; then only addresses it signed in from before",
+                                        sign_in.account_failures,
+                                        span(sign_in.account_window_secs),
+                                    ),
                                     "PROVISIO_LOGIN_MAX_FAILURES",
                                 )}
                                 {row(

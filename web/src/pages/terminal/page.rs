@@ -26,7 +26,6 @@ pub fn TerminalPage() -> impl IntoView {
         term.lines.set(Vec::new());
         term.current.set(String::new());
         term.parser.set_value(OutputParser::default());
-        term.refreshed.set_value(false);
         term.connect();
     });
     let resize = window_event_listener(ev::resize, move |_| term.fit());
@@ -288,10 +287,7 @@ pub fn TerminalPage() -> impl IntoView {
                                         type="button"
                                         class="btn btn-primary btn-sm"
                                         data-testid="terminal-reconnect"
-                                        on:click=move |_| {
-                                            term.refreshed.set_value(false);
-                                            term.connect();
-                                        }
+                                        on:click=move |_| term.connect()
                                     >
                                         "Reconnect"
                                     </button>

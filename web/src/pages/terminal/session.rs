@@ -2,7 +2,6 @@
 
 use super::output::OutputParser;
 use crate::api;
-use crate::session;
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -78,25 +77,18 @@ fn exit_text(code: Option<i32>, signal: Option<&str>) -> String {
     }
 }
 
-/// `ws(s)://<this host>/api/projects/{id}/terminal?access_token=…`: a WebSocket cannot send
-/// headers, so the token travels in the query like the one of the live streams.
-fn socket_url(project: &str) -> Option<String> {
+/// `ws(s)://<this host>` + `path_and_query`.
+fn socket_url(path_and_query: &str) -> Option<String> {
     let location = window().location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
     } else {
         "ws"
     };
-    let host = location.host().ok()?;
-    let mut url = format!(
-        "{scheme}://{host}/api/projects/{}/terminal",
-        api::encode(project)
-    );
-    if let Some(token) = session::access_token() {
-        url.push_str("?access_token=");
-        url.push_str(&api::encode(&token));
-    }
-    Some(url)
+    Some(format!(
+        "{scheme}://{}{path_and_query}",
+        location.host().ok()?
+    ))
 }
 
 /// An open WebSocket and its handlers, which live as long as it does.
@@ -133,8 +125,8 @@ pub(super) struct Term {
     socket: StoredValue<Option<Socket>, LocalStorage>,
     /// The current socket opened.
     opened: StoredValue<bool>,
-    /// The access token was refreshed since the last socket that opened.
-    pub(super) refreshed: StoredValue<bool>,
+    /// Counts `connect` calls, so a ticket that arrives after a newer one is dropped.
+    attempt: StoredValue<u64>,
     /// The last size sent.
     size: StoredValue<Option<(u16, u16)>>,
     pub(super) screen: NodeRef<html::Pre>,
@@ -154,7 +146,7 @@ impl Term {
             next_id: StoredValue::new(0),
             socket: StoredValue::new_local(None),
             opened: StoredValue::new(false),
-            refreshed: StoredValue::new(false),
+            attempt: StoredValue::new(0),
             size: StoredValue::new(None),
             screen: NodeRef::new(),
             ruler: NodeRef::new(),
@@ -233,22 +225,46 @@ impl Term {
         }
     }
 
+    /// Opens a new session: a ticket first (the socket cannot carry the access token), then
+    /// the socket with it.
     pub(super) fn connect(self) {
         self.shut();
         self.ready.set(None);
         self.running.set(None);
         self.opened.set_value(false);
         self.size.set_value(None);
-        let ws = socket_url(&self.project.get_untracked()).and_then(|u| WebSocket::new(&u).ok());
+        self.link.set(Link::Connecting);
+        let attempt = self.attempt.get_value() + 1;
+        self.attempt.set_value(attempt);
+        let path = format!(
+            "/api/projects/{}/terminal",
+            api::encode(&self.project.get_untracked())
+        );
+        spawn_local(async move {
+            let ticketed = api::with_ticket(&path).await;
+            if self.attempt.try_get_value() != Some(attempt) {
+                return;
+            }
+            match ticketed {
+                Ok(url) => self.open(&url),
+                Err(e) if e.status == 401 => self.end("the session expired".into()),
+                Err(e) => {
+                    let reason = e.message();
+                    self.say(Tone::Error, format!("[{reason}]"));
+                    self.end(reason);
+                }
+            }
+        });
+    }
+
+    fn open(self, path_and_query: &str) {
+        let ws = socket_url(path_and_query).and_then(|u| WebSocket::new(&u).ok());
         let Some(ws) = ws else {
             self.end("the terminal could not be opened in this browser".into());
             return;
         };
-        self.link.set(Link::Connecting);
-        let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            self.opened.set_value(true);
-            self.refreshed.set_value(false);
-        });
+        let on_open =
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_| self.opened.set_value(true));
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
             if let Some(text) = ev.data().as_string() {
                 if let Ok(message) = serde_json::from_str::<ServerMessage>(&text) {
@@ -307,8 +323,8 @@ impl Term {
         }
     }
 
-    /// The socket closed without a `closed` message. A socket that never opened may have
-    /// carried an expired access token: it is refreshed and tried once more.
+    /// The socket closed without a `closed` message. One that never opened was refused by the
+    /// server after its ticket was issued (the terminal is off, or not this user's to use).
     fn closed(self, ev: &CloseEvent) {
         if self.opened.get_value() {
             let reason = match ev.reason() {
@@ -317,22 +333,6 @@ impl Term {
             };
             self.say(Tone::Note, format!("[disconnected: {reason}]"));
             self.end(reason);
-        } else if !self.refreshed.get_value() {
-            self.refreshed.set_value(true);
-            self.shut();
-            spawn_local(async move {
-                let refreshed = session::refresh().await;
-                if self.link.try_get_untracked().is_none() {
-                    return;
-                }
-                match refreshed {
-                    Err(e) if e.status == 401 => {
-                        self.end("the session expired".into());
-                        session::expire();
-                    }
-                    _ => self.connect(),
-                }
-            });
         } else {
             let reason =
                 "the terminal could not be opened (it may be disabled, or not yours to use)";
