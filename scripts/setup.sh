@@ -21,7 +21,7 @@ as_root() {
   if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi
 }
 
-apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm python3-venv openssh-client)
+apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm python3-venv openssh-client bubblewrap)
 if [[ $WANT_TEST -eq 1 ]]; then
   apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx)
 fi

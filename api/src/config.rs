@@ -39,6 +39,18 @@ pub struct Config {
     /// Which destinations Git and provider connections may reach (private networks, allowlist).
     pub network: crate::exec::network_policy::NetworkPolicy,
     pub http: HttpLimits,
+    /// The bubblewrap executable that playbooks and terminal programs run inside
+    /// (`exec::sandbox`); `None` only when an operator turned it off (`PROVISIO_SANDBOX=off`).
+    pub sandbox: Option<PathBuf>,
+}
+
+/// `PROVISIO_SANDBOX`: `off`, a path to bubblewrap, or (unset) `bwrap` on PATH.
+pub fn sandbox_from_env() -> Option<PathBuf> {
+    match var("PROVISIO_SANDBOX").as_deref() {
+        Some("off") => None,
+        Some(path) => Some(PathBuf::from(path)),
+        None => Some(PathBuf::from("bwrap")),
+    }
 }
 
 /// Bounds on what one request may make the server read.
@@ -348,6 +360,7 @@ impl Config {
                 )?),
             },
             network: network_policy()?,
+            sandbox: sandbox_from_env(),
         })
     }
 

@@ -886,3 +886,70 @@ async fn ssh_keys_are_parsed_fingerprinted_and_unique_and_the_service_key_is_lis
         StatusCode::NO_CONTENT
     );
 }
+
+/// A playbook may run tasks on the Provisio host (`delegate_to: localhost`). They run in the
+/// sandbox: as nobody, seeing neither the key file nor other runs' directories, and still able to
+/// do their work there.
+#[tokio::test]
+async fn tasks_delegated_to_the_provisio_host_run_in_a_sandbox_without_its_secrets() {
+    let Some(h) = hosts() else { return };
+    let app = app().await;
+    let (a, _, _) = register_hosts(&app, &h, "sandbox").await;
+    let key_file = app.state.config.key_file.clone();
+    let key = std::fs::read(&key_file).unwrap();
+    // Another run's directory, as a concurrent run would leave it.
+    let neighbour = tempfile::Builder::new()
+        .prefix("provisio-run-neighbour")
+        .tempdir()
+        .unwrap();
+    let playbook = format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - ansible.builtin.ping:
+    - name: Work on the Provisio host
+      ansible.builtin.shell: "id -un; echo done > result.txt; cat result.txt"
+      delegate_to: localhost
+      register: work
+    - ansible.builtin.debug:
+        msg: "controller said {{{{ work.stdout_lines | join(',') }}}}"
+    - name: Read the key file
+      ansible.builtin.command: cat {key}
+      delegate_to: localhost
+      register: stolen
+      ignore_errors: true
+    - ansible.builtin.debug:
+        msg: "key file: rc={{{{ stolen.rc }}}} {{{{ stolen.stderr }}}}"
+    - name: Look at other runs
+      ansible.builtin.command: ls {neighbour}
+      delegate_to: localhost
+      register: others
+      ignore_errors: true
+    - ansible.builtin.debug:
+        msg: "other runs: rc={{{{ others.rc }}}} {{{{ others.stderr }}}}"
+"#,
+        key = key_file.display(),
+        neighbour = neighbour.path().display(),
+    );
+    let script = create_script(&app, "sandboxed", &playbook, json!([])).await;
+    let id = run(&app, &script, &[&a], json!({})).await;
+    let finished = finished(&app, &id, Duration::from_secs(90)).await;
+    let log = log_text(&app, &id).await;
+    assert_eq!(finished["execution"]["status"], "succeeded", "{log}");
+    assert!(log.contains("controller said nobody,done"), "{log}");
+    assert!(
+        log.contains(&format!(
+            "key file: rc=1 cat: {}: No such file or directory",
+            key_file.display()
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "other runs: rc=2 ls: cannot access '{}': No such file or directory",
+            neighbour.path().display()
+        )),
+        "{log}"
+    );
+    assert!(!log.contains(String::from_utf8_lossy(&key).trim()), "{log}");
+}

@@ -470,3 +470,26 @@ async fn metrics_report_route_latency_and_queue_depth_to_loopback_or_the_token()
         200
     );
 }
+
+/// The bounds the server enforces on paging are the ones the document states, on every list.
+#[test]
+fn the_document_states_the_paging_bounds_the_server_enforces() {
+    let spec = serde_json::to_value(api::server::openapi::spec()).unwrap();
+    let mut lists = 0;
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        let Some(params) = item["get"]["parameters"].as_array() else {
+            continue;
+        };
+        for p in params {
+            let bound = match p["name"].as_str() {
+                Some("page") => api::domain::listing::PAGE_MAX,
+                Some("per_page") => shared::dto::PER_PAGE_MAX,
+                _ => continue,
+            };
+            lists += 1;
+            assert_eq!(p["schema"]["minimum"], 1, "{path} {}", p["name"]);
+            assert_eq!(p["schema"]["maximum"], bound, "{path} {}", p["name"]);
+        }
+    }
+    assert!(lists >= 10, "only {lists} paging parameters found");
+}

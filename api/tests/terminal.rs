@@ -197,6 +197,48 @@ async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them()
     assert_eq!(exit["code"], 0);
     assert!(output.contains("first words"), "{output:?}");
 
+    // Programs run in the sandbox: a pager set on the command line runs too, but the key file
+    // is not there for it to read; other projects' checkouts are not either.
+    let key_file = app.state.config.key_file.clone();
+    let key = std::fs::read_to_string(&key_file).unwrap_or_default();
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": [
+            "git", "-c", format!("core.pager=cat {}", key_file.display()), "-p", "log", "--format=%s", "-1"
+        ]}),
+    )
+    .await;
+    let (_, output) = read_until(&mut socket, "exit").await;
+    assert!(
+        output.contains(&format!(
+            "{}: No such file or directory",
+            key_file.display()
+        )),
+        "{output:?}"
+    );
+    assert!(
+        key.trim().is_empty() || !output.contains(key.trim()),
+        "{output:?}"
+    );
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["cat", app.state.config.projects_dir.join("known_hosts").display().to_string()]}),
+    )
+    .await;
+    let (exit, _) = read_until(&mut socket, "exit").await;
+    assert_eq!(exit["code"], 0, "the known hosts are readable");
+    let neighbour = app.state.config.projects_dir.join("another-project");
+    std::fs::create_dir_all(&neighbour).unwrap();
+    std::fs::write(neighbour.join("README"), "another team's code").unwrap();
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["cat", neighbour.join("README").display().to_string()]}),
+    )
+    .await;
+    let (exit, output) = read_until(&mut socket, "exit").await;
+    assert_ne!(exit["code"], 0, "{output:?}");
+    assert!(output.contains("No such file or directory"), "{output:?}");
+
     // Not on the list: refused, nothing runs; shell syntax is just text.
     let marker =
         std::env::temp_dir().join(format!("provisio-term-{}", uuid::Uuid::new_v4().simple()));
@@ -277,9 +319,9 @@ async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them()
         .collect();
     let count = |action: &str| rows.iter().filter(|e| e["action"] == action).count();
     assert_eq!(count("terminal.open"), 1);
-    assert_eq!(count("terminal.run"), 4, "{rows:#?}");
+    assert_eq!(count("terminal.run"), 7, "{rows:#?}");
     assert_eq!(count("terminal.refused"), 2);
-    assert_eq!(count("terminal.exit"), 4);
+    assert_eq!(count("terminal.exit"), 7);
     assert!(
         rows.iter().all(|e| e["actor"]["id"] == agent.id.as_str()),
         "{rows:#?}"

@@ -199,7 +199,17 @@ mod tests {
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct AuditQuery {
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 1000000),
+        schema(minimum = 1, maximum = 1000000)
+    )]
     pub page: Option<u64>,
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 200),
+        schema(minimum = 1, maximum = 200)
+    )]
     pub per_page: Option<u64>,
     pub actor_id: Option<Uuid>,
     /// Exact action, or a prefix ending in `.` (e.g. `request.`).

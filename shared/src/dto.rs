@@ -44,8 +44,18 @@ pub const PER_PAGE_DEFAULT: u64 = 50;
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct UserListQuery {
     /// 1-based page number.
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 1000000),
+        schema(minimum = 1, maximum = 1000000)
+    )]
     pub page: Option<u64>,
     /// Rows per page, at most 200.
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 200),
+        schema(minimum = 1, maximum = 200)
+    )]
     pub per_page: Option<u64>,
     /// Matches username, e-mail or full name.
     pub q: Option<String>,
@@ -59,7 +69,17 @@ pub struct UserListQuery {
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct PageQuery {
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 1000000),
+        schema(minimum = 1, maximum = 1000000)
+    )]
     pub page: Option<u64>,
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 200),
+        schema(minimum = 1, maximum = 200)
+    )]
     pub per_page: Option<u64>,
     pub q: Option<String>,
 }
@@ -120,10 +140,16 @@ pub struct User {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateUser {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, pattern = "^[a-z0-9][a-z0-9._-]*$")
+    )]
     pub username: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 254, format = Email))]
     pub email: String,
     #[serde(default)]
     pub full_name: String,
+    #[cfg_attr(feature = "openapi", schema(min_length = 12, max_length = 128))]
     pub password: String,
     pub roles: Vec<Role>,
     /// Teams to join; the Global team when empty.

@@ -18,7 +18,17 @@ use utoipa::{IntoParams, ToSchema};
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct RequestListQuery {
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 1000000),
+        schema(minimum = 1, maximum = 1000000)
+    )]
     pub page: Option<u64>,
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 200),
+        schema(minimum = 1, maximum = 200)
+    )]
     pub per_page: Option<u64>,
     pub status: Option<RequestStatus>,
     pub team_id: Option<Uuid>,
@@ -33,6 +43,13 @@ pub struct RequestListQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CreateServerRequest {
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 253,
+            pattern = "^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+        )
+    )]
     pub hostname: String,
     pub team_id: Uuid,
     pub provider_account_id: Uuid,

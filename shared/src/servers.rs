@@ -176,7 +176,17 @@ pub struct ServerDetail {
 #[cfg_attr(feature = "openapi", derive(ToSchema, IntoParams))]
 #[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ServerListQuery {
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 1000000),
+        schema(minimum = 1, maximum = 1000000)
+    )]
     pub page: Option<u64>,
+    #[cfg_attr(
+        feature = "openapi",
+        param(minimum = 1, maximum = 200),
+        schema(minimum = 1, maximum = 200)
+    )]
     pub per_page: Option<u64>,
     pub status: Option<ServerStatus>,
     pub team_id: Option<Uuid>,

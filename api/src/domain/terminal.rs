@@ -97,15 +97,15 @@ impl Utf8Stream {
     }
 }
 
-/// The environment of terminal programs: nothing of the server's but PATH and HOME; git limited
-/// to https and ssh, without hooks, keyed by the project's deploy key (or the service key).
-fn environment(cmd: &mut CommandBuilder, key_file: &Path, known_hosts: &Path) {
+/// The environment of terminal programs: nothing of the server's but PATH; HOME is the
+/// session's private directory; git limited to https and ssh, without hooks, keyed by the
+/// project's deploy key (or the service key).
+fn environment(cmd: &mut CommandBuilder, home: &Path, key_file: &Path, known_hosts: &Path) {
     cmd.env_clear();
-    for name in ["PATH", "HOME"] {
-        if let Some(value) = std::env::var_os(name) {
-            cmd.env(name, value);
-        }
+    if let Some(path) = std::env::var_os("PATH") {
+        cmd.env("PATH", path);
     }
+    cmd.env("HOME", home);
     cmd.env("TERM", "xterm-256color");
     cmd.env("LANG", "C.UTF-8");
     cmd.env("GIT_TERMINAL_PROMPT", "0");
@@ -130,19 +130,43 @@ fn environment(cmd: &mut CommandBuilder, key_file: &Path, known_hosts: &Path) {
     );
 }
 
-fn start(
-    argv: &[String],
-    dir: &Path,
-    size: PtySize,
-    key_file: &Path,
-    known_hosts: &Path,
-) -> Result<Running, String> {
+/// Where a terminal program runs: the project's checkout, and the session's private directory
+/// (its HOME, holding the key git uses).
+struct Place<'a> {
+    checkout: &'a Path,
+    private: &'a Path,
+    key_file: &'a Path,
+    known_hosts: &'a Path,
+    /// bubblewrap; `None` runs programs as the service itself (`PROVISIO_SANDBOX=off`).
+    sandbox: Option<&'a Path>,
+}
+
+/// The argv that starts `argv` in the sandbox, which holds the checkout and the session's
+/// private directory (read-write) and the known hosts (read-only), and nothing else of this host's
+/// that is not the system's: not the key file, the database or other projects' checkouts.
+fn sandboxed(argv: &[String], place: &Place<'_>) -> Result<Vec<std::ffi::OsString>, String> {
+    let Some(bwrap) = place.sandbox else {
+        return Ok(argv.iter().map(Into::into).collect());
+    };
+    let args: Vec<std::ffi::OsString> = argv[1..].iter().map(Into::into).collect();
+    crate::exec::sandbox::argv(
+        bwrap,
+        Path::new(&argv[0]),
+        &args,
+        &crate::exec::sandbox::Places {
+            writable: &[place.checkout, place.private],
+            readable: &[place.known_hosts],
+        },
+    )
+}
+
+fn start(argv: &[String], place: &Place<'_>, size: PtySize) -> Result<Running, String> {
     let pair = portable_pty::native_pty_system()
         .openpty(size)
         .map_err(|e| format!("no PTY: {e}"))?;
-    let mut cmd = CommandBuilder::from_argv(argv.iter().map(Into::into).collect());
-    cmd.cwd(dir);
-    environment(&mut cmd, key_file, known_hosts);
+    let mut cmd = CommandBuilder::from_argv(sandboxed(argv, place)?);
+    cmd.cwd(place.checkout);
+    environment(&mut cmd, place.private, place.key_file, place.known_hosts);
     let mut child = pair
         .slave
         .spawn_command(cmd)
@@ -272,6 +296,13 @@ pub async fn serve(
     let known_hosts = std::fs::canonicalize(&state.config.projects_dir)
         .unwrap_or_else(|_| state.config.projects_dir.clone())
         .join("known_hosts");
+    let place = Place {
+        checkout: &dir,
+        private: private.path(),
+        key_file: &key_path,
+        known_hosts: &known_hosts,
+        sandbox: state.config.sandbox.as_deref(),
+    };
     record(
         &state,
         &auth,
@@ -307,7 +338,7 @@ pub async fn serve(
                 match message {
                     Some(Ok(Message::Text(body))) => {
                         let reply = match serde_json::from_str::<ClientMessage>(&body) {
-                            Ok(m) => handle(&state, &auth, &project, &settings, m, &mut running, &mut size, &dir, &key_path, &known_hosts).await,
+                            Ok(m) => handle(&state, &auth, &project, &settings, m, &mut running, &mut size, &place).await,
                             Err(e) => Some(ServerMessage::Error { message: format!("unreadable message: {e}") }),
                         };
                         if let Some(reply) = reply {
@@ -416,9 +447,7 @@ async fn handle(
     message: ClientMessage,
     running: &mut Option<Running>,
     size: &mut PtySize,
-    dir: &Path,
-    key_file: &Path,
-    known_hosts: &Path,
+    place: &Place<'_>,
 ) -> Option<ServerMessage> {
     match message {
         ClientMessage::Run { argv } => {
@@ -438,7 +467,7 @@ async fn handle(
                 .await;
                 return Some(ServerMessage::Error { message });
             }
-            match start(&argv, dir, *size, key_file, known_hosts) {
+            match start(&argv, place, *size) {
                 Ok(run) => {
                     record(
                         state,

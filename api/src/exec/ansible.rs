@@ -33,6 +33,11 @@ pub struct Host {
 
 pub struct PlaybookRun<'a> {
     pub ansible_playbook: &'a Path,
+    /// bubblewrap, to run the playbook in `exec::sandbox`; `None` runs it as the service itself.
+    pub sandbox: Option<&'a Path>,
+    /// Files the playbook reads on this host (a release archive to copy), shown read-only in the
+    /// sandbox.
+    pub readable: &'a [&'a Path],
     /// Names the private directory (and so the process' argv), e.g. the execution id.
     pub label: String,
     pub playbook: &'a str,
@@ -232,8 +237,18 @@ impl Workdir {
         self.dir.path().join(name)
     }
 
-    fn command(&self, ansible_playbook: &Path) -> Command {
-        let mut cmd = Command::new(ansible_playbook);
+    fn command(
+        &self,
+        ansible_playbook: &Path,
+        sandbox: Option<&Path>,
+        readable: &[&Path],
+    ) -> Result<Command, String> {
+        let mut cmd = match sandbox {
+            Some(bwrap) => {
+                crate::exec::sandbox::command(bwrap, ansible_playbook, self.dir.path(), readable)?
+            }
+            None => Command::new(ansible_playbook),
+        };
         cmd.current_dir(self.dir.path())
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -259,7 +274,7 @@ impl Workdir {
                 Ok(())
             });
         }
-        cmd
+        Ok(cmd)
     }
 }
 
@@ -323,7 +338,7 @@ pub async fn run(run: PlaybookRun<'_>, log: &LogSink) -> Result<Outcome, String>
     };
     setup().map_err(|e| format!("cannot write the run files: {e}"))?;
 
-    let mut cmd = work.command(run.ansible_playbook);
+    let mut cmd = work.command(run.ansible_playbook, run.sandbox, run.readable)?;
     cmd.arg("-i")
         .arg(work.path("inventory.yml"))
         .arg("-e")
@@ -399,7 +414,7 @@ pub async fn syntax_check(ansible_playbook: &Path, playbook: &str) -> Result<(),
     std::fs::write(work.path("playbook.yml"), playbook).map_err(|e| e.to_string())?;
     std::fs::write(work.path("inventory.yml"), r#"{"all": {"hosts": {}}}"#)
         .map_err(|e| e.to_string())?;
-    let mut cmd = work.command(ansible_playbook);
+    let mut cmd = work.command(ansible_playbook, None, &[])?;
     cmd.arg("--syntax-check")
         .arg("-i")
         .arg(work.path("inventory.yml"))

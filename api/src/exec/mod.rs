@@ -6,5 +6,6 @@ pub mod ansible;
 pub mod git;
 pub mod log;
 pub mod network_policy;
+pub mod sandbox;
 pub mod ssh;
 pub mod terraform;

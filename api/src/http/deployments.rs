@@ -86,11 +86,13 @@ pub async fn deploy(
 #[into_params(parameter_in = Query)]
 pub struct DeploymentQuery {
     /// Ignored with `after`.
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
     /// The `next` of the previous page: continues right after its last row, as fast at page 200
     /// as at page 1.
     pub after: Option<String>,
     /// At most 200.
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
     /// One status (upper case); without it DELETED ones are left out.
     pub status: Option<String>,

@@ -278,6 +278,8 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let outcome = ansible::run(
         ansible::PlaybookRun {
             ansible_playbook: &state.config.ansible.playbook_bin,
+            sandbox: state.config.sandbox.as_deref(),
+            readable: &[],
             // Short: the directory also holds the SSH control sockets.
             label: ansible::run_label(execution_id),
             playbook: &version.content,

@@ -233,6 +233,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         metrics_token: Some(METRICS_TOKEN.into()),
         http: api::config::HttpLimits::default(),
         network: options.network.clone(),
+        sandbox: api::config::sandbox_from_env(),
     };
     (options.adjust_config)(&mut config);
     let keys = Keys::load_or_create(&config.key_file).unwrap();

@@ -15,6 +15,9 @@ mod money;
 mod revenue;
 mod wire;
 
+/// The billing periods a subscription may have, in months.
+pub const PERIODS_MONTHS: [u32; 4] = [1, 3, 6, 12];
+
 pub use calendar::{add_months, days_in_month, prorate, prorate_span};
 pub use lifecycle::{renewal_steps, RenewalFacts, RenewalStep, SubscriptionStatus};
 pub use money::{add_to, currency_code, parse_amount, totals_list, Money, Totals};

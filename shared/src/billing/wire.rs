@@ -115,6 +115,7 @@ pub struct SaveSubscription {
     pub client_id: Uuid,
     pub plan_name: String,
     /// 1, 3, 6 or 12.
+    #[cfg_attr(feature = "openapi", schema(schema_with = period_months_schema))]
     pub period_months: u32,
     pub monthly_price_cents: i64,
     pub currency: String,
@@ -149,7 +150,7 @@ impl SaveSubscription {
         );
         v.check(
             "period_months",
-            if [1, 3, 6, 12].contains(&self.period_months) {
+            if crate::billing::PERIODS_MONTHS.contains(&self.period_months) {
                 Ok(())
             } else {
                 Err("1, 3, 6 or 12 months".into())
@@ -284,6 +285,16 @@ pub struct Revenue {
     pub by_client: Vec<RevenueShare>,
     pub by_plan: Vec<RevenueShare>,
     pub margins: Vec<MarginRow>,
+}
+
+/// The billing periods a subscription may have, as the document's enum.
+#[cfg(feature = "openapi")]
+fn period_months_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::Integer)
+        .enum_values(Some(crate::billing::PERIODS_MONTHS))
+        .description(Some("1, 3, 6 or 12."))
+        .build()
 }
 
 #[cfg(test)]

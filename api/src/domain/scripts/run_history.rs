@@ -102,7 +102,9 @@ pub async fn run_dtos<C: ConnectionTrait>(
 pub struct RunFilter {
     pub script_id: Option<Uuid>,
     pub server_id: Option<Uuid>,
+    #[param(minimum = 1, maximum = 1000000)]
     pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
     pub per_page: Option<u64>,
 }
 

@@ -114,11 +114,14 @@ pub(super) fn detect_module(framework: &Framework, dir: &Path) -> Option<String>
     None
 }
 
+/// Runs the app playbook; `archive`, the release it ships (when it ships one), is the one file of
+/// this host the sandboxed playbook reads.
 pub(super) async fn run_playbook(
     ctx: &JobContext,
     log: &crate::exec::log::LogSink,
     target: &Target,
     variables: &BTreeMap<String, Value>,
+    archive: Option<&Path>,
 ) -> Result<(), JobError> {
     let state = &ctx.state;
     let timeout = state.config.deploy.playbook_timeout;
@@ -147,6 +150,8 @@ pub(super) async fn run_playbook(
     let outcome = ansible::run(
         ansible::PlaybookRun {
             ansible_playbook: &state.config.ansible.playbook_bin,
+            sandbox: state.config.sandbox.as_deref(),
+            readable: archive.as_slice(),
             label: ansible::run_label(execution_id),
             playbook: APP_PLAYBOOK,
             hosts: std::slice::from_ref(&target.host),

@@ -63,7 +63,7 @@ pub(super) async fn operate(
                 &module,
                 BTreeMap::new(),
             );
-            run_playbook(ctx, &ctx.log, &target, &vars).await?;
+            run_playbook(ctx, &ctx.log, &target, &vars, None).await?;
             if step_of == AppStep::Start {
                 step(
                     ctx,

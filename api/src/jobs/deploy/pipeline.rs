@@ -143,7 +143,7 @@ pub(super) async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), Job
         &module,
         env,
     );
-    run_playbook(ctx, &log, &target, &vars).await?;
+    run_playbook(ctx, &log, &target, &vars, Some(&archive)).await?;
 
     step(
         ctx,
