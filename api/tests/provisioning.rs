@@ -579,10 +579,12 @@ async fn a_provider_task_failure_fails_the_request_with_the_reason_and_retry_suc
             .unwrap();
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     }
+    // A name of this run's own: the fake keeps the guest the retry below builds.
+    let name = format!("pve-fault-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
     let (id, owner) = file_and_approve(
         &app,
         &account,
-        "pve-fault-1",
+        &name,
         json!({"location": f.node, "cpu": 1, "ram_mb": 1024, "disk_gb": 8}),
     )
     .await;
@@ -598,7 +600,7 @@ async fn a_provider_task_failure_fails_the_request_with_the_reason_and_retry_suc
     while pve_guests(&f)
         .await
         .iter()
-        .any(|g| g["name"] == "pve-fault-1")
+        .any(|g| g["name"] == name.as_str())
     {
         if started.elapsed() > Duration::from_secs(20) {
             let lines = log_of(&app, detail["executions"][0]["id"].as_str().unwrap()).await;
@@ -614,7 +616,7 @@ async fn a_provider_task_failure_fails_the_request_with_the_reason_and_retry_suc
         .unwrap();
     assert!(notes
         .to_string()
-        .contains("Provisioning failed: pve-fault-1"));
+        .contains(&format!("Provisioning failed: {name}")));
 
     let res = app
         .post(
