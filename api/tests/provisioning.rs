@@ -580,7 +580,10 @@ async fn a_provider_task_failure_fails_the_request_with_the_reason_and_retry_suc
         assert!(res.status().is_success(), "{}", res.text().await.unwrap());
     }
     // A name of this run's own: the fake keeps the guest the retry below builds.
-    let name = format!("pve-fault-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let name = format!(
+        "pve-fault-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let (id, owner) = file_and_approve(
         &app,
         &account,
