@@ -888,8 +888,8 @@ async fn ssh_keys_are_parsed_fingerprinted_and_unique_and_the_service_key_is_lis
 }
 
 /// A playbook may run tasks on the Provisio host (`delegate_to: localhost`). They run in the
-/// sandbox: as nobody, seeing neither the key file nor other runs' directories, and still able to
-/// do their work there.
+/// sandbox: as nobody, seeing neither the key file nor other runs' directories, reaching no port
+/// of the host's, and still able to do their work there (while the play reaches its hosts).
 #[tokio::test]
 async fn tasks_delegated_to_the_provisio_host_run_in_a_sandbox_without_its_secrets() {
     let Some(h) = hosts() else { return };
@@ -927,9 +927,18 @@ async fn tasks_delegated_to_the_provisio_host_run_in_a_sandbox_without_its_secre
       ignore_errors: true
     - ansible.builtin.debug:
         msg: "other runs: rc={{{{ others.rc }}}} {{{{ others.stderr }}}}"
+    - name: Reach a service of this host
+      ansible.builtin.command: /usr/bin/python3 -c "import socket; socket.create_connection(('127.0.0.1', {port}), 3)"
+      delegate_to: localhost
+      register: reach
+      ignore_errors: true
+    - ansible.builtin.debug:
+        msg: "service port: rc={{{{ reach.rc }}}} {{{{ reach.stderr_lines | last }}}}"
 "#,
         key = key_file.display(),
         neighbour = neighbour.path().display(),
+        // Provisio's own port stands for the database's: both listen on this host.
+        port = app.address.rsplit(':').next().unwrap(),
     );
     let script = create_script(&app, "sandboxed", &playbook, json!([])).await;
     let id = run(&app, &script, &[&a], json!({})).await;
@@ -949,6 +958,11 @@ async fn tasks_delegated_to_the_provisio_host_run_in_a_sandbox_without_its_secre
             "other runs: rc=2 ls: cannot access '{}': No such file or directory",
             neighbour.path().display()
         )),
+        "{log}"
+    );
+    // The sandbox has a loopback of its own and no other network: nothing listens there.
+    assert!(
+        log.contains("service port: rc=1 ConnectionRefusedError: [Errno 111] Connection refused"),
         "{log}"
     );
     assert!(!log.contains(String::from_utf8_lossy(&key).trim()), "{log}");

@@ -156,6 +156,8 @@ fn sandboxed(argv: &[String], place: &Place<'_>) -> Result<Vec<std::ffi::OsStrin
         &crate::exec::sandbox::Places {
             writable: &[place.checkout, place.private],
             readable: &[place.known_hosts],
+            // git fetches and pushes from the terminal.
+            network: true,
         },
     )
 }

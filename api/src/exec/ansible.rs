@@ -305,6 +305,21 @@ pub async fn run(run: PlaybookRun<'_>, log: &LogSink) -> Result<Outcome, String>
             keys.iter().position(|k| *k == key).unwrap_or(0)
         ))
     };
+    // In the sandbox the playbook has no network: its ssh leaves through one socket per host.
+    let tunnels = match run.sandbox {
+        Some(_) => {
+            let destinations: Vec<(String, u16)> = run
+                .hosts
+                .iter()
+                .map(|h| (h.address.clone(), h.port))
+                .collect();
+            Some(
+                crate::exec::tunnel::Tunnels::open(work.dir.path(), &destinations)
+                    .map_err(|e| format!("cannot open the hosts' tunnels: {e}"))?,
+            )
+        }
+        None => None,
+    };
     let inventory = serde_json::json!({
         "all": {
             // The distribution's Python before any other on PATH (version managers' shims).
@@ -312,12 +327,18 @@ pub async fn run(run: PlaybookRun<'_>, log: &LogSink) -> Result<Outcome, String>
                 "/usr/bin/python3", "/usr/libexec/platform-python", "python3",
                 "python3.13", "python3.12", "python3.11", "python3.10", "python3.9", "python3.8"
             ]},
-            "hosts": run.hosts.iter().map(|h| (h.inventory_name.clone(), serde_json::json!({
-                "ansible_host": h.address,
-                "ansible_port": h.port,
-                "ansible_user": h.user,
-                "ansible_ssh_private_key_file": key_file(&h.private_key),
-            }))).collect::<serde_json::Map<_, _>>()
+            "hosts": run.hosts.iter().enumerate().map(|(n, h)| {
+                let mut vars = serde_json::json!({
+                    "ansible_host": h.address,
+                    "ansible_port": h.port,
+                    "ansible_user": h.user,
+                    "ansible_ssh_private_key_file": key_file(&h.private_key),
+                });
+                if let Some(tunnels) = &tunnels {
+                    vars["ansible_ssh_extra_args"] = tunnels.ssh_option(n).into();
+                }
+                (h.inventory_name.clone(), vars)
+            }).collect::<serde_json::Map<_, _>>()
         }
     });
     let known_hosts: String = run.hosts.iter().map(known_hosts_line).collect();

@@ -9,3 +9,4 @@ pub mod network_policy;
 pub mod sandbox;
 pub mod ssh;
 pub mod terraform;
+pub mod tunnel;

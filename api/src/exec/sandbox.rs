@@ -6,9 +6,11 @@
 //! file, the database, the service's environment, other runs' directories and other projects'
 //! checkouts are not in it at all.
 //!
-//! The network is shared (playbooks reach their hosts over SSH), so the sandbox does not keep a
-//! task from connecting to a port; without the key file, the service's environment or the
-//! database file it holds no credentials to use there.
+//! Playbooks get no network at all: their SSH connections leave through unix sockets that
+//! `exec::ansible` forwards to each inventory host, so a task on this host cannot reach the
+//! database port or any other service. Terminal programs share the network (git fetches and
+//! pushes from them); they hold no credentials for the database (neither the environment nor
+//! the key file is passed on).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -66,6 +68,9 @@ pub struct Places<'a> {
     pub writable: &'a [&'a Path],
     /// Bound read-only, those that exist.
     pub readable: &'a [&'a Path],
+    /// Whether the program shares the host's network. Without it, it reaches nothing but the
+    /// unix sockets in its writable places (no database port, no other service of the host's).
+    pub network: bool,
 }
 
 /// The full argv (bubblewrap first) that runs `program` with `args` in the sandbox. `bwrap` and
@@ -129,6 +134,9 @@ pub fn argv(
     if Path::new("/lib64").exists() {
         argv.extend(["--symlink", "usr/lib64", "/lib64"].map(OsString::from));
     }
+    if !places.network {
+        argv.push("--unshare-net".into());
+    }
     for file in ETC {
         argv.extend(["--ro-bind-try", file, file].map(OsString::from));
     }
@@ -154,8 +162,8 @@ pub fn argv(
 }
 
 /// A tokio command for `program` in the sandbox with `workdir` as its only writable place (and
-/// its working directory) and `readable` shown read-only; arguments are added to it as to any
-/// command.
+/// its working directory), `readable` shown read-only and no network; arguments are added to it
+/// as to any command.
 pub fn command(
     bwrap: &Path,
     program: &Path,
@@ -169,6 +177,7 @@ pub fn command(
         &Places {
             writable: &[workdir],
             readable,
+            network: false,
         },
     )?;
     let mut cmd = Command::new(&argv[0]);
