@@ -340,6 +340,28 @@ async fn a_method_an_endpoint_does_not_take_is_405_naming_the_ones_it_does() {
         .request(Method::DELETE, "/api/nothing/here", None, None)
         .await;
     assert_problem(res, StatusCode::NOT_FOUND).await;
+    // A path the document spells out is not an id of the templated path beside it.
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/scripts/validate",
+            Some(&app.admin.token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(res.headers()["allow"], "POST");
+    assert_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    // Outside /api too, for the documented probes.
+    let res = app
+        .request(
+            Method::from_bytes(b"TRACE").unwrap(),
+            "/healthz",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(res.headers()["allow"], "GET");
+    assert_problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
 }
 
 #[tokio::test]

@@ -196,9 +196,18 @@ pub fn methods_at(path: &str) -> Option<Vec<&'static str>> {
             }
             routes
         });
-    let mut allowed: Vec<&'static str> = ROUTES
+    let matching: Vec<_> = ROUTES
         .iter()
         .filter(|(def, _)| def.is_match(path))
+        .collect();
+    // A path spelled out in the document (`/api/scripts/validate`) is that operation, not an
+    // id of the templated one beside it (`/api/scripts/{id}`).
+    let literal = matching
+        .iter()
+        .any(|(def, _)| !def.is_prefix() && def.pattern() == Some(path));
+    let mut allowed: Vec<&'static str> = matching
+        .iter()
+        .filter(|(def, _)| !literal || def.pattern() == Some(path))
         .flat_map(|(_, methods)| methods.iter().copied())
         .collect();
     allowed.sort_unstable();

@@ -145,27 +145,12 @@ fn fnv1a(data: &[u8]) -> u64 {
 
 pub async fn serve(req: HttpRequest, assets: web::Data<WebAssets>) -> HttpResponse {
     let path = req.path().trim_start_matches('/');
+    // Documented operations (under /api, and /healthz, /readyz, /metrics) asked with a method
+    // they do not take.
+    if let Some(allowed) = super::openapi::methods_at(req.path()) {
+        return method_not_allowed(&req, &allowed);
+    }
     if path == "api" || path.starts_with("api/") {
-        if let Some(allowed) = super::openapi::methods_at(req.path()) {
-            let status = StatusCode::METHOD_NOT_ALLOWED;
-            let allowed = allowed.join(", ");
-            let mut response = problem_response(
-                status,
-                &problem(
-                    status,
-                    Some(format!(
-                        "{} does not take {}; it answers {allowed}",
-                        req.path(),
-                        req.method()
-                    )),
-                    None,
-                ),
-            );
-            if let Ok(value) = header::HeaderValue::from_str(&allowed) {
-                response.headers_mut().insert(header::ALLOW, value);
-            }
-            return response;
-        }
         let status = StatusCode::NOT_FOUND;
         return problem_response(
             status,
@@ -218,6 +203,28 @@ fn negotiate(req: &HttpRequest, supported: &[Encoding]) -> ContentEncoding {
         Some(Encoding::Known(encoding)) => encoding,
         _ => ContentEncoding::Identity,
     }
+}
+
+/// 405 with `Allow`, as problem+json.
+pub fn method_not_allowed(req: &HttpRequest, allowed: &[&str]) -> HttpResponse {
+    let status = StatusCode::METHOD_NOT_ALLOWED;
+    let allowed = allowed.join(", ");
+    let mut response = problem_response(
+        status,
+        &problem(
+            status,
+            Some(format!(
+                "{} does not take {}; it answers {allowed}",
+                req.path(),
+                req.method()
+            )),
+            None,
+        ),
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&allowed) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 #[cfg(test)]

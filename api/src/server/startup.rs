@@ -133,8 +133,20 @@ fn query_config() -> web::QueryConfig {
 }
 
 fn path_config() -> web::PathConfig {
-    // A malformed id cannot name an existing row.
-    web::PathConfig::default().error_handler(|_err, _req| ApiError::NotFound.into())
+    // A malformed id cannot name an existing row; a path the document spells out for other
+    // methods (PUT /api/scripts/validate, caught by PUT /api/scripts/{id}) is a wrong method.
+    web::PathConfig::default().error_handler(|_err, req| {
+        match super::openapi::methods_at(req.path()) {
+            Some(allowed) if !allowed.contains(&req.method().as_str()) => {
+                actix_web::error::InternalError::from_response(
+                    "method not allowed",
+                    super::spa::method_not_allowed(req, &allowed),
+                )
+                .into()
+            }
+            _ => ApiError::NotFound.into(),
+        }
+    })
 }
 
 /// Start-up (migrations, the first queries, each HTTP worker's router) frees what it used, and
