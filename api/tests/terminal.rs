@@ -343,3 +343,96 @@ async fn a_terminal_runs_only_allowed_programs_in_the_checkout_and_audits_them()
     assert_eq!(connect(&app, &id, &requester.token).await.err(), Some(403));
     assert_eq!(connect(&app, &id, "").await.err(), Some(401));
 }
+
+/// Terminal programs have no network of their own: git over ssh and tunnels through the proxy
+/// go where the network policy lets Git go, a direct connection goes nowhere, and the database's
+/// port is refused whatever the allowlist says.
+#[tokio::test]
+async fn terminal_programs_reach_the_network_only_through_the_policy() {
+    let Some((port, key)) = common::ssh_test_host() else {
+        return;
+    };
+    let app = spawn_app_with(Options {
+        workers: 1,
+        ..Options::default()
+    })
+    .await;
+    assert!(
+        app.state.config.sandbox.is_some(),
+        "this test needs the sandbox (PROVISIO_SANDBOX is off)"
+    );
+    let (_, id) = project(&app, port, &key).await;
+    let settings = json!({"allowed_commands": ["git", "curl"], "idle_timeout_secs": 30});
+    let res = app
+        .put("/api/terminal/settings", &app.admin.token, settings)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let mut socket = connect(&app, &id, &app.admin.token).await.unwrap();
+    read_until(&mut socket, "ready").await;
+
+    // git over ssh, through the proxy, to the test host (loopback is allowlisted in tests).
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["git", "fetch", "origin"]}),
+    )
+    .await;
+    let (exit, output) = read_until(&mut socket, "exit").await;
+    assert_eq!(exit["code"], 0, "{output:?}");
+
+    // A service of this host's answering plain HTTP: reached through a tunnel the policy allows,
+    // never directly.
+    let service = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let service_port = service.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = service.accept().await {
+            let mut buf = [0u8; 1024];
+            let _ = stream.read(&mut buf).await;
+            let _ = stream
+                .write_all(b"HTTP/1.0 200 OK\r\nContent-Length: 14\r\n\r\nfrom the host\n")
+                .await;
+        }
+    });
+    let url = format!("http://127.0.0.1:{service_port}/");
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["curl", "-sS", "--max-time", "10", "--proxytunnel", &url]}),
+    )
+    .await;
+    let (exit, output) = read_until(&mut socket, "exit").await;
+    assert_eq!(exit["code"], 0, "{output:?}");
+    assert!(output.contains("from the host"), "{output:?}");
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["curl", "-sS", "--max-time", "10", "--noproxy", "*", &url]}),
+    )
+    .await;
+    let (exit, output) = read_until(&mut socket, "exit").await;
+    assert_eq!(exit["code"], 7, "curl: could not connect: {output:?}");
+    // Plain HTTP through the proxy is not forwarded either.
+    send(
+        &mut socket,
+        json!({"type": "run", "argv": ["curl", "-sS", "--max-time", "10", "-o", "/dev/null", "-w", "%{http_code}", &url]}),
+    )
+    .await;
+    let (_, output) = read_until(&mut socket, "exit").await;
+    assert!(output.contains("405"), "{output:?}");
+
+    // The database's port, on PostgreSQL (SQLite is a file the sandbox does not hold).
+    let database = reqwest::Url::parse(&app.state.config.database_url).unwrap();
+    if database.scheme().starts_with("postgres") {
+        let url = format!(
+            "http://{}:{}/",
+            database.host_str().unwrap(),
+            database.port().unwrap_or(5432)
+        );
+        send(
+            &mut socket,
+            json!({"type": "run", "argv": ["curl", "-sS", "--max-time", "10", "--proxytunnel", &url]}),
+        )
+        .await;
+        let (exit, output) = read_until(&mut socket, "exit").await;
+        assert_ne!(exit["code"], 0, "{output:?}");
+        assert!(output.contains("403"), "{output:?}");
+    }
+}

@@ -99,8 +99,9 @@ impl Utf8Stream {
 
 /// The environment of terminal programs: nothing of the server's but PATH; HOME is the
 /// session's private directory; git limited to https and ssh, without hooks, keyed by the
-/// project's deploy key (or the service key).
-fn environment(cmd: &mut CommandBuilder, home: &Path, key_file: &Path, known_hosts: &Path) {
+/// project's deploy key (or the service key), and through the sandbox's proxy when there is one.
+fn environment(cmd: &mut CommandBuilder, place: &Place<'_>) {
+    let (home, key_file, known_hosts) = (place.private, place.key_file, place.known_hosts);
     cmd.env_clear();
     if let Some(path) = std::env::var_os("PATH") {
         cmd.env("PATH", path);
@@ -120,14 +121,20 @@ fn environment(cmd: &mut CommandBuilder, home: &Path, key_file: &Path, known_hos
         cmd.env(format!("GIT_CONFIG_KEY_{i}"), key);
         cmd.env(format!("GIT_CONFIG_VALUE_{i}"), value);
     }
+    // Our own paths only (a temporary directory and the configured projects directory): nothing
+    // a user typed reaches this shell string.
+    let proxy = place.egress.map(|e| e.ssh_option()).unwrap_or_default();
     cmd.env(
         "GIT_SSH_COMMAND",
         format!(
-            "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile='{}' -o IdentitiesOnly=yes -i '{}'",
+            "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile='{}' -o IdentitiesOnly=yes -i '{}' {proxy}",
             known_hosts.display(),
             key_file.display()
         ),
     );
+    for (name, value) in place.egress.map(|e| e.environment()).unwrap_or_default() {
+        cmd.env(name, value);
+    }
 }
 
 /// Where a terminal program runs: the project's checkout, and the session's private directory
@@ -139,11 +146,14 @@ struct Place<'a> {
     known_hosts: &'a Path,
     /// bubblewrap; `None` runs programs as the service itself (`PROVISIO_SANDBOX=off`).
     sandbox: Option<&'a Path>,
+    /// The sandbox's only way out (with the sandbox only).
+    egress: Option<&'a crate::exec::egress::Egress>,
 }
 
 /// The argv that starts `argv` in the sandbox, which holds the checkout and the session's
 /// private directory (read-write) and the known hosts (read-only), and nothing else of this host's
-/// that is not the system's: not the key file, the database or other projects' checkouts.
+/// that is not the system's: not the key file, the database or other projects' checkouts; its
+/// network is the egress proxy's relay.
 fn sandboxed(argv: &[String], place: &Place<'_>) -> Result<Vec<std::ffi::OsString>, String> {
     let Some(bwrap) = place.sandbox else {
         return Ok(argv.iter().map(Into::into).collect());
@@ -156,8 +166,8 @@ fn sandboxed(argv: &[String], place: &Place<'_>) -> Result<Vec<std::ffi::OsStrin
         &crate::exec::sandbox::Places {
             writable: &[place.checkout, place.private],
             readable: &[place.known_hosts],
-            // git fetches and pushes from the terminal.
-            network: true,
+            network: false,
+            launcher: &place.egress.map(|e| e.launcher()).unwrap_or_default(),
         },
     )
 }
@@ -168,7 +178,7 @@ fn start(argv: &[String], place: &Place<'_>, size: PtySize) -> Result<Running, S
         .map_err(|e| format!("no PTY: {e}"))?;
     let mut cmd = CommandBuilder::from_argv(sandboxed(argv, place)?);
     cmd.cwd(place.checkout);
-    environment(&mut cmd, place.private, place.key_file, place.known_hosts);
+    environment(&mut cmd, place);
     let mut child = pair
         .slave
         .spawn_command(cmd)
@@ -298,12 +308,32 @@ pub async fn serve(
     let known_hosts = std::fs::canonicalize(&state.config.projects_dir)
         .unwrap_or_else(|_| state.config.projects_dir.clone())
         .join("known_hosts");
+    // git fetches and pushes from the terminal: through the proxy, under the network policy.
+    let egress = match state.config.sandbox {
+        Some(_) => {
+            let denied = crate::exec::egress::Denied::database(&state.config.database_url).await;
+            match crate::exec::egress::Egress::open(
+                private.path(),
+                state.config.network.clone(),
+                denied,
+            ) {
+                Ok(egress) => Some(egress),
+                Err(e) => {
+                    let reason = format!("the terminal's network could not be set up: {e}");
+                    let _ = send(&mut ws, &ServerMessage::Closed { reason }).await;
+                    return;
+                }
+            }
+        }
+        None => None,
+    };
     let place = Place {
         checkout: &dir,
         private: private.path(),
         key_file: &key_path,
         known_hosts: &known_hosts,
         sandbox: state.config.sandbox.as_deref(),
+        egress: egress.as_ref(),
     };
     record(
         &state,

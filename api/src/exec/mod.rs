@@ -3,6 +3,7 @@
 //! every outbound connection is checked against. Nothing here imports `domain`, `http` or `jobs`.
 
 pub mod ansible;
+pub mod egress;
 pub mod git;
 pub mod log;
 pub mod network_policy;

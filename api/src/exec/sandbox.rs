@@ -8,9 +8,9 @@
 //!
 //! Playbooks get no network at all: their SSH connections leave through unix sockets that
 //! `exec::ansible` forwards to each inventory host, so a task on this host cannot reach the
-//! database port or any other service. Terminal programs share the network (git fetches and
-//! pushes from them); they hold no credentials for the database (neither the environment nor
-//! the key file is passed on).
+//! database port or any other service. Terminal programs get no network either: their way out
+//! is `exec::egress`'s proxy, which lets through what the network policy allows for Git and
+//! never the database's port.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -71,6 +71,8 @@ pub struct Places<'a> {
     /// Whether the program shares the host's network. Without it, it reaches nothing but the
     /// unix sockets in its writable places (no database port, no other service of the host's).
     pub network: bool,
+    /// Runs first, with the program's argv after it (`exec::egress`'s relay); usually empty.
+    pub launcher: &'a [OsString],
 }
 
 /// The full argv (bubblewrap first) that runs `program` with `args` in the sandbox. `bwrap` and
@@ -156,7 +158,9 @@ pub fn argv(
     if let Some(cwd) = places.writable.first() {
         argv.extend([OsString::from("--chdir"), cwd.into()]);
     }
-    argv.extend([OsString::from("--"), program.into()]);
+    argv.push("--".into());
+    argv.extend(places.launcher.iter().cloned());
+    argv.push(program.into());
     argv.extend(args.iter().cloned());
     Ok(argv)
 }
@@ -178,6 +182,7 @@ pub fn command(
             writable: &[workdir],
             readable,
             network: false,
+            launcher: &[],
         },
     )?;
     let mut cmd = Command::new(&argv[0]);

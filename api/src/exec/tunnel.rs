@@ -1,30 +1,11 @@
 //! SSH's way out of a sandbox without a network (`exec::sandbox`): one unix socket per
 //! destination in the run's directory, each connection to it forwarded by this process to that
 //! destination's address and port, and nowhere else. ssh inside reaches the socket through
-//! `ProxyCommand`, with the small relay below on the system's Python.
+//! `ProxyCommand`, with `exec::egress`'s relay in its `pipe` mode.
 
 use std::path::{Path, PathBuf};
 use tokio::net::{TcpStream, UnixListener};
 use tokio::task::JoinHandle;
-
-/// Copies stdin to the unix socket named by its argument and the socket to stdout.
-const RELAY: &str = r#"import os, socket, sys, threading
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-def up():
-    while True:
-        data = os.read(0, 65536)
-        if not data:
-            s.shutdown(socket.SHUT_WR)
-            return
-        s.sendall(data)
-threading.Thread(target=up, daemon=True).start()
-while True:
-    data = s.recv(65536)
-    if not data:
-        break
-    os.write(1, data)
-"#;
 
 /// The listening sockets of one run; dropping it stops accepting (connections already open end
 /// with their ssh).
@@ -46,7 +27,7 @@ impl Tunnels {
     pub fn open(dir: &Path, destinations: &[(String, u16)]) -> std::io::Result<Tunnels> {
         let dir = dir.join("tunnels");
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("relay.py"), RELAY)?;
+        std::fs::write(dir.join("relay.py"), crate::exec::egress::RELAY)?;
         let mut accepting = Vec::new();
         for (n, (address, port)) in destinations.iter().enumerate() {
             let listener = UnixListener::bind(dir.join(n.to_string()))?;
@@ -70,7 +51,7 @@ impl Tunnels {
     /// The ssh option that sends the n-th destination's connection through its socket.
     pub fn ssh_option(&self, n: usize) -> String {
         format!(
-            "-o 'ProxyCommand=/usr/bin/python3 {} {}'",
+            "-o 'ProxyCommand=/usr/bin/python3 {} pipe {}'",
             self.dir.join("relay.py").display(),
             self.dir.join(n.to_string()).display()
         )
