@@ -4,6 +4,7 @@ mod common;
 
 use common::{assert_problem, spawn_app};
 use reqwest::StatusCode;
+use serde_json::json;
 
 /// `page * per_page` overflowed in the paginator: the worker panicked and the connection closed
 /// without an answer.
@@ -66,7 +67,11 @@ async fn an_optional_body_that_does_not_decode_is_refused_not_ignored() {
     let team = app.create_team("optional bodies").await;
     let project = common::insert_project(&app, &team).await;
     let jobs_before = app.count("SELECT COUNT(*) AS n FROM jobs").await;
-    for body in [r#"{"branch": {}}"#, "[1, 2", "\"main\""] {
+    for (body, field) in [
+        (r#"{"branch": {}}"#, "branch"),
+        ("[1, 2", "body"),
+        ("\"main\"", "body"),
+    ] {
         let res = app
             .client
             .post(app.url(&format!("/api/projects/{project}/push")))
@@ -77,10 +82,38 @@ async fn an_optional_body_that_does_not_decode_is_refused_not_ignored() {
             .await
             .unwrap();
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
-        assert!(problem["errors"]["body"].is_array(), "{body}: {problem}");
+        assert!(problem["errors"][field].is_array(), "{body}: {problem}");
     }
     assert_eq!(
         app.count("SELECT COUNT(*) AS n FROM jobs").await,
         jobs_before
     );
+}
+
+/// serde reads a struct from an array of its fields too, so `[null, null]` was a sync request
+/// with no options (schemathesis's negative_data_rejection): every body is an object.
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_refused() {
+    let app = spawn_app().await;
+    for (path, body) in [
+        ("/api/hetzner/sync", "[null, null]"),
+        ("/api/proxmox/sync", "[]"),
+        ("/api/teams", r#"["a team"]"#),
+    ] {
+        let res = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&app.admin.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(
+            problem["errors"]["body"],
+            json!(["must be a JSON object"]),
+            "{path} {body}: {problem}"
+        );
+    }
 }

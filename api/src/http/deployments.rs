@@ -68,10 +68,10 @@ fn accepted(deployment: Deployment, execution: Option<Uuid>) -> HttpResponse {
 pub async fn deploy(
     state: web::Data<AppState>,
     auth: AuthUser,
-    body: super::Json<serde_json::Value>,
+    body: super::Json<DeployRequest>,
 ) -> ApiResult<HttpResponse> {
     auth.require(Permission::DeploymentsManage)?;
-    let input: DeployRequest = super::decode(body.into_inner()?)?;
+    let input = body.into_inner()?;
     let (deployment, execution) =
         retry_stale(|| deployments::create(&state, &auth, input.clone())).await?;
     let mut response = HttpResponse::Created();

@@ -314,8 +314,9 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Option
             }
             Ok(OptionalJson(
                 serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| ApiError::field("body", e.to_string())),
+                    .map_err(|e| ApiError::field("body", e.to_string()))
+                    .and_then(decode)
+                    .map(Some),
             ))
         })
     }
@@ -351,12 +352,16 @@ impl<T: serde::de::DeserializeOwned + 'static> actix_web::FromRequest for Json<T
                 missing,
             ))))));
         };
-        let body = actix_web::web::JsonBody::<T>::new(req, payload, None, true)
+        // Read as a value first: `decode` refuses what is not an object and names the field a
+        // wrong value is in.
+        let body = actix_web::web::JsonBody::<serde_json::Value>::new(req, payload, None, true)
             .limit(limits.max_body_bytes);
         Box::pin(async move {
-            Ok(Json(body.await.map_err(|e| {
-                crate::server::startup::json_error(&e, limits)
-            })))
+            Ok(Json(
+                body.await
+                    .map_err(|e| crate::server::startup::json_error(&e, limits))
+                    .and_then(decode),
+            ))
         })
     }
 }
