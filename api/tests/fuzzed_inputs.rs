@@ -73,14 +73,12 @@ async fn an_optional_body_that_does_not_decode_is_refused_not_ignored() {
         ("\"main\"", "body"),
     ] {
         let res = app
-            .client
-            .post(app.url(&format!("/api/projects/{project}/push")))
-            .bearer_auth(&app.admin.token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+            .post_raw(
+                &format!("/api/projects/{project}/push"),
+                &app.admin.token,
+                body,
+            )
+            .await;
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert!(problem["errors"][field].is_array(), "{body}: {problem}");
     }
@@ -100,15 +98,7 @@ async fn a_body_that_is_not_an_object_is_refused() {
         ("/api/proxmox/sync", "[]"),
         ("/api/teams", r#"["a team"]"#),
     ] {
-        let res = app
-            .client
-            .post(app.url(path))
-            .bearer_auth(&app.admin.token)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let res = app.post_raw(path, &app.admin.token, body).await;
         let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
         assert_eq!(
             problem["errors"]["body"],

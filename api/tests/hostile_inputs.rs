@@ -410,17 +410,6 @@ async fn hostile_values_are_refused_at_every_field_and_nothing_runs() {
     assert!(left.is_empty(), "a hostile value ran a command: {left:?}");
 }
 
-async fn raw(app: &TestApp, path: &str, body: Vec<u8>) -> reqwest::Response {
-    app.client
-        .post(app.url(path))
-        .bearer_auth(&app.admin.token)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn bodies_that_are_not_utf8_json_or_small_enough_are_refused() {
     let app = app().await;
@@ -437,7 +426,7 @@ async fn bodies_that_are_not_utf8_json_or_small_enough_are_refused() {
         ("/api/projects", b"{\"name\": ".to_vec()),
         ("/api/deploy", b"[1, 2, 3]".to_vec()),
     ] {
-        let res = raw(&app, path, body).await;
+        let res = app.post_raw(path, &app.admin.token, body).await;
         let status = res.status();
         assert!(
             status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY,
@@ -451,7 +440,9 @@ async fn bodies_that_are_not_utf8_json_or_small_enough_are_refused() {
     // Over the 256 KiB limit: 413.
     let huge = json!({"name": "huge", "team_id": team, "url": "https://git.example.com/a.git",
                       "deploy_key": "k".repeat(300 * 1024)});
-    let res = raw(&app, "/api/projects", huge.to_string().into_bytes()).await;
+    let res = app
+        .post_raw("/api/projects", &app.admin.token, huge.to_string())
+        .await;
     common::assert_problem(res, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(row_counts(&app).await, before);
 }

@@ -333,6 +333,23 @@ impl TestApp {
             .await
     }
 
+    /// A POST with a body sent as it is, labelled JSON (broken or hostile bodies).
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        token: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn put(&self, path: &str, token: &str, body: Value) -> reqwest::Response {
         self.request(Method::PUT, path, Some(token), Some(body))
             .await
