@@ -446,6 +446,42 @@ fn chunked_request(
     parts
 }
 
+/// Heads the HTTP layer cannot read were answered by actix-http itself with an empty body: a URL
+/// over 64 KiB (400), a malformed header line (400), a head over 128 KiB (431).
+#[tokio::test]
+async fn unreadable_request_heads_answer_problem_json() {
+    let app = spawn_app().await;
+    let long_query = format!(
+        "GET /api/deployments?search={} HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        "a".repeat(100_000)
+    );
+    let broken_header = "GET /api/deployments HTTP/1.1\r\nHo st: x\r\n\r\n".to_owned();
+    let huge_head = format!(
+        "GET /api/deployments HTTP/1.1\r\nHost: localhost\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(140_000)
+    );
+    for (request, status, detail) in [
+        (long_query, 400, "longer than 64 KiB"),
+        (broken_header, 400, "malformed"),
+        (huge_head, 431, "larger than 128 KiB"),
+    ] {
+        let answer = raw_exchange(&app, vec![request.into_bytes()]).await;
+        let (got, content_type, body) = status_and_body(&answer);
+        assert_eq!(got, status, "{answer}");
+        assert_eq!(content_type, "application/problem+json", "{answer}");
+        assert_eq!(body["status"], status, "{answer}");
+        assert!(
+            body["detail"].as_str().unwrap().contains(detail),
+            "{answer}"
+        );
+    }
+    // The connection type passes everything else through: an answer of the application keeps its
+    // own body.
+    let res = app.get("/api/deployments?page=x", &app.admin.token).await;
+    let problem = assert_problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert!(problem["errors"]["query"].is_array(), "{problem}");
+}
+
 #[tokio::test]
 async fn oversized_bodies_answer_413_problem_json_for_every_body_kind() {
     let app = spawn_app().await;

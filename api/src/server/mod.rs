@@ -7,4 +7,5 @@ pub mod openapi;
 pub mod spa;
 pub mod startup;
 pub mod telemetry;
+pub mod unreadable;
 pub mod web_security;

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::{domain, http};
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpResponse};
 use anyhow::Context;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
@@ -191,7 +191,9 @@ impl Application {
         let state = build_state(config, db, keys);
         tokio::spawn(crate::live::listen(state.db.clone()));
         let data = web::Data::new(state.clone());
-        let server = HttpServer::new(move || {
+        // actix-web's HttpServer, but over a connection that answers unreadable heads in
+        // problem+json (`server::unreadable`).
+        let server = super::unreadable::run(listener, move || {
             App::new()
                 .wrap(from_fn(web_security::limit_body))
                 .wrap(actix_web::middleware::Compress::default())
@@ -224,10 +226,7 @@ impl Application {
                 .service(http::health::metrics)
                 .service(web::scope("/api").configure(http::configure))
                 .default_service(web::to(spa::serve))
-        })
-        .listen(listener)?
-        .shutdown_timeout(10)
-        .run();
+        })?;
         tokio::spawn(release_startup_memory());
         Ok(Self {
             port,
