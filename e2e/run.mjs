@@ -161,6 +161,8 @@ await test('the new technical agent sees only their role navigation and no users
 await test('signed out, / shows what Provisio does and its frameworks; signing in leads to the dashboard and signing out back here', async (page) => {
   await page.goto(base + '/', { waitUntil: 'domcontentloaded' });
   await page.getByRole('heading', { name: /Servers and apps for your teams/ }).waitFor({ timeout: 15000 });
+  // The heading is static; the frameworks arrive with /api/frameworks a moment later.
+  await page.getByTestId('landing-framework').first().waitFor({ timeout: 15000 });
   const frameworks = await page.getByTestId('landing-framework').allInnerTexts();
   for (const name of ['Flask', 'Next.js', 'Laravel']) {
     assert(frameworks.some((f) => f.startsWith(name)), `${name} is among ${frameworks.join(', ')}`);
@@ -709,6 +711,26 @@ await test('a technical agent deploys a Flask app from the deploy form, watches 
     await signIn(page, newUser, newPassword);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Projects' }).click();
     await page.getByRole('link', { name: `e2e-flask-${suffix}`, exact: true }).click();
+    // Its terminal first: git in the sandbox reaches the repository's host through the session's
+    // proxy (the sandbox has no network of its own) and shows the checkout's history.
+    await page.getByTestId('project-terminal').click();
+    await page.locator('[data-testid=terminal][data-state=ready]').waitFor({ timeout: 15000 });
+    const terminalOutput = page.getByTestId('terminal-output');
+    for (const [line, expected] of [['git fetch origin', '[exit 0]'], ['git log --format=%s -1', 'A Flask app']]) {
+      const before = (await terminalOutput.innerText()).split(expected).length;
+      await page.getByTestId('terminal-command').fill(line);
+      await page.getByTestId('terminal-command').press('Enter');
+      await eventually(`the terminal shows ${expected} after ${line}`, 30000, async () =>
+        (await terminalOutput.innerText()).split(expected).length > before);
+    }
+    assert(!(await terminalOutput.innerText()).includes('[exit 1'), 'no command failed in the terminal');
+    await page.screenshot({ path: `${artifacts}/terminal-git.png`, fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    const terminalSideways = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+    assert(!terminalSideways, 'the terminal page does not scroll sideways on a phone');
+    await page.screenshot({ path: `${artifacts}/terminal-phone.png`, fullPage: true });
+    await page.setViewportSize({ width: 1360, height: 860 });
+    await page.getByTestId('terminal-back').click();
     await page.getByTestId('project-deploy').click();
     await page.waitForURL(new RegExp(`/deploy\\?project=${projectId}$`), { timeout: 10000 });
     const form = page.getByTestId('deploy-form');
