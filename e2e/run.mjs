@@ -463,6 +463,9 @@ await test('from Administration an admin sets a team approval policy with auto-a
   await areas.getByRole('link', { name: 'See the security settings' }).click();
   // The network policy this server was started with (PROVISIO_NETWORK_ALLOWLIST in test.sh).
   await page.getByTestId('security-network').getByText(/127\.0\.0\.0\/8, ::1(?!\/)/).first().waitFor({ timeout: 10000 });
+  // User code runs in bubblewrap (the default PROVISIO_SANDBOX; setup.sh installs it).
+  await page.getByTestId('security-sandbox').getByText(/in a bubblewrap sandbox/).waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/admin-security.png`, fullPage: true });
 });
 
 await test('with the new policy a small request is approved at once', async (page) => {

@@ -274,6 +274,17 @@ async fn the_settings_show_the_mail_server_without_its_password() {
     assert!(!body.to_string().contains("hunter2"), "{body}");
     assert!(body["sign_in"]["account_failures"].as_u64().unwrap() > 0);
     assert!(body["network"]["allowlist"].is_array());
+    // Where user code runs: the sandbox the tests run under (bubblewrap, installed by setup.sh).
+    assert_eq!(
+        body["sandbox"]["program"].as_str().is_some(),
+        app.state.config.sandbox.is_some(),
+        "{body}"
+    );
+    assert_eq!(
+        body["sandbox"]["installed"],
+        app.state.config.sandbox.is_some(),
+        "{body}"
+    );
     let plain = spawn_app_with(Options::default()).await;
     let body: serde_json::Value = plain
         .get("/api/settings", &plain.admin.token)

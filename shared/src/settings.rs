@@ -13,6 +13,18 @@ pub struct ServerSettings {
     pub sign_in: SignInSettings,
     pub email: EmailSettings,
     pub network: NetworkSettings,
+    pub sandbox: SandboxSettings,
+}
+
+/// Where user code (playbooks, terminal programs) runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SandboxSettings {
+    /// The bubblewrap program user code runs under (`PROVISIO_SANDBOX`); none when the sandbox
+    /// is turned off and user code runs with the service's own rights.
+    pub program: Option<String>,
+    /// Whether that program is installed on this host (user code fails to start until it is).
+    pub installed: bool,
 }
 
 /// Sessions and the sign-in limits.

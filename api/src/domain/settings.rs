@@ -70,7 +70,9 @@ pub async fn save<T: Serialize + DeserializeOwned + Default>(
 /// reduced to host and port: it may carry credentials.
 pub fn server_settings(config: &crate::config::Config) -> shared::settings::ServerSettings {
     use crate::exec::network_policy::PrivateNetworks;
-    use shared::settings::{EmailSettings, NetworkSettings, ServerSettings, SignInSettings};
+    use shared::settings::{
+        EmailSettings, NetworkSettings, SandboxSettings, ServerSettings, SignInSettings,
+    };
     let limits = &config.login_limits;
     let smtp_server = config.smtp_url.as_deref().map(|raw| {
         reqwest::Url::parse(raw)
@@ -116,6 +118,13 @@ pub fn server_settings(config: &crate::config::Config) -> shared::settings::Serv
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+        },
+        sandbox: SandboxSettings {
+            program: config.sandbox.as_ref().map(|p| p.display().to_string()),
+            installed: config
+                .sandbox
+                .as_deref()
+                .is_some_and(|p| crate::exec::sandbox::resolve(p).is_some()),
         },
     }
 }

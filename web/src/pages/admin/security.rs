@@ -34,7 +34,7 @@ pub fn SecurityPage() -> impl IntoView {
         <section class="page">
             <AdminHeader
                 title="Security"
-                intro="How sessions and sign-in are limited and where Provisio may connect on a user's behalf. These are set in the service's environment (for example its systemd unit) and take effect when it restarts."
+                intro="How sessions and sign-in are limited, where Provisio may connect on a user's behalf and where user code runs. These are set in the service's environment (for example its systemd unit) and take effect when it restarts."
             />
             {move || match settings.get() {
                 None => view! { <SkeletonRows rows=6 /> }.into_any(),
@@ -42,6 +42,15 @@ pub fn SecurityPage() -> impl IntoView {
                 Some(Ok(s)) => {
                     let sign_in = s.sign_in;
                     let network = s.network;
+                    let sandbox = match (s.sandbox.program, s.sandbox.installed) {
+                        (Some(program), true) => format!(
+                            "in a bubblewrap sandbox ({program}): as nobody, without the key file, the database or other projects' files, and without a network of their own (playbooks reach their hosts, terminal programs go out through a proxy under the Git rule above)"
+                        ),
+                        (Some(program), false) => format!(
+                            "{program} is not installed: playbooks and terminal programs fail to start until it is (apt install bubblewrap)"
+                        ),
+                        (None, _) => "off: they run with the service's own rights, and can read its key file and database".to_string(),
+                    };
                     view! {
                         <section class="card">
                             <h2 class="card-title">"Sessions and sign-in"</h2>
@@ -97,6 +106,15 @@ pub fn SecurityPage() -> impl IntoView {
                                     if network.allowlist.is_empty() { "nothing beyond the above".into() } else { network.allowlist.join(", ") },
                                     "PROVISIO_NETWORK_ALLOWLIST",
                                 )}
+                            </dl>
+                        </section>
+                        <section class="card">
+                            <h2 class="card-title">"Where user code runs"</h2>
+                            <p class="muted">
+                                "Playbooks may run tasks on this host (delegate_to: localhost) and terminal programs run what a checkout's Makefile or git configuration names."
+                            </p>
+                            <dl class="settings-list" data-testid="security-sandbox">
+                                {row("Playbooks and terminal programs", sandbox, "PROVISIO_SANDBOX")}
                             </dl>
                         </section>
                     }
