@@ -856,15 +856,31 @@ async fn authorize_service_key(app: &TestApp) {
     let (service_public, _) = api::domain::ssh_keys::service_key(&app.state)
         .await
         .unwrap();
+    authorize_key(&service_public);
+}
+
+/// Lets `public` sign in to the sshd test host. Tests run in parallel processes that share the
+/// host's `authorized_keys` while sshd reads it, so the key is appended in one `O_APPEND` write:
+/// rewriting the file would leave it empty for a moment (another test's sign-in then fails) or
+/// drop a key another test appended in between.
+fn authorize_key(public: &str) {
+    use std::io::Write;
     let authorized = Path::new(&std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY").unwrap())
         .parent()
         .unwrap()
         .join("authorized_keys");
-    let mut keys = std::fs::read_to_string(&authorized).unwrap();
-    if !keys.contains(service_public.trim()) {
-        keys.push_str(&format!("{}\n", service_public.trim()));
-        std::fs::write(&authorized, keys).unwrap();
+    if std::fs::read_to_string(&authorized)
+        .unwrap()
+        .contains(public.trim())
+    {
+        return;
     }
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&authorized)
+        .unwrap()
+        .write_all(format!("{}\n", public.trim()).as_bytes())
+        .unwrap();
 }
 
 /// The six fields of the PaaS description, as a client written from it sends them: the type in
@@ -1115,13 +1131,7 @@ async fn login_with_generated_key(
             .unwrap()
             .into_owned();
     assert!(injected.contains(public.trim()), "{injected}");
-    let authorized = Path::new(&std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY").unwrap())
-        .parent()
-        .unwrap()
-        .join("authorized_keys");
-    let mut keys = std::fs::read_to_string(&authorized).unwrap();
-    keys.push_str(&format!("{}\n", public.trim()));
-    std::fs::write(&authorized, keys).unwrap();
+    authorize_key(public);
 
     let url = format!("/api/deployments/{id}/private-key");
     // Someone else of the team may see the deployment but not take its key.
