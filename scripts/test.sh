@@ -78,14 +78,14 @@ step "integration tests on PostgreSQL"
 "$ROOT/scripts/fakes.sh" start "$RUNTIME/fakes" >/dev/null
 # Each test creates a database of its own: drop them whether the pass succeeded or not.
 pg_status=0
-# The Ansible and app-deployment scenarios spend their time in ansible-playbook, git and nginx on
-# the test hosts, which no database changes: they run once, in the SQLite pass (so does the
-# playbook-variables scenario of hostile_inputs). The queue, leases, crash take-over and everything
+# The Ansible, app-deployment and resource-recipe scenarios spend their time in ansible-playbook,
+# git, nginx and the engines on the test hosts, which no database changes: they run once, in the
+# SQLite pass (so does the playbook-variables scenario of hostile_inputs). The queue, leases, crash take-over and everything
 # else that talks to the database runs on both.
 # The same package selection as the SQLite pass, so its build is reused as it is (`-p api` alone
 # unifies features differently and rebuilt the api crate and every test binary).
 PROVISIO_TEST_PG_URL="$("$ROOT/scripts/postgres.sh" url)" cargo nextest run --workspace --locked --no-fail-fast \
-  -E 'package(api) & not (binary(ansible) | binary(deployments) | test(shell_and_template_syntax_in_playbook_variables_arrive_verbatim_as_data))' || pg_status=$?
+  -E 'package(api) & not (binary(ansible) | binary(deployments) | binary(resource_recipes) | test(shell_and_template_syntax_in_playbook_variables_arrive_verbatim_as_data))' || pg_status=$?
 "$ROOT/scripts/postgres.sh" drop-test-databases
 [[ $pg_status -eq 0 ]] || exit "$pg_status"
 

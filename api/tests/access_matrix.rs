@@ -468,6 +468,115 @@ fn rows() -> Vec<Row> {
             expect: ALL_OK,
         },
         Row {
+            method: M::POST,
+            template: "/api/resource-types",
+            path: "/api/resource-types",
+            body: |c| {
+                Some(
+                    json!({"slug": format!("db-matrix-{}", c.n), "name": "Matrix DB",
+                            "category": "database", "provisioning": "manual"}),
+                )
+            },
+            expect: [401, 201, 403, 403, 403],
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/resource-types/{id}",
+            path: "/api/resource-types/{resource_type}",
+            body: |_| {
+                Some(json!({"slug": "storage-ceph", "name": "Ceph cluster",
+                            "category": "storage", "provisioning": "manual"}))
+            },
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::GET,
+            template: "/api/resources",
+            path: "/api/resources",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources",
+            path: "/api/resources",
+            body: |c| {
+                Some(json!({"team_id": c.team, "resource_type": "storage-ceph",
+                            "name": format!("asked_{}", c.n), "purpose": "matrix storage"}))
+            },
+            expect: [401, 201, 201, 201, 201],
+        },
+        // The resource is another requester's of the caller's team: agents see it, a
+        // requester sees only their own.
+        Row {
+            method: M::GET,
+            template: "/api/resources/{id}",
+            path: "/api/resources/{resource}",
+            body: none,
+            expect: [401, 200, 200, 200, 404],
+        },
+        // The team's policy is the default one: any administrator approves.
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/approve",
+            path: "/api/resources/{resource}/approve",
+            body: none,
+            expect: [401, 200, 403, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/reject",
+            path: "/api/resources/{resource}/reject",
+            body: |_| Some(json!({"reason": "not this quarter"})),
+            expect: [401, 200, 403, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/cancel",
+            path: "/api/resources/{resource}/cancel",
+            body: none,
+            expect: [401, 200, 403, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/fulfil",
+            path: "/api/resources/{awaiting_resource}/fulfil",
+            body: |_| {
+                Some(
+                    json!({"host": "ceph.internal", "port": 6789, "username": "client.app", "secret": "AQB-matrix-key"}),
+                )
+            },
+            expect: [401, 200, 200, 403, 403],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/reveal",
+            path: "/api/resources/{ready_resource}/reveal",
+            body: none,
+            expect: [401, 200, 200, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/rotate",
+            path: "/api/resources/{ready_resource}/rotate",
+            body: none,
+            expect: [401, 202, 202, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/retry",
+            path: "/api/resources/{failed_resource}/retry",
+            body: none,
+            expect: [401, 202, 202, 403, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/delete",
+            path: "/api/resources/{ready_resource}/delete",
+            body: |c| Some(json!({"confirm": format!("matrix_res_{}", c.n)})),
+            expect: [401, 200, 200, 403, 404],
+        },
+        Row {
             method: M::GET,
             template: "/api/overview",
             path: "/api/overview",
@@ -1219,6 +1328,59 @@ async fn run_cell(
         path = path
             .replace("{request}", &id)
             .replace("{failed_request}", &id);
+    }
+    if let Some((placeholder, slug, status)) = [
+        ("{resource}", "db-postgresql", "pending"),
+        ("{awaiting_resource}", "storage-ceph", "awaiting_fulfilment"),
+        ("{ready_resource}", "db-postgresql", "ready"),
+        ("{failed_resource}", "db-postgresql", "failed"),
+    ]
+    .into_iter()
+    .find(|(p, _, _)| needs(p))
+    {
+        let owner = app
+            .user_with(
+                &format!("asker{n}"),
+                &[Role::Requester],
+                std::slice::from_ref(&team),
+            )
+            .await;
+        let server = (slug == "db-postgresql").then_some(
+            common::insert_server(
+                app,
+                &team,
+                provider,
+                &format!("matrix-db-{n}"),
+                &format!("pve1/qemu/{}", 90_000 + n),
+            )
+            .await,
+        );
+        let id = common::insert_resource(
+            app,
+            &team,
+            &owner.id,
+            slug,
+            status,
+            server,
+            &format!("matrix_res_{n}"),
+        )
+        .await;
+        path = path.replace(placeholder, &id.to_string());
+    }
+    if needs("{resource_type}") {
+        let types: Value = app
+            .get("/api/resource-types", &app.admin.token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let ceph = types
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["slug"] == "storage-ceph")
+            .unwrap();
+        path = path.replace("{resource_type}", ceph["id"].as_str().unwrap());
     }
     let scripted = needs("{script}") || needs("{run}");
     let mut server = None;

@@ -581,6 +581,83 @@ fn ops() -> Vec<Op> {
             None,
             none,
         ),
+        // Managed resources.
+        op(
+            M::GET,
+            "/api/resources/{id}",
+            "/api/resources/{resource}",
+            Some(P::ResourcesRead),
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/approve",
+            "/api/resources/{resource}/approve",
+            None,
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/reject",
+            "/api/resources/{resource}/reject",
+            None,
+            |_| Some(json!({"reason": "not for you"})),
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/cancel",
+            "/api/resources/{resource}/cancel",
+            None,
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/fulfil",
+            "/api/resources/{awaiting_resource}/fulfil",
+            Some(P::ResourcesFulfil),
+            |_| Some(json!({"host": "ceph.internal"})),
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/reveal",
+            "/api/resources/{ready_resource}/reveal",
+            Some(P::ResourceSecretsReveal),
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/rotate",
+            "/api/resources/{ready_resource}/rotate",
+            Some(P::ResourceSecretsReveal),
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/retry",
+            "/api/resources/{failed_resource}/retry",
+            None,
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/delete",
+            "/api/resources/{ready_resource}/delete",
+            None,
+            |_| Some(json!({"confirm": "alpha_ready"})),
+        ),
+        // The catalogue is the installation's, not a team's: only administrators change it.
+        op(
+            M::PUT,
+            "/api/resource-types/{id}",
+            "/api/resource-types/{resource_type}",
+            Some(P::ResourceTypesManage),
+            |_| {
+                Some(
+                    json!({"slug": "storage-ceph", "name": "Ceph", "category": "storage",
+                            "provisioning": "manual", "retired": true}),
+                )
+            },
+        ),
         op(
             M::DELETE,
             "/api/webhooks/{id}",
@@ -928,9 +1005,62 @@ async fn build_team_a(app: &TestApp, team: &str, provider: &str, users: &[Sessio
         .await;
     ids.insert("webhook", created_id(webhook, "/id").await);
 
+    let resource_server = insert_server(app, team, provider, "alpha-db", "pve1/qemu/4344").await;
+    for (name, slug, status, server) in [
+        (
+            "resource",
+            "db-postgresql",
+            "pending",
+            Some(resource_server),
+        ),
+        (
+            "awaiting_resource",
+            "storage-ceph",
+            "awaiting_fulfilment",
+            None,
+        ),
+        (
+            "ready_resource",
+            "db-postgresql",
+            "ready",
+            Some(resource_server),
+        ),
+        (
+            "failed_resource",
+            "db-postgresql",
+            "failed",
+            Some(resource_server),
+        ),
+    ] {
+        let id = common::insert_resource(
+            app,
+            team,
+            &requester.id,
+            slug,
+            status,
+            server,
+            &format!("alpha_{}", name.split('_').next().unwrap()),
+        )
+        .await;
+        ids.insert(name, id.to_string());
+    }
+    let types: Value = app
+        .get("/api/resource-types", &app.admin.token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ceph = types
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "storage-ceph")
+        .unwrap();
+    ids.insert("resource_type", ceph["id"].as_str().unwrap().to_owned());
+
     let secret_ids = ids
         .iter()
-        .filter(|(name, _)| !["team", "provider", "member"].contains(name))
+        .filter(|(name, _)| !["team", "provider", "member", "resource_type"].contains(name))
         .map(|(_, id)| id.clone())
         .collect();
     TeamA { ids, secret_ids }
@@ -1078,6 +1208,12 @@ fn listings() -> Vec<Listing> {
         l(
             "/api/servers/{server}/schedules",
             Some(P::ServersOperate),
+            true,
+        ),
+        l("/api/resources", Some(P::ResourcesRead), true),
+        l(
+            "/api/resources?status=pending",
+            Some(P::ResourcesRead),
             true,
         ),
         l("/api/clients", Some(P::ClientsManage), true),

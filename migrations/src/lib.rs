@@ -25,6 +25,7 @@ mod m20261206_000019_team_default_account;
 mod m20261206_000020_deployment_keys;
 mod m20261206_000021_provider_last_test;
 mod m20261207_000022_sign_in_guard;
+mod m20261207_000023_managed_resources;
 
 pub struct Migrator;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_deployment_keys::Migration),
             Box::new(m20261206_000021_provider_last_test::Migration),
             Box::new(m20261207_000022_sign_in_guard::Migration),
+            Box::new(m20261207_000023_managed_resources::Migration),
         ]
     }
 }

@@ -420,6 +420,13 @@ pub struct ResourceType {
     pub name: String,
     pub category: ResourceCategory,
     pub description: String,
+    pub provisioning: crate::resources::Provisioning,
+    /// The recipe that provides it, with the settings a request makes.
+    pub recipe: Option<crate::resources::Recipe>,
+    /// Retired types take no new requests.
+    pub retired: bool,
+    /// One of the fourteen shipped types: it can be retired, not deleted.
+    pub built_in: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub mod policies;
 pub mod projects;
 pub mod providers;
 pub mod requests;
+pub mod resources;
 pub mod roles;
 pub mod scripts;
 pub mod servers;

@@ -48,6 +48,9 @@ impl Role {
                 DashboardView,
                 TeamsRead,
                 ResourceTypesRead,
+                ResourcesRead,
+                ResourcesFulfil,
+                ResourceSecretsReveal,
                 RequestsCreate,
                 RequestsReadTeam,
                 ServersRead,
@@ -61,6 +64,7 @@ impl Role {
                 DashboardView,
                 TeamsRead,
                 ResourceTypesRead,
+                ResourcesRead,
                 RequestsCreate,
                 RequestsReadTeam,
                 ClientsManage,
@@ -72,6 +76,8 @@ impl Role {
                 DashboardView,
                 TeamsRead,
                 ResourceTypesRead,
+                ResourcesRead,
+                ResourceSecretsReveal,
                 RequestsCreate,
                 ApiTokensOwn,
             ],
@@ -118,6 +124,14 @@ pub enum Permission {
     TeamsRead,
     TeamsManage,
     ResourceTypesRead,
+    /// Create, change and retire resource types.
+    ResourceTypesManage,
+    /// See the managed resources of the caller's teams (requesters: their own).
+    ResourcesRead,
+    /// Set up resources fulfilled by hand and enter their connection details.
+    ResourcesFulfil,
+    /// Reveal and rotate a resource's password or key (each reveal is audited).
+    ResourceSecretsReveal,
     RequestsCreate,
     /// Read every request of the caller's teams, not only their own.
     RequestsReadTeam,
@@ -138,12 +152,16 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 24] = [
         Permission::DashboardView,
         Permission::UsersManage,
         Permission::TeamsRead,
         Permission::TeamsManage,
         Permission::ResourceTypesRead,
+        Permission::ResourceTypesManage,
+        Permission::ResourcesRead,
+        Permission::ResourcesFulfil,
+        Permission::ResourceSecretsReveal,
         Permission::RequestsCreate,
         Permission::RequestsReadTeam,
         Permission::RequestsApprove,

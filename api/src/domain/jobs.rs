@@ -33,18 +33,21 @@ pub enum JobKind {
     ProjectPush,
     /// Deploys, starts, stops, redeploys or deletes an app.
     Deploy,
+    /// Runs a managed resource's recipe: creates it, sets a new password, or removes it.
+    Resource,
     /// Only proves a worker answers.
     Probe,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Provision,
         JobKind::ServerOp,
         JobKind::Playbook,
         JobKind::ProjectSync,
         JobKind::ProjectPush,
         JobKind::Deploy,
+        JobKind::Resource,
         JobKind::Probe,
     ];
 
@@ -56,6 +59,7 @@ impl JobKind {
             JobKind::ProjectSync => "project_sync",
             JobKind::ProjectPush => "project_push",
             JobKind::Deploy => "deploy",
+            JobKind::Resource => "resource",
             JobKind::Probe => "probe",
         }
     }

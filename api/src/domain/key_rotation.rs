@@ -15,7 +15,7 @@
 
 use crate::db::begin_write;
 use crate::entities::{
-    deployments, executions, projects, provider_accounts, schedules, ssh_keys, webhooks,
+    deployments, executions, projects, provider_accounts, resources, schedules, ssh_keys, webhooks,
 };
 use crate::keys::Keys;
 use anyhow::Context;
@@ -164,6 +164,15 @@ async fn visit_all<C: ConnectionTrait>(
             "generated deployment keys",
             (deployments::Column::Id, deployments::Column::SshPrivateKey),
             |id| format!("the generated private key of deployment {id}"),
+        )
+        .await?,
+        sealed_column::<_, resources::Entity>(
+            db,
+            keys,
+            write,
+            "resource passwords and keys",
+            (resources::Column::Id, resources::Column::Secret),
+            |id| format!("the secret of resource {id}"),
         )
         .await?,
         deployment_environments(db, keys, write).await?,

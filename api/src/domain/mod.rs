@@ -3,7 +3,7 @@
 
 pub mod audit;
 pub mod billing;
-pub mod catalog;
+
 pub mod dashboard;
 pub mod deployments;
 pub mod executions;
@@ -20,6 +20,7 @@ pub mod probes;
 pub mod projects;
 pub mod providers;
 pub mod requests;
+pub mod resources;
 pub mod scripts;
 pub mod seed;
 pub mod servers;

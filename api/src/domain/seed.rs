@@ -11,6 +11,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
 use shared::dto::{CreateUser, ResourceCategory};
+use shared::resources::Provisioning;
 use shared::Role;
 use uuid::Uuid;
 
@@ -101,6 +102,16 @@ pub const RESOURCE_TYPES: [(&str, &str, ResourceCategory, &str); 14] = [
     ),
 ];
 
+/// The recipe a shipped type is provided by on a fresh install (the migration that introduced
+/// recipes set the same on existing ones); the rest are fulfilled by hand until a recipe for them
+/// is verified.
+pub fn shipped_recipe(slug: &str) -> Option<&'static str> {
+    match slug {
+        "db-postgresql" => Some("postgresql"),
+        _ => None,
+    }
+}
+
 pub fn category_name(c: ResourceCategory) -> &'static str {
     match c {
         ResourceCategory::Storage => "storage",
@@ -146,6 +157,13 @@ pub async fn seed_baseline(db: &DatabaseConnection) -> Result<(), DbErr> {
                 name: Set((*name).into()),
                 category: Set(category_name(*category).into()),
                 description: Set((*description).into()),
+                provisioning: Set(match shipped_recipe(slug) {
+                    Some(_) => Provisioning::Recipe.as_str().into(),
+                    None => Provisioning::Manual.as_str().into(),
+                }),
+                recipe: Set(shipped_recipe(slug).map(str::to_owned)),
+                retired_at: Set(None),
+                built_in: Set(true),
             },
         );
     resource_types::Entity::insert_many(rows)

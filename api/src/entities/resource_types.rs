@@ -9,6 +9,11 @@ pub struct Model {
     pub name: String,
     pub category: String,
     pub description: String,
+    /// `recipe` or `manual` (`shared::resources::Provisioning`).
+    pub provisioning: String,
+    pub recipe: Option<String>,
+    pub retired_at: Option<DateTimeUtc>,
+    pub built_in: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,7 @@ pub mod provider_sync;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod resources;
 pub mod responses;
 pub mod scripts;
 pub mod servers;
@@ -106,7 +107,22 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(tokens::revoke);
     });
     cfg.group("resource-types", |g| {
-        g.service(resource_types::list);
+        g.service(resource_types::list)
+            .service(resource_types::create)
+            .service(resource_types::update);
+    });
+    cfg.group("resources", |g| {
+        g.service(resources::list)
+            .service(resources::create)
+            .service(resources::get)
+            .service(resources::approve)
+            .service(resources::reject)
+            .service(resources::cancel)
+            .service(resources::fulfil)
+            .service(resources::reveal)
+            .service(resources::rotate)
+            .service(resources::retry)
+            .service(resources::delete);
     });
     cfg.group("overview", |g| {
         g.service(overview::overview);

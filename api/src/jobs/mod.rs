@@ -9,6 +9,7 @@ pub mod playbook;
 pub mod probe;
 pub mod project_sync;
 pub mod provision;
+pub mod resource;
 pub mod server_ops;
 
 use crate::domain::executions;
@@ -386,6 +387,7 @@ async fn dispatch(ctx: &JobContext) -> Result<(), JobError> {
         JobKind::Playbook => playbook::run(ctx).await,
         JobKind::ProjectSync => project_sync::run(ctx).await,
         JobKind::Deploy => deploy::run(ctx).await,
+        JobKind::Resource => resource::run(ctx).await,
         JobKind::ProjectPush => project_sync::push(ctx).await,
         JobKind::Probe => probe::run(ctx).await,
     }
@@ -398,6 +400,7 @@ async fn on_final_failure(ctx: &JobContext, message: &str) {
         Some(JobKind::ServerOp) => server_ops::on_failure(ctx, message).await,
         Some(JobKind::ProjectSync) => project_sync::on_failure(ctx, message).await,
         Some(JobKind::Deploy) => deploy::on_failure(ctx, message).await,
+        Some(JobKind::Resource) => resource::on_failure(ctx, message).await,
         // Their executions carry the failure; nothing else records it.
         Some(JobKind::Playbook | JobKind::ProjectPush | JobKind::Probe) | None => Ok(()),
     };

@@ -152,6 +152,107 @@ pub(super) async fn login_key(
     service_key.to_owned()
 }
 
+/// A server a job runs a shipped playbook on, with what logs into it.
+pub(super) struct Target {
+    pub(super) server: server_rows::Model,
+    pub(super) host: Host,
+}
+
+/// Loads the server, reads and checks its host key, and picks the key that logs in.
+pub(super) async fn server_target(ctx: &JobContext, server_id: Uuid) -> Result<Target, JobError> {
+    let state = &ctx.state;
+    let server = server_rows::Entity::find_by_id(server_id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| JobError::permanent("the server is no longer in the inventory"))?;
+    let address = server
+        .ipv4
+        .clone()
+        .ok_or_else(|| JobError::permanent(format!("{} has no address", server.name)))?;
+    let host_key = checked_host_key(state, &server, &address, &ctx.log)
+        .await
+        .map_err(|e| JobError::permanent(format!("{}: {e}", server.name)))?;
+    let (_, service_key) = ssh_keys::service_key(state)
+        .await
+        .map_err(|e| JobError::permanent(format!("the service key: {e}")))?;
+    let host = Host {
+        inventory_name: inventory_name(&server),
+        address,
+        port: u16::try_from(server.ssh_port).unwrap_or(22),
+        user: server.ssh_user.clone(),
+        host_key,
+        private_key: login_key(state, &server, &service_key).await,
+    };
+    Ok(Target { server, host })
+}
+
+/// Runs one of Provisio's own playbooks (`what` names it in errors) on `target`, in a slot of
+/// the server's concurrency limit (deferred while none is free); `readable` are the files of
+/// this host the sandboxed playbook reads.
+pub(super) async fn run_on_server(
+    ctx: &JobContext,
+    log: &crate::exec::log::LogSink,
+    target: &Target,
+    what: &str,
+    playbook: &str,
+    variables: &BTreeMap<String, serde_json::Value>,
+    readable: &[&std::path::Path],
+) -> Result<(), JobError> {
+    let state = &ctx.state;
+    let timeout = state.config.deploy.playbook_timeout;
+    let until = chrono::Utc::now()
+        + chrono::Duration::from_std(timeout + state.config.jobs.lease * 2).unwrap_or_default();
+    let execution_id = log.execution_id;
+    let slots = ServerSlots {
+        state: state.clone(),
+        execution_id,
+    };
+    if !take_slot(
+        &state.db,
+        target.server.id,
+        state.config.ansible.per_server,
+        execution_id,
+        until,
+    )
+    .await?
+    {
+        drop(slots);
+        return Err(JobError::deferred(
+            format!("waiting: another run is using {}", target.server.name),
+            Duration::from_secs(2),
+        ));
+    }
+    let outcome = ansible::run(
+        ansible::PlaybookRun {
+            ansible_playbook: &state.config.ansible.playbook_bin,
+            sandbox: state.config.sandbox.as_deref(),
+            readable,
+            label: ansible::run_label(execution_id),
+            playbook,
+            hosts: std::slice::from_ref(&target.host),
+            variables,
+            timeout,
+        },
+        log,
+    )
+    .await
+    .map_err(JobError::permanent)?;
+    drop(slots);
+    if outcome.timed_out {
+        return Err(JobError::permanent(format!(
+            "{what} stopped after the {} s timeout",
+            timeout.as_secs()
+        )));
+    }
+    match outcome.exit_code {
+        Some(0) => Ok(()),
+        Some(code) => Err(JobError::permanent(format!(
+            "{what} failed (exit {code}); see the log"
+        ))),
+        None => Err(JobError::permanent(format!("{what} was killed"))),
+    }
+}
+
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let state = &ctx.state;
     let execution_id = payload_execution(ctx)?;

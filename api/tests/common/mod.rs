@@ -821,6 +821,55 @@ pub async fn insert_deployment(app: &TestApp, team: &str, provider: &str, n: usi
     id
 }
 
+/// A resource of the catalogue type `type_slug` in `status`, asked for by `owner`, named `name`;
+/// a usable one (ready) has its connection and a sealed password, `resource-password-1`.
+pub async fn insert_resource(
+    app: &TestApp,
+    team: &str,
+    owner: &str,
+    type_slug: &str,
+    status: &str,
+    server: Option<uuid::Uuid>,
+    name: &str,
+) -> uuid::Uuid {
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let kind = api::entities::resource_types::Entity::find()
+        .filter(api::entities::resource_types::Column::Slug.eq(type_slug))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a seeded type");
+    let usable = matches!(status, "ready" | "updating");
+    let id = uuid::Uuid::new_v4();
+    let now = chrono::Utc::now();
+    api::entities::resources::ActiveModel {
+        id: Set(id),
+        team_id: Set(team.parse().unwrap()),
+        type_id: Set(kind.id),
+        name: Set(name.to_owned()),
+        purpose: Set("matrix resource".into()),
+        status: Set(status.to_owned()),
+        server_id: Set(server),
+        parameters: Set(serde_json::json!({})),
+        host: Set(usable.then(|| "10.0.0.5".to_owned())),
+        port: Set(usable.then_some(5432)),
+        database: Set(usable.then(|| name.to_owned())),
+        username: Set(usable.then(|| name.to_owned())),
+        secret: Set(usable.then(|| app.state.keys.seal("resource-password-1").unwrap())),
+        requested_by: Set(owner.parse().unwrap()),
+        policy_step: Set(0),
+        execution_id: Set(None),
+        error: Set((status == "failed").then(|| "the recipe failed".to_owned())),
+        rejection_reason: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    id
+}
+
 pub async fn insert_schedule(app: &TestApp, team: &str, server: uuid::Uuid) -> uuid::Uuid {
     use sea_orm::{ActiveModelTrait, Set};
     let id = uuid::Uuid::new_v4();

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 pub use actions::{approve, approve_in, cancel, cancel_in, comment, reject, retry};
 pub use creation::{create, create_in};
-pub use policy::{eligible_users, load_policy};
+pub use policy::{eligible_users, load_policy, may_approve_step};
 pub use preflight::preflight;
 pub(crate) use transitions::{apply, event};
 pub(crate) use views::user_refs;

@@ -77,7 +77,20 @@ pub(super) async fn may_approve<C: ConnectionTrait>(
     if status_of(row) != RequestStatus::Pending {
         return Ok(false);
     }
-    let Some(step) = policy.steps.get(row.policy_step as usize) else {
+    may_approve_step(db, auth, policy, row.team_id, row.policy_step, caller_teams).await
+}
+
+/// May the caller approve or reject step `step` of `policy` for a row of `team_id` waiting on it
+/// (a server request or a resource)? `caller_teams` is read once for a whole page of rows.
+pub async fn may_approve_step<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    policy: &ApprovalPolicy,
+    team_id: Uuid,
+    step: i32,
+    caller_teams: &mut Option<Vec<Uuid>>,
+) -> Result<bool, DbErr> {
+    let Some(step) = policy.steps.get(step as usize) else {
         return Ok(auth.roles.contains(&Role::Admin));
     };
     if !is_eligible(step, auth.id(), &auth.roles) {
@@ -86,10 +99,9 @@ pub(super) async fn may_approve<C: ConnectionTrait>(
     if auth.roles.contains(&Role::Admin) || matches!(step.approvers, Approvers::Users { .. }) {
         return Ok(true);
     }
-    // Read once for a whole page of requests.
     let teams = match caller_teams {
         Some(teams) => teams,
         None => caller_teams.insert(team_ids_of(db, auth.id()).await?),
     };
-    Ok(teams.contains(&row.team_id))
+    Ok(teams.contains(&team_id))
 }

@@ -123,57 +123,14 @@ pub(super) async fn run_playbook(
     variables: &BTreeMap<String, Value>,
     archive: Option<&Path>,
 ) -> Result<(), JobError> {
-    let state = &ctx.state;
-    let timeout = state.config.deploy.playbook_timeout;
-    let until = chrono::Utc::now()
-        + chrono::Duration::from_std(timeout + state.config.jobs.lease * 2).unwrap_or_default();
-    let execution_id = log.execution_id;
-    let slots = ServerSlots {
-        state: state.clone(),
-        execution_id,
-    };
-    if !take_slot(
-        &state.db,
-        target.server.id,
-        state.config.ansible.per_server,
-        execution_id,
-        until,
-    )
-    .await?
-    {
-        drop(slots);
-        return Err(JobError::deferred(
-            format!("waiting: another run is using {}", target.server.name),
-            Duration::from_secs(2),
-        ));
-    }
-    let outcome = ansible::run(
-        ansible::PlaybookRun {
-            ansible_playbook: &state.config.ansible.playbook_bin,
-            sandbox: state.config.sandbox.as_deref(),
-            readable: archive.as_slice(),
-            label: ansible::run_label(execution_id),
-            playbook: APP_PLAYBOOK,
-            hosts: std::slice::from_ref(&target.host),
-            variables,
-            timeout,
-        },
+    run_on_server(
+        ctx,
         log,
+        target,
+        "the app playbook",
+        APP_PLAYBOOK,
+        variables,
+        archive.as_slice(),
     )
     .await
-    .map_err(JobError::permanent)?;
-    drop(slots);
-    if outcome.timed_out {
-        return Err(JobError::permanent(format!(
-            "the app playbook stopped after the {} s timeout",
-            timeout.as_secs()
-        )));
-    }
-    match outcome.exit_code {
-        Some(0) => Ok(()),
-        Some(code) => Err(JobError::permanent(format!(
-            "the app playbook failed (exit {code}); see the log"
-        ))),
-        None => Err(JobError::permanent("the app playbook was killed")),
-    }
 }

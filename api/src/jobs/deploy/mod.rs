@@ -5,15 +5,15 @@
 //! its URL; any failure → FAILED naming the step. `stop`, `start` and `remove` run the same
 //! playbook with another action.
 
-use super::playbook::{checked_host_key, inventory_name, login_key, take_slot, ServerSlots};
+use super::playbook::{run_on_server, server_target, Target};
 use super::{JobContext, JobError};
 use crate::domain::deployments::{self as domain, status_of, transition};
 use crate::domain::notify::{notify, NewNotification};
-use crate::domain::{frameworks, projects, ssh_keys};
+use crate::domain::{frameworks, projects};
 use crate::entities::{
     deployments as rows, jobs, projects as project_rows, servers as server_rows,
 };
-use crate::exec::{ansible, git};
+use crate::exec::git;
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -91,39 +91,11 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
 }
 
 /// The server a deployment lives on, with what logs into it.
-struct Target {
-    server: server_rows::Model,
-    host: ansible::Host,
-}
-
 async fn target(ctx: &JobContext, row: &rows::Model) -> Result<Target, JobError> {
-    let state = &ctx.state;
     let server_id = row
         .server_id
         .ok_or_else(|| JobError::permanent("the deployment has no server"))?;
-    let server = server_rows::Entity::find_by_id(server_id)
-        .one(&state.db)
-        .await?
-        .ok_or_else(|| JobError::permanent("the server is no longer in the inventory"))?;
-    let address = server
-        .ipv4
-        .clone()
-        .ok_or_else(|| JobError::permanent(format!("{} has no address", server.name)))?;
-    let host_key = checked_host_key(state, &server, &address, &ctx.log)
-        .await
-        .map_err(|e| JobError::permanent(format!("{}: {e}", server.name)))?;
-    let (_, service_key) = ssh_keys::service_key(state)
-        .await
-        .map_err(|e| JobError::permanent(format!("the service key: {e}")))?;
-    let host = ansible::Host {
-        inventory_name: inventory_name(&server),
-        address,
-        port: u16::try_from(server.ssh_port).unwrap_or(22),
-        user: server.ssh_user.clone(),
-        host_key,
-        private_key: login_key(state, &server, &service_key).await,
-    };
-    Ok(Target { server, host })
+    server_target(ctx, server_id).await
 }
 
 /// Notifies whoever started the deployment.

@@ -1,0 +1,161 @@
+//! Managed resources: a team requests a resource of a catalogue type; the team's approval policy
+//! decides (the same steps as server requests); a shipped recipe then provides it on the team's
+//! server as a job with a live log, or a technical agent does by hand and enters its connection
+//! details. Its secret is sealed at rest and shown only by an audited reveal.
+
+pub mod catalogue;
+pub mod recipes;
+pub mod secrets;
+
+mod approval;
+mod creation;
+mod operations;
+mod views;
+
+pub use approval::{approve, cancel, reject};
+pub use creation::create;
+pub use operations::{delete, fulfil, retry, reveal, rotate};
+pub use views::{get, list, visible};
+
+use crate::auth::AuthUser;
+use crate::domain::audit::{self, AuditEntry};
+use crate::entities::{resource_types, resources as rows};
+use crate::error::{ApiError, ApiResult};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use shared::resources::{next_status, Provisioning, ResourceAction, ResourceStatus};
+use uuid::Uuid;
+
+pub fn status_of(row: &rows::Model) -> ResourceStatus {
+    ResourceStatus::parse(&row.status).unwrap_or(ResourceStatus::Failed)
+}
+
+pub fn link(id: Uuid) -> Option<String> {
+    Some(format!("/resources/{id}"))
+}
+
+/// What the recipe of a resource's job does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipeAction {
+    Create,
+    Rotate,
+    Delete,
+}
+
+impl RecipeAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecipeAction::Create => "create",
+            RecipeAction::Rotate => "rotate",
+            RecipeAction::Delete => "delete",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            RecipeAction::Create,
+            RecipeAction::Rotate,
+            RecipeAction::Delete,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
+    }
+}
+
+pub async fn type_of<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+) -> Result<resource_types::Model, DbErr> {
+    resource_types::Entity::find_by_id(row.type_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("resource type {}", row.type_id)))
+}
+
+/// Applies `action` with one conditional UPDATE on the status (and approval step) it was read
+/// in: of two concurrent callers exactly one changes the row, the other gets a 409.
+pub async fn transition<C: ConnectionTrait>(
+    db: &C,
+    row: &rows::Model,
+    provisioning: Provisioning,
+    action: ResourceAction,
+    columns: Vec<(rows::Column, SimpleExpr)>,
+) -> ApiResult<ResourceStatus> {
+    let from = status_of(row);
+    let to = next_status(from, action, provisioning).ok_or_else(|| {
+        ApiError::Conflict(format!(
+            "this resource is {}: it cannot be {} now",
+            from.label().to_lowercase(),
+            past_tense(action)
+        ))
+    })?;
+    let mut update = rows::Entity::update_many()
+        .col_expr(rows::Column::Status, Expr::value(to.as_str()))
+        .col_expr(rows::Column::UpdatedAt, Expr::value(chrono::Utc::now()));
+    for (col, value) in columns {
+        update = update.col_expr(col, value);
+    }
+    let changed = update
+        .filter(rows::Column::Id.eq(row.id))
+        .filter(rows::Column::Status.eq(from.as_str()))
+        .filter(rows::Column::PolicyStep.eq(row.policy_step))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if changed == 0 {
+        return Err(ApiError::Conflict(
+            "the resource changed while you were acting on it; reload and try again".into(),
+        ));
+    }
+    Ok(to)
+}
+
+fn past_tense(action: ResourceAction) -> &'static str {
+    match action {
+        ResourceAction::Approve => "approved",
+        ResourceAction::Reject => "rejected",
+        ResourceAction::Cancel => "cancelled",
+        ResourceAction::Fulfil => "fulfilled",
+        ResourceAction::Finish => "finished",
+        ResourceAction::Fail => "marked failed",
+        ResourceAction::Retry => "retried",
+        ResourceAction::Rotate => "given a new password",
+        ResourceAction::Abandon => "left as it was",
+        ResourceAction::Delete => "deleted",
+        ResourceAction::Remove => "removed",
+    }
+}
+
+/// What the audit trail keeps of a resource: never its secret.
+fn audit_view(row: &rows::Model) -> serde_json::Value {
+    serde_json::json!({
+        "name": row.name, "status": row.status, "team_id": row.team_id, "type_id": row.type_id,
+        "server_id": row.server_id, "parameters": row.parameters, "host": row.host,
+        "port": row.port, "database": row.database, "username": row.username,
+        "has_secret": row.secret.is_some(), "policy_step": row.policy_step,
+    })
+}
+
+pub(crate) async fn audit_change<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    action: &str,
+    before: Option<&rows::Model>,
+    id: Uuid,
+) -> ApiResult<()> {
+    let after = rows::Entity::find_by_id(id).one(db).await?;
+    audit::record(
+        db,
+        &auth.context,
+        AuditEntry {
+            actor: Some(auth.id()),
+            action,
+            target_type: "resource",
+            target_id: Some(id.to_string()),
+            before: before.map(audit_view),
+            after: after.as_ref().map(audit_view),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! Managed resources: requested by a team, approved by its policy, provided by a recipe or by
+//! hand, used through a revealed (audited) connection.
+
+use super::responses::{Conflict, Forbidden, Invalid, NotFound, Unauthenticated};
+use crate::auth::AuthUser;
+use crate::domain::resources;
+use crate::error::ApiResult;
+use crate::state::AppState;
+use actix_web::{get, post, web, HttpResponse};
+use serde::Deserialize;
+use shared::dto::{Page, PageQuery};
+use shared::resources::{
+    CreateResource, DeleteResource, FulfilResource, RejectResource, Resource, ResourceSecret,
+    ResourceStatus,
+};
+use shared::Permission;
+use utoipa::IntoParams;
+use uuid::Uuid;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResourceListQuery {
+    #[param(minimum = 1, maximum = 1000000)]
+    pub page: Option<u64>,
+    #[param(minimum = 1, maximum = 200)]
+    pub per_page: Option<u64>,
+    /// Only resources in this status (deleted ones are listed only when asked for).
+    pub status: Option<ResourceStatus>,
+}
+
+/// The resources of the caller's teams (a requester's own), newest first.
+#[utoipa::path(tag = "resources", params(ResourceListQuery), responses((status = 200, body = Page<Resource>), Unauthenticated, Forbidden, Invalid), security(("bearer" = [])))]
+#[get("/resources")]
+pub async fn list(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<ResourceListQuery>,
+) -> ApiResult<web::Json<Page<Resource>>> {
+    let q = query.into_inner();
+    let page = PageQuery {
+        page: q.page,
+        per_page: q.per_page,
+        q: None,
+    };
+    Ok(web::Json(
+        resources::list(&state.db, &auth, page, q.status).await?,
+    ))
+}
+
+/// Asks for a resource of a catalogue type on one of the team's servers; it waits for the team's
+/// approval policy like a server request.
+#[utoipa::path(tag = "resources", request_body = CreateResource, responses((status = 201, body = Resource), Unauthenticated, Forbidden, Invalid), security(("bearer" = [])))]
+#[post("/resources")]
+pub async fn create(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    body: super::Json<CreateResource>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Permission::RequestsCreate)?;
+    let created = resources::create(&state, &auth, body.into_inner()?).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/resources/{}", created.id)))
+        .json(created))
+}
+
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound), security(("bearer" = [])))]
+#[get("/resources/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Resource>> {
+    Ok(web::Json(
+        resources::get(&state.db, &auth, id.into_inner()).await?,
+    ))
+}
+
+async fn answer(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<web::Json<Resource>> {
+    Ok(web::Json(resources::get(&state.db, auth, id).await?))
+}
+
+/// Approves the step the request waits on; the last one starts the recipe (or queues the task
+/// for the team's technical agents).
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
+#[post("/resources/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Resource>> {
+    let id = id.into_inner();
+    resources::approve(&state, &auth, id).await?;
+    answer(&state, &auth, id).await
+}
+
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = RejectResource, responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
+#[post("/resources/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: super::Json<RejectResource>,
+) -> ApiResult<web::Json<Resource>> {
+    let id = id.into_inner();
+    resources::reject(&state, &auth, id, body.into_inner()).await?;
+    answer(&state, &auth, id).await
+}
+
+/// Withdraws a request not yet set up (its requester, or an approver of the team).
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
+#[post("/resources/{id}/cancel")]
+pub async fn cancel(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Resource>> {
+    let id = id.into_inner();
+    resources::cancel(&state, &auth, id).await?;
+    answer(&state, &auth, id).await
+}
+
+/// A technical agent enters the connection details of a resource set up by hand.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = FulfilResource, responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
+#[post("/resources/{id}/fulfil")]
+pub async fn fulfil(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: super::Json<FulfilResource>,
+) -> ApiResult<web::Json<Resource>> {
+    auth.require(Permission::ResourcesFulfil)?;
+    let id = id.into_inner();
+    resources::fulfil(&state, &auth, id, body.into_inner()?).await?;
+    answer(&state, &auth, id).await
+}
+
+/// The password or key, and the connection with it ready to paste. Each reveal is audited.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = ResourceSecret), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
+#[post("/resources/{id}/reveal")]
+pub async fn reveal(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let secret = resources::reveal(&state, &auth, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(secret))
+}
+
+/// Sets a new password through the recipe; the old one works until it has run.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 202, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
+#[post("/resources/{id}/rotate")]
+pub async fn rotate(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let execution = resources::rotate(&state, &auth, id).await?;
+    accepted(&state, &auth, id, execution).await
+}
+
+/// Runs a failed recipe again.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 202, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
+#[post("/resources/{id}/retry")]
+pub async fn retry(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let execution = resources::retry(&state, &auth, id).await?;
+    accepted(&state, &auth, id, execution).await
+}
+
+async fn accepted(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    execution: Uuid,
+) -> ApiResult<HttpResponse> {
+    Ok(HttpResponse::Accepted()
+        .insert_header(("X-Execution-Id", execution.to_string()))
+        .json(resources::get(&state.db, auth, id).await?))
+}
+
+/// Deletes the resource and its data (`confirm`: its name typed again): the recipe drops it
+/// from its server; one set up by hand is marked deleted.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = DeleteResource, responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
+#[post("/resources/{id}/delete")]
+pub async fn delete(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: super::Json<DeleteResource>,
+) -> ApiResult<web::Json<Resource>> {
+    let id = id.into_inner();
+    resources::delete(&state, &auth, id, body.into_inner()).await?;
+    answer(&state, &auth, id).await
+}

@@ -1,0 +1,219 @@
+//! A managed resource's recipe, one `resource` job per run: checks the server (host key as
+//! pinned), then runs the recipe's playbook to create the resource, set a new password or remove
+//! it. The password reaches the server only as the verifier its engine stores; the resource
+//! records where it is reached once the recipe succeeded.
+
+use super::playbook::{run_on_server, server_target};
+use super::{JobContext, JobError};
+use crate::domain::notify::{notify, NewNotification};
+use crate::domain::resources::catalogue::provisioning_of;
+use crate::domain::resources::{link, recipes, secrets, transition, type_of, RecipeAction};
+use crate::entities::resources as rows;
+use sea_orm::sea_query::Expr;
+use sea_orm::EntityTrait;
+use serde_json::{json, Value};
+use shared::resources::{ConnectionForm, ResourceAction};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+struct Payload {
+    id: Uuid,
+    action: RecipeAction,
+    /// The sealed new password of a rotation.
+    secret: Option<String>,
+}
+
+fn payload(ctx: &JobContext) -> Result<Payload, JobError> {
+    let p = &ctx.job.payload;
+    let id = p
+        .get("resource_id")
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| JobError::permanent("the job names no resource"))?;
+    let action = p
+        .get("action")
+        .and_then(Value::as_str)
+        .and_then(RecipeAction::parse)
+        .ok_or_else(|| JobError::permanent("the job names no recipe action"))?;
+    let secret = p.get("secret").and_then(Value::as_str).map(str::to_owned);
+    Ok(Payload { id, action, secret })
+}
+
+async fn load(ctx: &JobContext, id: Uuid) -> Result<rows::Model, JobError> {
+    rows::Entity::find_by_id(id)
+        .one(&ctx.state.db)
+        .await?
+        .ok_or_else(|| JobError::permanent("the resource no longer exists"))
+}
+
+/// The password as the engine stores it.
+fn verifier(form: ConnectionForm, password: &str) -> Result<String, JobError> {
+    match form {
+        ConnectionForm::Postgres => Ok(secrets::postgres_verifier(password)),
+        other => Err(JobError::permanent(format!(
+            "no recipe sets passwords for {other:?} yet"
+        ))),
+    }
+}
+
+pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
+    let state = &ctx.state;
+    let Payload { id, action, secret } = payload(ctx)?;
+    let row = load(ctx, id).await?;
+    let kind = type_of(&state.db, &row).await?;
+    let recipe = kind
+        .recipe
+        .as_deref()
+        .and_then(recipes::find)
+        .ok_or_else(|| JobError::permanent(format!("{} has no recipe", kind.name)))?;
+    let playbook = recipes::playbook(&recipe.slug)
+        .ok_or_else(|| JobError::permanent(format!("the {} recipe is missing", recipe.slug)))?;
+    let server_id = row
+        .server_id
+        .ok_or_else(|| JobError::permanent("the resource names no server"))?;
+    ctx.log
+        .info(&format!(
+            "{} {} of {}: {} on the server",
+            action.as_str(),
+            row.name,
+            kind.name,
+            recipe.engine
+        ))
+        .await;
+    let target = server_target(ctx, server_id).await?;
+    let sealed = match action {
+        RecipeAction::Create => row.secret.clone(),
+        RecipeAction::Rotate => secret.clone(),
+        RecipeAction::Delete => None,
+    };
+    let mut vars: BTreeMap<String, Value> = BTreeMap::new();
+    vars.insert("resource_action".into(), json!(action.as_str()));
+    vars.insert("resource_name".into(), json!(row.name));
+    vars.insert(
+        "resource_marker".into(),
+        json!(format!("provisio:{}", row.id)),
+    );
+    vars.insert("settings".into(), row.parameters.clone());
+    if let Some(sealed) = &sealed {
+        let password = state
+            .keys
+            .open(sealed)
+            .map_err(|e| JobError::permanent(format!("the sealed password: {e}")))?;
+        vars.insert(
+            "password_hash".into(),
+            json!(verifier(recipe.connection, &password)?),
+        );
+    }
+    run_on_server(
+        ctx,
+        &ctx.log,
+        &target,
+        &format!("the {} recipe", recipe.slug),
+        playbook,
+        &vars,
+        &[],
+    )
+    .await?;
+    let provisioning = provisioning_of(&kind);
+    let txn = crate::db::begin_write(&state.db).await?;
+    let row = load(ctx, id).await?;
+    let (columns, done) = match action {
+        RecipeAction::Create => (
+            vec![
+                (rows::Column::Host, Expr::value(target.host.address.clone())),
+                (
+                    rows::Column::Port,
+                    Expr::value(
+                        recipe
+                            .port(row.parameters.as_object().unwrap_or(&Default::default()))
+                            .map(i32::from),
+                    ),
+                ),
+                (rows::Column::Database, Expr::value(row.name.clone())),
+                (rows::Column::Username, Expr::value(row.name.clone())),
+            ],
+            format!(
+                "{} {} is ready; its page has the connection.",
+                kind.name, row.name
+            ),
+        ),
+        RecipeAction::Rotate => (
+            vec![(rows::Column::Secret, Expr::value(secret))],
+            format!(
+                "{} has a new password; the old one no longer works.",
+                row.name
+            ),
+        ),
+        RecipeAction::Delete => (
+            vec![(rows::Column::Secret, Expr::value(Option::<String>::None))],
+            format!("{} {} and its data are deleted.", kind.name, row.name),
+        ),
+    };
+    let step = if action == RecipeAction::Delete {
+        ResourceAction::Remove
+    } else {
+        ResourceAction::Finish
+    };
+    transition(&txn, &row, provisioning, step, columns)
+        .await
+        .map_err(|e| JobError::permanent(e.to_string()))?;
+    notify(
+        &txn,
+        state.config.smtp_url.is_some(),
+        &[row.requested_by],
+        None,
+        &NewNotification {
+            kind: "resource.ready",
+            title: format!("{}: {} done", row.name, action.as_str()),
+            body: done.clone(),
+            link: link(row.id),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    ctx.log.info(&done).await;
+    Ok(())
+}
+
+/// A failed creation or deletion leaves the resource FAILED with the message (retry or delete
+/// again); a failed rotation leaves it ready with its old password, the message kept.
+pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError> {
+    let state = &ctx.state;
+    let Payload { id, action, .. } = payload(ctx)?;
+    let Some(row) = rows::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(());
+    };
+    let kind = type_of(&state.db, &row).await?;
+    let error: String = message.chars().take(2000).collect();
+    let step = match action {
+        RecipeAction::Rotate => ResourceAction::Abandon,
+        RecipeAction::Create | RecipeAction::Delete => ResourceAction::Fail,
+    };
+    let txn = crate::db::begin_write(&state.db).await?;
+    if transition(
+        &txn,
+        &row,
+        provisioning_of(&kind),
+        step,
+        vec![(rows::Column::Error, Expr::value(error.clone()))],
+    )
+    .await
+    .is_ok()
+    {
+        notify(
+            &txn,
+            state.config.smtp_url.is_some(),
+            &[row.requested_by],
+            None,
+            &NewNotification {
+                kind: "resource.failed",
+                title: format!("{}: {} failed", row.name, action.as_str()),
+                body: error,
+                link: link(row.id),
+            },
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}

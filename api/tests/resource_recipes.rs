@@ -1,0 +1,277 @@
+//! Managed resources provided by their shipped recipes, for real: the sshd test host is the
+//! team's server, ansible-core runs the recipe on it, and the engine's own client connects with
+//! the credentials the API reveals. A cluster of its own on a free port keeps each run apart from
+//! the PostgreSQL the suite itself uses.
+
+mod common;
+
+use common::{spawn_app_with, Options, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use shared::Role;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+/// The sshd test host's port and key, when it and PostgreSQL's cluster tools are here.
+fn host() -> Option<(u16, String)> {
+    let tools = std::path::Path::new("/usr/bin/pg_createcluster").exists()
+        && Command::new("psql")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+    if !tools {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but PostgreSQL (postgresql-common, psql) is missing"
+        );
+        eprintln!("skipped: PostgreSQL is not installed (see scripts/setup.sh)");
+        return None;
+    }
+    common::ssh_test_host()
+}
+
+/// All text the execution logged.
+async fn log_of(app: &TestApp, execution: &str) -> String {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    api::entities::execution_logs::Entity::find()
+        .filter(
+            api::entities::execution_logs::Column::ExecutionId
+                .eq(execution.parse::<uuid::Uuid>().unwrap()),
+        )
+        .order_by_asc(api::entities::execution_logs::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Waits until the resource reaches `status` and returns it; fails with its recipe's log when it
+/// fails instead.
+async fn settle(app: &TestApp, id: &str, status: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let r = json_of(
+            app.get(&format!("/api/resources/{id}"), &app.admin.token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if r["status"] == status {
+            return r;
+        }
+        let stuck = started.elapsed() > Duration::from_secs(180);
+        if r["status"] == "failed" || stuck {
+            let log = match r["execution_id"].as_str() {
+                Some(e) => log_of(app, e).await,
+                None => String::new(),
+            };
+            panic!("resource never {status}: {r:#}\n{log}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// psql with `url`: its exit status, standard output and error.
+fn psql(url: &str, sql: &str) -> (bool, String, String) {
+    let out = Command::new("psql")
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    )
+}
+
+/// The newest PostgreSQL version installed, as pg_createcluster names it.
+fn pg_version() -> String {
+    let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    versions.sort();
+    versions.last().unwrap().to_string()
+}
+
+/// Drops the test's cluster whatever the test's outcome.
+struct Cluster(String);
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("pg_dropcluster")
+            .args(["--stop", &pg_version(), &self.0])
+            .output();
+    }
+}
+
+/// A requester asks for a PostgreSQL database on the team's server; an administrator approves;
+/// the recipe creates a cluster, the role and the database; psql connects with the revealed
+/// connection and writes a row. A new password locks the old one out; deleting drops the
+/// database. Neither the password nor its verifier is in the recipe's log.
+#[tokio::test]
+async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() {
+    let Some((port, client_key)) = host() else {
+        return;
+    };
+    let mut options = Options {
+        workers: 2,
+        ..Options::default()
+    };
+    options.jobs.lease = Duration::from_secs(5);
+    let app = spawn_app_with(options).await;
+    let account = json_of(
+        app.post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            json!({"name": "Database hosts", "kind": "ssh", "endpoint": "",
+                   "catalog": {"currency": "EUR", "locations": [], "images": []},
+                   "credentials": {"private_key": client_key}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let team = app.create_team("Shop").await;
+    let server = json_of(
+        app.post(
+            "/api/servers/register",
+            &app.admin.token,
+            json!({"name": "shop-db", "team_id": team, "provider_account_id": account["id"],
+                   "address": "127.0.0.1", "port": port, "user": "root"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["server"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let requester = app
+        .user_with("asker", &[Role::Requester], std::slice::from_ref(&team))
+        .await;
+    let cluster = Cluster(format!(
+        "pv{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..10]
+    ));
+    let db_port = common::free_port();
+    let made = json_of(
+        app.post(
+            "/api/resources",
+            &requester.token,
+            json!({"team_id": team, "resource_type": "db-postgresql", "name": "shop",
+                   "server_id": server, "purpose": "the shop's orders",
+                   "parameters": {"port": db_port, "cluster": cluster.0}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = made["id"].as_str().unwrap().to_owned();
+    let path = |action: &str| format!("/api/resources/{id}/{action}");
+    let approved = json_of(
+        app.post(&path("approve"), &app.admin.token, json!({}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(approved["status"], "provisioning");
+    let ready = settle(&app, &id, "ready").await;
+    assert_eq!(ready["host"], "127.0.0.1");
+    assert_eq!(ready["port"], db_port);
+    assert_eq!(ready["database"], "shop");
+    assert_eq!(
+        ready["connection"],
+        format!("postgres://shop@127.0.0.1:{db_port}/shop")
+    );
+    let created_log = log_of(&app, ready["execution_id"].as_str().unwrap()).await;
+
+    let secret = json_of(
+        app.post(&path("reveal"), &requester.token, json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    let password = secret["secret"].as_str().unwrap().to_owned();
+    let url = secret["connection"].as_str().unwrap().to_owned();
+    assert_eq!(
+        url,
+        format!("postgres://shop:{password}@127.0.0.1:{db_port}/shop")
+    );
+    assert_eq!(secret["env_var"], "DATABASE_URL");
+    let (ok, out, err) = psql(
+        &url,
+        "CREATE TABLE orders (id int); INSERT INTO orders VALUES (42); SELECT id FROM orders",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "42");
+    assert!(!created_log.contains(&password), "{created_log}");
+    assert!(!created_log.contains("SCRAM-SHA-256$"), "{created_log}");
+
+    let rotating = json_of(
+        app.post(&path("rotate"), &requester.token, json!({})).await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(rotating["status"], "updating");
+    let rotated = settle(&app, &id, "ready").await;
+    assert_ne!(rotated["execution_id"], ready["execution_id"]);
+    let (ok, _, err) = psql(&url, "SELECT 1");
+    assert!(!ok, "the old password still works");
+    assert!(err.contains("password authentication failed"), "{err}");
+    let fresh = json_of(
+        app.post(&path("reveal"), &requester.token, json!({})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_ne!(fresh["secret"], password.as_str());
+    let (ok, out, err) = psql(
+        fresh["connection"].as_str().unwrap(),
+        "SELECT id FROM orders",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "42");
+    let rotated_log = log_of(&app, rotated["execution_id"].as_str().unwrap()).await;
+    assert!(!rotated_log.contains(fresh["secret"].as_str().unwrap()));
+
+    json_of(
+        app.post(
+            &path("delete"),
+            &requester.token,
+            json!({"confirm": "shop"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let gone = settle(&app, &id, "deleted").await;
+    assert_eq!(gone["has_secret"], false);
+    let left = Command::new("runuser")
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-X",
+            "-At",
+            "-p",
+            &db_port.to_string(),
+            "-c",
+            "SELECT count(*) FROM pg_database WHERE datname = 'shop'",
+            "-c",
+            "SELECT count(*) FROM pg_roles WHERE rolname = 'shop'",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0\n0");
+}
