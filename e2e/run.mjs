@@ -16,9 +16,9 @@ mkdirSync(artifacts, { recursive: true });
 
 // What each role must see in the main navigation (shared::nav with the shared permission matrix).
 const NAV = {
-  admin: ['Dashboard', 'Requests', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Clients', 'Revenue', 'Teams', 'Resource types', 'Administration', 'Providers', 'Users', 'Audit log'],
-  technical_agent: ['Dashboard', 'Requests', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types'],
-  sales_agent: ['Dashboard', 'Requests', 'Clients', 'Revenue', 'Teams', 'Resource types'],
+  admin: ['Dashboard', 'Requests', 'Resources', 'Approvals', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Clients', 'Revenue', 'Teams', 'Resource types', 'Administration', 'Providers', 'Users', 'Audit log'],
+  technical_agent: ['Dashboard', 'Requests', 'Resources', 'Servers', 'Scripts', 'Projects', 'Deployments', 'Teams', 'Resource types'],
+  sales_agent: ['Dashboard', 'Requests', 'Resources', 'Clients', 'Revenue', 'Teams', 'Resource types'],
 };
 
 const browser = await chromium.launch({
@@ -1021,6 +1021,64 @@ await test('a sales agent creates a client and a subscription and sees MRR chang
   await links.getByTestId('links-save').click();
   await page.getByTestId('subscription-facts').getByText('1 server', { exact: true }).waitFor({ timeout: 10000 });
   await page.screenshot({ path: `${artifacts}/subscription-links.png`, fullPage: true });
+});
+
+await test('a requester asks for storage set up by hand, a technical agent of the team enters its connection, and the requester reveals the key (also at phone width)', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const me = await api('/api/auth/login', { method: 'POST', body: { login: requesterName, password: requesterPassword } });
+  const profile = await api('/api/auth/me', { token: me.access_token });
+  const fixer = `fixer${Date.now().toString(36)}`;
+  await api('/api/users', { token: admin.access_token, method: 'POST', body: {
+    username: fixer, email: `${fixer}@example.com`, full_name: 'Frank Fixer', password: requesterPassword,
+    roles: ['technical_agent'], team_ids: [profile.teams[0].id] } });
+  const name = `media_${Date.now().toString(36)}`;
+
+  await signIn(page, requesterName, requesterPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Resources', exact: true }).click();
+  await page.getByRole('heading', { name: 'Resources' }).waitFor({ timeout: 15000 });
+  await page.getByTestId('new-resource').click();
+  const form = page.getByTestId('resource-form');
+  await form.getByLabel('Type', { exact: true }).selectOption('storage-ceph');
+  // A type set up by hand asks for no server and no settings.
+  assert(await form.getByLabel('Server', { exact: true }).count() === 0, 'a type set up by hand asks for a server');
+  await form.getByLabel('Name', { exact: true }).fill('Media Pool');
+  await form.getByLabel('Purpose', { exact: true }).fill('product images, about 200 GB');
+  await page.getByTestId('resource-submit').click();
+  await form.locator('#resource-name-error').waitFor({ timeout: 10000 });
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByTestId('resource-submit').click();
+  await page.waitForURL(/\/resources\/[0-9a-f-]{36}$/, { timeout: 15000 });
+  await page.locator('[data-status=pending]').first().waitFor({ timeout: 10000 });
+  const id = page.url().split('/').pop();
+  await api(`/api/resources/${id}/approve`, { token: admin.access_token, method: 'POST', body: {} });
+  await signOut(page);
+
+  await signIn(page, fixer, requesterPassword);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Resources', exact: true }).click();
+  await page.getByTestId('fulfil-queue').click();
+  await page.getByRole('link', { name, exact: true }).click();
+  const fulfil = page.getByTestId('fulfil-form');
+  await fulfil.getByLabel('Host', { exact: true }).fill('ceph-mon.internal');
+  await fulfil.getByLabel('Port', { exact: true }).fill('6789');
+  await fulfil.getByLabel('User', { exact: true }).fill('client.media');
+  await fulfil.getByLabel('Password or key', { exact: true }).fill('AQBe2e-ceph-key==');
+  await page.getByTestId('fulfil-submit').click();
+  await page.locator('[data-status=ready]').first().waitFor({ timeout: 10000 });
+  await signOut(page);
+
+  await signIn(page, requesterName, requesterPassword);
+  await page.goto(`${base}/resources/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.getByTestId('resource-reveal').click();
+  const secret = page.getByTestId('resource-secret');
+  await secret.waitFor({ timeout: 10000 });
+  assert(await secret.getByLabel('Password', { exact: true }).inputValue() === 'AQBe2e-ceph-key==', 'the revealed key differs');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(200);
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(sideways <= 0, `the resource page scrolls ${sideways} px sideways at 390 px`);
+  await page.screenshot({ path: `${artifacts}/phone-resource-revealed.png`, fullPage: true });
+  const reveals = await api(`/api/audit?action=resource.reveal`, { token: admin.access_token });
+  assert(reveals.items.some((e) => e.target_id === id), 'the reveal is not in the audit log');
 });
 
 // Every page of a role's navigation at phone and desktop width: no sideways scroll, the page's

@@ -23,7 +23,10 @@ as_root() {
 
 apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm python3-venv openssh-client bubblewrap)
 if [[ $WANT_TEST -eq 1 ]]; then
-  apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx)
+  # The engines the managed-resource recipes install on the test hosts, with their clients
+  # (the tests connect with them): present beforehand, so a test run never waits on apt.
+  apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx
+    mariadb-server mariadb-client redis-server redis-tools)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

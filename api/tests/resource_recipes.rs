@@ -116,15 +116,16 @@ impl Drop for Cluster {
     }
 }
 
-/// A requester asks for a PostgreSQL database on the team's server; an administrator approves;
-/// the recipe creates a cluster, the role and the database; psql connects with the revealed
-/// connection and writes a row. A new password locks the old one out; deleting drops the
-/// database. Neither the password nor its verifier is in the recipe's log.
-#[tokio::test]
-async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() {
-    let Some((port, client_key)) = host() else {
-        return;
-    };
+struct World {
+    app: TestApp,
+    team: String,
+    server: String,
+    requester: common::Session,
+}
+
+/// The sshd test host as the server of a team with a requester; None when it is not here.
+async fn world() -> Option<World> {
+    let (port, client_key) = host()?;
     let mut options = Options {
         workers: 2,
         ..Options::default()
@@ -161,33 +162,125 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
     let requester = app
         .user_with("asker", &[Role::Requester], std::slice::from_ref(&team))
         .await;
+    Some(World {
+        app,
+        team,
+        server,
+        requester,
+    })
+}
+
+impl World {
+    /// Asks for a resource of `kind` named `name`, has an administrator approve it and waits
+    /// until the recipe made it ready; the resource then.
+    async fn provision(&self, kind: &str, name: &str, parameters: Value) -> Value {
+        let made = json_of(
+            self.app
+                .post(
+                    "/api/resources",
+                    &self.requester.token,
+                    json!({"team_id": self.team, "resource_type": kind, "name": name,
+                           "server_id": self.server, "purpose": "the shop's data",
+                           "parameters": parameters}),
+                )
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = made["id"].as_str().unwrap().to_owned();
+        let approved = json_of(
+            self.app
+                .post(
+                    &format!("/api/resources/{id}/approve"),
+                    &self.app.admin.token,
+                    json!({}),
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(approved["status"], "provisioning");
+        settle(&self.app, &id, "ready").await
+    }
+
+    async fn act(&self, resource: &Value, action: &str, body: Value, status: StatusCode) -> Value {
+        let id = resource["id"].as_str().unwrap();
+        json_of(
+            self.app
+                .post(
+                    &format!("/api/resources/{id}/{action}"),
+                    &self.requester.token,
+                    body,
+                )
+                .await,
+            status,
+        )
+        .await
+    }
+
+    /// Sets a new password and waits for the recipe to apply it.
+    async fn rotate(&self, resource: &Value) -> Value {
+        let rotating = self
+            .act(resource, "rotate", json!({}), StatusCode::ACCEPTED)
+            .await;
+        assert_eq!(rotating["status"], "updating");
+        let id = resource["id"].as_str().unwrap();
+        let rotated = settle(&self.app, id, "ready").await;
+        assert_ne!(rotated["execution_id"], resource["execution_id"]);
+        rotated
+    }
+
+    async fn delete(&self, resource: &Value) {
+        let name = resource["name"].as_str().unwrap();
+        self.act(resource, "delete", json!({"confirm": name}), StatusCode::OK)
+            .await;
+        let gone = settle(&self.app, resource["id"].as_str().unwrap(), "deleted").await;
+        assert_eq!(gone["has_secret"], false);
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..6]
+    )
+}
+
+/// The port a service of the test host was given by an earlier run (the recipe keeps one port
+/// per server's MariaDB or Redis), else a free one.
+fn service_port(remembered: &str, pattern: &str) -> u16 {
+    std::fs::read_to_string(remembered)
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix(pattern).map(|p| p.trim().to_owned()))
+        })
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(common::free_port)
+}
+
+/// A requester asks for a PostgreSQL database on the team's server; an administrator approves;
+/// the recipe creates a cluster, the role and the database; psql connects with the revealed
+/// connection and writes a row. A new password locks the old one out; deleting drops the
+/// database. Neither the password nor its verifier is in the recipe's log.
+#[tokio::test]
+async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() {
+    let Some(w) = world().await else {
+        return;
+    };
+    let app = &w.app;
     let cluster = Cluster(format!(
         "pv{}",
         &uuid::Uuid::new_v4().simple().to_string()[..10]
     ));
     let db_port = common::free_port();
-    let made = json_of(
-        app.post(
-            "/api/resources",
-            &requester.token,
-            json!({"team_id": team, "resource_type": "db-postgresql", "name": "shop",
-                   "server_id": server, "purpose": "the shop's orders",
-                   "parameters": {"port": db_port, "cluster": cluster.0}}),
+    let ready = w
+        .provision(
+            "db-postgresql",
+            "shop",
+            json!({"port": db_port, "cluster": cluster.0}),
         )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let id = made["id"].as_str().unwrap().to_owned();
-    let path = |action: &str| format!("/api/resources/{id}/{action}");
-    let approved = json_of(
-        app.post(&path("approve"), &app.admin.token, json!({}))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(approved["status"], "provisioning");
-    let ready = settle(&app, &id, "ready").await;
+        .await;
     assert_eq!(ready["host"], "127.0.0.1");
     assert_eq!(ready["port"], db_port);
     assert_eq!(ready["database"], "shop");
@@ -195,13 +288,9 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
         ready["connection"],
         format!("postgres://shop@127.0.0.1:{db_port}/shop")
     );
-    let created_log = log_of(&app, ready["execution_id"].as_str().unwrap()).await;
+    let created_log = log_of(app, ready["execution_id"].as_str().unwrap()).await;
 
-    let secret = json_of(
-        app.post(&path("reveal"), &requester.token, json!({})).await,
-        StatusCode::OK,
-    )
-    .await;
+    let secret = w.act(&ready, "reveal", json!({}), StatusCode::OK).await;
     let password = secret["secret"].as_str().unwrap().to_owned();
     let url = secret["connection"].as_str().unwrap().to_owned();
     assert_eq!(
@@ -218,22 +307,11 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
     assert!(!created_log.contains(&password), "{created_log}");
     assert!(!created_log.contains("SCRAM-SHA-256$"), "{created_log}");
 
-    let rotating = json_of(
-        app.post(&path("rotate"), &requester.token, json!({})).await,
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    assert_eq!(rotating["status"], "updating");
-    let rotated = settle(&app, &id, "ready").await;
-    assert_ne!(rotated["execution_id"], ready["execution_id"]);
+    let rotated = w.rotate(&ready).await;
     let (ok, _, err) = psql(&url, "SELECT 1");
     assert!(!ok, "the old password still works");
     assert!(err.contains("password authentication failed"), "{err}");
-    let fresh = json_of(
-        app.post(&path("reveal"), &requester.token, json!({})).await,
-        StatusCode::OK,
-    )
-    .await;
+    let fresh = w.act(&ready, "reveal", json!({}), StatusCode::OK).await;
     assert_ne!(fresh["secret"], password.as_str());
     let (ok, out, err) = psql(
         fresh["connection"].as_str().unwrap(),
@@ -241,21 +319,10 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
     );
     assert!(ok, "{err}");
     assert_eq!(out, "42");
-    let rotated_log = log_of(&app, rotated["execution_id"].as_str().unwrap()).await;
+    let rotated_log = log_of(app, rotated["execution_id"].as_str().unwrap()).await;
     assert!(!rotated_log.contains(fresh["secret"].as_str().unwrap()));
 
-    json_of(
-        app.post(
-            &path("delete"),
-            &requester.token,
-            json!({"confirm": "shop"}),
-        )
-        .await,
-        StatusCode::OK,
-    )
-    .await;
-    let gone = settle(&app, &id, "deleted").await;
-    assert_eq!(gone["has_secret"], false);
+    w.delete(&ready).await;
     let left = Command::new("runuser")
         .args([
             "-u",
@@ -274,4 +341,161 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0\n0");
+}
+
+/// The mariadb client as `user` with `password` on `port`: its exit status, output and error.
+fn mariadb(
+    port: u16,
+    user: &str,
+    password: &str,
+    database: &str,
+    sql: &str,
+) -> (bool, String, String) {
+    let out = Command::new("mariadb")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &port.to_string(),
+            "-u",
+            user,
+            &format!("-p{password}"),
+            "-N",
+            "-B",
+            database,
+            "-e",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+    )
+}
+
+/// MariaDB the same way, with its own client: a row written with the revealed password, the old
+/// password refused after a rotation, the database and user gone after deletion.
+#[tokio::test]
+async fn a_mariadb_database_is_provisioned_used_rotated_and_deleted() {
+    if !std::path::Path::new("/usr/sbin/mariadbd").exists() {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but mariadb-server is missing (scripts/setup.sh)"
+        );
+        return;
+    }
+    let Some(w) = world().await else {
+        return;
+    };
+    let port = service_port("/etc/mysql/mariadb.conf.d/90-provisio.cnf", "port =");
+    let name = unique("orders");
+    let ready = w
+        .provision("db-mariadb", &name, json!({"port": port}))
+        .await;
+    assert_eq!(ready["database"], name.as_str());
+    let secret = w.act(&ready, "reveal", json!({}), StatusCode::OK).await;
+    let password = secret["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        secret["connection"],
+        format!("mysql://{name}:{password}@127.0.0.1:{port}/{name}")
+    );
+    let (ok, out, err) = mariadb(
+        port,
+        &name,
+        &password,
+        &name,
+        "CREATE TABLE items (id INT); INSERT INTO items VALUES (7); SELECT id FROM items",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "7");
+
+    w.rotate(&ready).await;
+    let (ok, _, err) = mariadb(port, &name, &password, &name, "SELECT 1");
+    assert!(!ok && err.contains("Access denied"), "{err}");
+    let fresh = w.act(&ready, "reveal", json!({}), StatusCode::OK).await;
+    let (ok, out, err) = mariadb(
+        port,
+        &name,
+        fresh["secret"].as_str().unwrap(),
+        &name,
+        "SELECT id FROM items",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "7");
+
+    w.delete(&ready).await;
+    let left = Command::new("mariadb")
+        .args([
+            "-N",
+            "-B",
+            "-e",
+            &format!(
+                "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = '{name}'; SELECT COUNT(*) FROM mysql.user WHERE user = '{name}'"
+            ),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&left.stdout).trim(), "0\n0");
+}
+
+/// redis-cli with `url` and `args`: its output.
+fn redis(url: &str, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["--no-auth-warning", "-u", url])
+        .args(args)
+        .output()
+        .unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout).trim(),
+        String::from_utf8_lossy(&out.stderr).trim()
+    )
+}
+
+/// Redis with its own client: the revealed URL writes under the resource's prefix and nowhere
+/// else; the old password is refused after a rotation; deletion removes the user and its keys.
+#[tokio::test]
+async fn a_redis_user_is_provisioned_kept_to_its_prefix_rotated_and_deleted() {
+    if !std::path::Path::new("/usr/bin/redis-server").exists() {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but redis-server is missing (scripts/setup.sh)"
+        );
+        return;
+    }
+    let Some(w) = world().await else {
+        return;
+    };
+    let port = service_port("/etc/redis/provisio-owners/port", "");
+    let name = unique("cache");
+    let ready = w.provision("db-redis", &name, json!({"port": port})).await;
+    assert_eq!(ready["database"], Value::Null);
+    let secret = w.act(&ready, "reveal", json!({}), StatusCode::OK).await;
+    let url = secret["connection"].as_str().unwrap().to_owned();
+    assert_eq!(secret["env_var"], "REDIS_URL");
+    assert_eq!(
+        url,
+        format!(
+            "redis://{name}:{}@127.0.0.1:{port}/0",
+            secret["secret"].as_str().unwrap()
+        )
+    );
+    let key = format!("{name}:greeting");
+    assert_eq!(redis(&url, &["SET", &key, "hello"]), "OK");
+    assert!(redis(&url, &["SET", "elsewhere", "x"]).contains("NOPERM"));
+
+    w.rotate(&ready).await;
+    assert!(redis(&url, &["GET", &key]).contains("WRONGPASS"));
+    let fresh = w.act(&ready, "reveal", json!({}), StatusCode::OK).await;
+    assert_eq!(
+        redis(fresh["connection"].as_str().unwrap(), &["GET", &key]),
+        "hello"
+    );
+
+    w.delete(&ready).await;
+    let admin = format!("redis://127.0.0.1:{port}/0");
+    assert_eq!(redis(&admin, &["EXISTS", &key]), "0");
+    assert!(!redis(&admin, &["ACL", "USERS"]).contains(&name));
 }

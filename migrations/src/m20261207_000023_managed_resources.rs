@@ -53,7 +53,11 @@ enum ResourceApprovals {
 }
 
 /// The shipped types a verified recipe provides.
-const RECIPES: [(&str, &str); 1] = [("db-postgresql", "postgresql")];
+const RECIPES: [(&str, &str); 3] = [
+    ("db-postgresql", "postgresql"),
+    ("db-mariadb", "mariadb"),
+    ("db-redis", "redis"),
+];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

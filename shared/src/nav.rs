@@ -60,6 +60,13 @@ pub const NAV_ITEMS: &[NavItem] = &[
         section: NavSection::Work,
     },
     NavItem {
+        label: "Resources",
+        path: "/resources",
+        icon: "◫",
+        permission: Permission::ResourcesRead,
+        section: NavSection::Work,
+    },
+    NavItem {
         label: "Approvals",
         path: "/approvals",
         icon: "✓",
@@ -201,7 +208,13 @@ mod tests {
         let labels = |r: Role| nav_for(&[r]).iter().map(|i| i.label).collect::<Vec<_>>();
         assert_eq!(
             labels(Role::Requester),
-            vec!["Dashboard", "Requests", "Teams", "Resource types"]
+            vec![
+                "Dashboard",
+                "Requests",
+                "Resources",
+                "Teams",
+                "Resource types"
+            ]
         );
         let account = NAV_ITEMS
             .iter()
@@ -255,6 +268,7 @@ mod tests {
             vec![
                 "Dashboard",
                 "Requests",
+                "Resources",
                 "Clients",
                 "Revenue",
                 "Teams",

@@ -67,6 +67,8 @@ fn App() -> impl IntoView {
                     <Route path=path!("/revenue") view={Lazy::<RevenueRoute>::new()} />
                     <Route path=path!("/teams") view={Lazy::<TeamsRoute>::new()} />
                     <Route path=path!("/resource-types") view={Lazy::<ResourceTypesRoute>::new()} />
+                    <Route path=path!("/resources") view={Lazy::<ResourcesRoute>::new()} />
+                    <Route path=path!("/resources/:id") view={Lazy::<ResourceRoute>::new()} />
                     <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} />
                     <Route path=path!("/admin/policies") view={Lazy::<PoliciesRoute>::new()} />
                     <Route path=path!("/admin/webhooks") view={Lazy::<NotificationsRoute>::new()} />

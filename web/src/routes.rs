@@ -33,12 +33,14 @@ macro_rules! split_route {
     };
 }
 
-/// Pages of the requests a user follows and the approvals queue.
+/// Pages of the requests a user follows, the approvals queue and managed resources.
 #[derive(Clone, Copy)]
 pub enum RequestPages {
     Requests,
     RequestDetail,
     Approvals,
+    Resources,
+    Resource,
 }
 
 #[wasm_split(request_pages, wasm_split_path = ::leptos::wasm_split, preload(preload_request_pages))]
@@ -52,6 +54,12 @@ fn request_pages(page: RequestPages) -> AnyView {
         }
         RequestPages::Approvals => {
             view! { <Guard path="/approvals"><requests::ApprovalsPage /></Guard> }.into_any()
+        }
+        RequestPages::Resources => {
+            view! { <Guard path="/resources"><resources::ResourcesPage /></Guard> }.into_any()
+        }
+        RequestPages::Resource => {
+            view! { <Guard path="/resources"><resources::ResourcePage /></Guard> }.into_any()
         }
     }
 }
@@ -73,6 +81,18 @@ split_route!(
     request_pages,
     preload_request_pages,
     RequestPages::Approvals
+);
+split_route!(
+    ResourcesRoute,
+    request_pages,
+    preload_request_pages,
+    RequestPages::Resources
+);
+split_route!(
+    ResourceRoute,
+    request_pages,
+    preload_request_pages,
+    RequestPages::Resource
 );
 
 /// Pages of servers, their script runs and the script library.

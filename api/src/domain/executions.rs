@@ -183,7 +183,8 @@ pub async fn find<C: ConnectionTrait>(db: &C, id: Uuid) -> ApiResult<rows::Model
         .ok_or(ApiError::NotFound)
 }
 
-/// An execution the caller may read: through the request, server or playbook run it belongs to.
+/// An execution the caller may read: through the request, server, resource or playbook run it
+/// belongs to.
 pub async fn visible<C: ConnectionTrait>(
     db: &C,
     auth: &AuthUser,
@@ -206,6 +207,9 @@ pub async fn visible<C: ConnectionTrait>(
         }
         "script" => {
             super::scripts::visible_run(db, auth, row.id).await?;
+        }
+        "resource" => {
+            super::resources::visible(db, auth, row.target_id).await?;
         }
         _ if auth.can(shared::Permission::AllTeams) => {}
         _ => return Err(ApiError::NotFound),

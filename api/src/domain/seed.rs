@@ -108,6 +108,8 @@ pub const RESOURCE_TYPES: [(&str, &str, ResourceCategory, &str); 14] = [
 pub fn shipped_recipe(slug: &str) -> Option<&'static str> {
     match slug {
         "db-postgresql" => Some("postgresql"),
+        "db-mariadb" => Some("mariadb"),
+        "db-redis" => Some("redis"),
         _ => None,
     }
 }

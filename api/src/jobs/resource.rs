@@ -50,6 +50,8 @@ async fn load(ctx: &JobContext, id: Uuid) -> Result<rows::Model, JobError> {
 fn verifier(form: ConnectionForm, password: &str) -> Result<String, JobError> {
     match form {
         ConnectionForm::Postgres => Ok(secrets::postgres_verifier(password)),
+        ConnectionForm::Mysql => Ok(secrets::mariadb_hash(password)),
+        ConnectionForm::Redis => Ok(secrets::redis_hash(password)),
         other => Err(JobError::permanent(format!(
             "no recipe sets passwords for {other:?} yet"
         ))),
@@ -129,7 +131,12 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                             .map(i32::from),
                     ),
                 ),
-                (rows::Column::Database, Expr::value(row.name.clone())),
+                (
+                    rows::Column::Database,
+                    Expr::value(
+                        (recipe.connection != ConnectionForm::Redis).then(|| row.name.clone()),
+                    ),
+                ),
                 (rows::Column::Username, Expr::value(row.name.clone())),
             ],
             format!(

@@ -11,6 +11,7 @@ pub mod projects;
 pub mod providers;
 pub mod requests;
 pub mod resource_types;
+pub mod resources;
 pub mod revenue;
 pub mod runs;
 pub mod script_run;

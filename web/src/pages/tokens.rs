@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 extern "C" {
     /// `navigator.clipboard` is missing on insecure origins; `catch` turns that into an Err.
     #[wasm_bindgen(catch, js_namespace = ["navigator", "clipboard"], js_name = writeText)]
-    fn clipboard_write_text(text: &str) -> Result<JsValue, JsValue>;
+    pub(crate) fn clipboard_write_text(text: &str) -> Result<JsValue, JsValue>;
 }
 
 #[component]

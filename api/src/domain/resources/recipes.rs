@@ -19,6 +19,8 @@ fn playbook_file(file: &str) -> Option<&'static str> {
         "postgresql.yml" => Some(include_str!(
             "../../../../playbooks/resources/postgresql.yml"
         )),
+        "mariadb.yml" => Some(include_str!("../../../../playbooks/resources/mariadb.yml")),
+        "redis.yml" => Some(include_str!("../../../../playbooks/resources/redis.yml")),
         _ => None,
     }
 }

@@ -48,6 +48,19 @@ pub fn postgres_verifier(password: &str) -> String {
     scram_sha256_verifier(password, &salt)
 }
 
+/// MariaDB's stored form of `password` for mysql_native_password:
+/// `*` and the upper-case hex of SHA1(SHA1(password)); `IDENTIFIED BY PASSWORD` takes it as it is.
+pub fn mariadb_hash(password: &str) -> String {
+    use sha1::Sha1;
+    let twice = Sha1::digest(Sha1::digest(password.as_bytes()));
+    format!("*{}", hex::encode_upper(twice))
+}
+
+/// Redis's stored form of `password` in an ACL rule (`#<hex>`): its SHA-256 in hex.
+pub fn redis_hash(password: &str) -> String {
+    hex::encode(Sha256::digest(password.as_bytes()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +73,19 @@ mod tests {
         assert_eq!(
             scram_sha256_verifier("pencil", &salt),
             "SCRAM-SHA-256$4096:swXR3nFas55el/Z0JEZYcA==$cNG311OrdTill+bXbf2kuRBQPXM9r6HbFQu2WqdVx4o=:4QoaffAUzLCwpgxuk6wlwtymZlIsAoU0kTEYOOiAE7w="
+        );
+    }
+
+    /// What MariaDB 10.11's `SELECT PASSWORD('secretpw1')` answers, and Redis's documented form.
+    #[test]
+    fn the_hashes_are_the_engines_own() {
+        assert_eq!(
+            mariadb_hash("secretpw1"),
+            "*BD56F011259C68A94F820D9B1EBE7C3FC0218E3C"
+        );
+        assert_eq!(
+            redis_hash("foobar"),
+            "c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2"
         );
     }
 
