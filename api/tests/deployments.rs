@@ -1558,3 +1558,178 @@ async fn the_app_playbook_passes_ansibles_syntax_check() {
         .await
         .unwrap();
 }
+
+/// A Flask app bound to a PostgreSQL resource of its team reads the resource's rows through
+/// `DATABASE_URL`: the recipe creates the database on the team's server, psql writes a row with
+/// the revealed connection, the deployment names the resource, and the app answers with the row.
+/// The password is in no line of the deploy log; the resource cannot be deleted while bound.
+#[tokio::test]
+async fn a_flask_app_bound_to_a_postgresql_resource_reads_its_rows_through_database_url() {
+    let Some(h) = host() else {
+        return;
+    };
+    if !Path::new("/usr/bin/pg_createcluster").exists() {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but PostgreSQL (postgresql-common) is missing"
+        );
+        return;
+    }
+    let app = app(Duration::from_secs(60)).await;
+    let (bare, _work) = repository(&[
+        (
+            "app.py",
+            "import os\nimport psycopg\nfrom flask import Flask\napp = Flask(__name__)\n\n@app.get('/')\ndef index():\n    with psycopg.connect(os.environ['DATABASE_URL']) as conn:\n        rows = conn.execute('SELECT body FROM notes ORDER BY body').fetchall()\n    return 'notes: ' + ', '.join(r[0] for r in rows)\n",
+        ),
+        ("requirements.txt", "Flask>=3\npsycopg[binary]>=3.1\n"),
+    ]);
+    let (team, server, project) = team_server_project(&app, &h, "bound", &bare).await;
+    let cluster = format!("pv{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+    let dropped = cluster.clone();
+    let _cleanup = scopeguard(move || {
+        let version = std::fs::read_dir("/usr/lib/postgresql")
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .max()
+            .unwrap();
+        let _ = Command::new("pg_dropcluster")
+            .args(["--stop", &version.to_string(), &dropped])
+            .output();
+    });
+    let db_port = common::free_port();
+    let resource = json_of(
+        app.post(
+            "/api/resources",
+            &app.admin.token,
+            json!({"team_id": team, "resource_type": "db-postgresql", "name": "notes",
+                   "server_id": server, "purpose": "the app's notes",
+                   "parameters": {"port": db_port, "cluster": cluster}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json_of(
+        app.post(
+            &format!("/api/resources/{resource}/approve"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let started = Instant::now();
+    loop {
+        let r = json_of(
+            app.get(&format!("/api/resources/{resource}"), &app.admin.token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        match r["status"].as_str().unwrap() {
+            "ready" => break,
+            "failed" => panic!("the recipe failed: {r:#}"),
+            _ => {}
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "{r:#}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let secret = json_of(
+        app.post(
+            &format!("/api/resources/{resource}/reveal"),
+            &app.admin.token,
+            json!({}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let url = secret["connection"].as_str().unwrap();
+    let password = secret["secret"].as_str().unwrap();
+    let written = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            url,
+            "-c",
+            "CREATE TABLE notes (body text); INSERT INTO notes VALUES ('written with psql')",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        written.status.success(),
+        "{}",
+        String::from_utf8_lossy(&written.stderr)
+    );
+
+    // Bound twice, or in a variable the deployment sets itself: refused per field.
+    let refused = common::assert_problem(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "notes", "project_id": project, "server_id": server,
+                   "env": {"DATABASE_URL": "sqlite:///x"}, "resources": [resource]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(refused["errors"]["resources[0]"][0]
+        .as_str()
+        .unwrap()
+        .contains("would set DATABASE_URL"));
+    let created = json_of(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "notes", "project_id": project, "server_id": server,
+                   "framework": "flask", "resources": [resource]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        created["resources"],
+        json!([{"id": resource, "name": "notes", "env_var": "DATABASE_URL"}])
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    running_app(&app, &id, "notes: written with psql").await;
+    let log = log_text(&app, &id).await;
+    assert!(!log.contains(password), "{log}");
+
+    let bound = common::assert_problem(
+        app.post(
+            &format!("/api/resources/{resource}/delete"),
+            &app.admin.token,
+            json!({"confirm": "notes"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        bound["detail"],
+        "notes is bound to the deployment notes: delete it first"
+    );
+    delete_deployment(&app, &id, &app.admin.token).await;
+}
+
+/// Runs `f` when dropped, whatever the test's outcome.
+fn scopeguard(f: impl FnOnce()) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}

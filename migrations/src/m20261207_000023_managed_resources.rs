@@ -43,6 +43,15 @@ enum Resources {
     UpdatedAt,
 }
 
+/// A deployment bound to a resource gets its connection in an environment variable.
+#[derive(DeriveIden)]
+enum DeploymentResources {
+    Table,
+    DeploymentId,
+    ResourceId,
+    EnvVar,
+}
+
 #[derive(DeriveIden)]
 enum ResourceApprovals {
     Table,
@@ -195,10 +204,46 @@ impl MigrationTrait for Migration {
                 )
                 .to_owned(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(DeploymentResources::Table)
+                .col(
+                    ColumnDef::new(DeploymentResources::DeploymentId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(DeploymentResources::ResourceId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(DeploymentResources::EnvVar)
+                        .string_len(64)
+                        .not_null(),
+                )
+                .primary_key(
+                    Index::create()
+                        .col(DeploymentResources::DeploymentId)
+                        .col(DeploymentResources::ResourceId),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_deployment_resources_resource")
+                .table(DeploymentResources::Table)
+                .col(DeploymentResources::ResourceId)
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(DeploymentResources::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(ResourceApprovals::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(Resources::Table).to_owned())

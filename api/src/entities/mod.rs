@@ -5,6 +5,7 @@ pub mod approval_policies;
 pub mod audit_events;
 pub mod clients;
 pub mod deployment_counts;
+pub mod deployment_resources;
 pub mod deployments;
 pub mod execution_logs;
 pub mod execution_targets;

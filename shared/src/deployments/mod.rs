@@ -269,6 +269,10 @@ pub struct Deployment {
     pub url: Option<String>,
     /// Names only: values are write-only.
     pub env: Vec<String>,
+    /// The managed resources it is bound to and the variable each arrives in (on the
+    /// deployment's own answer; lists leave it empty).
+    #[serde(default)]
+    pub resources: Vec<BoundResource>,
     /// The execution of the current or last pipeline step (its log and SSE stream); while a new
     /// guest is built, its provisioning.
     pub execution_id: Option<Uuid>,
@@ -282,6 +286,16 @@ pub struct Deployment {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deployed_at: Option<DateTime<Utc>>,
+}
+
+/// A managed resource a deployment is bound to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BoundResource {
+    pub id: Uuid,
+    pub name: String,
+    /// The environment variable its connection arrives in.
+    pub env_var: String,
 }
 
 /// `POST /api/deployments/{id}/private-key`: the generated private key, given out once.

@@ -83,6 +83,10 @@ pub struct DeployRequest {
     /// Environment of the app's service (names in upper case).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub env: BTreeMap<String, String>,
+    /// Managed resources of the team (ready ones) whose connection the app receives, each in its
+    /// engine's variable (`DATABASE_URL`, `REDIS_URL`, …), password included, sealed like `env`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<Uuid>,
     /// An OpenSSH public key to log in to a new guest with (`ssh-ed25519 AAAA… you@laptop`).
     /// Without one, Provisio generates a key pair for the deployment, puts its public half on
     /// the guest and offers the private half for download once

@@ -174,6 +174,9 @@ pub async fn create(
         }
         None => free_name(&txn, team_id, &project).await?,
     };
+    let bindings =
+        crate::domain::resources::binding::check(&txn, auth, team_id, &input.resources, &input.env)
+            .await?;
     // A new server: a server request in the same transaction, approved at once when the caller
     // may approve; the deployment waits PENDING for it and follows it (see `follow_request`).
     let (request_id, key) = match &server {
@@ -237,6 +240,7 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    crate::domain::resources::binding::bind(&txn, row.id, bindings).await?;
     let execution = match request_id {
         None => Some(enqueue(&txn, &row, AppStep::Deploy, Some(auth.id())).await?),
         Some(_) => None,
@@ -254,7 +258,7 @@ pub async fn create(
                 "name": row.name, "project": project.url, "branch": row.branch,
                 "commit": row.commit_sha, "framework": row.framework,
                 "server_id": row.server_id, "request_id": row.request_id, "port": row.port,
-                "env": env_names(&row),
+                "env": env_names(&row), "resources": input.resources,
             })),
         },
     )

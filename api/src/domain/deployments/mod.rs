@@ -196,6 +196,7 @@ pub(super) fn to_dto(
         app_port: row.app_port,
         url: row.url,
         env,
+        resources: Vec::new(),
         execution_id: row.execution_id,
         private_key_available: row.ssh_private_key.is_some(),
         ssh_public_key: row.ssh_public_key,
@@ -206,11 +207,18 @@ pub(super) fn to_dto(
     }
 }
 
+/// One deployment's answer, with the resources it is bound to.
 pub async fn dto<C: ConnectionTrait>(db: &C, row: rows::Model) -> ApiResult<Deployment> {
-    to_dtos(db, vec![row])
+    let id = row.id;
+    let mut found = to_dtos(db, vec![row])
         .await?
         .pop()
-        .ok_or(ApiError::NotFound)
+        .ok_or(ApiError::NotFound)?;
+    found.resources = crate::domain::resources::binding::bound_to(db, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    Ok(found)
 }
 
 /// Public ports of live deployments on a server.

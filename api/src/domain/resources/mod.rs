@@ -3,6 +3,7 @@
 //! server as a job with a live log, or a technical agent does by hand and enters its connection
 //! details. Its secret is sealed at rest and shown only by an audited reveal.
 
+pub mod binding;
 pub mod catalogue;
 pub mod recipes;
 pub mod secrets;

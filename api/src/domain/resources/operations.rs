@@ -237,6 +237,16 @@ pub async fn delete(
             ),
         ));
     }
+    let bound = super::binding::live_bindings(&txn, row.id).await?;
+    if !bound.is_empty() {
+        return Err(ApiError::Conflict(format!(
+            "{} is bound to the deployment{} {}: delete {} first",
+            row.name,
+            if bound.len() == 1 { "" } else { "s" },
+            bound.join(", "),
+            if bound.len() == 1 { "it" } else { "them" }
+        )));
+    }
     let kind = type_of(&txn, &row).await?;
     let provisioning = provisioning_of(&kind);
     transition(&txn, &row, provisioning, ResourceAction::Delete, vec![]).await?;

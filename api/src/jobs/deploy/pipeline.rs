@@ -132,7 +132,13 @@ pub(super) async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), Job
         Some(target) => target,
         None => target(ctx, &row).await?,
     };
-    let env = domain::open_env(state, &row).map_err(JobError::permanent)?;
+    let mut env = domain::open_env(state, &row).map_err(JobError::permanent)?;
+    // The bound resources' connections, passwords included, opened for this run only.
+    env.extend(
+        crate::domain::resources::binding::environment(&state.db, &state.keys, row.id)
+            .await
+            .map_err(JobError::permanent)?,
+    );
     let log = ctx.log.with_secrets(env.values().cloned());
     let vars = variables(
         state,

@@ -376,6 +376,27 @@ fn DeploymentFacts(shown: Shown) -> impl IntoView {
                 }
                 .into_any()
             };
+            let resources = d.resources.clone();
+            let bound = (!resources.is_empty()).then(move || {
+                let items = resources
+                    .into_iter()
+                    .map(|r| {
+                        view! {
+                            <li>
+                                <A href=format!("/resources/{}", r.id)>{r.name.clone()}</A>
+                                " → "
+                                <span class="mono">{r.env_var.clone()}</span>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <dt>"Resources"</dt>
+                    <dd>
+                        <ul class="plain-list" data-testid="deployment-resources">{items}</ul>
+                    </dd>
+                }
+            });
             view! {
                 <div class="card">
                     <h2 class="card-title">"Details"</h2>
@@ -410,6 +431,7 @@ fn DeploymentFacts(shown: Shown) -> impl IntoView {
                         <dd>{url}</dd>
                         <dt>"Environment"</dt>
                         <dd>{env}</dd>
+                        {bound}
                         <dt>"Created"</dt>
                         <dd>{moment(Some(d.created_at))}</dd>
                         <dt>"Last deployed"</dt>

@@ -28,6 +28,8 @@ pub(super) struct DeployDraft {
     pub server: String,
     pub port: String,
     pub env: Vec<Row>,
+    /// Managed resources to bind, by id.
+    pub resources: Vec<String>,
     /// For a new guest: the account (blank: the team's default one), where, what and how big.
     pub account: String,
     pub location: String,
@@ -130,6 +132,11 @@ impl DeployDraft {
             server_id: self.server.parse().ok().filter(|_| !new_guest),
             port,
             env,
+            resources: self
+                .resources
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect(),
             deployment_type: match self.target {
                 Target::NewContainer => DeploymentType::Lxc,
                 _ => DeploymentType::Vm,

@@ -1,5 +1,6 @@
 //! The deploy dialog and the redeploy dialog, with what their fields hold as plain drafts.
 
+use super::bindings::ResourcePicker;
 use super::draft::{DeployDraft, RedeployDraft, Target};
 use super::guest::{GuestFields, GuestSignals};
 use crate::api;
@@ -91,6 +92,7 @@ pub(super) fn DeployForm(
     let server = RwSignal::new(preset_server.map(|s| s.to_string()).unwrap_or_default());
     let port = RwSignal::new(String::new());
     let env = RwSignal::new(Vec::<Row>::new());
+    let bound = RwSignal::new(Vec::<String>::new());
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
@@ -214,6 +216,7 @@ pub(super) fn DeployForm(
             server: server.get_untracked(),
             port: port.get_untracked(),
             env: env.get_untracked(),
+            resources: bound.get_untracked(),
         };
         send_draft(
             draft.to_request(),
@@ -368,6 +371,7 @@ pub(super) fn DeployForm(
                 add_label="Add variable"
                 hint="Names in upper case, e.g. DATABASE_URL. Values are stored encrypted and never shown again."
             />
+            <ResourcePicker team=team_of_app framework=framework chosen=bound />
             <FormActions
                 pending=pending
                 label="Deploy"

@@ -3,6 +3,7 @@
 //! logs of the earlier ones.
 
 mod access;
+mod bindings;
 mod detail;
 mod draft;
 mod form;
