@@ -578,6 +578,35 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/resources/{id}/backups",
+            path: "/api/resources/{ready_resource}/backups",
+            body: none,
+            expect: [401, 200, 200, 200, 404],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/backup",
+            path: "/api/resources/{ready_resource}/backup",
+            body: none,
+            expect: [401, 202, 202, 403, 404],
+        },
+        // A backup the resource does not have: refused per field once the caller may restore.
+        Row {
+            method: M::POST,
+            template: "/api/resources/{id}/restore",
+            path: "/api/resources/{ready_resource}/restore",
+            body: |_| Some(json!({"backup_id": "00000000-0000-0000-0000-000000000001"})),
+            expect: [401, 422, 422, 403, 404],
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/resources/{id}/backup-schedule",
+            path: "/api/resources/{ready_resource}/backup-schedule",
+            body: |_| Some(json!({"cron": "0 3 * * *"})),
+            expect: [401, 200, 200, 403, 404],
+        },
+        Row {
+            method: M::GET,
             template: "/api/overview",
             path: "/api/overview",
             body: none,

@@ -645,6 +645,34 @@ fn ops() -> Vec<Op> {
             None,
             |_| Some(json!({"confirm": "alpha_ready"})),
         ),
+        op(
+            M::GET,
+            "/api/resources/{id}/backups",
+            "/api/resources/{ready_resource}/backups",
+            Some(P::ResourcesRead),
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/backup",
+            "/api/resources/{ready_resource}/backup",
+            None,
+            none,
+        ),
+        op(
+            M::POST,
+            "/api/resources/{id}/restore",
+            "/api/resources/{ready_resource}/restore",
+            None,
+            |_| Some(json!({"backup_id": "00000000-0000-0000-0000-000000000001"})),
+        ),
+        op(
+            M::PUT,
+            "/api/resources/{id}/backup-schedule",
+            "/api/resources/{ready_resource}/backup-schedule",
+            None,
+            |_| Some(json!({"cron": "0 3 * * *"})),
+        ),
         // The catalogue is the installation's, not a team's: only administrators change it.
         op(
             M::PUT,

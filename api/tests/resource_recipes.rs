@@ -230,7 +230,61 @@ impl World {
         rotated
     }
 
-    async fn delete(&self, resource: &Value) {
+    /// Writes a backup, waits for it, and returns the newest backup's id.
+    async fn backup(&self, resource: &Value) -> String {
+        let id = resource["id"].as_str().unwrap();
+        let started = self
+            .act(resource, "backup", json!({}), StatusCode::ACCEPTED)
+            .await;
+        assert_eq!(started["status"], "updating");
+        let done = settle(&self.app, id, "ready").await;
+        assert_eq!(done["error"], Value::Null, "{done:#}");
+        let backups = json_of(
+            self.app
+                .get(
+                    &format!("/api/resources/{id}/backups"),
+                    &self.requester.token,
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(backups[0]["kind"], "manual", "{backups}");
+        backups[0]["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Loads `backup` back and waits for it.
+    async fn restore(&self, resource: &Value, backup: &str) {
+        self.act(
+            resource,
+            "restore",
+            json!({"backup_id": backup}),
+            StatusCode::ACCEPTED,
+        )
+        .await;
+        let done = settle(&self.app, resource["id"].as_str().unwrap(), "ready").await;
+        assert_eq!(done["error"], Value::Null, "{done:#}");
+    }
+
+    /// Deletes it (a final backup first, as by default) and returns the final dump's path.
+    async fn delete(&self, resource: &Value) -> String {
+        let id = resource["id"].as_str().unwrap();
+        self.delete_only(resource).await;
+        let backups = json_of(
+            self.app
+                .get(
+                    &format!("/api/resources/{id}/backups"),
+                    &self.app.admin.token,
+                )
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(backups[0]["kind"], "final", "{backups}");
+        backups[0]["file"].as_str().unwrap().to_owned()
+    }
+
+    async fn delete_only(&self, resource: &Value) {
         let name = resource["name"].as_str().unwrap();
         self.act(resource, "delete", json!({"confirm": name}), StatusCode::OK)
             .await;
@@ -322,7 +376,21 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
     let rotated_log = log_of(app, rotated["execution_id"].as_str().unwrap()).await;
     assert!(!rotated_log.contains(fresh["secret"].as_str().unwrap()));
 
-    w.delete(&ready).await;
+    // A backup, a row lost, the backup restored: the row is back.
+    let fresh_url = fresh["connection"].as_str().unwrap();
+    let backup = w.backup(&ready).await;
+    let (ok, _, err) = psql(fresh_url, "DELETE FROM orders");
+    assert!(ok, "{err}");
+    w.restore(&ready, &backup).await;
+    let (ok, out, err) = psql(fresh_url, "SELECT id FROM orders");
+    assert!(ok, "{err}");
+    assert_eq!(out, "42");
+
+    let last = w.delete(&ready).await;
+    assert!(
+        std::path::Path::new(&last).is_file(),
+        "no final dump at {last}"
+    );
     let left = Command::new("runuser")
         .args([
             "-u",
@@ -425,7 +493,20 @@ async fn a_mariadb_database_is_provisioned_used_rotated_and_deleted() {
     assert!(ok, "{err}");
     assert_eq!(out, "7");
 
-    w.delete(&ready).await;
+    let fresh_password = fresh["secret"].as_str().unwrap();
+    let backup = w.backup(&ready).await;
+    let (ok, _, err) = mariadb(port, &name, fresh_password, &name, "DELETE FROM items");
+    assert!(ok, "{err}");
+    w.restore(&ready, &backup).await;
+    let (ok, out, err) = mariadb(port, &name, fresh_password, &name, "SELECT id FROM items");
+    assert!(ok, "{err}");
+    assert_eq!(out, "7");
+
+    let last = w.delete(&ready).await;
+    assert!(
+        std::path::Path::new(&last).is_file(),
+        "no final dump at {last}"
+    );
     let left = Command::new("mariadb")
         .args([
             "-N",
@@ -494,7 +575,14 @@ async fn a_redis_user_is_provisioned_kept_to_its_prefix_rotated_and_deleted() {
         "hello"
     );
 
-    w.delete(&ready).await;
+    let refused = w
+        .act(&ready, "backup", json!({}), StatusCode::CONFLICT)
+        .await;
+    assert!(refused["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("Provisio takes no backups of Redis resources"));
+    w.delete_only(&ready).await;
     let admin = format!("redis://127.0.0.1:{port}/0");
     assert_eq!(redis(&admin, &["EXISTS", &key]), "0");
     assert!(!redis(&admin, &["ACL", "USERS"]).contains(&name));

@@ -618,3 +618,135 @@ async fn a_rejected_request_tells_the_requester_why_and_a_cancelled_one_stays_ca
         "this resource is cancelled: only a request waiting for approval can be approved"
     );
 }
+
+/// A backup schedule is a cron checked per field; when it is due, the scheduler starts the
+/// recipe's backup once, whichever worker ticks, and moves the schedule on. Types whose recipe
+/// takes no backups say so.
+#[tokio::test]
+async fn scheduled_backups_fire_once_when_due() {
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    let app = spawn_app().await;
+    let provider: Value = app
+        .post(
+            "/api/provider-accounts",
+            &app.admin.token,
+            provider_body("Backup hosts"),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let team = app.create_team("Nightly").await;
+    let server = insert_server(
+        &app,
+        &team,
+        provider["id"].as_str().unwrap(),
+        "db-1",
+        "pve1/qemu/702",
+    )
+    .await;
+    let owner = app
+        .user_with("asker", &[Role::Requester], std::slice::from_ref(&team))
+        .await;
+    let id = common::insert_resource(
+        &app,
+        &team,
+        &owner.id,
+        "db-postgresql",
+        "ready",
+        Some(server),
+        "nightly",
+    )
+    .await;
+    let path = format!("/api/resources/{id}/backup-schedule");
+    let bad = assert_problem(
+        app.put(&path, &owner.token, json!({"cron": "every night"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        bad["errors"]["cron"][0],
+        "must have five fields: minute hour day-of-month month day-of-week"
+    );
+    let set = json_of(
+        app.put(&path, &owner.token, json!({"cron": "0 3 * * *"}))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(set["backup_cron"], "0 3 * * *");
+    let next: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(set["next_backup_at"].clone()).unwrap();
+    assert!(next > chrono::Utc::now());
+    assert_eq!(
+        api::domain::resources::backups::tick(&app.state)
+            .await
+            .unwrap(),
+        0,
+        "not due yet"
+    );
+
+    // Due now: two ticks at once start one backup.
+    api::entities::resources::ActiveModel {
+        id: Set(id),
+        next_backup_at: Set(Some(chrono::Utc::now() - chrono::Duration::minutes(1))),
+        ..Default::default()
+    }
+    .update(&app.db)
+    .await
+    .unwrap();
+    let (a, b) = tokio::join!(
+        api::domain::resources::backups::tick(&app.state),
+        api::domain::resources::backups::tick(&app.state)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    let after = json_of(
+        app.get(&format!("/api/resources/{id}"), &owner.token).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(after["status"], "updating");
+    let moved: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(after["next_backup_at"].clone()).unwrap();
+    assert!(moved > chrono::Utc::now(), "the schedule moved on");
+    let job = api::entities::jobs::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|j| j.kind == "resource")
+        .expect("a resource job");
+    assert_eq!(job.payload["action"], "backup");
+    assert_eq!(job.payload["backup_kind"], "scheduled");
+    assert!(job.payload["backup_file"]
+        .as_str()
+        .unwrap()
+        .starts_with("/var/backups/provisio-resources/nightly-"));
+
+    // Redis resources are not dumped by Provisio: the answer says what to do instead.
+    let cache = common::insert_resource(
+        &app,
+        &team,
+        &owner.id,
+        "db-redis",
+        "ready",
+        Some(server),
+        "cache",
+    )
+    .await;
+    let refused = assert_problem(
+        app.put(
+            &format!("/api/resources/{cache}/backup-schedule"),
+            &owner.token,
+            json!({"cron": "0 3 * * *"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert_eq!(
+        refused["detail"],
+        "Provisio takes no backups of Redis resources: back up the server they run on"
+    );
+}

@@ -39,8 +39,25 @@ enum Resources {
     ExecutionId,
     Error,
     RejectionReason,
+    /// Five-field cron (UTC) of scheduled backups; null: none.
+    BackupCron,
+    NextBackupAt,
     CreatedAt,
     UpdatedAt,
+}
+
+/// A dump a recipe wrote on the resource's server.
+#[derive(DeriveIden)]
+enum ResourceBackups {
+    Table,
+    Id,
+    ResourceId,
+    /// The dump's path on the server.
+    File,
+    /// `manual`, `scheduled` or `final` (taken before deletion).
+    Kind,
+    ExecutionId,
+    CreatedAt,
 }
 
 /// A deployment bound to a resource gets its connection in an environment variable.
@@ -150,6 +167,12 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Resources::ExecutionId).uuid().null())
                 .col(ColumnDef::new(Resources::Error).text().null())
                 .col(ColumnDef::new(Resources::RejectionReason).text().null())
+                .col(ColumnDef::new(Resources::BackupCron).string_len(100).null())
+                .col(
+                    ColumnDef::new(Resources::NextBackupAt)
+                        .timestamp_with_time_zone()
+                        .null(),
+                )
                 .col(
                     ColumnDef::new(Resources::CreatedAt)
                         .timestamp_with_time_zone()
@@ -231,6 +254,48 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table(ResourceBackups::Table)
+                .col(
+                    ColumnDef::new(ResourceBackups::Id)
+                        .uuid()
+                        .not_null()
+                        .primary_key(),
+                )
+                .col(
+                    ColumnDef::new(ResourceBackups::ResourceId)
+                        .uuid()
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ResourceBackups::File)
+                        .string_len(300)
+                        .not_null(),
+                )
+                .col(
+                    ColumnDef::new(ResourceBackups::Kind)
+                        .string_len(16)
+                        .not_null(),
+                )
+                .col(ColumnDef::new(ResourceBackups::ExecutionId).uuid().null())
+                .col(
+                    ColumnDef::new(ResourceBackups::CreatedAt)
+                        .timestamp_with_time_zone()
+                        .not_null(),
+                )
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("idx_resource_backups_resource")
+                .table(ResourceBackups::Table)
+                .col(ResourceBackups::ResourceId)
+                .col(ResourceBackups::CreatedAt)
+                .to_owned(),
+        )
+        .await?;
         m.create_index(
             Index::create()
                 .name("idx_deployment_resources_resource")
@@ -243,6 +308,8 @@ impl MigrationTrait for Migration {
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(DeploymentResources::Table).to_owned())
+            .await?;
+        m.drop_table(Table::drop().table(ResourceBackups::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(ResourceApprovals::Table).to_owned())
             .await?;

@@ -409,6 +409,9 @@ pub async fn scheduler_loop(
         if let Err(e) = tick(&state).await {
             tracing::warn!(error = %e, "schedules could not be checked");
         }
+        if let Err(e) = crate::domain::resources::backups::tick(&state).await {
+            tracing::warn!(error = %e, "resource backups could not be checked");
+        }
         let today = chrono::Utc::now().date_naive();
         if let Err(e) = crate::domain::billing::renew_due(&state, today).await {
             tracing::warn!(error = %e, "subscription renewals could not be checked");

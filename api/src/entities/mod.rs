@@ -19,6 +19,7 @@ pub mod refresh_tokens;
 pub mod request_approvals;
 pub mod request_events;
 pub mod resource_approvals;
+pub mod resource_backups;
 pub mod resource_types;
 pub mod resources;
 pub mod schedules;

@@ -24,6 +24,9 @@ pub struct Model {
     pub execution_id: Option<Uuid>,
     pub error: Option<String>,
     pub rejection_reason: Option<String>,
+    /// Five-field cron (UTC) of scheduled backups.
+    pub backup_cron: Option<String>,
+    pub next_backup_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

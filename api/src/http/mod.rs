@@ -122,7 +122,11 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(resources::reveal)
             .service(resources::rotate)
             .service(resources::retry)
-            .service(resources::delete);
+            .service(resources::delete)
+            .service(resources::backups)
+            .service(resources::backup)
+            .service(resources::restore)
+            .service(resources::backup_schedule);
     });
     cfg.group("overview", |g| {
         g.service(overview::overview);

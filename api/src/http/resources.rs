@@ -6,12 +6,12 @@ use crate::auth::AuthUser;
 use crate::domain::resources;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use shared::dto::{Page, PageQuery};
 use shared::resources::{
-    CreateResource, DeleteResource, FulfilResource, RejectResource, Resource, ResourceSecret,
-    ResourceStatus,
+    BackupSchedule, CreateResource, DeleteResource, FulfilResource, RejectResource, Resource,
+    ResourceBackup, ResourceSecret, ResourceStatus, RestoreResource,
 };
 use shared::Permission;
 use utoipa::IntoParams;
@@ -197,5 +197,59 @@ pub async fn delete(
 ) -> ApiResult<web::Json<Resource>> {
     let id = id.into_inner();
     resources::delete(&state, &auth, id, body.into_inner()).await?;
+    answer(&state, &auth, id).await
+}
+
+/// The resource's backups, newest first: dumps its recipe wrote on its server.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = Vec<ResourceBackup>), Unauthenticated, Forbidden, NotFound), security(("bearer" = [])))]
+#[get("/resources/{id}/backups")]
+pub async fn backups(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<web::Json<Vec<ResourceBackup>>> {
+    Ok(web::Json(
+        resources::backups::list(&state.db, &auth, id.into_inner()).await?,
+    ))
+}
+
+/// Writes a backup now (a dump on the resource's server, where its recipe takes backups).
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 202, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
+#[post("/resources/{id}/backup")]
+pub async fn backup(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let execution = resources::backups::backup(&state, &auth, id).await?;
+    accepted(&state, &auth, id, execution).await
+}
+
+/// Loads one of its backups back; what was written since is lost.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = RestoreResource, responses((status = 202, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
+#[post("/resources/{id}/restore")]
+pub async fn restore(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: super::Json<RestoreResource>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let execution = resources::backups::restore(&state, &auth, id, body.into_inner()).await?;
+    accepted(&state, &auth, id, execution).await
+}
+
+/// Backs it up on a schedule (`cron`, five fields, UTC), or no more (`cron: null`).
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = BackupSchedule, responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
+#[put("/resources/{id}/backup-schedule")]
+pub async fn backup_schedule(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: super::Json<BackupSchedule>,
+) -> ApiResult<web::Json<Resource>> {
+    let id = id.into_inner();
+    resources::backups::schedule(&state, &auth, id, body.into_inner()).await?;
     answer(&state, &auth, id).await
 }

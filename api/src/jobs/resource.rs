@@ -7,12 +7,14 @@ use super::playbook::{run_on_server, server_target};
 use super::{JobContext, JobError};
 use crate::domain::notify::{notify, NewNotification};
 use crate::domain::resources::catalogue::provisioning_of;
-use crate::domain::resources::{link, recipes, secrets, transition, type_of, RecipeAction};
+use crate::domain::resources::{
+    backups, link, recipes, secrets, transition, type_of, RecipeAction,
+};
 use crate::entities::resources as rows;
 use sea_orm::sea_query::Expr;
 use sea_orm::EntityTrait;
 use serde_json::{json, Value};
-use shared::resources::{ConnectionForm, ResourceAction};
+use shared::resources::{BackupKind, ConnectionForm, ResourceAction};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -21,6 +23,8 @@ struct Payload {
     action: RecipeAction,
     /// The sealed new password of a rotation.
     secret: Option<String>,
+    /// The dump a backup (or a deletion's last backup) writes, or a restore loads.
+    backup: Option<(String, BackupKind)>,
 }
 
 fn payload(ctx: &JobContext) -> Result<Payload, JobError> {
@@ -36,7 +40,21 @@ fn payload(ctx: &JobContext) -> Result<Payload, JobError> {
         .and_then(RecipeAction::parse)
         .ok_or_else(|| JobError::permanent("the job names no recipe action"))?;
     let secret = p.get("secret").and_then(Value::as_str).map(str::to_owned);
-    Ok(Payload { id, action, secret })
+    let backup = p
+        .get("backup_file")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .zip(
+            p.get("backup_kind")
+                .and_then(Value::as_str)
+                .and_then(BackupKind::parse),
+        );
+    Ok(Payload {
+        id,
+        action,
+        secret,
+        backup,
+    })
 }
 
 async fn load(ctx: &JobContext, id: Uuid) -> Result<rows::Model, JobError> {
@@ -60,7 +78,12 @@ fn verifier(form: ConnectionForm, password: &str) -> Result<String, JobError> {
 
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let state = &ctx.state;
-    let Payload { id, action, secret } = payload(ctx)?;
+    let Payload {
+        id,
+        action,
+        secret,
+        backup,
+    } = payload(ctx)?;
     let row = load(ctx, id).await?;
     let kind = type_of(&state.db, &row).await?;
     let recipe = kind
@@ -86,7 +109,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let sealed = match action {
         RecipeAction::Create => row.secret.clone(),
         RecipeAction::Rotate => secret.clone(),
-        RecipeAction::Delete => None,
+        RecipeAction::Backup | RecipeAction::Restore | RecipeAction::Delete => None,
     };
     let mut vars: BTreeMap<String, Value> = BTreeMap::new();
     vars.insert("resource_action".into(), json!(action.as_str()));
@@ -96,6 +119,10 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         json!(format!("provisio:{}", row.id)),
     );
     vars.insert("settings".into(), row.parameters.clone());
+    if let Some((file, _)) = &backup {
+        vars.insert("backup_file".into(), json!(file));
+        vars.insert("final_backup".into(), json!(action == RecipeAction::Delete));
+    }
     if let Some(sealed) = &sealed {
         let password = state
             .keys
@@ -151,11 +178,30 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                 row.name
             ),
         ),
+        RecipeAction::Backup => (
+            vec![],
+            format!(
+                "{} is backed up to {} on its server.",
+                row.name,
+                backup.as_ref().map(|b| b.0.as_str()).unwrap_or_default()
+            ),
+        ),
+        RecipeAction::Restore => (
+            vec![],
+            format!(
+                "{} is restored from {}.",
+                row.name,
+                backup.as_ref().map(|b| b.0.as_str()).unwrap_or_default()
+            ),
+        ),
         RecipeAction::Delete => (
             vec![(rows::Column::Secret, Expr::value(Option::<String>::None))],
             format!("{} {} and its data are deleted.", kind.name, row.name),
         ),
     };
+    if let Some((file, kind)) = backup.filter(|_| action != RecipeAction::Restore) {
+        backups::record(&txn, row.id, file, kind, Some(ctx.log.execution_id)).await?;
+    }
     let step = if action == RecipeAction::Delete {
         ResourceAction::Remove
     } else {
@@ -192,8 +238,11 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
     };
     let kind = type_of(&state.db, &row).await?;
     let error: String = message.chars().take(2000).collect();
+    // A failed change leaves the resource as it was; a failed creation or deletion FAILED.
     let step = match action {
-        RecipeAction::Rotate => ResourceAction::Abandon,
+        RecipeAction::Rotate | RecipeAction::Backup | RecipeAction::Restore => {
+            ResourceAction::Abandon
+        }
         RecipeAction::Create | RecipeAction::Delete => ResourceAction::Fail,
     };
     let txn = crate::db::begin_write(&state.db).await?;

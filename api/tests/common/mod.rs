@@ -861,6 +861,8 @@ pub async fn insert_resource(
         execution_id: Set(None),
         error: Set((status == "failed").then(|| "the recipe failed".to_owned())),
         rejection_reason: Set(None),
+        backup_cron: Set(None),
+        next_backup_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -171,6 +171,11 @@ pub struct Resource {
     pub policy_step: u32,
     /// Whether the caller may approve or reject the step it waits on.
     pub may_approve: bool,
+    /// Whether its recipe writes and restores backups.
+    pub backups_supported: bool,
+    /// Five-field cron (UTC) of scheduled backups, when there are any.
+    pub backup_cron: Option<String>,
+    pub next_backup_at: Option<chrono::DateTime<chrono::Utc>>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
 }
@@ -255,6 +260,68 @@ pub struct ResourceSecret {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DeleteResource {
     pub confirm: String,
+    /// Take a last backup before dropping (where the recipe writes backups); on unless declined.
+    #[serde(default = "yes")]
+    pub final_backup: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A dump the recipe wrote on the resource's server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ResourceBackup {
+    pub id: Uuid,
+    /// Its path on the server.
+    pub file: String,
+    pub kind: BackupKind,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BackupKind {
+    /// Asked for by a person.
+    Manual,
+    /// Taken on the resource's schedule.
+    Scheduled,
+    /// Taken before the resource was deleted.
+    Final,
+}
+
+impl BackupKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackupKind::Manual => "manual",
+            BackupKind::Scheduled => "scheduled",
+            BackupKind::Final => "final",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [BackupKind::Manual, BackupKind::Scheduled, BackupKind::Final]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct RestoreResource {
+    /// One of the resource's backups (`GET /api/resources/{id}/backups`).
+    pub backup_id: Uuid,
+}
+
+/// When backups are taken: a five-field cron in UTC (`0 3 * * *`: every day at 03:00), or null
+/// for none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct BackupSchedule {
+    #[cfg_attr(feature = "openapi", schema(max_length = 100))]
+    pub cron: Option<String>,
 }
 
 #[cfg(test)]

@@ -129,6 +129,10 @@ pub enum ResourceAction {
     Retry,
     /// A new password is set.
     Rotate,
+    /// A dump is written on the server.
+    Backup,
+    /// A dump is loaded back.
+    Restore,
     /// A change (rotation) failed: the resource keeps its old settings.
     Abandon,
     Delete,
@@ -159,7 +163,7 @@ pub fn next_status(
         (S::Provisioning | S::Deleting, A::Fail) => S::Failed,
         (S::Updating, A::Abandon) => S::Ready,
         (S::Failed, A::Retry) if recipe => S::Provisioning,
-        (S::Ready, A::Rotate) if recipe => S::Updating,
+        (S::Ready, A::Rotate | A::Backup | A::Restore) if recipe => S::Updating,
         (S::Ready | S::Failed, A::Delete) if recipe => S::Deleting,
         (S::Ready | S::Failed, A::Delete) => S::Deleted,
         _ => return None,
@@ -189,6 +193,9 @@ mod tests {
         assert_eq!(next_status(S::Deleting, A::Remove, r), Some(S::Deleted));
         assert_eq!(next_status(S::Ready, A::Fulfil, r), None);
         assert_eq!(next_status(S::Updating, A::Delete, r), None);
+        assert_eq!(next_status(S::Ready, A::Backup, r), Some(S::Updating));
+        assert_eq!(next_status(S::Ready, A::Restore, r), Some(S::Updating));
+        assert_eq!(next_status(S::Updating, A::Backup, r), None);
     }
 
     #[test]
@@ -204,6 +211,7 @@ mod tests {
         );
         assert_eq!(next_status(S::Ready, A::Fulfil, m), Some(S::Ready));
         assert_eq!(next_status(S::Ready, A::Rotate, m), None);
+        assert_eq!(next_status(S::Ready, A::Backup, m), None);
         assert_eq!(next_status(S::Ready, A::Delete, m), Some(S::Deleted));
         assert_eq!(next_status(S::Failed, A::Retry, m), None);
     }
@@ -220,6 +228,8 @@ mod tests {
                 A::Fail,
                 A::Retry,
                 A::Rotate,
+                A::Backup,
+                A::Restore,
                 A::Abandon,
                 A::Delete,
                 A::Remove,

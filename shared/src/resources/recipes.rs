@@ -72,6 +72,9 @@ pub struct Recipe {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_port: Option<u16>,
     pub parameters: Vec<RecipeParameter>,
+    /// Whether the recipe dumps and restores the resource (backups).
+    #[serde(default)]
+    pub backups: bool,
 }
 
 impl Recipe {

@@ -3,7 +3,7 @@
 //! technical agents.
 
 use super::catalogue::provisioning_of;
-use super::operations::start_recipe;
+use super::operations::{start_recipe, RunInput};
 use super::views::{may_approve, visible};
 use super::{audit_change, link, secrets, status_of, transition, type_of, RecipeAction};
 use crate::auth::AuthUser;
@@ -139,7 +139,14 @@ async fn finish_approval(
             vec![(rows::Column::Secret, Expr::value(sealed))],
         )
         .await?;
-        start_recipe(txn, auth, row, RecipeAction::Create, None).await?;
+        start_recipe(
+            txn,
+            Some(auth.id()),
+            row,
+            RecipeAction::Create,
+            RunInput::default(),
+        )
+        .await?;
     } else {
         transition(txn, row, provisioning, ResourceAction::Approve, vec![]).await?;
         let members: Vec<Uuid> = team_memberships::Entity::find()

@@ -131,6 +131,8 @@ pub async fn create(
         execution_id: Set(None),
         error: Set(None),
         rejection_reason: Set(None),
+        backup_cron: Set(None),
+        next_backup_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

@@ -9,6 +9,7 @@ pub mod recipes;
 pub mod secrets;
 
 mod approval;
+pub mod backups;
 mod creation;
 mod operations;
 mod views;
@@ -40,6 +41,8 @@ pub fn link(id: Uuid) -> Option<String> {
 pub enum RecipeAction {
     Create,
     Rotate,
+    Backup,
+    Restore,
     Delete,
 }
 
@@ -48,18 +51,22 @@ impl RecipeAction {
         match self {
             RecipeAction::Create => "create",
             RecipeAction::Rotate => "rotate",
+            RecipeAction::Backup => "backup",
+            RecipeAction::Restore => "restore",
             RecipeAction::Delete => "delete",
         }
     }
 
+    pub const ALL: [RecipeAction; 5] = [
+        RecipeAction::Create,
+        RecipeAction::Rotate,
+        RecipeAction::Backup,
+        RecipeAction::Restore,
+        RecipeAction::Delete,
+    ];
+
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            RecipeAction::Create,
-            RecipeAction::Rotate,
-            RecipeAction::Delete,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        Self::ALL.into_iter().find(|a| a.as_str() == s)
     }
 }
 
@@ -121,6 +128,8 @@ fn past_tense(action: ResourceAction) -> &'static str {
         ResourceAction::Fail => "marked failed",
         ResourceAction::Retry => "retried",
         ResourceAction::Rotate => "given a new password",
+        ResourceAction::Backup => "backed up",
+        ResourceAction::Restore => "restored",
         ResourceAction::Abandon => "left as it was",
         ResourceAction::Delete => "deleted",
         ResourceAction::Remove => "removed",

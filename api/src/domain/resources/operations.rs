@@ -20,14 +20,22 @@ use shared::resources::{
 use shared::{Permission, Role};
 use uuid::Uuid;
 
+/// What a recipe run takes besides the resource: the new password of a rotation (sealed), and
+/// the dump a backup writes or a restore loads.
+#[derive(Debug, Default)]
+pub(super) struct RunInput {
+    pub secret: Option<String>,
+    pub backup: Option<(String, shared::resources::BackupKind)>,
+}
+
 /// Enqueues the recipe's job for `action` with its execution, which the resource's page
-/// follows; `secret` (sealed) is the new password a rotation sets.
+/// follows.
 pub(super) async fn start_recipe<C: ConnectionTrait>(
     db: &C,
-    auth: &AuthUser,
+    created_by: Option<Uuid>,
     row: &rows::Model,
     action: RecipeAction,
-    secret: Option<String>,
+    input: RunInput,
 ) -> ApiResult<Uuid> {
     let execution = executions::create_with_job(
         db,
@@ -37,11 +45,15 @@ pub(super) async fn start_recipe<C: ConnectionTrait>(
             target_type: "resource",
             target_id: row.id,
             team_id: row.team_id,
-            created_by: Some(auth.id()),
+            created_by,
             script_version_id: None,
             variables: None,
         },
-        serde_json::json!({"resource_id": row.id, "action": action.as_str(), "secret": secret}),
+        serde_json::json!({
+            "resource_id": row.id, "action": action.as_str(), "secret": input.secret,
+            "backup_file": input.backup.as_ref().map(|b| b.0.clone()),
+            "backup_kind": input.backup.as_ref().map(|b| b.1.as_str()),
+        }),
     )
     .await?;
     rows::Entity::update_many()
@@ -179,7 +191,17 @@ pub async fn rotate(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uu
     }
     transition(&txn, &row, provisioning, ResourceAction::Rotate, vec![]).await?;
     let sealed = state.keys.seal(&super::secrets::generate_password())?;
-    let execution = start_recipe(&txn, auth, &row, RecipeAction::Rotate, Some(sealed)).await?;
+    let execution = start_recipe(
+        &txn,
+        Some(auth.id()),
+        &row,
+        RecipeAction::Rotate,
+        RunInput {
+            secret: Some(sealed),
+            ..RunInput::default()
+        },
+    )
+    .await?;
     audit_change(&txn, auth, "resource.rotate", Some(&row), row.id).await?;
     txn.commit().await?;
     Ok(execution)
@@ -187,7 +209,7 @@ pub async fn rotate(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uu
 
 /// Who may act on a resource beyond reading it: its requester, the technical agents of its team
 /// and administrators.
-fn may_operate(auth: &AuthUser, row: &rows::Model) -> bool {
+pub(super) fn may_operate(auth: &AuthUser, row: &rows::Model) -> bool {
     row.requested_by == auth.id()
         || auth.can(Permission::ResourcesFulfil)
         || auth.roles.contains(&Role::Admin)
@@ -209,7 +231,14 @@ pub async fn retry(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uui
         vec![],
     )
     .await?;
-    let execution = start_recipe(&txn, auth, &row, RecipeAction::Create, None).await?;
+    let execution = start_recipe(
+        &txn,
+        Some(auth.id()),
+        &row,
+        RecipeAction::Create,
+        RunInput::default(),
+    )
+    .await?;
     audit_change(&txn, auth, "resource.retry", Some(&row), row.id).await?;
     txn.commit().await?;
     Ok(execution)
@@ -228,7 +257,8 @@ pub async fn delete(
     if !may_operate(auth, &row) {
         return Err(ApiError::Forbidden);
     }
-    if input?.confirm != row.name {
+    let input = input?;
+    if input.confirm != row.name {
         return Err(ApiError::field(
             "confirm",
             format!(
@@ -251,7 +281,28 @@ pub async fn delete(
     let provisioning = provisioning_of(&kind);
     transition(&txn, &row, provisioning, ResourceAction::Delete, vec![]).await?;
     if provisioning == Provisioning::Recipe {
-        start_recipe(&txn, auth, &row, RecipeAction::Delete, None).await?;
+        let backs_up = kind
+            .recipe
+            .as_deref()
+            .and_then(recipes::find)
+            .is_some_and(|r| r.backups);
+        let backup = (backs_up && input.final_backup).then(|| {
+            (
+                super::backups::dump_path(&row),
+                shared::resources::BackupKind::Final,
+            )
+        });
+        start_recipe(
+            &txn,
+            Some(auth.id()),
+            &row,
+            RecipeAction::Delete,
+            RunInput {
+                backup,
+                ..RunInput::default()
+            },
+        )
+        .await?;
     } else {
         rows::Entity::update_many()
             .col_expr(rows::Column::Secret, Expr::value(Option::<String>::None))

@@ -61,6 +61,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn recipe_actions_read_back() {
+        for action in super::super::RecipeAction::ALL {
+            assert_eq!(
+                super::super::RecipeAction::parse(action.as_str()),
+                Some(action)
+            );
+        }
+    }
+
+    #[test]
     fn every_recipe_has_its_playbook_and_valid_defaults() {
         assert!(all().count() > 0);
         for recipe in all() {

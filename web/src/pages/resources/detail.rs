@@ -3,6 +3,7 @@
 //! permissions allow: approve or reject, set it up by hand, rotate, retry, delete (its name
 //! typed again).
 
+use super::backups::BackupsCard;
 use super::ResourceStatusBadge;
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Alert, ErrorBanner, SkeletonRows};
@@ -244,6 +245,7 @@ fn Detail(r: Resource, remote: Remote<Resource>) -> impl IntoView {
         _ => None,
     };
     let name = r.name.clone();
+    let backs_up = r.backups_supported;
     let fulfil_form = (fulfils && matches!(status, ResourceStatus::AwaitingFulfilment)
         || (fulfils && !recipe && status == ResourceStatus::Ready))
         .then(|| view! { <FulfilForm remote=remote again=status == ResourceStatus::Ready /> });
@@ -311,6 +313,10 @@ fn Detail(r: Resource, remote: Remote<Resource>) -> impl IntoView {
                 </dl>
             </div>
         </div>
+        {(r.backups_supported && operates && status.is_usable()).then(|| {
+            let resource = r.clone();
+            view! { <BackupsCard resource=resource remote_resource=remote /> }
+        })}
         {fulfil_form}
         {move || rejecting.get().then(|| view! {
             <OneFieldDialog
@@ -334,6 +340,7 @@ fn Detail(r: Resource, remote: Remote<Resource>) -> impl IntoView {
                 } else {
                     "It is marked deleted and its stored password forgotten; a technical agent removes it from where it runs."
                 }
+                final_backup=backs_up
                 action="delete"
                 field="confirm"
                 label="Type its name to confirm"
@@ -476,6 +483,9 @@ fn OneFieldDialog(
     remote: Remote<Resource>,
     #[prop(into)] title: String,
     #[prop(optional)] intro: Option<&'static str>,
+    /// Offers to decline the last backup taken before deletion (sent as `final_backup`).
+    #[prop(optional)]
+    final_backup: bool,
     action: &'static str,
     field: &'static str,
     label: &'static str,
@@ -487,6 +497,7 @@ fn OneFieldDialog(
 ) -> impl IntoView {
     let toasts = use_toasts();
     let text = RwSignal::new(String::new());
+    let keep_backup = RwSignal::new(true);
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
@@ -495,7 +506,10 @@ fn OneFieldDialog(
         let Some(id) = remote.loaded_untracked().map(|r| r.id) else {
             return;
         };
-        let body = serde_json::json!({ field: text.get_untracked().trim() });
+        let mut body = serde_json::json!({ field: text.get_untracked().trim() });
+        if final_backup {
+            body["final_backup"] = serde_json::json!(keep_backup.get_untracked());
+        }
         task::run(
             pending,
             async move {
@@ -523,6 +537,17 @@ fn OneFieldDialog(
                 {intro.map(|m| view! { <p class="confirm-text">{m}</p> })}
                 <FormBanner banner=banner />
                 {input}
+                {final_backup.then(|| view! {
+                    <label class="check check-field" for="resource-final-backup">
+                        <input
+                            type="checkbox"
+                            id="resource-final-backup"
+                            prop:checked=move || keep_backup.get()
+                            on:change=move |ev| keep_backup.set(event_target_checked(&ev))
+                        />
+                        "Take a last backup first (it stays on the server)"
+                    </label>
+                })}
                 <FormActions pending=pending label=submit busy=busy on_cancel=on_close />
             </form>
         </Modal>

@@ -2,6 +2,7 @@
 //! those to set up by hand), the request form built from the type's recipe, and the page of one
 //! resource with its connection, live recipe log and the actions its status allows.
 
+mod backups;
 mod detail;
 mod form;
 
