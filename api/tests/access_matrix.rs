@@ -577,6 +577,13 @@ fn rows() -> Vec<Row> {
             expect: [401, 200, 200, 403, 404],
         },
         Row {
+            method: M::POST,
+            template: "/api/resources/{id}/resize",
+            path: "/api/resources/{ready_resource}/resize",
+            body: |_| Some(json!({"parameters": {"connection_limit": 30}})),
+            expect: [401, 202, 202, 403, 404],
+        },
+        Row {
             method: M::GET,
             template: "/api/resources/{id}/backups",
             path: "/api/resources/{ready_resource}/backups",

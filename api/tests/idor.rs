@@ -646,6 +646,13 @@ fn ops() -> Vec<Op> {
             |_| Some(json!({"confirm": "alpha_ready"})),
         ),
         op(
+            M::POST,
+            "/api/resources/{id}/resize",
+            "/api/resources/{ready_resource}/resize",
+            None,
+            |_| Some(json!({"parameters": {"connection_limit": 30}})),
+        ),
+        op(
             M::GET,
             "/api/resources/{id}/backups",
             "/api/resources/{ready_resource}/backups",

@@ -376,6 +376,52 @@ async fn a_postgresql_database_is_requested_approved_used_rotated_and_deleted() 
     let rotated_log = log_of(app, rotated["execution_id"].as_str().unwrap()).await;
     assert!(!rotated_log.contains(fresh["secret"].as_str().unwrap()));
 
+    // The connection limit changes in place; the port stays as created.
+    let moved = w
+        .act(
+            &ready,
+            "resize",
+            json!({"parameters": {"port": db_port + 1}}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    assert_eq!(
+        moved["errors"]["parameters.port"][0],
+        "stays as the resource was created"
+    );
+    w.act(
+        &ready,
+        "resize",
+        json!({"parameters": {"connection_limit": 7}}),
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let resized = settle(app, ready["id"].as_str().unwrap(), "ready").await;
+    assert_eq!(resized["error"], Value::Null, "{resized:#}");
+    assert_eq!(resized["parameters"]["connection_limit"], 7);
+    let limit = Command::new("runuser")
+        .args([
+            "-u",
+            "postgres",
+            "--",
+            "psql",
+            "-X",
+            "-At",
+            "-p",
+            &db_port.to_string(),
+            "-c",
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = 'shop'",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&limit.stdout).trim(), "7");
+    let (ok, out, err) = psql(
+        fresh["connection"].as_str().unwrap(),
+        "SELECT id FROM orders",
+    );
+    assert!(ok, "the password survives a resize: {err}");
+    assert_eq!(out, "42");
+
     // A backup, a row lost, the backup restored: the row is back.
     let fresh_url = fresh["connection"].as_str().unwrap();
     let backup = w.backup(&ready).await;

@@ -126,7 +126,8 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(resources::backups)
             .service(resources::backup)
             .service(resources::restore)
-            .service(resources::backup_schedule);
+            .service(resources::backup_schedule)
+            .service(resources::resize);
     });
     cfg.group("overview", |g| {
         g.service(overview::overview);

@@ -10,8 +10,8 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use shared::dto::{Page, PageQuery};
 use shared::resources::{
-    BackupSchedule, CreateResource, DeleteResource, FulfilResource, RejectResource, Resource,
-    ResourceBackup, ResourceSecret, ResourceStatus, RestoreResource,
+    BackupSchedule, CreateResource, DeleteResource, FulfilResource, RejectResource, ResizeResource,
+    Resource, ResourceBackup, ResourceSecret, ResourceStatus, RestoreResource,
 };
 use shared::Permission;
 use utoipa::IntoParams;
@@ -252,4 +252,19 @@ pub async fn backup_schedule(
     let id = id.into_inner();
     resources::backups::schedule(&state, &auth, id, body.into_inner()).await?;
     answer(&state, &auth, id).await
+}
+
+/// Changes the settings that may change in place (`resizable` in the type's recipe, e.g. the
+/// connection limit) through the recipe; the others stay as created.
+#[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = ResizeResource, responses((status = 202, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
+#[post("/resources/{id}/resize")]
+pub async fn resize(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    id: web::Path<Uuid>,
+    body: super::Json<ResizeResource>,
+) -> ApiResult<HttpResponse> {
+    let id = id.into_inner();
+    let execution = resources::resize(&state, &auth, id, body.into_inner()).await?;
+    accepted(&state, &auth, id, execution).await
 }

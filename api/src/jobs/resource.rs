@@ -25,6 +25,8 @@ struct Payload {
     secret: Option<String>,
     /// The dump a backup (or a deletion's last backup) writes, or a restore loads.
     backup: Option<(String, BackupKind)>,
+    /// The settings a resize applies.
+    parameters: Option<Value>,
 }
 
 fn payload(ctx: &JobContext) -> Result<Payload, JobError> {
@@ -49,11 +51,13 @@ fn payload(ctx: &JobContext) -> Result<Payload, JobError> {
                 .and_then(Value::as_str)
                 .and_then(BackupKind::parse),
         );
+    let parameters = p.get("parameters").filter(|v| v.is_object()).cloned();
     Ok(Payload {
         id,
         action,
         secret,
         backup,
+        parameters,
     })
 }
 
@@ -83,6 +87,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         action,
         secret,
         backup,
+        parameters,
     } = payload(ctx)?;
     let row = load(ctx, id).await?;
     let kind = type_of(&state.db, &row).await?;
@@ -107,18 +112,21 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         .await;
     let target = server_target(ctx, server_id).await?;
     let sealed = match action {
-        RecipeAction::Create => row.secret.clone(),
+        RecipeAction::Create | RecipeAction::Resize => row.secret.clone(),
         RecipeAction::Rotate => secret.clone(),
         RecipeAction::Backup | RecipeAction::Restore | RecipeAction::Delete => None,
     };
     let mut vars: BTreeMap<String, Value> = BTreeMap::new();
-    vars.insert("resource_action".into(), json!(action.as_str()));
+    vars.insert("resource_action".into(), json!(action.playbook_action()));
     vars.insert("resource_name".into(), json!(row.name));
     vars.insert(
         "resource_marker".into(),
         json!(format!("provisio:{}", row.id)),
     );
-    vars.insert("settings".into(), row.parameters.clone());
+    vars.insert(
+        "settings".into(),
+        parameters.clone().unwrap_or_else(|| row.parameters.clone()),
+    );
     if let Some((file, _)) = &backup {
         vars.insert("backup_file".into(), json!(file));
         vars.insert("final_backup".into(), json!(action == RecipeAction::Delete));
@@ -177,6 +185,13 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
                 "{} has a new password; the old one no longer works.",
                 row.name
             ),
+        ),
+        RecipeAction::Resize => (
+            vec![(
+                rows::Column::Parameters,
+                Expr::value(parameters.clone().unwrap_or_else(|| row.parameters.clone())),
+            )],
+            format!("{} has its new settings.", row.name),
         ),
         RecipeAction::Backup => (
             vec![],
@@ -240,9 +255,10 @@ pub async fn on_failure(ctx: &JobContext, message: &str) -> Result<(), JobError>
     let error: String = message.chars().take(2000).collect();
     // A failed change leaves the resource as it was; a failed creation or deletion FAILED.
     let step = match action {
-        RecipeAction::Rotate | RecipeAction::Backup | RecipeAction::Restore => {
-            ResourceAction::Abandon
-        }
+        RecipeAction::Rotate
+        | RecipeAction::Backup
+        | RecipeAction::Restore
+        | RecipeAction::Resize => ResourceAction::Abandon,
         RecipeAction::Create | RecipeAction::Delete => ResourceAction::Fail,
     };
     let txn = crate::db::begin_write(&state.db).await?;

@@ -269,6 +269,14 @@ fn yes() -> bool {
     true
 }
 
+/// New values of the settings that may change in place (`resizable` in the type's recipe).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ResizeResource {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub parameters: Map<String, Value>,
+}
+
 /// A dump the recipe wrote on the resource's server.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]

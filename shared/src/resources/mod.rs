@@ -133,6 +133,8 @@ pub enum ResourceAction {
     Backup,
     /// A dump is loaded back.
     Restore,
+    /// Settings that may change in place are changed.
+    Resize,
     /// A change (rotation) failed: the resource keeps its old settings.
     Abandon,
     Delete,
@@ -163,7 +165,7 @@ pub fn next_status(
         (S::Provisioning | S::Deleting, A::Fail) => S::Failed,
         (S::Updating, A::Abandon) => S::Ready,
         (S::Failed, A::Retry) if recipe => S::Provisioning,
-        (S::Ready, A::Rotate | A::Backup | A::Restore) if recipe => S::Updating,
+        (S::Ready, A::Rotate | A::Backup | A::Restore | A::Resize) if recipe => S::Updating,
         (S::Ready | S::Failed, A::Delete) if recipe => S::Deleting,
         (S::Ready | S::Failed, A::Delete) => S::Deleted,
         _ => return None,
@@ -230,6 +232,7 @@ mod tests {
                 A::Rotate,
                 A::Backup,
                 A::Restore,
+                A::Resize,
                 A::Abandon,
                 A::Delete,
                 A::Remove,

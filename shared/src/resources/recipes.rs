@@ -58,6 +58,9 @@ pub struct RecipeParameter {
     /// For text: the values allowed; empty allows any short word of letters, digits, `-`, `_`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub choices: Vec<String>,
+    /// Whether it may change once the resource exists (`POST …/resize`).
+    #[serde(default)]
+    pub resizable: bool,
 }
 
 /// A shipped recipe, as `playbooks/resources/recipes.json` describes it.
@@ -122,6 +125,42 @@ impl Recipe {
             .map(|p| p.name.as_str())
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// `current` with the changes in `given` (only resizable settings may change), checked like a
+    /// request's; errors per field as `parameters.<name>`.
+    pub fn resize(
+        &self,
+        current: &Map<String, Value>,
+        given: &Map<String, Value>,
+    ) -> Result<Map<String, Value>, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        for (name, value) in given {
+            let fixed = self
+                .parameters
+                .iter()
+                .find(|p| &p.name == name)
+                .is_some_and(|p| !p.resizable);
+            if fixed && current.get(name) != Some(value) {
+                errors
+                    .entry(format!("parameters.{name}"))
+                    .or_default()
+                    .push("stays as the resource was created".into());
+            }
+        }
+        let mut merged = current.clone();
+        merged.extend(given.clone());
+        let settled = self.settle(&merged);
+        match settled {
+            Ok(settled) if errors.is_empty() => Ok(settled),
+            Ok(_) => Err(errors),
+            Err(found) => {
+                for (field, messages) in found {
+                    errors.entry(field).or_default().extend(messages);
+                }
+                Err(errors)
+            }
+        }
     }
 
     /// The port the resource answers on with `parameters` settled.
@@ -295,6 +334,25 @@ mod tests {
         assert_eq!(
             recipe.settle(text_port.as_object().unwrap()).unwrap_err()["parameters.port"],
             ["must be a whole number, e.g. 5432"]
+        );
+        let current = recipe.settle(&Map::new()).unwrap();
+        let mut resizable = recipe.clone();
+        resizable.parameters[0].resizable = false;
+        resizable.parameters[1].resizable = false;
+        resizable.parameters[2].resizable = true;
+        let bigger = json!({"encoding": "LATIN1"});
+        assert_eq!(
+            resizable
+                .resize(&current, bigger.as_object().unwrap())
+                .unwrap()["encoding"],
+            "LATIN1"
+        );
+        let moved = json!({"port": 6000});
+        assert_eq!(
+            resizable
+                .resize(&current, moved.as_object().unwrap())
+                .unwrap_err()["parameters.port"],
+            ["stays as the resource was created"]
         );
         let ok = json!({"port": 5433});
         assert_eq!(

@@ -16,7 +16,7 @@ mod views;
 
 pub use approval::{approve, cancel, reject};
 pub use creation::create;
-pub use operations::{delete, fulfil, retry, reveal, rotate};
+pub use operations::{delete, fulfil, resize, retry, reveal, rotate};
 pub use views::{get, list, visible};
 
 use crate::auth::AuthUser;
@@ -43,6 +43,8 @@ pub enum RecipeAction {
     Rotate,
     Backup,
     Restore,
+    /// The creation again with changed settings (the recipes are safe to run twice).
+    Resize,
     Delete,
 }
 
@@ -53,17 +55,27 @@ impl RecipeAction {
             RecipeAction::Rotate => "rotate",
             RecipeAction::Backup => "backup",
             RecipeAction::Restore => "restore",
+            RecipeAction::Resize => "resize",
             RecipeAction::Delete => "delete",
         }
     }
 
-    pub const ALL: [RecipeAction; 5] = [
+    pub const ALL: [RecipeAction; 6] = [
         RecipeAction::Create,
         RecipeAction::Rotate,
         RecipeAction::Backup,
         RecipeAction::Restore,
+        RecipeAction::Resize,
         RecipeAction::Delete,
     ];
+
+    /// What the recipe's playbook is asked to do (`resource_action`).
+    pub fn playbook_action(self) -> &'static str {
+        match self {
+            RecipeAction::Resize => RecipeAction::Create.as_str(),
+            other => other.as_str(),
+        }
+    }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|a| a.as_str() == s)
@@ -130,6 +142,7 @@ fn past_tense(action: ResourceAction) -> &'static str {
         ResourceAction::Rotate => "given a new password",
         ResourceAction::Backup => "backed up",
         ResourceAction::Restore => "restored",
+        ResourceAction::Resize => "resized",
         ResourceAction::Abandon => "left as it was",
         ResourceAction::Delete => "deleted",
         ResourceAction::Remove => "removed",

@@ -26,6 +26,8 @@ use uuid::Uuid;
 pub(super) struct RunInput {
     pub secret: Option<String>,
     pub backup: Option<(String, shared::resources::BackupKind)>,
+    /// The settings a resize applies (the row keeps the old ones until it succeeded).
+    pub parameters: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Enqueues the recipe's job for `action` with its execution, which the resource's page
@@ -53,6 +55,7 @@ pub(super) async fn start_recipe<C: ConnectionTrait>(
             "resource_id": row.id, "action": action.as_str(), "secret": input.secret,
             "backup_file": input.backup.as_ref().map(|b| b.0.clone()),
             "backup_kind": input.backup.as_ref().map(|b| b.1.as_str()),
+            "parameters": input.parameters,
         }),
     )
     .await?;
@@ -203,6 +206,54 @@ pub async fn rotate(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uu
     )
     .await?;
     audit_change(&txn, auth, "resource.rotate", Some(&row), row.id).await?;
+    txn.commit().await?;
+    Ok(execution)
+}
+
+/// Changes the settings that may change in place (a connection limit), through the recipe.
+pub async fn resize(
+    state: &AppState,
+    auth: &AuthUser,
+    id: Uuid,
+    input: ApiResult<shared::resources::ResizeResource>,
+) -> ApiResult<Uuid> {
+    let txn = crate::db::begin_write(&state.db).await?;
+    let row = visible(&txn, auth, id).await?;
+    if !may_operate(auth, &row) {
+        return Err(ApiError::Forbidden);
+    }
+    let input = input?;
+    let kind = type_of(&txn, &row).await?;
+    let Some(recipe) = kind.recipe.as_deref().and_then(recipes::find) else {
+        return Err(ApiError::Conflict(format!(
+            "{} is set up by hand: a technical agent changes it",
+            kind.name
+        )));
+    };
+    let current = row.parameters.as_object().cloned().unwrap_or_default();
+    let settled = recipe
+        .resize(&current, &input.parameters)
+        .map_err(ApiError::Validation)?;
+    transition(
+        &txn,
+        &row,
+        provisioning_of(&kind),
+        ResourceAction::Resize,
+        vec![],
+    )
+    .await?;
+    let execution = start_recipe(
+        &txn,
+        Some(auth.id()),
+        &row,
+        RecipeAction::Resize,
+        RunInput {
+            parameters: Some(settled),
+            ..RunInput::default()
+        },
+    )
+    .await?;
+    audit_change(&txn, auth, "resource.resize", Some(&row), row.id).await?;
     txn.commit().await?;
     Ok(execution)
 }

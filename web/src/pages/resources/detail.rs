@@ -4,6 +4,7 @@
 //! typed again).
 
 use super::backups::BackupsCard;
+use super::resize::ResizeForm;
 use super::ResourceStatusBadge;
 use crate::api::{self, ApiErrorView};
 use crate::components::feedback::{use_toasts, Alert, ErrorBanner, SkeletonRows};
@@ -316,6 +317,10 @@ fn Detail(r: Resource, remote: Remote<Resource>) -> impl IntoView {
         {(r.backups_supported && operates && status.is_usable()).then(|| {
             let resource = r.clone();
             view! { <BackupsCard resource=resource remote_resource=remote /> }
+        })}
+        {(recipe && operates && status == ResourceStatus::Ready).then(|| {
+            let resource = r.clone();
+            view! { <ResizeForm resource=resource remote_resource=remote /> }
         })}
         {fulfil_form}
         {move || rejecting.get().then(|| view! {

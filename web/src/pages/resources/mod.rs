@@ -5,6 +5,7 @@
 mod backups;
 mod detail;
 mod form;
+mod resize;
 
 pub use detail::ResourcePage;
 
