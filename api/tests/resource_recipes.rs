@@ -633,3 +633,69 @@ async fn a_redis_user_is_provisioned_kept_to_its_prefix_rotated_and_deleted() {
     assert_eq!(redis(&admin, &["EXISTS", &key]), "0");
     assert!(!redis(&admin, &["ACL", "USERS"]).contains(&name));
 }
+
+/// Python's sqlite3 on `file` as `nobody`, in `group` when given: its exit status and output.
+fn sqlite_as_nobody(group: Option<&str>, file: &str, sql: &str) -> (bool, String) {
+    let mut args = vec!["-u", "nobody"];
+    if let Some(g) = group {
+        args.extend(["-g", g]);
+    }
+    let script = "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\nrows = c.execute(sys.argv[2]).fetchall()\nc.commit()\nprint(','.join(str(r[0]) for r in rows))";
+    let out = Command::new("runuser")
+        .args(&args)
+        .args(["--", "python3", "-c", script, file, sql])
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout).trim(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ),
+    )
+}
+
+/// A SQLite file in a folder only its group may enter: a member writes a row, anyone else is
+/// refused; a backup brings a deleted row back; deleting removes the folder, its group too, and
+/// leaves the final copy.
+#[tokio::test]
+async fn a_sqlite_file_is_kept_to_its_group_backed_up_restored_and_deleted() {
+    let Some(w) = world().await else {
+        return;
+    };
+    let name = unique("notes");
+    let ready = w.provision("db-sqlite", &name, json!({})).await;
+    let file = format!("/var/lib/provisio-resources/{name}/{name}.sqlite3");
+    assert_eq!(ready["database"], file.as_str());
+    assert_eq!(ready["connection"], format!("sqlite://{file}"));
+    assert_eq!(ready["has_secret"], false);
+    w.act(&ready, "reveal", json!({}), StatusCode::CONFLICT)
+        .await;
+    w.act(&ready, "rotate", json!({}), StatusCode::CONFLICT)
+        .await;
+    let group = format!("pvr-{name}");
+    let (ok, out) = sqlite_as_nobody(Some(&group), &file, "CREATE TABLE notes (body TEXT)");
+    assert!(ok, "{out}");
+    let (ok, out) = sqlite_as_nobody(Some(&group), &file, "INSERT INTO notes VALUES ('kept')");
+    assert!(ok, "{out}");
+    let (ok, out) = sqlite_as_nobody(None, &file, "SELECT body FROM notes");
+    assert!(!ok && out.contains("unable to open"), "{out}");
+
+    let backup = w.backup(&ready).await;
+    let (ok, out) = sqlite_as_nobody(Some(&group), &file, "DELETE FROM notes");
+    assert!(ok, "{out}");
+    w.restore(&ready, &backup).await;
+    let (ok, out) = sqlite_as_nobody(Some(&group), &file, "SELECT body FROM notes");
+    assert!(ok, "{out}");
+    assert_eq!(out, "kept");
+
+    let last = w.delete(&ready).await;
+    assert!(
+        std::path::Path::new(&last).is_file(),
+        "no final copy at {last}"
+    );
+    assert!(!std::path::Path::new(&file).exists());
+    let groups = std::fs::read_to_string("/etc/group").unwrap();
+    assert!(!groups.contains(&group), "the group stays");
+}

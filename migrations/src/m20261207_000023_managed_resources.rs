@@ -79,10 +79,11 @@ enum ResourceApprovals {
 }
 
 /// The shipped types a verified recipe provides.
-const RECIPES: [(&str, &str); 3] = [
+const RECIPES: [(&str, &str); 4] = [
     ("db-postgresql", "postgresql"),
     ("db-mariadb", "mariadb"),
     ("db-redis", "redis"),
+    ("db-sqlite", "sqlite"),
 ];
 
 #[async_trait::async_trait]

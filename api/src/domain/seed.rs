@@ -110,6 +110,7 @@ pub fn shipped_recipe(slug: &str) -> Option<&'static str> {
         "db-postgresql" => Some("postgresql"),
         "db-mariadb" => Some("mariadb"),
         "db-redis" => Some("redis"),
+        "db-sqlite" => Some("sqlite"),
         _ => None,
     }
 }

@@ -80,6 +80,34 @@ fn verifier(form: ConnectionForm, password: &str) -> Result<String, JobError> {
     }
 }
 
+/// Where a resource the recipe created is reached: the server's address and the recipe's port;
+/// a database and user named after it, a SQLite file in its folder.
+fn created_columns(
+    recipe: &shared::resources::Recipe,
+    row: &rows::Model,
+    address: &str,
+) -> Vec<(rows::Column, sea_orm::sea_query::SimpleExpr)> {
+    let name = row.name.clone();
+    let (database, username) = match recipe.connection {
+        ConnectionForm::Postgres | ConnectionForm::Mysql => (Some(name.clone()), Some(name)),
+        ConnectionForm::Redis => (None, Some(name)),
+        ConnectionForm::Sqlite => (
+            Some(format!("/var/lib/provisio-resources/{name}/{name}.sqlite3")),
+            None,
+        ),
+        ConnectionForm::Nfs => (Some(format!("/srv/nfs/{name}")), None),
+    };
+    let port = recipe
+        .port(row.parameters.as_object().unwrap_or(&Default::default()))
+        .map(i32::from);
+    vec![
+        (rows::Column::Host, Expr::value(address.to_owned())),
+        (rows::Column::Port, Expr::value(port)),
+        (rows::Column::Database, Expr::value(database)),
+        (rows::Column::Username, Expr::value(username)),
+    ]
+}
+
 pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let state = &ctx.state;
     let Payload {
@@ -156,24 +184,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     let row = load(ctx, id).await?;
     let (columns, done) = match action {
         RecipeAction::Create => (
-            vec![
-                (rows::Column::Host, Expr::value(target.host.address.clone())),
-                (
-                    rows::Column::Port,
-                    Expr::value(
-                        recipe
-                            .port(row.parameters.as_object().unwrap_or(&Default::default()))
-                            .map(i32::from),
-                    ),
-                ),
-                (
-                    rows::Column::Database,
-                    Expr::value(
-                        (recipe.connection != ConnectionForm::Redis).then(|| row.name.clone()),
-                    ),
-                ),
-                (rows::Column::Username, Expr::value(row.name.clone())),
-            ],
+            created_columns(recipe, &row, &target.host.address),
             format!(
                 "{} {} is ready; its page has the connection.",
                 kind.name, row.name

@@ -21,6 +21,14 @@ pub enum ConnectionForm {
 }
 
 impl ConnectionForm {
+    /// Whether reaching it takes a password (a SQLite file or an NFS export do not).
+    pub fn has_password(self) -> bool {
+        matches!(
+            self,
+            ConnectionForm::Postgres | ConnectionForm::Mysql | ConnectionForm::Redis
+        )
+    }
+
     /// The environment variable a deployment bound to the resource receives.
     pub fn env_var(self) -> &'static str {
         match self {

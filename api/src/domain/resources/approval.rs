@@ -130,7 +130,15 @@ async fn finish_approval(
     let provisioning = provisioning_of(kind);
     let email = state.config.smtp_url.is_some();
     if provisioning == Provisioning::Recipe {
-        let sealed = state.keys.seal(&secrets::generate_password())?;
+        let needs_password = kind
+            .recipe
+            .as_deref()
+            .and_then(super::recipes::find)
+            .is_some_and(|r| r.connection.has_password());
+        let sealed = match needs_password {
+            true => Some(state.keys.seal(&secrets::generate_password())?),
+            false => None,
+        };
         transition(
             txn,
             row,

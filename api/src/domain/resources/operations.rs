@@ -192,6 +192,17 @@ pub async fn rotate(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Uu
             kind.name
         )));
     }
+    if !kind
+        .recipe
+        .as_deref()
+        .and_then(recipes::find)
+        .is_some_and(|r| r.connection.has_password())
+    {
+        return Err(ApiError::Conflict(format!(
+            "{} resources have no password to change",
+            kind.name
+        )));
+    }
     transition(&txn, &row, provisioning, ResourceAction::Rotate, vec![]).await?;
     let sealed = state.keys.seal(&super::secrets::generate_password())?;
     let execution = start_recipe(

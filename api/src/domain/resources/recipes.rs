@@ -21,6 +21,7 @@ fn playbook_file(file: &str) -> Option<&'static str> {
         )),
         "mariadb.yml" => Some(include_str!("../../../../playbooks/resources/mariadb.yml")),
         "redis.yml" => Some(include_str!("../../../../playbooks/resources/redis.yml")),
+        "sqlite.yml" => Some(include_str!("../../../../playbooks/resources/sqlite.yml")),
         _ => None,
     }
 }
