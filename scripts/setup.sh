@@ -26,7 +26,7 @@ if [[ $WANT_TEST -eq 1 ]]; then
   # The engines the managed-resource recipes install on the test hosts, with their clients
   # (the tests connect with them): present beforehand, so a test run never waits on apt.
   apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx
-    mariadb-server mariadb-client redis-server redis-tools)
+    mariadb-server mariadb-client redis-server redis-tools nfs-kernel-server)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

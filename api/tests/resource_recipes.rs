@@ -699,3 +699,71 @@ async fn a_sqlite_file_is_kept_to_its_group_backed_up_restored_and_deleted() {
     let groups = std::fs::read_to_string("/etc/group").unwrap();
     assert!(!groups.contains(&group), "the group stays");
 }
+
+/// What `exportfs -v` lists on the test host.
+fn exports() -> String {
+    let out = Command::new("exportfs").arg("-v").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An NFS export: the clients are checked, the export and its /etc/fstab line are there, a backup
+/// brings a removed file back, and deleting ends the export and removes the folder.
+#[tokio::test]
+async fn an_nfs_export_is_made_backed_up_restored_and_removed() {
+    if !std::path::Path::new("/usr/sbin/exportfs").exists() {
+        assert!(
+            std::env::var("PROVISIO_REQUIRE_FAKES").is_err(),
+            "PROVISIO_REQUIRE_FAKES is set but nfs-kernel-server is missing (scripts/setup.sh)"
+        );
+        return;
+    }
+    let Some(w) = world().await else {
+        return;
+    };
+    let name = unique("media");
+    let refused = json_of(
+        w.app
+            .post(
+                "/api/resources",
+                &w.requester.token,
+                json!({"team_id": w.team, "resource_type": "storage-nfs", "name": name,
+                       "server_id": w.server, "purpose": "images",
+                       "parameters": {"clients": "everyone"}}),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(
+        refused["errors"]["parameters.clients"][0],
+        "must be *, an IP address or a network such as 10.0.0.0/8"
+    );
+    let ready = w
+        .provision("storage-nfs", &name, json!({"clients": "127.0.0.0/8"}))
+        .await;
+    let folder = format!("/srv/nfs/{name}");
+    assert_eq!(
+        ready["connection"],
+        format!("127.0.0.1:{folder} /mnt/{name} nfs defaults,_netdev 0 0")
+    );
+    let listed = exports();
+    assert!(
+        listed.contains(&folder) && listed.contains("127.0.0.0/8"),
+        "{listed}"
+    );
+    std::fs::write(format!("{folder}/cover.txt"), "a picture").unwrap();
+    let backup = w.backup(&ready).await;
+    std::fs::remove_file(format!("{folder}/cover.txt")).unwrap();
+    w.restore(&ready, &backup).await;
+    assert_eq!(
+        std::fs::read_to_string(format!("{folder}/cover.txt")).unwrap(),
+        "a picture"
+    );
+    let last = w.delete(&ready).await;
+    assert!(
+        std::path::Path::new(&last).is_file(),
+        "no final archive at {last}"
+    );
+    assert!(!exports().contains(&folder));
+    assert!(!std::path::Path::new(&folder).exists());
+}

@@ -94,7 +94,7 @@ async fn administrators_manage_the_catalogue_and_retired_types_take_no_requests(
     .await;
     assert_eq!(
         unknown["errors"]["recipe"][0],
-        "no recipe is called `oracle`; the shipped ones are postgresql, mariadb, redis"
+        "no recipe is called `oracle`; the shipped ones are postgresql, mariadb, redis, sqlite, nfs"
     );
     let renamed = assert_problem(
         app.put(

@@ -79,11 +79,12 @@ enum ResourceApprovals {
 }
 
 /// The shipped types a verified recipe provides.
-const RECIPES: [(&str, &str); 4] = [
+const RECIPES: [(&str, &str); 5] = [
     ("db-postgresql", "postgresql"),
     ("db-mariadb", "mariadb"),
     ("db-redis", "redis"),
     ("db-sqlite", "sqlite"),
+    ("storage-nfs", "nfs"),
 ];
 
 #[async_trait::async_trait]

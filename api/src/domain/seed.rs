@@ -111,6 +111,7 @@ pub fn shipped_recipe(slug: &str) -> Option<&'static str> {
         "db-mariadb" => Some("mariadb"),
         "db-redis" => Some("redis"),
         "db-sqlite" => Some("sqlite"),
+        "storage-nfs" => Some("nfs"),
         _ => None,
     }
 }

@@ -47,6 +47,31 @@ impl ConnectionForm {
 pub enum ParameterKind {
     Integer,
     Text,
+    /// Who may connect: `*`, an IP address, or a network as address/prefix.
+    Network,
+}
+
+/// `*`, an IPv4 or IPv6 address, or a network (`10.0.0.0/8`, `2001:db8::/32`).
+pub fn network(value: &str) -> Result<(), String> {
+    if value == "*" {
+        return Ok(());
+    }
+    let (address, prefix) = match value.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (value, None),
+    };
+    let max = match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(_)) => 32,
+        Ok(std::net::IpAddr::V6(_)) => 128,
+        Err(_) => {
+            return Err("must be *, an IP address or a network such as 10.0.0.0/8".into());
+        }
+    };
+    match prefix.map(str::parse::<u8>) {
+        None => Ok(()),
+        Some(Ok(p)) if p <= max => Ok(()),
+        Some(_) => Err(format!("the prefix after / must be 0 to {max}")),
+    }
 }
 
 /// One setting a request of the recipe's type makes.
@@ -195,6 +220,12 @@ impl RecipeParameter {
                     return Err(format!("must be at most {max}"));
                 }
                 Ok(Value::from(n))
+            }
+            ParameterKind::Network => {
+                let Some(text) = value.as_str() else {
+                    return Err("must be text, e.g. 10.0.0.0/8".into());
+                };
+                network(text).map(|()| Value::from(text))
             }
             ParameterKind::Text => {
                 let Some(text) = value.as_str() else {
@@ -367,6 +398,16 @@ mod tests {
             recipe.port(&recipe.settle(ok.as_object().unwrap()).unwrap()),
             Some(5433)
         );
+    }
+
+    #[test]
+    fn networks_are_star_addresses_or_prefixes() {
+        for ok in ["*", "10.0.0.0/8", "192.168.1.7", "2001:db8::/32"] {
+            assert!(network(ok).is_ok(), "{ok}");
+        }
+        assert!(network("10.0.0.0/33").is_err());
+        assert!(network("everyone").is_err());
+        assert!(network("10.0.0.0/8 rw").is_err());
     }
 
     #[test]

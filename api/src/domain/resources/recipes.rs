@@ -22,6 +22,7 @@ fn playbook_file(file: &str) -> Option<&'static str> {
         "mariadb.yml" => Some(include_str!("../../../../playbooks/resources/mariadb.yml")),
         "redis.yml" => Some(include_str!("../../../../playbooks/resources/redis.yml")),
         "sqlite.yml" => Some(include_str!("../../../../playbooks/resources/sqlite.yml")),
+        "nfs.yml" => Some(include_str!("../../../../playbooks/resources/nfs.yml")),
         _ => None,
     }
 }

@@ -142,7 +142,7 @@ pub fn NewResourceForm(
                         Err("must be a whole number".into()),
                     ),
                 },
-                ParameterKind::Text => {
+                ParameterKind::Text | ParameterKind::Network => {
                     parameters.insert(p.name.clone(), Value::from(text));
                 }
             }
@@ -269,7 +269,7 @@ fn SettingField(
     };
     let kind = match parameter.kind {
         ParameterKind::Integer => "number",
-        ParameterKind::Text => "text",
+        ParameterKind::Text | ParameterKind::Network => "text",
     };
     let check = field.clone();
     let invalid = move || field_message(errors, &check).is_some().then_some("true");
