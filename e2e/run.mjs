@@ -1081,6 +1081,64 @@ await test('a requester asks for storage set up by hand, a technical agent of th
   assert(reveals.items.some((e) => e.target_id === id), 'the reveal is not in the audit log');
 });
 
+await test('a requester asks for a PostgreSQL database on the team\'s server, an administrator approves it on its page, the recipe runs live, and the requester reveals the connection', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const me = await api('/api/auth/login', { method: 'POST', body: { login: requesterName, password: requesterPassword } });
+  const profile = await api('/api/auth/me', { token: me.access_token });
+  const account = await api('/api/provider-accounts', { token: admin.access_token, method: 'POST', body: {
+    name: 'E2E database hosts', kind: 'ssh', endpoint: '',
+    catalog: { currency: 'EUR', locations: [], images: [] },
+    credentials: { private_key: readFileSync(process.env.PROVISIO_TEST_SSH_CLIENT_KEY, 'utf8') } } });
+  await api('/api/servers/register', { token: admin.access_token, method: 'POST', body: {
+    name: 'e2e-db-host', team_id: profile.teams[0].id, provider_account_id: account.id,
+    address: '127.0.0.1', port: Number(fakes.sshPort), user: 'root' } });
+  let port = 0;
+  for (let i = 0; i < 200 && !port; i++) {
+    const candidate = 47000 + Math.floor(Math.random() * 2000);
+    if (await portFree(candidate)) port = candidate;
+  }
+  const cluster = `e2e${Date.now().toString(36)}`;
+  try {
+    await signIn(page, requesterName, requesterPassword);
+    await page.goto(`${base}/resources`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('new-resource').click();
+    const form = page.getByTestId('resource-form');
+    await form.getByLabel('Type', { exact: true }).selectOption('db-postgresql');
+    await form.getByLabel('Server', { exact: true }).selectOption({ label: 'e2e-db-host' });
+    await form.getByLabel('Port', { exact: true }).fill(String(port));
+    await form.getByLabel('Cluster', { exact: true }).fill(cluster);
+    await form.getByLabel('Name', { exact: true }).fill('orders');
+    await form.getByLabel('Purpose', { exact: true }).fill('the shop\'s orders');
+    await page.getByTestId('resource-submit').click();
+    await page.waitForURL(/\/resources\/[0-9a-f-]{36}$/, { timeout: 15000 });
+    await page.locator('[data-status=pending]').first().waitFor({ timeout: 10000 });
+    const id = page.url().split('/').pop();
+    await signOut(page);
+
+    await signIn(page, adminUser, adminPassword);
+    await page.goto(`${base}/resources/${id}`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('resource-approve').click();
+    // The recipe's log streams in while it runs, then the page shows it ready.
+    await page.getByText('TASK [Create the cluster]').first().waitFor({ timeout: 60000 });
+    await page.locator('[data-status=ready]').first().waitFor({ timeout: 90000 });
+    await signOut(page);
+
+    await signIn(page, requesterName, requesterPassword);
+    await page.goto(`${base}/resources/${id}`, { waitUntil: 'domcontentloaded' });
+    const shown = await page.getByTestId('resource-connection').innerText();
+    assert(shown === `postgres://orders@127.0.0.1:${port}/orders`, `the page shows ${shown}`);
+    await page.getByTestId('resource-reveal').click();
+    const full = await page.getByTestId('resource-connection-full').inputValue();
+    assert(/^postgres:\/\/orders:[A-Za-z0-9]{32}@127\.0\.0\.1:\d+\/orders$/.test(full), `revealed ${full}`);
+    const rows = execFileSync('psql', ['-X', '-q', '-At', full, '-c', 'SELECT 1 + 1'], { encoding: 'utf8' }).trim();
+    assert(rows === '2', `psql with the revealed connection answered ${rows}`);
+    await page.screenshot({ path: `${artifacts}/resource-postgresql-ready.png`, fullPage: true });
+  } finally {
+    const version = execFileSync('ls', ['/usr/lib/postgresql'], { encoding: 'utf8' }).trim().split('\n').pop();
+    try { execFileSync('pg_dropcluster', ['--stop', version, cluster]); } catch { /* never created */ }
+  }
+});
+
 // Every page of a role's navigation at phone and desktop width: no sideways scroll, the page's
 // header actions on screen (measured, not looked at).
 async function walkEveryPage(page, login, password, shotPrefix) {

@@ -269,7 +269,11 @@ impl World {
     /// Deletes it (a final backup first, as by default) and returns the final dump's path.
     async fn delete(&self, resource: &Value) -> String {
         let id = resource["id"].as_str().unwrap();
-        self.delete_only(resource).await;
+        let name = resource["name"].as_str().unwrap();
+        self.act(resource, "delete", json!({"confirm": name}), StatusCode::OK)
+            .await;
+        let gone = settle(&self.app, id, "deleted").await;
+        assert_eq!(gone["has_secret"], false);
         let backups = json_of(
             self.app
                 .get(
@@ -282,14 +286,6 @@ impl World {
         .await;
         assert_eq!(backups[0]["kind"], "final", "{backups}");
         backups[0]["file"].as_str().unwrap().to_owned()
-    }
-
-    async fn delete_only(&self, resource: &Value) {
-        let name = resource["name"].as_str().unwrap();
-        self.act(resource, "delete", json!({"confirm": name}), StatusCode::OK)
-            .await;
-        let gone = settle(&self.app, resource["id"].as_str().unwrap(), "deleted").await;
-        assert_eq!(gone["has_secret"], false);
     }
 }
 
@@ -582,7 +578,8 @@ fn redis(url: &str, args: &[&str]) -> String {
 }
 
 /// Redis with its own client: the revealed URL writes under the resource's prefix and nowhere
-/// else; the old password is refused after a rotation; deletion removes the user and its keys.
+/// else; the old password is refused after a rotation; a backup brings a deleted key back and
+/// drops one written since; deletion removes the user and its keys.
 #[tokio::test]
 async fn a_redis_user_is_provisioned_kept_to_its_prefix_rotated_and_deleted() {
     if !std::path::Path::new("/usr/bin/redis-server").exists() {
@@ -621,14 +618,21 @@ async fn a_redis_user_is_provisioned_kept_to_its_prefix_rotated_and_deleted() {
         "hello"
     );
 
-    let refused = w
-        .act(&ready, "backup", json!({}), StatusCode::CONFLICT)
-        .await;
-    assert!(refused["detail"]
-        .as_str()
-        .unwrap()
-        .starts_with("Provisio takes no backups of Redis resources"));
-    w.delete_only(&ready).await;
+    // A backup, the key lost and another written, the backup restored: the keys are as they were.
+    let fresh_url = fresh["connection"].as_str().unwrap();
+    let backup = w.backup(&ready).await;
+    let later = format!("{name}:later");
+    assert_eq!(redis(fresh_url, &["DEL", &key]), "1");
+    assert_eq!(redis(fresh_url, &["SET", &later, "x"]), "OK");
+    w.restore(&ready, &backup).await;
+    assert_eq!(redis(fresh_url, &["GET", &key]), "hello");
+    assert_eq!(redis(fresh_url, &["EXISTS", &later]), "0");
+
+    let last = w.delete(&ready).await;
+    assert!(
+        std::path::Path::new(&last).is_file(),
+        "no final dump at {last}"
+    );
     let admin = format!("redis://127.0.0.1:{port}/0");
     assert_eq!(redis(&admin, &["EXISTS", &key]), "0");
     assert!(!redis(&admin, &["ACL", "USERS"]).contains(&name));

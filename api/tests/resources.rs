@@ -724,14 +724,14 @@ async fn scheduled_backups_fire_once_when_due() {
         .unwrap()
         .starts_with("/var/backups/provisio-resources/nightly-"));
 
-    // Redis resources are not dumped by Provisio: the answer says what to do instead.
+    // Resources set up by hand are backed up by whoever runs them: the answer says so.
     let cache = common::insert_resource(
         &app,
         &team,
         &owner.id,
-        "db-redis",
+        "storage-ceph",
         "ready",
-        Some(server),
+        None,
         "cache",
     )
     .await;
@@ -747,6 +747,6 @@ async fn scheduled_backups_fire_once_when_due() {
     .await;
     assert_eq!(
         refused["detail"],
-        "Provisio takes no backups of Redis resources: back up the server they run on"
+        "Ceph is set up by hand: the technical agents who run it back it up"
     );
 }

@@ -90,18 +90,17 @@ async fn backed_up<C: ConnectionTrait>(
         return Err(ApiError::Forbidden);
     }
     let kind = type_of(db, &row).await?;
-    if !kind
-        .recipe
-        .as_deref()
-        .and_then(recipes::find)
-        .is_some_and(|r| r.backups)
-    {
-        return Err(ApiError::Conflict(format!(
+    match kind.recipe.as_deref().and_then(recipes::find) {
+        Some(recipe) if recipe.backups => Ok(row),
+        Some(_) => Err(ApiError::Conflict(format!(
             "Provisio takes no backups of {} resources: back up the server they run on",
             kind.name
-        )));
+        ))),
+        None => Err(ApiError::Conflict(format!(
+            "{} is set up by hand: the technical agents who run it back it up",
+            kind.name
+        ))),
     }
-    Ok(row)
 }
 
 /// A dump now.
