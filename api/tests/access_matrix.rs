@@ -491,6 +491,13 @@ fn rows() -> Vec<Row> {
         },
         Row {
             method: M::GET,
+            template: "/api/resource-targets",
+            path: "/api/resource-targets?team_id={team}",
+            body: none,
+            expect: ALL_OK,
+        },
+        Row {
+            method: M::GET,
             template: "/api/resources",
             path: "/api/resources",
             body: none,

@@ -1247,6 +1247,11 @@ fn listings() -> Vec<Listing> {
         ),
         l("/api/resources", Some(P::ResourcesRead), true),
         l(
+            "/api/resource-targets?team_id={team}",
+            Some(P::RequestsCreate),
+            true,
+        ),
+        l(
             "/api/resources?status=pending",
             Some(P::ResourcesRead),
             true,

@@ -111,6 +111,9 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(resource_types::create)
             .service(resource_types::update);
     });
+    cfg.group("resource-targets", |g| {
+        g.service(resources::targets);
+    });
     cfg.group("resources", |g| {
         g.service(resources::list)
             .service(resources::create)

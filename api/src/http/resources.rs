@@ -11,7 +11,7 @@ use serde::Deserialize;
 use shared::dto::{Page, PageQuery};
 use shared::resources::{
     BackupSchedule, CreateResource, DeleteResource, FulfilResource, RejectResource, ResizeResource,
-    Resource, ResourceBackup, ResourceSecret, ResourceStatus, RestoreResource,
+    Resource, ResourceBackup, ResourceSecret, ResourceStatus, RestoreResource, ServerRef,
 };
 use shared::Permission;
 use utoipa::IntoParams;
@@ -267,4 +267,24 @@ pub async fn resize(
     let id = id.into_inner();
     let execution = resources::resize(&state, &auth, id, body.into_inner()).await?;
     accepted(&state, &auth, id, execution).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TargetQuery {
+    pub team_id: Uuid,
+}
+
+/// The team's servers a resource can go on (running, with an address): what the request form
+/// offers, also to requesters, who do not see the server inventory.
+#[utoipa::path(tag = "resources", params(TargetQuery), responses((status = 200, body = Vec<ServerRef>), Unauthenticated, Forbidden, NotFound, Invalid), security(("bearer" = [])))]
+#[get("/resource-targets")]
+pub async fn targets(
+    state: web::Data<AppState>,
+    auth: AuthUser,
+    query: web::Query<TargetQuery>,
+) -> ApiResult<web::Json<Vec<ServerRef>>> {
+    Ok(web::Json(
+        resources::targets(&state.db, &auth, query.team_id).await?,
+    ))
 }

@@ -17,7 +17,7 @@ mod views;
 pub use approval::{approve, cancel, reject};
 pub use creation::create;
 pub use operations::{delete, fulfil, resize, retry, reveal, rotate};
-pub use views::{get, list, visible};
+pub use views::{get, list, targets, visible};
 
 use crate::auth::AuthUser;
 use crate::domain::audit::{self, AuditEntry};

@@ -200,3 +200,29 @@ pub async fn list<C: ConnectionTrait>(
         per_page,
     })
 }
+
+/// The servers of `team` a resource can be put on (running, with an address), for whoever may
+/// ask for resources in that team: requesters choose one without seeing the inventory.
+pub async fn targets<C: ConnectionTrait>(
+    db: &C,
+    auth: &AuthUser,
+    team: Uuid,
+) -> ApiResult<Vec<ServerRef>> {
+    auth.require(Permission::RequestsCreate)?;
+    if !crate::domain::teams::may_use_team(db, auth, team).await? {
+        return Err(ApiError::NotFound);
+    }
+    Ok(servers::Entity::find()
+        .filter(servers::Column::TeamId.eq(team))
+        .filter(servers::Column::Ipv4.is_not_null())
+        .order_by_asc(servers::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|s| crate::domain::servers::status_of(s) == shared::servers::ServerStatus::Running)
+        .map(|s| ServerRef {
+            id: s.id,
+            name: s.name,
+        })
+        .collect())
+}

@@ -11,11 +11,11 @@ use crate::remote::remote;
 use crate::task;
 use leptos::prelude::*;
 use serde_json::{Map, Value};
-use shared::dto::{Page, ResourceType};
+use shared::dto::ResourceType;
 use shared::resources::{
     resource_name, CreateResource, ParameterKind, Provisioning, RecipeParameter, Resource,
+    ServerRef,
 };
-use shared::servers::Server;
 use shared::validation::{display_text, FieldErrors};
 
 const KNOWN: [&str; 6] = [
@@ -99,16 +99,12 @@ pub fn NewResourceForm(
                 .collect(),
         );
     });
-    let servers = remote::<Page<Server>>(move || {
-        let team = team.get();
-        api::with_query(
-            "/api/servers",
-            &[("team_id", team), ("per_page", "200".into())],
-        )
+    // The team's servers a resource can go on: requesters see these without the inventory.
+    let servers = remote::<Vec<ServerRef>>(move || {
+        api::with_query("/api/resource-targets", &[("team_id", team.get())])
     });
     let server_options = Signal::derive(move || match servers.get() {
-        Some(Ok(p)) => p
-            .items
+        Some(Ok(list)) => list
             .into_iter()
             .map(|s| (s.id.to_string(), s.name))
             .collect::<Vec<_>>(),
