@@ -83,7 +83,7 @@ async fn answer(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<web::J
 /// for the team's technical agents).
 #[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
 #[post("/resources/{id}/approve")]
-pub async fn approve(
+pub async fn approve_resource(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
@@ -95,7 +95,7 @@ pub async fn approve(
 
 #[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = RejectResource, responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
 #[post("/resources/{id}/reject")]
-pub async fn reject(
+pub async fn reject_resource(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
@@ -109,7 +109,7 @@ pub async fn reject(
 /// Withdraws a request not yet set up (its requester, or an approver of the team).
 #[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
 #[post("/resources/{id}/cancel")]
-pub async fn cancel(
+pub async fn cancel_resource(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
@@ -164,7 +164,7 @@ pub async fn rotate(
 /// Runs a failed recipe again.
 #[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), responses((status = 202, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict), security(("bearer" = [])))]
 #[post("/resources/{id}/retry")]
-pub async fn retry(
+pub async fn retry_resource(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
@@ -189,7 +189,7 @@ async fn accepted(
 /// from its server; one set up by hand is marked deleted.
 #[utoipa::path(tag = "resources", params(("id" = Uuid, Path)), request_body = DeleteResource, responses((status = 200, body = Resource), Unauthenticated, Forbidden, NotFound, Conflict, Invalid), security(("bearer" = [])))]
 #[post("/resources/{id}/delete")]
-pub async fn delete(
+pub async fn delete_resource(
     state: web::Data<AppState>,
     auth: AuthUser,
     id: web::Path<Uuid>,
