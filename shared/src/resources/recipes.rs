@@ -82,7 +82,7 @@ pub struct RecipeParameter {
     pub label: String,
     pub description: String,
     pub kind: ParameterKind,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub default: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<i64>,
