@@ -1097,7 +1097,8 @@ await test('a requester asks for a PostgreSQL database on the team\'s server, an
     const candidate = 47000 + Math.floor(Math.random() * 2000);
     if (await portFree(candidate)) port = candidate;
   }
-  const cluster = `e2e${Date.now().toString(36)}`;
+  // Named after the Rust tests' clusters ("pv…"), so it never sorts before the suite's own "main".
+  const cluster = `pve2e${Date.now().toString(36)}`;
   try {
     await signIn(page, requesterName, requesterPassword);
     await page.goto(`${base}/resources`, { waitUntil: 'domcontentloaded' });
