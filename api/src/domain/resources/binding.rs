@@ -12,7 +12,6 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 use shared::deployments::BoundResource;
-use shared::resources::{connection_string, Endpoint};
 use shared::validation::FieldErrors;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -156,17 +155,8 @@ pub async fn environment<C: ConnectionTrait>(
             Some(sealed) => Some(keys.open(sealed).map_err(|e| e.to_string())?),
             None => None,
         };
-        let connection = connection_string(
-            recipe.connection,
-            &Endpoint {
-                host: row.host.as_deref().unwrap_or_default(),
-                port: row.port.and_then(|p| u16::try_from(p).ok()),
-                database: row.database.as_deref().unwrap_or_default(),
-                username: row.username.as_deref().unwrap_or_default(),
-            },
-            password.as_deref(),
-            &format!("/mnt/{}", row.name),
-        );
+        let connection = super::connection_of(&row, recipe.connection, password.as_deref())
+            .ok_or_else(|| format!("the bound resource {} has no address", row.name))?;
         env.insert(link.env_var, connection);
     }
     Ok(env)

@@ -32,6 +32,27 @@ pub fn status_of(row: &rows::Model) -> ResourceStatus {
     ResourceStatus::parse(&row.status).unwrap_or(ResourceStatus::Failed)
 }
 
+/// How `row` is reached in its recipe's connection form, with `password` when given; `None`
+/// before it has a host. One place for the list, the reveal and a bound deployment's variable.
+pub fn connection_of(
+    row: &rows::Model,
+    form: shared::resources::ConnectionForm,
+    password: Option<&str>,
+) -> Option<String> {
+    let host = row.host.as_deref()?;
+    Some(shared::resources::connection_string(
+        form,
+        &shared::resources::Endpoint {
+            host,
+            port: row.port.and_then(|p| u16::try_from(p).ok()),
+            database: row.database.as_deref().unwrap_or(""),
+            username: row.username.as_deref().unwrap_or(""),
+        },
+        password,
+        &format!("/mnt/{}", row.name),
+    ))
+}
+
 pub fn link(id: Uuid) -> Option<String> {
     Some(format!("/resources/{id}"))
 }

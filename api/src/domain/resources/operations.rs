@@ -14,8 +14,7 @@ use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use shared::resources::{
-    connection_string, DeleteResource, Endpoint, FulfilResource, Provisioning, ResourceAction,
-    ResourceSecret,
+    DeleteResource, FulfilResource, Provisioning, ResourceAction, ResourceSecret,
 };
 use shared::{Permission, Role};
 use uuid::Uuid;
@@ -156,20 +155,7 @@ pub async fn reveal(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<Re
     let secret = state.keys.open(sealed)?;
     let kind = type_of(&txn, &row).await?;
     let recipe = kind.recipe.as_deref().and_then(recipes::find);
-    let connection = match (&row.host, recipe) {
-        (Some(host), Some(recipe)) => Some(connection_string(
-            recipe.connection,
-            &Endpoint {
-                host,
-                port: row.port.and_then(|p| u16::try_from(p).ok()),
-                database: row.database.as_deref().unwrap_or(""),
-                username: row.username.as_deref().unwrap_or(""),
-            },
-            Some(&secret),
-            &format!("/mnt/{}", row.name),
-        )),
-        _ => None,
-    };
+    let connection = recipe.and_then(|r| super::connection_of(&row, r.connection, Some(&secret)));
     audit_change(&txn, auth, "resource.reveal", None, row.id).await?;
     txn.commit().await?;
     Ok(ResourceSecret {

@@ -15,9 +15,7 @@ use sea_orm::{
 };
 use shared::dto::{Page, PageQuery};
 use shared::requests::UserRef;
-use shared::resources::{
-    connection_string, Endpoint, Resource, ResourceStatus, ResourceTypeRef, ServerRef,
-};
+use shared::resources::{Resource, ResourceStatus, ResourceTypeRef, ServerRef};
 use shared::Permission;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -102,20 +100,7 @@ pub(super) async fn to_dtos<C: ConnectionTrait>(
         let recipe = kind.recipe.as_deref().and_then(recipes::find);
         let port = row.port.and_then(|p| u16::try_from(p).ok());
         let form = recipe.map(|r| r.connection);
-        let connection = match (&row.host, form) {
-            (Some(host), Some(form)) => Some(connection_string(
-                form,
-                &Endpoint {
-                    host,
-                    port,
-                    database: row.database.as_deref().unwrap_or(""),
-                    username: row.username.as_deref().unwrap_or(""),
-                },
-                None,
-                &format!("/mnt/{}", row.name),
-            )),
-            _ => None,
-        };
+        let connection = form.and_then(|f| super::connection_of(&row, f, None));
         let may_approve = may_approve(db, auth, &row, &mut caller_teams).await?;
         dtos.push(Resource {
             id: row.id,
