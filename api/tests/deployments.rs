@@ -781,40 +781,7 @@ async fn deploy_requests_are_validated_and_scoped_to_teams() {
     assert_eq!(stats["success_rate"], Value::Null);
 }
 
-struct Pve {
-    url: String,
-    direct_url: String,
-    token: String,
-    ca: String,
-    node: String,
-    ct_template: String,
-    template: String,
-}
-
-fn pve() -> Option<Pve> {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let found = (|| {
-        Some(Pve {
-            url: var("PROVISIO_FAKEPVE_URL")?,
-            direct_url: var("PROVISIO_FAKEPVE_DIRECT_URL")?,
-            token: var("PROVISIO_FAKEPVE_TOKEN")?,
-            ca: var("PROVISIO_FAKEPVE_CA")?,
-            node: var("PROVISIO_FAKEPVE_NODE")?,
-            ct_template: var("PROVISIO_FAKEPVE_CT_TEMPLATE")?,
-            template: var("PROVISIO_FAKEPVE_TEMPLATE_VMID")?,
-        })
-    })();
-    if found.is_none() {
-        assert!(
-            var("PROVISIO_REQUIRE_FAKES").is_none(),
-            "PROVISIO_REQUIRE_FAKES is set but the Proxmox fake's variables are missing"
-        );
-        eprintln!("skipped: the Proxmox fake is not running (see scripts/fakes.sh)");
-    }
-    found
-}
-
-async fn pve_guest_names(f: &Pve) -> Vec<String> {
+async fn pve_guest_names(f: &common::guests::Pve) -> Vec<String> {
     common::fakepve_get(&f.direct_url, &f.token, &f.ca, "/cluster/resources?type=vm")
         .await
         .as_array()
@@ -824,65 +791,6 @@ async fn pve_guest_names(f: &Pve) -> Vec<String> {
         .collect()
 }
 
-/// A Proxmox account at the fake whose guests are reached at the sshd test host; `images` is
-/// the catalog's order of `debian-12` (a VM template) and `debian-ct` (an LXC template).
-async fn pve_account(app: &TestApp, h: &Host, f: &Pve, name: &str, images: &[&str]) -> String {
-    let pin = f
-        .url
-        .starts_with("https")
-        .then(|| common::pem_sha256(&f.ca));
-    json_of(
-        app.post(
-            "/api/provider-accounts",
-            &app.admin.token,
-            json!({"name": name, "kind": "proxmox", "endpoint": f.url,
-                   "catalog": {"currency": "EUR", "locations": [f.node], "images": images,
-                               "custom_limits": {"max_cpu": 8, "max_ram_mb": 16384, "max_disk_gb": 200}},
-                   "settings": {"images": {"debian-12": f.template, "debian-ct": f.ct_template},
-                                "ssh_port": h.port, "ready_timeout_secs": 30, "tls_fingerprint": pin},
-                   "credentials": {"api_token": f.token}}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// Provisioned servers are reached with the platform's service key: the test host accepts it.
-async fn authorize_service_key(app: &TestApp) {
-    let (service_public, _) = api::domain::ssh_keys::service_key(&app.state)
-        .await
-        .unwrap();
-    authorize_key(&service_public);
-}
-
-/// Lets `public` sign in to the sshd test host. Tests run in parallel processes that share the
-/// host's `authorized_keys` while sshd reads it, so the key is appended in one `O_APPEND` write:
-/// rewriting the file would leave it empty for a moment (another test's sign-in then fails) or
-/// drop a key another test appended in between.
-fn authorize_key(public: &str) {
-    use std::io::Write;
-    let authorized = Path::new(&std::env::var("PROVISIO_TEST_SSH_CLIENT_KEY").unwrap())
-        .parent()
-        .unwrap()
-        .join("authorized_keys");
-    if std::fs::read_to_string(&authorized)
-        .unwrap()
-        .contains(public.trim())
-    {
-        return;
-    }
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(&authorized)
-        .unwrap()
-        .write_all(format!("{}\n", public.trim()).as_bytes())
-        .unwrap();
-}
-
 /// The six fields of the PaaS description, as a client written from it sends them: the type in
 /// upper case, the framework by its name, `github_url`, `cpu_cores`, `memory_mb`, no name, no
 /// team, no branch, no account. The team's default account builds a VM at the Proxmox fake, the
@@ -890,13 +798,20 @@ fn authorize_key(public: &str) {
 /// and VM id. A second one, deleted while it waits for approval, cancels its server request.
 #[tokio::test]
 async fn the_six_fields_of_the_paas_form_deploy_a_repository_onto_a_new_vm() {
-    let (Some(h), Some(f)) = (host(), pve()) else {
+    let (Some(h), Some(f)) = (host(), common::guests::pve()) else {
         return;
     };
     let app = app(Duration::from_secs(30)).await;
-    authorize_service_key(&app).await;
+    common::guests::authorize_service_key(&app).await;
     // The container template first: a VM deployment must skip it for the first VM image.
-    let account = pve_account(&app, &h, &f, "PVE six fields", &["debian-ct", "debian-12"]).await;
+    let account = common::guests::pve_account(
+        &app,
+        h.port,
+        &f,
+        "PVE six fields",
+        &["debian-ct", "debian-12"],
+    )
+    .await;
     let team = app.create_team("Six fields").await;
     let set = json_of(
         app.patch(
@@ -1108,7 +1023,7 @@ async fn login_with_generated_key(
     app: &TestApp,
     agent: &common::Session,
     h: &Host,
-    f: &Pve,
+    f: &common::guests::Pve,
     running: &Value,
     public: &str,
 ) {
@@ -1131,7 +1046,7 @@ async fn login_with_generated_key(
             .unwrap()
             .into_owned();
     assert!(injected.contains(public.trim()), "{injected}");
-    authorize_key(public);
+    common::guests::authorize_key(public);
 
     let url = format!("/api/deployments/{id}/private-key");
     // Someone else of the team may see the deployment but not take its key.
@@ -1246,12 +1161,14 @@ async fn login_with_generated_key(
 /// destroys the guest.
 #[tokio::test]
 async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destroys_it() {
-    let (Some(h), Some(f)) = (host(), pve()) else {
+    let (Some(h), Some(f)) = (host(), common::guests::pve()) else {
         return;
     };
     let app = app(Duration::from_secs(30)).await;
-    authorize_service_key(&app).await;
-    let account = pve_account(&app, &h, &f, "PVE apps", &["debian-12", "debian-ct"]).await;
+    common::guests::authorize_service_key(&app).await;
+    let account =
+        common::guests::pve_account(&app, h.port, &f, "PVE apps", &["debian-12", "debian-ct"])
+            .await;
     let (bare, _work) = repository(&[
         ("app.py", &flask_app("lxc")),
         ("requirements.txt", "Flask>=3\n"),
@@ -1341,11 +1258,11 @@ async fn a_deployment_onto_a_new_proxmox_lxc_guest_provisions_deploys_and_destro
 /// steps, and deleting the deployment destroys what Terraform built.
 #[tokio::test]
 async fn a_deployment_onto_a_terraform_built_vm_shows_the_plan_and_apply_in_its_logs() {
-    let (Some(h), Some(_)) = (host(), pve()) else {
+    let (Some(h), Some(_)) = (host(), common::guests::pve()) else {
         return;
     };
     let app = app(Duration::from_secs(30)).await;
-    authorize_service_key(&app).await;
+    common::guests::authorize_service_key(&app).await;
     let module = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../terraform-templates/testing/builtin-server")
         .canonicalize()
@@ -1458,7 +1375,7 @@ async fn a_deployment_onto_a_terraform_built_vm_shows_the_plan_and_apply_in_its_
 /// the administrator's own SSH key.
 #[tokio::test]
 async fn the_first_steps_tick_themselves_from_the_data() {
-    let (Some(h), Some(f)) = (host(), pve()) else {
+    let (Some(h), Some(f)) = (host(), common::guests::pve()) else {
         return;
     };
     let app = app(Duration::from_secs(30)).await;
@@ -1474,7 +1391,8 @@ async fn the_first_steps_tick_themselves_from_the_data() {
     assert_eq!(progress().await, nothing);
 
     // Saving an account with a token tests it: the step ticks at once.
-    let account = pve_account(&app, &h, &f, "First steps", &["debian-12"]).await;
+    let account =
+        common::guests::pve_account(&app, h.port, &f, "First steps", &["debian-12"]).await;
     assert_eq!(progress().await["provider_tested"], true);
     let report = json_of(
         app.post(
@@ -1560,9 +1478,12 @@ async fn the_app_playbook_passes_ansibles_syntax_check() {
 }
 
 /// A Flask app bound to a PostgreSQL resource of its team reads the resource's rows through
-/// `DATABASE_URL`: the recipe creates the database on the team's server, psql writes a row with
-/// the revealed connection, the deployment names the resource, and the app answers with the row.
-/// The password is in no line of the deploy log; the resource cannot be deleted while bound.
+/// `DATABASE_URL`. The app is deployed as soon as the database is asked for (the deploy form's
+/// offer): its job waits, saying so in its log, until the resource is approved and the recipe
+/// created the database on the team's server; psql writes a row with the revealed connection,
+/// the deployment names the resource, and the app answers with the row. The password is in no
+/// line of the deploy log; the resource cannot be deleted while bound. A deployment bound to a
+/// resource that is then rejected fails with the reason, without fetching anything.
 #[tokio::test]
 async fn a_flask_app_bound_to_a_postgresql_resource_reads_its_rows_through_database_url() {
     let Some(h) = host() else {
@@ -1612,6 +1533,57 @@ async fn a_flask_app_bound_to_a_postgresql_resource_reads_its_rows_through_datab
         .as_str()
         .unwrap()
         .to_owned();
+    // Bound twice, or in a variable the deployment sets itself: refused per field.
+    let refused = common::assert_problem(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "notes", "project_id": project, "server_id": server,
+                   "env": {"DATABASE_URL": "sqlite:///x"}, "resources": [resource]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(refused["errors"]["resources[0]"][0]
+        .as_str()
+        .unwrap()
+        .contains("would set DATABASE_URL"));
+    let created = json_of(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "notes", "project_id": project, "server_id": server,
+                   "framework": "flask", "resources": [resource]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        created["resources"],
+        json!([{"id": resource, "name": "notes", "env_var": "DATABASE_URL"}])
+    );
+    let id = created["id"].as_str().unwrap().to_owned();
+    let started = Instant::now();
+    while !log_text(&app, &id)
+        .await
+        .contains("waiting for the resource notes to be approved")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{}",
+            log_text(&app, &id).await
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let waiting = json_of(
+        app.get(&format!("/api/deployments/{id}"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(waiting["status"], "PENDING", "{waiting:#}");
     json_of(
         app.post(
             &format!("/api/resources/{resource}/approve"),
@@ -1668,38 +1640,6 @@ async fn a_flask_app_bound_to_a_postgresql_resource_reads_its_rows_through_datab
         String::from_utf8_lossy(&written.stderr)
     );
 
-    // Bound twice, or in a variable the deployment sets itself: refused per field.
-    let refused = common::assert_problem(
-        app.post(
-            "/api/deploy",
-            &app.admin.token,
-            json!({"name": "notes", "project_id": project, "server_id": server,
-                   "env": {"DATABASE_URL": "sqlite:///x"}, "resources": [resource]}),
-        )
-        .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-    )
-    .await;
-    assert!(refused["errors"]["resources[0]"][0]
-        .as_str()
-        .unwrap()
-        .contains("would set DATABASE_URL"));
-    let created = json_of(
-        app.post(
-            "/api/deploy",
-            &app.admin.token,
-            json!({"name": "notes", "project_id": project, "server_id": server,
-                   "framework": "flask", "resources": [resource]}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    assert_eq!(
-        created["resources"],
-        json!([{"id": resource, "name": "notes", "env_var": "DATABASE_URL"}])
-    );
-    let id = created["id"].as_str().unwrap().to_owned();
     running_app(&app, &id, "notes: written with psql").await;
     let log = log_text(&app, &id).await;
     assert!(!log.contains(password), "{log}");
@@ -1719,6 +1659,68 @@ async fn a_flask_app_bound_to_a_postgresql_resource_reads_its_rows_through_datab
         "notes is bound to the deployment notes: delete it first"
     );
     delete_deployment(&app, &id, &app.admin.token).await;
+
+    // Bound while asked for, then rejected: the waiting deployment fails with the reason.
+    let refused = json_of(
+        app.post(
+            "/api/resources",
+            &app.admin.token,
+            json!({"team_id": team, "resource_type": "db-postgresql", "name": "spare",
+                   "server_id": server, "purpose": "a second database"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let waiting = json_of(
+        app.post(
+            "/api/deploy",
+            &app.admin.token,
+            json!({"name": "spare", "project_id": project, "server_id": server,
+                   "framework": "flask", "resources": [refused]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    json_of(
+        app.post(
+            &format!("/api/resources/{refused}/reject"),
+            &app.admin.token,
+            json!({"reason": "one database is enough"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let started = Instant::now();
+    let failed = loop {
+        let d = json_of(
+            app.get(&format!("/api/deployments/{waiting}"), &app.admin.token)
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if d["status"] == "FAILED" {
+            break d;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "{d:#}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("spare is rejected: one database is enough"),
+        "{failed:#}"
+    );
+    assert!(!log_text(&app, &waiting).await.contains("fetching"));
 }
 
 /// Runs `f` when dropped, whatever the test's outcome.

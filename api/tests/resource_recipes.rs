@@ -771,3 +771,161 @@ async fn an_nfs_export_is_made_backed_up_restored_and_removed() {
     assert!(!exports().contains(&folder));
     assert!(!std::path::Path::new(&folder).exists());
 }
+
+/// A resource asked for with a new server: the request names no server but a new one, and is
+/// refused with a field message when it names both or the team has no account for new servers.
+/// Rejecting the server request rejects a resource waiting for it, with the reason; cancelling a
+/// resource withdraws its server request. Approved, one approval covers both: the Proxmox fake
+/// builds the server (the sshd test host), the recipe waits for it and then makes a SQLite file
+/// there, and the resource names the new server.
+#[tokio::test]
+async fn a_resource_on_a_new_server_waits_for_it_and_follows_its_request() {
+    let Some(w) = world().await else {
+        return;
+    };
+    let Some(f) = common::guests::pve() else {
+        return;
+    };
+    let (port, _) = host().unwrap();
+    common::guests::authorize_service_key(&w.app).await;
+    let ask = |name: &str, new_server: Value| {
+        json!({"team_id": w.team, "resource_type": "db-sqlite", "name": name,
+               "new_server": new_server, "purpose": "the shop's notes"})
+    };
+    let problem = json_of(
+        w.app
+            .post(
+                "/api/resources",
+                &w.requester.token,
+                ask("notes", json!({})),
+            )
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(
+        problem["errors"]["new_server.provider_account_id"][0]
+            .as_str()
+            .unwrap()
+            .contains("no default account"),
+        "{problem:#}"
+    );
+    let mut both = ask("notes", json!({}));
+    both["server_id"] = json!(w.server);
+    let problem = json_of(
+        w.app.post("/api/resources", &w.requester.token, both).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(problem["errors"]["new_server"].is_array(), "{problem:#}");
+
+    let account =
+        common::guests::pve_account(&w.app, port, &f, "Resource hosts", &["debian-12"]).await;
+    json_of(
+        w.app
+            .patch(
+                &format!("/api/teams/{}", w.team),
+                &w.app.admin.token,
+                json!({"default_provider_account_id": account}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let asked = |name: String| {
+        let body = ask(&name, json!({"cpu": 1, "ram_mb": 1024, "disk_gb": 10}));
+        let w = &w;
+        async move {
+            let made = json_of(
+                w.app.post("/api/resources", &w.requester.token, body).await,
+                StatusCode::CREATED,
+            )
+            .await;
+            assert_eq!(made["server"], Value::Null, "{made:#}");
+            assert_eq!(made["server_request"]["status"], "pending", "{made:#}");
+            assert_eq!(
+                made["server_request"]["hostname"],
+                name.replace('_', "-"),
+                "{made:#}"
+            );
+            made
+        }
+    };
+
+    // The server request refused: the resource waiting for approval is refused with it.
+    let refused = asked(unique("refused")).await;
+    let request = refused["server_request"]["id"].as_str().unwrap();
+    json_of(
+        w.app
+            .post(
+                &format!("/api/requests/{request}/reject"),
+                &w.app.admin.token,
+                json!({"reason": "no room on the cluster"}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let id = refused["id"].as_str().unwrap();
+    let after = settle(&w.app, id, "rejected").await;
+    assert!(
+        after["rejection_reason"]
+            .as_str()
+            .unwrap()
+            .contains("no room on the cluster"),
+        "{after:#}"
+    );
+
+    // The resource withdrawn: its server request is withdrawn with it.
+    let withdrawn = asked(unique("withdrawn")).await;
+    let id = withdrawn["id"].as_str().unwrap();
+    json_of(
+        w.app
+            .post(
+                &format!("/api/resources/{id}/cancel"),
+                &w.requester.token,
+                json!({}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let request = withdrawn["server_request"]["id"].as_str().unwrap();
+    let server_request = json_of(
+        w.app
+            .get(&format!("/api/requests/{request}"), &w.requester.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        server_request["request"]["status"], "cancelled",
+        "{server_request:#}"
+    );
+
+    // Approved: the same approval approves the server, which is built, then the recipe runs.
+    let name = unique("notes");
+    let made = asked(name.clone()).await;
+    let id = made["id"].as_str().unwrap();
+    json_of(
+        w.app
+            .post(
+                &format!("/api/resources/{id}/approve"),
+                &w.app.admin.token,
+                json!({}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let ready = settle(&w.app, id, "ready").await;
+    assert_eq!(ready["server"]["name"], name.replace('_', "-"), "{ready:#}");
+    assert_eq!(ready["server_request"], Value::Null);
+    let file = format!("/var/lib/provisio-resources/{name}/{name}.sqlite3");
+    assert_eq!(ready["database"], file.as_str());
+    assert!(std::path::Path::new(&file).is_file(), "no {file}");
+    let log = log_of(&w.app, ready["execution_id"].as_str().unwrap()).await;
+    assert!(log.contains("waiting for"), "{log}");
+    w.delete(&ready).await;
+    assert!(!std::path::Path::new(&file).exists());
+}

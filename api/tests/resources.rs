@@ -219,7 +219,7 @@ async fn requests_are_checked_against_the_catalogue_the_servers_and_the_recipe()
     .await;
     assert_eq!(
         no_server["errors"]["server_id"][0],
-        "choose the team's server PostgreSQL goes on"
+        "choose the team's server PostgreSQL goes on, or ask for a new one"
     );
     assert_eq!(
         no_server["errors"]["parameters.port"][0],

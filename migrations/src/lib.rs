@@ -26,6 +26,7 @@ mod m20261206_000020_deployment_keys;
 mod m20261206_000021_provider_last_test;
 mod m20261207_000022_sign_in_guard;
 mod m20261207_000023_managed_resources;
+mod m20261207_000024_resource_new_server;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_provider_last_test::Migration),
             Box::new(m20261207_000022_sign_in_guard::Migration),
             Box::new(m20261207_000023_managed_resources::Migration),
+            Box::new(m20261207_000024_resource_new_server::Migration),
         ]
     }
 }

@@ -11,6 +11,8 @@ pub struct Model {
     pub purpose: String,
     pub status: String,
     pub server_id: Option<Uuid>,
+    /// The server request filed with it; `server_id` is set once that server is ready.
+    pub request_id: Option<Uuid>,
     pub parameters: Json,
     pub host: Option<String>,
     pub port: Option<i32>,

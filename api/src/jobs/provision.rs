@@ -236,6 +236,7 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
     .map_err(JobError::from)?;
     servers::set_status(&txn, server_id, ServerStatus::Running).await?;
     crate::domain::deployments::server_ready(&txn, state, row.id, server_id).await?;
+    crate::domain::resources::new_server::server_ready(&txn, row.id, server_id).await?;
     notify(
         &txn,
         state.config.smtp_url.is_some(),

@@ -7,6 +7,7 @@ use super::playbook::{run_on_server, server_target};
 use super::{JobContext, JobError};
 use crate::domain::notify::{notify, NewNotification};
 use crate::domain::resources::catalogue::provisioning_of;
+use crate::domain::resources::new_server::{self, ServerFor};
 use crate::domain::resources::{
     backups, link, recipes, secrets, transition, type_of, RecipeAction,
 };
@@ -17,6 +18,9 @@ use serde_json::{json, Value};
 use shared::resources::{BackupKind, ConnectionForm, ResourceAction};
 use std::collections::BTreeMap;
 use uuid::Uuid;
+
+/// How often a recipe waiting for its new server looks again without being woken.
+const SERVER_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
 
 struct Payload {
     id: Uuid,
@@ -126,9 +130,13 @@ pub async fn run(ctx: &JobContext) -> Result<(), JobError> {
         .ok_or_else(|| JobError::permanent(format!("{} has no recipe", kind.name)))?;
     let playbook = recipes::playbook(&recipe.slug)
         .ok_or_else(|| JobError::permanent(format!("the {} recipe is missing", recipe.slug)))?;
-    let server_id = row
-        .server_id
-        .ok_or_else(|| JobError::permanent("the resource names no server"))?;
+    let server_id = match new_server::server_for(&state.db, &row).await? {
+        ServerFor::Ready(id) => id,
+        // Checked again when the server request moves (`new_server::server_ready` and
+        // `follow_request` wake this job), and every few minutes in case a wake-up was missed.
+        ServerFor::Waiting(what) => return Err(JobError::deferred(what, SERVER_CHECK)),
+        ServerFor::Never(why) => return Err(JobError::permanent(why)),
+    };
     ctx.log
         .info(&format!(
             "{} {} of {}: {} on the server",

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod guests;
+
 use api::config::{Config, LoginLimits};
 use api::keys::Keys;
 use api::server::startup::{prepare_database, Application};
@@ -850,6 +852,7 @@ pub async fn insert_resource(
         purpose: Set("matrix resource".into()),
         status: Set(status.to_owned()),
         server_id: Set(server),
+        request_id: Set(None),
         parameters: Set(serde_json::json!({})),
         host: Set(usable.then(|| "10.0.0.5".to_owned())),
         port: Set(usable.then_some(5432)),

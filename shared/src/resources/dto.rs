@@ -91,12 +91,54 @@ pub struct CreateResource {
     /// The team's server it goes on; a type fulfilled by hand may leave it to the technical agent.
     #[serde(default)]
     pub server_id: Option<Uuid>,
+    /// Instead of `server_id`: a new server, requested with it (the same approval decides
+    /// both); the recipe runs once that server is ready.
+    #[serde(default)]
+    pub new_server: Option<NewServer>,
     /// Settings from the type's recipe (`parameters` of the type); missing ones take defaults.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub parameters: Map<String, Value>,
     #[cfg_attr(feature = "openapi", schema(min_length = 3, max_length = 1000))]
     pub purpose: String,
+}
+
+/// The server a resource asks for. Left-out fields take the account catalog's defaults: its first
+/// location and VM image, and at fixed-size accounts the cheapest type with the size asked for.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewServer {
+    /// Default: the team's default account for new guests.
+    #[serde(default)]
+    pub provider_account_id: Option<Uuid>,
+    /// Default: the resource's name with `-` for `_`.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub image: Option<String>,
+    #[serde(default)]
+    pub server_type: Option<String>,
+    #[serde(default)]
+    pub cpu: Option<u32>,
+    #[serde(default)]
+    pub ram_mb: Option<u32>,
+    #[serde(default)]
+    pub disk_gb: Option<u32>,
+    /// An OpenSSH public key that logs in to it besides Provisio's own.
+    #[serde(default)]
+    pub ssh_public_key: Option<String>,
+}
+
+impl NewServer {
+    /// The host name it gets: the one given, or the resource's name (`shop_db` → `shop-db`).
+    pub fn hostname_for(&self, resource: &str) -> String {
+        self.hostname
+            .clone()
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| resource.replace('_', "-"))
+    }
 }
 
 pub fn resource_name(value: &str) -> Result<(), String> {
@@ -138,6 +180,15 @@ pub struct ServerRef {
     pub name: String,
 }
 
+/// A server request a resource waits for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ServerRequestRef {
+    pub id: Uuid,
+    pub hostname: String,
+    pub status: crate::workflow::RequestStatus,
+}
+
 /// A resource as its team sees it: never its secret (`POST …/reveal` gives that).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -149,6 +200,8 @@ pub struct Resource {
     pub status: ResourceStatus,
     pub purpose: String,
     pub server: Option<ServerRef>,
+    /// The request for the new server it goes on, while it has none yet.
+    pub server_request: Option<ServerRequestRef>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub parameters: Map<String, Value>,
     pub host: Option<String>,

@@ -184,7 +184,7 @@ pub async fn create(
         None => {
             let account_id = match input.provider_account_id {
                 Some(id) => id,
-                None => default_account(&txn, team_id).await?,
+                None => crate::domain::requests::default_account(&txn, team_id).await?,
             };
             let key = guest_key(state, input.ssh_public_key.as_deref(), &name)?;
             let guest = NewGuest {
@@ -303,20 +303,4 @@ async fn free_name<C: ConnectionTrait>(
         "name",
         format!("{base} to {base}-99 are taken in this team: name the deployment"),
     ))
-}
-
-/// The account new guests of the team go to when a deployment names neither a server nor an
-/// account.
-async fn default_account<C: ConnectionTrait>(db: &C, team_id: Uuid) -> ApiResult<Uuid> {
-    crate::entities::teams::Entity::find_by_id(team_id)
-        .one(db)
-        .await?
-        .and_then(|team| team.default_provider_account_id)
-        .ok_or_else(|| {
-            ApiError::field(
-                "provider_account_id",
-                "choose a server, or a provider account for a new one (this team has no default \
-                 account for new guests; an administrator can set one on the team)",
-            )
-        })
 }

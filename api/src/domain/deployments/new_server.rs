@@ -10,14 +10,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 use shared::deployments::{
     AppStep, DeployRequest, DeploymentAction, DeploymentStatus, DeploymentType,
 };
-use shared::Permission;
 use uuid::Uuid;
 
-/// Files (and when the caller may, approves) the server request a deployment onto a new VM or
-/// LXC guest waits for. VM or LXC follows the image: a Proxmox LXC template (`…vztmpl…`) makes
-/// a container. What the deployment leaves out comes from the account's catalog: its first
-/// location, its first image of the deployment's type, and for fixed sizes the cheapest server
-/// type with the cores, memory and disk asked for.
 /// The guest a deployment asks for: its name, the team and account it belongs to, and the public
 /// key that logs in to it.
 pub(super) struct NewGuest<'a> {
@@ -27,6 +21,8 @@ pub(super) struct NewGuest<'a> {
     pub login_key: &'a str,
 }
 
+/// Files (and when the caller may, approves) the server request a deployment onto a new VM or
+/// LXC guest waits for. VM or LXC follows the deployment's type.
 pub(super) async fn request_server(
     txn: &sea_orm::DatabaseTransaction,
     state: &AppState,
@@ -34,121 +30,21 @@ pub(super) async fn request_server(
     input: &DeployRequest,
     guest: NewGuest<'_>,
 ) -> ApiResult<Uuid> {
-    let NewGuest {
-        name,
-        team_id,
-        account_id,
-        login_key,
-    } = guest;
-    let account = crate::entities::provider_accounts::Entity::find_by_id(account_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| ApiError::field("provider_account_id", "no such provider account"))?;
-    let catalog = crate::domain::providers::catalog_of(&account);
-    let settings: shared::providers::ProviderSettings =
-        serde_json::from_value(account.settings.clone().unwrap_or_default()).unwrap_or_default();
-    let kind = shared::providers::ProviderKind::parse(&account.kind);
-    let proxmox = matches!(
-        kind,
-        Some(
-            shared::providers::ProviderKind::Proxmox
-                | shared::providers::ProviderKind::TerraformProxmox
-        )
-    );
-    if input.deployment_type == DeploymentType::Lxc && !proxmox {
-        return Err(ApiError::field(
-            "deployment_type",
-            "LXC containers need a Proxmox account",
-        ));
-    }
-    let wants_container = input.deployment_type == DeploymentType::Lxc;
-    let image = match &input.image {
-        Some(image) => image.clone(),
-        None => catalog
-            .images
-            .iter()
-            .find(|i| settings.is_container_image(i) == wants_container)
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::field(
-                    "image",
-                    if wants_container {
-                        "this account offers no LXC template: choose another account or a VM"
-                    } else {
-                        "this account offers no VM image: choose another account"
-                    },
-                )
-            })?,
+    let spec = crate::domain::requests::GuestSpec {
+        hostname: guest.name.to_owned(),
+        team_id: guest.team_id,
+        account_id: guest.account_id,
+        login_keys: vec![guest.login_key.to_owned()],
+        purpose: format!("App deployment {}", guest.name),
+        container: input.deployment_type == DeploymentType::Lxc,
+        location: input.location.clone(),
+        image: input.image.clone(),
+        server_type: input.server_type.clone(),
+        cpu: input.cpu,
+        ram_mb: input.ram_mb,
+        disk_gb: input.disk_gb,
     };
-    match (wants_container, settings.is_container_image(&image)) {
-        (true, false) => {
-            return Err(ApiError::field(
-                "image",
-                "choose an LXC template for an LXC deployment",
-            ))
-        }
-        (false, true) => {
-            return Err(ApiError::field(
-                "image",
-                "this image is an LXC template; choose a VM image or deployment type lxc",
-            ))
-        }
-        _ => {}
-    }
-    let location = match &input.location {
-        Some(location) => location.clone(),
-        None => catalog.locations.first().cloned().ok_or_else(|| {
-            ApiError::field("location", "this account's catalog offers no location")
-        })?,
-    };
-    // Fixed sizes only (Hetzner): the cheapest that fits what was asked.
-    let server_type = match &input.server_type {
-        Some(name) => Some(name.clone()),
-        None if catalog.custom_limits.is_none() => Some(
-            catalog
-                .cheapest_fitting(input.cpu, input.ram_mb, input.disk_gb)
-                .map(|t| t.name.clone())
-                .ok_or_else(|| {
-                    ApiError::field(
-                        "server_type",
-                        "no server type of this account has the cores, memory and disk asked for",
-                    )
-                })?,
-        ),
-        None => None,
-    };
-    let (cpu, ram_mb, disk_gb) = match server_type {
-        Some(_) => (None, None, None),
-        None => (input.cpu, input.ram_mb, input.disk_gb),
-    };
-    let request = shared::requests::CreateServerRequest {
-        hostname: name.to_owned(),
-        team_id,
-        provider_account_id: account_id,
-        location,
-        server_type,
-        cpu,
-        ram_mb,
-        disk_gb,
-        image,
-        purpose: format!("App deployment {name}"),
-        ssh_public_keys: vec![login_key.to_owned()],
-        notes: String::new(),
-        subscription_id: None,
-    };
-    let id = crate::domain::requests::create_in(txn, state, auth, request).await?;
-    let pending = crate::entities::server_requests::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .is_some_and(|r| r.status == shared::workflow::RequestStatus::Pending.as_str());
-    if pending && auth.can(Permission::RequestsApprove) {
-        match crate::domain::requests::approve_in(txn, state, auth, id).await {
-            // The team's policy may want someone else's approval too.
-            Ok(()) | Err(ApiError::Forbidden) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(id)
+    crate::domain::requests::request_guest(txn, state, auth, spec).await
 }
 
 /// The key that logs in to a new guest: the caller's public key, or a fresh ed25519 pair whose

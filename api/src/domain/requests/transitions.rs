@@ -75,6 +75,7 @@ pub(crate) async fn apply<C: ConnectionTrait>(
     }
     event(db, row.id, actor, "transition", Some(from), Some(to), body).await?;
     crate::domain::deployments::follow_request(db, row.id, to, body).await?;
+    crate::domain::resources::new_server::follow_request(db, row.id, to, body).await?;
     Ok(to)
 }
 

@@ -111,6 +111,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         )
         .await?;
     } else if done {
+        super::new_server::approve_request(&txn, state, auth, &row).await?;
         finish_approval(&txn, state, auth, &row, &kind).await?;
     }
     audit_change(&txn, auth, "resource.approve", Some(&row), row.id).await?;
@@ -251,6 +252,7 @@ pub async fn reject(
         },
     )
     .await?;
+    super::new_server::withdraw_request(&txn, auth, &row).await?;
     audit_change(&txn, auth, "resource.reject", Some(&row), row.id).await?;
     txn.commit().await?;
     Ok(())
@@ -276,6 +278,7 @@ pub async fn cancel(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<()
         vec![],
     )
     .await?;
+    super::new_server::withdraw_request(&txn, auth, &row).await?;
     audit_change(&txn, auth, "resource.cancel", Some(&row), row.id).await?;
     txn.commit().await?;
     Ok(())

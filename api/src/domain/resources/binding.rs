@@ -1,7 +1,9 @@
-//! Deployments bound to resources: checked when the deployment is created (the team's, usable,
-//! one variable each), handed to the app as environment variables with the password when the
-//! deploy job runs (never stored in clear), shown on the deployment, and a resource still bound
-//! to a live deployment is not deleted.
+//! Deployments bound to resources: checked when the deployment is created (the team's, ready or
+//! still being set up, one variable each), handed to the app as environment variables with the
+//! password when the deploy job runs (never stored in clear), shown on the deployment, and a
+//! resource still bound to a live deployment is not deleted. A deployment bound to a resource
+//! asked for with it waits until the resource is ready (its job is woken when the resource is
+//! ready or will never be).
 
 use super::{recipes, status_of, type_of, views};
 use crate::auth::AuthUser;
@@ -12,6 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
 };
 use shared::deployments::BoundResource;
+use shared::resources::ResourceStatus;
 use shared::validation::FieldErrors;
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
@@ -39,9 +42,9 @@ pub async fn check<C: ConnectionTrait>(
             refuse(format!("{} belongs to another team", row.name));
             continue;
         }
-        if !status_of(&row).is_usable() {
+        if !status_of(&row).is_usable() && !is_coming(status_of(&row)) {
             refuse(format!(
-                "{} is {}: only a ready resource can be bound",
+                "{} is {}: only a ready resource, or one being asked for or set up, can be bound",
                 row.name,
                 status_of(&row).label().to_lowercase()
             ));
@@ -70,6 +73,88 @@ pub async fn check<C: ConnectionTrait>(
     } else {
         Err(ApiError::Validation(errors))
     }
+}
+
+/// A resource that is not ready yet but will be unless someone says no or its recipe fails.
+pub(super) fn is_coming(status: ResourceStatus) -> bool {
+    matches!(
+        status,
+        ResourceStatus::Pending | ResourceStatus::Provisioning
+    )
+}
+
+/// Whether a deployment's bound resources let its job start.
+pub enum Readiness {
+    Ready,
+    /// One is still being asked for or set up: what it waits on, for the log.
+    Waiting(String),
+    /// One will not be usable: why, for the deployment's error.
+    Never(String),
+}
+
+/// Checked before a deploy job does anything else.
+pub async fn readiness<C: ConnectionTrait>(db: &C, deployment: Uuid) -> Result<Readiness, DbErr> {
+    let links = rows::Entity::find()
+        .filter(rows::Column::DeploymentId.eq(deployment))
+        .all(db)
+        .await?;
+    let bound = resources::Entity::find()
+        .filter(resources::Column::Id.is_in(links.iter().map(|l| l.resource_id)))
+        .all(db)
+        .await?;
+    if let Some(r) = bound.iter().find(|r| {
+        let status = status_of(r);
+        !status.is_usable() && !is_coming(status)
+    }) {
+        let why = r
+            .rejection_reason
+            .clone()
+            .or(r.error.clone())
+            .map(|why| format!(": {why}"))
+            .unwrap_or_default();
+        return Ok(Readiness::Never(format!(
+            "the bound resource {} is {}{why}",
+            r.name,
+            status_of(r).label().to_lowercase()
+        )));
+    }
+    Ok(match bound.iter().find(|r| is_coming(status_of(r))) {
+        Some(r) if status_of(r) == ResourceStatus::Pending => Readiness::Waiting(format!(
+            "waiting for the resource {} to be approved (its page says by whom)",
+            r.name
+        )),
+        Some(r) => Readiness::Waiting(format!("waiting for the resource {} to be set up", r.name)),
+        None => Readiness::Ready,
+    })
+}
+
+/// The resource is ready, or never will be: the deploy jobs waiting for it run now rather than
+/// at their next check.
+pub async fn wake_bound<C: ConnectionTrait>(db: &C, resource: Uuid) -> Result<(), DbErr> {
+    let links = rows::Entity::find()
+        .filter(rows::Column::ResourceId.eq(resource))
+        .all(db)
+        .await?;
+    let executions: Vec<Uuid> = deployments::Entity::find()
+        .filter(deployments::Column::Id.is_in(links.iter().map(|l| l.deployment_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|d| d.execution_id)
+        .collect();
+    if executions.is_empty() {
+        return Ok(());
+    }
+    crate::entities::jobs::Entity::update_many()
+        .col_expr(
+            crate::entities::jobs::Column::RunAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .filter(crate::entities::jobs::Column::ExecutionId.is_in(executions))
+        .filter(crate::entities::jobs::Column::Status.eq("queued"))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn bind<C: ConnectionTrait>(

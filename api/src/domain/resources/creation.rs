@@ -4,13 +4,13 @@
 use super::{audit_change, link, views};
 use crate::auth::AuthUser;
 use crate::domain::notify::{notify, NewNotification};
-use crate::domain::requests::{eligible_users, load_policy};
+use crate::domain::requests::{self, eligible_users, load_policy};
 use crate::domain::users::active_with_role;
 use crate::entities::{resource_types, resources as rows, servers};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use shared::resources::{CreateResource, Provisioning, Resource, ResourceStatus};
+use shared::resources::{CreateResource, NewServer, Provisioning, Resource, ResourceStatus};
 use shared::validation::FieldErrors;
 use shared::{Permission, Role};
 use uuid::Uuid;
@@ -68,10 +68,13 @@ pub async fn create(
                         }
                     }
                 }
-                if input.server_id.is_none() {
+                if input.server_id.is_none() && input.new_server.is_none() {
                     field(
                         "server_id",
-                        format!("choose the team's server {} goes on", kind.name),
+                        format!(
+                            "choose the team's server {} goes on, or ask for a new one",
+                            kind.name
+                        ),
                     );
                 }
             }
@@ -84,6 +87,22 @@ pub async fn create(
             ),
             _ => {}
         },
+    }
+    if input.server_id.is_some() && input.new_server.is_some() {
+        field(
+            "new_server",
+            "choose an existing server or ask for a new one, not both".into(),
+        );
+    }
+    if input.new_server.is_some()
+        && kind
+            .as_ref()
+            .is_some_and(|k| super::catalogue::provisioning_of(k) == Provisioning::Manual)
+    {
+        field(
+            "new_server",
+            "a type set up by hand leaves the server to the technical agent: say what you need in the purpose".into(),
+        );
     }
     if let Some(server_id) = input.server_id {
         let server = servers::Entity::find_by_id(server_id).one(&txn).await?;
@@ -100,7 +119,8 @@ pub async fn create(
             .filter(rows::Column::TeamId.eq(input.team_id))
             .filter(rows::Column::ServerId.is_null()),
     };
-    if same_name.one(&txn).await?.is_some() {
+    // A new server holds no names yet.
+    if input.new_server.is_none() && same_name.one(&txn).await?.is_some() {
         field(
             "name",
             "another resource has this name there; choose another".into(),
@@ -110,6 +130,10 @@ pub async fn create(
         return Err(ApiError::Validation(errors));
     }
     let kind = kind.expect("a type when there are no errors");
+    let request_id = match &input.new_server {
+        Some(wanted) => Some(request_server(&txn, state, auth, &input, wanted).await?),
+        None => None,
+    };
     let now = chrono::Utc::now();
     let id = Uuid::new_v4();
     let row = rows::ActiveModel {
@@ -120,6 +144,7 @@ pub async fn create(
         purpose: Set(input.purpose.trim().to_owned()),
         status: Set(ResourceStatus::Pending.as_str().into()),
         server_id: Set(input.server_id),
+        request_id: Set(request_id),
         parameters: Set(serde_json::Value::Object(parameters)),
         host: Set(None),
         port: Set(None),
@@ -165,4 +190,57 @@ pub async fn create(
     let dto = views::to_dtos(&txn, auth, vec![row]).await?.pop();
     txn.commit().await?;
     dto.ok_or(ApiError::NotFound)
+}
+
+/// Files the request for the new server a resource goes on, in the resource's transaction; its
+/// refusals name the fields under `new_server` (`new_server.location`, …).
+async fn request_server(
+    txn: &sea_orm::DatabaseTransaction,
+    state: &AppState,
+    auth: &AuthUser,
+    input: &CreateResource,
+    wanted: &NewServer,
+) -> ApiResult<Uuid> {
+    let under = |e: ApiError| match e {
+        ApiError::Validation(found) => ApiError::Validation(
+            found
+                .into_iter()
+                .map(|(name, messages)| {
+                    let name = match name.as_str() {
+                        "ssh_public_keys[0]" => "ssh_public_key".to_owned(),
+                        _ => name,
+                    };
+                    (format!("new_server.{name}"), messages)
+                })
+                .collect(),
+        ),
+        other => other,
+    };
+    let account_id = match wanted.provider_account_id {
+        Some(id) => id,
+        None => requests::default_account(txn, input.team_id)
+            .await
+            .map_err(under)?,
+    };
+    let spec = requests::GuestSpec {
+        hostname: wanted.hostname_for(&input.name),
+        team_id: input.team_id,
+        account_id,
+        login_keys: wanted.ssh_public_key.iter().cloned().collect(),
+        purpose: format!(
+            "Server for the resource {}: {}",
+            input.name,
+            input.purpose.trim().chars().take(900).collect::<String>()
+        ),
+        container: false,
+        location: wanted.location.clone(),
+        image: wanted.image.clone(),
+        server_type: wanted.server_type.clone(),
+        cpu: wanted.cpu,
+        ram_mb: wanted.ram_mb,
+        disk_gb: wanted.disk_gb,
+    };
+    requests::request_guest(txn, state, auth, spec)
+        .await
+        .map_err(under)
 }

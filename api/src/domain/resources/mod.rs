@@ -11,6 +11,7 @@ pub mod secrets;
 mod approval;
 pub mod backups;
 mod creation;
+pub mod new_server;
 mod operations;
 mod views;
 
@@ -147,6 +148,9 @@ pub async fn transition<C: ConnectionTrait>(
         return Err(ApiError::Conflict(
             "the resource changed while you were acting on it; reload and try again".into(),
         ));
+    }
+    if binding::is_coming(from) && !binding::is_coming(to) {
+        binding::wake_bound(db, row.id).await?;
     }
     Ok(to)
 }

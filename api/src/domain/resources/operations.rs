@@ -328,7 +328,19 @@ pub async fn delete(
     let kind = type_of(&txn, &row).await?;
     let provisioning = provisioning_of(&kind);
     transition(&txn, &row, provisioning, ResourceAction::Delete, vec![]).await?;
-    if provisioning == Provisioning::Recipe {
+    if provisioning == Provisioning::Recipe && row.server_id.is_none() {
+        // Its new server never came: there is nothing on a server to remove.
+        let deleting = visible(&txn, auth, row.id).await?;
+        transition(
+            &txn,
+            &deleting,
+            provisioning,
+            ResourceAction::Remove,
+            vec![(rows::Column::Secret, Expr::value(Option::<String>::None))],
+        )
+        .await?;
+        super::new_server::withdraw_request(&txn, auth, &row).await?;
+    } else if provisioning == Provisioning::Recipe {
         let backs_up = kind
             .recipe
             .as_deref()

@@ -7,7 +7,7 @@ use crate::auth::AuthUser;
 use crate::domain::listing::paging;
 use crate::domain::requests::{load_policy, may_approve_step, user_refs};
 use crate::domain::teams::refs_of;
-use crate::entities::{resource_types, resources as rows, servers};
+use crate::entities::{resource_types, resources as rows, server_requests, servers};
 use crate::error::{ApiError, ApiResult};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use shared::dto::{Page, PageQuery};
 use shared::requests::UserRef;
-use shared::resources::{Resource, ResourceStatus, ResourceTypeRef, ServerRef};
+use shared::resources::{Resource, ResourceStatus, ResourceTypeRef, ServerRef, ServerRequestRef};
 use shared::Permission;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -90,6 +90,21 @@ pub(super) async fn to_dtos<C: ConnectionTrait>(
         .into_iter()
         .map(|s| (s.id, s))
         .collect();
+    // Only while a resource waits for its new server: afterwards the server says it.
+    let requests: HashMap<Uuid, server_requests::Model> = server_requests::Entity::find()
+        .filter(
+            server_requests::Column::Id.is_in(
+                found
+                    .iter()
+                    .filter(|r| r.server_id.is_none())
+                    .filter_map(|r| r.request_id),
+            ),
+        )
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
     let people = user_refs(db, found.iter().map(|r| r.requested_by).collect()).await?;
     let mut caller_teams = None;
     let mut dtos = Vec::with_capacity(found.len());
@@ -118,6 +133,13 @@ pub(super) async fn to_dtos<C: ConnectionTrait>(
                     id,
                     name: s.name.clone(),
                 })
+            }),
+            server_request: row.request_id.and_then(|id| requests.get(&id)).map(|r| {
+                ServerRequestRef {
+                    id: r.id,
+                    hostname: r.hostname.clone(),
+                    status: crate::domain::requests::status_of(r),
+                }
             }),
             parameters: row.parameters.as_object().cloned().unwrap_or_default(),
             port,

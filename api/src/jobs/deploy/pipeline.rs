@@ -5,9 +5,19 @@ use super::app::{detect_module, framework_of, run_playbook, variables};
 use super::health::{health_check, health_url};
 use super::*;
 
+/// How often a deployment waiting for a bound resource looks again without being woken.
+const RESOURCE_CHECK: std::time::Duration = std::time::Duration::from_secs(300);
+
 pub(super) async fn deploy(ctx: &JobContext, row: rows::Model) -> Result<(), JobError> {
     let state = &ctx.state;
     let mut row = row;
+    // A resource asked for with the app: it is woken when the resource is ready or refused.
+    use crate::domain::resources::binding::{readiness, Readiness};
+    match readiness(&state.db, row.id).await? {
+        Readiness::Ready => {}
+        Readiness::Waiting(what) => return Err(JobError::deferred(what, RESOURCE_CHECK)),
+        Readiness::Never(why) => return Err(JobError::permanent(why)),
+    }
     if status_of(&row) == DeploymentStatus::Pending {
         transition(&state.db, &row, DeploymentAction::StartProvisioning, vec![])
             .await

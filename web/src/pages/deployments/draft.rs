@@ -44,7 +44,7 @@ pub(super) struct DeployDraft {
 
 /// Where the app runs: a server that runs already, or a new guest built for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) enum Target {
+pub(crate) enum Target {
     #[default]
     Server,
     NewVm,

@@ -1,6 +1,6 @@
 //! The deploy dialog and the redeploy dialog, with what their fields hold as plain drafts.
 
-use super::bindings::ResourcePicker;
+use super::bindings::{AppServer, ResourcePicker};
 use super::draft::{DeployDraft, RedeployDraft, Target};
 use super::guest::{GuestFields, GuestSignals};
 use crate::api;
@@ -152,6 +152,34 @@ pub(super) fn DeployForm(
             options.extend(list.into_iter().map(|f| (f.slug, f.name)));
         }
         options
+    });
+    // The running server the app goes on, with its team: a database may be asked for there.
+    let app_server = Memo::new(move |_| {
+        if target.get() != Target::Server {
+            return None;
+        }
+        let id = server.get().parse::<Uuid>().ok()?;
+        match servers.get() {
+            Some(Ok(page)) => page
+                .items
+                .into_iter()
+                .find(|s| s.id == id)
+                .map(|s| AppServer {
+                    server: s.id,
+                    team: s.team.id,
+                }),
+            _ => None,
+        }
+    });
+    let app_name = Signal::derive(move || {
+        let typed = name.get();
+        if !typed.trim().is_empty() {
+            return typed;
+        }
+        match chosen.get() {
+            Some(p) => p.name,
+            None => shared::deployments::name_from_url(&git_url.get()).unwrap_or_default(),
+        }
     });
     // The app, its project and its server belong to one team.
     let team_of_app = Memo::new(move |_| match chosen.get() {
@@ -371,7 +399,7 @@ pub(super) fn DeployForm(
                 add_label="Add variable"
                 hint="Names in upper case, e.g. DATABASE_URL. Values are stored encrypted and never shown again."
             />
-            <ResourcePicker team=team_of_app framework=framework chosen=bound />
+            <ResourcePicker team=team_of_app framework=framework chosen=bound app_server=app_server app_name=app_name />
             <FormActions
                 pending=pending
                 label="Deploy"

@@ -11,7 +11,7 @@ use shared::scripts::SshKey;
 
 /// The guest fields' signals, owned by the deploy dialog.
 #[derive(Clone, Copy)]
-pub(super) struct GuestSignals {
+pub(crate) struct GuestSignals {
     pub account: RwSignal<String>,
     pub location: RwSignal<String>,
     pub image: RwSignal<String>,
@@ -53,7 +53,7 @@ impl GuestSignals {
 }
 
 /// The images of the account that make the guest `target` asks for.
-pub(super) fn images_for(account: &ProviderAccount, target: Target) -> Vec<String> {
+pub(crate) fn images_for(account: &ProviderAccount, target: Target) -> Vec<String> {
     let container = target == Target::NewContainer;
     account
         .catalog
@@ -92,11 +92,15 @@ pub(super) fn estimate(
 }
 
 #[component]
-pub(super) fn GuestFields(
+pub(crate) fn GuestFields(
     target: Memo<Target>,
     accounts: Remote<Vec<ProviderAccount>>,
     fields: GuestSignals,
     errors: Errors,
+    /// What choosing no key means: a generated pair to download (a deployment's guest), or
+    /// only Provisio's own key (a server for a managed resource).
+    #[prop(default = true)]
+    generated_pair: bool,
 ) -> impl IntoView {
     // Accounts that can build the guest asked for (ready, and containers only on Proxmox).
     let usable = Memo::new(move |_| match accounts.get() {
@@ -177,10 +181,11 @@ pub(super) fn GuestFields(
         );
     let saved_keys = remote::<Vec<SshKey>>(|| "/api/ssh-keys".into());
     let key_options = Signal::derive(move || {
-        let mut options = vec![(
-            String::new(),
-            "Generate a key pair for me (download the private key once)".to_string(),
-        )];
+        let none = match generated_pair {
+            true => "Generate a key pair for me (download the private key once)",
+            false => "None: only Provisio signs in to it",
+        };
+        let mut options = vec![(String::new(), none.to_string())];
         if let Some(Ok(keys)) = saved_keys.get() {
             options.extend(keys.into_iter().filter(|k| !k.service).map(|k| {
                 (

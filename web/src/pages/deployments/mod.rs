@@ -5,9 +5,9 @@
 mod access;
 mod bindings;
 mod detail;
-mod draft;
+pub(crate) mod draft;
 mod form;
-mod guest;
+pub(crate) mod guest;
 mod list;
 mod new;
 mod steps;

@@ -306,7 +306,17 @@ fn Detail(r: Resource, remote: Remote<Resource>) -> impl IntoView {
                 <h2 class="card-title">"Details"</h2>
                 <dl class="details">
                     {fact("Type", format!("{} ({})", r.resource_type.name, if recipe { "set up by Provisio" } else { "set up by hand" }))}
-                    {fact("Server", r.server.clone().map(|s| s.name).unwrap_or_else(|| "—".into()))}
+                    {match (r.server.clone(), r.server_request.clone()) {
+                        (Some(s), _) => fact("Server", s.name).into_any(),
+                        (None, Some(q)) => view! {
+                            <dt>"Server"</dt>
+                            <dd data-testid="resource-server-request">
+                                {format!("{}, a new server (request {}): ", q.hostname, q.status.as_str())}
+                                <a href=format!("/requests/{}", q.id)>"its request"</a>
+                            </dd>
+                        }.into_any(),
+                        (None, None) => fact("Server", "—".into()).into_any(),
+                    }}
                     {(!settings.is_empty()).then(|| fact("Settings", settings.clone()))}
                     {fact("Purpose", r.purpose.clone())}
                     {fact("Asked", datetime(&r.created_at))}

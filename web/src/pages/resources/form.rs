@@ -1,31 +1,84 @@
 //! The request form: a team, a type from the catalogue (retired ones left out), the team's
 //! server for a type a recipe sets up, the recipe's settings with their defaults, a name and a
-//! purpose. Each refusal is shown under its field, the recipe's settings too.
+//! purpose. Each refusal is shown under its field, the recipe's settings too. Instead of a
+//! server, a recipe type may ask for a new one (the deploy dialog's guest fields): the same
+//! approval decides both.
 
 use crate::api;
 use crate::components::form::{
     apply_problem, field_message, show_problems, Errors, FieldError, FormActions, FormBanner,
     PickField, TeamPicker, TextArea, TextField,
 };
+use crate::pages::deployments::draft::Target;
+use crate::pages::deployments::guest::{GuestFields, GuestSignals};
 use crate::remote::remote;
 use crate::task;
 use leptos::prelude::*;
 use serde_json::{Map, Value};
 use shared::dto::ResourceType;
+use shared::providers::ProviderAccount;
 use shared::resources::{
-    resource_name, CreateResource, ParameterKind, Provisioning, RecipeParameter, Resource,
-    ServerRef,
+    resource_name, CreateResource, NewServer, ParameterKind, Provisioning, RecipeParameter,
+    Resource, ServerRef,
 };
 use shared::validation::{display_text, FieldErrors};
 
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 15] = [
     "team_id",
     "resource_type",
     "name",
     "server_id",
     "purpose",
     "parameters",
+    "new_server",
+    // The new server's fields, as the guest fields name them (see `under_guest_names`).
+    "provider_account_id",
+    "location",
+    "image",
+    "server_type",
+    "cpu",
+    "ram_mb",
+    "disk_gb",
+    "ssh_public_key",
 ];
+
+/// The server picker's value for "a new server".
+const NEW_SERVER: &str = "new";
+
+/// The API names the new server's fields `new_server.location`, …; the guest fields show them
+/// under their own names.
+fn under_guest_names(mut error: crate::api::ApiErrorView) -> crate::api::ApiErrorView {
+    error.fields = error
+        .fields
+        .into_iter()
+        .map(|(name, messages)| match name.strip_prefix("new_server.") {
+            Some(inner) => (inner.to_owned(), messages),
+            None => (name, messages),
+        })
+        .collect();
+    error
+}
+
+/// The new server the guest fields describe; blank fields are left to the account's defaults.
+fn new_server(guest: &GuestSignals) -> NewServer {
+    let text =
+        |s: RwSignal<String>| Some(s.get_untracked().trim().to_owned()).filter(|v| !v.is_empty());
+    let number = |s: RwSignal<String>| s.get_untracked().trim().parse::<u32>().ok();
+    // The size fields show for accounts with custom sizes; a fixed type wins over them.
+    let server_type = text(guest.server_type);
+    let sized = server_type.is_none();
+    NewServer {
+        provider_account_id: guest.account.get_untracked().parse().ok(),
+        hostname: None,
+        location: text(guest.location),
+        image: text(guest.image),
+        cpu: number(guest.cpu).filter(|_| sized),
+        ram_mb: number(guest.ram_mb).filter(|_| sized),
+        disk_gb: number(guest.disk_gb).filter(|_| sized),
+        server_type,
+        ssh_public_key: Some(guest.public_key().trim().to_owned()).filter(|k| !k.is_empty()),
+    }
+}
 
 #[component]
 pub fn NewResourceForm(
@@ -42,6 +95,10 @@ pub fn NewResourceForm(
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
+    let guest = GuestSignals::new();
+    let wants_new = Memo::new(move |_| server.get() == NEW_SERVER);
+    let accounts = remote::<Vec<ProviderAccount>>(|| "/api/provider-accounts".into());
+    let vm = Memo::new(|_| Target::NewVm);
 
     let types = remote::<Vec<ResourceType>>(|| "/api/resource-types".into());
     let offered = Memo::new(move |_| match types.get() {
@@ -103,12 +160,19 @@ pub fn NewResourceForm(
     let servers = remote::<Vec<ServerRef>>(move || {
         api::with_query("/api/resource-targets", &[("team_id", team.get())])
     });
-    let server_options = Signal::derive(move || match servers.get() {
-        Some(Ok(list)) => list
-            .into_iter()
-            .map(|s| (s.id.to_string(), s.name))
-            .collect::<Vec<_>>(),
-        _ => Vec::new(),
+    let server_options = Signal::derive(move || {
+        let mut options = match servers.get() {
+            Some(Ok(list)) => list
+                .into_iter()
+                .map(|s| (s.id.to_string(), s.name))
+                .collect::<Vec<_>>(),
+            _ => Vec::new(),
+        };
+        options.push((
+            NEW_SERVER.to_owned(),
+            "A new server, requested with it".to_owned(),
+        ));
+        options
     });
 
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -147,9 +211,10 @@ pub fn NewResourceForm(
         if recipe && server.get_untracked().is_empty() {
             note(
                 "server_id",
-                Err("choose the server it goes on; register one under Servers first".into()),
+                Err("choose the server it goes on, or a new server requested with it".into()),
             );
         }
+        let asks_new = recipe && wants_new.get_untracked();
         if !show_problems(problems, errors, banner) {
             return;
         }
@@ -157,11 +222,12 @@ pub fn NewResourceForm(
             team_id: team.get_untracked().parse().unwrap_or_default(),
             resource_type: kind.get_untracked(),
             name: typed_name,
-            server_id: if recipe {
+            server_id: if recipe && !asks_new {
                 server.get_untracked().parse().ok()
             } else {
                 None
             },
+            new_server: asks_new.then(|| new_server(&guest)),
             parameters,
             purpose: purpose.get_untracked().trim().to_owned(),
         };
@@ -182,7 +248,7 @@ pub fn NewResourceForm(
                 Ok(made) => on_done.run(made),
                 Err(e) => {
                     let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                    banner.set(apply_problem(&e, errors, &known));
+                    banner.set(apply_problem(&under_guest_names(e), errors, &known));
                 }
             },
         );
@@ -211,13 +277,21 @@ pub fn NewResourceForm(
                         value=server
                         options=server_options
                         hint=Signal::derive(move || {
-                            if server_options.get().is_empty() {
-                                "This team has no server yet: request one, or register one under Servers.".to_string()
+                            if wants_new.get() {
+                                "A server request is sent with this one: approving the resource approves the server too, and the recipe runs once the server is ready.".to_string()
+                            } else if server_options.get().len() == 1 {
+                                "This team has no server yet: ask for a new one here, or register one under Servers.".to_string()
                             } else {
                                 "The team's server the recipe installs it on.".to_string()
                             }
                         })
                     />
+                    <Show when=move || wants_new.get()>
+                        <fieldset class="field" data-testid="resource-new-server">
+                            <legend>"The new server"</legend>
+                            <GuestFields target=vm accounts=accounts fields=guest errors=errors generated_pair=false />
+                        </fieldset>
+                    </Show>
                 }
             })}
             <TextField

@@ -134,7 +134,11 @@ fn ResourceTable(items: Vec<Resource>) -> impl IntoView {
                     </td>
                     <td>{r.resource_type.name}</td>
                     <td>{r.team.name}</td>
-                    <td>{r.server.map(|s| s.name).unwrap_or_else(|| "—".into())}</td>
+                    <td>{match (r.server, r.server_request) {
+                        (Some(s), _) => s.name,
+                        (None, Some(q)) => format!("{} (new)", q.hostname),
+                        (None, None) => "—".into(),
+                    }}</td>
                     <td>{person(&r.requested_by)}</td>
                     <td><ResourceStatusBadge status=r.status /></td>
                     <td title=datetime(&created)>{relative(&created)}</td>
