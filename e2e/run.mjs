@@ -1140,6 +1140,81 @@ await test('a requester asks for a PostgreSQL database on the team\'s server, an
   }
 });
 
+await test('a requester asks for a SQLite file on a new server (at phone width), one approval builds both, and the deploy form offers a database with the app', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const accounts = await api('/api/provider-accounts', { token: admin.access_token });
+  const account = accounts.find((a) => a.name === pveName);
+  assert(account, 'the Proxmox account from the provider test exists');
+  const name = `notes_${Date.now().toString(36)}`;
+  const hostname = name.replace('_', '-');
+  await signIn(page, requesterName, requesterPassword);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/resources`, { waitUntil: 'domcontentloaded' });
+  await page.getByTestId('new-resource').click();
+  const form = page.getByTestId('resource-form');
+  await form.getByLabel('Type', { exact: true }).selectOption('db-sqlite');
+  await form.getByLabel('Server', { exact: true }).selectOption('new');
+  const fields = page.getByTestId('resource-new-server');
+  await fields.waitFor({ timeout: 10000 });
+  await page.locator(`#deploy-account option[value="${account.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await page.locator('#deploy-account').selectOption(account.id);
+  await page.getByTestId('deploy-cpu').fill('1');
+  await page.getByTestId('deploy-ram').fill('1024');
+  await page.getByTestId('deploy-disk').fill('10');
+  await form.getByLabel('Name', { exact: true }).fill(name);
+  await form.getByLabel('Purpose', { exact: true }).fill('the shop\'s notes');
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(sideways <= 0, `the resource form scrolls ${sideways} px sideways at 390 px`);
+  await page.screenshot({ path: `${artifacts}/resource-new-server-form.png`, fullPage: true });
+  await page.getByTestId('resource-submit').click();
+  await page.waitForURL(/\/resources\/[0-9a-f-]{36}$/, { timeout: 15000 });
+  const id = page.url().split('/').pop();
+  const waiting = await page.getByTestId('resource-server-request').innerText();
+  // Pending, unless the team's policy auto-approves a server this small.
+  assert(new RegExp(`^${hostname}, a new server \\(request (pending|approved|provisioning)\\)`).test(waiting), `the page names the server request: ${waiting}`);
+  await page.screenshot({ path: `${artifacts}/resource-new-server-waiting.png`, fullPage: true });
+  await page.setViewportSize({ width: 1360, height: 860 });
+  await signOut(page);
+
+  await signIn(page, adminUser, adminPassword);
+  await page.goto(`${base}/resources/${id}`, { waitUntil: 'domcontentloaded' });
+  await page.getByTestId('resource-approve').click();
+  await page.locator('[data-status=ready]').first().waitFor({ timeout: 120000 });
+  const details = await page.locator('.details').last().innerText();
+  assert(details.includes(hostname), `the resource names its new server: ${details}`);
+  await page.screenshot({ path: `${artifacts}/resource-new-server-ready.png`, fullPage: true });
+  await api(`/api/resources/${id}/delete`, { token: admin.access_token, method: 'POST', body: { confirm: name, final_backup: false } });
+  await signOut(page);
+
+  // The deploy form: a Flask app onto a running server of a team without a PostgreSQL database
+  // offers to ask for one; asked, it is ticked to bind and shown as on its way.
+  const servers = await api('/api/servers?per_page=200', { token: admin.access_token });
+  const host = servers.items.find((s) => s.name === touchHosts[0]);
+  assert(host, `${touchHosts[0]} is registered`);
+  const existing = await api('/api/resources?per_page=200', { token: admin.access_token });
+  const usual = existing.items.filter((r) => r.team.id === host.team.id && r.resource_type.slug === 'db-postgresql'
+    && ['ready', 'pending', 'provisioning', 'updating'].includes(r.status));
+  assert(usual.length === 0, 'the host\'s team has no PostgreSQL database yet');
+  await signIn(page, newUser, newPassword);
+  await page.goto(`${base}/deploy`, { waitUntil: 'domcontentloaded' });
+  await page.locator('#deploy-framework option[value="flask"]').waitFor({ state: 'attached', timeout: 10000 });
+  await page.locator('#deploy-framework').selectOption('flask');
+  await page.locator('#deploy-name').fill('shop');
+  await page.locator(`#deploy-server option[value="${host.id}"]`).waitFor({ state: 'attached', timeout: 10000 });
+  await page.locator('#deploy-server').selectOption(host.id);
+  const offer = page.getByTestId('deploy-offer-database');
+  await offer.getByText('has no PostgreSQL database yet').waitFor({ timeout: 10000 });
+  assert(await page.locator('#deploy-offer-name').inputValue() === 'shop_db', 'the database is named after the app');
+  await page.getByTestId('deploy-offer-ask').click();
+  const bound = page.getByTestId('deploy-resources').getByLabel(/^shop_db — PostgreSQL \(DATABASE_URL\) · (waiting for approval|being set up)$/);
+  await bound.waitFor({ timeout: 10000 });
+  assert(await bound.isChecked(), 'the database asked for is ticked to bind');
+  await page.screenshot({ path: `${artifacts}/deploy-offer-database.png`, fullPage: true });
+  const asked = (await api('/api/resources?per_page=200', { token: admin.access_token })).items.find((r) => r.name === 'shop_db');
+  assert(asked && asked.server.id === host.id, 'the database was asked for on the app\'s server');
+  await api(`/api/resources/${asked.id}/cancel`, { token: admin.access_token, method: 'POST', body: {} });
+});
+
 // Every page of a role's navigation at phone and desktop width: no sideways scroll, the page's
 // header actions on screen (measured, not looked at).
 async function walkEveryPage(page, login, password, shotPrefix) {

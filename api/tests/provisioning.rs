@@ -1738,3 +1738,87 @@ async fn a_request_for_a_template_that_vanished_is_refused_before_approval() {
     let detail = get_json(&app, &format!("/api/requests/{id}")).await;
     assert_eq!(detail["request"]["status"], "pending");
 }
+
+/// Proxmox hands a freed VM id out again: a new guest built under the id of a deleted one gets a
+/// server row of its own, named after its request, rather than taking over the deleted guest's
+/// row (its name and its request).
+#[tokio::test]
+async fn a_vm_id_handed_out_again_gets_a_server_row_of_its_own() {
+    use api::entities::{server_requests, servers};
+    use sea_orm::EntityTrait;
+    let Some(f) = fakes() else { return };
+    // No worker: the requests stay approved and nothing is built at the fake.
+    let app = spawn_app_with(options(0)).await;
+    let account = proxmox_account(&app, &f, "PVE reused ids", true).await;
+    let (first, _) = file_and_approve(
+        &app,
+        &account,
+        "reused-1",
+        json!({"location": f.node, "cpu": 1, "ram_mb": 1024, "disk_gb": 10}),
+    )
+    .await;
+    let (second, _) = file_and_approve(
+        &app,
+        &account,
+        "reused-2",
+        json!({"location": f.node, "cpu": 1, "ram_mb": 1024, "disk_gb": 10}),
+    )
+    .await;
+    let request = |id: &str| {
+        let id: uuid::Uuid = id.parse().unwrap();
+        let db = app.db.clone();
+        async move {
+            server_requests::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let remote = |name: &str| shared::servers::RemoteServer {
+        provider_id: format!("{}/qemu/4242", f.node),
+        name: name.to_owned(),
+        status: shared::servers::ServerStatus::Running,
+        ipv4: Some("127.0.0.1".into()),
+        ipv6: None,
+        cpu: 1,
+        ram_mb: 1024,
+        disk_gb: 10,
+        image: "debian-12".into(),
+        location: f.node.clone(),
+        labels: Default::default(),
+        template: false,
+        server_id: None,
+    };
+    let origin = shared::servers::ServerOrigin::Provisioned;
+    let old = api::domain::servers::upsert_for_request(
+        &app.db,
+        &request(&first).await,
+        &remote("reused-1"),
+        origin,
+        "root",
+        22,
+    )
+    .await
+    .unwrap();
+    api::domain::servers::set_status(&app.db, old, shared::servers::ServerStatus::Deleted)
+        .await
+        .unwrap();
+    let new = api::domain::servers::upsert_for_request(
+        &app.db,
+        &request(&second).await,
+        &remote("reused-2"),
+        origin,
+        "root",
+        22,
+    )
+    .await
+    .unwrap();
+    assert_ne!(new, old, "the deleted guest's row was taken over");
+    let rows = servers::Entity::find().all(&app.db).await.unwrap();
+    let by_id = |id| rows.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(by_id(new).name, "reused-2");
+    assert_eq!(by_id(new).request_id, Some(second.parse().unwrap()));
+    assert_eq!(by_id(old).name, "reused-1");
+    assert_eq!(by_id(old).request_id, Some(first.parse().unwrap()));
+}

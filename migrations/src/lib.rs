@@ -27,6 +27,7 @@ mod m20261206_000021_provider_last_test;
 mod m20261207_000022_sign_in_guard;
 mod m20261207_000023_managed_resources;
 mod m20261207_000024_resource_new_server;
+mod m20261207_000025_reused_provider_ids;
 
 pub struct Migrator;
 
@@ -58,6 +59,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000022_sign_in_guard::Migration),
             Box::new(m20261207_000023_managed_resources::Migration),
             Box::new(m20261207_000024_resource_new_server::Migration),
+            Box::new(m20261207_000025_reused_provider_ids::Migration),
         ]
     }
 }

@@ -36,10 +36,13 @@ pub async fn upsert_for_request<C: ConnectionTrait>(
         active.update(db).await?;
         return Ok(existing.id);
     }
-    // The sync may have imported it meanwhile: adopt that row.
+    // The sync may have imported it meanwhile: adopt that row. Only a live import: Proxmox hands
+    // a freed VM id out again, and a deleted guest's row (or another request's) is not this one.
     if let Some(imported) = rows::Entity::find()
         .filter(rows::Column::ProviderAccountId.eq(request.provider_account_id))
         .filter(rows::Column::ProviderId.eq(remote.provider_id.clone()))
+        .filter(rows::Column::Status.ne(ServerStatus::Deleted.as_str()))
+        .filter(rows::Column::RequestId.is_null())
         .one(db)
         .await?
     {

@@ -187,12 +187,13 @@ pub(super) fn ResourcePicker(
     }
     };
     let offer = move || {
-        let kind = usual_type(&framework.get())?;
-        if has_usual.get() {
-            return None;
-        }
+        // Every signal read before any early return, so each change renders the offer again.
+        let target = app_server.get();
+        let kind = usual_type(&framework.get());
+        let has = has_usual.get();
+        let kind = kind.filter(|_| !has)?;
         let engine = engine_of(kind);
-        Some(match app_server.get() {
+        Some(match target {
             Some(_) => view! {
                 <div class="offer" data-testid="deploy-offer-database">
                     <p class="small">{format!("This team has no {engine} database yet. Ask for one on the app's server with the app:")}</p>
