@@ -1,7 +1,7 @@
 //! What people do to an existing request: approve a step, reject, cancel, retry provisioning and
 //! comment, each notifying whoever is concerned.
 
-use super::policy::{eligible_users, load_policy, may_approve};
+use super::policy::{eligible_users, load_policy, may_approve, tally_step, StepTally};
 use super::transitions::{apply, audit_change, event};
 use super::views::visible;
 use super::{link, status_of};
@@ -14,8 +14,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
-use shared::policies::policy::step_done;
-use shared::policies::ApprovalPolicy;
 use shared::workflow::{RequestAction, RequestStatus};
 use shared::{Permission, Role};
 use uuid::Uuid;
@@ -83,19 +81,19 @@ pub async fn approve_in(
         .map(|a| a.user_id)
         .collect();
     let email = state.config.smtp_url.is_some();
-    let default_step = ApprovalPolicy::default_policy().steps.remove(0);
-    let step = policy
-        .steps
-        .get(step_index as usize)
-        .unwrap_or(&default_step);
-    let eligible = eligible_users(txn, step, row.team_id).await?;
-    let done = step_done(
-        step,
-        &eligible,
+    let StepTally {
+        done,
+        last,
+        eligible,
+    } = tally_step(
+        txn,
+        &policy,
+        row.team_id,
+        step_index,
         &approved_by,
         auth.roles.contains(&Role::Admin),
-    );
-    let last = step_index as usize + 1 >= policy.steps.len();
+    )
+    .await?;
     if !done {
         event(
             txn,

@@ -24,7 +24,7 @@ use uuid::Uuid;
 pub use actions::{approve, approve_in, cancel, cancel_in, comment, reject, retry};
 pub use creation::{create, create_in};
 pub use guest::{approve_if_allowed, default_account, request_guest, GuestSpec};
-pub use policy::{eligible_users, load_policy, may_approve_step};
+pub use policy::{eligible_users, load_policy, may_approve_step, tally_step, StepTally};
 pub use preflight::preflight;
 pub(crate) use transitions::{apply, event};
 pub(crate) use views::user_refs;

@@ -105,3 +105,32 @@ pub async fn may_approve_step<C: ConnectionTrait>(
     };
     Ok(teams.contains(&team_id))
 }
+
+/// Where an approval leaves the step it was given on: done (by the step's rule), the policy's
+/// last, and who may approve it. One rule for server requests and resources.
+pub struct StepTally {
+    pub done: bool,
+    pub last: bool,
+    pub eligible: Vec<Uuid>,
+}
+
+pub async fn tally_step<C: ConnectionTrait>(
+    db: &C,
+    policy: &ApprovalPolicy,
+    team_id: Uuid,
+    step_index: i32,
+    approved_by: &[Uuid],
+    by_admin: bool,
+) -> Result<StepTally, DbErr> {
+    let default_step = ApprovalPolicy::default_policy().steps.remove(0);
+    let step = policy
+        .steps
+        .get(step_index as usize)
+        .unwrap_or(&default_step);
+    let eligible = eligible_users(db, step, team_id).await?;
+    Ok(StepTally {
+        done: shared::policies::policy::step_done(step, &eligible, approved_by, by_admin),
+        last: step_index as usize + 1 >= policy.steps.len(),
+        eligible,
+    })
+}

@@ -8,7 +8,7 @@ use super::views::{may_approve, visible};
 use super::{audit_change, link, secrets, status_of, transition, type_of, RecipeAction};
 use crate::auth::AuthUser;
 use crate::domain::notify::{notify, NewNotification};
-use crate::domain::requests::{eligible_users, load_policy};
+use crate::domain::requests::{eligible_users, load_policy, tally_step, StepTally};
 use crate::domain::teams::team_ids_of;
 use crate::domain::users::active_with_role;
 use crate::entities::{resource_approvals, resource_types, resources as rows, team_memberships};
@@ -16,8 +16,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter, Set};
-use shared::policies::policy::step_done;
-use shared::policies::ApprovalPolicy;
 use shared::resources::{Provisioning, RejectResource, ResourceAction, ResourceStatus};
 use shared::Role;
 use uuid::Uuid;
@@ -31,7 +29,7 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
             status_of(&row).label().to_lowercase()
         )));
     }
-    if !may_approve(&txn, auth, &row, &mut None).await? {
+    if !may_approve(&txn, auth, &row, &mut Default::default()).await? {
         return Err(ApiError::Forbidden);
     }
     let step_index = row.policy_step;
@@ -59,19 +57,15 @@ pub async fn approve(state: &AppState, auth: &AuthUser, id: Uuid) -> ApiResult<(
         .map(|a| a.user_id)
         .collect();
     let policy = load_policy(&txn, row.team_id).await?;
-    let default_step = ApprovalPolicy::default_policy().steps.remove(0);
-    let step = policy
-        .steps
-        .get(step_index as usize)
-        .unwrap_or(&default_step);
-    let eligible = eligible_users(&txn, step, row.team_id).await?;
-    let done = step_done(
-        step,
-        &eligible,
+    let StepTally { done, last, .. } = tally_step(
+        &txn,
+        &policy,
+        row.team_id,
+        step_index,
         &approved_by,
         auth.roles.contains(&Role::Admin),
-    );
-    let last = step_index as usize + 1 >= policy.steps.len();
+    )
+    .await?;
     let kind = type_of(&txn, &row).await?;
     let email = state.config.smtp_url.is_some();
     if done && !last {
@@ -218,7 +212,7 @@ pub async fn reject(
     let txn = crate::db::begin_write(&state.db).await?;
     let row = visible(&txn, auth, id).await?;
     if status_of(&row) == ResourceStatus::Pending
-        && !may_approve(&txn, auth, &row, &mut None).await?
+        && !may_approve(&txn, auth, &row, &mut Default::default()).await?
     {
         return Err(ApiError::Forbidden);
     }

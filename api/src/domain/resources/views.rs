@@ -14,6 +14,7 @@ use sea_orm::{
     QueryOrder, Select,
 };
 use shared::dto::{Page, PageQuery};
+use shared::policies::ApprovalPolicy;
 use shared::requests::UserRef;
 use shared::resources::{Resource, ResourceStatus, ResourceTypeRef, ServerRef, ServerRequestRef};
 use shared::Permission;
@@ -47,24 +48,39 @@ pub async fn visible<C: ConnectionTrait>(
     crate::domain::teams::find_visible(db, scope(auth), rows::Column::Id, id).await
 }
 
+/// What deciding "may the caller approve?" for many rows reads once: the caller's teams and each
+/// team's approval policy.
+#[derive(Default)]
+pub(super) struct ApprovalLookups {
+    caller_teams: Option<Vec<Uuid>>,
+    policies: HashMap<Uuid, ApprovalPolicy>,
+}
+
 /// May the caller approve or reject the step `row` waits on?
 pub(super) async fn may_approve<C: ConnectionTrait>(
     db: &C,
     auth: &AuthUser,
     row: &rows::Model,
-    caller_teams: &mut Option<Vec<Uuid>>,
+    lookups: &mut ApprovalLookups,
 ) -> Result<bool, DbErr> {
     if status_of(row) != ResourceStatus::Pending {
         return Ok(false);
     }
-    let policy = load_policy(db, row.team_id).await?;
+    let policy = match lookups.policies.get(&row.team_id) {
+        Some(policy) => policy.clone(),
+        None => {
+            let policy = load_policy(db, row.team_id).await?;
+            lookups.policies.insert(row.team_id, policy.clone());
+            policy
+        }
+    };
     may_approve_step(
         db,
         auth,
         &policy,
         row.team_id,
         row.policy_step,
-        caller_teams,
+        &mut lookups.caller_teams,
     )
     .await
 }
@@ -106,7 +122,7 @@ pub(super) async fn to_dtos<C: ConnectionTrait>(
         .map(|r| (r.id, r))
         .collect();
     let people = user_refs(db, found.iter().map(|r| r.requested_by).collect()).await?;
-    let mut caller_teams = None;
+    let mut lookups = ApprovalLookups::default();
     let mut dtos = Vec::with_capacity(found.len());
     for row in found {
         let (Some(team), Some(kind)) = (teams.get(&row.team_id), types.get(&row.type_id)) else {
@@ -116,7 +132,7 @@ pub(super) async fn to_dtos<C: ConnectionTrait>(
         let port = row.port.and_then(|p| u16::try_from(p).ok());
         let form = recipe.map(|r| r.connection);
         let connection = form.and_then(|f| super::connection_of(&row, f, None));
-        let may_approve = may_approve(db, auth, &row, &mut caller_teams).await?;
+        let may_approve = may_approve(db, auth, &row, &mut lookups).await?;
         dtos.push(Resource {
             id: row.id,
             team: team.clone(),
