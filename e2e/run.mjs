@@ -1215,6 +1215,72 @@ await test('a requester asks for a SQLite file on a new server (at phone width),
   await api(`/api/resources/${asked.id}/cancel`, { token: admin.access_token, method: 'POST', body: {} });
 });
 
+await test('a user turns on two-factor sign-in from the profile (also at phone width) and signs in with the app\'s code; a role the policy names is sent to set it up', async (page) => {
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  const name = `otp${Date.now().toString(36)}`;
+  const password = 'otp-user-password-42';
+  await api('/api/users', { token: admin.access_token, method: 'POST', body: {
+    username: name, email: `${name}@example.com`, full_name: 'Otto Two', password, roles: ['requester'] } });
+  const totp = (secret, offset = 0) => execFileSync('oathtool',
+    ['--totp', '-b', '-N', `@${Math.floor(Date.now() / 1000) + offset}`, secret], { encoding: 'utf8' }).trim();
+
+  await signIn(page, name, password);
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${base}/profile`, { waitUntil: 'domcontentloaded' });
+  const card = page.getByTestId('two-factor');
+  await card.getByTestId('two-factor-start').click();
+  const secret = (await card.getByTestId('two-factor-secret').innerText()).trim();
+  assert(/^[A-Z2-7]{32}$/.test(secret), `the key is shown for typing: ${secret}`);
+  assert(await card.locator('.qr-code svg').count() === 1, 'the QR code is shown');
+  await page.screenshot({ path: `${artifacts}/two-factor-setup-phone.png`, fullPage: true });
+  const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert(sideways <= 0, `the profile scrolls ${sideways} px sideways at 390 px`);
+  await card.getByLabel('Code from the app').fill('000000');
+  await card.getByTestId('two-factor-confirm').click();
+  await card.locator('#two-factor-code-error').waitFor({ timeout: 10000 });
+  await card.getByLabel('Code from the app').fill(totp(secret));
+  await card.getByTestId('two-factor-confirm').click();
+  const codes = card.getByTestId('recovery-codes').locator('li');
+  await codes.first().waitFor({ timeout: 10000 });
+  assert(await codes.count() === 10, 'ten recovery codes are shown once');
+  await page.screenshot({ path: `${artifacts}/two-factor-recovery-codes.png`, fullPage: true });
+  await card.getByRole('button', { name: 'I have saved them' }).click();
+  await card.getByTestId('two-factor-status').getByText('10 recovery codes left').waitFor({ timeout: 10000 });
+  await page.setViewportSize({ width: 1360, height: 860 });
+  await signOut(page);
+
+  // Signing in: the password, then the code the form asks for.
+  await page.goto(`${base}/dashboard`, { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Username or e-mail').fill(name);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const code = page.getByLabel('Code from your authenticator app');
+  await code.waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/two-factor-sign-in.png`, fullPage: true });
+  // The set-up used this step's code: the next step's is inside the window.
+  await code.fill(totp(secret, 30));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 15000 });
+  await signOut(page);
+
+  // The policy names requesters: one without a second factor is sent to set it up.
+  await signIn(page, adminUser, adminPassword);
+  await page.goto(`${base}/admin/security`, { waitUntil: 'domcontentloaded' });
+  const policy = page.getByTestId('two-factor-policy');
+  await policy.getByLabel('Requester').check();
+  await policy.getByTestId('two-factor-policy-save').click();
+  await page.getByText('Two-factor policy saved').waitFor({ timeout: 10000 });
+  await signOut(page);
+  try {
+    await signIn(page, requesterName, requesterPassword);
+    await page.getByTestId('must-enrol').getByRole('link', { name: 'Set up two-factor sign-in' }).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${artifacts}/two-factor-required.png`, fullPage: true });
+    await signOut(page);
+  } finally {
+    await api('/api/two-factor/policy', { token: admin.access_token, method: 'PUT', body: { required_roles: [] } });
+  }
+});
+
 // Every page of a role's navigation at phone and desktop width: no sideways scroll, the page's
 // header actions on screen (measured, not looked at).
 async function walkEveryPage(page, login, password, shotPrefix) {

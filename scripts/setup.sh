@@ -24,9 +24,11 @@ as_root() {
 apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nodejs npm python3-venv openssh-client bubblewrap)
 if [[ $WANT_TEST -eq 1 ]]; then
   # The engines the managed-resource recipes install on the test hosts, with their clients
-  # (the tests connect with them): present beforehand, so a test run never waits on apt.
+  # (the tests connect with them): present beforehand, so a test run never waits on apt;
+  # oathtool generates the two-factor tests' codes independently of the server.
   apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx
-    mariadb-server mariadb-client redis-server redis-tools nfs-kernel-server)
+    mariadb-server mariadb-client redis-server redis-tools nfs-kernel-server
+    oathtool)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -158,6 +158,35 @@ fn rows() -> Vec<Row> {
             },
             expect: [401, 204, 204, 204, 204],
         },
+        // Confirming before any start finds nothing waiting; starting works in every session.
+        Row {
+            method: M::POST,
+            template: "/api/auth/two-factor/confirm",
+            path: "/api/auth/two-factor/confirm",
+            body: |_| Some(json!({"code": "000000"})),
+            expect: [401, 409, 409, 409, 409],
+        },
+        Row {
+            method: M::POST,
+            template: "/api/auth/two-factor",
+            path: "/api/auth/two-factor",
+            body: none,
+            expect: [401, 200, 200, 200, 200],
+        },
+        Row {
+            method: M::GET,
+            template: "/api/two-factor/policy",
+            path: "/api/two-factor/policy",
+            body: none,
+            expect: ADMIN_OK,
+        },
+        Row {
+            method: M::PUT,
+            template: "/api/two-factor/policy",
+            path: "/api/two-factor/policy",
+            body: |_| Some(json!({"required_roles": []})),
+            expect: ADMIN_OK,
+        },
         Row {
             method: M::GET,
             template: "/api/users",
@@ -203,6 +232,14 @@ fn rows() -> Vec<Row> {
             path: "/api/users/{user}/password",
             body: |_| Some(json!({"password": "reset-password-789"})),
             expect: ADMIN_NO_CONTENT,
+        },
+        // The user has no second factor to reset.
+        Row {
+            method: M::POST,
+            template: "/api/users/{id}/two-factor/reset",
+            path: "/api/users/{user}/two-factor/reset",
+            body: none,
+            expect: [401, 409, 403, 403, 403],
         },
         Row {
             method: M::GET,

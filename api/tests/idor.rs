@@ -559,6 +559,13 @@ fn ops() -> Vec<Op> {
             Some(P::UsersManage),
             |_| Some(json!({"password": "taken-over-password"})),
         ),
+        op(
+            M::POST,
+            "/api/users/{id}/two-factor/reset",
+            "/api/users/{member}/two-factor/reset",
+            Some(P::UsersManage),
+            none,
+        ),
         // Rows of one user: another user's (or the service key) answers 404 even in one team.
         op(
             M::DELETE,

@@ -28,6 +28,7 @@ mod m20261207_000022_sign_in_guard;
 mod m20261207_000023_managed_resources;
 mod m20261207_000024_resource_new_server;
 mod m20261207_000025_reused_provider_ids;
+mod m20261207_000026_two_factor;
 
 pub struct Migrator;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000023_managed_resources::Migration),
             Box::new(m20261207_000024_resource_new_server::Migration),
             Box::new(m20261207_000025_reused_provider_ids::Migration),
+            Box::new(m20261207_000026_two_factor::Migration),
         ]
     }
 }

@@ -90,6 +90,11 @@ pub struct LoginRequest {
     /// Username or e-mail address.
     pub login: String,
     pub password: String,
+    /// For an account with two-factor sign-in: the 6-digit code of its authenticator app, or
+    /// one of its recovery codes. Without it such an account gets 422 naming `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +126,7 @@ pub struct Me {
     pub roles: Vec<Role>,
     pub permissions: Vec<Permission>,
     pub teams: Vec<TeamRef>,
+    pub two_factor: crate::two_factor::TwoFactorState,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +141,9 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
     pub teams: Vec<TeamRef>,
+    /// Whether the user signs in with a second factor (an administrator may reset it).
+    #[serde(default)]
+    pub two_factor: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

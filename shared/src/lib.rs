@@ -22,6 +22,7 @@ pub mod servers;
 pub mod settings;
 pub mod stages;
 pub mod terminal;
+pub mod two_factor;
 pub mod validation;
 pub mod workflow;
 

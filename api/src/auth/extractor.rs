@@ -145,15 +145,26 @@ struct Credential {
 }
 
 enum Session {
-    /// A browser session: its refresh-token family and the user's session version then.
+    /// A browser session: its refresh-token family and the user's session version then, and
+    /// whether it may only set up the second factor the policy asks for.
     Browser {
         family_id: Uuid,
         version: i32,
+        enrol: bool,
     },
     ApiToken(Uuid),
 }
 
 const ENDED: &str = "the account is inactive or the session has ended";
+
+/// What a session that must set up its second factor may still do.
+const SET_UP_PATHS: [&str; 4] = [
+    "/api/auth/me",
+    "/api/auth/two-factor",
+    "/api/auth/two-factor/confirm",
+    "/api/auth/password",
+];
+const MUST_ENROL: &str = "your role signs in with a second factor: set it up on your profile page (Two-factor sign-in) first";
 
 /// Spends a stream ticket: only the first request that deletes its row gets in, and only on
 /// the path it was issued for, before it expires.
@@ -173,9 +184,11 @@ async fn spend_ticket(state: &AppState, req: &HttpRequest, ticket: &str) -> ApiR
         return Err(REFUSED);
     }
     let session = match (row.family_id, row.api_token_id) {
+        // A live stream or terminal is never part of setting up a second factor.
         (Some(family_id), _) => Session::Browser {
             family_id,
             version: row.session_version,
+            enrol: false,
         },
         (None, Some(token)) => Session::ApiToken(token),
         (None, None) => return Err(REFUSED),
@@ -262,6 +275,7 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
                 session: Session::Browser {
                     family_id: claims.sid,
                     version: claims.sv,
+                    enrol: claims.enrol,
                 },
             }
         }
@@ -278,6 +292,11 @@ async fn authenticate(state: web::Data<AppState>, req: HttpRequest) -> ApiResult
         Session::Browser { family_id, .. } => (Some(family_id), None),
         Session::ApiToken(id) => (None, Some(id)),
     };
+    if matches!(credential.session, Session::Browser { enrol: true, .. })
+        && !SET_UP_PATHS.contains(&req.path())
+    {
+        return Err(ApiError::ForbiddenBecause(MUST_ENROL));
+    }
     Ok(AuthUser {
         user: Arc::new(user),
         roles,

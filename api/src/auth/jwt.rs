@@ -21,6 +21,10 @@ pub struct Claims {
     /// The session (refresh-token family) the token was issued for: ending it (sign-out, a
     /// replayed refresh token) ends the token at once, not when it expires.
     pub sid: Uuid,
+    /// The policy asks this user for a second factor not set up yet: the session may only set
+    /// it up.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub enrol: bool,
 }
 
 /// HS256 only: a token naming any other algorithm (including `none`) is rejected.
@@ -51,6 +55,7 @@ impl JwtKeys {
         user_id: Uuid,
         session_version: i32,
         session_id: Uuid,
+        enrol: bool,
     ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -61,6 +66,7 @@ impl JwtKeys {
             exp: now + self.ttl.as_secs() as i64,
             sv: session_version,
             sid: session_id,
+            enrol,
         };
         Ok(encode(
             &Header::new(Algorithm::HS256),
@@ -102,7 +108,7 @@ mod tests {
     fn issued_token_verifies_with_its_claims() {
         let (id, session) = (Uuid::new_v4(), Uuid::new_v4());
         let claims = keys()
-            .verify(&keys().issue(id, 3, session).unwrap())
+            .verify(&keys().issue(id, 3, session, false).unwrap())
             .unwrap();
         assert_eq!(claims.sub, id.to_string());
         assert_eq!(claims.sv, 3);
@@ -121,6 +127,7 @@ mod tests {
             exp: 0,
             sv: 0,
             sid: Uuid::new_v4(),
+            enrol: false,
         };
         claims.iat = chrono::Utc::now().timestamp() - 3600;
         claims.exp = claims.iat + 60;
@@ -134,7 +141,9 @@ mod tests {
             b"another-secret-another-secret-xx",
             Duration::from_secs(900),
         );
-        let token = other.issue(Uuid::new_v4(), 0, Uuid::new_v4()).unwrap();
+        let token = other
+            .issue(Uuid::new_v4(), 0, Uuid::new_v4(), false)
+            .unwrap();
         assert!(keys().verify(&token).is_none());
     }
 
@@ -158,7 +167,9 @@ mod tests {
     #[test]
     fn an_altered_copy_of_a_valid_token_is_rejected() {
         let keys = keys();
-        let token = keys.issue(Uuid::new_v4(), 0, Uuid::new_v4()).unwrap();
+        let token = keys
+            .issue(Uuid::new_v4(), 0, Uuid::new_v4(), false)
+            .unwrap();
         assert!(keys.verify(&token).is_some());
         let (signed, signature) = token.rsplit_once('.').unwrap();
         let mut altered = signature.to_owned();

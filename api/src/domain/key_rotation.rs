@@ -15,7 +15,8 @@
 
 use crate::db::begin_write;
 use crate::entities::{
-    deployments, executions, projects, provider_accounts, resources, schedules, ssh_keys, webhooks,
+    deployments, executions, projects, provider_accounts, resources, schedules, ssh_keys, users,
+    webhooks,
 };
 use crate::keys::Keys;
 use anyhow::Context;
@@ -173,6 +174,24 @@ async fn visit_all<C: ConnectionTrait>(
             "resource passwords and keys",
             (resources::Column::Id, resources::Column::Secret),
             |id| format!("the secret of resource {id}"),
+        )
+        .await?,
+        sealed_column::<_, users::Entity>(
+            db,
+            keys,
+            write,
+            "two-factor secrets",
+            (users::Column::Id, users::Column::TotpSecret),
+            |id| format!("the two-factor secret of user {id}"),
+        )
+        .await?,
+        sealed_column::<_, users::Entity>(
+            db,
+            keys,
+            write,
+            "two-factor secrets awaiting their first code",
+            (users::Column::Id, users::Column::TotpPending),
+            |id| format!("the pending two-factor secret of user {id}"),
         )
         .await?,
         deployment_environments(db, keys, write).await?,

@@ -31,5 +31,6 @@ pub mod ssh_keys;
 pub mod teams;
 pub mod terminal;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod webhooks;

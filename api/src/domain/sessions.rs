@@ -57,9 +57,11 @@ async fn session_for<C: ConnectionTrait>(
     family_id: Uuid,
     refresh_secret: String,
 ) -> ApiResult<Session> {
+    // Re-decided at every refresh: a policy change or a finished set-up shows in the next token.
+    let enrol = crate::domain::two_factor::must_enrol(db, user).await?;
     let access_token = state
         .jwt
-        .issue(user.id, user.session_version, family_id)
+        .issue(user.id, user.session_version, family_id, enrol)
         .map_err(ApiError::Internal)?;
     Ok(Session {
         response: TokenResponse {
@@ -135,6 +137,14 @@ pub async fn login(
     if !user.active {
         return Err(ApiError::Unauthenticated("this account is deactivated"));
     }
+    crate::domain::two_factor::check_sign_in(
+        state,
+        context,
+        &account,
+        &user,
+        input.code.as_deref(),
+    )
+    .await?;
     sign_in_guard::succeeded(state, &account, user.id, context.ip).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let mut active: users::ActiveModel = user.clone().into();

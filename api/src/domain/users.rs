@@ -68,6 +68,7 @@ pub fn to_dto(user: users::Model, teams: Vec<TeamRef>) -> User {
         created_at: user.created_at,
         last_login_at: user.last_login_at,
         teams,
+        two_factor: user.totp_secret.is_some(),
     }
 }
 
@@ -85,6 +86,7 @@ pub async fn me<C: ConnectionTrait>(db: &C, user: &users::Model) -> Result<Me, D
         permissions: permissions_of(&roles),
         roles,
         teams,
+        two_factor: crate::domain::two_factor::state_of(db, user).await?,
     })
 }
 
@@ -185,6 +187,10 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
         created_at: Set(now),
         updated_at: Set(now),
         last_login_at: Set(None),
+        totp_secret: Set(None),
+        totp_pending: Set(None),
+        totp_enabled_at: Set(None),
+        totp_last_step: Set(None),
     }
     .insert(&txn)
     .await?;

@@ -15,6 +15,7 @@ pub mod notification_deliveries;
 pub mod notifications;
 pub mod projects;
 pub mod provider_accounts;
+pub mod recovery_codes;
 pub mod refresh_tokens;
 pub mod request_approvals;
 pub mod request_events;

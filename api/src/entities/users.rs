@@ -17,6 +17,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub last_login_at: Option<DateTimeUtc>,
+    /// The TOTP secret, sealed; set once enrolment was confirmed with a code.
+    pub totp_secret: Option<String>,
+    /// A secret whose enrolment waits for its first code, sealed.
+    pub totp_pending: Option<String>,
+    pub totp_enabled_at: Option<DateTimeUtc>,
+    /// The last time step (Unix time / 30) a code signed in with: no code counts twice.
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

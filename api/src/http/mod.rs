@@ -29,6 +29,7 @@ pub mod stats;
 pub mod teams;
 pub mod terminal;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;
 pub mod webhooks;
 
@@ -80,14 +81,21 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(auth::logout)
             .service(auth::me)
             .service(auth::change_password)
-            .service(auth::stream_ticket);
+            .service(auth::stream_ticket)
+            .service(two_factor::start_two_factor)
+            .service(two_factor::confirm_two_factor);
     });
     cfg.group("users", |g| {
         g.service(users::list)
             .service(users::create)
             .service(users::get)
             .service(users::update)
-            .service(users::reset_password);
+            .service(users::reset_password)
+            .service(two_factor::reset_two_factor);
+    });
+    cfg.group("two-factor", |g| {
+        g.service(two_factor::get_two_factor_policy)
+            .service(two_factor::put_two_factor_policy);
     });
     cfg.group("teams", |g| {
         g.service(teams::list)

@@ -101,6 +101,7 @@ pub fn Shell() -> impl IntoView {
                 <div class="main">
                     <TopBar />
                     <main id="content" class="content" tabindex="-1">
+                        <MustEnrol />
                         <Outlet />
                     </main>
                 </div>
@@ -108,6 +109,30 @@ pub fn Shell() -> impl IntoView {
             <ToastHost />
         }
         .into_any(),
+    }
+}
+
+/// The policy asks the user for a second factor they have not set up: every page says where.
+#[component]
+fn MustEnrol() -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    move || {
+        let missing = session.me.with(|m| {
+            m.as_ref()
+                .is_some_and(|m| m.two_factor.required && !m.two_factor.enabled)
+        });
+        (missing && location.pathname.get() != "/profile").then(|| {
+            view! {
+                <div class="alert alert-warning" role="status" data-testid="must-enrol">
+                    <span>
+                        "Your role signs in with a second factor. "
+                        <A href="/profile">"Set up two-factor sign-in"</A>
+                        " to use Provisio: until then, pages cannot load their data."
+                    </span>
+                </div>
+            }
+        })
     }
 }
 

@@ -51,6 +51,9 @@ fn LoginForm() -> impl IntoView {
     document().set_title("Sign in · Provisio");
     let login = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    // Shown once the server says the account signs in with a second factor.
+    let code = RwSignal::new(String::new());
+    let asks_code = RwSignal::new(false);
     let errors: Errors = RwSignal::new(FieldErrors::new());
     let banner = RwSignal::new(None::<String>);
     let wait_secs = RwSignal::new(0u64);
@@ -84,12 +87,17 @@ fn LoginForm() -> impl IntoView {
 
     let pending = RwSignal::new(false);
     let on_failure = move |e: ApiErrorView| {
+        if e.fields.contains_key("code") {
+            asks_code.set(true);
+        }
         errors.set(e.fields.clone());
         let message = match e.status {
             429 => {
                 start_countdown(e.retry_after.unwrap_or(60));
                 String::new()
             }
+            // The password was right: the form now asks for the code, which says why.
+            422 if e.fields.len() == 1 && e.fields.contains_key("code") => String::new(),
             422 if !e.fields.is_empty() => "Please correct the highlighted fields.".into(),
             _ => e.message(),
         };
@@ -104,6 +112,7 @@ fn LoginForm() -> impl IntoView {
         let request = LoginRequest {
             login: login.get_untracked().trim().to_owned(),
             password: password.get_untracked(),
+            code: Some(code.get_untracked().trim().to_owned()).filter(|c| !c.is_empty()),
         };
         let mut problems = FieldErrors::new();
         if request.login.is_empty() {
@@ -180,6 +189,19 @@ fn LoginForm() -> impl IntoView {
                         autocomplete="current-password"
                         required=true
                     />
+                    <Show when=move || asks_code.get()>
+                        <TextField
+                            id="login-code"
+                            label="Code from your authenticator app"
+                            value=code
+                            errors=errors
+                            field="code"
+                            autocomplete="one-time-code"
+                            required=true
+                            autofocus=true
+                            hint="6 digits, or one of your recovery codes."
+                        />
+                    </Show>
                     <button
                         type="submit"
                         class="btn btn-primary btn-block"

@@ -22,4 +22,5 @@ pub mod subscriptions;
 pub mod teams;
 pub mod terminal;
 pub mod tokens;
+pub mod two_factor;
 pub mod users;

@@ -1,4 +1,4 @@
-//! The signed-in user's account: details, password change and SSH keys.
+//! The signed-in user's account: details, password change, two-factor sign-in and SSH keys.
 
 use crate::api;
 use crate::components::feedback::use_toasts;
@@ -71,6 +71,7 @@ pub fn ProfilePage() -> impl IntoView {
                     <ChangePasswordForm />
                 </div>
             </div>
+            <crate::pages::two_factor::TwoFactorCard />
             <SshKeysCard />
         </section>
     }

@@ -34,7 +34,7 @@ pub fn SecurityPage() -> impl IntoView {
         <section class="page">
             <AdminHeader
                 title="Security"
-                intro="How sessions and sign-in are limited, where Provisio may connect on a user's behalf and where user code runs. These are set in the service's environment (for example its systemd unit) and take effect when it restarts."
+                intro="How sessions and sign-in are limited, where Provisio may connect on a user's behalf and where user code runs. These are set in the service's environment (for example its systemd unit) and take effect when it restarts; which roles must use two-factor sign-in is set below."
             />
             {move || match settings.get() {
                 None => view! { <SkeletonRows rows=6 /> }.into_any(),
@@ -121,6 +121,7 @@ pub fn SecurityPage() -> impl IntoView {
                         .into_any()
                 }
             }}
+            <crate::pages::two_factor::TwoFactorPolicyCard />
         </section>
     }
 }

@@ -416,6 +416,7 @@ mod tests {
             created_at: Utc::now(),
             last_login_at: None,
             teams: Vec::new(),
+            two_factor: false,
         }
     }
 

@@ -44,6 +44,34 @@ pub fn UsersPage() -> impl IntoView {
         ]
     });
     let retry = Callback::new(move |_| users.refetch());
+    // A lost phone: the second factor is removed after a confirmation.
+    let resetting_factor = RwSignal::new(None::<User>);
+    let factor_pending = RwSignal::new(false);
+    let factor_error = RwSignal::new(None::<ApiErrorView>);
+    let reset_factor = move |user: User| {
+        factor_error.set(None);
+        let url = format!("/api/users/{}/two-factor/reset", user.id);
+        task::run(
+            factor_pending,
+            async move { api::post_bare(&url).await },
+            move |r| match r {
+                Ok(()) => {
+                    resetting_factor.set(None);
+                    toasts.success(format!(
+                        "{} signs in with the password alone until setting up a new second factor",
+                        user.username
+                    ));
+                    recent.update(|r| {
+                        if let Some(x) = r.iter_mut().find(|x| x.id == user.id) {
+                            x.two_factor = false;
+                        }
+                    });
+                    users.refetch();
+                }
+                Err(e) => factor_error.set(Some(e)),
+            },
+        );
+    };
 
     let search = use_search(q, page);
 
@@ -125,6 +153,7 @@ pub fn UsersPage() -> impl IntoView {
         let for_edit = user.clone();
         let for_reset = user.clone();
         let for_toggle = user.clone();
+        let for_factor = user.clone();
         let last_login = user.last_login_at;
         view! {
             <tr class:row-inactive=!user.active>
@@ -151,6 +180,19 @@ pub fn UsersPage() -> impl IntoView {
                 <td class="actions">
                     <OpenButton label="Edit" target=editing item=for_edit />
                     <OpenButton label="Reset password" target=resetting item=for_reset />
+                    {for_factor.two_factor.then(|| view! {
+                        <button
+                            type="button"
+                            class="btn btn-ghost btn-sm"
+                            data-testid="reset-two-factor"
+                            on:click=move |_| {
+                                factor_error.set(None);
+                                resetting_factor.set(Some(for_factor.clone()));
+                            }
+                        >
+                            "Reset two-factor"
+                        </button>
+                    })}
                     {if for_toggle.active {
                         view! {
                             <button
@@ -360,6 +402,27 @@ pub fn UsersPage() -> impl IntoView {
                             >
                                 <ResetPasswordForm user=user on_done=on_reset on_cancel=move |_| resetting.set(None) />
                             </Modal>
+                        }
+                    })
+            }}
+            {move || {
+                resetting_factor
+                    .get()
+                    .map(|user| {
+                        let chosen = user.clone();
+                        view! {
+                            <ConfirmDialog
+                                title=format!("Reset the second factor of {}?", user.username)
+                                message=format!(
+                                    "{} then signs in with the password alone, and their recovery codes stop working. If their role must use a second factor, they are asked to set up a new one at once.",
+                                    user.username,
+                                )
+                                confirm_label="Reset two-factor"
+                                on_confirm=move |_| reset_factor(chosen.clone())
+                                on_cancel=move |_| resetting_factor.set(None)
+                                pending=factor_pending
+                                error=factor_error
+                            />
                         }
                     })
             }}
