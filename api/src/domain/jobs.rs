@@ -119,6 +119,21 @@ pub async fn enqueue_with_execution<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Runs the queued jobs of `executions` now rather than at their deferred time (what they
+/// waited for has happened).
+pub async fn wake<C: ConnectionTrait>(db: &C, executions: Vec<Uuid>) -> Result<(), DbErr> {
+    if executions.is_empty() {
+        return Ok(());
+    }
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::RunAt, Expr::value(chrono::Utc::now()))
+        .filter(jobs::Column::ExecutionId.is_in(executions))
+        .filter(jobs::Column::Status.eq(QUEUED))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Puts a finished or failed job back in the queue (a retry reuses the same row and its
 /// checkpoints, with a fresh attempt count and a new execution log).
 pub async fn requeue<C: ConnectionTrait>(db: &C, dedupe_key: &str) -> Result<u64, DbErr> {

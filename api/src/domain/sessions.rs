@@ -57,8 +57,9 @@ async fn session_for<C: ConnectionTrait>(
     family_id: Uuid,
     refresh_secret: String,
 ) -> ApiResult<Session> {
+    let me = me(db, user).await?;
     // Re-decided at every refresh: a policy change or a finished set-up shows in the next token.
-    let enrol = crate::domain::two_factor::must_enrol(db, user).await?;
+    let enrol = me.two_factor.required && !me.two_factor.enabled;
     let access_token = state
         .jwt
         .issue(user.id, user.session_version, family_id, enrol)
@@ -68,7 +69,7 @@ async fn session_for<C: ConnectionTrait>(
             access_token,
             token_type: "Bearer".into(),
             expires_in: state.jwt.ttl.as_secs(),
-            user: me(db, user).await?,
+            user: me,
         },
         refresh_secret,
     })

@@ -5,7 +5,7 @@
 //! so the same code (or an older one) does not sign in again. Wrong codes count against the
 //! account like wrong passwords (`sign_in_guard`). An administrator may reset a user's second
 //! factor. The policy names roles that must use it: their browser sessions may only set it up
-//! until they have (`AuthUser::must_enrol`). API tokens are not asked for a code.
+//! until they have (the access token's `enrol` claim). API tokens are not asked for a code.
 
 use crate::auth::{secrets, AuthUser, RequestContext};
 use crate::domain::audit::{self, AuditEntry};
@@ -15,7 +15,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use rand::RngCore;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 use shared::roles::parse_role_list;
 use shared::two_factor::{
     normalize_code, RecoveryCodes, TotpEnrolment, TwoFactorPolicy, TwoFactorState,
@@ -103,27 +105,19 @@ pub async fn save_policy(
     Ok(value)
 }
 
-/// Whether the policy asks `user` for a second factor they have not set up yet.
-pub async fn must_enrol<C: ConnectionTrait>(db: &C, user: &users::Model) -> Result<bool, DbErr> {
-    if user.totp_secret.is_some() {
-        return Ok(false);
-    }
-    let roles = parse_role_list(&user.roles).unwrap_or_default();
-    Ok(policy(db).await?.requires(&roles))
-}
-
 pub async fn state_of<C: ConnectionTrait>(
     db: &C,
     user: &users::Model,
 ) -> Result<TwoFactorState, DbErr> {
     let roles = parse_role_list(&user.roles).unwrap_or_default();
     let left = match user.totp_secret {
-        Some(_) => recovery_codes::Entity::find()
-            .filter(recovery_codes::Column::UserId.eq(user.id))
-            .filter(recovery_codes::Column::UsedAt.is_null())
-            .all(db)
-            .await?
-            .len() as u32,
+        Some(_) => {
+            recovery_codes::Entity::find()
+                .filter(recovery_codes::Column::UserId.eq(user.id))
+                .filter(recovery_codes::Column::UsedAt.is_null())
+                .count(db)
+                .await? as u32
+        }
         None => 0,
     };
     Ok(TwoFactorState {

@@ -142,19 +142,7 @@ pub async fn wake_bound<C: ConnectionTrait>(db: &C, resource: Uuid) -> Result<()
         .into_iter()
         .filter_map(|d| d.execution_id)
         .collect();
-    if executions.is_empty() {
-        return Ok(());
-    }
-    crate::entities::jobs::Entity::update_many()
-        .col_expr(
-            crate::entities::jobs::Column::RunAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
-        )
-        .filter(crate::entities::jobs::Column::ExecutionId.is_in(executions))
-        .filter(crate::entities::jobs::Column::Status.eq("queued"))
-        .exec(db)
-        .await?;
-    Ok(())
+    crate::domain::jobs::wake(db, executions).await
 }
 
 pub async fn bind<C: ConnectionTrait>(

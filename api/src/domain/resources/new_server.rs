@@ -5,7 +5,7 @@
 
 use super::{status_of, transition, type_of};
 use crate::auth::AuthUser;
-use crate::entities::{jobs, resources as rows, server_requests, servers};
+use crate::entities::{resources as rows, server_requests, servers};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use sea_orm::sea_query::Expr;
@@ -100,20 +100,6 @@ async fn take_server<C: ConnectionTrait>(
     Ok(waiting.into_iter().filter_map(|r| r.execution_id).collect())
 }
 
-/// Runs the waiting recipe jobs of `executions` now rather than at their next check.
-async fn wake<C: ConnectionTrait>(db: &C, executions: Vec<Uuid>) -> Result<(), DbErr> {
-    if executions.is_empty() {
-        return Ok(());
-    }
-    jobs::Entity::update_many()
-        .col_expr(jobs::Column::RunAt, Expr::value(chrono::Utc::now()))
-        .filter(jobs::Column::ExecutionId.is_in(executions))
-        .filter(jobs::Column::Status.eq("queued"))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
 /// The server of `request_id` is ready: the resources asked with it take it and their recipes
 /// run.
 pub async fn server_ready<C: ConnectionTrait>(
@@ -122,7 +108,7 @@ pub async fn server_ready<C: ConnectionTrait>(
     server_id: Uuid,
 ) -> Result<(), DbErr> {
     let executions = take_server(db, request_id, server_id).await?;
-    wake(db, executions).await
+    crate::domain::jobs::wake(db, executions).await
 }
 
 /// Keeps resources that wait for a server request in step with it: refused, withdrawn or failed,
@@ -170,7 +156,7 @@ pub async fn follow_request<C: ConnectionTrait>(
             _ => {}
         }
     }
-    wake(db, executions).await
+    crate::domain::jobs::wake(db, executions).await
 }
 
 /// The resource's last approval: its server request is approved too, where the approver may.
