@@ -1,7 +1,7 @@
 // Browser end-to-end tests in Debian's headless Chromium, driven by playwright-core.
 // Env: E2E_BASE_URL, E2E_ADMIN_USER, E2E_ADMIN_PASSWORD, E2E_ARTIFACTS (screenshots).
 import { chromium } from 'playwright-core';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
@@ -433,8 +433,8 @@ await test('from Administration an admin sets a team approval policy with auto-a
 
   await page.getByRole('link', { name: '← Administration' }).click();
   await areas.getByRole('link', { name: 'Manage notifications' }).click();
-  // This server sends no e-mail: the page says how to turn it on.
-  await page.getByTestId('email-channel').getByText('PROVISIO_SMTP_URL').waitFor({ timeout: 10000 });
+  // This server sends e-mail through the test SMTP server: the page says where to.
+  await page.getByTestId('email-channel').getByText('Sent through').waitFor({ timeout: 10000 });
   await page.getByLabel('Name', { exact: true }).fill('ops chat');
   await page.getByLabel('URL', { exact: true }).fill('http://127.0.0.1:9/hook');
   await page.getByLabel('Secret', { exact: true }).fill('an-hmac-secret-of-some-length');
@@ -1278,6 +1278,111 @@ await test('a user turns on two-factor sign-in from the profile (also at phone w
     await signOut(page);
   } finally {
     await api('/api/two-factor/policy', { token: admin.access_token, method: 'PUT', body: { required_roles: [] } });
+  }
+});
+
+// The last message aiosmtpd wrote into the Maildir for `address`, its body decoded (lettre sends
+// long lines quoted-printable or base64).
+function lastMailTo(address) {
+  const dir = join(process.env.E2E_MAILDIR ?? '', 'new');
+  let files = [];
+  try { files = readdirSync(dir).map((f) => join(dir, f)); } catch { return null; }
+  const mails = files.map((f) => readFileSync(f, 'utf8'))
+    .filter((m) => m.split(/\r?\n/).some((l) => l.trim() === `X-RcptTo: ${address}`));
+  if (!mails.length) return null;
+  const raw = mails[mails.length - 1].replace(/\r\n/g, '\n');
+  const split = raw.indexOf('\n\n');
+  const headers = raw.slice(0, split).toLowerCase();
+  const body = raw.slice(split + 2);
+  if (headers.includes('content-transfer-encoding: base64')) return Buffer.from(body.replace(/\s+/g, ''), 'base64').toString('utf8');
+  if (headers.includes('content-transfer-encoding: quoted-printable')) {
+    return body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
+  }
+  return body;
+}
+
+await test('someone creates their own account on a phone, confirms the address from the e-mail and is let in by an administrator', async (page) => {
+  assert(process.env.E2E_MAILDIR, 'E2E_MAILDIR names the SMTP server\'s Maildir');
+  const admin = await api('/api/auth/login', { method: 'POST', body: { login: adminUser, password: adminPassword } });
+  // Closed on a fresh install: the sign-in page offers no account.
+  await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Username or e-mail').waitFor({ timeout: 15000 });
+  assert(await page.getByTestId('register-link').count() === 0, 'no "Create an account" while registration is closed');
+
+  await signIn(page, adminUser, adminPassword);
+  await page.goto(`${base}/admin/security`, { waitUntil: 'domcontentloaded' });
+  const card = page.getByTestId('registration-policy');
+  await card.getByLabel('Who may register').selectOption('email_and_approval');
+  await card.getByLabel('Role of new accounts').selectOption('requester');
+  await card.getByTestId('registration-policy-save').click();
+  await page.getByText('Registration settings saved').waitFor({ timeout: 10000 });
+  await page.screenshot({ path: `${artifacts}/registration-policy.png`, fullPage: true });
+  await signOut(page);
+
+  const name = `reg${Date.now().toString(36)}`;
+  const email = `${name}@example.com`;
+  const password = 'registered-password-42';
+  try {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('register-link').click();
+    const form = page.getByTestId('register-form');
+    await form.waitFor({ timeout: 10000 });
+    await form.getByLabel('Username').fill(name);
+    await form.getByLabel('E-mail').fill(email);
+    await form.getByLabel('Full name').fill('Rena Gist');
+    await form.getByLabel('Password').fill('short');
+    await page.getByTestId('register-submit').click();
+    await page.locator('#register-password-error').waitFor({ timeout: 10000 });
+    await form.getByLabel('Password').fill(password);
+    await page.getByTestId('register-submit').click();
+    await page.getByTestId('registered').getByText(`We sent a link to ${email}`).waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${artifacts}/registration-phone.png`, fullPage: true });
+    const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert(sideways <= 0, `the registration page scrolls ${sideways} px sideways at 390 px`);
+
+    // Signing in before confirming says what to do.
+    await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+    await page.getByLabel('Username or e-mail').fill(name);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('confirm your e-mail address first').waitFor({ timeout: 10000 });
+
+    let mail = null;
+    for (let i = 0; i < 50 && !mail; i++) {
+      mail = lastMailTo(email);
+      if (!mail) await page.waitForTimeout(100);
+    }
+    assert(mail, `an e-mail reached ${email}`);
+    const link = mail.match(/http:\/\/\S+\/confirm-email\?token=\S+/);
+    assert(link, `the e-mail has the link: ${mail}`);
+    await page.goto(link[0], { waitUntil: 'domcontentloaded' });
+    await page.getByTestId('email-confirmed').getByText('An administrator now has to let the account in').waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${artifacts}/registration-confirmed-phone.png`, fullPage: true });
+    await page.goto(`${base}/login`, { waitUntil: 'domcontentloaded' });
+    await page.getByLabel('Username or e-mail').fill(name);
+    await page.getByLabel('Password', { exact: true }).fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('an administrator has not approved this account yet').waitFor({ timeout: 10000 });
+
+    // The administrator finds it among the accounts waiting and approves it.
+    await page.setViewportSize({ width: 1360, height: 860 });
+    await signIn(page, adminUser, adminPassword);
+    await page.goto(`${base}/users`, { waitUntil: 'domcontentloaded' });
+    await page.getByLabel('Status').selectOption('waiting');
+    const row = page.getByRole('row').filter({ hasText: name });
+    await row.getByText('Waiting for approval').waitFor({ timeout: 10000 });
+    await page.screenshot({ path: `${artifacts}/registration-waiting.png`, fullPage: true });
+    await row.getByTestId('approve-user').click();
+    await page.getByText(`${name} is approved and can sign in`).waitFor({ timeout: 10000 });
+    await signOut(page);
+
+    await signIn(page, name, password);
+    const labels = await navLabels(page);
+    assert(labels.includes('Requests') && !labels.includes('Users'), `a requester's navigation: ${labels}`);
+    await signOut(page);
+  } finally {
+    await api('/api/registration/policy', { token: admin.access_token, method: 'PUT', body: { mode: 'off', role: 'requester' } });
   }
 });
 

@@ -25,10 +25,11 @@ apt_packages=(build-essential pkg-config libssl-dev curl ca-certificates git nod
 if [[ $WANT_TEST -eq 1 ]]; then
   # The engines the managed-resource recipes install on the test hosts, with their clients
   # (the tests connect with them): present beforehand, so a test run never waits on apt;
-  # oathtool generates the two-factor tests' codes independently of the server.
+  # oathtool generates the two-factor tests' codes independently of the server; aiosmtpd is the
+  # SMTP server the e-mail tests send to (it writes what it receives into a Maildir).
   apt_packages+=(chromium chromium-driver postgresql openssh-server openssh-client libvirt-dev nginx
     mariadb-server mariadb-client redis-server redis-tools nfs-kernel-server
-    oathtool)
+    oathtool python3-aiosmtpd)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -108,6 +108,15 @@ export PROVISIO_NETWORK_ALLOWLIST=127.0.0.0/8,::1
 "$ROOT/scripts/schemathesis.sh" "$RUNTIME/schemathesis" >"$RUNTIME/schemathesis.log" 2>&1 &
 SCHEMATHESIS_PID=$!
 PIDS+=("$SCHEMATHESIS_PID")
+# E-mail goes to a real SMTP server, aiosmtpd, which writes each message into a Maildir the
+# browser tests read (the registration walk follows the link it was sent).
+aiosmtpd -n -l 127.0.0.1:18025 -c aiosmtpd.handlers.Mailbox "$RUNTIME/maildir" >"$RUNTIME/smtpd.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 1 100); do
+  (exec 3<>/dev/tcp/127.0.0.1/18025) 2>/dev/null && break
+  sleep 0.1
+done
+export PROVISIO_SMTP_URL=smtp://127.0.0.1:18025 E2E_MAILDIR="$RUNTIME/maildir"
 ./target/debug/provisio create-admin --username e2eadmin --email e2eadmin@example.com --full-name "E2E Admin" >/dev/null
 ./target/debug/provisio serve >"$RUNTIME/server.log" 2>&1 &
 PIDS+=($!)

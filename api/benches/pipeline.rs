@@ -112,6 +112,7 @@ async fn run(label: &str, database_url: String, endpoint: &str, workers: usize) 
             roles: vec![shared::Role::Requester],
             team_ids: vec![],
         },
+        api::domain::users::Admission::READY,
     )
     .await
     .unwrap();

@@ -155,6 +155,8 @@ pub struct LoginLimits {
     /// Attempts (failed or not) allowed per client IP inside `ip_window`.
     pub ip_attempts: u32,
     pub ip_window: Duration,
+    /// Registrations (and requests for a new confirmation link) per client IP in an hour.
+    pub registrations_per_hour: u32,
 }
 
 impl Default for LoginLimits {
@@ -166,6 +168,7 @@ impl Default for LoginLimits {
             account_window: Duration::from_secs(60 * 60),
             ip_attempts: 30,
             ip_window: Duration::from_secs(60),
+            registrations_per_hour: 10,
         }
     }
 }
@@ -292,6 +295,10 @@ impl Config {
                 account_window: defaults.account_window,
                 ip_attempts: parse_var("PROVISIO_LOGIN_MAX_PER_IP", defaults.ip_attempts)?,
                 ip_window: defaults.ip_window,
+                registrations_per_hour: parse_var(
+                    "PROVISIO_REGISTRATIONS_PER_HOUR",
+                    defaults.registrations_per_hour,
+                )?,
             },
             smtp_url: var("PROVISIO_SMTP_URL"),
             smtp_from: var("PROVISIO_SMTP_FROM")

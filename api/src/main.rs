@@ -178,7 +178,9 @@ async fn run() -> anyhow::Result<()> {
                 roles: vec![Role::Admin],
                 team_ids: vec![],
             };
-            match domain::users::create(&db, &context, None, input).await {
+            match domain::users::create(&db, &context, None, input, domain::users::Admission::READY)
+                .await
+            {
                 Ok(user) => println!("administrator {} created ({})", user.username, user.id),
                 Err(api::error::ApiError::Validation(errors)) => {
                     for (field, messages) in errors {

@@ -15,4 +15,6 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub jwt: Arc<JwtKeys>,
     pub login_limiter: Arc<LoginLimiter>,
+    /// Registrations per client address (`LoginLimits::registrations_per_hour`).
+    pub registration_limiter: Arc<LoginLimiter>,
 }

@@ -184,62 +184,14 @@ async fn failing_webhooks_are_retried_with_the_error_recorded_then_given_up() {
     );
 }
 
-/// A minimal SMTP server that accepts every message and keeps its DATA.
-async fn smtp_sink() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("smtp://{}", listener.local_addr().unwrap());
-    let mails = Arc::new(Mutex::new(Vec::new()));
-    let sink = mails.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                return;
-            };
-            let sink = sink.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = stream.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut in_data = false;
-                let mut data = String::new();
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if in_data {
-                        if line == "." {
-                            in_data = false;
-                            sink.lock().unwrap().push(std::mem::take(&mut data));
-                            write.write_all(b"250 queued\r\n").await.unwrap();
-                        } else {
-                            data.push_str(&line);
-                            data.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
-                    let reply: &[u8] = match verb.as_str() {
-                        "EHLO" | "HELO" => b"250 sink\r\n",
-                        "DATA" => {
-                            in_data = true;
-                            b"354 go ahead\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            return;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(reply).await.unwrap();
-                }
-            });
-        }
-    });
-    (url, mails)
-}
-
 #[tokio::test]
 async fn e_mail_notifications_go_out_over_smtp() {
-    let (url, mails) = smtp_sink().await;
+    let scratch = common::Scratch::new("mail");
+    let Some(mail) = common::mail::MailServer::start(scratch.path()).await else {
+        return;
+    };
     let app = spawn_app_with(Options {
-        smtp_url: Some(url),
+        smtp_url: Some(mail.url.clone()),
         ..Options::default()
     })
     .await;
@@ -248,7 +200,7 @@ async fn e_mail_notifications_go_out_over_smtp() {
         api::domain::notify::deliver_due(&app.state).await.unwrap(),
         1
     );
-    let got = mails.lock().unwrap().clone();
+    let got = mail.messages();
     assert_eq!(got.len(), 1);
     assert!(got[0].contains("To: root@example.com"), "{}", got[0]);
     assert!(got[0].contains("Subject: [Provisio] New server request: hook-1"));

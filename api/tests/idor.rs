@@ -566,6 +566,13 @@ fn ops() -> Vec<Op> {
             Some(P::UsersManage),
             none,
         ),
+        op(
+            M::POST,
+            "/api/users/{id}/approve",
+            "/api/users/{member}/approve",
+            Some(P::UsersManage),
+            none,
+        ),
         // Rows of one user: another user's (or the service key) answers 404 even in one team.
         op(
             M::DELETE,

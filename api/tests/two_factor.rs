@@ -6,9 +6,9 @@
 
 mod common;
 
-use common::{spawn_app, spawn_app_with, Options, TestApp};
+use common::{audit_rows, json_of, spawn_app, spawn_app_with, Options, TestApp};
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use shared::Role;
 use std::process::Command;
 
@@ -38,13 +38,6 @@ fn oathtool(secret: &str, at: i64) -> Option<String> {
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
-    let got = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{body}");
-    body
 }
 
 async fn sign_in(
@@ -92,15 +85,7 @@ async fn enrol(app: &TestApp, token: &str) -> Option<(String, Vec<String>)> {
 }
 
 async fn audited(app: &TestApp, action: &str) -> usize {
-    json_of(
-        app.get(&format!("/api/audit?action={action}"), &app.admin.token)
-            .await,
-        StatusCode::OK,
-    )
-    .await["items"]
-        .as_array()
-        .unwrap()
-        .len()
+    audit_rows(app, action).await.len()
 }
 
 #[tokio::test]

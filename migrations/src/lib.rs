@@ -29,6 +29,7 @@ mod m20261207_000023_managed_resources;
 mod m20261207_000024_resource_new_server;
 mod m20261207_000025_reused_provider_ids;
 mod m20261207_000026_two_factor;
+mod m20261207_000027_registration;
 
 pub struct Migrator;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000024_resource_new_server::Migration),
             Box::new(m20261207_000025_reused_provider_ids::Migration),
             Box::new(m20261207_000026_two_factor::Migration),
+            Box::new(m20261207_000027_registration::Migration),
         ]
     }
 }

@@ -61,6 +61,8 @@ pub struct UserListQuery {
     pub q: Option<String>,
     pub role: Option<Role>,
     pub active: Option<bool>,
+    /// `true`: only registrations waiting for an administrator's approval.
+    pub awaiting_approval: Option<bool>,
     /// `username`, `-username`, `created_at`, `-created_at`, `last_login_at`, `-last_login_at`.
     pub sort: Option<String>,
 }
@@ -144,6 +146,16 @@ pub struct User {
     /// Whether the user signs in with a second factor (an administrator may reset it).
     #[serde(default)]
     pub two_factor: bool,
+    /// Whether the e-mail address is confirmed (accounts administrators create are).
+    #[serde(default = "yes")]
+    pub confirmed: bool,
+    /// A registration waiting for an administrator to let it in.
+    #[serde(default)]
+    pub awaiting_approval: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

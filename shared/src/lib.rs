@@ -14,6 +14,7 @@ pub mod notifications;
 pub mod policies;
 pub mod projects;
 pub mod providers;
+pub mod registration;
 pub mod requests;
 pub mod resources;
 pub mod roles;

@@ -197,8 +197,9 @@ pub async fn send_public<T: DeserializeOwned>(
     parse(public_text(Method::POST, url, body).await?)
 }
 
-pub async fn post_public_empty(url: &str) -> Result<(), ApiErrorView> {
-    public_text(Method::POST, url, None).await.map(drop)
+/// A POST without the access token whose answer has no body.
+pub async fn post_public_empty(url: &str, body: Option<String>) -> Result<(), ApiErrorView> {
+    public_text(Method::POST, url, body).await.map(drop)
 }
 
 /// A GET that needs no sign-in (the landing page's data).

@@ -18,6 +18,7 @@ use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{path, Lazy};
 use pages::dashboard::Dashboard;
 use pages::login::LoginPage;
+use pages::register::{ConfirmEmailPage, RegisterPage};
 use routes::*;
 
 fn main() {
@@ -33,6 +34,8 @@ fn App() -> impl IntoView {
         <Router>
             <Routes fallback=|| view! { <NotFound /> }>
                 <Route path=path!("/login") view=LoginPage />
+                <Route path=path!("/register") view=RegisterPage />
+                <Route path=path!("/confirm-email") view=ConfirmEmailPage />
                 <ParentRoute path=path!("") view=Shell>
                     <Route
                         path=path!("")

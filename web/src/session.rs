@@ -196,7 +196,7 @@ pub async fn login(request: LoginRequest) -> Result<(), ApiErrorView> {
 /// Ends the session on the server (best effort) and locally.
 pub async fn logout(notice: Option<&str>) {
     // Whatever the server says, the local session ends: the user asked to leave.
-    let _ = api::post_public_empty("/api/auth/logout").await;
+    let _ = api::post_public_empty("/api/auth/logout", None).await;
     clear(notice);
 }
 

@@ -19,6 +19,7 @@ pub mod policies;
 pub mod probes;
 pub mod projects;
 pub mod providers;
+pub mod registration;
 pub mod requests;
 pub mod resources;
 pub mod scripts;

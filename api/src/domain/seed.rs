@@ -349,6 +349,7 @@ pub async fn seed_demo(db: &DatabaseConnection) -> Result<Vec<DemoAccount>, ApiE
                     roles: vec![role],
                     team_ids: global.clone(),
                 },
+                users::Admission::READY,
             )
             .await?;
             Some(password)

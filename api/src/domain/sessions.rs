@@ -138,6 +138,19 @@ pub async fn login(
     if !user.active {
         return Err(ApiError::Unauthenticated("this account is deactivated"));
     }
+    // Told only to whoever knows the password.
+    if user.confirmed_at.is_none() {
+        return Err(ApiError::Unauthenticated(
+            "confirm your e-mail address first: follow the link in the e-mail we sent when you \
+             registered, or ask for a new one",
+        ));
+    }
+    if user.awaiting_approval {
+        return Err(ApiError::Unauthenticated(
+            "an administrator has not approved this account yet; you will get an e-mail when \
+             you can sign in",
+        ));
+    }
     crate::domain::two_factor::check_sign_in(
         state,
         context,

@@ -69,6 +69,8 @@ pub fn to_dto(user: users::Model, teams: Vec<TeamRef>) -> User {
         last_login_at: user.last_login_at,
         teams,
         two_factor: user.totp_secret.is_some(),
+        confirmed: user.confirmed_at.is_some(),
+        awaiting_approval: user.awaiting_approval,
     }
 }
 
@@ -142,12 +144,29 @@ async fn ensure_unique<C: ConnectionTrait>(
     }
 }
 
-/// Creates an account. `actor` is None when the command line or the demo seeder creates it.
+/// What a new account still needs before it may sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    pub confirmed: bool,
+    pub awaiting_approval: bool,
+}
+
+impl Admission {
+    /// Created by an administrator, the command line or the demo seeder: ready at once.
+    pub const READY: Admission = Admission {
+        confirmed: true,
+        awaiting_approval: false,
+    };
+}
+
+/// Creates an account. `actor` is None when the command line, the demo seeder or the person
+/// registering creates it.
 pub async fn create<C: TransactionTrait + ConnectionTrait>(
     db: &C,
     context: &RequestContext,
     actor: Option<Uuid>,
     input: CreateUser,
+    admission: Admission,
 ) -> ApiResult<User> {
     input.validate()?;
     let email = input.email.trim().to_lowercase();
@@ -191,6 +210,8 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
         totp_pending: Set(None),
         totp_enabled_at: Set(None),
         totp_last_step: Set(None),
+        confirmed_at: Set(admission.confirmed.then_some(now)),
+        awaiting_approval: Set(admission.awaiting_approval),
     }
     .insert(&txn)
     .await?;
@@ -208,7 +229,11 @@ pub async fn create<C: TransactionTrait + ConnectionTrait>(
         context,
         AuditEntry {
             actor,
-            action: "user.create",
+            action: if admission == Admission::READY {
+                "user.create"
+            } else {
+                "user.register"
+            },
             target_type: "user",
             target_id: Some(user.id.to_string()),
             before: None,
@@ -408,6 +433,9 @@ pub async fn page(
     }
     if let Some(active) = query.active {
         select = select.filter(rows::Column::Active.eq(active));
+    }
+    if let Some(waiting) = query.awaiting_approval {
+        select = select.filter(rows::Column::AwaitingApproval.eq(waiting));
     }
     select =
         match query.sort.as_deref().unwrap_or("username") {

@@ -7,6 +7,7 @@ pub mod clients;
 pub mod deployment_counts;
 pub mod deployment_resources;
 pub mod deployments;
+pub mod email_confirmations;
 pub mod execution_logs;
 pub mod execution_targets;
 pub mod executions;

@@ -24,6 +24,11 @@ pub struct Model {
     pub totp_enabled_at: Option<DateTimeUtc>,
     /// The last time step (Unix time / 30) a code signed in with: no code counts twice.
     pub totp_last_step: Option<i64>,
+    /// When the e-mail address was confirmed; `None` while a registration waits for its link.
+    /// Accounts an administrator creates count as confirmed.
+    pub confirmed_at: Option<DateTimeUtc>,
+    /// A registration an administrator has not let in yet: it cannot sign in.
+    pub awaiting_approval: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

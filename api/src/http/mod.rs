@@ -17,6 +17,7 @@ pub mod policies;
 pub mod projects;
 pub mod provider_sync;
 pub mod providers;
+pub mod registration;
 pub mod requests;
 pub mod resource_types;
 pub mod resources;
@@ -83,7 +84,11 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(auth::change_password)
             .service(auth::stream_ticket)
             .service(two_factor::start_two_factor)
-            .service(two_factor::confirm_two_factor);
+            .service(two_factor::confirm_two_factor)
+            .service(registration::registration_info)
+            .service(registration::register_account)
+            .service(registration::resend_confirmation)
+            .service(registration::confirm_email);
     });
     cfg.group("users", |g| {
         g.service(users::list)
@@ -91,11 +96,16 @@ pub fn configure<R: Routes>(cfg: &mut R) {
             .service(users::get)
             .service(users::update)
             .service(users::reset_password)
-            .service(two_factor::reset_two_factor);
+            .service(two_factor::reset_two_factor)
+            .service(registration::approve_user);
     });
     cfg.group("two-factor", |g| {
         g.service(two_factor::get_two_factor_policy)
             .service(two_factor::put_two_factor_policy);
+    });
+    cfg.group("registration", |g| {
+        g.service(registration::get_registration_policy)
+            .service(registration::put_registration_policy);
     });
     cfg.group("teams", |g| {
         g.service(teams::list)

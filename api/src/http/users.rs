@@ -55,6 +55,7 @@ pub async fn create(
         &auth.context,
         Some(auth.id()),
         body.into_inner()?,
+        users::Admission::READY,
     )
     .await?;
     Ok(HttpResponse::Created().json(user))

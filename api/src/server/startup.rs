@@ -84,6 +84,11 @@ pub fn build_state(mut config: Config, db: DatabaseConnection, keys: Keys) -> Ap
         ),
         jwt: Arc::new(JwtKeys::new(&keys.jwt_secret, config.access_token_ttl)),
         login_limiter: Arc::new(LoginLimiter::new(config.login_limits)),
+        registration_limiter: Arc::new(LoginLimiter::new(crate::config::LoginLimits {
+            ip_attempts: config.login_limits.registrations_per_hour,
+            ip_window: Duration::from_secs(3600),
+            ..config.login_limits
+        })),
         keys: Arc::new(keys),
         config: Arc::new(config),
         db,

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod guests;
+pub mod mail;
 
 use api::config::{Config, LoginLimits};
 use api::keys::Keys;
@@ -89,6 +90,7 @@ impl Default for Options {
                 account_window: Duration::from_secs(900),
                 ip_attempts: 10_000,
                 ip_window: Duration::from_secs(60),
+                registrations_per_hour: 1000,
             },
             smtp_url: None,
             workers: 0,
@@ -264,6 +266,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             roles: vec![Role::Admin],
             team_ids: vec![],
         },
+        api::domain::users::Admission::READY,
     )
     .await
     .expect("create the first admin");
@@ -463,6 +466,27 @@ impl TestApp {
             .unwrap()
             .n
     }
+}
+
+/// The JSON body of an answer that must have `status` (the body is shown when it has not).
+pub async fn json_of(res: reqwest::Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert_eq!(got, status, "{body}");
+    body
+}
+
+/// The audit rows of `action`, newest first, as an administrator reads them.
+pub async fn audit_rows(app: &TestApp, action: &str) -> Vec<Value> {
+    json_of(
+        app.get(&format!("/api/audit?action={action}"), &app.admin.token)
+            .await,
+        StatusCode::OK,
+    )
+    .await["items"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 pub async fn assert_problem(res: reqwest::Response, status: StatusCode) -> Value {

@@ -2,6 +2,7 @@ use crate::api::ApiErrorView;
 use crate::components::feedback::Alert;
 use crate::components::form::{Errors, TextField};
 use crate::components::shell::Splash;
+use crate::pages::register::AuthCard;
 use crate::session::{self, use_session, AuthState};
 use crate::task;
 use leptos::leptos_dom::helpers::IntervalHandle;
@@ -86,6 +87,7 @@ fn LoginForm() -> impl IntoView {
     };
 
     let pending = RwSignal::new(false);
+    let registration = crate::pages::register::registration_open();
     let on_failure = move |e: ApiErrorView| {
         if e.fields.contains_key("code") {
             asks_code.set(true);
@@ -143,14 +145,16 @@ fn LoginForm() -> impl IntoView {
     };
 
     view! {
-        <div class="auth-page">
-            <div class="auth-card">
-                <div class="brand brand-lg">
-                    <span class="brand-mark" aria-hidden="true">"P"</span>
-                    "Provisio"
-                </div>
-                <h1>"Sign in to Provisio"</h1>
-                <p class="muted">"Use the account your administrator created for you."</p>
+        <AuthCard title="Sign in to Provisio">
+                <p class="muted">
+                    {move || {
+                        if registration.get().is_some_and(|r| r.open) {
+                            "Sign in with your account, or create one."
+                        } else {
+                            "Use the account your administrator created for you."
+                        }
+                    }}
+                </p>
                 {move || session.notice.get().map(|n| view! { <Alert message=n kind="info" /> })}
                 {move || banner.get().map(|m| view! { <Alert message=m /> })}
                 {move || {
@@ -211,7 +215,21 @@ fn LoginForm() -> impl IntoView {
                         {button_label}
                     </button>
                 </form>
-            </div>
-        </div>
+                {move || {
+                    registration
+                        .get()
+                        .filter(|r| r.open)
+                        .map(|_| {
+                            view! {
+                                <p class="muted small auth-alt">
+                                    "New here? "
+                                    <a href="/register" data-testid="register-link">
+                                        "Create an account"
+                                    </a>
+                                </p>
+                            }
+                        })
+                }}
+        </AuthCard>
     }
 }

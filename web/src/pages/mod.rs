@@ -9,6 +9,7 @@ pub mod maintenance;
 pub mod profile;
 pub mod projects;
 pub mod providers;
+pub mod register;
 pub mod requests;
 pub mod resource_types;
 pub mod resources;

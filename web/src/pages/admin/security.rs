@@ -34,13 +34,14 @@ pub fn SecurityPage() -> impl IntoView {
         <section class="page">
             <AdminHeader
                 title="Security"
-                intro="How sessions and sign-in are limited, where Provisio may connect on a user's behalf and where user code runs. These are set in the service's environment (for example its systemd unit) and take effect when it restarts; which roles must use two-factor sign-in is set below."
+                intro="How sessions and sign-in are limited, where Provisio may connect on a user's behalf and where user code runs. These are set in the service's environment (for example its systemd unit) and take effect when it restarts; which roles must use two-factor sign-in, and whether people may register, are set below."
             />
             {move || match settings.get() {
                 None => view! { <SkeletonRows rows=6 /> }.into_any(),
                 Some(Err(e)) => view! { <ErrorBanner error=e on_retry=retry /> }.into_any(),
                 Some(Ok(s)) => {
                     let sign_in = s.sign_in;
+                    let email_configured = s.email.smtp_server.is_some();
                     let network = s.network;
                     let sandbox = match (s.sandbox.program, s.sandbox.installed) {
                         (Some(program), true) => format!(
@@ -117,6 +118,7 @@ pub fn SecurityPage() -> impl IntoView {
                                 {row("Playbooks and terminal programs", sandbox, "PROVISIO_SANDBOX")}
                             </dl>
                         </section>
+                        <crate::pages::register::RegistrationPolicyCard email_configured=email_configured />
                     }
                         .into_any()
                 }

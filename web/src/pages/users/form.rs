@@ -417,6 +417,8 @@ mod tests {
             last_login_at: None,
             teams: Vec::new(),
             two_factor: false,
+            confirmed: true,
+            awaiting_approval: false,
         }
     }
 

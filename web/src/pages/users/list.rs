@@ -39,7 +39,21 @@ pub fn UsersPage() -> impl IntoView {
         vec![
             ("q", q.get()),
             ("role", role_filter.get()),
-            ("active", active_filter.get()),
+            // "waiting" is not an activity state: it asks for registrations to approve.
+            (
+                "active",
+                Some(active_filter.get())
+                    .filter(|a| a != "waiting")
+                    .unwrap_or_default(),
+            ),
+            (
+                "awaiting_approval",
+                if active_filter.get() == "waiting" {
+                    "true".into()
+                } else {
+                    String::new()
+                },
+            ),
             ("sort", sort.get()),
         ]
     });
@@ -118,6 +132,27 @@ pub fn UsersPage() -> impl IntoView {
         );
     };
 
+    // A registration let in: the person is told by e-mail.
+    let approve = move |id: Uuid| {
+        let url = format!("/api/users/{id}/approve");
+        task::run(
+            toggle_pending,
+            async move { api::post_empty::<User>(&url).await },
+            move |result| match result {
+                Ok(user) => {
+                    toasts.success(format!("{} is approved and can sign in", user.username));
+                    recent.update(|r| {
+                        if let Some(x) = r.iter_mut().find(|x| x.id == user.id) {
+                            *x = user.clone();
+                        }
+                    });
+                    users.refetch();
+                }
+                Err(e) => toasts.error(e.message()),
+            },
+        );
+    };
+
     let on_created = Callback::new(move |user: User| {
         toasts.success(format!("User {} created", user.username));
         creating.set(false);
@@ -154,6 +189,7 @@ pub fn UsersPage() -> impl IntoView {
         let for_reset = user.clone();
         let for_toggle = user.clone();
         let for_factor = user.clone();
+        let for_approve = user.clone();
         let last_login = user.last_login_at;
         view! {
             <tr class:row-inactive=!user.active>
@@ -168,16 +204,34 @@ pub fn UsersPage() -> impl IntoView {
                     <RoleBadges roles=user.roles.clone() />
                 </td>
                 <td>
-                    {if user.active {
-                        view! { <span class="status status-ok">"Active"</span> }.into_any()
-                    } else {
+                    {if !user.active {
                         view! { <span class="status status-off">"Inactive"</span> }.into_any()
+                    } else if user.awaiting_approval {
+                        view! { <span class="status status-waiting">"Waiting for approval"</span> }.into_any()
+                    } else if !user.confirmed {
+                        view! { <span class="status status-waiting">"E-mail not confirmed"</span> }.into_any()
+                    } else {
+                        view! { <span class="status status-ok">"Active"</span> }.into_any()
                     }}
                 </td>
                 <td title=last_login.as_ref().map(datetime)>
                     {last_login.as_ref().map(relative).unwrap_or_else(|| "Never".into())}
                 </td>
                 <td class="actions">
+                    {(for_approve.awaiting_approval && for_approve.active).then(|| {
+                        let id = for_approve.id;
+                        view! {
+                            <button
+                                type="button"
+                                class="btn btn-primary btn-sm"
+                                data-testid="approve-user"
+                                disabled=move || toggle_pending.get()
+                                on:click=move |_| approve(id)
+                            >
+                                "Approve"
+                            </button>
+                        }
+                    })}
                     <OpenButton label="Edit" target=editing item=for_edit />
                     <OpenButton label="Reset password" target=resetting item=for_reset />
                     {for_factor.two_factor.then(|| view! {
@@ -302,6 +356,7 @@ pub fn UsersPage() -> impl IntoView {
                     <option value="">"Any status"</option>
                     <option value="true">"Active"</option>
                     <option value="false">"Inactive"</option>
+                    <option value="waiting">"Waiting for approval"</option>
                 </FilterSelect>
                 {move || {
                     filtered()
