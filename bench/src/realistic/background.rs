@@ -35,14 +35,29 @@ pub(super) fn start_writer(
                 "provider_account_id": account, "location": "fsn1", "image": "debian-12",
                 "server_type": "cx22", "purpose": "written during the benchmark", "notes": ""
             });
-            let ok = client
+            let answer = client
                 .post(format!("{base}/api/requests"))
                 .bearer_auth(&token)
                 .json(&body)
                 .send()
-                .await
-                .is_ok_and(|res| res.status().is_success());
-            if ok { &done } else { &failed }.fetch_add(1, Ordering::Relaxed);
+                .await;
+            match answer {
+                Ok(res) if res.status().is_success() => {
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                failure => {
+                    // The first refusal says why: a writer that silently fails measures reads only.
+                    if failed.fetch_add(1, Ordering::Relaxed) == 0 {
+                        let why = match failure {
+                            Ok(res) => {
+                                format!("{} {}", res.status(), res.text().await.unwrap_or_default())
+                            }
+                            Err(e) => e.to_string(),
+                        };
+                        eprintln!("the benchmark's writer was refused: {why}");
+                    }
+                }
+            }
         }
     })
 }

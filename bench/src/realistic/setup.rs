@@ -103,6 +103,7 @@ pub(super) async fn users(
         &admin,
         json!({
             "name": "Bench Hetzner", "kind": "hetzner", "endpoint": "http://127.0.0.1:9/v1",
+            "credentials": {"api_token": "bench-token-never-sent"},
             "catalog": {"currency": "EUR", "locations": ["fsn1"], "images": ["debian-12"],
               "server_types": [{"name": "cx22", "cpu": 2, "ram_mb": 4096, "disk_gb": 40, "monthly_price_cents": 459}]}
         }),

@@ -47,6 +47,9 @@ pub fn DeploymentsPage() -> impl IntoView {
     // Nothing deployed at all: the empty state carries the one call to action.
     let nothing =
         Memo::new(move |_| !filtered() && matches!(deployments.get(), Some(Ok(p)) if p.total == 0));
+    // The header's button only once the list has answered: shown while loading, it jumped into
+    // the empty state under the pointer of whoever reached for it.
+    let listed = Memo::new(move |_| matches!(deployments.get(), Some(Ok(_))) && !nothing.get());
     let open = Callback::new(move |_| creating.set(true));
     let on_created = Callback::new(move |d: Deployment| {
         creating.set(false);
@@ -60,7 +63,8 @@ pub fn DeploymentsPage() -> impl IntoView {
                 description="Apps deployed from your projects onto your servers, and how they are doing."
             >
                 {move || {
-                    (!nothing.get())
+                    listed
+                        .get()
                         .then(|| view! { <NewButton label="Deploy an app" testid="deployment-new" on_click=open /> })
                 }}
             </PageHeader>
