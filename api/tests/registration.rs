@@ -349,6 +349,29 @@ async fn a_link_sent_again_replaces_the_old_one_and_registrations_are_limited() 
         assert_eq!(res.status(), StatusCode::ACCEPTED, "{email}");
     }
     assert!(mail.to("nobody@example.com").is_empty());
+    // What is no address or no token of ours is refused under its field.
+    let bad = assert_problem(
+        public(
+            &app,
+            "/api/auth/register/resend",
+            json!({"email": "not an address"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(bad["errors"]["email"].is_array(), "{bad}");
+    let bad = assert_problem(
+        public(
+            &app,
+            "/api/auth/confirm-email",
+            json!({"token": "x".repeat(129)}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(bad["errors"]["token"].is_array(), "{bad}");
     assert_eq!(mail.to("otto@example.com").len(), 2);
     let second = link_token(&mail, "otto@example.com");
     assert_ne!(first, second);

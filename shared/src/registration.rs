@@ -190,12 +190,37 @@ pub struct ConfirmEmail {
     pub token: String,
 }
 
+pub const LINK_TOKEN_MAX: usize = 128;
+
+impl ConfirmEmail {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut val = Validator::new();
+        val.check(
+            "token",
+            if self.token.trim().is_empty() || self.token.chars().count() > LINK_TOKEN_MAX {
+                Err("is not the token of a link we sent: open the link from the e-mail".into())
+            } else {
+                Ok(())
+            },
+        );
+        val.finish()
+    }
+}
+
 /// Asks for a new confirmation link for an address not confirmed yet.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct ResendConfirmation {
     #[cfg_attr(feature = "openapi", schema(max_length = 254, format = Email))]
     pub email: String,
+}
+
+impl ResendConfirmation {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut val = Validator::new();
+        val.check("email", v::email(self.email.trim()));
+        val.finish()
+    }
 }
 
 #[cfg(test)]

@@ -109,15 +109,21 @@ pub async fn register(
     )
     .await?;
     if needs_email {
-        if let Err(ApiError::Unavailable(_)) = send_link(state, &user).await {
-            return Ok(Registered {
-                next: RegistrationStep::ConfirmEmail,
-                message: format!(
-                    "Your account is created, but the e-mail to confirm {} could not be sent \
-                     right now. Ask for the link again in a few minutes.",
-                    user.email
-                ),
-            });
+        match send_link(state, &user).await {
+            Ok(()) => {}
+            // The account exists: say so, and how to get the link, rather than a failure that
+            // would send the person to register again under a name now taken.
+            Err(ApiError::Unavailable(_)) => {
+                return Ok(Registered {
+                    next: RegistrationStep::ConfirmEmail,
+                    message: format!(
+                        "Your account is created, but the e-mail to confirm {} could not be \
+                         sent right now. Ask for the link again in a few minutes.",
+                        user.email
+                    ),
+                })
+            }
+            Err(other) => return Err(other),
         }
         return Ok(Registered {
             next: RegistrationStep::ConfirmEmail,
@@ -136,9 +142,7 @@ pub async fn register(
     tell_administrators(state, &user).await?;
     Ok(Registered {
         next: RegistrationStep::AwaitApproval,
-        message: "Your account waits for an administrator's approval. You will get an e-mail \
-                  when you can sign in."
-            .into(),
+        message: waiting_message(state, "Your account waits for an administrator's approval."),
     })
 }
 
@@ -219,6 +223,15 @@ async fn send_link(state: &AppState, user: &User) -> ApiResult<()> {
         })
 }
 
+/// `first`, and how the person learns of the approval: by e-mail only where e-mail is set up.
+fn waiting_message(state: &AppState, first: &str) -> String {
+    if state.config.smtp_url.is_some() {
+        format!("{first} You will get an e-mail when you can sign in.")
+    } else {
+        format!("{first} Try signing in again later.")
+    }
+}
+
 fn display_name(user: &User) -> &str {
     if user.full_name.is_empty() {
         &user.username
@@ -279,9 +292,10 @@ pub async fn confirm(
         tell_administrators(state, &accounts::to_dto(user, vec![])).await?;
         return Ok(Registered {
             next: RegistrationStep::AwaitApproval,
-            message: "Your address is confirmed. An administrator now has to let the account \
-                      in; you will get an e-mail when you can sign in."
-                .into(),
+            message: waiting_message(
+                state,
+                "Your address is confirmed. An administrator now has to let the account in.",
+            ),
         });
     }
     Ok(Registered {

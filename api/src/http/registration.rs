@@ -72,7 +72,9 @@ pub async fn resend_confirmation(
     body: super::Json<ResendConfirmation>,
 ) -> ApiResult<HttpResponse> {
     require_same_origin(&req, &state.config)?;
-    registration::resend(&state, &context, &body.into_inner()?.email).await?;
+    let input = body.into_inner()?;
+    input.validate()?;
+    registration::resend(&state, &context, &input.email).await?;
     Ok(HttpResponse::Accepted().finish())
 }
 
@@ -95,7 +97,9 @@ pub async fn confirm_email(
     body: super::Json<ConfirmEmail>,
 ) -> ApiResult<HttpResponse> {
     require_same_origin(&req, &state.config)?;
-    let confirmed = registration::confirm(&state, &context, &body.into_inner()?.token).await?;
+    let input = body.into_inner()?;
+    input.validate()?;
+    let confirmed = registration::confirm(&state, &context, &input.token).await?;
     Ok(HttpResponse::Ok().json(confirmed))
 }
 
