@@ -280,11 +280,17 @@ pub fn RegistrationPolicyCard(
     let mode = RwSignal::new(RegistrationMode::Off.as_str().to_owned());
     let team = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Requester.as_str().to_owned());
+    // The form shows once the policy and the teams have answered: a choice made earlier was
+    // overwritten by the loaded policy (and a team not yet among the options fell back to the
+    // first one), so Save sent what the person had not chosen.
+    let ready = RwSignal::new(false);
     Effect::new(move |_| {
-        if let Some(Ok(policy)) = loaded.get() {
+        let teams_loaded = teams.get().is_some();
+        if let (Some(Ok(policy)), true) = (loaded.get(), teams_loaded) {
             mode.set(policy.mode.as_str().to_owned());
             team.set(policy.team_id.map(|t| t.to_string()).unwrap_or_default());
             role.set(policy.role.as_str().to_owned());
+            ready.set(true);
         }
     });
     let modes = Signal::derive(move || {
@@ -351,13 +357,22 @@ pub fn RegistrationPolicyCard(
                         </p>
                     }
                 })}
-            <form class="form" on:submit=on_submit novalidate>
-                <FormBanner banner=banner />
-                <PickField id="registration-mode" label="Who may register" field="mode" errors=errors value=mode options=modes />
-                <PickField id="registration-team" label="Team of new accounts" field="team_id" errors=errors value=team options=team_options />
-                <PickField id="registration-role" label="Role of new accounts" field="role" errors=errors value=role options=roles />
-                <FormActions pending=pending label="Save" busy="Saving…" testid="registration-policy-save" />
-            </form>
+            {move || match loaded.get() {
+                Some(Err(e)) => view! { <p class="muted">{e.message()}</p> }.into_any(),
+                _ if !ready.get() => view! { <p class="muted">"Loading…"</p> }.into_any(),
+                _ => {
+                    view! {
+                        <form class="form" on:submit=on_submit novalidate>
+                            <FormBanner banner=banner />
+                            <PickField id="registration-mode" label="Who may register" field="mode" errors=errors value=mode options=modes />
+                            <PickField id="registration-team" label="Team of new accounts" field="team_id" errors=errors value=team options=team_options />
+                            <PickField id="registration-role" label="Role of new accounts" field="role" errors=errors value=role options=roles />
+                            <FormActions pending=pending label="Save" busy="Saving…" testid="registration-policy-save" />
+                        </form>
+                    }
+                        .into_any()
+                }
+            }}
         </section>
     }
 }
