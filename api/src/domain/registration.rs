@@ -65,6 +65,14 @@ pub async fn save_policy(
     Ok(input)
 }
 
+/// Counts a registration or a request for a new link against the client's address.
+fn count_attempt(state: &AppState, context: &RequestContext) -> ApiResult<()> {
+    match state.registration_limiter.check_address(context.ip) {
+        Some(retry_after_secs) => Err(ApiError::TooManyRequests { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
 /// The policy, when registration is open; refused (before the body is read) when it is not.
 pub async fn require_open<C: ConnectionTrait>(db: &C) -> ApiResult<RegistrationPolicy> {
     let policy = policy(db).await?;
@@ -84,9 +92,7 @@ pub async fn register(
     policy: RegistrationPolicy,
     input: RegisterRequest,
 ) -> ApiResult<Registered> {
-    if let Some(retry_after_secs) = state.registration_limiter.check_address(context.ip) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    count_attempt(state, context)?;
     input.validate()?;
     let needs_email = policy.mode.needs_email();
     let needs_approval = policy.mode.needs_approval();
@@ -149,9 +155,7 @@ pub async fn register(
 /// A new link for an account whose address is not confirmed yet. Answers alike whether or not
 /// such an account exists, so it tells nobody which addresses are registered.
 pub async fn resend(state: &AppState, context: &RequestContext, email: &str) -> ApiResult<()> {
-    if let Some(retry_after_secs) = state.registration_limiter.check_address(context.ip) {
-        return Err(ApiError::TooManyRequests { retry_after_secs });
-    }
+    count_attempt(state, context)?;
     let found = users::Entity::find()
         .filter(users::Column::Email.eq(email.trim().to_lowercase()))
         .filter(users::Column::ConfirmedAt.is_null())
